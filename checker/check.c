@@ -1,0 +1,81 @@
+/* check.c - from a history file to a linearizability verdict. */
+#include "checker/check.h"
+
+#include "common/error.h"
+
+#include <string.h>
+
+void checker_check_defaults(enum fl_history_format format, bool *initial_zero, bool *nil_read_any)
+{
+    *initial_zero = format == FL_FORMAT_EDN;
+    *nil_read_any = format == FL_FORMAT_EDN;
+}
+
+const struct checker_model_ops *checker_detect_model(const struct checker_history *h)
+{
+    bool txn = false, mutex = false, queue = false, add = false, kv = false, coll = false;
+    for (size_t i = 0; i < h->n_ops; i++) {
+        const struct checker_hop *op = &h->ops[i];
+        const char *f = op->f;
+        if (strcmp(f, "txn") == 0)
+            txn = true;
+        else if (strcmp(f, "acquire") == 0 || strcmp(f, "release") == 0)
+            mutex = true;
+        else if (strcmp(f, "enqueue") == 0 || strcmp(f, "dequeue") == 0)
+            queue = true;
+        else if (strcmp(f, "add") == 0)
+            add = true;
+        else if (strcmp(f, "get") == 0 || strcmp(f, "put") == 0 || strcmp(f, "append") == 0)
+            kv = true;
+        else if (strcmp(f, "read") == 0 && op->status == FL_EVENT_OK && json_is_array(op->value))
+            coll = true;
+    }
+    if (txn)
+        return &checker_model_multi_register;
+    if (mutex)
+        return &checker_model_mutex;
+    if (queue)
+        return &checker_model_queue;
+    if (add)
+        return coll ? &checker_model_set : &checker_model_counter;
+    if (kv)
+        return &checker_model_kv;
+    return &checker_model_register;
+}
+
+int checker_check_file(const char *path, const struct checker_check_options *opt,
+                       struct checker_history *h, struct checker_result *res,
+                       const struct checker_model_ops **model_used, char *errmsg)
+{
+    int rc;
+    memset(res, 0, sizeof *res);
+    rc = checker_history_load(h, path, opt->format, errmsg);
+    if (rc < 0)
+        return rc;
+    const struct checker_model_ops *model;
+    if (opt->model) {
+        model = checker_model_find(opt->model);
+        if (!model)
+            return fl_errorf(errmsg, FL_EUSAGE, "--model: unknown model \"%s\"", opt->model);
+    } else {
+        model = checker_detect_model(h);
+    }
+    *model_used = model;
+
+    struct checker_model_config cfg = {0};
+    json_t *zero = NULL;
+    bool initial_zero, nil_any;
+    checker_check_defaults(h->format, &initial_zero, &nil_any);
+    if (initial_zero) {
+        zero = json_integer(0);
+        if (!zero)
+            return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+        cfg.initial = zero;
+    }
+    if (opt->initial)
+        cfg.initial = opt->initial;
+    cfg.nil_read_any = opt->nil_read_any >= 0 ? opt->nil_read_any != 0 : nil_any;
+    rc = checker_linear_check(h, model, &cfg, &opt->limits, res, errmsg);
+    json_decref(zero);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/* check.h - one call from a history file to a verdict: load, pick the model,
+ * apply the per-format defaults, search. Used by `faultline check`, the
+ * benchmarks and the tests. */
+#ifndef CHECKER_CHECK_H
+#define CHECKER_CHECK_H
+
+#include "checker/history.h"
+#include "checker/linear.h"
+#include "checker/model.h"
+
+struct checker_check_options {
+    const char *model;              /* NULL: detect from the operations' f */
+    enum fl_history_format format;  /* FL_FORMAT_AUTO: detect */
+    json_t *initial;                /* borrowed; NULL: the format's default (below) */
+    int nil_read_any;               /* -1: the format's default */
+    struct checker_limits limits;
+};
+
+/* Defaults by format. Knossos/Jepsen EDN histories use Knossos's conventions:
+ * registers start at 0 and an ok read of nil is always legal. Our JSONL and
+ * Jepsen text logs (etcd) start at nil, and a nil read means "absent". */
+void checker_check_defaults(enum fl_history_format format, bool *initial_zero, bool *nil_read_any);
+
+/* Picks a model from the operations' f names: txn -> multi-register,
+ * acquire/release -> mutex, enqueue/dequeue -> queue, add+read -> set when a
+ * read returns a collection else counter, get/put/append -> kv, otherwise
+ * register. */
+const struct checker_model_ops *checker_detect_model(const struct checker_history *h);
+
+/* Loads `path` into *h (caller frees with checker_history_free, also on
+ * error) and checks it into *res (caller frees with checker_result_free).
+ * *model_used is set to the model chosen. Returns 0 for any verdict, or a
+ * negative code with errmsg naming file, line and field. */
+int checker_check_file(const char *path, const struct checker_check_options *opt,
+                       struct checker_history *h, struct checker_result *res,
+                       const struct checker_model_ops **model_used, char *errmsg);
+
+#endif

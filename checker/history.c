@@ -1,0 +1,386 @@
+/* history.c - pairs a stream of events into operations for the checker. */
+#include "checker/history.h"
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/rng.h"
+
+#include <string.h>
+
+/* ==== String intern table (open addressing) ==== */
+
+struct strtab {
+    char **slots;
+    size_t cap, n;
+};
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return fl_mix64(h);
+}
+
+const char *checker_history_intern(struct checker_history *h, const char *s)
+{
+    struct strtab *t = h->strings;
+    if (!t) {
+        t = fl_calloc(1, sizeof *t);
+        if (!t)
+            return NULL;
+        h->strings = t;
+    }
+    if ((t->n + 1) * 2 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        char **slots = fl_calloc(cap, sizeof *slots);
+        if (!slots)
+            return NULL;
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->slots[i])
+                continue;
+            size_t j = str_hash(t->slots[i]) & (cap - 1);
+            while (slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = t->slots[i];
+        }
+        fl_free(t->slots);
+        t->slots = slots;
+        t->cap = cap;
+    }
+    size_t j = str_hash(s) & (t->cap - 1);
+    while (t->slots[j]) {
+        if (strcmp(t->slots[j], s) == 0)
+            return t->slots[j];
+        j = (j + 1) & (t->cap - 1);
+    }
+    char *copy = fl_strdup(s);
+    if (!copy)
+        return NULL;
+    t->slots[j] = copy;
+    t->n++;
+    return copy;
+}
+
+static void strtab_free(struct strtab *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->cap; i++)
+        fl_free(t->slots[i]);
+    fl_free(t->slots);
+    fl_free(t);
+}
+
+/* ==== Keys: JSON scalars mapped to dense ids ==== */
+
+struct keytab {
+    uint32_t *slots; /* key id + 1, 0 = empty */
+    size_t cap;
+};
+
+static uint64_t key_hash(const json_t *k)
+{
+    if (json_is_integer(k))
+        return fl_mix64((uint64_t)json_integer_value(k) ^ 0x5bd1e995ULL);
+    return str_hash(json_string_value(k));
+}
+
+static int key_id(struct checker_history *h, struct keytab *kt, json_t *key, uint32_t *out)
+{
+    if (h->n_keys + 1 > UINT32_MAX / 2)
+        return FL_ELIMIT;
+    if ((h->n_keys + 1) * 2 > kt->cap) {
+        size_t cap = kt->cap ? kt->cap * 2 : 64;
+        uint32_t *slots = fl_calloc(cap, sizeof *slots);
+        json_t **keys = fl_reallocarray(h->keys, cap, sizeof *keys);
+        if (!slots || !keys) {
+            fl_free(slots);
+            if (keys)
+                h->keys = keys;
+            return FL_ENOMEM;
+        }
+        h->keys = keys;
+        for (size_t i = 0; i < kt->cap; i++) {
+            if (!kt->slots[i])
+                continue;
+            size_t j = key_hash(h->keys[kt->slots[i] - 1]) & (cap - 1);
+            while (slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = kt->slots[i];
+        }
+        fl_free(kt->slots);
+        kt->slots = slots;
+        kt->cap = cap;
+    }
+    size_t j = key_hash(key) & (kt->cap - 1);
+    while (kt->slots[j]) {
+        if (json_equal(h->keys[kt->slots[j] - 1], key)) {
+            *out = kt->slots[j] - 1;
+            return 0;
+        }
+        j = (j + 1) & (kt->cap - 1);
+    }
+    uint32_t id = (uint32_t)h->n_keys++;
+    h->keys[id] = json_incref(key);
+    kt->slots[j] = id + 1;
+    *out = id;
+    return 0;
+}
+
+/* ==== Pairing ==== */
+
+/* Open operation per process: index into ops, or -1. Processes are dense
+ * small integers in practice but untrusted, so this is a hash map. */
+struct proctab {
+    int64_t *procs;
+    int64_t *open;
+    size_t cap, n;
+};
+
+static int64_t *proc_slot(struct proctab *p, int64_t process)
+{
+    if ((p->n + 1) * 2 > p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        int64_t *procs = fl_malloc(cap * sizeof *procs);
+        int64_t *open = fl_malloc(cap * sizeof *open);
+        if (!procs || !open) {
+            fl_free(procs);
+            fl_free(open);
+            return NULL;
+        }
+        for (size_t i = 0; i < cap; i++)
+            procs[i] = -1;
+        for (size_t i = 0; i < p->cap; i++) {
+            if (p->procs[i] < 0)
+                continue;
+            size_t j = fl_mix64((uint64_t)p->procs[i]) & (cap - 1);
+            while (procs[j] >= 0)
+                j = (j + 1) & (cap - 1);
+            procs[j] = p->procs[i];
+            open[j] = p->open[i];
+        }
+        fl_free(p->procs);
+        fl_free(p->open);
+        p->procs = procs;
+        p->open = open;
+        p->cap = cap;
+    }
+    size_t j = fl_mix64((uint64_t)process) & (p->cap - 1);
+    while (p->procs[j] >= 0) {
+        if (p->procs[j] == process)
+            return &p->open[j];
+        j = (j + 1) & (p->cap - 1);
+    }
+    p->procs[j] = process;
+    p->open[j] = -1;
+    p->n++;
+    return &p->open[j];
+}
+
+static int push_op(struct checker_history *h, size_t *cap)
+{
+    if (h->n_ops >= CHECKER_MAX_OPS)
+        return FL_ELIMIT;
+    if (h->n_ops == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 1024;
+        struct checker_hop *ops = fl_reallocarray(h->ops, ncap, sizeof *ops);
+        if (!ops)
+            return FL_ENOMEM;
+        h->ops = ops;
+        *cap = ncap;
+    }
+    return 0;
+}
+
+static int keep_nemesis(struct checker_history *h, struct fl_event *ev, size_t *cap)
+{
+    if (h->n_nemesis_events == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct fl_event *n = fl_reallocarray(h->nemesis, ncap, sizeof *n);
+        if (!n)
+            return FL_ENOMEM;
+        h->nemesis = n;
+        *cap = ncap;
+    }
+    h->nemesis[h->n_nemesis_events++] = *ev; /* takes ownership */
+    fl_event_init(ev);
+    return 0;
+}
+
+int checker_history_read(struct checker_history *h, struct fl_history_reader *r, char *errmsg)
+{
+    struct proctab procs = {0};
+    struct keytab keys = {0};
+    struct fl_event ev;
+    size_t cap = 0, nem_cap = 0;
+    int rc;
+    const char *path = r->path;
+
+    fl_event_init(&ev);
+    /* Slot 0 stands for "no key". */
+    h->keys = fl_calloc(1, sizeof *h->keys);
+    if (!h->keys)
+        return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", path);
+    h->n_keys = 1;
+    h->format = r->format;
+
+    while ((rc = fl_history_reader_next(r, &ev, errmsg)) == 1) {
+        int64_t pos = (int64_t)h->n_events++;
+        if (ev.process == FL_PROCESS_NEMESIS) {
+            h->n_nemesis++;
+            if ((rc = keep_nemesis(h, &ev, &nem_cap)) < 0) {
+                fl_errorf(errmsg, rc, "%s: out of memory", path);
+                goto out;
+            }
+            continue;
+        }
+        int64_t *open = proc_slot(&procs, ev.process);
+        if (!open) {
+            rc = fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", path);
+            goto out;
+        }
+        if (ev.type == FL_EVENT_INVOKE) {
+            if (*open >= 0) {
+                rc = fl_errorf(errmsg, FL_EHISTORY,
+                               "%s:%llu: process: process %lld invoked %s while its %s from line "
+                               "%llu is still in flight",
+                               path, (unsigned long long)ev.line, (long long)ev.process, ev.f,
+                               h->ops[*open].f, (unsigned long long)h->ops[*open].call_line);
+                goto out;
+            }
+            if ((rc = push_op(h, &cap)) < 0) {
+                fl_errorf(errmsg, rc, "%s:%llu: too many operations (limit %u)", path,
+                          (unsigned long long)ev.line, CHECKER_MAX_OPS);
+                goto out;
+            }
+            struct checker_hop *op = &h->ops[h->n_ops];
+            memset(op, 0, sizeof *op);
+            op->process = ev.process;
+            op->status = FL_EVENT_INFO; /* until completed */
+            op->f = checker_history_intern(h, ev.f);
+            op->node = ev.node ? checker_history_intern(h, ev.node) : NULL;
+            op->consistency = ev.consistency ? checker_history_intern(h, ev.consistency) : NULL;
+            op->call = pos;
+            op->ret = CHECKER_POS_NEVER;
+            op->call_time = ev.time;
+            op->ret_time = -1;
+            op->call_line = ev.line;
+            op->invoke_value = ev.value ? json_incref(ev.value) : json_null();
+            op->value = json_incref(op->invoke_value);
+            if (ev.key) {
+                op->key = json_incref(ev.key);
+                if ((rc = key_id(h, &keys, ev.key, &op->key_id)) < 0) {
+                    json_decref(op->key);
+                    json_decref(op->value);
+                    json_decref(op->invoke_value);
+                    fl_errorf(errmsg, rc, "%s:%llu: key: too many keys", path,
+                              (unsigned long long)ev.line);
+                    goto out;
+                }
+            }
+            if (!op->f || (ev.node && !op->node) || (ev.consistency && !op->consistency)) {
+                json_decref(op->key);
+                json_decref(op->value);
+                json_decref(op->invoke_value);
+                rc = fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            *open = (int64_t)h->n_ops++;
+            continue;
+        }
+        /* A completion. */
+        if (*open < 0) {
+            rc = fl_errorf(errmsg, FL_EHISTORY,
+                           "%s:%llu: type: %s of %s on process %lld with no invoke in flight",
+                           path, (unsigned long long)ev.line, fl_event_type_name(ev.type), ev.f,
+                           (long long)ev.process);
+            goto out;
+        }
+        struct checker_hop *op = &h->ops[*open];
+        if (strcmp(op->f, ev.f) != 0) {
+            rc = fl_errorf(errmsg, FL_EHISTORY,
+                           "%s:%llu: f: completion %s does not match invoke %s on line %llu", path,
+                           (unsigned long long)ev.line, ev.f, op->f,
+                           (unsigned long long)op->call_line);
+            goto out;
+        }
+        if (ev.key && op->key && !json_equal(ev.key, op->key)) {
+            rc = fl_errorf(errmsg, FL_EHISTORY,
+                           "%s:%llu: key: completion key differs from the invoke's on line %llu",
+                           path, (unsigned long long)ev.line, (unsigned long long)op->call_line);
+            goto out;
+        }
+        op->status = ev.type;
+        op->ret_line = ev.line;
+        if (ev.type == FL_EVENT_INFO) {
+            h->n_info++; /* may still take effect: stays open-ended */
+        } else {
+            op->ret = pos;
+            op->ret_time = ev.time;
+            if (ev.type == FL_EVENT_OK) {
+                h->n_ok++;
+                if (ev.value) {
+                    json_decref(op->value);
+                    op->value = json_incref(ev.value);
+                }
+            } else {
+                h->n_fail++;
+            }
+        }
+        *open = -1;
+    }
+    if (rc < 0)
+        goto out;
+    rc = 0;
+    /* Operations never completed are indeterminate, like info. */
+    for (size_t i = 0; i < procs.cap; i++)
+        if (procs.procs[i] >= 0 && procs.open[i] >= 0)
+            h->n_info++;
+out:
+    fl_event_clear(&ev);
+    fl_free(procs.procs);
+    fl_free(procs.open);
+    fl_free(keys.slots);
+    return rc;
+}
+
+int checker_history_load(struct checker_history *h, const char *path,
+                         enum fl_history_format format, char *errmsg)
+{
+    struct fl_history_reader r;
+    memset(h, 0, sizeof *h);
+    h->path = fl_strdup(path);
+    if (!h->path)
+        return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", path);
+    int rc = fl_history_reader_open(&r, path, format, errmsg);
+    if (rc < 0) {
+        fl_free(h->path);
+        h->path = NULL;
+        return rc;
+    }
+    rc = checker_history_read(h, &r, errmsg);
+    fl_history_reader_close(&r);
+    if (rc < 0)
+        checker_history_free(h);
+    return rc;
+}
+
+void checker_history_free(struct checker_history *h)
+{
+    for (size_t i = 0; i < h->n_ops; i++) {
+        json_decref(h->ops[i].key);
+        json_decref(h->ops[i].value);
+        json_decref(h->ops[i].invoke_value);
+    }
+    fl_free(h->ops);
+    for (size_t i = 0; i < h->n_keys; i++)
+        json_decref(h->keys ? h->keys[i] : NULL);
+    fl_free(h->keys);
+    for (size_t i = 0; i < h->n_nemesis_events; i++)
+        fl_event_clear(&h->nemesis[i]);
+    fl_free(h->nemesis);
+    strtab_free(h->strings);
+    fl_free(h->path);
+    memset(h, 0, sizeof *h);
+}

@@ -1,0 +1,894 @@
+/* linear.c - Wing & Gong linearizability search with Lowe's memoization.
+ *
+ * Per key, operations become call and return entries in a doubly linked list
+ * in observation order (WGL). The search walks the list: at a call entry it
+ * tries to linearize that operation next (the model step must be legal and
+ * the resulting configuration - set of linearized operations plus model
+ * state - must be new, Lowe's cache); at a return entry of an operation not
+ * yet linearized it must backtrack. Indeterminate (info) operations have no
+ * return entry: they may be linearized anywhere after their call or never,
+ * and the search succeeds once every completed operation is linearized.
+ *
+ * Cache keys are canonical and compact: with m the lowest completed operation
+ * not yet linearized, every completed operation below m is linearized and no
+ * operation invoked after m returned can be (WGL would have hit m's return
+ * entry first). So (state, m, the bitset words from m to lim[m], the bitset of
+ * indeterminate operations) names a configuration exactly, in a few words
+ * even for a 30,000-operation key. */
+#include "checker/linear.h"
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/rng.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CEX_STATES 16
+#define MAX_CEX_CONCURRENT 32
+#define CHUNK_WORDS (1u << 17) /* 1 MiB arena chunks */
+
+const char *checker_verdict_name(enum checker_verdict v)
+{
+    switch (v) {
+    case CHECKER_VALID:
+        return "valid";
+    case CHECKER_INVALID:
+        return "invalid";
+    default:
+        return "unknown";
+    }
+}
+
+size_t checker_default_max_memory(void)
+{
+    long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    size_t avail = pages > 0 && size > 0 ? (size_t)pages * (size_t)size : (size_t)4 << 30;
+    size_t cap = (size_t)8 << 30;
+    avail /= 2;
+    return avail < cap ? avail : cap;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ==== Shared state across key searches ==== */
+
+struct key_result {
+    enum checker_verdict verdict;
+    int err;                        /* < 0: the key's operations did not fit the model */
+    char errmsg[FL_ERRMSG_SIZE];
+    char reason[FL_ERRMSG_SIZE];
+    size_t n_ops, n_crashed;
+    uint64_t configs;
+    bool has_cex;
+    struct checker_counterexample cex;
+};
+
+struct shared {
+    const struct checker_history *h;
+    const struct checker_model_ops *model;
+    const struct checker_model_config *config;
+    size_t max_memory;
+    double deadline;                /* 0: none */
+    double timeout_s;
+    size_t *key_start;              /* CSR of hop indices per key */
+    size_t *key_hops;
+    uint32_t *order;                /* keys, largest first */
+    size_t n_order;
+    atomic_size_t next;             /* work queue cursor into order */
+    atomic_size_t mem, peak;
+    atomic_uint min_invalid;        /* lowest invalid key id so far */
+    struct key_result *results;     /* by key id */
+};
+
+static bool mem_add(struct shared *s, size_t bytes)
+{
+    size_t now = atomic_fetch_add(&s->mem, bytes) + bytes;
+    size_t peak = atomic_load(&s->peak);
+    while (now > peak && !atomic_compare_exchange_weak(&s->peak, &peak, now))
+        ;
+    return now <= s->max_memory;
+}
+
+static void mem_sub(struct shared *s, size_t bytes)
+{
+    atomic_fetch_sub(&s->mem, bytes);
+}
+
+/* ==== Configuration cache ==== */
+
+struct slot {
+    uint64_t hash;
+    const uint64_t *key;
+};
+
+struct cache {
+    struct slot *slots;
+    size_t cap, n;
+    uint64_t **chunks;
+    size_t n_chunks, chunks_cap;
+    size_t used;                    /* words used in the last chunk */
+    size_t bytes;                   /* accounted in shared.mem */
+};
+
+static void cache_free(struct cache *c, struct shared *s)
+{
+    for (size_t i = 0; i < c->n_chunks; i++)
+        fl_free(c->chunks[i]);
+    fl_free(c->chunks);
+    fl_free(c->slots);
+    mem_sub(s, c->bytes);
+    memset(c, 0, sizeof *c);
+}
+
+static uint64_t hash_words(const uint64_t *w, size_t n)
+{
+    uint64_t h = 0x243f6a8885a308d3ULL ^ n;
+    for (size_t i = 0; i < n; i++)
+        h = fl_mix64(h ^ w[i]) + 0x9e3779b97f4a7c15ULL;
+    return h;
+}
+
+/* Adds key (n words) unless present. Returns 1 if added, 0 if present, or a
+ * negative code when memory or the budget ran out. */
+static int cache_add(struct cache *c, struct shared *s, const uint64_t *key, size_t n)
+{
+    uint64_t h = hash_words(key, n);
+    if ((c->n + 1) * 4 > c->cap * 3) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        if (!mem_add(s, cap * sizeof(struct slot)))
+            return (mem_sub(s, cap * sizeof(struct slot)), FL_EBUDGET);
+        struct slot *slots = fl_calloc(cap, sizeof *slots);
+        if (!slots)
+            return (mem_sub(s, cap * sizeof(struct slot)), FL_ENOMEM);
+        for (size_t i = 0; i < c->cap; i++) {
+            if (!c->slots[i].key)
+                continue;
+            size_t j = c->slots[i].hash & (cap - 1);
+            while (slots[j].key)
+                j = (j + 1) & (cap - 1);
+            slots[j] = c->slots[i];
+        }
+        mem_sub(s, c->cap * sizeof(struct slot));
+        c->bytes += (cap - c->cap) * sizeof(struct slot);
+        fl_free(c->slots);
+        c->slots = slots;
+        c->cap = cap;
+    }
+    size_t j = h & (c->cap - 1);
+    while (c->slots[j].key) {
+        if (c->slots[j].hash == h && c->slots[j].key[0] == key[0] &&
+            memcmp(c->slots[j].key, key, n * sizeof *key) == 0)
+            return 0;
+        j = (j + 1) & (c->cap - 1);
+    }
+    if (c->n_chunks == 0 || c->used + n > CHUNK_WORDS) {
+        size_t words = n > CHUNK_WORDS ? n : CHUNK_WORDS;
+        if (!mem_add(s, words * 8))
+            return (mem_sub(s, words * 8), FL_EBUDGET);
+        if (c->n_chunks == c->chunks_cap) {
+            size_t ncap = c->chunks_cap ? c->chunks_cap * 2 : 16;
+            uint64_t **chunks = fl_reallocarray(c->chunks, ncap, sizeof *chunks);
+            if (!chunks)
+                return (mem_sub(s, words * 8), FL_ENOMEM);
+            c->chunks = chunks;
+            c->chunks_cap = ncap;
+        }
+        uint64_t *chunk = fl_malloc(words * 8);
+        if (!chunk)
+            return (mem_sub(s, words * 8), FL_ENOMEM);
+        c->bytes += words * 8;
+        c->chunks[c->n_chunks++] = chunk;
+        c->used = 0;
+    }
+    uint64_t *dst = c->chunks[c->n_chunks - 1] + c->used;
+    memcpy(dst, key, n * sizeof *key);
+    c->used += n;
+    c->slots[j].hash = h;
+    c->slots[j].key = dst;
+    c->n++;
+    return 1;
+}
+
+/* ==== One key's search ==== */
+
+struct entry {
+    struct entry *prev, *next;
+    struct entry *match;            /* call -> return (NULL if indeterminate); return -> call */
+    struct checker_op *op;
+    int64_t pos;
+    bool is_call;
+};
+
+struct frame {
+    struct entry *e;
+    uint64_t state;
+};
+
+struct search {
+    struct shared *s;
+    uint32_t key;
+    struct checker_model model;
+    struct checker_op *ops;         /* completed ops (ids 0..nc-1), then indeterminate */
+    size_t nc, nx;
+    uint32_t *lim;                  /* per completed id: highest id invoked before it returned */
+    struct entry *entries;
+    struct entry head;
+    struct frame *stack;
+    size_t depth;
+    uint64_t *cb, *xb;              /* linearized bitsets: completed, indeterminate */
+    size_t cwords, xwords;
+    size_t m;                       /* lowest completed id not linearized */
+    uint64_t *kbuf;
+    struct cache cache;
+    uint64_t configs;
+    /* Counterexample bookkeeping. */
+    size_t best_depth;
+    struct checker_op *best_op;
+    uint64_t best_states[MAX_CEX_STATES];
+    size_t n_best_states;
+    struct checker_op **prefix;     /* explain pass: longest linearizable prefix */
+    size_t n_prefix;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const struct entry *x = a, *y = b;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static void lift(struct entry *e)
+{
+    e->prev->next = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    struct entry *r = e->match;
+    if (r) {
+        r->prev->next = r->next;
+        if (r->next)
+            r->next->prev = r->prev;
+    }
+}
+
+static void unlift(struct entry *e)
+{
+    struct entry *r = e->match;
+    if (r) {
+        r->prev->next = r;
+        if (r->next)
+            r->next->prev = r;
+    }
+    e->prev->next = e;
+    if (e->next)
+        e->next->prev = e;
+}
+
+static void set_bit(struct search *S, const struct checker_op *op)
+{
+    if (op->crashed) {
+        size_t i = op->id - S->nc;
+        S->xb[i >> 6] |= 1ULL << (i & 63);
+        return;
+    }
+    S->cb[op->id >> 6] |= 1ULL << (op->id & 63);
+    while (S->m < S->nc && (S->cb[S->m >> 6] >> (S->m & 63) & 1))
+        S->m++;
+}
+
+static void clear_bit(struct search *S, const struct checker_op *op)
+{
+    if (op->crashed) {
+        size_t i = op->id - S->nc;
+        S->xb[i >> 6] &= ~(1ULL << (i & 63));
+        return;
+    }
+    S->cb[op->id >> 6] &= ~(1ULL << (op->id & 63));
+    if (op->id < S->m)
+        S->m = op->id;
+}
+
+/* Builds the canonical key of the current configuration with `state`. */
+static size_t make_key(struct search *S, uint64_t state)
+{
+    uint64_t *k = S->kbuf;
+    size_t n = 0;
+    k[n++] = S->model.ops->hash(&S->model, state) ^ (state * 0x9e3779b97f4a7c15ULL);
+    k[n++] = state;
+    k[n++] = S->m;
+    if (S->m < S->nc) {
+        size_t lo = S->m >> 6, hi = S->lim[S->m] >> 6;
+        for (size_t w = lo; w <= hi; w++)
+            k[n++] = S->cb[w];
+    }
+    for (size_t w = 0; w < S->xwords; w++)
+        k[n++] = S->xb[w];
+    return n;
+}
+
+/* First pass: remember the operation blocking the deepest configuration. */
+static void note_block(struct search *S, struct checker_op *op)
+{
+    if (S->depth > S->best_depth || !S->best_op) {
+        S->best_depth = S->depth;
+        S->best_op = op;
+    }
+}
+
+/* Explain pass: collect every state in which best_op was blocked, and the
+ * stack (the longest linearizable prefix) at the first deepest block. */
+static int explain_block(struct search *S, struct checker_op *op, uint64_t state)
+{
+    if (op != S->best_op)
+        return 0;
+    for (size_t i = 0; i < S->n_best_states; i++)
+        if (S->best_states[i] == state)
+            goto prefix;
+    if (S->n_best_states < MAX_CEX_STATES)
+        S->best_states[S->n_best_states++] = state;
+prefix:
+    if (S->depth == S->best_depth && !S->prefix) {
+        S->prefix = fl_calloc(S->depth + 1, sizeof *S->prefix);
+        if (!S->prefix)
+            return FL_ENOMEM;
+        for (size_t i = 0; i < S->depth; i++)
+            S->prefix[i] = S->stack[i].e->op;
+        S->n_prefix = S->depth;
+    }
+    return 0;
+}
+
+enum { RUN_VALID, RUN_INVALID, RUN_ABORT };
+
+/* Runs WGL from scratch. The `explain` pass repeats the first, invalid, pass
+ * exactly, collecting the counterexample for best_op on the way. */
+static int run(struct search *S, bool explain, int *err)
+{
+    struct shared *s = S->s;
+    uint64_t state = S->model.ops->init(&S->model);
+    struct entry *e = S->head.next;
+    size_t linearized = 0;
+    uint64_t iter = 0;
+
+    memset(S->cb, 0, S->cwords * 8);
+    memset(S->xb, 0, S->xwords * 8);
+    S->m = 0;
+    S->depth = 0;
+
+    while (linearized < S->nc) {
+        if ((++iter & 1023) == 0) {
+            if (atomic_load_explicit(&s->min_invalid, memory_order_relaxed) < S->key)
+                return RUN_ABORT; /* a lower key is invalid: ours no longer matters */
+            if (s->deadline > 0 && now_s() > s->deadline) {
+                *err = FL_EBUDGET;
+                return RUN_ABORT;
+            }
+        }
+        if (e && e->is_call) {
+            uint64_t next;
+            struct checker_op *op = e->op;
+            if (S->model.ops->step(&S->model, state, op, &next)) {
+                set_bit(S, op);
+                size_t n = make_key(S, next);
+                int added = cache_add(&S->cache, s, S->kbuf, n);
+                if (added < 0) {
+                    *err = added;
+                    return RUN_ABORT;
+                }
+                if (added) {
+                    S->configs++;
+                    S->stack[S->depth].e = e;
+                    S->stack[S->depth].state = state;
+                    S->depth++;
+                    if (!op->crashed)
+                        linearized++;
+                    state = next;
+                    lift(e);
+                    e = S->head.next;
+                    continue;
+                }
+                clear_bit(S, op);
+            } else if (S->model.oom) {
+                *err = FL_ENOMEM;
+                return RUN_ABORT;
+            }
+            e = e->next;
+            continue;
+        }
+        /* A return entry of an operation not linearized yet, or the end of
+         * the list with only indeterminate calls left: backtrack. */
+        if (e && !explain) {
+            note_block(S, e->op);
+        } else if (e) {
+            int rc = explain_block(S, e->op, state);
+            if (rc < 0) {
+                *err = rc;
+                return RUN_ABORT;
+            }
+        }
+        if (S->depth == 0)
+            return RUN_INVALID;
+        S->depth--;
+        struct frame *f = &S->stack[S->depth];
+        state = f->state;
+        clear_bit(S, f->e->op);
+        if (!f->e->op->crashed)
+            linearized--;
+        unlift(f->e);
+        e = f->e->next;
+    }
+    return RUN_VALID;
+}
+
+/* Restores the list after a run that stopped with operations lifted. */
+static void unwind(struct search *S)
+{
+    while (S->depth > 0) {
+        S->depth--;
+        unlift(S->stack[S->depth].e);
+    }
+}
+
+static char *describe_hop(struct search *S, const struct checker_op *op)
+{
+    const struct checker_hop *hop = &S->s->h->ops[op->hop];
+    struct fl_buf b;
+    fl_buf_init(&b);
+    fl_buf_printf(&b, "process %lld ", (long long)hop->process);
+    S->model.ops->describe_op(&S->model, op, &b);
+    if (op->crashed)
+        fl_buf_printf(&b, " (indeterminate; invoked line %llu)", (unsigned long long)hop->call_line);
+    else
+        fl_buf_printf(&b, " (lines %llu-%llu)", (unsigned long long)hop->call_line,
+                      (unsigned long long)hop->ret_line);
+    if (b.oom) {
+        fl_buf_free(&b);
+        return NULL;
+    }
+    char *out = fl_strdup(fl_buf_cstr(&b));
+    fl_buf_free(&b);
+    return out;
+}
+
+static int build_cex(struct search *S, struct checker_counterexample *cex)
+{
+    memset(cex, 0, sizeof *cex);
+    cex->key_id = S->key;
+    cex->op = S->best_op->hop;
+    cex->op_desc = describe_hop(S, S->best_op);
+    cex->n_prefix = S->n_prefix;
+    cex->prefix = fl_calloc(S->n_prefix + 1, sizeof *cex->prefix);
+    cex->prefix_desc = fl_calloc(S->n_prefix + 1, sizeof *cex->prefix_desc);
+    cex->states = fl_calloc(MAX_CEX_STATES, sizeof *cex->states);
+    cex->concurrent = fl_calloc(MAX_CEX_CONCURRENT, sizeof *cex->concurrent);
+    cex->concurrent_desc = fl_calloc(MAX_CEX_CONCURRENT, sizeof *cex->concurrent_desc);
+    if (!cex->op_desc || !cex->prefix || !cex->prefix_desc || !cex->states || !cex->concurrent ||
+        !cex->concurrent_desc)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < S->n_prefix; i++) {
+        cex->prefix[i] = S->prefix[i]->hop;
+        if (!(cex->prefix_desc[i] = describe_hop(S, S->prefix[i])))
+            return FL_ENOMEM;
+    }
+    for (size_t i = 0; i < S->n_best_states; i++) {
+        struct fl_buf b;
+        fl_buf_init(&b);
+        S->model.ops->describe_state(&S->model, S->best_states[i], &b);
+        cex->states[i] = b.oom ? NULL : fl_strdup(fl_buf_cstr(&b));
+        fl_buf_free(&b);
+        if (!cex->states[i])
+            return FL_ENOMEM;
+        cex->n_states++;
+    }
+    const struct checker_op *bo = S->best_op;
+    for (size_t i = 0; i < S->nc + S->nx && cex->n_concurrent < MAX_CEX_CONCURRENT; i++) {
+        const struct checker_op *o = &S->ops[i];
+        if (o == bo || o->call >= bo->ret || o->ret <= bo->call)
+            continue;
+        cex->concurrent[cex->n_concurrent] = o->hop;
+        if (!(cex->concurrent_desc[cex->n_concurrent] = describe_hop(S, o)))
+            return FL_ENOMEM;
+        cex->n_concurrent++;
+    }
+    return 0;
+}
+
+static void cex_free(struct checker_counterexample *cex)
+{
+    for (size_t i = 0; cex->prefix_desc && i < cex->n_prefix; i++)
+        fl_free(cex->prefix_desc[i]);
+    for (size_t i = 0; cex->states && i < MAX_CEX_STATES; i++)
+        fl_free(cex->states[i]);
+    for (size_t i = 0; cex->concurrent_desc && i < MAX_CEX_CONCURRENT; i++)
+        fl_free(cex->concurrent_desc[i]);
+    fl_free(cex->prefix);
+    fl_free(cex->prefix_desc);
+    fl_free(cex->states);
+    fl_free(cex->concurrent);
+    fl_free(cex->concurrent_desc);
+    fl_free(cex->op_desc);
+    memset(cex, 0, sizeof *cex);
+}
+
+static uint32_t upper_lim(const struct checker_op *ops, size_t nc, int64_t ret)
+{
+    /* Highest id whose call precedes ret (calls ascend with id). */
+    size_t lo = 0, hi = nc;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ops[mid].call < ret)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint32_t)(lo - 1);
+}
+
+static const char *budget_reason(struct shared *s, int err, char *buf, size_t len)
+{
+    if (err == FL_EBUDGET && s->deadline > 0 && now_s() > s->deadline)
+        snprintf(buf, len, "search budget exhausted: --timeout %g s", s->timeout_s);
+    else if (err == FL_EBUDGET)
+        snprintf(buf, len, "search budget exhausted: --max-memory %zu MiB",
+                 s->max_memory >> 20);
+    else
+        snprintf(buf, len, "search budget exhausted: out of memory");
+    return buf;
+}
+
+static void search_key(struct shared *s, uint32_t key)
+{
+    struct key_result *res = &s->results[key];
+    const struct checker_history *h = s->h;
+    size_t first = s->key_start[key], count = s->key_start[key + 1] - first;
+    struct search S;
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    int rc, err = 0;
+
+    memset(&S, 0, sizeof S);
+    S.s = s;
+    S.key = key;
+    res->verdict = CHECKER_UNKNOWN;
+    rc = checker_model_create(&S.model, s->model, s->config, errmsg);
+    if (rc < 0) {
+        res->err = rc;
+        snprintf(res->errmsg, sizeof res->errmsg, "%s", errmsg);
+        return;
+    }
+    S.ops = fl_calloc(count + 1, sizeof *S.ops);
+    if (!S.ops) {
+        err = FL_ENOMEM;
+        goto out;
+    }
+    /* Prepare: completed operations first (ids in call order), then
+     * indeterminate ones; fail operations never happened. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < count; i++) {
+            const struct checker_hop *hop = &h->ops[s->key_hops[first + i]];
+            if (hop->status == FL_EVENT_FAIL || (hop->status == FL_EVENT_INFO) != (pass == 1))
+                continue;
+            struct checker_op *op = &S.ops[S.nc + S.nx];
+            memset(op, 0, sizeof *op);
+            op->hop = (uint32_t)s->key_hops[first + i];
+            op->call = hop->call;
+            op->crashed = hop->status == FL_EVENT_INFO;
+            op->ret = op->crashed ? CHECKER_POS_NEVER : hop->ret;
+            rc = s->model->prepare(&S.model, hop, op, errmsg);
+            if (rc == CHECKER_PREPARE_DROP)
+                continue;
+            if (rc < 0) {
+                res->err = rc;
+                snprintf(res->errmsg, sizeof res->errmsg, "%s:%llu: %s", h->path,
+                         (unsigned long long)(hop->status == FL_EVENT_OK ? hop->ret_line
+                                                                          : hop->call_line),
+                         errmsg);
+                goto out;
+            }
+            op->id = (uint32_t)(S.nc + S.nx);
+            if (pass == 0)
+                S.nc++;
+            else
+                S.nx++;
+        }
+    }
+    res->n_ops = S.nc + S.nx;
+    res->n_crashed = S.nx;
+    if (S.nc == 0) {
+        res->verdict = CHECKER_VALID; /* nothing must be linearized */
+        goto out;
+    }
+    size_t n_entries = 2 * S.nc + S.nx;
+    S.lim = fl_calloc(S.nc, sizeof *S.lim);
+    S.entries = fl_calloc(n_entries, sizeof *S.entries);
+    S.stack = fl_calloc(S.nc + S.nx + 1, sizeof *S.stack);
+    S.cwords = (S.nc + 63) / 64;
+    S.xwords = (S.nx + 63) / 64;
+    S.cb = fl_calloc(S.cwords + 1, 8);
+    S.xb = fl_calloc(S.xwords + 1, 8);
+    S.kbuf = fl_calloc(S.cwords + S.xwords + 4, 8);
+    if (!S.lim || !S.entries || !S.stack || !S.cb || !S.xb || !S.kbuf) {
+        err = FL_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < S.nc; i++)
+        S.lim[i] = upper_lim(S.ops, S.nc, S.ops[i].ret);
+    size_t ne = 0;
+    for (size_t i = 0; i < S.nc + S.nx; i++) {
+        struct entry *c = &S.entries[ne++];
+        c->op = &S.ops[i];
+        c->pos = S.ops[i].call;
+        c->is_call = true;
+        if (!S.ops[i].crashed) {
+            struct entry *r = &S.entries[ne++];
+            r->op = &S.ops[i];
+            r->pos = S.ops[i].ret;
+        }
+    }
+    qsort(S.entries, ne, sizeof *S.entries, cmp_entry);
+    /* Match entries only after sorting: the array moved. */
+    struct entry **call_of = fl_calloc(S.nc + S.nx, sizeof *call_of);
+    if (!call_of) {
+        err = FL_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < ne; i++) {
+        struct entry *x = &S.entries[i];
+        if (x->is_call) {
+            call_of[x->op->id] = x;
+        } else {
+            x->match = call_of[x->op->id];
+            x->match->match = x;
+        }
+    }
+    fl_free(call_of);
+    S.head.next = &S.entries[0];
+    S.entries[0].prev = &S.head;
+    for (size_t i = 0; i < ne; i++) {
+        if (i > 0)
+            S.entries[i].prev = &S.entries[i - 1];
+        S.entries[i].next = i + 1 < ne ? &S.entries[i + 1] : NULL;
+    }
+
+    int r = run(&S, false, &err);
+    res->configs = S.configs;
+    if (r == RUN_VALID) {
+        res->verdict = CHECKER_VALID;
+    } else if (r == RUN_INVALID) {
+        res->verdict = CHECKER_INVALID;
+        unsigned cur = atomic_load(&s->min_invalid);
+        while (key < cur && !atomic_compare_exchange_weak(&s->min_invalid, &cur, key))
+            ;
+        /* Second, identical pass to recover the counterexample. */
+        cache_free(&S.cache, s);
+        unwind(&S);
+        if (run(&S, true, &err) == RUN_INVALID && S.prefix) {
+            res->has_cex = build_cex(&S, &res->cex) == 0;
+            if (!res->has_cex)
+                cex_free(&res->cex);
+        }
+        unwind(&S);
+        snprintf(res->reason, sizeof res->reason,
+                 "no linearization: %s cannot take effect in any state reachable before it",
+                 res->has_cex && res->cex.op_desc ? res->cex.op_desc : "an operation");
+    } else if (err) {
+        budget_reason(s, err, res->reason, sizeof res->reason);
+    } else {
+        snprintf(res->reason, sizeof res->reason, "not searched: a lower key is invalid");
+    }
+    err = 0;
+out:
+    if (err) {
+        res->verdict = CHECKER_UNKNOWN;
+        budget_reason(s, err, res->reason, sizeof res->reason);
+    }
+    cache_free(&S.cache, s);
+    fl_free(S.prefix);
+    fl_free(S.lim);
+    fl_free(S.entries);
+    fl_free(S.stack);
+    fl_free(S.cb);
+    fl_free(S.xb);
+    fl_free(S.kbuf);
+    fl_free(S.ops);
+    checker_model_destroy(&S.model);
+}
+
+/* Runs every operation through the model's prepare once, in history order,
+ * so a malformed operation is reported the same way whatever the search
+ * would have skipped. */
+static int validate_shapes(const struct checker_history *h, const struct checker_model_ops *model,
+                           const struct checker_model_config *config, char *errmsg)
+{
+    struct checker_model m;
+    char msg[FL_ERRMSG_SIZE] = "";
+    int rc = checker_model_create(&m, model, config, msg);
+    if (rc < 0)
+        return fl_errorf(errmsg, rc, "%s: model %s: %s", h->path, model->name, msg);
+    for (size_t i = 0; i < h->n_ops; i++) {
+        const struct checker_hop *hop = &h->ops[i];
+        struct checker_op op;
+        if (hop->status == FL_EVENT_FAIL)
+            continue;
+        memset(&op, 0, sizeof op);
+        op.crashed = hop->status == FL_EVENT_INFO;
+        rc = model->prepare(&m, hop, &op, msg);
+        if (rc < 0) {
+            fl_errorf(errmsg, rc, "%s:%llu: %s", h->path,
+                      (unsigned long long)(hop->status == FL_EVENT_OK ? hop->ret_line
+                                                                       : hop->call_line),
+                      msg);
+            break;
+        }
+        rc = 0;
+    }
+    checker_model_destroy(&m);
+    return rc;
+}
+
+static void *worker(void *arg)
+{
+    struct shared *s = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&s->next, 1);
+        if (i >= s->n_order)
+            return NULL;
+        uint32_t key = s->order[i];
+        if (atomic_load(&s->min_invalid) < key) {
+            s->results[key].verdict = CHECKER_UNKNOWN;
+            snprintf(s->results[key].reason, sizeof s->results[key].reason,
+                     "not searched: a lower key is invalid");
+            continue;
+        }
+        search_key(s, key);
+    }
+}
+
+/* qsort has no context argument; set by the calling thread just before. */
+static _Thread_local const size_t *sort_sizes;
+
+static int cmp_size_desc(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    size_t sx = sort_sizes[x + 1] - sort_sizes[x], sy = sort_sizes[y + 1] - sort_sizes[y];
+    if (sx != sy)
+        return sx < sy ? 1 : -1;
+    return (x > y) - (x < y);
+}
+
+int checker_linear_check(const struct checker_history *h, const struct checker_model_ops *model,
+                         const struct checker_model_config *config,
+                         const struct checker_limits *limits, struct checker_result *res,
+                         char *errmsg)
+{
+    struct shared s;
+    int rc = 0;
+    double t0 = now_s();
+
+    memset(res, 0, sizeof *res);
+    memset(&s, 0, sizeof s);
+    s.h = h;
+    s.model = model;
+    s.config = config;
+    s.max_memory = limits && limits->max_memory ? limits->max_memory
+                                                : checker_default_max_memory();
+    s.timeout_s = limits ? limits->timeout_s : 0;
+    s.deadline = s.timeout_s > 0 ? t0 + s.timeout_s : 0;
+    atomic_init(&s.next, 0);
+    atomic_init(&s.mem, 0);
+    atomic_init(&s.peak, 0);
+    atomic_init(&s.min_invalid, UINT32_MAX);
+
+    size_t nk = h->n_keys ? h->n_keys : 1;
+    s.key_start = fl_calloc(nk + 1, sizeof *s.key_start);
+    s.key_hops = fl_calloc(h->n_ops + 1, sizeof *s.key_hops);
+    s.order = fl_calloc(nk, sizeof *s.order);
+    s.results = fl_calloc(nk, sizeof *s.results);
+    if (!s.key_start || !s.key_hops || !s.order || !s.results) {
+        rc = fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", h->path);
+        goto out;
+    }
+    /* Counting sort of operations by key, keeping invoke order. */
+    for (size_t i = 0; i < h->n_ops; i++)
+        s.key_start[h->ops[i].key_id + 1]++;
+    for (size_t k = 0; k < nk; k++)
+        s.key_start[k + 1] += s.key_start[k];
+    {
+        size_t *fill = fl_calloc(nk, sizeof *fill);
+        if (!fill) {
+            rc = fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", h->path);
+            goto out;
+        }
+        for (size_t i = 0; i < h->n_ops; i++) {
+            uint32_t k = h->ops[i].key_id;
+            s.key_hops[s.key_start[k] + fill[k]++] = i;
+        }
+        fl_free(fill);
+    }
+    for (size_t k = 0; k < nk; k++)
+        if (s.key_start[k + 1] > s.key_start[k])
+            s.order[s.n_order++] = (uint32_t)k;
+    if ((rc = validate_shapes(h, model, config, errmsg)) < 0)
+        goto out;
+    sort_sizes = s.key_start;
+    qsort(s.order, s.n_order, sizeof *s.order, cmp_size_desc);
+
+    int threads = limits && limits->threads > 0 ? limits->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    if ((size_t)threads > s.n_order)
+        threads = (int)(s.n_order ? s.n_order : 1);
+    if (threads > 64)
+        threads = 64;
+    pthread_t tids[64];
+    int started = 0;
+    for (int i = 1; i < threads; i++) {
+        if (pthread_create(&tids[started], NULL, worker, &s) != 0)
+            break;
+        started++;
+    }
+    worker(&s);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+
+    /* Combine in key order: the first model error wins, then the lowest
+     * invalid key, then any unknown. */
+    res->verdict = CHECKER_VALID;
+    for (size_t k = 0; k < nk; k++) {
+        struct key_result *kr = &s.results[k];
+        if (kr->err < 0) {
+            rc = kr->err;
+            snprintf(errmsg, FL_ERRMSG_SIZE, "%s", kr->errmsg);
+            goto out;
+        }
+    }
+    for (size_t k = 0; k < nk; k++) {
+        struct key_result *kr = &s.results[k];
+        if (s.key_start[k + 1] == s.key_start[k])
+            continue;
+        res->n_keys++;
+        res->n_ops += kr->n_ops;
+        res->n_crashed += kr->n_crashed;
+        res->configs += kr->configs;
+        if (kr->verdict == CHECKER_INVALID && res->verdict != CHECKER_INVALID) {
+            res->verdict = CHECKER_INVALID;
+            snprintf(res->reason, sizeof res->reason, "%s", kr->reason);
+            if (kr->has_cex) {
+                res->has_cex = true;
+                res->cex = kr->cex;
+                memset(&kr->cex, 0, sizeof kr->cex);
+                kr->has_cex = false;
+            }
+        } else if (kr->verdict == CHECKER_UNKNOWN && res->verdict == CHECKER_VALID) {
+            res->verdict = CHECKER_UNKNOWN;
+            snprintf(res->reason, sizeof res->reason, "%s", kr->reason);
+        }
+    }
+out:
+    if (s.results)
+        for (size_t k = 0; k < nk; k++)
+            if (s.results[k].has_cex)
+                cex_free(&s.results[k].cex);
+    res->peak_memory = atomic_load(&s.peak);
+    res->seconds = now_s() - t0;
+    fl_free(s.key_start);
+    fl_free(s.key_hops);
+    fl_free(s.order);
+    fl_free(s.results);
+    return rc;
+}
+
+void checker_result_free(struct checker_result *res)
+{
+    if (res->has_cex)
+        cex_free(&res->cex);
+    memset(res, 0, sizeof *res);
+}

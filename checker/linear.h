@@ -1,0 +1,69 @@
+/* linear.h - linearizability checking: Wing & Gong's search with Lowe's
+ * memoization, split per key (P-compositionality), keys checked in parallel.
+ *
+ * The verdict is deterministic: keys are independent, each key's search is
+ * deterministic, and when several keys are invalid the lowest key id is the
+ * one reported. Only the budgets (time, memory) can turn a verdict into
+ * `unknown`, and the result names the budget that ran out. */
+#ifndef CHECKER_LINEAR_H
+#define CHECKER_LINEAR_H
+
+#include "checker/history.h"
+#include "checker/model.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum checker_verdict { CHECKER_VALID = 0, CHECKER_INVALID = 1, CHECKER_UNKNOWN = 2 };
+
+const char *checker_verdict_name(enum checker_verdict v);
+
+struct checker_limits {
+    double timeout_s;       /* wall-clock budget for the whole check; <= 0: none */
+    size_t max_memory;      /* bytes of search caches across all keys; 0: default */
+    int threads;            /* 0: one per online CPU */
+};
+
+/* Default memory budget: half the memory available, at most 8 GiB. */
+size_t checker_default_max_memory(void);
+
+/* Why a history is not linearizable, in terms of its operations (indices
+ * into checker_history.ops). All arrays are owned by the result. */
+struct checker_counterexample {
+    uint32_t key_id;
+    size_t op;              /* the operation that could not be linearized */
+    size_t *prefix;         /* longest linearizable prefix, in linearization order */
+    size_t n_prefix;
+    char **states;          /* model states reachable just before `op` (described) */
+    size_t n_states;
+    size_t *concurrent;     /* operations whose interval overlaps `op`'s */
+    size_t n_concurrent;
+    char *op_desc;          /* the op as the model sees it */
+    char **prefix_desc;     /* descriptions matching prefix[] */
+    char **concurrent_desc; /* descriptions matching concurrent[] */
+};
+
+struct checker_result {
+    enum checker_verdict verdict;
+    char reason[256];       /* unknown: the exhausted budget; invalid: one sentence */
+    size_t n_ops;           /* operations searched (after dropping fail/unobservable ones) */
+    size_t n_keys;          /* keys with at least one operation */
+    size_t n_crashed;       /* indeterminate operations searched */
+    uint64_t configs;       /* configurations cached across keys */
+    size_t peak_memory;     /* bytes of caches at the high-water mark */
+    double seconds;
+    bool has_cex;
+    struct checker_counterexample cex;
+};
+
+/* Checks `h` against `model` (created per key with `config`). Returns 0 with
+ * *res filled (any verdict), or a negative code with errmsg naming the
+ * operation when an operation does not fit the model ("PATH:LINE: value:
+ * cas expects [old new]"). Release with checker_result_free(). */
+int checker_linear_check(const struct checker_history *h, const struct checker_model_ops *model,
+                         const struct checker_model_config *config,
+                         const struct checker_limits *limits, struct checker_result *res,
+                         char *errmsg);
+void checker_result_free(struct checker_result *res);
+
+#endif

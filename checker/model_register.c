@@ -1,0 +1,223 @@
+/* model_register.c - a read/write/cas register, and the kv model built on it.
+ *
+ * Operations (f, value):
+ *   read   v        ok value is the value read (nil with nil_read_any: anything)
+ *   write  v
+ *   cas    [old new]  ok: the register held old and now holds new
+ * kv spells them get/put and adds append (string concatenation, Porcupine's
+ * kv model): append [s] or s appends s to the current string value. The state
+ * handle is the value's atom; appended strings are interned as atoms. */
+#include "checker/model.h"
+
+#include "common/error.h"
+
+#include <string.h>
+
+enum { REG_READ, REG_WRITE, REG_CAS, REG_APPEND };
+
+struct reg {
+    int64_t initial;
+};
+
+static int reg_create(struct checker_model *m, char *errmsg)
+{
+    struct reg *r = m->impl;
+    if (!checker_atom(m, m->config.initial, &r->initial))
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    return 0;
+}
+
+static uint64_t reg_init(struct checker_model *m)
+{
+    return (uint64_t)((struct reg *)m->impl)->initial;
+}
+
+static int parse_f(const char *f, bool kv, uint16_t *out)
+{
+    if (strcmp(f, "read") == 0 || (kv && strcmp(f, "get") == 0))
+        *out = REG_READ;
+    else if (strcmp(f, "write") == 0 || (kv && strcmp(f, "put") == 0))
+        *out = REG_WRITE;
+    else if (strcmp(f, "cas") == 0)
+        *out = REG_CAS;
+    else if (kv && strcmp(f, "append") == 0)
+        *out = REG_APPEND;
+    else
+        return -1;
+    return 0;
+}
+
+static int prepare(struct checker_model *m, const struct checker_hop *hop, struct checker_op *op,
+                   char *errmsg, bool kv)
+{
+    if (parse_f(hop->f, kv, &op->f) < 0)
+        return fl_errorf(errmsg, FL_ESHAPE,
+                         kv ? "f: \"%s\" is not an operation of the kv model (get, put, append, "
+                              "read, write, cas)"
+                            : "f: \"%s\" is not an operation of the register model (read, write, "
+                              "cas)",
+                         hop->f);
+    const json_t *v = hop->value;
+    switch (op->f) {
+    case REG_READ:
+        if (op->crashed)
+            return CHECKER_PREPARE_DROP; /* an unobserved read constrains nothing */
+        if (json_is_null(v) && m->config.nil_read_any)
+            return CHECKER_PREPARE_DROP; /* Knossos: a nil read is always legal */
+        if (!checker_atom(m, v, &op->a))
+            return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+        return 0;
+    case REG_WRITE:
+        if (!checker_atom(m, v, &op->a))
+            return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+        return 0;
+    case REG_CAS:
+        if (!json_is_array(v) || json_array_size(v) != 2)
+            return fl_errorf(errmsg, FL_ESHAPE, "value: cas expects [old new]");
+        if (!checker_atom(m, json_array_get(v, 0), &op->a) ||
+            !checker_atom(m, json_array_get(v, 1), &op->b))
+            return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+        return 0;
+    default: /* REG_APPEND */
+        if (json_is_array(v) && json_array_size(v) == 1)
+            v = json_array_get(v, 0);
+        if (!json_is_string(v))
+            return fl_errorf(errmsg, FL_ESHAPE, "value: append expects a string");
+        if (!checker_atom(m, v, &op->a))
+            return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+        return 0;
+    }
+}
+
+static int reg_prepare(struct checker_model *m, const struct checker_hop *hop,
+                       struct checker_op *op, char *errmsg)
+{
+    return prepare(m, hop, op, errmsg, false);
+}
+
+static int kv_prepare(struct checker_model *m, const struct checker_hop *hop,
+                      struct checker_op *op, char *errmsg)
+{
+    return prepare(m, hop, op, errmsg, true);
+}
+
+/* Concatenates two string atoms into a new interned atom. */
+static bool append_atom(struct checker_model *m, int64_t cur, int64_t suffix, int64_t *out)
+{
+    struct fl_buf a, b;
+    bool ok = false;
+    fl_buf_init(&a);
+    fl_buf_init(&b);
+    if (cur != CHECKER_NIL)
+        checker_atom_describe(m, cur, &a);
+    checker_atom_describe(m, suffix, &b);
+    const char *sa = fl_buf_cstr(&a), *sb = fl_buf_cstr(&b);
+    json_t *ja = cur == CHECKER_NIL ? json_string("") : json_loads(sa, JSON_DECODE_ANY, NULL);
+    json_t *jb = json_loads(sb, JSON_DECODE_ANY, NULL);
+    if (ja && jb && json_is_string(ja) && json_is_string(jb) && !a.oom && !b.oom) {
+        size_t la = json_string_length(ja), lb = json_string_length(jb);
+        struct fl_buf cat;
+        fl_buf_init(&cat);
+        fl_buf_append(&cat, json_string_value(ja), la);
+        fl_buf_append(&cat, json_string_value(jb), lb);
+        json_t *j = cat.oom ? NULL : json_stringn(fl_buf_cstr(&cat), la + lb);
+        ok = j && checker_atom(m, j, out);
+        json_decref(j);
+        fl_buf_free(&cat);
+    } else if (ja && jb && !json_is_string(ja)) {
+        ok = false; /* appending to a non-string: illegal, not OOM */
+        *out = cur;
+    }
+    json_decref(ja);
+    json_decref(jb);
+    fl_buf_free(&a);
+    fl_buf_free(&b);
+    return ok;
+}
+
+static bool reg_step(struct checker_model *m, uint64_t state, const struct checker_op *op,
+                     uint64_t *next)
+{
+    int64_t v = (int64_t)state;
+    switch (op->f) {
+    case REG_READ:
+        *next = state;
+        return v == op->a;
+    case REG_WRITE:
+        *next = (uint64_t)op->a;
+        return true;
+    case REG_CAS:
+        if (v != op->a)
+            return false; /* an ok cas must have matched; a crashed one that fails is a no-op */
+        *next = (uint64_t)op->b;
+        return true;
+    default: {
+        int64_t out;
+        if (!append_atom(m, v, op->a, &out))
+            return false;
+        *next = (uint64_t)out;
+        return true;
+    }
+    }
+}
+
+static uint64_t reg_hash(struct checker_model *m, uint64_t state)
+{
+    (void)m;
+    return state;
+}
+
+static bool reg_equal(struct checker_model *m, uint64_t a, uint64_t b)
+{
+    (void)m;
+    return a == b;
+}
+
+static void reg_describe_state(struct checker_model *m, uint64_t state, struct fl_buf *out)
+{
+    checker_atom_describe(m, (int64_t)state, out);
+}
+
+static void reg_describe_op(struct checker_model *m, const struct checker_op *op,
+                            struct fl_buf *out)
+{
+    static const char *const names[] = {"read", "write", "cas", "append"};
+    fl_buf_printf(out, "%s ", names[op->f]);
+    if (op->f == REG_CAS) {
+        fl_buf_puts(out, "[");
+        checker_atom_describe(m, op->a, out);
+        fl_buf_puts(out, " ");
+        checker_atom_describe(m, op->b, out);
+        fl_buf_puts(out, "]");
+    } else {
+        checker_atom_describe(m, op->a, out);
+    }
+}
+
+const struct checker_model_ops checker_model_register = {
+    .name = "register",
+    .summary = "read/write/cas register (alias cas-register); values any JSON, cas [old new]",
+    .impl_size = sizeof(struct reg),
+    .create = reg_create,
+    .prepare = reg_prepare,
+    .init = reg_init,
+    .step = reg_step,
+    .hash = reg_hash,
+    .equal = reg_equal,
+    .describe_state = reg_describe_state,
+    .describe_op = reg_describe_op,
+};
+
+const struct checker_model_ops checker_model_kv = {
+    .name = "kv",
+    .summary = "a register per key: get/put/append or read/write/cas",
+    .impl_size = sizeof(struct reg),
+    .create = reg_create,
+    .prepare = kv_prepare,
+    .init = reg_init,
+    .step = reg_step,
+    .hash = reg_hash,
+    .equal = reg_equal,
+    .describe_state = reg_describe_state,
+    .describe_op = reg_describe_op,
+};

@@ -1,0 +1,130 @@
+/* history.h - history events and streaming readers/writers for every format.
+ *
+ * A history is a sequence of events (DESIGN.md "Histories"). Readers stream
+ * one event at a time so a run's history never has to sit in memory whole;
+ * the format is autodetected from the first meaningful bytes:
+ *   JSONL            our own format, one JSON object per line
+ *   EDN              Jepsen/Knossos: a vector/list of maps or maps one per line
+ *   Jepsen log       "INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]" text logs
+ * EDN keywords become JSON strings without the colon (:cas -> "cas"), nil
+ * becomes JSON null, vectors and lists become arrays, maps become objects
+ * (non-string keys are printed as their EDN text). */
+#ifndef FL_HISTORY_H
+#define FL_HISTORY_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Bounds on untrusted input. */
+#define FL_HISTORY_MAX_LINE (1u << 20)         /* bytes in one JSONL/log line */
+#define FL_HISTORY_MAX_FILE (1ull << 30)       /* bytes of a whole-file (EDN) input */
+#define FL_HISTORY_MAX_DEPTH 64                /* nesting of values */
+#define FL_HISTORY_MAX_FSTR 64                 /* bytes of an `f` name */
+
+#define FL_PROCESS_NEMESIS (-1)
+
+enum fl_event_type { FL_EVENT_INVOKE, FL_EVENT_OK, FL_EVENT_FAIL, FL_EVENT_INFO };
+
+enum fl_history_format {
+    FL_FORMAT_AUTO = 0,
+    FL_FORMAT_JSONL,
+    FL_FORMAT_EDN,
+    FL_FORMAT_JEPSEN_LOG,
+};
+
+/* One history event. Every pointer member is owned by the event and released
+ * by fl_event_clear(); absent optional fields are NULL or -1. */
+struct fl_event {
+    uint64_t line;          /* 1-based source line where the event starts */
+    int64_t index;          /* "index", -1 when absent */
+    int64_t time;           /* "time" in ns, -1 when absent */
+    int64_t process;        /* client number, or FL_PROCESS_NEMESIS */
+    enum fl_event_type type;
+    char *f;                /* never NULL once read */
+    json_t *key;            /* NULL when absent */
+    json_t *value;          /* NULL when absent; json null for nil */
+    char *node;             /* optional */
+    char *consistency;      /* optional */
+    json_t *session;        /* optional */
+    int64_t latency;        /* optional, -1 when absent */
+    json_t *error;          /* optional (Jepsen's :error) */
+};
+
+/* Initialises an empty event (all optional fields absent). */
+void fl_event_init(struct fl_event *ev);
+/* Releases what the event owns and re-initialises it. */
+void fl_event_clear(struct fl_event *ev);
+/* "invoke", "ok", "fail", "info". */
+const char *fl_event_type_name(enum fl_event_type type);
+/* Parses a type name; returns 0 or FL_EPARSE. */
+int fl_event_type_parse(const char *s, enum fl_event_type *out);
+const char *fl_history_format_name(enum fl_history_format fmt);
+/* Parses "auto", "jsonl", "edn", "jepsen-log"; returns 0 or FL_EUSAGE. */
+int fl_history_format_parse(const char *s, enum fl_history_format *out);
+
+struct fl_history_reader;
+
+/* Per-format backend; implementations live in history_<format>.c. */
+struct fl__history_backend {
+    /* Returns 1 with *ev filled, 0 at the end, or a negative code with
+     * errmsg set to "line N: field: problem" (the reader adds the path). */
+    int (*next)(struct fl_history_reader *r, struct fl_event *ev, char *errmsg);
+    void (*close)(struct fl_history_reader *r);
+};
+
+struct fl_history_reader {
+    char *path;                             /* owned copy, for messages */
+    enum fl_history_format format;          /* as detected */
+    FILE *fp;                               /* owned */
+    uint64_t line;                          /* current line, maintained by backends */
+    const struct fl__history_backend *backend;
+    void *impl;                             /* backend state */
+};
+
+/* Opens `path` ("-" for stdin) and detects its format unless `format` names
+ * one. On error returns a negative code with errmsg "PATH: problem" and leaves
+ * nothing to close. */
+int fl_history_reader_open(struct fl_history_reader *r, const char *path,
+                           enum fl_history_format format, char *errmsg);
+/* Reads the next event into *ev (which must be initialised; it is cleared
+ * first). Returns 1, 0 at the end, or a negative code with errmsg
+ * "PATH:LINE: field: problem". After an error the reader must be closed. */
+int fl_history_reader_next(struct fl_history_reader *r, struct fl_event *ev, char *errmsg);
+void fl_history_reader_close(struct fl_history_reader *r);
+
+/* Validates and converts one parsed JSON object into an event (shared by the
+ * JSONL reader and by anything receiving events as JSON). `obj` is borrowed;
+ * values are copied by reference. Returns 0 or FL_EPARSE/FL_ESHAPE with
+ * errmsg "field: problem". */
+int fl_event_from_json(json_t *obj, struct fl_event *ev, char *errmsg);
+/* Returns a new reference: the event as a DESIGN.md JSONL object. */
+json_t *fl_event_to_json(const struct fl_event *ev);
+
+/* ==== Writers ==== */
+
+struct fl_history_writer {
+    FILE *fp;                   /* owned */
+    char *path;                 /* owned copy */
+    enum fl_history_format format;
+    uint64_t count;
+};
+
+/* Creates (truncates) `path` ("-" for stdout) to write JSONL or EDN. */
+int fl_history_writer_open(struct fl_history_writer *w, const char *path,
+                           enum fl_history_format format, char *errmsg);
+/* Appends one event (borrowed). JSONL lines are flushed to the OS per call so
+ * a crashed harness leaves every written line behind. */
+int fl_history_writer_write(struct fl_history_writer *w, const struct fl_event *ev, char *errmsg);
+/* Finishes the file (closing bracket for EDN), fsyncs when it is a regular
+ * file, closes it. Returns 0 or a negative errno with errmsg. */
+int fl_history_writer_close(struct fl_history_writer *w, char *errmsg);
+
+/* Backend entry points (internal, one file each). They take over r->fp. */
+int fl__history_jsonl_open(struct fl_history_reader *r, char *errmsg);
+int fl__history_edn_open(struct fl_history_reader *r, char *errmsg);
+int fl__history_jepsenlog_open(struct fl_history_reader *r, char *errmsg);
+/* Writes one event as an EDN map followed by a newline. */
+int fl__history_edn_write_event(FILE *fp, const struct fl_event *ev);
+
+#endif

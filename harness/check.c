@@ -1,0 +1,268 @@
+/* check.c - `faultline check FILE...`: load, check, print, exit by verdict. */
+#include "harness/check.h"
+
+#include "checker/check.h"
+#include "checker/explain.h"
+#include "common/error.h"
+#include "common/history.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_INVALID 1
+#define EXIT_UNKNOWN 2
+#define EXIT_ERROR 3
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: faultline check FILE... [options]\n"
+            "\n"
+            "Checks each history for linearizability and prints one line per file:\n"
+            "its verdict, operations, keys and time; a counterexample when invalid.\n"
+            "Formats: our JSONL, Jepsen/Knossos EDN, Jepsen text logs (autodetected).\n"
+            "\n"
+            "options:\n"
+            "  --model M          register (cas-register), kv, counter, set, queue, mutex,\n"
+            "                     multi-register; default: detected from the operations\n"
+            "  --format F         auto (default), jsonl, edn, jepsen-log\n"
+            "  --initial JSON     initial value (default: 0 for EDN as in Knossos, else nil)\n"
+            "  --nil-read-any     an ok read of nil matches any state (default for EDN)\n"
+            "  --nil-read-strict  a read of nil means absent (default for JSONL and logs)\n"
+            "  --timeout S        give up after S seconds per file: verdict unknown\n"
+            "  --max-memory MIB   cap the search caches: verdict unknown when exceeded\n"
+            "                     (default: half the available memory, at most 8 GiB)\n"
+            "  --threads N        keys checked in parallel (default: all cores)\n"
+            "  --json             one JSON object per file instead of text\n"
+            "  --prefix N         operations of the linearizable prefix to print (default 10,\n"
+            "                     0 for all)\n"
+            "  --export-edn OUT   also write the (single) history as Jepsen EDN to OUT\n"
+            "  -q, --quiet        print only the verdict lines\n"
+            "  -h, --help         this text\n"
+            "\n"
+            "exit: 0 valid, 1 invalid, 2 unknown, 3 usage or input error\n");
+}
+
+static int parse_double(const char *opt, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || v < 0) {
+        fprintf(stderr, "faultline check: %s: expected a non-negative number, got \"%s\"\n", opt,
+                s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int export_edn(const char *in, enum fl_history_format format, const char *out)
+{
+    char errmsg[FL_ERRMSG_SIZE];
+    struct fl_history_reader r;
+    struct fl_history_writer w;
+    struct fl_event ev;
+    int rc;
+
+    if ((rc = fl_history_reader_open(&r, in, format, errmsg)) < 0)
+        goto fail;
+    if ((rc = fl_history_writer_open(&w, out, FL_FORMAT_EDN, errmsg)) < 0) {
+        fl_history_reader_close(&r);
+        goto fail;
+    }
+    fl_event_init(&ev);
+    while ((rc = fl_history_reader_next(&r, &ev, errmsg)) == 1)
+        if ((rc = fl_history_writer_write(&w, &ev, errmsg)) < 0)
+            break;
+    fl_event_clear(&ev);
+    fl_history_reader_close(&r);
+    int rc2 = fl_history_writer_close(&w, rc < 0 ? NULL : errmsg);
+    if (rc == 0)
+        rc = rc2;
+    if (rc < 0)
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "faultline check: --export-edn: %s\n", errmsg);
+    return -1;
+}
+
+int harness_check_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"format", required_argument, NULL, 'f'},
+        {"initial", required_argument, NULL, 'i'},
+        {"nil-read-any", no_argument, NULL, 'a'},
+        {"nil-read-strict", no_argument, NULL, 's'},
+        {"timeout", required_argument, NULL, 't'},
+        {"max-memory", required_argument, NULL, 'M'},
+        {"threads", required_argument, NULL, 'T'},
+        {"json", no_argument, NULL, 'j'},
+        {"prefix", required_argument, NULL, 'p'},
+        {"export-edn", required_argument, NULL, 'e'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
+    const char *export_path = NULL;
+    bool json_out = false, quiet = false;
+    double d;
+    size_t prefix_tail = 10;
+    int c, code = 0;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            if (!checker_model_find(optarg)) {
+                fprintf(stderr, "faultline check: --model: unknown model \"%s\" (see --help)\n",
+                        optarg);
+                goto usage_error;
+            }
+            opt.model = optarg;
+            break;
+        case 'f':
+            if (fl_history_format_parse(optarg, &opt.format) < 0) {
+                fprintf(stderr,
+                        "faultline check: --format: expected auto, jsonl, edn or jepsen-log, got "
+                        "\"%s\"\n",
+                        optarg);
+                goto usage_error;
+            }
+            break;
+        case 'i': {
+            json_error_t jerr;
+            json_decref(opt.initial);
+            opt.initial = json_loads(optarg, JSON_DECODE_ANY, &jerr);
+            if (!opt.initial) {
+                fprintf(stderr, "faultline check: --initial: not JSON: %s\n", jerr.text);
+                goto usage_error;
+            }
+            break;
+        }
+        case 'a':
+            opt.nil_read_any = 1;
+            break;
+        case 's':
+            opt.nil_read_any = 0;
+            break;
+        case 't':
+            if (parse_double("--timeout", optarg, &d) < 0)
+                goto usage_error;
+            opt.limits.timeout_s = d;
+            break;
+        case 'M':
+            if (parse_double("--max-memory", optarg, &d) < 0 || d < 1 || d > 1e9) {
+                fprintf(stderr, "faultline check: --max-memory: expected MiB >= 1\n");
+                goto usage_error;
+            }
+            opt.limits.max_memory = (size_t)(d * 1024 * 1024);
+            break;
+        case 'T':
+            if (parse_double("--threads", optarg, &d) < 0 || d < 1 || d > 64) {
+                fprintf(stderr, "faultline check: --threads: expected 1 to 64\n");
+                goto usage_error;
+            }
+            opt.limits.threads = (int)d;
+            break;
+        case 'j':
+            json_out = true;
+            break;
+        case 'p':
+            if (parse_double("--prefix", optarg, &d) < 0)
+                goto usage_error;
+            prefix_tail = (size_t)d;
+            break;
+        case 'e':
+            export_path = optarg;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            usage(stdout);
+            json_decref(opt.initial);
+            return 0;
+        default:
+            goto usage_error;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "faultline check: no history file given (see --help)\n");
+        goto usage_error;
+    }
+    if (export_path && argc - optind != 1) {
+        fprintf(stderr, "faultline check: --export-edn takes exactly one history file\n");
+        goto usage_error;
+    }
+
+    for (int i = optind; i < argc; i++) {
+        const char *path = argv[i];
+        char errmsg[FL_ERRMSG_SIZE] = "";
+        struct checker_history h;
+        struct checker_result res;
+        const struct checker_model_ops *model = NULL;
+
+        int rc = checker_check_file(path, &opt, &h, &res, &model, errmsg);
+        if (rc < 0) {
+            if (json_out) {
+                json_t *o = json_pack("{s:s, s:s, s:s}", "file", path, "verdict", "error",
+                                      "error", errmsg);
+                if (o) {
+                    json_dumpf(o, stdout, JSON_COMPACT);
+                    fputc('\n', stdout);
+                    json_decref(o);
+                }
+            }
+            fprintf(stderr, "faultline check: %s\n", errmsg);
+            code = EXIT_ERROR;
+            checker_result_free(&res);
+            checker_history_free(&h);
+            continue;
+        }
+        if (json_out) {
+            json_t *o = checker_explain_json(&h, &res);
+            if (o) {
+                json_object_set_new(o, "model", json_string(model->name));
+                json_dumpf(o, stdout, JSON_COMPACT);
+                fputc('\n', stdout);
+                json_decref(o);
+            }
+        } else {
+            printf("%s: %s  model=%s ops=%zu keys=%zu indeterminate=%zu time=%.3fs", path,
+                   checker_verdict_name(res.verdict), model->name, res.n_ops, res.n_keys,
+                   res.n_crashed, res.seconds);
+            if (res.verdict != CHECKER_VALID && res.reason[0])
+                printf("  (%s)", res.reason);
+            putchar('\n');
+            if (!quiet && res.verdict == CHECKER_INVALID) {
+                struct fl_buf b;
+                fl_buf_init(&b);
+                checker_explain_text(&h, &res, prefix_tail, &b);
+                fputs(fl_buf_cstr(&b), stdout);
+                fl_buf_free(&b);
+            }
+        }
+        fflush(stdout);
+        if (res.verdict == CHECKER_INVALID && code != EXIT_ERROR)
+            code = EXIT_INVALID;
+        else if (res.verdict == CHECKER_UNKNOWN && code == 0)
+            code = EXIT_UNKNOWN;
+        checker_result_free(&res);
+        checker_history_free(&h);
+    }
+    if (export_path && export_edn(argv[optind], opt.format, export_path) < 0)
+        code = EXIT_ERROR;
+    json_decref(opt.initial);
+    return code;
+
+usage_error:
+    json_decref(opt.initial);
+    return EXIT_ERROR;
+}

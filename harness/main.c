@@ -1,0 +1,47 @@
+/* main.c - the faultline command: dispatches to subcommands. */
+#include "harness/check.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define FAULTLINE_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: faultline COMMAND [options]\n"
+            "\n"
+            "commands:\n"
+            "  check FILE...   check saved histories for linearizability (exit 0 valid,\n"
+            "                  1 invalid, 2 unknown, 3 error); see faultline check --help\n"
+            "  version         print the version\n"
+            "\n"
+            "not built yet (see README.md): run, replay, compare, report, clean, bench\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 3;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "check") == 0)
+        return harness_check_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("faultline %s\n", FAULTLINE_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "replay") == 0 || strcmp(cmd, "compare") == 0 ||
+        strcmp(cmd, "report") == 0 || strcmp(cmd, "clean") == 0 || strcmp(cmd, "bench") == 0) {
+        fprintf(stderr, "faultline %s: not built yet; see README.md for what exists\n", cmd);
+        return 3;
+    }
+    fprintf(stderr, "faultline: unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return 3;
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# deps.sh - installs the Debian packages Faultline needs, only those missing.
+# Sourced by test.sh and demo.sh; runs `apt-get update` at most once.
+set -euo pipefail
+
+FL_PACKAGES=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev
+  libuv1-dev libjansson-dev libpcap-dev libcriterion-dev
+)
+
+fl_install_deps() {
+  local missing=()
+  for p in "${FL_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  echo "== installing: ${missing[*]}"
+  local sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# test.sh - the test command: installs what is missing, builds twice (Release,
+# and Debug with ASan+UBSan), runs every test with ctest in both, then runs
+# the fuzzers for a bounded time. Exits non-zero on any failure.
+#
+#   scripts/test.sh            everything
+#   FL_TEST_QUICK=1 scripts/test.sh   Release build only, no fuzzing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+source scripts/deps.sh
+fl_install_deps
+
+jobs=$(nproc)
+build() { # dir, cmake args...
+  local dir=$1; shift
+  echo "== configure $dir ($*)"
+  cmake -S "$root" -B "$root/$dir" "$@" >/dev/null
+  echo "== build $dir"
+  cmake --build "$root/$dir" -j"$jobs"
+}
+run_tests() { # dir
+  echo "== ctest $1"
+  (cd "$root/$1" && ctest --output-on-failure -j"$jobs" --timeout 900)
+}
+
+start=$(date +%s)
+build build/release -DCMAKE_BUILD_TYPE=Release
+run_tests build/release
+if [[ -z "${FL_TEST_QUICK:-}" ]]; then
+  build build/asan -DCMAKE_BUILD_TYPE=Debug -DFL_SANITIZE=ON
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_tests build/asan
+  if [[ -x scripts/fuzz.sh ]]; then
+    FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
+  fi
+fi
+echo "== all tests passed in $(( $(date +%s) - start )) s"
