@@ -1,0 +1,56 @@
+/* setcheck.h - Jepsen's set checker: were acknowledged adds kept?
+ *
+ * Over the `add` and `read` operations of a history (one key, or all), it
+ * compares the adds with the final read, the ok read that completed last:
+ *   lost        an element whose add was acknowledged (ok) but is missing
+ *   unexpected  an element read that no add ever attempted
+ *   duplicated  an element appearing twice in one ok read (any read)
+ *   recovered   an element whose add was indeterminate (info) that is present
+ * Elements are compared by their canonical JSON text. As in Jepsen, an
+ * element whose add failed is "attempted": reading it is not unexpected.
+ * The verdict is valid when there is a final read and nothing is lost,
+ * unexpected or duplicated; unknown when no read succeeded. */
+#ifndef CHECKER_SETCHECK_H
+#define CHECKER_SETCHECK_H
+
+#include "checker/history.h"
+#include "common/buf.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CHECKER_SET_ALL_KEYS UINT32_MAX /* key_id: ignore keys, one set for the history */
+
+struct checker_set_result {
+    bool valid;                 /* meaningful only when has_final_read */
+    bool has_final_read;
+    size_t final_read_op;       /* index into checker_history.ops */
+    size_t read_count;          /* ok reads seen */
+    size_t attempt_count;       /* distinct elements with an add invoked (ok, info or fail) */
+    size_t acknowledged_count;  /* distinct elements with an ok add */
+    size_t ok_count;            /* attempted elements present in the final read */
+    size_t lost_count, unexpected_count, duplicated_count, recovered_count;
+    /* Owned JSON arrays of the elements in each class, integers first in
+     * numeric order, then the others by their JSON text. */
+    json_t *lost, *unexpected, *duplicated, *recovered;
+};
+
+/* Checks the adds and reads of key `key_id` (CHECKER_SET_ALL_KEYS for every
+ * operation) of `h` (borrowed). Fills *r, which the caller releases with
+ * checker_set_result_free. Returns 0 (whatever the verdict), FL_ESHAPE with
+ * errmsg "PATH:LINE: value: problem" for a read whose value is not an array,
+ * or FL_ENOMEM. On error *r holds nothing to free. */
+int checker_set_check(const struct checker_history *h, uint32_t key_id,
+                      struct checker_set_result *r, char *errmsg);
+void checker_set_result_free(struct checker_set_result *r);
+
+/* Returns a new reference: the result as a JSON object ("valid" is true, false
+ * or "unknown"), or NULL on allocation failure. */
+json_t *checker_set_result_json(const struct checker_set_result *r);
+/* Appends one human line, e.g. "set: invalid: 10 attempted, 9 acknowledged,
+ * 8 ok, 1 lost [3], 0 unexpected, 0 duplicated, 0 recovered". */
+void checker_set_summary(const struct checker_set_result *r, struct fl_buf *out);
+
+#endif
