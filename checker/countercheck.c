@@ -79,14 +79,11 @@ static bool key_matches(const struct checker_hop *op, uint32_t key_id)
     return key_id == CHECKER_COUNTER_ALL_KEYS || op->key_id == key_id;
 }
 
-static int shape_error(const struct checker_history *h, const struct checker_hop *op,
-                       char *errmsg)
+static int shape_error(const struct checker_history *h, const struct checker_hop *op, char *errmsg)
 {
-    return fl_errorf(errmsg, FL_ESHAPE, "%s:%llu: value: %s expects an integer",
-                     h->path ? h->path : "history",
-                     (unsigned long long)(op->status == FL_EVENT_OK ? op->ret_line
-                                                                    : op->call_line),
-                     op->f);
+    return fl_errorf(
+        errmsg, FL_ESHAPE, "%s:%llu: value: %s expects an integer", h->path ? h->path : "history",
+        (unsigned long long)(op->status == FL_EVENT_OK ? op->ret_line : op->call_line), op->f);
 }
 
 int checker_counter_check(const struct checker_history *h, uint32_t key_id, int64_t initial,
@@ -102,8 +99,7 @@ int checker_counter_check(const struct checker_history *h, uint32_t key_id, int6
         goto oom;
     for (size_t i = 0; i < h->n_ops; i++) {
         const struct checker_hop *op = &h->ops[i];
-        if (!key_matches(op, key_id) || strcmp(op->f, "add") != 0 ||
-            op->status == FL_EVENT_FAIL)
+        if (!key_matches(op, key_id) || strcmp(op->f, "add") != 0 || op->status == FL_EVENT_FAIL)
             continue;
         if (!json_is_integer(op->value)) {
             rc = shape_error(h, op, errmsg);
@@ -178,9 +174,8 @@ json_t *checker_counter_result_json(const struct checker_counter_result *r)
             return NULL;
         }
     }
-    return json_pack("{sb sI sI so}", "valid", r->valid, "read_count",
-                     (json_int_t)r->read_count, "add_count", (json_int_t)r->add_count, "errors",
-                     errors);
+    return json_pack("{sb sI sI so}", "valid", r->valid, "read_count", (json_int_t)r->read_count,
+                     "add_count", (json_int_t)r->add_count, "errors", errors);
 }
 
 void checker_counter_summary(const struct checker_counter_result *r, struct fl_buf *out)

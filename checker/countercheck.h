@@ -25,16 +25,16 @@
 
 /* A read outside its bounds. */
 struct checker_counter_error {
-    size_t op;          /* index into checker_history.ops */
-    uint64_t line;      /* the read's completion line */
+    size_t op;     /* index into checker_history.ops */
+    uint64_t line; /* the read's completion line */
     int64_t value, lower, upper;
 };
 
 struct checker_counter_result {
-    bool valid;                             /* no read out of bounds */
-    size_t read_count;                      /* ok reads checked */
-    size_t add_count;                       /* ok and info adds */
-    struct checker_counter_error *errors;   /* owned, in invoke order */
+    bool valid;                           /* no read out of bounds */
+    size_t read_count;                    /* ok reads checked */
+    size_t add_count;                     /* ok and info adds */
+    struct checker_counter_error *errors; /* owned, in invoke order */
     size_t n_errors;
 };
 

@@ -37,8 +37,8 @@ struct mreg {
     struct checker__seqtab states;
     struct checker__arena args;
     struct checker__vec scratch;
-    struct checker__vec defaults;   /* sorted (key, value) pairs from an object initial */
-    int64_t other;                  /* initial value of registers not in defaults */
+    struct checker__vec defaults; /* sorted (key, value) pairs from an object initial */
+    int64_t other;                /* initial value of registers not in defaults */
     uint64_t empty;
 };
 
@@ -112,7 +112,8 @@ static int mr_create(struct checker_model *m, char *errmsg)
             goto oom;
         const char *name;
         json_t *v;
-        json_object_foreach((json_t *)init, name, v) {
+        json_object_foreach((json_t *)init, name, v)
+        {
             if (!name_atom(m, name, &r->defaults.v[2 * i]) ||
                 !checker_atom(m, v, &r->defaults.v[2 * i + 1]))
                 goto oom;
@@ -138,16 +139,15 @@ oom:
 
 /* ==== Prepare ==== */
 
-static int mr_prepare(struct checker_model *m, const struct checker_hop *hop,
-                      struct checker_op *op, char *errmsg)
+static int mr_prepare(struct checker_model *m, const struct checker_hop *hop, struct checker_op *op,
+                      char *errmsg)
 {
     struct mreg *r = m->impl;
     bool crashed = op->crashed || hop->status == FL_EVENT_INFO;
     const json_t *v = hop->value;
     if (strcmp(hop->f, "txn") != 0)
         return fl_errorf(errmsg, FL_ESHAPE,
-                         "f: \"%s\" is not an operation of the multi-register model (txn)",
-                         hop->f);
+                         "f: \"%s\" is not an operation of the multi-register model (txn)", hop->f);
     op->f = MR_TXN;
     if (!json_is_array(v))
         return fl_errorf(errmsg, FL_ESHAPE, "value: txn expects a list of [f k v] micro-ops");
@@ -169,8 +169,8 @@ static int mr_prepare(struct checker_model *m, const struct checker_hop *hop,
         else if (strcmp(f, "write") == 0 || strcmp(f, "w") == 0)
             kind = MR_WRITE;
         else
-            return fl_errorf(errmsg, FL_ESHAPE,
-                             "value: micro-op %zu: \"%s\" is not read or write", i, f);
+            return fl_errorf(errmsg, FL_ESHAPE, "value: micro-op %zu: \"%s\" is not read or write",
+                             i, f);
         const json_t *val = len == 3 ? json_array_get(mop, 2) : NULL;
         if (kind == MR_WRITE && len != 3)
             return fl_errorf(errmsg, FL_ESHAPE, "value: micro-op %zu: write expects [f k v]", i);
@@ -211,7 +211,7 @@ static bool mr_step(struct checker_model *m, uint64_t state, const struct checke
         for (uint32_t i = 0; i < op->nxs; i += 3) {
             size_t at = pair_lower_bound(ps, n / 2, op->xs[i + 1]);
             int64_t cur = at < n / 2 && ps[2 * at] == op->xs[i + 1] ? ps[2 * at + 1]
-                                                                   : initial_of(r, op->xs[i + 1]);
+                                                                    : initial_of(r, op->xs[i + 1]);
             if (cur != op->xs[i + 2])
                 return false;
         }
@@ -327,8 +327,7 @@ static void mr_describe_state(struct checker_model *m, uint64_t state, struct fl
     }
 }
 
-static void mr_describe_op(struct checker_model *m, const struct checker_op *op,
-                           struct fl_buf *out)
+static void mr_describe_op(struct checker_model *m, const struct checker_op *op, struct fl_buf *out)
 {
     fl_buf_puts(out, "txn [");
     for (uint32_t i = 0; i < op->nxs; i += 3) {

@@ -134,8 +134,7 @@ static void q_describe_state(struct checker_model *m, uint64_t state, struct fl_
     fl_buf_puts(out, "]");
 }
 
-static void q_describe_op(struct checker_model *m, const struct checker_op *op,
-                          struct fl_buf *out)
+static void q_describe_op(struct checker_model *m, const struct checker_op *op, struct fl_buf *out)
 {
     fl_buf_puts(out, op->f == Q_ENQUEUE ? "enqueue " : "dequeue ");
     if (op->f == Q_DEQUEUE && op->b)

@@ -16,13 +16,13 @@
 
 /* Interned sequences: equal sequences get equal ids (0, 1, 2, ...). */
 struct checker__seqtab {
-    int64_t *pool;      /* all sequences back to back */
+    int64_t *pool; /* all sequences back to back */
     size_t pool_len, pool_cap;
-    size_t *off;        /* id -> offset in pool */
-    uint32_t *len;      /* id -> length */
-    uint64_t *hashes;   /* id -> hash */
+    size_t *off;      /* id -> offset in pool */
+    uint32_t *len;    /* id -> length */
+    uint64_t *hashes; /* id -> hash */
     size_t n, n_cap;
-    uint32_t *slots;    /* open addressing, id + 1; 0 = empty */
+    uint32_t *slots; /* open addressing, id + 1; 0 = empty */
     size_t cap;
 };
 

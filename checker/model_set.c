@@ -146,8 +146,7 @@ static bool set_equal(struct checker_model *m, uint64_t a, uint64_t b)
     return a == b;
 }
 
-static void describe_atoms(struct checker_model *m, const int64_t *xs, size_t n,
-                           struct fl_buf *out)
+static void describe_atoms(struct checker_model *m, const int64_t *xs, size_t n, struct fl_buf *out)
 {
     fl_buf_puts(out, "#{");
     for (size_t i = 0; i < n; i++) {

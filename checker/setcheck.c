@@ -17,8 +17,8 @@ enum {
 
 /* One sighting of an element; sightings of equal elements are merged. */
 struct rec {
-    char *text;     /* canonical JSON, allocated by jansson (free()) */
-    json_t *value;  /* borrowed from the history */
+    char *text;    /* canonical JSON, allocated by jansson (free()) */
+    json_t *value; /* borrowed from the history */
     unsigned flags;
 };
 
@@ -191,12 +191,11 @@ void checker_set_result_free(struct checker_set_result *r)
 json_t *checker_set_result_json(const struct checker_set_result *r)
 {
     json_t *valid = r->has_final_read ? json_boolean(r->valid) : json_string("unknown");
-    json_t *o = json_pack("{so sI sI sI sI sI sI sI sI sO sO sO sO}", "valid", valid,
-                          "read_count", (json_int_t)r->read_count, "attempt_count",
-                          (json_int_t)r->attempt_count, "acknowledged_count",
-                          (json_int_t)r->acknowledged_count, "ok_count", (json_int_t)r->ok_count,
-                          "lost_count", (json_int_t)r->lost_count, "unexpected_count",
-                          (json_int_t)r->unexpected_count, "duplicated_count",
+    json_t *o = json_pack("{so sI sI sI sI sI sI sI sI sO sO sO sO}", "valid", valid, "read_count",
+                          (json_int_t)r->read_count, "attempt_count", (json_int_t)r->attempt_count,
+                          "acknowledged_count", (json_int_t)r->acknowledged_count, "ok_count",
+                          (json_int_t)r->ok_count, "lost_count", (json_int_t)r->lost_count,
+                          "unexpected_count", (json_int_t)r->unexpected_count, "duplicated_count",
                           (json_int_t)r->duplicated_count, "recovered_count",
                           (json_int_t)r->recovered_count, "lost", r->lost, "unexpected",
                           r->unexpected, "duplicated", r->duplicated, "recovered", r->recovered);

@@ -24,13 +24,13 @@
 #define CHECKER_SET_ALL_KEYS UINT32_MAX /* key_id: ignore keys, one set for the history */
 
 struct checker_set_result {
-    bool valid;                 /* meaningful only when has_final_read */
+    bool valid; /* meaningful only when has_final_read */
     bool has_final_read;
-    size_t final_read_op;       /* index into checker_history.ops */
-    size_t read_count;          /* ok reads seen */
-    size_t attempt_count;       /* distinct elements with an add invoked (ok, info or fail) */
-    size_t acknowledged_count;  /* distinct elements with an ok add */
-    size_t ok_count;            /* attempted elements present in the final read */
+    size_t final_read_op;      /* index into checker_history.ops */
+    size_t read_count;         /* ok reads seen */
+    size_t attempt_count;      /* distinct elements with an add invoked (ok, info or fail) */
+    size_t acknowledged_count; /* distinct elements with an ok add */
+    size_t ok_count;           /* attempted elements present in the final read */
     size_t lost_count, unexpected_count, duplicated_count, recovered_count;
     /* Owned JSON arrays of the elements in each class, integers first in
      * numeric order, then the others by their JSON text. */

@@ -157,11 +157,11 @@ json_t *checker_stats_json(const struct checker_stats *s)
         goto oom;
     for (size_t k = 0; k < s->n_fs; k++) {
         const struct checker_stats_f *sf = &s->fs[k];
-        json_t *o = json_pack("{sI sI sI sI s{sI so so so so}}", "count", (json_int_t)sf->count,
-                              "ok", (json_int_t)sf->ok, "fail", (json_int_t)sf->fail, "info",
-                              (json_int_t)sf->info, "latency_ms", "count",
-                              (json_int_t)sf->lat_count, "p50", ms(sf->p50), "p90", ms(sf->p90),
-                              "p99", ms(sf->p99), "max", ms(sf->max));
+        json_t *o =
+            json_pack("{sI sI sI sI s{sI so so so so}}", "count", (json_int_t)sf->count, "ok",
+                      (json_int_t)sf->ok, "fail", (json_int_t)sf->fail, "info",
+                      (json_int_t)sf->info, "latency_ms", "count", (json_int_t)sf->lat_count, "p50",
+                      ms(sf->p50), "p90", ms(sf->p90), "p99", ms(sf->p99), "max", ms(sf->max));
         if (!o || json_object_set_new(by_f, sf->f, o) < 0)
             goto oom;
     }

@@ -18,22 +18,22 @@
 #include <stdint.h>
 
 #define CHECKER_STATS_MAX_BUCKETS 100000
-#define CHECKER_STATS_BUCKET_NS 1000000000LL
+#define CHECKER_STATS_BUCKET_NS   1000000000LL
 
 /* Statistics of one operation name. Latencies are -1 when lat_count is 0. */
 struct checker_stats_f {
-    char *f;                        /* owned */
-    size_t count, ok, fail, info;   /* info includes operations never completed */
+    char *f;                      /* owned */
+    size_t count, ok, fail, info; /* info includes operations never completed */
     size_t lat_count;
-    int64_t p50, p90, p99, max;     /* ns */
+    int64_t p50, p90, p99, max; /* ns */
 };
 
 struct checker_stats {
-    struct checker_stats_f *fs;     /* owned, sorted by f */
+    struct checker_stats_f *fs; /* owned, sorted by f */
     size_t n_fs;
-    size_t count, ok, fail, info;   /* all operations */
-    int64_t bucket_ns;              /* width of a throughput bucket */
-    size_t *buckets;                /* owned: ok completions per bucket */
+    size_t count, ok, fail, info; /* all operations */
+    int64_t bucket_ns;            /* width of a throughput bucket */
+    size_t *buckets;              /* owned: ok completions per bucket */
     size_t n_buckets;
 };
 

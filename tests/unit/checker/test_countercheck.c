@@ -1,5 +1,6 @@
 /* test_countercheck.c - Jepsen's counter bounds over small JSONL histories. */
 #include "checker/countercheck.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "support/test_support.h"
 
@@ -21,8 +22,8 @@ static void check(const char *text, int64_t initial, struct checker_counter_resu
     struct checker_history h;
     char errmsg[FL_ERRMSG_SIZE];
     load(&h, text);
-    cr_assert_eq(checker_counter_check(&h, CHECKER_COUNTER_ALL_KEYS, initial, r, errmsg), 0,
-                 "%s", errmsg);
+    cr_assert_eq(checker_counter_check(&h, CHECKER_COUNTER_ALL_KEYS, initial, r, errmsg), 0, "%s",
+                 errmsg);
     checker_history_free(&h);
 }
 
@@ -50,8 +51,10 @@ Test(checker_counter, concurrent_add_widens_bounds)
     char text[1024];
     struct checker_counter_result r;
     for (int v = 0; v <= 6; v += 5) {
-        snprintf(text, sizeof text, "%s{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":%d}\n"
-                 EV(0, "ok", "add", "5"), concurrent, v);
+        snprintf(text, sizeof text,
+                 "%s{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":%d}\n" EV(0, "ok",
+                                                                                      "add", "5"),
+                 concurrent, v);
         check(text, 0, &r);
         cr_assert(r.valid, "read %d", v);
         checker_counter_result_free(&r);
@@ -135,4 +138,26 @@ Test(checker_counter, saturates_instead_of_overflowing)
           0, &r);
     cr_assert(r.valid);
     checker_counter_result_free(&r);
+}
+
+Test(checker_counter, allocation_failures_are_reported_not_crashed)
+{
+    struct checker_history h;
+    load(&h, EV(0, "invoke", "add", "1") EV(0, "ok", "add", "1") EV(1, "invoke", "read", "null")
+                 EV(1, "ok", "read", "5") EV(1, "invoke", "read", "null") EV(1, "ok", "read", "6"));
+    int rc = FL_ENOMEM;
+    for (long n = 0; rc != 0 && n < 1000; n++) {
+        struct checker_counter_result r;
+        char errmsg[FL_ERRMSG_SIZE];
+        fl_alloc_fail_after(n);
+        rc = checker_counter_check(&h, CHECKER_COUNTER_ALL_KEYS, 0, &r, errmsg);
+        fl_alloc_fail_reset();
+        cr_assert(rc == 0 || rc == FL_ENOMEM);
+        if (rc == 0) {
+            cr_assert_eq(r.n_errors, 2);
+            checker_counter_result_free(&r);
+        }
+    }
+    cr_assert_eq(rc, 0);
+    checker_history_free(&h);
 }

@@ -1,6 +1,8 @@
 /* test_model_multi_register.c - the multi-register model through its vtable. */
 #include "support/model_test.h"
 
+#include "common/alloc.h"
+
 static json_t *txn1(const char *f, const char *k, json_t *v)
 {
     return json_pack("[[sso]]", f, k, v ? v : json_null());
@@ -13,13 +15,13 @@ Test(checker_model_multi_register, object_initial_and_txn)
     cr_assert_eq(mt_create(&t, "multi-register", init, false), 0);
     uint64_t s = t.m.ops->init(&t.m), next;
     cr_assert_str_eq(mt_state(&t, s), "{x 0, y 0}");
-    struct checker_op w = mt_ok(&t, "txn", json_pack("[[ssi][ssi]]", "read", "x", 0, "write",
-                                                      "y", 2));
+    struct checker_op w =
+        mt_ok(&t, "txn", json_pack("[[ssi][ssi]]", "read", "x", 0, "write", "y", 2));
     cr_assert_str_eq(mt_op(&t, &w), "txn [[r x 0] [w y 2]]");
     s = mt_must(&t, s, &w);
     cr_assert_str_eq(mt_state(&t, s), "{x 0, y 2}");
-    struct checker_op r_ok = mt_ok(&t, "txn", json_pack("[[ssi][ssi]]", "read", "y", 2, "read",
-                                                         "x", 0));
+    struct checker_op r_ok =
+        mt_ok(&t, "txn", json_pack("[[ssi][ssi]]", "read", "y", 2, "read", "x", 0));
     struct checker_op r_bad = mt_ok(&t, "txn", json_pack("[[ssi]]", "read", "y", 0));
     cr_assert_eq(mt_must(&t, s, &r_ok), s);
     cr_assert_not(mt_step(&t, s, &r_bad, &next));
@@ -58,8 +60,7 @@ Test(checker_model_multi_register, nil_reads)
      * one with writes keeps only its writes. */
     cr_assert_eq(mt_prepare(&t, "txn", txn1("read", "x", json_integer(9)), FL_EVENT_INFO, &op),
                  CHECKER_PREPARE_DROP);
-    cr_assert_eq(mt_prepare(&t, "txn",
-                            json_pack("[[ssi][ssi]]", "read", "x", 9, "write", "x", 1),
+    cr_assert_eq(mt_prepare(&t, "txn", json_pack("[[ssi][ssi]]", "read", "x", 9, "write", "x", 1),
                             FL_EVENT_INFO, &op),
                  0);
     cr_assert_eq(op.nxs, 3);
@@ -142,4 +143,40 @@ Test(checker_model_multi_register, bad_shapes)
     cr_assert(strncmp(t.errmsg, "initial: ", 9) == 0, "%s", t.errmsg);
     fl_buf_free(&t.text);
     json_decref(init);
+}
+
+Test(checker_model_multi_register, allocation_failures_are_reported_not_crashed)
+{
+    bool clean = false;
+    json_t *init = json_pack("{sisi}", "x", 0, "y", 0);
+    for (long n = 0; !clean && n < 10000; n++) {
+        struct model_test t;
+        struct checker_op op;
+        fl_alloc_fail_after(n);
+        int rc = mt_create(&t, "multi-register", init, false);
+        if (rc != 0) {
+            cr_assert_eq(rc, FL_ENOMEM);
+            fl_alloc_fail_reset();
+            fl_buf_free(&t.text);
+            continue;
+        }
+        uint64_t s = t.m.ops->init(&t.m);
+        clean = true;
+        for (int i = 0; i < 60 && clean; i++) {
+            rc =
+                mt_prepare(&t, "txn", json_pack("[[ssi][sii]]", "write", "x", i, "write", i % 7, i),
+                           FL_EVENT_OK, &op);
+            cr_assert(rc == 0 || rc == FL_ENOMEM);
+            if (rc != 0) {
+                clean = false;
+            } else if (!t.m.ops->step(&t.m, s, &op, &s)) {
+                cr_assert(t.m.oom);
+                clean = false;
+            }
+        }
+        fl_alloc_fail_reset();
+        mt_destroy(&t);
+    }
+    json_decref(init);
+    cr_assert(clean);
 }

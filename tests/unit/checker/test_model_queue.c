@@ -1,6 +1,8 @@
 /* test_model_queue.c - the FIFO queue model driven through its vtable. */
 #include "support/model_test.h"
 
+#include "common/alloc.h"
+
 Test(checker_model_queue, fifo_order)
 {
     struct model_test t;
@@ -99,4 +101,37 @@ Test(checker_model_queue, long_queue)
     }
     cr_assert_eq(s, t.m.ops->init(&t.m));
     mt_destroy(&t);
+}
+
+Test(checker_model_queue, allocation_failures_are_reported_not_crashed)
+{
+    bool clean = false;
+    for (long n = 0; !clean && n < 10000; n++) {
+        struct model_test t;
+        struct checker_op op;
+        fl_alloc_fail_after(n);
+        int rc = mt_create(&t, "queue", NULL, false);
+        if (rc != 0) {
+            cr_assert_eq(rc, FL_ENOMEM);
+            fl_alloc_fail_reset();
+            fl_buf_free(&t.text);
+            continue;
+        }
+        uint64_t s = t.m.ops->init(&t.m);
+        clean = true;
+        for (int i = 0; i < 100 && clean; i++) {
+            bool deq = i % 3 == 2;
+            cr_assert_eq(mt_prepare(&t, deq ? "dequeue" : "enqueue",
+                                    json_integer(i / 3 * 2 + i % 3 - deq),
+                                    deq ? FL_EVENT_INFO : FL_EVENT_OK, &op),
+                         0);
+            if (!t.m.ops->step(&t.m, s, &op, &s)) {
+                cr_assert(t.m.oom);
+                clean = false;
+            }
+        }
+        fl_alloc_fail_reset();
+        mt_destroy(&t);
+    }
+    cr_assert(clean);
 }

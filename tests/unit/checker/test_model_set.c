@@ -1,6 +1,8 @@
 /* test_model_set.c - the set model driven through its vtable. */
 #include "support/model_test.h"
 
+#include "common/alloc.h"
+
 Test(checker_model_set, add_then_read_in_any_order)
 {
     struct model_test t;
@@ -108,4 +110,39 @@ Test(checker_model_set, many_states_stay_distinct)
     uint64_t next;
     cr_assert(mt_step(&t, prev[2], &r, &next), "old handles stay valid after growth");
     mt_destroy(&t);
+}
+
+Test(checker_model_set, allocation_failures_are_reported_not_crashed)
+{
+    bool clean = false;
+    for (long n = 0; !clean && n < 10000; n++) {
+        struct model_test t;
+        struct checker_op op;
+        uint64_t s;
+        fl_alloc_fail_after(n);
+        int rc = mt_create(&t, "set", NULL, false);
+        if (rc != 0) {
+            cr_assert_eq(rc, FL_ENOMEM);
+            fl_alloc_fail_reset();
+            fl_buf_free(&t.text);
+            continue;
+        }
+        s = t.m.ops->init(&t.m);
+        clean = true;
+        for (int i = 0; i < 100 && clean; i++) {
+            cr_assert_eq(mt_prepare(&t, "add", json_integer(i), FL_EVENT_OK, &op), 0);
+            if (!t.m.ops->step(&t.m, s, &op, &s)) {
+                cr_assert(t.m.oom, "an add only fails for lack of memory");
+                clean = false;
+            }
+        }
+        if (clean) {
+            rc = mt_prepare(&t, "read", json_pack("[iii]", 0, 1, 2), FL_EVENT_OK, &op);
+            cr_assert(rc == 0 || rc == FL_ENOMEM);
+            clean = rc == 0;
+        }
+        fl_alloc_fail_reset();
+        mt_destroy(&t);
+    }
+    cr_assert(clean, "some budget lets the whole run through");
 }

@@ -1,5 +1,6 @@
 /* test_setcheck.c - Jepsen's set checker over small JSONL histories. */
 #include "checker/setcheck.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "support/test_support.h"
 
@@ -24,9 +25,8 @@ static char *dump(const json_t *j)
 Test(checker_set, all_adds_present_is_valid)
 {
     struct checker_history h;
-    load(&h, EV(0, "invoke", "add", "1") EV(0, "ok", "add", "1") EV(1, "invoke", "add", "2")
-                 EV(1, "ok", "add", "2") EV(0, "invoke", "read", "null")
-                     EV(0, "ok", "read", "[2,1]"));
+    load(&h, EV(0, "invoke", "add", "1") EV(0, "ok", "add", "1") EV(1, "invoke", "add", "2") EV(
+                 1, "ok", "add", "2") EV(0, "invoke", "read", "null") EV(0, "ok", "read", "[2,1]"));
     struct checker_set_result r;
     char errmsg[FL_ERRMSG_SIZE];
     cr_assert_eq(checker_set_check(&h, CHECKER_SET_ALL_KEYS, &r, errmsg), 0);
@@ -49,11 +49,11 @@ Test(checker_set, all_adds_present_is_valid)
 Test(checker_set, lost_unexpected_recovered_duplicated)
 {
     struct checker_history h;
-    load(&h, EV(0, "invoke", "add", "1") EV(0, "ok", "add", "1")     /* acknowledged, lost */
-             EV(1, "invoke", "add", "2") EV(1, "info", "add", "2")   /* indeterminate, present */
-             EV(2, "invoke", "add", "3") EV(2, "fail", "add", "3")   /* failed: not unexpected */
-             EV(3, "invoke", "add", "\"a\"") EV(3, "ok", "add", "\"a\"")
-             EV(4, "invoke", "read", "null") EV(4, "ok", "read", "[\"a\",\"a\",2,3,9]"));
+    load(&h, EV(0, "invoke", "add", "1") EV(0, "ok", "add", "1") /* acknowledged, lost */
+         EV(1, "invoke", "add", "2") EV(1, "info", "add", "2")   /* indeterminate, present */
+         EV(2, "invoke", "add", "3") EV(2, "fail", "add", "3")   /* failed: not unexpected */
+         EV(3, "invoke", "add", "\"a\"") EV(3, "ok", "add", "\"a\"") EV(4, "invoke", "read", "null")
+             EV(4, "ok", "read", "[\"a\",\"a\",2,3,9]"));
     struct checker_set_result r;
     char errmsg[FL_ERRMSG_SIZE];
     cr_assert_eq(checker_set_check(&h, CHECKER_SET_ALL_KEYS, &r, errmsg), 0);
@@ -89,9 +89,9 @@ Test(checker_set, final_read_is_the_last_completed)
 {
     /* The earlier read misses 2; the last one to complete has it. */
     struct checker_history h;
-    load(&h, EV(0, "invoke", "add", "2") EV(1, "invoke", "read", "null")
-                 EV(1, "ok", "read", "[]") EV(0, "ok", "add", "2") EV(1, "invoke", "read", "null")
-                     EV(1, "ok", "read", "[2]"));
+    load(&h,
+         EV(0, "invoke", "add", "2") EV(1, "invoke", "read", "null") EV(1, "ok", "read", "[]")
+             EV(0, "ok", "add", "2") EV(1, "invoke", "read", "null") EV(1, "ok", "read", "[2]"));
     struct checker_set_result r;
     char errmsg[FL_ERRMSG_SIZE];
     cr_assert_eq(checker_set_check(&h, CHECKER_SET_ALL_KEYS, &r, errmsg), 0);
@@ -171,5 +171,28 @@ Test(checker_set, read_of_a_non_array_is_a_shape_error)
     char errmsg[FL_ERRMSG_SIZE];
     cr_assert_eq(checker_set_check(&h, CHECKER_SET_ALL_KEYS, &r, errmsg), FL_ESHAPE);
     cr_assert(strstr(errmsg, ":2: value: read expects an array"), "%s", errmsg);
+    checker_history_free(&h);
+}
+
+Test(checker_set, allocation_failures_are_reported_not_crashed)
+{
+    struct checker_history h;
+    load(&h, EV(0, "invoke", "add", "1") EV(0, "ok", "add", "1") EV(1, "invoke", "add", "2")
+                 EV(1, "info", "add", "2") EV(2, "invoke", "read", "null")
+                     EV(2, "ok", "read", "[1,1,2,3]"));
+    int rc = FL_ENOMEM;
+    for (long n = 0; rc != 0 && n < 1000; n++) {
+        struct checker_set_result r;
+        char errmsg[FL_ERRMSG_SIZE];
+        fl_alloc_fail_after(n);
+        rc = checker_set_check(&h, CHECKER_SET_ALL_KEYS, &r, errmsg);
+        fl_alloc_fail_reset();
+        cr_assert(rc == 0 || rc == FL_ENOMEM);
+        if (rc == 0) {
+            cr_assert_eq(r.duplicated_count, 1);
+            checker_set_result_free(&r);
+        }
+    }
+    cr_assert_eq(rc, 0);
     checker_history_free(&h);
 }

@@ -1,5 +1,6 @@
 /* test_stats.c - latency percentiles, counts and throughput of a history. */
 #include "checker/stats.h"
+#include "common/alloc.h"
 #include "common/error.h"
 #include "support/test_support.h"
 
@@ -64,8 +65,8 @@ Test(checker_stats, percentiles_counts_and_throughput)
 
     json_t *j = checker_stats_json(&s);
     cr_assert(j);
-    json_t *lat = json_object_get(json_object_get(json_object_get(j, "by_f"), "read"),
-                                  "latency_ms");
+    json_t *lat =
+        json_object_get(json_object_get(json_object_get(j, "by_f"), "read"), "latency_ms");
     cr_assert_float_eq(json_real_value(json_object_get(lat, "p90")), 90.0, 1e-9);
     json_t *rates = json_object_get(json_object_get(j, "throughput"), "ok_per_s");
     cr_assert_eq(json_array_size(rates), 2);
@@ -99,8 +100,8 @@ Test(checker_stats, no_times_no_latencies)
     cr_assert_eq(s.fs[0].info, 1, "a never-completed operation counts as info");
     cr_assert_eq(s.n_buckets, 0);
     json_t *j = checker_stats_json(&s);
-    json_t *lat = json_object_get(json_object_get(json_object_get(j, "by_f"), "read"),
-                                  "latency_ms");
+    json_t *lat =
+        json_object_get(json_object_get(json_object_get(j, "by_f"), "read"), "latency_ms");
     cr_assert(json_is_null(json_object_get(lat, "p50")));
     json_decref(j);
     checker_stats_free(&s);
@@ -141,5 +142,30 @@ Test(checker_stats, empty_history)
     cr_assert(strstr(fl_buf_cstr(&b), "throughput: 0 buckets"));
     fl_buf_free(&b);
     checker_stats_free(&s);
+    checker_history_free(&h);
+}
+
+Test(checker_stats, allocation_failures_are_reported_not_crashed)
+{
+    char text[4096] = "";
+    const char *fs[] = {"read", "write", "cas", "add", "a", "b", "c", "d", "e", "f"};
+    for (int i = 0; i < 10; i++)
+        op(text, sizeof text, i, fs[i], "ok", i, i + 1);
+    struct checker_history h;
+    load(&h, text);
+    int rc = FL_ENOMEM;
+    for (long n = 0; rc != 0 && n < 1000; n++) {
+        struct checker_stats s;
+        char errmsg[FL_ERRMSG_SIZE];
+        fl_alloc_fail_after(n);
+        rc = checker_stats_compute(&h, &s, errmsg);
+        fl_alloc_fail_reset();
+        cr_assert(rc == 0 || rc == FL_ENOMEM);
+        if (rc == 0) {
+            cr_assert_eq(s.n_fs, 10);
+            checker_stats_free(&s);
+        }
+    }
+    cr_assert_eq(rc, 0);
     checker_history_free(&h);
 }
