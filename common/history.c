@@ -376,3 +376,47 @@ int fl_history_writer_close(struct fl_history_writer *w, char *errmsg)
     memset(w, 0, sizeof *w);
     return rc;
 }
+
+/* ==== Readers over open streams ==== */
+
+int fl_history_reader_open_file(struct fl_history_reader *r, FILE *fp, const char *name,
+                                enum fl_history_format format, char *errmsg)
+{
+    int rc;
+    memset(r, 0, sizeof *r);
+    r->path = fl_strdup(name);
+    if (!r->path)
+        return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", name);
+    r->fp = fp;
+    if (format == FL_FORMAT_AUTO) {
+        format = detect(fp);
+        if (fseek(fp, 0, SEEK_SET) != 0) {
+            rc = fl_errorf(errmsg, -errno, "%s: cannot rewind: %s", name, strerror(errno));
+            goto err;
+        }
+    }
+    r->format = format;
+    switch (format) {
+    case FL_FORMAT_JSONL:
+        rc = fl__history_jsonl_open(r, errmsg);
+        break;
+    case FL_FORMAT_EDN:
+        rc = fl__history_edn_open(r, errmsg);
+        break;
+    case FL_FORMAT_JEPSEN_LOG:
+        rc = fl__history_jepsenlog_open(r, errmsg);
+        break;
+    default:
+        rc = fl_errorf(errmsg, FL_EUSAGE, "unknown format");
+    }
+    if (rc < 0) {
+        fl_error_wrap(errmsg, rc, "%s", name);
+        goto err;
+    }
+    return 0;
+
+err:
+    fl_free(r->path);
+    memset(r, 0, sizeof *r);
+    return rc;
+}

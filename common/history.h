@@ -127,4 +127,12 @@ int fl__history_jepsenlog_open(struct fl_history_reader *r, char *errmsg);
 /* Writes one event as an EDN map followed by a newline. */
 int fl__history_edn_write_event(FILE *fp, const struct fl_event *ev);
 
+/* Like fl_history_reader_open, over an already open stream: `name` (copied)
+ * is used in messages, the format is detected unless `format` names one
+ * (detection needs a seekable stream). `fp` is transferred to the reader on
+ * success and closed by fl_history_reader_close; on error the caller keeps it.
+ * Meant for fuzzers and in-memory tests (fmemopen). */
+int fl_history_reader_open_file(struct fl_history_reader *r, FILE *fp, const char *name,
+                                enum fl_history_format format, char *errmsg);
+
 #endif

@@ -1,0 +1,319 @@
+/* history_jepsenlog.c - Jepsen text logs (early etcd tests; Porcupine's test_data/jepsen).
+ *
+ * An event line has tab-separated fields
+ *     <anything> PROCESS \t :TYPE \t :F [\t VALUE [\t ERROR]]
+ * e.g. "INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]": PROCESS is the last
+ * word of the field before the type (an integer or :nemesis), TYPE one of
+ * :invoke :ok :fail :info. VALUE and ERROR are EDN. Every other line (test
+ * set-up chatter, stack traces) is ignored. Early Jepsen printed values with
+ * `str`, not `pr-str`, so a nemesis value that is not one EDN form (e.g.
+ * "Cut off [:n3 #{:n4}]") is kept as its raw text; a client value must be
+ * EDN. An :info completion of a client whose value is a keyword
+ * (":timed-out") carries no value: the keyword becomes ev->error. */
+#include "common/alloc.h"
+#include "common/edn.h"
+#include "common/error.h"
+#include "common/history.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define MAX_FIELDS 16
+
+struct jlog {
+    char *buf;
+    size_t cap;
+};
+
+struct field {
+    const char *s;
+    size_t len;
+};
+
+/* ==== Lines ==== */
+
+/* Reads one line (without its newline and a trailing '\r') into j->buf.
+ * Returns 0, 1 at the end, or a negative code. A line longer than
+ * FL_HISTORY_MAX_LINE is cut there, the rest consumed, and *cut set. */
+static int read_line(struct fl_history_reader *r, struct jlog *j, size_t *len, bool *cut,
+                     char *errmsg)
+{
+    size_t n = 0;
+    int c;
+    *cut = false;
+    while ((c = getc(r->fp)) != EOF && c != '\n') {
+        if (n >= FL_HISTORY_MAX_LINE) {
+            *cut = true;
+            continue;
+        }
+        if (n + 2 > j->cap) {
+            size_t cap = j->cap ? j->cap * 2 : 4096;
+            if (cap > FL_HISTORY_MAX_LINE + 2)
+                cap = FL_HISTORY_MAX_LINE + 2;
+            char *p = fl_realloc(j->buf, cap);
+            if (!p)
+                return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+            j->buf = p;
+            j->cap = cap;
+        }
+        j->buf[n++] = (char)c;
+    }
+    if (ferror(r->fp))
+        return fl_errorf(errmsg, -EIO, "line %llu: read error", (unsigned long long)r->line + 1);
+    if (c == EOF && n == 0 && !*cut)
+        return 1;
+    r->line++;
+    if (n > 0 && j->buf[n - 1] == '\r')
+        n--;
+    if (j->cap == 0) { /* an empty line before any allocation */
+        *len = 0;
+        return 0;
+    }
+    j->buf[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+/* Splits at tabs; returns the number of fields (the last takes the rest). */
+static size_t split(const char *s, size_t len, struct field *f)
+{
+    size_t n = 0;
+    const char *p = s, *e = s + len;
+    while (n < MAX_FIELDS - 1) {
+        const char *t = memchr(p, '\t', (size_t)(e - p));
+        if (!t)
+            break;
+        f[n].s = p;
+        f[n].len = (size_t)(t - p);
+        n++;
+        p = t + 1;
+    }
+    f[n].s = p;
+    f[n].len = (size_t)(e - p);
+    return n + 1;
+}
+
+static void trim(struct field *f)
+{
+    while (f->len > 0 && (f->s[0] == ' ' || f->s[0] == '\r'))
+        f->s++, f->len--;
+    while (f->len > 0 && (f->s[f->len - 1] == ' ' || f->s[f->len - 1] == '\r'))
+        f->len--;
+}
+
+static bool field_is(const struct field *f, const char *s)
+{
+    return f->len == strlen(s) && memcmp(f->s, s, f->len) == 0;
+}
+
+/* Index of the first field (after the first) naming an event type, or 0. */
+static size_t type_field(const struct field *f, size_t n, enum fl_event_type *type)
+{
+    static const char *const names[] = {":invoke", ":ok", ":fail", ":info"};
+    for (size_t k = 1; k + 1 < n; k++)
+        for (int t = 0; t < 4; t++)
+            if (field_is(&f[k], names[t])) {
+                *type = (enum fl_event_type)t;
+                return k;
+            }
+    return 0;
+}
+
+/* ==== Events ==== */
+
+/* Turns the EDN reader's "line N: column C: x" into "line N: FIELD: column C: x". */
+static int retag(struct fl_history_reader *r, int rc, const char *field, char *errmsg)
+{
+    char prefix[32], rest[FL_ERRMSG_SIZE];
+    int n = snprintf(prefix, sizeof prefix, "line %llu: ", (unsigned long long)r->line);
+    const char *tail = strncmp(errmsg, prefix, (size_t)n) == 0 ? errmsg + n : errmsg;
+    snprintf(rest, sizeof rest, "%s", tail);
+    return fl_errorf(errmsg, rc, "line %llu: %s: %s", (unsigned long long)r->line, field, rest);
+}
+
+/* Parses field `f` of the line at `line` as one EDN form. */
+static int parse_field(struct fl_history_reader *r, const char *line, const struct field *f,
+                       json_t **out, char *errmsg)
+{
+    struct fl_edn_reader rd;
+    fl_edn_reader_init(&rd, f->s, f->len);
+    rd.line = r->line;
+    rd.line_start = line;
+    int rc = fl_edn_read(&rd, out, errmsg);
+    if (rc < 0)
+        return rc;
+    if ((rc = fl_edn_skip(&rd, errmsg)) != 0) {
+        json_decref(*out);
+        *out = NULL;
+        if (rc > 0)
+            rc = fl_errorf(errmsg, FL_EPARSE, "line %llu: column %llu: more than one form",
+                           (unsigned long long)r->line, (unsigned long long)(rd.p - line) + 1);
+    }
+    return rc;
+}
+
+/* The raw text of a field as a JSON string (new reference), or NULL. */
+static json_t *raw_string(const struct field *f)
+{
+    return json_stringn(f->s, f->len);
+}
+
+static int parse_process(struct fl_history_reader *r, struct field pf, struct fl_event *ev,
+                         char *errmsg)
+{
+    trim(&pf);
+    size_t i = pf.len;
+    while (i > 0 && pf.s[i - 1] != ' ' && pf.s[i - 1] != '\t')
+        i--;
+    const char *t = pf.s + i;
+    size_t len = pf.len - i;
+    if (len == 8 && memcmp(t, ":nemesis", 8) == 0) {
+        ev->process = FL_PROCESS_NEMESIS;
+        return 1;
+    }
+    size_t d = (len > 0 && (t[0] == '-' || t[0] == '+')) ? 1 : 0;
+    if (d == len)
+        return 0;
+    for (size_t k = d; k < len; k++)
+        if (t[k] < '0' || t[k] > '9')
+            return 0; /* not a process: not an event line */
+    if (t[0] == '-')
+        return fl_errorf(errmsg, FL_ESHAPE,
+                         "line %llu: process: expected a non-negative integer or :nemesis",
+                         (unsigned long long)r->line);
+    int64_t v = 0;
+    for (size_t k = d; k < len; k++) {
+        if (v > (INT64_MAX - (t[k] - '0')) / 10)
+            return fl_errorf(errmsg, FL_ELIMIT, "line %llu: process: does not fit in 64 bits",
+                             (unsigned long long)r->line);
+        v = v * 10 + (t[k] - '0');
+    }
+    ev->process = v;
+    return 1;
+}
+
+/* Turns one line into an event: 1 done, 0 not an event line, or an error. */
+static int parse_line(struct fl_history_reader *r, const char *line, size_t len,
+                      struct fl_event *ev, char *errmsg)
+{
+    struct field f[MAX_FIELDS];
+    size_t n = split(line, len, f);
+    enum fl_event_type type;
+    size_t k = type_field(f, n, &type);
+    json_t *v = NULL;
+    int rc;
+
+    if (k == 0)
+        return 0;
+    if ((rc = parse_process(r, f[k - 1], ev, errmsg)) <= 0)
+        return rc;
+    ev->type = type;
+    ev->line = r->line;
+
+    struct field ff = f[k + 1];
+    trim(&ff);
+    rc = parse_field(r, line, &ff, &v, errmsg);
+    if (rc < 0)
+        return retag(r, rc, "f", errmsg);
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        json_string_length(v) > FL_HISTORY_MAX_FSTR ||
+        strlen(json_string_value(v)) != json_string_length(v)) {
+        json_decref(v);
+        return fl_errorf(errmsg, FL_ESHAPE,
+                         "line %llu: f: expected a keyword or string of 1 to %d bytes",
+                         (unsigned long long)r->line, FL_HISTORY_MAX_FSTR);
+    }
+    ev->f = fl_strdup(json_string_value(v));
+    json_decref(v);
+    v = NULL;
+    if (!ev->f)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+
+    bool nemesis = ev->process == FL_PROCESS_NEMESIS;
+    if (k + 2 < n) {
+        struct field vf = f[k + 2];
+        trim(&vf);
+        rc = parse_field(r, line, &vf, &ev->value, errmsg);
+        if (rc < 0 && nemesis) {
+            ev->value = raw_string(&vf);
+            if (!ev->value)
+                return fl_errorf(errmsg, FL_EPARSE, "line %llu: value: not valid UTF-8",
+                                 (unsigned long long)r->line);
+        } else if (rc < 0) {
+            return retag(r, rc, "value", errmsg);
+        }
+        if (type == FL_EVENT_INFO && !nemesis && vf.len > 1 && vf.s[0] == ':' &&
+            json_is_string(ev->value)) {
+            ev->error = ev->value; /* :timed-out and friends: outcome unknown */
+            ev->value = NULL;
+        }
+    }
+    if (k + 3 < n && !ev->error) {
+        struct field ef = f[k + 3];
+        trim(&ef);
+        if (ef.len > 0 && parse_field(r, line, &ef, &ev->error, errmsg) < 0) {
+            ev->error = raw_string(&ef);
+            if (!ev->error)
+                return fl_errorf(errmsg, FL_EPARSE, "line %llu: error: not valid UTF-8",
+                                 (unsigned long long)r->line);
+        }
+        if (ev->error && json_is_null(ev->error)) {
+            json_decref(ev->error);
+            ev->error = NULL;
+        }
+    }
+    return 1;
+}
+
+static int jlog_next(struct fl_history_reader *r, struct fl_event *ev, char *errmsg)
+{
+    struct jlog *j = r->impl;
+    for (;;) {
+        size_t len = 0;
+        bool cut;
+        int rc = read_line(r, j, &len, &cut, errmsg);
+        if (rc == 1)
+            return 0;
+        if (rc < 0)
+            return rc;
+        if (len == 0)
+            continue;
+        if (cut) {
+            struct field f[MAX_FIELDS];
+            enum fl_event_type type;
+            if (type_field(f, split(j->buf, len, f), &type) == 0)
+                continue; /* some other long line: ignore it */
+            return fl_errorf(errmsg, FL_ELIMIT, "line %llu: longer than %u bytes",
+                             (unsigned long long)r->line, FL_HISTORY_MAX_LINE);
+        }
+        rc = parse_line(r, j->buf, len, ev, errmsg);
+        if (rc < 0)
+            return rc;
+        if (rc > 0)
+            return 1;
+        fl_event_clear(ev);
+    }
+}
+
+static void jlog_close(struct fl_history_reader *r)
+{
+    struct jlog *j = r->impl;
+    if (j) {
+        fl_free(j->buf);
+        fl_free(j);
+    }
+    r->impl = NULL;
+}
+
+static const struct fl__history_backend jlog_backend = {jlog_next, jlog_close};
+
+int fl__history_jepsenlog_open(struct fl_history_reader *r, char *errmsg)
+{
+    struct jlog *j = fl_calloc(1, sizeof *j);
+    if (!j)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    r->impl = j;
+    r->backend = &jlog_backend;
+    return 0;
+}

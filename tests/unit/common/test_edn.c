@@ -1,0 +1,425 @@
+/* test_edn.c - the EDN reader (common/edn.h): conversion, errors, limits, writer round trips. */
+#include "common/alloc.h"
+#include "common/edn.h"
+#include "common/error.h"
+#include "common/history.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *parse_n(const char *s, size_t len)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    json_t *v = NULL;
+    int rc = fl_edn_parse(s, len, &v, err);
+    cr_assert_eq(rc, 0, "parsing <%s>: %s", s, err);
+    return v;
+}
+
+/* Asserts that EDN text `e` reads as the JSON text `j`. */
+static void same(const char *e, const char *j)
+{
+    json_error_t jerr;
+    json_t *want = json_loads(j, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    cr_assert_not_null(want, "bad JSON in test: %s: %s", j, jerr.text);
+    json_t *got = parse_n(e, strlen(e));
+    char *gs = json_dumps(got, JSON_ENCODE_ANY | JSON_SORT_KEYS);
+    cr_assert(json_equal(got, want), "<%s> read as %s, want %s", e, gs, j);
+    free(gs);
+    json_decref(got);
+    json_decref(want);
+}
+
+/* Asserts that EDN text `e` fails with `code` and a message containing `needle`. */
+static void fails_n(const char *e, size_t len, int code, const char *needle)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    json_t *v = (json_t *)1;
+    int rc = fl_edn_parse(e, len, &v, err);
+    cr_assert_eq(rc, code, "<%s>: rc %d (%s), want %d", e, rc, err, code);
+    cr_assert_null(v, "<%s>: *out not NULL after an error", e);
+    cr_assert(strstr(err, needle), "<%s>: message \"%s\" lacks \"%s\"", e, err, needle);
+}
+
+static void fails(const char *e, int code, const char *needle)
+{
+    fails_n(e, strlen(e), code, needle);
+}
+
+/* ==== Scalars ==== */
+
+Test(edn, scalars_map_to_json)
+{
+    same("nil", "null");
+    same("true", "true");
+    same("false", "false");
+    same("42", "42");
+    same("-7", "-7");
+    same("+3", "3");
+    same("0", "0");
+    same("7N", "7");
+    same("1.5", "1.5");
+    same("-2e3", "-2000.0");
+    same("1.25M", "1.25");
+    same("1.", "1.0");
+    same("6.02E+23", "6.02e23");
+}
+
+Test(edn, int64_bounds_are_exact)
+{
+    same("9223372036854775807", "9223372036854775807");
+    same("-9223372036854775808", "-9223372036854775808");
+}
+
+Test(edn, int64_overflow_is_an_error)
+{
+    fails("9223372036854775808", FL_ELIMIT, "does not fit in 64 bits");
+    fails("-9223372036854775809", FL_ELIMIT, "does not fit in 64 bits");
+    fails("[1 99999999999999999999N]", FL_ELIMIT, "line 1: column 4: integer");
+}
+
+Test(edn, keywords_lose_their_colon)
+{
+    same(":cas", "\"cas\"");
+    same(":timed-out", "\"timed-out\"");
+    same(":jepsen.history/op", "\"jepsen.history/op\"");
+    same(":a?b*c!", "\"a?b*c!\"");
+}
+
+Test(edn, symbols_become_strings)
+{
+    same("foo", "\"foo\"");
+    same("a.b/c", "\"a.b/c\"");
+    same("/", "\"/\"");
+    same("-", "\"-\"");
+    same("nil?", "\"nil?\"");
+}
+
+Test(edn, strings_and_escapes)
+{
+    same("\"plain\"", "\"plain\"");
+    same("\"a\\nb\\tc\\r\\\"q\\\"\\\\\"", "\"a\\nb\\tc\\r\\\"q\\\"\\\\\"");
+    same("\"\\b\\f\"", "\"\\b\\f\"");
+    same("\"caf\\u00e9\"", "\"caf\\u00e9\"");
+    same("\"\\ud83d\\ude00\"", "\"\\ud83d\\ude00\"");
+    same("\"\\101\"", "\"A\"");
+    same("\"multi\nline\"", "\"multi\\nline\"");
+    same("\"ünï\"", "\"\\u00fcn\\u00ef\"");
+}
+
+Test(edn, characters_become_strings)
+{
+    same("\\a", "\"a\"");
+    same("\\newline", "\"\\n\"");
+    same("\\space", "\" \"");
+    same("\\u0041", "\"A\"");
+    same("[\\( \\)]", "[\"(\", \")\"]");
+    same("\\é", "\"\\u00e9\"");
+}
+
+/* ==== Collections ==== */
+
+Test(edn, collections_map_to_arrays_and_objects)
+{
+    same("[1 2 3]", "[1,2,3]");
+    same("(1 (2) [])", "[1,[2],[]]");
+    same("#{:a}", "[\"a\"]");
+    same("{:a 1, \"b\" [2 nil]}", "{\"a\":1,\"b\":[2,null]}");
+    same("{}", "{}");
+    same("[[:read :x nil] [:write :y 2]]", "[[\"read\",\"x\",null],[\"write\",\"y\",2]]");
+}
+
+Test(edn, non_string_keys_are_their_text)
+{
+    same("{1 :one}", "{\"1\":\"one\"}");
+    same("{nil 1, true 2}", "{\"nil\":1,\"true\":2}");
+    same("{[1   2] 3}", "{\"[1 2]\":3}");
+    same("{[1,\n 2] 3}", "{\"[1 2]\":3}");
+    same("{sym 1}", "{\"sym\":1}");
+}
+
+Test(edn, commas_are_whitespace)
+{
+    same("[1,2,,3 ,]", "[1,2,3]");
+    same(",,,:x,,", "\"x\"");
+}
+
+Test(edn, comments_are_skipped)
+{
+    same("; leading\n[1 ; one\n 2] ; trailing", "[1,2]");
+    same("#!shebang\n5", "5");
+}
+
+Test(edn, discard_drops_the_next_form)
+{
+    same("[1 #_ 2 3]", "[1,3]");
+    same("[1 #_ #_ 2 3 4]", "[1,4]");
+    same("{:a #_ :b 1}", "{\"a\":1}");
+    same("#_ [nested {:x (1 2)}] 9", "9");
+    fails("[1 #_]", FL_EPARSE, "#_ with no form");
+    fails("#_ [1", FL_EPARSE, "unterminated vector");
+}
+
+Test(edn, tagged_literals)
+{
+    same("#inst \"2015-01-01T00:00:00Z\"", "\"2015-01-01T00:00:00Z\"");
+    same("#uuid \"f81d4fae-7dec-11d0-a765-00a0c91e6bf6\"",
+         "\"f81d4fae-7dec-11d0-a765-00a0c91e6bf6\"");
+    same("#jepsen.history.Op{:index 0, :type :invoke}", "{\"index\":0,\"type\":\"invoke\"}");
+    fails("#foo 1", FL_EUNSUPPORTED, "tagged literal #foo is not supported");
+    fails("#inst 5", FL_EPARSE, "#inst must be followed by a string");
+    fails("##Inf", FL_EUNSUPPORTED, "symbolic values");
+    fails("#\"re\"", FL_EUNSUPPORTED, "Clojure reader syntax");
+    fails("#", FL_EPARSE, "'#' at the end");
+}
+
+/* ==== Errors ==== */
+
+Test(edn, errors_name_line_and_column)
+{
+    fails("[1 2", FL_EPARSE, "line 1: column 5: unterminated vector opened at line 1 column 1");
+    fails(
+        "[1\n2\n\"x\ny\"\n)", FL_EPARSE,
+        "line 5: column 1: expected ']' to close the vector opened at line 1 column 1, found ')'");
+    fails("(1 2]", FL_EPARSE, "expected ')' to close the list");
+    fails("  )", FL_EPARSE, "line 1: column 3: unexpected ')' with no matching opener");
+    fails("{:a 1 :b}", FL_EPARSE,
+          "line 1: column 7: map opened at line 1 column 1 has a key "
+          "without a value");
+    fails("{:a 1 \"a\" 2}", FL_EPARSE, "duplicate map key \"a\"");
+    fails("\"abc", FL_EPARSE, "unterminated string starting at line 1 column 1");
+    fails("\"ab\\", FL_EPARSE, "unterminated string");
+    fails("\"\\q\"", FL_EPARSE, "unsupported escape \\q");
+    fails("\"\\u12\"", FL_EPARSE, "four hex digits");
+    fails("\"\\ud800x\"", FL_EPARSE, "high surrogate");
+    fails("\"\\udc00\"", FL_EPARSE, "lone low surrogate");
+    fails("", FL_EPARSE, "line 1: column 1: unexpected end of input");
+    fails("  ; only a comment\n", FL_EPARSE, "line 2: column 1: unexpected end of input");
+    fails("1 2", FL_EPARSE, "line 1: column 3: unexpected data after the value");
+}
+
+Test(edn, clojure_only_syntax_is_rejected)
+{
+    fails("1/2", FL_EUNSUPPORTED, "ratio 1/2");
+    fails("0x10", FL_EUNSUPPORTED, "radix integer");
+    fails("2r101", FL_EUNSUPPORTED, "radix integer");
+    fails("012", FL_EPARSE, "leading zero");
+    fails("@x", FL_EPARSE, "unexpected character '@'");
+    fails("::foo", FL_EPARSE, "auto-resolved keywords");
+    fails(":", FL_EPARSE, "invalid keyword");
+    fails("1e", FL_EPARSE, "invalid number 1e");
+    fails("1.5.5", FL_EPARSE, "invalid number");
+    fails("1e999", FL_ELIMIT, "out of range");
+    fails("\\bogus", FL_EPARSE, "unsupported character literal \\bogus");
+    fails("\\", FL_EPARSE, "backslash at the end");
+}
+
+Test(edn, nul_characters_are_rejected)
+{
+    /* As in JSONL (jansson's default): a NUL would cut names such as `f` short. */
+    fails("\"a\\u0000b\"", FL_EPARSE, "line 1: column 1: string contains a NUL character");
+    fails("\"\\0\"", FL_EPARSE, "NUL");
+    fails_n("\"a\0\"", 4, FL_EPARSE, "NUL");
+    fails("\\u0000", FL_EPARSE, "character literal is NUL");
+    fails("\\o0", FL_EPARSE, "character literal is NUL");
+    fails_n("\\\0", 2, FL_EPARSE, "character literal is NUL");
+}
+
+Test(edn, invalid_utf8_is_rejected)
+{
+    fails("\"\xff\"", FL_EPARSE, "not valid UTF-8");
+    fails("\"\xc0\x80\"", FL_EPARSE, "not valid UTF-8");     /* overlong NUL */
+    fails("\"\xed\xa0\x80\"", FL_EPARSE, "not valid UTF-8"); /* encoded surrogate */
+    fails("ab\xfe", FL_EPARSE, "invalid symbol");
+    fails_n("[1 \0]", 5, FL_EPARSE, "invalid");
+}
+
+Test(edn, nesting_is_bounded)
+{
+    char buf[2 * (FL_HISTORY_MAX_DEPTH + 1) + 1];
+    for (int d = FL_HISTORY_MAX_DEPTH; d <= FL_HISTORY_MAX_DEPTH + 1; d++) {
+        memset(buf, '[', (size_t)d);
+        memset(buf + d, ']', (size_t)d);
+        buf[2 * d] = '\0';
+        char err[FL_ERRMSG_SIZE] = "";
+        json_t *v = NULL;
+        int rc = fl_edn_parse(buf, (size_t)(2 * d), &v, err);
+        if (d <= FL_HISTORY_MAX_DEPTH) {
+            cr_assert_eq(rc, 0, "depth %d: %s", d, err);
+            json_decref(v);
+        } else {
+            cr_assert_eq(rc, FL_ELIMIT);
+            cr_assert(strstr(err, "nested deeper than 64 levels"), "%s", err);
+        }
+    }
+    /* Chains of discards and tags count as nesting too: no unbounded recursion. */
+    char deep[4 * 1000 + 2];
+    for (int i = 0; i < 1000; i++)
+        memcpy(deep + 2 * i, "#_", 2);
+    strcpy(deep + 2000, "1");
+    fails(deep, FL_ELIMIT, "nested deeper");
+}
+
+Test(edn, reader_streams_forms_with_lines)
+{
+    const char *text = "; header\n{:a 1}\n\n  [2\n 3] :k";
+    struct fl_edn_reader rd;
+    char err[FL_ERRMSG_SIZE];
+    json_t *v;
+    fl_edn_reader_init(&rd, text, strlen(text));
+    cr_assert_eq(fl_edn_skip(&rd, err), 1);
+    cr_assert_eq(rd.line, 2);
+    cr_assert_eq(fl_edn_read(&rd, &v, err), 0);
+    json_decref(v);
+    cr_assert_eq(fl_edn_skip(&rd, err), 1);
+    cr_assert_eq(rd.line, 4);
+    cr_assert_eq(fl_edn_read(&rd, &v, err), 0);
+    json_decref(v);
+    cr_assert_eq(rd.line, 5);
+    cr_assert_eq(fl_edn_read(&rd, &v, err), 0);
+    cr_assert_str_eq(json_string_value(v), "k");
+    json_decref(v);
+    cr_assert_eq(fl_edn_skip(&rd, err), 0);
+    cr_assert_eq(fl_edn_read(&rd, &v, err), FL_EPARSE);
+}
+
+/* ==== Writer ==== */
+
+static void round_trip(const char *j)
+{
+    json_t *v = json_loads(j, JSON_DECODE_ANY, NULL);
+    cr_assert_not_null(v, "bad JSON in test: %s", j);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    cr_assert_eq(fl_edn_write_value(fp, v, FL_HISTORY_MAX_DEPTH), 0, "%s", j);
+    fclose(fp);
+    json_t *back = parse_n(text, len);
+    cr_assert(json_equal(v, back), "%s wrote <%s> which reads differently", j, text);
+    json_decref(back);
+    json_decref(v);
+    free(text);
+}
+
+Test(edn, writer_round_trips_json)
+{
+    round_trip("null");
+    round_trip("[true, false, 0, -1, 9223372036854775807, -9223372036854775808]");
+    round_trip("[0.1, 1.0, -0.0, 1e300, 5e-324, 123456.789, 1e16]");
+    round_trip("[\"\", \"a b\", \"q\\\"\\\\\", \"\\n\\t\\r\\b\\f\\u0001\\u007f\", "
+               "\"\\u00e9\\ud83d\\ude00\"]");
+    round_trip("{\"a\": 1, \"with space\": 2, \"1a\": 3, \"-1\": 4, \"\": 5, \"a/b\": 6, "
+               "\"x:y\": 7, \"n1\": [\"n2\", \"n3\"], \"nil\": null}");
+    round_trip("[[\"read\", \"x\", null], {\"nested\": {\"deeper\": [[[]]]}}]");
+    round_trip("\"#_ ; not a comment\"");
+}
+
+Test(edn, writer_output_is_plain_edn)
+{
+    json_t *v = json_loads("{\"k\": [1, \"s\", null, 2.5], \"not a kw\": true}", 0, NULL);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    cr_assert_eq(fl_edn_write_value(fp, v, 8), 0);
+    fclose(fp);
+    cr_assert_str_eq(text, "{:k [1 \"s\" nil 2.5], \"not a kw\" true}");
+    free(text);
+    json_decref(v);
+}
+
+Test(edn, writer_refuses_values_deeper_than_asked)
+{
+    json_t *v = json_loads("[[[1]]]", 0, NULL);
+    FILE *fp = fopen("/dev/null", "w");
+    cr_assert_eq(fl_edn_write_value(fp, v, 3), 0);
+    cr_assert_eq(fl_edn_write_value(fp, v, 2), FL_ELIMIT);
+    fclose(fp);
+    json_decref(v);
+}
+
+Test(edn, keyword_names)
+{
+    cr_assert(fl_edn_is_keyword_name("cas", 3));
+    cr_assert(fl_edn_is_keyword_name("timed-out", 9));
+    cr_assert(fl_edn_is_keyword_name("n1", 2));
+    cr_assert(fl_edn_is_keyword_name("-x", 2));
+    cr_assert(!fl_edn_is_keyword_name("", 0));
+    cr_assert(!fl_edn_is_keyword_name("1a", 2));
+    cr_assert(!fl_edn_is_keyword_name("-1", 2));
+    cr_assert(!fl_edn_is_keyword_name("a b", 3));
+    cr_assert(!fl_edn_is_keyword_name("a/b", 3));
+    cr_assert(!fl_edn_is_keyword_name("a:", 2));
+    cr_assert(!fl_edn_is_keyword_name("\xc3\xa9", 2));
+}
+
+/* ==== Robustness ==== */
+
+Test(edn, allocation_failures_are_reported_not_crashed_on)
+{
+    const char *text = "[{:a \"long string with \\n escape\" :b [1 2 #{3}]} \\newline "
+                       "{[1 2] \"x\"} \"\\u00e9\"]";
+    int saw_ok = 0;
+    for (long n = 0; n < 200 && !saw_ok; n++) {
+        char err[FL_ERRMSG_SIZE] = "";
+        json_t *v = NULL;
+        fl_alloc_fail_after(n);
+        int rc = fl_edn_parse(text, strlen(text), &v, err);
+        fl_alloc_fail_reset();
+        if (rc == 0) {
+            saw_ok = 1;
+            json_decref(v);
+        } else {
+            cr_assert_eq(rc, FL_ENOMEM, "n=%ld: rc %d: %s", n, rc, err);
+            cr_assert(strstr(err, "out of memory"), "%s", err);
+        }
+    }
+    cr_assert(saw_ok);
+}
+
+/* A cheap deterministic fuzz pass over token soup; the real fuzzer is
+ * tests/fuzz/fuzz_edn.c. Only checks: no crash, and result xor message. */
+Test(edn, token_soup_never_crashes)
+{
+    static const char *const toks[] = {
+        "[",    "]",
+        "(",    ")",
+        "{",    "}",
+        "#{",   "#_",
+        "\"",   "\\",
+        ";",    "\n",
+        " ",    ",",
+        ":a",   "1",
+        "-",    "1.5e",
+        "nil",  "#inst",
+        "#a.B", "\\u",
+        "\xff", "\"s\\",
+        "::",   "9223372036854775808",
+    };
+    unsigned long long s = 42;
+    char buf[256];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t len = 0;
+        int ntok = 1 + (int)((s >> 33) % 24);
+        for (int t = 0; t < ntok; t++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            const char *tok = toks[(s >> 33) % (sizeof toks / sizeof toks[0])];
+            size_t tl = strlen(tok);
+            if (len + tl >= sizeof buf)
+                break;
+            memcpy(buf + len, tok, tl);
+            len += tl;
+        }
+        char err[FL_ERRMSG_SIZE] = "";
+        json_t *v = NULL;
+        int rc = fl_edn_parse(buf, len, &v, err);
+        if (rc == 0) {
+            cr_assert_not_null(v);
+            json_decref(v);
+        } else {
+            cr_assert_null(v);
+            cr_assert(strncmp(err, "line ", 5) == 0, "message without a position: %s", err);
+        }
+    }
+}

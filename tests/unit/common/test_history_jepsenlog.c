@@ -1,0 +1,225 @@
+/* test_history_jepsenlog.c - Jepsen text logs (Porcupine's test_data/jepsen style). */
+#include "common/alloc.h"
+#include "common/error.h"
+#include "common/history.h"
+#include "support/test_support.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_EVENTS 16
+
+struct got {
+    int n;
+    int rc;
+    char err[FL_ERRMSG_SIZE];
+    enum fl_history_format format;
+    struct fl_event ev[MAX_EVENTS];
+};
+
+static void read_path(const char *path, enum fl_history_format fmt, struct got *g)
+{
+    struct fl_history_reader r;
+    memset(g, 0, sizeof *g);
+    g->rc = fl_history_reader_open(&r, path, fmt, g->err);
+    if (g->rc < 0)
+        return;
+    g->format = r.format;
+    for (;;) {
+        struct fl_event ev;
+        fl_event_init(&ev);
+        int rc = fl_history_reader_next(&r, &ev, g->err);
+        if (rc != 1) {
+            g->rc = rc;
+            fl_event_clear(&ev);
+            break;
+        }
+        cr_assert_lt(g->n, MAX_EVENTS);
+        g->ev[g->n++] = ev;
+    }
+    fl_history_reader_close(&r);
+}
+
+static void read_log(const char *text, struct got *g)
+{
+    read_path(test_tmpfile(text, ".log"), FL_FORMAT_JEPSEN_LOG, g);
+}
+
+static void got_free(struct got *g)
+{
+    for (int i = 0; i < g->n; i++)
+        fl_event_clear(&g->ev[i]);
+}
+
+static void assert_json(json_t *v, const char *want)
+{
+    json_t *w = json_loads(want, JSON_DECODE_ANY, NULL);
+    cr_assert_not_null(w, "bad JSON in test: %s", want);
+    char *s = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    cr_assert(v && json_equal(v, w), "got %s, want %s", s ? s : "(absent)", want);
+    free(s);
+    json_decref(w);
+}
+
+static void fails(const char *text, const char *needle)
+{
+    struct got g;
+    read_log(text, &g);
+    cr_assert_lt(g.rc, 0, "<%s> was accepted", text);
+    cr_assert(strstr(g.err, needle), "<%s>: message \"%s\" lacks \"%s\"", text, g.err, needle);
+    got_free(&g);
+}
+
+/* Lines in the shape of Porcupine's test_data/jepsen/etcd_000.log. */
+static const char porcupine_like[] =
+    "INFO  jepsen.util - 0\t:invoke\t:read\tnil\n"
+    "INFO  jepsen.util - 2\t:invoke\t:write\t4\n"
+    "INFO  jepsen.util - 0\t:ok\t:read\tnil\n"
+    "INFO  jepsen.util - 2\t:ok\t:write\t4\n"
+    "INFO  jepsen.util - 1\t:invoke\t:cas\t[3 0]\n"
+    "INFO  jepsen.util - 1\t:fail\t:cas\t[3 0]\n"
+    "INFO  jepsen.util - :nemesis\t:info\t:start\tnil\n"
+    "INFO  jepsen.util - 4\t:invoke\t:write\t3\n"
+    "INFO  jepsen.util - 4\t:info\t:write\t:timed-out\n"
+    "INFO  jepsen.util - :nemesis\t:info\t:stop\tfully connected\n";
+
+Test(history_jepsenlog, porcupine_style_lines)
+{
+    struct got g;
+    read_path(test_tmpfile(porcupine_like, ".log"), FL_FORMAT_AUTO, &g);
+    cr_assert_eq(g.rc, 0, "%s", g.err);
+    cr_assert_eq(g.format, FL_FORMAT_JEPSEN_LOG, "detected as %s",
+                 fl_history_format_name(g.format));
+    cr_assert_eq(g.n, 10);
+    cr_assert_eq(g.ev[0].process, 0);
+    cr_assert_eq(g.ev[0].type, FL_EVENT_INVOKE);
+    cr_assert_str_eq(g.ev[0].f, "read");
+    assert_json(g.ev[0].value, "null");
+    assert_json(g.ev[1].value, "4");
+    cr_assert_eq(g.ev[5].type, FL_EVENT_FAIL);
+    assert_json(g.ev[5].value, "[3,0]");
+    cr_assert_eq(g.ev[6].process, FL_PROCESS_NEMESIS);
+    cr_assert_eq(g.ev[6].type, FL_EVENT_INFO);
+    cr_assert_str_eq(g.ev[6].f, "start");
+    cr_assert_eq(g.ev[8].line, 9);
+    cr_assert_null(g.ev[8].value, ":info with a keyword: the value is unknown");
+    assert_json(g.ev[8].error, "\"timed-out\"");
+    assert_json(g.ev[9].value, "\"fully connected\"");
+    cr_assert_null(g.ev[9].error);
+    cr_assert_eq(g.ev[0].time, -1);
+    cr_assert_eq(g.ev[0].index, -1);
+    got_free(&g);
+}
+
+Test(history_jepsenlog, other_lines_are_ignored)
+{
+    struct got g;
+    read_log("INFO  jepsen.core - Running test\n"
+             "\n"
+             "WARN  jepsen.core - something\twith\ttabs\n"
+             "java.lang.Exception: boom\n"
+             "\tat clojure.core$eval.invoke(core.clj:1)\n"
+             "INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]\r\n"
+             "INFO  x - notaprocess\t:ok\t:read\t1\n"
+             "INFO  jepsen.util - 3\t:ok\t:cas\t[1 4]", /* no final newline */
+             &g);
+    cr_assert_eq(g.rc, 0, "%s", g.err);
+    cr_assert_eq(g.n, 2);
+    cr_assert_eq(g.ev[0].line, 6);
+    assert_json(g.ev[0].value, "[1,4]");
+    cr_assert_eq(g.ev[1].line, 8);
+    got_free(&g);
+}
+
+Test(history_jepsenlog, timestamped_prefix_and_error_field)
+{
+    struct got g;
+    read_log("2015-05-21 12:13:14,123{GMT}\tINFO\t[jepsen worker 3] jepsen.util: 3\t:invoke\t"
+             ":read\tnil\n"
+             "2015-05-21 12:13:14,200{GMT}\tINFO\t[jepsen worker 3] jepsen.util: 3\t:fail\t"
+             ":read\tnil\t:not-found\n"
+             "2015-05-21 12:13:14,300{GMT}\tINFO\t[jepsen nemesis] jepsen.util: :nemesis\t"
+             ":info\t:start\tCut off [:n3 #{:n4 :n5}]\n",
+             &g);
+    cr_assert_eq(g.rc, 0, "%s", g.err);
+    cr_assert_eq(g.n, 3);
+    cr_assert_eq(g.ev[0].process, 3);
+    cr_assert_eq(g.ev[1].type, FL_EVENT_FAIL);
+    assert_json(g.ev[1].value, "null");
+    assert_json(g.ev[1].error, "\"not-found\"");
+    assert_json(g.ev[2].value, "\"Cut off [:n3 #{:n4 :n5}]\"");
+    got_free(&g);
+}
+
+Test(history_jepsenlog, bad_event_lines_name_line_and_field)
+{
+    fails("INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]\nINFO  jepsen.util - 3\t:ok\t:cas\t[1 4\n",
+          "log: line 2: value: column 36: unterminated vector opened at line 2 column 32");
+    fails("INFO  jepsen.util - 3\t:ok\t:cas\t1 2\n",
+          "line 1: value: column 34: more than one form");
+    fails("INFO  jepsen.util - 3\t:ok\t[1]\t2\n", "line 1: f: expected a keyword or string");
+    fails("INFO  jepsen.util - 3\t:ok\t\"\"\t2\n", "line 1: f: expected");
+    fails("INFO  jepsen.util - 3\t:ok\t:a b\t2\n", "line 1: f: column 30: more than one form");
+    fails("INFO  jepsen.util - -3\t:ok\t:read\t2\n", "line 1: process: expected a non-negative");
+    fails("INFO  jepsen.util - 99999999999999999999\t:ok\t:read\t2\n",
+          "line 1: process: does not fit");
+    fails("INFO  jepsen.util - 1\t:ok\t:read\t99999999999999999999\n",
+          "line 1: value: column 33: integer 99999999999999999999 does not fit in 64 bits");
+}
+
+Test(history_jepsenlog, long_lines)
+{
+    size_t big = FL_HISTORY_MAX_LINE + 100;
+    char *text = malloc(big + 200);
+    /* A huge non-event line is skipped... */
+    strcpy(text, "INFO  jepsen.core - ");
+    size_t n = strlen(text);
+    memset(text + n, 'x', big);
+    n += big;
+    strcpy(text + n, "\nINFO  jepsen.util - 1\t:invoke\t:read\tnil\n");
+    struct got g;
+    read_log(text, &g);
+    cr_assert_eq(g.rc, 0, "%s", g.err);
+    cr_assert_eq(g.n, 1);
+    cr_assert_eq(g.ev[0].line, 2);
+    got_free(&g);
+    /* ...a huge event line is an error. */
+    strcpy(text, "INFO  jepsen.util - 1\t:ok\t:read\t\"");
+    n = strlen(text);
+    memset(text + n, 'y', big);
+    n += big;
+    strcpy(text + n, "\"\n");
+    fails(text, "line 1: longer than 1048576 bytes");
+    free(text);
+}
+
+Test(history_jepsenlog, allocation_failures_are_reported)
+{
+    const char *path = test_tmpfile(porcupine_like, ".log");
+    int done = 0;
+    for (long n = 0; n < 200 && !done; n++) {
+        char err[FL_ERRMSG_SIZE] = "";
+        struct fl_history_reader r;
+        struct fl_event ev;
+        int rc, count = 0;
+        fl_event_init(&ev);
+        fl_alloc_fail_after(n);
+        rc = fl_history_reader_open(&r, path, FL_FORMAT_JEPSEN_LOG, err);
+        if (rc == 0) {
+            while ((rc = fl_history_reader_next(&r, &ev, err)) == 1)
+                count++;
+            fl_history_reader_close(&r);
+        }
+        fl_alloc_fail_reset();
+        fl_event_clear(&ev);
+        if (rc == 0) {
+            cr_assert_eq(count, 10);
+            done = 1;
+        } else {
+            cr_assert_eq(rc, FL_ENOMEM, "n=%ld: %s", n, err);
+        }
+    }
+    cr_assert(done);
+}
