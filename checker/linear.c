@@ -107,9 +107,14 @@ static void mem_sub(struct shared *s, size_t bytes)
 
 /* ==== Configuration cache ==== */
 
+/* A slot holds a base key (state, m, window of the completed bitset) and a
+ * list of indeterminate-operation bitsets seen with it. A configuration whose
+ * indeterminate set is a superset of one already seen is dominated: the
+ * earlier one left more operations optional and can do all it can. */
 struct slot {
     uint64_t hash;
-    const uint64_t *key;
+    uint64_t *key;                  /* base key words, then unused */
+    uint64_t *sets;                 /* first record: [next pointer][xwords words] */
 };
 
 struct cache {
@@ -139,63 +144,112 @@ static uint64_t hash_words(const uint64_t *w, size_t n)
     return h;
 }
 
-/* Adds key (n words) unless present. Returns 1 if added, 0 if present, or a
- * negative code when memory or the budget ran out. */
-static int cache_add(struct cache *c, struct shared *s, const uint64_t *key, size_t n)
+static uint64_t *arena_alloc(struct cache *c, struct shared *s, size_t n, int *err)
 {
-    uint64_t h = hash_words(key, n);
-    if ((c->n + 1) * 4 > c->cap * 3) {
-        size_t cap = c->cap ? c->cap * 2 : 1024;
-        if (!mem_add(s, cap * sizeof(struct slot)))
-            return (mem_sub(s, cap * sizeof(struct slot)), FL_EBUDGET);
-        struct slot *slots = fl_calloc(cap, sizeof *slots);
-        if (!slots)
-            return (mem_sub(s, cap * sizeof(struct slot)), FL_ENOMEM);
-        for (size_t i = 0; i < c->cap; i++) {
-            if (!c->slots[i].key)
-                continue;
-            size_t j = c->slots[i].hash & (cap - 1);
-            while (slots[j].key)
-                j = (j + 1) & (cap - 1);
-            slots[j] = c->slots[i];
-        }
-        mem_sub(s, c->cap * sizeof(struct slot));
-        c->bytes += (cap - c->cap) * sizeof(struct slot);
-        fl_free(c->slots);
-        c->slots = slots;
-        c->cap = cap;
-    }
-    size_t j = h & (c->cap - 1);
-    while (c->slots[j].key) {
-        if (c->slots[j].hash == h && c->slots[j].key[0] == key[0] &&
-            memcmp(c->slots[j].key, key, n * sizeof *key) == 0)
-            return 0;
-        j = (j + 1) & (c->cap - 1);
-    }
     if (c->n_chunks == 0 || c->used + n > CHUNK_WORDS) {
         size_t words = n > CHUNK_WORDS ? n : CHUNK_WORDS;
-        if (!mem_add(s, words * 8))
-            return (mem_sub(s, words * 8), FL_EBUDGET);
+        if (!mem_add(s, words * 8)) {
+            mem_sub(s, words * 8);
+            *err = FL_EBUDGET;
+            return NULL;
+        }
         if (c->n_chunks == c->chunks_cap) {
             size_t ncap = c->chunks_cap ? c->chunks_cap * 2 : 16;
             uint64_t **chunks = fl_reallocarray(c->chunks, ncap, sizeof *chunks);
-            if (!chunks)
-                return (mem_sub(s, words * 8), FL_ENOMEM);
+            if (!chunks) {
+                mem_sub(s, words * 8);
+                *err = FL_ENOMEM;
+                return NULL;
+            }
             c->chunks = chunks;
             c->chunks_cap = ncap;
         }
         uint64_t *chunk = fl_malloc(words * 8);
-        if (!chunk)
-            return (mem_sub(s, words * 8), FL_ENOMEM);
+        if (!chunk) {
+            mem_sub(s, words * 8);
+            *err = FL_ENOMEM;
+            return NULL;
+        }
         c->bytes += words * 8;
         c->chunks[c->n_chunks++] = chunk;
         c->used = 0;
     }
-    uint64_t *dst = c->chunks[c->n_chunks - 1] + c->used;
-    memcpy(dst, key, n * sizeof *key);
+    uint64_t *p = c->chunks[c->n_chunks - 1] + c->used;
     c->used += n;
+    return p;
+}
+
+static int cache_grow(struct cache *c, struct shared *s)
+{
+    size_t cap = c->cap ? c->cap * 2 : 1024;
+    if (!mem_add(s, cap * sizeof(struct slot))) {
+        mem_sub(s, cap * sizeof(struct slot));
+        return FL_EBUDGET;
+    }
+    struct slot *slots = fl_calloc(cap, sizeof *slots);
+    if (!slots) {
+        mem_sub(s, cap * sizeof(struct slot));
+        return FL_ENOMEM;
+    }
+    for (size_t i = 0; i < c->cap; i++) {
+        if (!c->slots[i].key)
+            continue;
+        size_t j = c->slots[i].hash & (cap - 1);
+        while (slots[j].key)
+            j = (j + 1) & (cap - 1);
+        slots[j] = c->slots[i];
+    }
+    mem_sub(s, c->cap * sizeof(struct slot));
+    c->bytes += (cap - c->cap) * sizeof(struct slot);
+    fl_free(c->slots);
+    c->slots = slots;
+    c->cap = cap;
+    return 0;
+}
+
+/* Adds configuration (base key of n words, indeterminate set of xw words)
+ * unless it is dominated. Returns 1 if added, 0 if dominated, or a negative
+ * code when memory or the budget ran out. */
+static int cache_add(struct cache *c, struct shared *s, const uint64_t *key, size_t n,
+                     const uint64_t *xb, size_t xw)
+{
+    int err = 0;
+    uint64_t h = hash_words(key, n);
+    if ((c->n + 1) * 4 > c->cap * 3 && (err = cache_grow(c, s)) < 0)
+        return err;
+    size_t j = h & (c->cap - 1);
+    struct slot *sl = NULL;
+    while (c->slots[j].key) {
+        if (c->slots[j].hash == h && memcmp(c->slots[j].key, key, n * sizeof *key) == 0) {
+            sl = &c->slots[j];
+            break;
+        }
+        j = (j + 1) & (c->cap - 1);
+    }
+    if (sl) {
+        for (uint64_t *rec = sl->sets; rec; rec = (uint64_t *)(uintptr_t)rec[0]) {
+            size_t w = 0;
+            while (w < xw && (rec[1 + w] & ~xb[w]) == 0)
+                w++;
+            if (w == xw)
+                return 0; /* a subset was seen: dominated */
+        }
+    }
+    uint64_t *rec = arena_alloc(c, s, 1 + xw + (sl ? 0 : n), &err);
+    if (!rec)
+        return err;
+    memcpy(rec + 1, xb, xw * sizeof *xb);
+    if (sl) {
+        rec[0] = (uint64_t)(uintptr_t)sl->sets;
+        sl->sets = rec;
+        return 1;
+    }
+    rec[0] = 0;
+    uint64_t *k = rec + 1 + xw;
+    memcpy(k, key, n * sizeof *key);
     c->slots[j].hash = h;
-    c->slots[j].key = dst;
+    c->slots[j].key = k;
+    c->slots[j].sets = rec;
     c->n++;
     return 1;
 }
@@ -213,6 +267,7 @@ struct entry {
 struct frame {
     struct entry *e;
     uint64_t state;
+    bool forced;                    /* a legal read-only op: no alternative to try */
 };
 
 struct search {
@@ -237,8 +292,16 @@ struct search {
     struct checker_op *best_op;
     uint64_t best_states[MAX_CEX_STATES];
     size_t n_best_states;
-    struct checker_op **prefix;     /* explain pass: longest linearizable prefix */
+    struct checker_op **prefix;     /* longest linearizable prefix seen (stack copy) */
     size_t n_prefix;
+    size_t prefix_valid;            /* prefix[0..prefix_valid) still equals the stack */
+    bool *ro;                       /* per op id: read-only in the model */
+    /* Per indeterminate op (index id - nc): the previous indeterminate op
+     * with the same effect, or NULL. Identical indeterminate ops that are
+     * both invoked are interchangeable, so only the earliest one not yet
+     * linearized is a candidate: linearized members of a class are always a
+     * prefix of it and the cache keys stay canonical. */
+    struct checker_op **prev_same;
 };
 
 static int cmp_entry(const void *a, const void *b)
@@ -297,7 +360,8 @@ static void clear_bit(struct search *S, const struct checker_op *op)
         S->m = op->id;
 }
 
-/* Builds the canonical key of the current configuration with `state`. */
+/* Builds the canonical base key of the current configuration with `state`:
+ * everything but the indeterminate set, which cache_add compares by subset. */
 static size_t make_key(struct search *S, uint64_t state)
 {
     uint64_t *k = S->kbuf;
@@ -310,59 +374,62 @@ static size_t make_key(struct search *S, uint64_t state)
         for (size_t w = lo; w <= hi; w++)
             k[n++] = S->cb[w];
     }
-    for (size_t w = 0; w < S->xwords; w++)
-        k[n++] = S->xb[w];
     return n;
 }
 
-/* First pass: remember the operation blocking the deepest configuration. */
-static void note_block(struct search *S, struct checker_op *op)
+/* At a block (a return entry of an operation not linearized), remembers
+ * the operation blocking the deepest configuration, the states it was
+ * blocked in at that depth, and the stack as the longest linearizable
+ * prefix. The prefix is copied incrementally: only the part of the stack
+ * above its low-water mark since the last copy, so the total copying is
+ * bounded by the number of pushes. */
+static int note_block(struct search *S, struct checker_op *op, uint64_t state)
 {
     if (S->depth > S->best_depth || !S->best_op) {
         S->best_depth = S->depth;
         S->best_op = op;
-    }
-}
-
-/* Explain pass: collect every state in which best_op was blocked, and the
- * stack (the longest linearizable prefix) at the first deepest block. */
-static int explain_block(struct search *S, struct checker_op *op, uint64_t state)
-{
-    if (op != S->best_op)
-        return 0;
-    for (size_t i = 0; i < S->n_best_states; i++)
-        if (S->best_states[i] == state)
-            goto prefix;
-    if (S->n_best_states < MAX_CEX_STATES)
-        S->best_states[S->n_best_states++] = state;
-prefix:
-    if (S->depth == S->best_depth && !S->prefix) {
-        S->prefix = fl_calloc(S->depth + 1, sizeof *S->prefix);
-        if (!S->prefix)
-            return FL_ENOMEM;
-        for (size_t i = 0; i < S->depth; i++)
+        S->n_best_states = 0;
+        if (S->prefix_valid > S->depth)
+            S->prefix_valid = S->depth;
+        for (size_t i = S->prefix_valid; i < S->depth; i++)
             S->prefix[i] = S->stack[i].e->op;
         S->n_prefix = S->depth;
+        S->prefix_valid = S->depth;
+    }
+    if (op == S->best_op) {
+        for (size_t i = 0; i < S->n_best_states; i++)
+            if (S->best_states[i] == state)
+                return 0;
+        if (S->n_best_states < MAX_CEX_STATES)
+            S->best_states[S->n_best_states++] = state;
     }
     return 0;
 }
 
 enum { RUN_VALID, RUN_INVALID, RUN_ABORT };
 
-/* Runs WGL from scratch. The `explain` pass repeats the first, invalid, pass
- * exactly, collecting the counterexample for best_op on the way. */
-static int run(struct search *S, bool explain, int *err)
+/* Runs WGL. Candidates at a configuration are the call entries before the
+ * first return entry. They are tried in three phases: read-only completed
+ * operations (a legal one is taken as the only choice: if that fails, so
+ * does the configuration), other completed operations, then indeterminate
+ * ones, so that "not yet" is explored before "now" and the subset test in
+ * the cache prunes the configurations that linearize them. */
+static int run(struct search *S, int *err)
 {
     struct shared *s = S->s;
     uint64_t state = S->model.ops->init(&S->model);
     struct entry *e = S->head.next;
     size_t linearized = 0;
     uint64_t iter = 0;
+    int phase = 0;
+    bool has_ro = S->model.ops->read_only != NULL;
 
     memset(S->cb, 0, S->cwords * 8);
     memset(S->xb, 0, S->xwords * 8);
     S->m = 0;
     S->depth = 0;
+    if (!has_ro)
+        phase = 1;
 
     while (linearized < S->nc) {
         if ((++iter & 1023) == 0) {
@@ -376,10 +443,22 @@ static int run(struct search *S, bool explain, int *err)
         if (e && e->is_call) {
             uint64_t next;
             struct checker_op *op = e->op;
+            int op_phase = op->crashed ? 2 : (S->ro[op->id] ? 0 : 1);
+            if (op_phase != phase) {
+                e = e->next;
+                continue;
+            }
+            if (op->crashed) {
+                struct checker_op *prev = S->prev_same[op->id - S->nc];
+                if (prev && !(S->xb[(prev->id - S->nc) >> 6] >> ((prev->id - S->nc) & 63) & 1)) {
+                    e = e->next; /* an identical earlier op is still pending */
+                    continue;
+                }
+            }
             if (S->model.ops->step(&S->model, state, op, &next)) {
                 set_bit(S, op);
                 size_t n = make_key(S, next);
-                int added = cache_add(&S->cache, s, S->kbuf, n);
+                int added = cache_add(&S->cache, s, S->kbuf, n, S->xb, S->xwords);
                 if (added < 0) {
                     *err = added;
                     return RUN_ABORT;
@@ -388,15 +467,19 @@ static int run(struct search *S, bool explain, int *err)
                     S->configs++;
                     S->stack[S->depth].e = e;
                     S->stack[S->depth].state = state;
+                    S->stack[S->depth].forced = phase == 0;
                     S->depth++;
                     if (!op->crashed)
                         linearized++;
                     state = next;
                     lift(e);
                     e = S->head.next;
+                    phase = has_ro ? 0 : 1;
                     continue;
                 }
                 clear_bit(S, op);
+                if (phase == 0)
+                    goto backtrack; /* that configuration failed already: so does this one */
             } else if (S->model.oom) {
                 *err = FL_ENOMEM;
                 return RUN_ABORT;
@@ -404,38 +487,36 @@ static int run(struct search *S, bool explain, int *err)
             e = e->next;
             continue;
         }
-        /* A return entry of an operation not linearized yet, or the end of
-         * the list with only indeterminate calls left: backtrack. */
-        if (e && !explain) {
-            note_block(S, e->op);
-        } else if (e) {
-            int rc = explain_block(S, e->op, state);
-            if (rc < 0) {
-                *err = rc;
-                return RUN_ABORT;
-            }
+        /* A return entry of an operation not linearized yet (or the end of
+         * the list): the next phase rescans the same candidates. */
+        if (phase < 2 && (phase == 0 || S->nx > 0)) {
+            phase++;
+            e = S->head.next;
+            continue;
         }
-        if (S->depth == 0)
-            return RUN_INVALID;
-        S->depth--;
-        struct frame *f = &S->stack[S->depth];
-        state = f->state;
-        clear_bit(S, f->e->op);
-        if (!f->e->op->crashed)
-            linearized--;
-        unlift(f->e);
-        e = f->e->next;
+        if (e)
+            note_block(S, e->op, state);
+    backtrack:
+        for (;;) {
+            if (S->depth == 0)
+                return RUN_INVALID;
+            S->depth--;
+            if (S->prefix_valid > S->depth)
+                S->prefix_valid = S->depth;
+            struct frame *f = &S->stack[S->depth];
+            state = f->state;
+            clear_bit(S, f->e->op);
+            if (!f->e->op->crashed)
+                linearized--;
+            unlift(f->e);
+            if (f->forced)
+                continue; /* its parent had no other choice worth trying */
+            e = f->e->next;
+            phase = f->e->op->crashed ? 2 : 1;
+            break;
+        }
     }
     return RUN_VALID;
-}
-
-/* Restores the list after a run that stopped with operations lifted. */
-static void unwind(struct search *S)
-{
-    while (S->depth > 0) {
-        S->depth--;
-        unlift(S->stack[S->depth].e);
-    }
 }
 
 static char *describe_hop(struct search *S, const struct checker_op *op)
@@ -517,6 +598,45 @@ static void cex_free(struct checker_counterexample *cex)
     fl_free(cex->concurrent_desc);
     fl_free(cex->op_desc);
     memset(cex, 0, sizeof *cex);
+}
+
+static bool same_effect(const struct checker_op *a, const struct checker_op *b)
+{
+    return a->f == b->f && a->a == b->a && a->b == b->b && a->nxs == b->nxs &&
+           (a->nxs == 0 || memcmp(a->xs, b->xs, a->nxs * sizeof *a->xs) == 0);
+}
+
+static uint64_t effect_hash(const struct checker_op *o)
+{
+    uint64_t h = fl_mix64(o->f ^ ((uint64_t)o->a * 31) ^ ((uint64_t)o->b * 1000003) ^ o->nxs);
+    for (uint32_t i = 0; i < o->nxs; i++)
+        h = fl_mix64(h ^ (uint64_t)o->xs[i]);
+    return h;
+}
+
+/* Fills prev_same for the indeterminate ops (in call order) with a hash
+ * table of the last op seen per effect. */
+static int link_same_effect(struct search *S)
+{
+    size_t cap = 16;
+    while (cap < 2 * S->nx)
+        cap *= 2;
+    S->prev_same = fl_calloc(S->nx + 1, sizeof *S->prev_same);
+    struct checker_op **last = fl_calloc(cap, sizeof *last);
+    if (!S->prev_same || !last) {
+        fl_free(last);
+        return FL_ENOMEM;
+    }
+    for (size_t i = 0; i < S->nx; i++) {
+        struct checker_op *o = &S->ops[S->nc + i];
+        size_t j = effect_hash(o) & (cap - 1);
+        while (last[j] && !same_effect(last[j], o))
+            j = (j + 1) & (cap - 1);
+        S->prev_same[i] = last[j];
+        last[j] = o;
+    }
+    fl_free(last);
+    return 0;
 }
 
 static uint32_t upper_lim(const struct checker_op *ops, size_t nc, int64_t ret)
@@ -614,13 +734,22 @@ static void search_key(struct shared *s, uint32_t key)
     S.xwords = (S.nx + 63) / 64;
     S.cb = fl_calloc(S.cwords + 1, 8);
     S.xb = fl_calloc(S.xwords + 1, 8);
-    S.kbuf = fl_calloc(S.cwords + S.xwords + 4, 8);
-    if (!S.lim || !S.entries || !S.stack || !S.cb || !S.xb || !S.kbuf) {
+    S.kbuf = fl_calloc(S.cwords + 4, 8);
+    S.prefix = fl_calloc(S.nc + S.nx + 1, sizeof *S.prefix);
+    S.ro = fl_calloc(S.nc + S.nx + 1, sizeof *S.ro);
+    if (!S.lim || !S.entries || !S.stack || !S.cb || !S.xb || !S.kbuf || !S.prefix || !S.ro) {
         err = FL_ENOMEM;
         goto out;
     }
     for (size_t i = 0; i < S.nc; i++)
         S.lim[i] = upper_lim(S.ops, S.nc, S.ops[i].ret);
+    for (size_t i = 0; i < S.nc + S.nx; i++)
+        S.ro[i] = !S.ops[i].crashed && s->model->read_only &&
+                  s->model->read_only(&S.model, &S.ops[i]);
+    if (link_same_effect(&S) < 0) {
+        err = FL_ENOMEM;
+        goto out;
+    }
     size_t ne = 0;
     for (size_t i = 0; i < S.nc + S.nx; i++) {
         struct entry *c = &S.entries[ne++];
@@ -658,7 +787,7 @@ static void search_key(struct shared *s, uint32_t key)
         S.entries[i].next = i + 1 < ne ? &S.entries[i + 1] : NULL;
     }
 
-    int r = run(&S, false, &err);
+    int r = run(&S, &err);
     res->configs = S.configs;
     if (r == RUN_VALID) {
         res->verdict = CHECKER_VALID;
@@ -667,15 +796,11 @@ static void search_key(struct shared *s, uint32_t key)
         unsigned cur = atomic_load(&s->min_invalid);
         while (key < cur && !atomic_compare_exchange_weak(&s->min_invalid, &cur, key))
             ;
-        /* Second, identical pass to recover the counterexample. */
-        cache_free(&S.cache, s);
-        unwind(&S);
-        if (run(&S, true, &err) == RUN_INVALID && S.prefix) {
+        if (S.best_op) {
             res->has_cex = build_cex(&S, &res->cex) == 0;
             if (!res->has_cex)
                 cex_free(&res->cex);
         }
-        unwind(&S);
         snprintf(res->reason, sizeof res->reason,
                  "no linearization: %s cannot take effect in any state reachable before it",
                  res->has_cex && res->cex.op_desc ? res->cex.op_desc : "an operation");
@@ -692,6 +817,8 @@ out:
     }
     cache_free(&S.cache, s);
     fl_free(S.prefix);
+    fl_free(S.ro);
+    fl_free(S.prev_same);
     fl_free(S.lim);
     fl_free(S.entries);
     fl_free(S.stack);

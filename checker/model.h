@@ -64,6 +64,10 @@ struct checker_model_ops {
      * sets m->oom on allocation failure (the search then reports unknown). */
     bool (*step)(struct checker_model *m, uint64_t state, const struct checker_op *op,
                  uint64_t *next);
+    /* Optional: true when op never changes the state (a read). The search
+     * linearizes a legal read-only op at once, never later: postponing a
+     * no-op cannot enable anything. NULL: no op is read-only. */
+    bool (*read_only)(struct checker_model *m, const struct checker_op *op);
     uint64_t (*hash)(struct checker_model *m, uint64_t state);
     bool (*equal)(struct checker_model *m, uint64_t a, uint64_t b);
     void (*describe_state)(struct checker_model *m, uint64_t state, struct fl_buf *out);

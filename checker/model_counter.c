@@ -105,6 +105,12 @@ static void ctr_describe_op(struct checker_model *m, const struct checker_op *op
     fl_buf_printf(out, "%s %lld", op->f == CTR_ADD ? "add" : "read", (long long)op->a);
 }
 
+static bool ctr_read_only(struct checker_model *m, const struct checker_op *op)
+{
+    (void)m;
+    return op->f == CTR_READ;
+}
+
 const struct checker_model_ops checker_model_counter = {
     .name = "counter",
     .summary = "counter: add n (integer, may be negative), read n; starts at 0 or the initial "
@@ -114,6 +120,7 @@ const struct checker_model_ops checker_model_counter = {
     .prepare = ctr_prepare,
     .init = ctr_init,
     .step = ctr_step,
+    .read_only = ctr_read_only,
     .hash = ctr_hash,
     .equal = ctr_equal,
     .describe_state = ctr_describe_state,

@@ -194,6 +194,12 @@ static void reg_describe_op(struct checker_model *m, const struct checker_op *op
     }
 }
 
+static bool reg_read_only(struct checker_model *m, const struct checker_op *op)
+{
+    (void)m;
+    return op->f == REG_READ;
+}
+
 const struct checker_model_ops checker_model_register = {
     .name = "register",
     .summary = "read/write/cas register (alias cas-register); values any JSON, cas [old new]",
@@ -202,6 +208,7 @@ const struct checker_model_ops checker_model_register = {
     .prepare = reg_prepare,
     .init = reg_init,
     .step = reg_step,
+    .read_only = reg_read_only,
     .hash = reg_hash,
     .equal = reg_equal,
     .describe_state = reg_describe_state,
@@ -216,6 +223,7 @@ const struct checker_model_ops checker_model_kv = {
     .prepare = kv_prepare,
     .init = reg_init,
     .step = reg_step,
+    .read_only = reg_read_only,
     .hash = reg_hash,
     .equal = reg_equal,
     .describe_state = reg_describe_state,

@@ -177,6 +177,12 @@ static void set_describe_op(struct checker_model *m, const struct checker_op *op
     }
 }
 
+static bool set_read_only(struct checker_model *m, const struct checker_op *op)
+{
+    (void)m;
+    return op->f == SET_READ;
+}
+
 const struct checker_model_ops checker_model_set = {
     .name = "set",
     .summary = "set: add x (any JSON), read [x ...] (the whole set, any order)",
@@ -186,6 +192,7 @@ const struct checker_model_ops checker_model_set = {
     .prepare = set_prepare,
     .init = set_init,
     .step = set_step,
+    .read_only = set_read_only,
     .hash = set_hash,
     .equal = set_equal,
     .describe_state = set_describe_state,

@@ -1,0 +1,296 @@
+/* test_linear.c - the linearizability search: hand-made cases, the Knossos
+ * corpus verdicts, and randomized agreement with a brute-force reference. */
+#include "checker/check.h"
+#include "checker/gen.h"
+#include "checker/linear.h"
+#include "common/error.h"
+#include "common/rng.h"
+#include "support/test_support.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static enum checker_verdict check_text(const char *jsonl, const char *model, size_t *n_prefix)
+{
+    struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1,
+                                        .model = model};
+    struct checker_history h;
+    struct checker_result res;
+    const struct checker_model_ops *used;
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    const char *path = test_tmpfile(jsonl, ".jsonl");
+    int rc = checker_check_file(path, &opt, &h, &res, &used, errmsg);
+    cr_assert_eq(rc, 0, "check failed: %s", errmsg);
+    enum checker_verdict v = res.verdict;
+    if (n_prefix)
+        *n_prefix = res.has_cex ? res.cex.n_prefix : (size_t)-1;
+    checker_result_free(&res);
+    checker_history_free(&h);
+    return v;
+}
+
+Test(checker_linear, stale_read_after_acknowledged_write_is_invalid)
+{
+    size_t prefix;
+    enum checker_verdict v = check_text(
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n"
+        "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n"
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":2}\n"
+        "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":2}\n"
+        "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n"
+        "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":1}\n",
+        NULL, &prefix);
+    cr_assert_eq(v, CHECKER_INVALID);
+    cr_assert_eq(prefix, 2, "both writes linearize before the read fails");
+}
+
+Test(checker_linear, concurrent_read_may_see_either_value)
+{
+    cr_assert_eq(check_text("{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n"
+                            "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n"
+                            "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":1}\n"
+                            "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n",
+                            NULL, NULL),
+                 CHECKER_VALID);
+}
+
+Test(checker_linear, info_write_may_take_effect_late_or_never)
+{
+    const char *base = "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":7}\n"
+                       "{\"process\":0,\"type\":\"info\",\"f\":\"write\",\"value\":7}\n"
+                       "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n"
+                       "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":null}\n"
+                       "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n"
+                       "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":7}\n";
+    cr_assert_eq(check_text(base, NULL, NULL), CHECKER_VALID);
+    /* But once seen, it cannot be unseen. */
+    char buf[2048];
+    snprintf(buf, sizeof buf,
+             "%s{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n"
+             "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":null}\n",
+             base);
+    cr_assert_eq(check_text(buf, NULL, NULL), CHECKER_INVALID);
+}
+
+Test(checker_linear, failed_operation_never_took_effect)
+{
+    cr_assert_eq(check_text("{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":3}\n"
+                            "{\"process\":0,\"type\":\"fail\",\"f\":\"write\",\"value\":3}\n"
+                            "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n"
+                            "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":3}\n",
+                            NULL, NULL),
+                 CHECKER_INVALID);
+}
+
+Test(checker_linear, keys_are_checked_independently)
+{
+    /* Each key alone is fine; a single register would not be. */
+    cr_assert_eq(
+        check_text("{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"a\",\"value\":1}\n"
+                   "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":\"a\",\"value\":1}\n"
+                   "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"b\",\"value\":2}\n"
+                   "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":\"b\",\"value\":2}\n"
+                   "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"a\",\"value\":null}\n"
+                   "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"a\",\"value\":1}\n",
+                   NULL, NULL),
+        CHECKER_VALID);
+}
+
+Test(checker_linear, timeout_turns_into_unknown_naming_the_budget)
+{
+    struct checker_gen_config cfg;
+    checker_gen_defaults(&cfg);
+    cfg.n_ops = 20000;
+    cfg.processes = 16;
+    cfg.crash_rate = 0.01;
+    cfg.mutate = true;
+    cfg.seed = 7; /* a hard one: exhausting it takes far longer than the budget */
+    char path[] = "/tmp/fltest-hard-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(checker_gen_write(&cfg, path, errmsg), 0, "%s", errmsg);
+    struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
+    opt.limits.max_memory = 8 << 20; /* 8 MiB: tiny, so memory runs out first */
+    struct checker_history h;
+    struct checker_result res;
+    const struct checker_model_ops *used;
+    cr_assert_eq(checker_check_file(path, &opt, &h, &res, &used, errmsg), 0, "%s", errmsg);
+    unlink(path);
+    /* Either the memory budget stops it, or (if this seed were easy) a real verdict. */
+    if (res.verdict == CHECKER_UNKNOWN)
+        cr_assert(strstr(res.reason, "--max-memory"), "reason names the budget: %s", res.reason);
+    cr_assert(res.peak_memory <= (size_t)9 << 20, "peak %zu bytes within the budget",
+              res.peak_memory);
+    checker_result_free(&res);
+    checker_history_free(&h);
+}
+
+/* ==== Knossos corpus: every verdict in EXPECTED.tsv ==== */
+
+Test(checker_linear, knossos_corpus_matches_expected_verdicts, .timeout = 120)
+{
+    FILE *fp = fopen(test_source_path("tests/data/knossos/EXPECTED.tsv"), "r");
+    cr_assert(fp, "corpus index present");
+    char line[8192];
+    int n = 0, ok = 0;
+    while (fgets(line, sizeof line, fp)) {
+        char src[64], file[512], model[64], expected[64];
+        if (sscanf(line, "%63[^\t]\t%511[^\t]\t%63[^\t]\t%63[^\t]", src, file, model, expected) != 4 ||
+            strcmp(src, "source") == 0)
+            continue;
+        char rel[600];
+        snprintf(rel, sizeof rel, "tests/data/knossos/%s", file);
+        struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
+        opt.limits.timeout_s = 30;
+        struct checker_history h;
+        struct checker_result res;
+        const struct checker_model_ops *used;
+        char errmsg[FL_ERRMSG_SIZE] = "";
+        int rc = checker_check_file(test_source_path(rel), &opt, &h, &res, &used, errmsg);
+        cr_expect_eq(rc, 0, "%s: %s", file, errmsg);
+        enum checker_verdict want =
+            strcmp(expected, "not") == 0 ? CHECKER_INVALID : CHECKER_VALID;
+        cr_expect_eq(res.verdict, want, "%s: got %s, expected %s", file,
+                     checker_verdict_name(res.verdict), checker_verdict_name(want));
+        n++;
+        ok += rc == 0 && res.verdict == want;
+        checker_result_free(&res);
+        checker_history_free(&h);
+    }
+    fclose(fp);
+    cr_assert_eq(n, 122, "all 122 corpus files listed (saw %d)", n);
+    cr_assert_eq(ok, 122);
+}
+
+/* ==== Property test: agreement with an exhaustive reference ==== */
+
+struct ref {
+    struct checker_model m;
+    struct checker_op ops[16];
+    int n;
+};
+
+/* Tries every order consistent with real time (an op may go only once every
+ * op that returned before its invoke is placed); indeterminate ops are
+ * optional. Exponential: for tiny histories only. */
+static bool ref_search(struct ref *r, unsigned placed, uint64_t state)
+{
+    bool all = true;
+    for (int i = 0; i < r->n; i++)
+        if (!r->ops[i].crashed && !(placed & (1u << i)))
+            all = false;
+    if (all)
+        return true;
+    for (int i = 0; i < r->n; i++) {
+        if (placed & (1u << i))
+            continue;
+        bool ready = true;
+        for (int j = 0; j < r->n && ready; j++)
+            if (j != i && !(placed & (1u << j)) && r->ops[j].ret < r->ops[i].call)
+                ready = false;
+        uint64_t next;
+        if (ready && r->m.ops->step(&r->m, state, &r->ops[i], &next) &&
+            ref_search(r, placed | (1u << i), next))
+            return true;
+    }
+    return false;
+}
+
+static enum checker_verdict reference_verdict(const struct checker_history *h,
+                                              const struct checker_model_ops *model,
+                                              const struct checker_model_config *cfg)
+{
+    for (uint32_t key = 0; key < h->n_keys; key++) {
+        struct ref r;
+        char errmsg[FL_ERRMSG_SIZE];
+        memset(&r, 0, sizeof r);
+        cr_assert_eq(checker_model_create(&r.m, model, cfg, errmsg), 0);
+        for (size_t i = 0; i < h->n_ops; i++) {
+            const struct checker_hop *hop = &h->ops[i];
+            if (hop->key_id != key || hop->status == FL_EVENT_FAIL)
+                continue;
+            struct checker_op *op = &r.ops[r.n];
+            memset(op, 0, sizeof *op);
+            op->crashed = hop->status == FL_EVENT_INFO;
+            op->call = hop->call;
+            op->ret = op->crashed ? CHECKER_POS_NEVER : hop->ret;
+            int rc = model->prepare(&r.m, hop, op, errmsg);
+            cr_assert(rc >= 0, "%s", errmsg);
+            if (rc == CHECKER_PREPARE_DROP)
+                continue;
+            cr_assert(r.n < 15);
+            r.n++;
+        }
+        bool ok = ref_search(&r, 0, model->init(&r.m));
+        checker_model_destroy(&r.m);
+        if (!ok)
+            return CHECKER_INVALID;
+    }
+    return CHECKER_VALID;
+}
+
+static int env_int(const char *name, int dflt)
+{
+    const char *v = getenv(name);
+    return v ? atoi(v) : dflt;
+}
+
+Test(checker_linear, agrees_with_exhaustive_search_on_random_histories, .timeout = 600)
+{
+    int cases = env_int("FL_PROPERTY_CASES", 3000);
+    uint64_t only = (uint64_t)env_int("FL_SEED", 0);
+    int disagreements = 0, invalid = 0;
+    char path[] = "/tmp/fltest-prop-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    for (int c = 1; c <= cases; c++) {
+        uint64_t seed = only ? only : (uint64_t)c;
+        struct fl_rng rng;
+        fl_rng_seed(&rng, seed * 7919);
+        struct checker_gen_config cfg;
+        checker_gen_defaults(&cfg);
+        cfg.seed = seed;
+        cfg.n_ops = (size_t)fl_rng_range(&rng, 1, 9);
+        cfg.processes = (int)fl_rng_range(&rng, 1, 5);
+        cfg.keys = fl_rng_chance(&rng, 0.2) ? 2 : 1;
+        cfg.values = (int)fl_rng_range(&rng, 1, 3);
+        cfg.crash_rate = fl_rng_double(&rng) * 0.5;
+        cfg.read_ratio = fl_rng_double(&rng) * 0.7;
+        cfg.cas_ratio = fl_rng_double(&rng) * (1 - cfg.read_ratio);
+        cfg.max_latency_ns = fl_rng_range(&rng, 1, 1000);
+        cfg.max_think_ns = fl_rng_range(&rng, 0, 500);
+        cfg.mutate = fl_rng_chance(&rng, 0.5);
+        char errmsg[FL_ERRMSG_SIZE];
+        cr_assert_eq(checker_gen_write(&cfg, path, errmsg), 0, "%s", errmsg);
+
+        struct checker_check_options opt = {.format = FL_FORMAT_JSONL, .nil_read_any = -1};
+        struct checker_history h;
+        struct checker_result res;
+        const struct checker_model_ops *used;
+        cr_assert_eq(checker_check_file(path, &opt, &h, &res, &used, errmsg), 0, "%s", errmsg);
+        struct checker_model_config mc = {.initial = NULL, .nil_read_any = false};
+        enum checker_verdict want = reference_verdict(&h, used, &mc);
+        if (res.verdict != want) {
+            disagreements++;
+            cr_log_error("FL_SEED=%llu: search says %s, reference says %s",
+                         (unsigned long long)seed, checker_verdict_name(res.verdict),
+                         checker_verdict_name(want));
+        }
+        invalid += want == CHECKER_INVALID;
+        checker_result_free(&res);
+        checker_history_free(&h);
+        if (only)
+            break;
+    }
+    unlink(path);
+    cr_assert_eq(disagreements, 0, "%d disagreements in %d cases", disagreements, cases);
+    if (!only)
+        cr_assert(invalid > cases / 10, "the generator produced enough invalid cases (%d)",
+                  invalid);
+}
