@@ -153,9 +153,12 @@ static int parse_field(struct fl_history_reader *r, const char *line, const stru
     return rc;
 }
 
-/* The raw text of a field as a JSON string (new reference), or NULL. */
+/* The raw text of a field as a JSON string (new reference), or NULL when it
+ * is not UTF-8 or holds a NUL (which EDN and JSONL input never carry). */
 static json_t *raw_string(const struct field *f)
 {
+    if (memchr(f->s, '\0', f->len))
+        return NULL;
     return json_stringn(f->s, f->len);
 }
 
@@ -238,7 +241,7 @@ static int parse_line(struct fl_history_reader *r, const char *line, size_t len,
         if (rc < 0 && nemesis) {
             ev->value = raw_string(&vf);
             if (!ev->value)
-                return fl_errorf(errmsg, FL_EPARSE, "line %llu: value: not valid UTF-8",
+                return fl_errorf(errmsg, FL_EPARSE, "line %llu: value: not valid UTF-8 text",
                                  (unsigned long long)r->line);
         } else if (rc < 0) {
             return retag(r, rc, "value", errmsg);
@@ -255,7 +258,7 @@ static int parse_line(struct fl_history_reader *r, const char *line, size_t len,
         if (ef.len > 0 && parse_field(r, line, &ef, &ev->error, errmsg) < 0) {
             ev->error = raw_string(&ef);
             if (!ev->error)
-                return fl_errorf(errmsg, FL_EPARSE, "line %llu: error: not valid UTF-8",
+                return fl_errorf(errmsg, FL_EPARSE, "line %llu: error: not valid UTF-8 text",
                                  (unsigned long long)r->line);
         }
         if (ev->error && json_is_null(ev->error)) {

@@ -169,6 +169,14 @@ Test(history_jepsenlog, bad_event_lines_name_line_and_field)
           "line 1: value: column 33: integer 99999999999999999999 does not fit in 64 bits");
 }
 
+Test(history_jepsenlog, raw_nemesis_values_must_be_text)
+{
+    fails("INFO  jepsen.util - :nemesis\t:info\t:start\tcut \xff off\n",
+          "line 1: value: not valid UTF-8 text");
+    fails("INFO  jepsen.util - :nemesis\t:info\t:start\tnil\t[bad \xfe\n",
+          "line 1: error: not valid UTF-8 text");
+}
+
 Test(history_jepsenlog, long_lines)
 {
     size_t big = FL_HISTORY_MAX_LINE + 100;
