@@ -681,7 +681,7 @@ static void search_key(struct shared *s, uint32_t key)
     rc = checker_model_create(&S.model, s->model, s->config, errmsg);
     if (rc < 0) {
         res->err = rc;
-        snprintf(res->errmsg, sizeof res->errmsg, "%s", errmsg);
+        fl_errorf(res->errmsg, rc, "%s", errmsg);
         return;
     }
     S.ops = fl_calloc(count + 1, sizeof *S.ops);
@@ -707,7 +707,7 @@ static void search_key(struct shared *s, uint32_t key)
                 continue;
             if (rc < 0) {
                 res->err = rc;
-                snprintf(res->errmsg, sizeof res->errmsg, "%s:%llu: %s", h->path,
+                fl_errorf(res->errmsg, rc, "%s:%llu: %s", h->path,
                          (unsigned long long)(hop->status == FL_EVENT_OK ? hop->ret_line
                                                                           : hop->call_line),
                          errmsg);
@@ -801,9 +801,9 @@ static void search_key(struct shared *s, uint32_t key)
             if (!res->has_cex)
                 cex_free(&res->cex);
         }
-        snprintf(res->reason, sizeof res->reason,
-                 "no linearization: %s cannot take effect in any state reachable before it",
-                 res->has_cex && res->cex.op_desc ? res->cex.op_desc : "an operation");
+        fl_errorf(res->reason, 0,
+                  "no linearization: %s cannot take effect in any state reachable before it",
+                  res->has_cex && res->cex.op_desc ? res->cex.op_desc : "an operation");
     } else if (err) {
         budget_reason(s, err, res->reason, sizeof res->reason);
     } else {
@@ -973,7 +973,7 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
         struct key_result *kr = &s.results[k];
         if (kr->err < 0) {
             rc = kr->err;
-            snprintf(errmsg, FL_ERRMSG_SIZE, "%s", kr->errmsg);
+            fl_errorf(errmsg, rc, "%s", kr->errmsg);
             goto out;
         }
     }
@@ -987,7 +987,7 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
         res->configs += kr->configs;
         if (kr->verdict == CHECKER_INVALID && res->verdict != CHECKER_INVALID) {
             res->verdict = CHECKER_INVALID;
-            snprintf(res->reason, sizeof res->reason, "%s", kr->reason);
+            fl_errorf(res->reason, 0, "%s", kr->reason);
             if (kr->has_cex) {
                 res->has_cex = true;
                 res->cex = kr->cex;
@@ -996,7 +996,7 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
             }
         } else if (kr->verdict == CHECKER_UNKNOWN && res->verdict == CHECKER_VALID) {
             res->verdict = CHECKER_UNKNOWN;
-            snprintf(res->reason, sizeof res->reason, "%s", kr->reason);
+            fl_errorf(res->reason, 0, "%s", kr->reason);
         }
     }
 out:
