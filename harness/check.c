@@ -2,7 +2,10 @@
 #include "harness/check.h"
 
 #include "checker/check.h"
+#include "checker/countercheck.h"
 #include "checker/explain.h"
+#include "checker/setcheck.h"
+#include "checker/stats.h"
 #include "common/error.h"
 #include "common/history.h"
 
@@ -40,6 +43,11 @@ static void usage(FILE *out)
             "  --prefix N         operations of the linearizable prefix to print (default 10,\n"
             "                     0 for all)\n"
             "  --export-edn OUT   also write the (single) history as Jepsen EDN to OUT\n"
+            "  --stats            also print latency percentiles and counts per f\n"
+            "\n"
+            "With the set model, Jepsen's set checker also runs (lost, unexpected,\n"
+            "duplicated, recovered elements in the final read); with the counter model,\n"
+            "the counter bounds check. Either failing makes the history invalid.\n"
             "  -q, --quiet        print only the verdict lines\n"
             "  -h, --help         this text\n"
             "\n"
@@ -91,6 +99,54 @@ fail:
     return -1;
 }
 
+/* Runs the checks that go with the model (set, counter) and, if asked, the
+ * statistics: JSON into extra, text lines into lines, and a failed check
+ * turns *verdict invalid. Returns 0 or a negative code with errmsg. */
+static int extra_checks(const struct checker_history *h, const struct checker_model_ops *model,
+                        const struct checker_check_options *opt, bool want_stats, json_t *extra,
+                        struct fl_buf *lines, enum checker_verdict *verdict, char *errmsg)
+{
+    int rc;
+    if (!extra)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    if (model == &checker_model_set) {
+        struct checker_set_result sr;
+        if ((rc = checker_set_check(h, CHECKER_SET_ALL_KEYS, &sr, errmsg)) < 0)
+            return rc;
+        json_object_set_new(extra, "set", checker_set_result_json(&sr));
+        fl_buf_puts(lines, "  ");
+        checker_set_summary(&sr, lines);
+        fl_buf_puts(lines, "\n");
+        if (sr.has_final_read && !sr.valid)
+            *verdict = CHECKER_INVALID;
+        checker_set_result_free(&sr);
+    }
+    if (model == &checker_model_counter) {
+        struct checker_counter_result cr;
+        int64_t initial = opt->initial && json_is_integer(opt->initial)
+                              ? json_integer_value(opt->initial)
+                              : 0;
+        if ((rc = checker_counter_check(h, CHECKER_COUNTER_ALL_KEYS, initial, &cr, errmsg)) < 0)
+            return rc;
+        json_object_set_new(extra, "counter", checker_counter_result_json(&cr));
+        fl_buf_puts(lines, "  ");
+        checker_counter_summary(&cr, lines);
+        fl_buf_puts(lines, "\n");
+        if (!cr.valid)
+            *verdict = CHECKER_INVALID;
+        checker_counter_result_free(&cr);
+    }
+    if (want_stats) {
+        struct checker_stats st;
+        if ((rc = checker_stats_compute(h, &st, errmsg)) < 0)
+            return rc;
+        json_object_set_new(extra, "stats", checker_stats_json(&st));
+        checker_stats_table(&st, lines);
+        checker_stats_free(&st);
+    }
+    return 0;
+}
+
 int harness_check_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -106,12 +162,13 @@ int harness_check_main(int argc, char **argv)
         {"prefix", required_argument, NULL, 'p'},
         {"export-edn", required_argument, NULL, 'e'},
         {"quiet", no_argument, NULL, 'q'},
+        {"stats", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
     const char *export_path = NULL;
-    bool json_out = false, quiet = false;
+    bool json_out = false, quiet = false, want_stats = false;
     double d;
     size_t prefix_tail = 10;
     int c, code = 0;
@@ -185,6 +242,9 @@ int harness_check_main(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
+        case 'S':
+            want_stats = true;
+            break;
         case 'h':
             usage(stdout);
             json_decref(opt.initial);
@@ -226,17 +286,33 @@ int harness_check_main(int argc, char **argv)
             checker_history_free(&h);
             continue;
         }
+        json_t *extra = json_object();
+        struct fl_buf lines;
+        fl_buf_init(&lines);
+        enum checker_verdict verdict = res.verdict;
+        if (extra_checks(&h, model, &opt, want_stats, extra, &lines, &verdict, errmsg) < 0) {
+            fprintf(stderr, "faultline check: %s\n", errmsg);
+            code = EXIT_ERROR;
+            json_decref(extra);
+            fl_buf_free(&lines);
+            checker_result_free(&res);
+            checker_history_free(&h);
+            continue;
+        }
         if (json_out) {
             json_t *o = checker_explain_json(&h, &res);
             if (o) {
                 json_object_set_new(o, "model", json_string(model->name));
+                json_object_set_new(o, "linearizable", json_string(checker_verdict_name(res.verdict)));
+                json_object_set_new(o, "verdict", json_string(checker_verdict_name(verdict)));
+                json_object_update(o, extra);
                 json_dumpf(o, stdout, JSON_COMPACT);
                 fputc('\n', stdout);
                 json_decref(o);
             }
         } else {
             printf("%s: %s  model=%s ops=%zu keys=%zu indeterminate=%zu time=%.3fs", path,
-                   checker_verdict_name(res.verdict), model->name, res.n_ops, res.n_keys,
+                   checker_verdict_name(verdict), model->name, res.n_ops, res.n_keys,
                    res.n_crashed, res.seconds);
             if (res.verdict != CHECKER_VALID && res.reason[0])
                 printf("  (%s)", res.reason);
@@ -248,7 +324,12 @@ int harness_check_main(int argc, char **argv)
                 fputs(fl_buf_cstr(&b), stdout);
                 fl_buf_free(&b);
             }
+            if (!quiet)
+                fputs(fl_buf_cstr(&lines), stdout);
         }
+        json_decref(extra);
+        fl_buf_free(&lines);
+        res.verdict = verdict;
         fflush(stdout);
         if (res.verdict == CHECKER_INVALID && code != EXIT_ERROR)
             code = EXIT_INVALID;
