@@ -4,6 +4,7 @@
 #include "common/history.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 struct jsonl {
@@ -17,11 +18,9 @@ struct jsonl {
 static int read_line(struct fl_history_reader *r, struct jsonl *j, size_t *len, char *errmsg)
 {
     size_t n = 0;
-    int c;
-    while ((c = getc(r->fp)) != EOF) {
-        if (c == '\n')
-            break;
-        if (n + 2 > j->cap) {
+    bool newline = false;
+    for (;;) {
+        if (j->cap - n < 2) {
             if (j->cap >= FL_HISTORY_MAX_LINE)
                 return fl_errorf(errmsg, FL_ELIMIT, "line %llu: longer than %u bytes",
                                  (unsigned long long)r->line + 1, FL_HISTORY_MAX_LINE);
@@ -32,18 +31,29 @@ static int read_line(struct fl_history_reader *r, struct jsonl *j, size_t *len, 
             j->buf = p;
             j->cap = cap;
         }
-        j->buf[n++] = (char)c;
+        if (!fgets(j->buf + n, (int)(j->cap - n), r->fp))
+            break;
+        /* fgets stops at a newline or a full buffer; NUL bytes inside a
+         * line end it early, which the JSON parser then rejects. */
+        size_t got = strlen(j->buf + n);
+        n += got;
+        if (n > 0 && j->buf[n - 1] == '\n') {
+            newline = true;
+            j->buf[--n] = '\0';
+            break;
+        }
+        if (got == 0)
+            break;
     }
     if (ferror(r->fp))
         return fl_errorf(errmsg, -EIO, "line %llu: read error", (unsigned long long)r->line + 1);
-    if (c == EOF && n == 0)
+    if (!newline && n == 0)
         return 1; /* end */
     r->line++;
-    if (c == EOF)
+    if (!newline)
         return fl_errorf(errmsg, FL_EPARSE,
                          "line %llu: truncated (no newline at the end of the last line)",
                          (unsigned long long)r->line);
-    j->buf[n] = '\0';
     *len = n;
     return 0;
 }
