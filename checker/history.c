@@ -14,14 +14,6 @@ struct strtab {
     size_t cap, n;
 };
 
-static uint64_t str_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return fl_mix64(h);
-}
-
 const char *checker_history_intern(struct checker_history *h, const char *s)
 {
     struct strtab *t = h->strings;
@@ -39,7 +31,7 @@ const char *checker_history_intern(struct checker_history *h, const char *s)
         for (size_t i = 0; i < t->cap; i++) {
             if (!t->slots[i])
                 continue;
-            size_t j = str_hash(t->slots[i]) & (cap - 1);
+            size_t j = fl_hash_str(t->slots[i]) & (cap - 1);
             while (slots[j])
                 j = (j + 1) & (cap - 1);
             slots[j] = t->slots[i];
@@ -48,7 +40,7 @@ const char *checker_history_intern(struct checker_history *h, const char *s)
         t->slots = slots;
         t->cap = cap;
     }
-    size_t j = str_hash(s) & (t->cap - 1);
+    size_t j = fl_hash_str(s) & (t->cap - 1);
     while (t->slots[j]) {
         if (strcmp(t->slots[j], s) == 0)
             return t->slots[j];
@@ -83,7 +75,7 @@ static uint64_t key_hash(const json_t *k)
 {
     if (json_is_integer(k))
         return fl_mix64((uint64_t)json_integer_value(k) ^ 0x5bd1e995ULL);
-    return str_hash(json_string_value(k));
+    return fl_hash_str(json_string_value(k));
 }
 
 static int key_id(struct checker_history *h, struct keytab *kt, json_t *key, uint32_t *out)

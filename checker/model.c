@@ -37,14 +37,6 @@ struct atomtab {
     size_t cap;
 };
 
-static uint64_t text_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return fl_mix64(h);
-}
-
 static bool atom_intern(struct checker_model *m, const char *text, int64_t *out)
 {
     struct atomtab *t = m->atoms;
@@ -62,7 +54,7 @@ static bool atom_intern(struct checker_model *m, const char *text, int64_t *out)
         for (size_t i = 0; i < t->cap; i++) {
             if (!t->slots[i])
                 continue;
-            size_t j = text_hash(t->by_id[t->slots[i] - 1]) & (cap - 1);
+            size_t j = fl_hash_str(t->by_id[t->slots[i] - 1]) & (cap - 1);
             while (slots[j])
                 j = (j + 1) & (cap - 1);
             slots[j] = t->slots[i];
@@ -72,7 +64,7 @@ static bool atom_intern(struct checker_model *m, const char *text, int64_t *out)
         t->slots = slots;
         t->cap = cap;
     }
-    size_t j = text_hash(text) & (t->cap - 1);
+    size_t j = fl_hash_str(text) & (t->cap - 1);
     while (t->slots[j]) {
         if (strcmp(t->by_id[t->slots[j] - 1], text) == 0) {
             *out = CHECKER_ATOM_BASE + (int64_t)(t->slots[j] - 1);

@@ -252,32 +252,14 @@ int fl_history_reader_open(struct fl_history_reader *r, const char *path,
             goto err_file;
         }
     }
-    if (format == FL_FORMAT_AUTO) {
-        format = detect(r->fp);
-        if (fseek(r->fp, 0, SEEK_SET) != 0) {
-            rc = fl_errorf(errmsg, -errno, "%s: cannot rewind: %s", path, strerror(errno));
-            goto err_file;
-        }
-    }
-    r->format = format;
-    switch (format) {
-    case FL_FORMAT_JSONL:
-        rc = fl__history_jsonl_open(r, errmsg);
-        break;
-    case FL_FORMAT_EDN:
-        rc = fl__history_edn_open(r, errmsg);
-        break;
-    case FL_FORMAT_JEPSEN_LOG:
-        rc = fl__history_jepsenlog_open(r, errmsg);
-        break;
-    default:
-        rc = fl_errorf(errmsg, FL_EUSAGE, "unknown format");
-    }
-    if (rc < 0) {
-        fl_error_wrap(errmsg, rc, "%s", path);
-        goto err_file;
-    }
-    return 0;
+    /* The stream is ours from here: open_file takes it over on success. */
+    FILE *fp = r->fp;
+    fl_free(r->path);
+    r->path = NULL;
+    rc = fl_history_reader_open_file(r, fp, path, format, errmsg);
+    if (rc < 0 && fp != stdin)
+        fclose(fp);
+    return rc;
 
 err_file:
     if (r->fp && r->fp != stdin)

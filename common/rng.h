@@ -34,4 +34,14 @@ static inline uint64_t fl_mix64(uint64_t x)
     return x;
 }
 
+/* FNV-1a over a NUL-terminated string, finished with fl_mix64: the one string
+ * hash of the project's intern tables. */
+static inline uint64_t fl_hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return fl_mix64(h);
+}
+
 #endif
