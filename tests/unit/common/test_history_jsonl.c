@@ -130,7 +130,7 @@ Test(history_jsonl, blank_lines_are_skipped_and_counted)
  * empty, so a file starting with "\n" crashes the reader (NULL write).
  * Enable this test once read_line allocates (or returns early) for an
  * empty line. Also found by tests/fuzz/fuzz_jsonl on input "\n". */
-Test(history_jsonl, leading_blank_line, .disabled = true)
+Test(history_jsonl, leading_blank_line)
 {
     struct got g;
     read_text("\n" OK_LINE, &g);
