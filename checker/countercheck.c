@@ -82,7 +82,7 @@ static bool key_matches(const struct checker_hop *op, uint32_t key_id)
 static int shape_error(const struct checker_history *h, const struct checker_hop *op, char *errmsg)
 {
     return fl_errorf(
-        errmsg, FL_ESHAPE, "%s:%llu: value: %s expects an integer", h->path ? h->path : "history",
+        errmsg, FL_ESHAPE, "%s: line %llu: value: %s expects an integer", h->path ? h->path : "history",
         (unsigned long long)(op->status == FL_EVENT_OK ? op->ret_line : op->call_line), op->f);
 }
 

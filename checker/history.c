@@ -235,14 +235,14 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
         if (ev.type == FL_EVENT_INVOKE) {
             if (*open >= 0) {
                 rc = fl_errorf(errmsg, FL_EHISTORY,
-                               "%s:%llu: process: process %lld invoked %s while its %s from line "
+                               "%s: line %llu: process: process %lld invoked %s while its %s from line "
                                "%llu is still in flight",
                                path, (unsigned long long)ev.line, (long long)ev.process, ev.f,
                                h->ops[*open].f, (unsigned long long)h->ops[*open].call_line);
                 goto out;
             }
             if ((rc = push_op(h, &cap)) < 0) {
-                fl_errorf(errmsg, rc, "%s:%llu: too many operations (limit %u)", path,
+                fl_errorf(errmsg, rc, "%s: line %llu: too many operations (limit %u)", path,
                           (unsigned long long)ev.line, CHECKER_MAX_OPS);
                 goto out;
             }
@@ -266,7 +266,7 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
                     json_decref(op->key);
                     json_decref(op->value);
                     json_decref(op->invoke_value);
-                    fl_errorf(errmsg, rc, "%s:%llu: key: too many keys", path,
+                    fl_errorf(errmsg, rc, "%s: line %llu: key: too many keys", path,
                               (unsigned long long)ev.line);
                     goto out;
                 }
@@ -284,7 +284,7 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
         /* A completion. */
         if (*open < 0) {
             rc = fl_errorf(errmsg, FL_EHISTORY,
-                           "%s:%llu: type: %s of %s on process %lld with no invoke in flight",
+                           "%s: line %llu: type: %s of %s on process %lld with no invoke in flight",
                            path, (unsigned long long)ev.line, fl_event_type_name(ev.type), ev.f,
                            (long long)ev.process);
             goto out;
@@ -292,14 +292,14 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
         struct checker_hop *op = &h->ops[*open];
         if (strcmp(op->f, ev.f) != 0) {
             rc = fl_errorf(errmsg, FL_EHISTORY,
-                           "%s:%llu: f: completion %s does not match invoke %s on line %llu", path,
+                           "%s: line %llu: f: completion %s does not match invoke %s on line %llu", path,
                            (unsigned long long)ev.line, ev.f, op->f,
                            (unsigned long long)op->call_line);
             goto out;
         }
         if (ev.key && op->key && !json_equal(ev.key, op->key)) {
             rc = fl_errorf(errmsg, FL_EHISTORY,
-                           "%s:%llu: key: completion key differs from the invoke's on line %llu",
+                           "%s: line %llu: key: completion key differs from the invoke's on line %llu",
                            path, (unsigned long long)ev.line, (unsigned long long)op->call_line);
             goto out;
         }

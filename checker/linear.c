@@ -707,7 +707,7 @@ static void search_key(struct shared *s, uint32_t key)
                 continue;
             if (rc < 0) {
                 res->err = rc;
-                fl_errorf(res->errmsg, rc, "%s:%llu: %s", h->path,
+                fl_errorf(res->errmsg, rc, "%s: line %llu: %s", h->path,
                          (unsigned long long)(hop->status == FL_EVENT_OK ? hop->ret_line
                                                                           : hop->call_line),
                          errmsg);
@@ -849,7 +849,7 @@ static int validate_shapes(const struct checker_history *h, const struct checker
         op.crashed = hop->status == FL_EVENT_INFO;
         rc = model->prepare(&m, hop, &op, msg);
         if (rc < 0) {
-            fl_errorf(errmsg, rc, "%s:%llu: %s", h->path,
+            fl_errorf(errmsg, rc, "%s: line %llu: %s", h->path,
                       (unsigned long long)(hop->status == FL_EVENT_OK ? hop->ret_line
                                                                        : hop->call_line),
                       msg);

@@ -114,7 +114,7 @@ int checker_set_check(const struct checker_history *h, uint32_t key_id,
                 goto oom;
         } else if (strcmp(op->f, "read") == 0 && op->status == FL_EVENT_OK) {
             if (!json_is_array(op->value)) {
-                rc = fl_errorf(errmsg, FL_ESHAPE, "%s:%llu: value: read expects an array",
+                rc = fl_errorf(errmsg, FL_ESHAPE, "%s: line %llu: value: read expects an array",
                                h->path ? h->path : "history", (unsigned long long)op->ret_line);
                 goto err;
             }

@@ -126,7 +126,7 @@ Test(checker_counter, nil_reads_are_skipped_and_bad_values_rejected)
     char errmsg[FL_ERRMSG_SIZE];
     load(&h, EV(0, "invoke", "add", "\"one\"") EV(0, "ok", "add", "\"one\""));
     cr_assert_eq(checker_counter_check(&h, CHECKER_COUNTER_ALL_KEYS, 0, &r, errmsg), FL_ESHAPE);
-    cr_assert(strstr(errmsg, ":2: value: add expects an integer"), "%s", errmsg);
+    cr_assert(strstr(errmsg, ": line 2: value: add expects an integer"), "%s", errmsg);
     checker_history_free(&h);
 }
 

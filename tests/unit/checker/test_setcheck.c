@@ -170,7 +170,7 @@ Test(checker_set, read_of_a_non_array_is_a_shape_error)
     struct checker_set_result r;
     char errmsg[FL_ERRMSG_SIZE];
     cr_assert_eq(checker_set_check(&h, CHECKER_SET_ALL_KEYS, &r, errmsg), FL_ESHAPE);
-    cr_assert(strstr(errmsg, ":2: value: read expects an array"), "%s", errmsg);
+    cr_assert(strstr(errmsg, ": line 2: value: read expects an array"), "%s", errmsg);
     checker_history_free(&h);
 }
 
