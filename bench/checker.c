@@ -68,8 +68,8 @@ static int check_one(const char *path, const char *label, bool print, struct tot
 
 static void header(const char *title)
 {
-    printf("\n%s\n%-44s %8s %6s %6s  %-8s %10s %9s %8s\n", title, "history", "ops", "keys",
-           "info", "verdict", "check s", "parse s", "peak MiB");
+    printf("\n%s\n%-44s %8s %6s %6s  %-8s %10s %9s %8s\n", title, "history", "ops", "keys", "info",
+           "verdict", "check s", "parse s", "peak MiB");
 }
 
 static int walk(const char *dir, const char *rel, struct totals *t)

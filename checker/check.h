@@ -9,10 +9,10 @@
 #include "checker/model.h"
 
 struct checker_check_options {
-    const char *model;              /* NULL: detect from the operations' f */
-    enum fl_history_format format;  /* FL_FORMAT_AUTO: detect */
-    json_t *initial;                /* borrowed; NULL: the format's default (below) */
-    int nil_read_any;               /* -1: the format's default */
+    const char *model;             /* NULL: detect from the operations' f */
+    enum fl_history_format format; /* FL_FORMAT_AUTO: detect */
+    json_t *initial;               /* borrowed; NULL: the format's default (below) */
+    int nil_read_any;              /* -1: the format's default */
     struct checker_limits limits;
 };
 

@@ -81,9 +81,10 @@ static bool key_matches(const struct checker_hop *op, uint32_t key_id)
 
 static int shape_error(const struct checker_history *h, const struct checker_hop *op, char *errmsg)
 {
-    return fl_errorf(
-        errmsg, FL_ESHAPE, "%s: line %llu: value: %s expects an integer", h->path ? h->path : "history",
-        (unsigned long long)(op->status == FL_EVENT_OK ? op->ret_line : op->call_line), op->f);
+    return fl_errorf(errmsg, FL_ESHAPE, "%s: line %llu: value: %s expects an integer",
+                     h->path ? h->path : "history",
+                     (unsigned long long)(op->status == FL_EVENT_OK ? op->ret_line : op->call_line),
+                     op->f);
 }
 
 int checker_counter_check(const struct checker_history *h, uint32_t key_id, int64_t initial,

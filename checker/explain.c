@@ -48,10 +48,10 @@ void checker_explain_text(const struct checker_history *h, const struct checker_
 static json_t *hop_json(const struct checker_history *h, size_t idx, const char *desc)
 {
     const struct checker_hop *op = &h->ops[idx];
-    json_t *o = json_pack("{s:I, s:s, s:s, s:O, s:I, s:I}", "process", (json_int_t)op->process,
-                          "type", fl_event_type_name(op->status), "f", op->f, "value", op->value,
-                          "invoke_line", (json_int_t)op->call_line, "invoke_index",
-                          (json_int_t)op->call);
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:O, s:I, s:I}", "process", (json_int_t)op->process, "type",
+                  fl_event_type_name(op->status), "f", op->f, "value", op->value, "invoke_line",
+                  (json_int_t)op->call_line, "invoke_index", (json_int_t)op->call);
     if (!o)
         return NULL;
     if (op->status != FL_EVENT_INFO) {
@@ -67,13 +67,12 @@ static json_t *hop_json(const struct checker_history *h, size_t idx, const char 
 
 json_t *checker_explain_json(const struct checker_history *h, const struct checker_result *res)
 {
-    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:s}", "file", h->path,
-                          "verdict", checker_verdict_name(res->verdict), "operations",
-                          (json_int_t)res->n_ops, "indeterminate", (json_int_t)res->n_crashed,
-                          "keys", (json_int_t)res->n_keys, "configurations",
-                          (json_int_t)res->configs, "peak_memory_bytes",
-                          (json_int_t)res->peak_memory, "seconds", res->seconds, "format",
-                          fl_history_format_name(h->format));
+    json_t *o = json_pack(
+        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:s}", "file", h->path, "verdict",
+        checker_verdict_name(res->verdict), "operations", (json_int_t)res->n_ops, "indeterminate",
+        (json_int_t)res->n_crashed, "keys", (json_int_t)res->n_keys, "configurations",
+        (json_int_t)res->configs, "peak_memory_bytes", (json_int_t)res->peak_memory, "seconds",
+        res->seconds, "format", fl_history_format_name(h->format));
     if (!o)
         return NULL;
     json_object_set_new(o, "events", json_integer((json_int_t)h->n_events));

@@ -14,11 +14,11 @@ enum { G_READ, G_WRITE, G_CAS };
 
 struct gop {
     int64_t process;
-    int64_t call, lp, ret;      /* times; lp = -1: a crashed op that never took effect */
+    int64_t call, lp, ret; /* times; lp = -1: a crashed op that never took effect */
     int key;
     int f;
-    int64_t a, b;               /* write value / cas old,new */
-    int64_t read;               /* value read (0 = nil) */
+    int64_t a, b; /* write value / cas old,new */
+    int64_t read; /* value read (0 = nil) */
     bool crashed, failed;
 };
 
@@ -101,7 +101,8 @@ int checker_gen_write(const struct checker_gen_config *cfg, const char *path, ch
         struct gop *op = &ops[i];
         op->process = pid[p];
         op->call = clock[p] + 1;
-        op->ret = op->call + fl_rng_range(&rng, 1, cfg->max_latency_ns > 0 ? cfg->max_latency_ns : 1);
+        op->ret =
+            op->call + fl_rng_range(&rng, 1, cfg->max_latency_ns > 0 ? cfg->max_latency_ns : 1);
         op->lp = fl_rng_range(&rng, op->call, op->ret);
         op->key = (int)fl_rng_below(&rng, (uint64_t)K);
         double r = fl_rng_double(&rng);

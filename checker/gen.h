@@ -17,12 +17,12 @@
 
 struct checker_gen_config {
     uint64_t seed;
-    size_t n_ops;           /* operations invoked */
-    int processes;          /* concurrent clients */
-    int keys;               /* 1: no key field; >1: keys "k0".. */
-    int values;             /* written values drawn from [1, values] */
-    double crash_rate;      /* probability an operation completes as info */
-    double read_ratio;      /* reads; the rest split between writes and cas */
+    size_t n_ops;      /* operations invoked */
+    int processes;     /* concurrent clients */
+    int keys;          /* 1: no key field; >1: keys "k0".. */
+    int values;        /* written values drawn from [1, values] */
+    double crash_rate; /* probability an operation completes as info */
+    double read_ratio; /* reads; the rest split between writes and cas */
     double cas_ratio;
     int64_t max_latency_ns; /* operation duration drawn from [1, max] */
     int64_t max_think_ns;   /* gap before a process's next operation */

@@ -234,11 +234,12 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
         }
         if (ev.type == FL_EVENT_INVOKE) {
             if (*open >= 0) {
-                rc = fl_errorf(errmsg, FL_EHISTORY,
-                               "%s: line %llu: process: process %lld invoked %s while its %s from line "
-                               "%llu is still in flight",
-                               path, (unsigned long long)ev.line, (long long)ev.process, ev.f,
-                               h->ops[*open].f, (unsigned long long)h->ops[*open].call_line);
+                rc = fl_errorf(
+                    errmsg, FL_EHISTORY,
+                    "%s: line %llu: process: process %lld invoked %s while its %s from line "
+                    "%llu is still in flight",
+                    path, (unsigned long long)ev.line, (long long)ev.process, ev.f, h->ops[*open].f,
+                    (unsigned long long)h->ops[*open].call_line);
                 goto out;
             }
             if ((rc = push_op(h, &cap)) < 0) {
@@ -292,15 +293,16 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
         struct checker_hop *op = &h->ops[*open];
         if (strcmp(op->f, ev.f) != 0) {
             rc = fl_errorf(errmsg, FL_EHISTORY,
-                           "%s: line %llu: f: completion %s does not match invoke %s on line %llu", path,
-                           (unsigned long long)ev.line, ev.f, op->f,
+                           "%s: line %llu: f: completion %s does not match invoke %s on line %llu",
+                           path, (unsigned long long)ev.line, ev.f, op->f,
                            (unsigned long long)op->call_line);
             goto out;
         }
         if (ev.key && op->key && !json_equal(ev.key, op->key)) {
-            rc = fl_errorf(errmsg, FL_EHISTORY,
-                           "%s: line %llu: key: completion key differs from the invoke's on line %llu",
-                           path, (unsigned long long)ev.line, (unsigned long long)op->call_line);
+            rc = fl_errorf(
+                errmsg, FL_EHISTORY,
+                "%s: line %llu: key: completion key differs from the invoke's on line %llu", path,
+                (unsigned long long)ev.line, (unsigned long long)op->call_line);
             goto out;
         }
         op->status = ev.type;
@@ -337,8 +339,8 @@ out:
     return rc;
 }
 
-int checker_history_load(struct checker_history *h, const char *path,
-                         enum fl_history_format format, char *errmsg)
+int checker_history_load(struct checker_history *h, const char *path, enum fl_history_format format,
+                         char *errmsg)
 {
     struct fl_history_reader r;
     memset(h, 0, sizeof *h);

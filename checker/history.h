@@ -15,46 +15,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHECKER_POS_NEVER INT64_MAX /* ret position of an operation that never completed */
-#define CHECKER_MAX_OPS (1u << 26)  /* operations in one history */
+#define CHECKER_POS_NEVER INT64_MAX  /* ret position of an operation that never completed */
+#define CHECKER_MAX_OPS   (1u << 26) /* operations in one history */
 
 /* One operation. Strings and JSON values are owned by the history. */
 struct checker_hop {
     int64_t process;
-    enum fl_event_type status;  /* FL_EVENT_OK, FL_EVENT_FAIL or FL_EVENT_INFO */
-    const char *f;              /* interned in the history */
-    json_t *key;                /* NULL for histories without keys */
-    uint32_t key_id;            /* dense key number; 0 when there are no keys */
-    json_t *value;              /* effective value (see above); never NULL (json null) */
-    json_t *invoke_value;       /* the invoke's value; never NULL */
-    int64_t call, ret;          /* event positions (0-based order of observation) */
-    int64_t call_time, ret_time;/* ns; -1 when unknown; ret_time -1 for info */
+    enum fl_event_type status;   /* FL_EVENT_OK, FL_EVENT_FAIL or FL_EVENT_INFO */
+    const char *f;               /* interned in the history */
+    json_t *key;                 /* NULL for histories without keys */
+    uint32_t key_id;             /* dense key number; 0 when there are no keys */
+    json_t *value;               /* effective value (see above); never NULL (json null) */
+    json_t *invoke_value;        /* the invoke's value; never NULL */
+    int64_t call, ret;           /* event positions (0-based order of observation) */
+    int64_t call_time, ret_time; /* ns; -1 when unknown; ret_time -1 for info */
     uint64_t call_line, ret_line;
-    const char *node;           /* interned, optional */
-    const char *consistency;    /* interned, optional */
+    const char *node;        /* interned, optional */
+    const char *consistency; /* interned, optional */
 };
 
 struct checker_history {
-    char *path;                 /* owned; for messages */
+    char *path; /* owned; for messages */
     enum fl_history_format format;
-    struct checker_hop *ops;    /* in invoke order */
+    struct checker_hop *ops; /* in invoke order */
     size_t n_ops;
-    json_t **keys;              /* key_id -> key (owned references); keys[0] is NULL */
-    size_t n_keys;              /* including the unkeyed slot 0 */
+    json_t **keys; /* key_id -> key (owned references); keys[0] is NULL */
+    size_t n_keys; /* including the unkeyed slot 0 */
     size_t n_events, n_nemesis;
     size_t n_ok, n_fail, n_info;
     /* Nemesis events, kept for reports: (time, f, value) in order. */
     struct fl_event *nemesis;
     size_t n_nemesis_events;
-    void *strings;              /* intern table */
+    void *strings; /* intern table */
 };
 
 /* Reads and pairs a whole history file. Rejects (FL_EHISTORY with errmsg
  * "PATH:LINE: problem"): a completion with no invoke, a second invoke while
  * one is in flight on the same process, a completion whose f differs from its
  * invoke's. */
-int checker_history_load(struct checker_history *h, const char *path,
-                         enum fl_history_format format, char *errmsg);
+int checker_history_load(struct checker_history *h, const char *path, enum fl_history_format format,
+                         char *errmsg);
 /* Pairs events from an open reader (borrowed). */
 int checker_history_read(struct checker_history *h, struct fl_history_reader *r, char *errmsg);
 void checker_history_free(struct checker_history *h);

@@ -29,9 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CEX_STATES 16
+#define MAX_CEX_STATES     16
 #define MAX_CEX_CONCURRENT 32
-#define CHUNK_WORDS (1u << 17) /* 1 MiB arena chunks */
+#define CHUNK_WORDS        (1u << 17) /* 1 MiB arena chunks */
 
 const char *checker_verdict_name(enum checker_verdict v)
 {
@@ -65,7 +65,7 @@ static double now_s(void)
 
 struct key_result {
     enum checker_verdict verdict;
-    int err;                        /* < 0: the key's operations did not fit the model */
+    int err; /* < 0: the key's operations did not fit the model */
     char errmsg[FL_ERRMSG_SIZE];
     char reason[FL_ERRMSG_SIZE];
     size_t n_ops, n_crashed;
@@ -79,16 +79,16 @@ struct shared {
     const struct checker_model_ops *model;
     const struct checker_model_config *config;
     size_t max_memory;
-    double deadline;                /* 0: none */
+    double deadline; /* 0: none */
     double timeout_s;
-    size_t *key_start;              /* CSR of hop indices per key */
+    size_t *key_start; /* CSR of hop indices per key */
     size_t *key_hops;
-    uint32_t *order;                /* keys, largest first */
+    uint32_t *order; /* keys, largest first */
     size_t n_order;
-    atomic_size_t next;             /* work queue cursor into order */
+    atomic_size_t next; /* work queue cursor into order */
     atomic_size_t mem, peak;
-    atomic_uint min_invalid;        /* lowest invalid key id so far */
-    struct key_result *results;     /* by key id */
+    atomic_uint min_invalid;    /* lowest invalid key id so far */
+    struct key_result *results; /* by key id */
 };
 
 static bool mem_add(struct shared *s, size_t bytes)
@@ -113,8 +113,8 @@ static void mem_sub(struct shared *s, size_t bytes)
  * earlier one left more operations optional and can do all it can. */
 struct slot {
     uint64_t hash;
-    uint64_t *key;                  /* base key words, then unused */
-    uint64_t *sets;                 /* first record: [next pointer][xwords words] */
+    uint64_t *key;  /* base key words, then unused */
+    uint64_t *sets; /* first record: [next pointer][xwords words] */
 };
 
 struct cache {
@@ -122,8 +122,8 @@ struct cache {
     size_t cap, n;
     uint64_t **chunks;
     size_t n_chunks, chunks_cap;
-    size_t used;                    /* words used in the last chunk */
-    size_t bytes;                   /* accounted in shared.mem */
+    size_t used;  /* words used in the last chunk */
+    size_t bytes; /* accounted in shared.mem */
 };
 
 static void cache_free(struct cache *c, struct shared *s)
@@ -258,7 +258,7 @@ static int cache_add(struct cache *c, struct shared *s, const uint64_t *key, siz
 
 struct entry {
     struct entry *prev, *next;
-    struct entry *match;            /* call -> return (NULL if indeterminate); return -> call */
+    struct entry *match; /* call -> return (NULL if indeterminate); return -> call */
     struct checker_op *op;
     int64_t pos;
     bool is_call;
@@ -267,23 +267,23 @@ struct entry {
 struct frame {
     struct entry *e;
     uint64_t state;
-    bool forced;                    /* a legal read-only op: no alternative to try */
+    bool forced; /* a legal read-only op: no alternative to try */
 };
 
 struct search {
     struct shared *s;
     uint32_t key;
     struct checker_model model;
-    struct checker_op *ops;         /* completed ops (ids 0..nc-1), then indeterminate */
+    struct checker_op *ops; /* completed ops (ids 0..nc-1), then indeterminate */
     size_t nc, nx;
-    uint32_t *lim;                  /* per completed id: highest id invoked before it returned */
+    uint32_t *lim; /* per completed id: highest id invoked before it returned */
     struct entry *entries;
     struct entry head;
     struct frame *stack;
     size_t depth;
-    uint64_t *cb, *xb;              /* linearized bitsets: completed, indeterminate */
+    uint64_t *cb, *xb; /* linearized bitsets: completed, indeterminate */
     size_t cwords, xwords;
-    size_t m;                       /* lowest completed id not linearized */
+    size_t m; /* lowest completed id not linearized */
     uint64_t *kbuf;
     struct cache cache;
     uint64_t configs;
@@ -292,10 +292,10 @@ struct search {
     struct checker_op *best_op;
     uint64_t best_states[MAX_CEX_STATES];
     size_t n_best_states;
-    struct checker_op **prefix;     /* longest linearizable prefix seen (stack copy) */
+    struct checker_op **prefix; /* longest linearizable prefix seen (stack copy) */
     size_t n_prefix;
-    size_t prefix_valid;            /* prefix[0..prefix_valid) still equals the stack */
-    bool *ro;                       /* per op id: read-only in the model */
+    size_t prefix_valid; /* prefix[0..prefix_valid) still equals the stack */
+    bool *ro;            /* per op id: read-only in the model */
     /* Per indeterminate op (index id - nc): the previous indeterminate op
      * with the same effect, or NULL. Identical indeterminate ops that are
      * both invoked are interchangeable, so only the earliest one not yet
@@ -527,7 +527,8 @@ static char *describe_hop(struct search *S, const struct checker_op *op)
     fl_buf_printf(&b, "process %lld ", (long long)hop->process);
     S->model.ops->describe_op(&S->model, op, &b);
     if (op->crashed)
-        fl_buf_printf(&b, " (indeterminate; invoked line %llu)", (unsigned long long)hop->call_line);
+        fl_buf_printf(&b, " (indeterminate; invoked line %llu)",
+                      (unsigned long long)hop->call_line);
     else
         fl_buf_printf(&b, " (lines %llu-%llu)", (unsigned long long)hop->call_line,
                       (unsigned long long)hop->ret_line);
@@ -658,8 +659,7 @@ static const char *budget_reason(struct shared *s, int err, char *buf, size_t le
     if (err == FL_EBUDGET && s->deadline > 0 && now_s() > s->deadline)
         snprintf(buf, len, "search budget exhausted: --timeout %g s", s->timeout_s);
     else if (err == FL_EBUDGET)
-        snprintf(buf, len, "search budget exhausted: --max-memory %zu MiB",
-                 s->max_memory >> 20);
+        snprintf(buf, len, "search budget exhausted: --max-memory %zu MiB", s->max_memory >> 20);
     else
         snprintf(buf, len, "search budget exhausted: out of memory");
     return buf;
@@ -708,9 +708,9 @@ static void search_key(struct shared *s, uint32_t key)
             if (rc < 0) {
                 res->err = rc;
                 fl_errorf(res->errmsg, rc, "%s: line %llu: %s", h->path,
-                         (unsigned long long)(hop->status == FL_EVENT_OK ? hop->ret_line
+                          (unsigned long long)(hop->status == FL_EVENT_OK ? hop->ret_line
                                                                           : hop->call_line),
-                         errmsg);
+                          errmsg);
                 goto out;
             }
             op->id = (uint32_t)(S.nc + S.nx);
@@ -744,8 +744,8 @@ static void search_key(struct shared *s, uint32_t key)
     for (size_t i = 0; i < S.nc; i++)
         S.lim[i] = upper_lim(S.ops, S.nc, S.ops[i].ret);
     for (size_t i = 0; i < S.nc + S.nx; i++)
-        S.ro[i] = !S.ops[i].crashed && s->model->read_only &&
-                  s->model->read_only(&S.model, &S.ops[i]);
+        S.ro[i] =
+            !S.ops[i].crashed && s->model->read_only && s->model->read_only(&S.model, &S.ops[i]);
     if (link_same_effect(&S) < 0) {
         err = FL_ENOMEM;
         goto out;
@@ -849,10 +849,10 @@ static int validate_shapes(const struct checker_history *h, const struct checker
         op.crashed = hop->status == FL_EVENT_INFO;
         rc = model->prepare(&m, hop, &op, msg);
         if (rc < 0) {
-            fl_errorf(errmsg, rc, "%s: line %llu: %s", h->path,
-                      (unsigned long long)(hop->status == FL_EVENT_OK ? hop->ret_line
-                                                                       : hop->call_line),
-                      msg);
+            fl_errorf(
+                errmsg, rc, "%s: line %llu: %s", h->path,
+                (unsigned long long)(hop->status == FL_EVENT_OK ? hop->ret_line : hop->call_line),
+                msg);
             break;
         }
         rc = 0;
@@ -905,8 +905,7 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
     s.h = h;
     s.model = model;
     s.config = config;
-    s.max_memory = limits && limits->max_memory ? limits->max_memory
-                                                : checker_default_max_memory();
+    s.max_memory = limits && limits->max_memory ? limits->max_memory : checker_default_max_memory();
     s.timeout_s = limits ? limits->timeout_s : 0;
     s.deadline = s.timeout_s > 0 ? t0 + s.timeout_s : 0;
     atomic_init(&s.next, 0);
@@ -948,7 +947,8 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
     sort_sizes = s.key_start;
     qsort(s.order, s.n_order, sizeof *s.order, cmp_size_desc);
 
-    int threads = limits && limits->threads > 0 ? limits->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int threads =
+        limits && limits->threads > 0 ? limits->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
     if ((size_t)threads > s.n_order)

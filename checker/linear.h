@@ -19,9 +19,9 @@ enum checker_verdict { CHECKER_VALID = 0, CHECKER_INVALID = 1, CHECKER_UNKNOWN =
 const char *checker_verdict_name(enum checker_verdict v);
 
 struct checker_limits {
-    double timeout_s;       /* wall-clock budget for the whole check; <= 0: none */
-    size_t max_memory;      /* bytes of search caches across all keys; 0: default */
-    int threads;            /* 0: one per online CPU */
+    double timeout_s;  /* wall-clock budget for the whole check; <= 0: none */
+    size_t max_memory; /* bytes of search caches across all keys; 0: default */
+    int threads;       /* 0: one per online CPU */
 };
 
 /* Default memory budget: half the memory available, at most 8 GiB. */
@@ -31,12 +31,12 @@ size_t checker_default_max_memory(void);
  * into checker_history.ops). All arrays are owned by the result. */
 struct checker_counterexample {
     uint32_t key_id;
-    size_t op;              /* the operation that could not be linearized */
-    size_t *prefix;         /* longest linearizable prefix, in linearization order */
+    size_t op;      /* the operation that could not be linearized */
+    size_t *prefix; /* longest linearizable prefix, in linearization order */
     size_t n_prefix;
-    char **states;          /* model states reachable just before `op` (described) */
+    char **states; /* model states reachable just before `op` (described) */
     size_t n_states;
-    size_t *concurrent;     /* operations whose interval overlaps `op`'s */
+    size_t *concurrent; /* operations whose interval overlaps `op`'s */
     size_t n_concurrent;
     char *op_desc;          /* the op as the model sees it */
     char **prefix_desc;     /* descriptions matching prefix[] */
@@ -45,12 +45,12 @@ struct checker_counterexample {
 
 struct checker_result {
     enum checker_verdict verdict;
-    char reason[256];       /* unknown: the exhausted budget; invalid: one sentence */
-    size_t n_ops;           /* operations searched (after dropping fail/unobservable ones) */
-    size_t n_keys;          /* keys with at least one operation */
-    size_t n_crashed;       /* indeterminate operations searched */
-    uint64_t configs;       /* configurations cached across keys */
-    size_t peak_memory;     /* bytes of caches at the high-water mark */
+    char reason[256];   /* unknown: the exhausted budget; invalid: one sentence */
+    size_t n_ops;       /* operations searched (after dropping fail/unobservable ones) */
+    size_t n_keys;      /* keys with at least one operation */
+    size_t n_crashed;   /* indeterminate operations searched */
+    uint64_t configs;   /* configurations cached across keys */
+    size_t peak_memory; /* bytes of caches at the high-water mark */
     double seconds;
     bool has_cex;
     struct checker_counterexample cex;

@@ -8,8 +8,9 @@
 #include <string.h>
 
 static const struct checker_model_ops *const all_models[] = {
-    &checker_model_register, &checker_model_kv,    &checker_model_counter,
-    &checker_model_set,      &checker_model_queue, &checker_model_mutex,
+    &checker_model_register,       &checker_model_kv,
+    &checker_model_counter,        &checker_model_set,
+    &checker_model_queue,          &checker_model_mutex,
     &checker_model_multi_register, NULL,
 };
 

@@ -21,34 +21,34 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CHECKER_NIL INT64_MIN
-#define CHECKER_ATOM_BASE (INT64_MIN + 1)         /* interned atoms: BASE .. BASE+2^32 */
+#define CHECKER_NIL        INT64_MIN
+#define CHECKER_ATOM_BASE  (INT64_MIN + 1) /* interned atoms: BASE .. BASE+2^32 */
 #define CHECKER_ATOM_LIMIT (INT64_MIN + 1 + (1ll << 32))
 
 /* One operation in search form. Arguments are model-defined. */
 struct checker_op {
-    uint32_t id;            /* dense per search, assigned by the search */
-    uint32_t hop;           /* index into checker_history.ops */
-    int64_t call, ret;      /* event positions; ret == CHECKER_POS_NEVER if it may never complete */
-    uint16_t f;             /* model-defined operation code */
-    bool crashed;           /* info: may take effect or not */
-    int64_t a, b;           /* arguments */
-    const int64_t *xs;      /* variable arguments, owned by the model instance */
+    uint32_t id;       /* dense per search, assigned by the search */
+    uint32_t hop;      /* index into checker_history.ops */
+    int64_t call, ret; /* event positions; ret == CHECKER_POS_NEVER if it may never complete */
+    uint16_t f;        /* model-defined operation code */
+    bool crashed;      /* info: may take effect or not */
+    int64_t a, b;      /* arguments */
+    const int64_t *xs; /* variable arguments, owned by the model instance */
     uint32_t nxs;
 };
 
 /* Options a model instance is created with. */
 struct checker_model_config {
-    json_t *initial;        /* borrowed; initial value (register) or NULL for the model default */
-    bool nil_read_any;      /* Knossos: an ok read of nil is always legal */
+    json_t *initial;   /* borrowed; initial value (register) or NULL for the model default */
+    bool nil_read_any; /* Knossos: an ok read of nil is always legal */
 };
 
 struct checker_model;
 
 struct checker_model_ops {
     const char *name;
-    const char *summary;    /* one line for --help: the operations it accepts */
-    size_t impl_size;       /* bytes of per-instance state zeroed before create */
+    const char *summary; /* one line for --help: the operations it accepts */
+    size_t impl_size;    /* bytes of per-instance state zeroed before create */
     /* Sets up the instance (intern tables...). Returns 0 or a negative code. */
     int (*create)(struct checker_model *m, char *errmsg);
     void (*destroy)(struct checker_model *m);
@@ -56,8 +56,8 @@ struct checker_model_ops {
      * Returns 0; CHECKER_PREPARE_DROP when the operation cannot constrain the
      * search (a crashed read, say); or FL_ESHAPE with errmsg "field: problem"
      * for an unknown f or a value of the wrong shape. */
-    int (*prepare)(struct checker_model *m, const struct checker_hop *hop,
-                   struct checker_op *op, char *errmsg);
+    int (*prepare)(struct checker_model *m, const struct checker_hop *hop, struct checker_op *op,
+                   char *errmsg);
     uint64_t (*init)(struct checker_model *m);
     /* Applies op in state; returns true with *next set when it is legal. A
      * crashed op's unknown result must be treated as "any". Returns false and
@@ -79,11 +79,11 @@ struct checker_model_ops {
 struct checker_model {
     const struct checker_model_ops *ops;
     struct checker_model_config config;
-    void *impl;             /* impl_size bytes, owned */
+    void *impl; /* impl_size bytes, owned */
     bool oom;
     /* Atom table: non-integer values interned per instance. */
     void *atoms;
-    size_t mem_bytes;       /* bytes held by intern tables, for --max-memory */
+    size_t mem_bytes; /* bytes held by intern tables, for --max-memory */
 };
 
 /* Looks a model up by name ("register", "cas-register", "kv", "counter", "set",

@@ -95,8 +95,8 @@ static int reg_prepare(struct checker_model *m, const struct checker_hop *hop,
     return prepare(m, hop, op, errmsg, false);
 }
 
-static int kv_prepare(struct checker_model *m, const struct checker_hop *hop,
-                      struct checker_op *op, char *errmsg)
+static int kv_prepare(struct checker_model *m, const struct checker_hop *hop, struct checker_op *op,
+                      char *errmsg)
 {
     return prepare(m, hop, op, errmsg, true);
 }

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 struct fl_buf {
-    char *data;     /* NUL-terminated when len > 0 or after fl_buf_cstr */
+    char *data; /* NUL-terminated when len > 0 or after fl_buf_cstr */
     size_t len;
     size_t cap;
     bool oom;

@@ -107,7 +107,8 @@ int fl_event_from_json(json_t *obj, struct fl_event *ev, char *errmsg)
     if (!v)
         return fl_errorf(errmsg, FL_ESHAPE, "type: missing");
     if (!json_is_string(v) || fl_event_type_parse(json_string_value(v), &ev->type) != 0)
-        return fl_errorf(errmsg, FL_ESHAPE, "type: expected \"invoke\", \"ok\", \"fail\" or \"info\"");
+        return fl_errorf(errmsg, FL_ESHAPE,
+                         "type: expected \"invoke\", \"ok\", \"fail\" or \"info\"");
 
     v = json_object_get(obj, "process");
     if (!v)
@@ -163,9 +164,9 @@ json_t *fl_event_to_json(const struct fl_event *ev)
         bad |= json_object_set_new(o, "index", json_integer(ev->index));
     if (ev->time >= 0)
         bad |= json_object_set_new(o, "time", json_integer(ev->time));
-    bad |= json_object_set_new(o, "process", ev->process == FL_PROCESS_NEMESIS
-                                                 ? json_string("nemesis")
-                                                 : json_integer(ev->process));
+    bad |= json_object_set_new(o, "process",
+                               ev->process == FL_PROCESS_NEMESIS ? json_string("nemesis")
+                                                                 : json_integer(ev->process));
     bad |= json_object_set_new(o, "type", json_string(fl_event_type_name(ev->type)));
     bad |= json_object_set_new(o, "f", json_string(ev->f ? ev->f : ""));
     if (ev->key)

@@ -17,10 +17,10 @@
 #include <stdio.h>
 
 /* Bounds on untrusted input. */
-#define FL_HISTORY_MAX_LINE (1u << 20)         /* bytes in one JSONL/log line */
-#define FL_HISTORY_MAX_FILE (1ull << 30)       /* bytes of a whole-file (EDN) input */
-#define FL_HISTORY_MAX_DEPTH 64                /* nesting of values */
-#define FL_HISTORY_MAX_FSTR 64                 /* bytes of an `f` name */
+#define FL_HISTORY_MAX_LINE  (1u << 20)   /* bytes in one JSONL/log line */
+#define FL_HISTORY_MAX_FILE  (1ull << 30) /* bytes of a whole-file (EDN) input */
+#define FL_HISTORY_MAX_DEPTH 64           /* nesting of values */
+#define FL_HISTORY_MAX_FSTR  64           /* bytes of an `f` name */
 
 #define FL_PROCESS_NEMESIS (-1)
 
@@ -36,19 +36,19 @@ enum fl_history_format {
 /* One history event. Every pointer member is owned by the event and released
  * by fl_event_clear(); absent optional fields are NULL or -1. */
 struct fl_event {
-    uint64_t line;          /* 1-based source line where the event starts */
-    int64_t index;          /* "index", -1 when absent */
-    int64_t time;           /* "time" in ns, -1 when absent */
-    int64_t process;        /* client number, or FL_PROCESS_NEMESIS */
+    uint64_t line;   /* 1-based source line where the event starts */
+    int64_t index;   /* "index", -1 when absent */
+    int64_t time;    /* "time" in ns, -1 when absent */
+    int64_t process; /* client number, or FL_PROCESS_NEMESIS */
     enum fl_event_type type;
-    char *f;                /* never NULL once read */
-    json_t *key;            /* NULL when absent */
-    json_t *value;          /* NULL when absent; json null for nil */
-    char *node;             /* optional */
-    char *consistency;      /* optional */
-    json_t *session;        /* optional */
-    int64_t latency;        /* optional, -1 when absent */
-    json_t *error;          /* optional (Jepsen's :error) */
+    char *f;           /* never NULL once read */
+    json_t *key;       /* NULL when absent */
+    json_t *value;     /* NULL when absent; json null for nil */
+    char *node;        /* optional */
+    char *consistency; /* optional */
+    json_t *session;   /* optional */
+    int64_t latency;   /* optional, -1 when absent */
+    json_t *error;     /* optional (Jepsen's :error) */
 };
 
 /* Initialises an empty event (all optional fields absent). */
@@ -74,12 +74,12 @@ struct fl__history_backend {
 };
 
 struct fl_history_reader {
-    char *path;                             /* owned copy, for messages */
-    enum fl_history_format format;          /* as detected */
-    FILE *fp;                               /* owned */
-    uint64_t line;                          /* current line, maintained by backends */
+    char *path;                    /* owned copy, for messages */
+    enum fl_history_format format; /* as detected */
+    FILE *fp;                      /* owned */
+    uint64_t line;                 /* current line, maintained by backends */
     const struct fl__history_backend *backend;
-    void *impl;                             /* backend state */
+    void *impl; /* backend state */
 };
 
 /* Opens `path` ("-" for stdin) and detects its format unless `format` names
@@ -104,8 +104,8 @@ json_t *fl_event_to_json(const struct fl_event *ev);
 /* ==== Writers ==== */
 
 struct fl_history_writer {
-    FILE *fp;                   /* owned */
-    char *path;                 /* owned copy */
+    FILE *fp;   /* owned */
+    char *path; /* owned copy */
     enum fl_history_format format;
     uint64_t count;
 };

@@ -17,7 +17,7 @@
 
 #define EXIT_INVALID 1
 #define EXIT_UNKNOWN 2
-#define EXIT_ERROR 3
+#define EXIT_ERROR   3
 
 static void usage(FILE *out)
 {
@@ -123,9 +123,8 @@ static int extra_checks(const struct checker_history *h, const struct checker_mo
     }
     if (model == &checker_model_counter) {
         struct checker_counter_result cr;
-        int64_t initial = opt->initial && json_is_integer(opt->initial)
-                              ? json_integer_value(opt->initial)
-                              : 0;
+        int64_t initial =
+            opt->initial && json_is_integer(opt->initial) ? json_integer_value(opt->initial) : 0;
         if ((rc = checker_counter_check(h, CHECKER_COUNTER_ALL_KEYS, initial, &cr, errmsg)) < 0)
             return rc;
         json_object_set_new(extra, "counter", checker_counter_result_json(&cr));
@@ -272,8 +271,8 @@ int harness_check_main(int argc, char **argv)
         int rc = checker_check_file(path, &opt, &h, &res, &model, errmsg);
         if (rc < 0) {
             if (json_out) {
-                json_t *o = json_pack("{s:s, s:s, s:s}", "file", path, "verdict", "error",
-                                      "error", errmsg);
+                json_t *o =
+                    json_pack("{s:s, s:s, s:s}", "file", path, "verdict", "error", "error", errmsg);
                 if (o) {
                     json_dumpf(o, stdout, JSON_COMPACT);
                     fputc('\n', stdout);
@@ -303,7 +302,8 @@ int harness_check_main(int argc, char **argv)
             json_t *o = checker_explain_json(&h, &res);
             if (o) {
                 json_object_set_new(o, "model", json_string(model->name));
-                json_object_set_new(o, "linearizable", json_string(checker_verdict_name(res.verdict)));
+                json_object_set_new(o, "linearizable",
+                                    json_string(checker_verdict_name(res.verdict)));
                 json_object_set_new(o, "verdict", json_string(checker_verdict_name(verdict)));
                 json_object_update(o, extra);
                 json_dumpf(o, stdout, JSON_COMPACT);
@@ -312,8 +312,8 @@ int harness_check_main(int argc, char **argv)
             }
         } else {
             printf("%s: %s  model=%s ops=%zu keys=%zu indeterminate=%zu time=%.3fs", path,
-                   checker_verdict_name(verdict), model->name, res.n_ops, res.n_keys,
-                   res.n_crashed, res.seconds);
+                   checker_verdict_name(verdict), model->name, res.n_ops, res.n_keys, res.n_crashed,
+                   res.seconds);
             if (res.verdict != CHECKER_VALID && res.reason[0])
                 printf("  (%s)", res.reason);
             putchar('\n');

@@ -8,15 +8,14 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: faultline COMMAND [options]\n"
-            "\n"
-            "commands:\n"
-            "  check FILE...   check saved histories for linearizability (exit 0 valid,\n"
-            "                  1 invalid, 2 unknown, 3 error); see faultline check --help\n"
-            "  version         print the version\n"
-            "\n"
-            "not built yet (see README.md): run, replay, compare, report, clean, bench\n");
+    fprintf(out, "usage: faultline COMMAND [options]\n"
+                 "\n"
+                 "commands:\n"
+                 "  check FILE...   check saved histories for linearizability (exit 0 valid,\n"
+                 "                  1 invalid, 2 unknown, 3 error); see faultline check --help\n"
+                 "  version         print the version\n"
+                 "\n"
+                 "not built yet (see README.md): run, replay, compare, report, clean, bench\n");
 }
 
 int main(int argc, char **argv)

@@ -15,8 +15,8 @@
 
 static enum checker_verdict check_text(const char *jsonl, const char *model, size_t *n_prefix)
 {
-    struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1,
-                                        .model = model};
+    struct checker_check_options opt = {
+        .format = FL_FORMAT_AUTO, .nil_read_any = -1, .model = model};
     struct checker_history h;
     struct checker_result res;
     const struct checker_model_ops *used;
@@ -35,14 +35,14 @@ static enum checker_verdict check_text(const char *jsonl, const char *model, siz
 Test(checker_linear, stale_read_after_acknowledged_write_is_invalid)
 {
     size_t prefix;
-    enum checker_verdict v = check_text(
-        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n"
-        "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n"
-        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":2}\n"
-        "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":2}\n"
-        "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n"
-        "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":1}\n",
-        NULL, &prefix);
+    enum checker_verdict v =
+        check_text("{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n"
+                   "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n"
+                   "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":2}\n"
+                   "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":2}\n"
+                   "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n"
+                   "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":1}\n",
+                   NULL, &prefix);
     cr_assert_eq(v, CHECKER_INVALID);
     cr_assert_eq(prefix, 2, "both writes linearize before the read fails");
 }
@@ -89,13 +89,14 @@ Test(checker_linear, keys_are_checked_independently)
 {
     /* Each key alone is fine; a single register would not be. */
     cr_assert_eq(
-        check_text("{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"a\",\"value\":1}\n"
-                   "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":\"a\",\"value\":1}\n"
-                   "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"b\",\"value\":2}\n"
-                   "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":\"b\",\"value\":2}\n"
-                   "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"a\",\"value\":null}\n"
-                   "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"a\",\"value\":1}\n",
-                   NULL, NULL),
+        check_text(
+            "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"a\",\"value\":1}\n"
+            "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":\"a\",\"value\":1}\n"
+            "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":\"b\",\"value\":2}\n"
+            "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":\"b\",\"value\":2}\n"
+            "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"a\",\"value\":null}\n"
+            "{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"key\":\"a\",\"value\":1}\n",
+            NULL, NULL),
         CHECKER_VALID);
 }
 
@@ -140,7 +141,8 @@ Test(checker_linear, knossos_corpus_matches_expected_verdicts, .timeout = 120)
     int n = 0, ok = 0;
     while (fgets(line, sizeof line, fp)) {
         char src[64], file[512], model[64], expected[64];
-        if (sscanf(line, "%63[^\t]\t%511[^\t]\t%63[^\t]\t%63[^\t]", src, file, model, expected) != 4 ||
+        if (sscanf(line, "%63[^\t]\t%511[^\t]\t%63[^\t]\t%63[^\t]", src, file, model, expected) !=
+                4 ||
             strcmp(src, "source") == 0)
             continue;
         char rel[600];
@@ -153,8 +155,7 @@ Test(checker_linear, knossos_corpus_matches_expected_verdicts, .timeout = 120)
         char errmsg[FL_ERRMSG_SIZE] = "";
         int rc = checker_check_file(test_source_path(rel), &opt, &h, &res, &used, errmsg);
         cr_expect_eq(rc, 0, "%s: %s", file, errmsg);
-        enum checker_verdict want =
-            strcmp(expected, "not") == 0 ? CHECKER_INVALID : CHECKER_VALID;
+        enum checker_verdict want = strcmp(expected, "not") == 0 ? CHECKER_INVALID : CHECKER_VALID;
         cr_expect_eq(res.verdict, want, "%s: got %s, expected %s", file,
                      checker_verdict_name(res.verdict), checker_verdict_name(want));
         n++;
