@@ -1,0 +1,557 @@
+/* codec.c - Raft peer messages to and from JSON objects, with strict validation of decoded input.
+ */
+#include "node/io/codec.h"
+
+#include "common/alloc.h"
+#include "common/error.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ==== Names ==== */
+
+static const char *const type_names[] = {
+    [RAFT_APPEND] = "append",
+    [RAFT_APPEND_RESULT] = "append_result",
+    [RAFT_VOTE] = "vote",
+    [RAFT_VOTE_RESULT] = "vote_result",
+    [RAFT_SNAPSHOT] = "snapshot",
+    [RAFT_SNAPSHOT_RESULT] = "snapshot_result",
+    [RAFT_TIMEOUT_NOW] = "timeout_now",
+};
+#define N_TYPES ((int)(sizeof type_names / sizeof type_names[0]))
+
+static const char *const entry_names[] = {
+    [RAFT_COMMAND] = "command",
+    [RAFT_NOOP] = "noop",
+    [RAFT_CHANGE] = "change",
+};
+#define N_ENTRY_TYPES ((int)(sizeof entry_names / sizeof entry_names[0]))
+
+static const char *const role_names[] = {
+    [RAFT_VOTER] = "voter",
+    [RAFT_PASSIVE] = "passive",
+    [RAFT_RESERVE] = "reserve",
+};
+#define N_ROLES ((int)(sizeof role_names / sizeof role_names[0]))
+
+const char *io_codec_type_name(int type)
+{
+    return type > 0 && type < N_TYPES ? type_names[type] : NULL;
+}
+
+static int lookup(const char *const *names, int n, const char *s)
+{
+    for (int i = 1; i < n; i++)
+        if (names[i] != NULL && strcmp(names[i], s) == 0)
+            return i;
+    return 0;
+}
+
+/* ==== Base64 (RFC 4648, standard alphabet, padded) ==== */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Returns a new JSON string holding the base64 of data[0..len), or NULL. */
+static json_t *b64_encode(const unsigned char *data, size_t len)
+{
+    size_t n = (len + 2) / 3 * 4;
+    char *s = fl_malloc(n + 1);
+    if (s == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)data[i + 1] << 8;
+        if (i + 2 < len)
+            v |= data[i + 2];
+        s[o++] = b64[v >> 18 & 63];
+        s[o++] = b64[v >> 12 & 63];
+        s[o++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
+        s[o++] = i + 2 < len ? b64[v & 63] : '=';
+    }
+    json_t *j = json_stringn(s, o);
+    fl_free(s);
+    return j;
+}
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Decodes canonical base64 text into a new raft_buf in *out; returns 0,
+ * FL_ESHAPE for malformed text or FL_ENOMEM. */
+static int b64_decode(const char *s, size_t len, struct raft_buf **out)
+{
+    *out = NULL;
+    if (len % 4 != 0)
+        return FL_ESHAPE;
+    size_t pad = 0;
+    if (len > 0 && s[len - 1] == '=')
+        pad = len > 1 && s[len - 2] == '=' ? 2 : 1;
+    size_t n = len / 4 * 3 - pad;
+    if (n > UINT32_MAX)
+        return FL_ESHAPE;
+    struct raft_buf *b = raft_buf_new(NULL, n);
+    if (b == NULL)
+        return FL_ENOMEM;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 4) {
+        bool last = i + 4 == len;
+        int v[4];
+        for (int k = 0; k < 4; k++) {
+            bool padded = last && k >= 4 - (int)pad;
+            v[k] = padded ? (s[i + k] == '=' ? 0 : -1) : b64_value((unsigned char)s[i + k]);
+            if (v[k] < 0)
+                goto err_bad;
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | v[3];
+        size_t take = last ? 3 - pad : 3;
+        /* Canonical form: the bits a padded group drops must be zero. */
+        if (last && pad > 0 && (w & (pad == 2 ? 0xffffu : 0xffu)) != 0)
+            goto err_bad;
+        unsigned char bytes[3] = {(unsigned char)(w >> 16), (unsigned char)(w >> 8),
+                                  (unsigned char)w};
+        memcpy(b->data + o, bytes, take);
+        o += take;
+    }
+    *out = b;
+    return 0;
+err_bad:
+    raft_buf_unref(b);
+    return FL_ESHAPE;
+}
+
+/* ==== Encoding ==== */
+
+struct enc {
+    json_t *obj;
+    int rc;
+    char *errmsg;
+    const char *what;
+};
+
+static void enc_set(struct enc *e, const char *key, json_t *v)
+{
+    if (e->rc != 0) {
+        json_decref(v);
+        return;
+    }
+    if (v == NULL || json_object_set_new(e->obj, key, v) != 0)
+        e->rc = fl_errorf(e->errmsg, FL_ENOMEM, "%s: out of memory encoding %s", e->what, key);
+}
+
+static json_t *u64_json(struct enc *e, const char *key, uint64_t v)
+{
+    if (v > INT64_MAX) {
+        if (e->rc == 0)
+            e->rc = fl_errorf(e->errmsg, FL_ELIMIT, "%s: %s: %llu does not fit the wire range",
+                              e->what, key, (unsigned long long)v);
+        return NULL;
+    }
+    return json_integer((json_int_t)v);
+}
+
+static void enc_u64(struct enc *e, const char *key, uint64_t v)
+{
+    json_t *j = u64_json(e, key, v);
+    if (j != NULL || e->rc == 0)
+        enc_set(e, key, j);
+}
+
+static void enc_bool(struct enc *e, const char *key, bool v)
+{
+    enc_set(e, key, json_boolean(v));
+}
+
+static void enc_data(struct enc *e, const char *key, const struct raft_buf *b)
+{
+    if (b != NULL)
+        enc_set(e, key, b64_encode(b->data, b->len));
+}
+
+static json_t *enc_entries(struct enc *e, const struct raft_message *m)
+{
+    json_t *a = json_array();
+    if (a == NULL)
+        return NULL;
+    for (unsigned i = 0; i < m->append.n && e->rc == 0; i++) {
+        const struct raft_entry *ent = &m->append.entries[i];
+        if (ent->type <= 0 || ent->type >= N_ENTRY_TYPES) {
+            e->rc = fl_errorf(e->errmsg, FL_ESHAPE, "append: entries[%u].type: unknown (%d)", i,
+                              ent->type);
+            break;
+        }
+        struct enc sub = {json_object(), 0, e->errmsg, "append: entry"};
+        if (sub.obj == NULL) {
+            e->rc = fl_errorf(e->errmsg, FL_ENOMEM, "append: out of memory");
+            break;
+        }
+        enc_u64(&sub, "term", ent->term);
+        enc_set(&sub, "type", json_string(entry_names[ent->type]));
+        enc_data(&sub, "data", ent->buf);
+        if (sub.rc == 0 && json_array_append_new(a, sub.obj) != 0)
+            sub.rc = fl_errorf(e->errmsg, FL_ENOMEM, "append: out of memory");
+        else if (sub.rc != 0)
+            json_decref(sub.obj);
+        e->rc = sub.rc;
+    }
+    return a;
+}
+
+static json_t *enc_conf(struct enc *e, const struct raft_configuration *c)
+{
+    json_t *a = json_array();
+    if (a == NULL)
+        return NULL;
+    for (unsigned i = 0; i < c->n && i < RAFT_MAX_SERVERS && e->rc == 0; i++) {
+        int role = c->servers[i].role;
+        if (role <= 0 || role >= N_ROLES) {
+            e->rc =
+                fl_errorf(e->errmsg, FL_ESHAPE, "snapshot: conf[%u].role: unknown (%d)", i, role);
+            break;
+        }
+        struct enc sub = {json_object(), 0, e->errmsg, "snapshot: conf"};
+        if (sub.obj == NULL) {
+            e->rc = fl_errorf(e->errmsg, FL_ENOMEM, "snapshot: out of memory");
+            break;
+        }
+        enc_u64(&sub, "id", c->servers[i].id);
+        enc_set(&sub, "role", json_string(role_names[role]));
+        if (sub.rc == 0 && json_array_append_new(a, sub.obj) != 0)
+            sub.rc = fl_errorf(e->errmsg, FL_ENOMEM, "snapshot: out of memory");
+        else if (sub.rc != 0)
+            json_decref(sub.obj);
+        e->rc = sub.rc;
+    }
+    return a;
+}
+
+int io_codec_encode(const struct raft_message *m, json_t **out, char *errmsg)
+{
+    *out = NULL;
+    const char *name = io_codec_type_name(m->type);
+    if (name == NULL)
+        return fl_errorf(errmsg, FL_ESHAPE, "message: unknown type %d", m->type);
+    struct enc e = {json_object(), 0, errmsg, name};
+    if (e.obj == NULL)
+        return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", name);
+    enc_set(&e, "type", json_string(name));
+    enc_u64(&e, "from", m->from);
+    enc_u64(&e, "to", m->to);
+    enc_u64(&e, "term", m->term);
+    switch (m->type) {
+    case RAFT_APPEND:
+        if (m->append.n > IO_CODEC_MAX_ENTRIES && e.rc == 0)
+            e.rc = fl_errorf(errmsg, FL_ELIMIT, "append: %u entries over the maximum of %u",
+                             m->append.n, IO_CODEC_MAX_ENTRIES);
+        enc_u64(&e, "prev_index", m->append.prev_index);
+        enc_u64(&e, "prev_term", m->append.prev_term);
+        enc_u64(&e, "commit", m->append.commit);
+        enc_u64(&e, "round", m->append.round);
+        enc_u64(&e, "leader", m->append.leader);
+        if (e.rc == 0)
+            enc_set(&e, "entries", enc_entries(&e, m));
+        break;
+    case RAFT_APPEND_RESULT:
+        enc_bool(&e, "success", m->append_result.success);
+        enc_u64(&e, "index", m->append_result.index);
+        enc_u64(&e, "last_index", m->append_result.last_index);
+        enc_u64(&e, "conflict_term", m->append_result.conflict_term);
+        enc_u64(&e, "conflict_index", m->append_result.conflict_index);
+        enc_u64(&e, "round", m->append_result.round);
+        break;
+    case RAFT_VOTE:
+        enc_u64(&e, "last_index", m->vote.last_index);
+        enc_u64(&e, "last_term", m->vote.last_term);
+        enc_bool(&e, "pre", m->vote.pre);
+        enc_bool(&e, "transfer", m->vote.transfer);
+        break;
+    case RAFT_VOTE_RESULT:
+        enc_bool(&e, "granted", m->vote_result.granted);
+        enc_bool(&e, "pre", m->vote_result.pre);
+        break;
+    case RAFT_SNAPSHOT:
+        if (m->snapshot.conf.n > RAFT_MAX_SERVERS && e.rc == 0)
+            e.rc = fl_errorf(errmsg, FL_ELIMIT, "snapshot: conf: %u servers over the maximum",
+                             m->snapshot.conf.n);
+        enc_u64(&e, "index", m->snapshot.index);
+        enc_u64(&e, "snap_term", m->snapshot.term);
+        enc_u64(&e, "conf_index", m->snapshot.conf_index);
+        enc_u64(&e, "offset", m->snapshot.offset);
+        enc_u64(&e, "round", m->snapshot.round);
+        enc_bool(&e, "done", m->snapshot.done);
+        if (e.rc == 0)
+            enc_set(&e, "conf", enc_conf(&e, &m->snapshot.conf));
+        enc_data(&e, "data", m->snapshot.chunk);
+        break;
+    case RAFT_SNAPSHOT_RESULT:
+        enc_u64(&e, "index", m->snapshot_result.index);
+        enc_u64(&e, "next_offset", m->snapshot_result.next_offset);
+        enc_u64(&e, "round", m->snapshot_result.round);
+        enc_bool(&e, "done", m->snapshot_result.done);
+        break;
+    case RAFT_TIMEOUT_NOW:
+        break;
+    }
+    if (e.rc != 0) {
+        json_decref(e.obj);
+        return e.rc;
+    }
+    *out = e.obj;
+    return 0;
+}
+
+/* ==== Decoding ==== */
+
+/* Reads the required non-negative integer `key` of `o` into *v. */
+static int get_u64(const json_t *o, const char *what, const char *key, uint64_t *v, char *errmsg)
+{
+    json_t *j = json_object_get(o, key);
+    if (j == NULL)
+        return fl_errorf(errmsg, FL_ESHAPE, "%s: %s: missing", what, key);
+    if (!json_is_integer(j))
+        return fl_errorf(errmsg, FL_ESHAPE, "%s: %s: expected an integer", what, key);
+    json_int_t x = json_integer_value(j);
+    if (x < 0)
+        return fl_errorf(errmsg, FL_ESHAPE, "%s: %s: negative", what, key);
+    *v = (uint64_t)x;
+    return 0;
+}
+
+static int get_bool(const json_t *o, const char *what, const char *key, bool *v, char *errmsg)
+{
+    json_t *j = json_object_get(o, key);
+    if (j == NULL)
+        return fl_errorf(errmsg, FL_ESHAPE, "%s: %s: missing", what, key);
+    if (!json_is_boolean(j))
+        return fl_errorf(errmsg, FL_ESHAPE, "%s: %s: expected true or false", what, key);
+    *v = json_is_true(j);
+    return 0;
+}
+
+/* Reads the optional base64 string `key` into a new buffer (NULL when absent). */
+static int get_data(const json_t *o, const char *what, const char *key, struct raft_buf **b,
+                    char *errmsg)
+{
+    *b = NULL;
+    json_t *j = json_object_get(o, key);
+    if (j == NULL)
+        return 0;
+    if (!json_is_string(j))
+        return fl_errorf(errmsg, FL_ESHAPE, "%s: %s: expected a base64 string", what, key);
+    int rc = b64_decode(json_string_value(j), json_string_length(j), b);
+    if (rc == FL_ENOMEM)
+        return fl_errorf(errmsg, rc, "%s: %s: out of memory", what, key);
+    if (rc < 0)
+        return fl_errorf(errmsg, rc, "%s: %s: invalid base64", what, key);
+    return 0;
+}
+
+/* Reads the required string `key` and maps it through names[1..n); 0 if unknown. */
+static int get_name(const json_t *o, const char *what, const char *key, const char *const *names,
+                    int n, int *v, char *errmsg)
+{
+    json_t *j = json_object_get(o, key);
+    if (j == NULL)
+        return fl_errorf(errmsg, FL_ESHAPE, "%s: %s: missing", what, key);
+    if (!json_is_string(j))
+        return fl_errorf(errmsg, FL_ESHAPE, "%s: %s: expected a string", what, key);
+    *v = lookup(names, n, json_string_value(j));
+    if (*v == 0)
+        return fl_errorf(errmsg, FL_ESHAPE, "%s: %s: unknown value \"%.40s\"", what, key,
+                         json_string_value(j));
+    return 0;
+}
+
+static int dec_entries(const json_t *o, struct raft_message *m, char *errmsg)
+{
+    json_t *a = json_object_get(o, "entries");
+    if (a == NULL)
+        return fl_errorf(errmsg, FL_ESHAPE, "append: entries: missing");
+    if (!json_is_array(a))
+        return fl_errorf(errmsg, FL_ESHAPE, "append: entries: expected an array");
+    size_t n = json_array_size(a);
+    if (n > IO_CODEC_MAX_ENTRIES)
+        return fl_errorf(errmsg, FL_ELIMIT, "append: entries: %zu over the maximum of %u", n,
+                         IO_CODEC_MAX_ENTRIES);
+    if (n == 0)
+        return 0;
+    m->append.entries = fl_calloc(n, sizeof *m->append.entries);
+    if (m->append.entries == NULL)
+        return fl_errorf(errmsg, FL_ENOMEM, "append: entries: out of memory");
+    m->append.n = (unsigned)n; /* every slot is zeroed, so release is safe from here */
+    for (size_t i = 0; i < n; i++) {
+        struct raft_entry *ent = &m->append.entries[i];
+        json_t *jo = json_array_get(a, i);
+        char what[48];
+        snprintf(what, sizeof what, "append: entries[%zu]", i);
+        if (!json_is_object(jo))
+            return fl_errorf(errmsg, FL_ESHAPE, "%s: expected an object", what);
+        int rc;
+        if ((rc = get_u64(jo, what, "term", &ent->term, errmsg)) < 0 ||
+            (rc = get_name(jo, what, "type", entry_names, N_ENTRY_TYPES, &ent->type, errmsg)) < 0 ||
+            (rc = get_data(jo, what, "data", &ent->buf, errmsg)) < 0)
+            return rc;
+        if (ent->term == 0)
+            return fl_errorf(errmsg, FL_ESHAPE, "%s: term: zero", what);
+        if (ent->type != RAFT_NOOP && ent->buf == NULL)
+            return fl_errorf(errmsg, FL_ESHAPE, "%s: data: missing", what);
+        struct raft_configuration c;
+        if (ent->type == RAFT_CHANGE && raft_configuration_decode(ent->buf, &c) != 0)
+            return fl_errorf(errmsg, FL_ESHAPE, "%s: data: not an encoded configuration", what);
+    }
+    return 0;
+}
+
+static int dec_conf(const json_t *o, struct raft_configuration *c, char *errmsg)
+{
+    json_t *a = json_object_get(o, "conf");
+    if (a == NULL)
+        return fl_errorf(errmsg, FL_ESHAPE, "snapshot: conf: missing");
+    if (!json_is_array(a))
+        return fl_errorf(errmsg, FL_ESHAPE, "snapshot: conf: expected an array");
+    size_t n = json_array_size(a);
+    if (n > RAFT_MAX_SERVERS)
+        return fl_errorf(errmsg, FL_ELIMIT, "snapshot: conf: %zu servers over the maximum of %d", n,
+                         RAFT_MAX_SERVERS);
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < n; i++) {
+        json_t *jo = json_array_get(a, i);
+        char what[48];
+        snprintf(what, sizeof what, "snapshot: conf[%zu]", i);
+        if (!json_is_object(jo))
+            return fl_errorf(errmsg, FL_ESHAPE, "%s: expected an object", what);
+        int rc;
+        struct raft_server *s = &c->servers[i];
+        if ((rc = get_u64(jo, what, "id", &s->id, errmsg)) < 0 ||
+            (rc = get_name(jo, what, "role", role_names, N_ROLES, &s->role, errmsg)) < 0)
+            return rc;
+        if (s->id == 0)
+            return fl_errorf(errmsg, FL_ESHAPE, "%s: id: zero", what);
+        for (size_t k = 0; k < i; k++)
+            if (c->servers[k].id == s->id)
+                return fl_errorf(errmsg, FL_ESHAPE, "%s: id: %llu listed twice", what,
+                                 (unsigned long long)s->id);
+    }
+    c->n = (unsigned)n;
+    return 0;
+}
+
+static int dec_body(const json_t *o, struct raft_message *m, const char *w, char *errmsg)
+{
+    int rc = 0;
+    switch (m->type) {
+    case RAFT_APPEND:
+        if ((rc = get_u64(o, w, "prev_index", &m->append.prev_index, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "prev_term", &m->append.prev_term, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "commit", &m->append.commit, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "round", &m->append.round, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "leader", &m->append.leader, errmsg)) < 0)
+            return rc;
+        if (m->append.leader == 0)
+            return fl_errorf(errmsg, FL_ESHAPE, "%s: leader: zero", w);
+        return dec_entries(o, m, errmsg);
+    case RAFT_APPEND_RESULT:
+        if ((rc = get_bool(o, w, "success", &m->append_result.success, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "index", &m->append_result.index, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "last_index", &m->append_result.last_index, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "conflict_term", &m->append_result.conflict_term, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "conflict_index", &m->append_result.conflict_index, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "round", &m->append_result.round, errmsg)) < 0)
+            return rc;
+        return 0;
+    case RAFT_VOTE:
+        if ((rc = get_u64(o, w, "last_index", &m->vote.last_index, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "last_term", &m->vote.last_term, errmsg)) < 0 ||
+            (rc = get_bool(o, w, "pre", &m->vote.pre, errmsg)) < 0 ||
+            (rc = get_bool(o, w, "transfer", &m->vote.transfer, errmsg)) < 0)
+            return rc;
+        return 0;
+    case RAFT_VOTE_RESULT:
+        if ((rc = get_bool(o, w, "granted", &m->vote_result.granted, errmsg)) < 0 ||
+            (rc = get_bool(o, w, "pre", &m->vote_result.pre, errmsg)) < 0)
+            return rc;
+        return 0;
+    case RAFT_SNAPSHOT:
+        if ((rc = get_u64(o, w, "index", &m->snapshot.index, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "snap_term", &m->snapshot.term, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "conf_index", &m->snapshot.conf_index, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "offset", &m->snapshot.offset, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "round", &m->snapshot.round, errmsg)) < 0 ||
+            (rc = get_bool(o, w, "done", &m->snapshot.done, errmsg)) < 0 ||
+            (rc = dec_conf(o, &m->snapshot.conf, errmsg)) < 0)
+            return rc;
+        if (m->snapshot.index == 0)
+            return fl_errorf(errmsg, FL_ESHAPE, "%s: index: zero", w);
+        if (m->snapshot.conf_index > m->snapshot.index)
+            return fl_errorf(errmsg, FL_ESHAPE, "%s: conf_index: beyond the snapshot index", w);
+        return get_data(o, w, "data", &m->snapshot.chunk, errmsg);
+    case RAFT_SNAPSHOT_RESULT:
+        if ((rc = get_u64(o, w, "index", &m->snapshot_result.index, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "next_offset", &m->snapshot_result.next_offset, errmsg)) < 0 ||
+            (rc = get_u64(o, w, "round", &m->snapshot_result.round, errmsg)) < 0 ||
+            (rc = get_bool(o, w, "done", &m->snapshot_result.done, errmsg)) < 0)
+            return rc;
+        return 0;
+    case RAFT_TIMEOUT_NOW:
+        return 0;
+    }
+    return fl_errorf(errmsg, FL_ESHAPE, "%s: unknown type", w);
+}
+
+int io_codec_decode(const json_t *obj, struct raft_message *m, char *errmsg)
+{
+    memset(m, 0, sizeof *m);
+    if (!json_is_object(obj))
+        return fl_errorf(errmsg, FL_ESHAPE, "message: expected an object");
+    json_t *t = json_object_get(obj, "type");
+    if (t == NULL)
+        return fl_errorf(errmsg, FL_ESHAPE, "message: type: missing");
+    if (!json_is_string(t))
+        return fl_errorf(errmsg, FL_ESHAPE, "message: type: expected a string");
+    int type = lookup(type_names, N_TYPES, json_string_value(t));
+    if (type == 0)
+        return fl_errorf(errmsg, FL_ESHAPE, "message: type: unknown type \"%.40s\"",
+                         json_string_value(t));
+    m->type = type;
+    const char *w = type_names[type];
+    int rc;
+    if ((rc = get_u64(obj, w, "from", &m->from, errmsg)) < 0 ||
+        (rc = get_u64(obj, w, "to", &m->to, errmsg)) < 0 ||
+        (rc = get_u64(obj, w, "term", &m->term, errmsg)) < 0)
+        goto err_release;
+    if (m->from == 0) {
+        rc = fl_errorf(errmsg, FL_ESHAPE, "%s: from: zero", w);
+        goto err_release;
+    }
+    if (m->to == 0) {
+        rc = fl_errorf(errmsg, FL_ESHAPE, "%s: to: zero", w);
+        goto err_release;
+    }
+    if ((rc = dec_body(obj, m, w, errmsg)) < 0)
+        goto err_release;
+    return 0;
+err_release:
+    raft_message_release(m);
+    memset(m, 0, sizeof *m);
+    return rc;
+}
+
+void io_codec_message_free(struct raft_message *m)
+{
+    raft_message_release(m);
+}

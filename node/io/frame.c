@@ -1,0 +1,151 @@
+/* frame.c - length-prefixed JSON frames: encoder and incremental, bounded decoder. */
+#include "node/io/frame.h"
+
+#include "common/alloc.h"
+#include "common/error.h"
+
+#include <string.h>
+
+void io_frame_put_header(unsigned char hdr[IO_FRAME_HEADER], uint32_t len)
+{
+    hdr[0] = (unsigned char)(len >> 24);
+    hdr[1] = (unsigned char)(len >> 16);
+    hdr[2] = (unsigned char)(len >> 8);
+    hdr[3] = (unsigned char)len;
+}
+
+static size_t clamp_max(size_t max)
+{
+    if (max == 0)
+        return IO_FRAME_MAX_DEFAULT;
+    return max > UINT32_MAX ? UINT32_MAX : max;
+}
+
+int io_frame_encode(const json_t *obj, size_t max, unsigned char **out, size_t *out_len,
+                    char *errmsg)
+{
+    *out = NULL;
+    *out_len = 0;
+    max = clamp_max(max);
+    if (!json_is_object(obj))
+        return fl_errorf(errmsg, FL_ESHAPE, "frame: not a JSON object");
+    size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+    if (n == 0)
+        return fl_errorf(errmsg, FL_ENOMEM, "frame: cannot encode the object");
+    if (n > max)
+        return fl_errorf(errmsg, FL_ELIMIT, "frame: %zu bytes over the maximum of %zu", n, max);
+    unsigned char *b = fl_malloc(IO_FRAME_HEADER + n);
+    if (b == NULL)
+        return fl_errorf(errmsg, FL_ENOMEM, "frame: out of memory");
+    if (json_dumpb(obj, (char *)b + IO_FRAME_HEADER, n, JSON_COMPACT) != n) {
+        fl_free(b);
+        return fl_errorf(errmsg, FL_ENOMEM, "frame: cannot encode the object");
+    }
+    io_frame_put_header(b, (uint32_t)n);
+    *out = b;
+    *out_len = IO_FRAME_HEADER + n;
+    return 0;
+}
+
+void io_frame_decoder_init(struct io_frame_decoder *d, size_t max)
+{
+    memset(d, 0, sizeof *d);
+    d->max = clamp_max(max);
+}
+
+void io_frame_decoder_close(struct io_frame_decoder *d)
+{
+    fl_free(d->body);
+    d->body = NULL;
+    d->hdr_n = 0;
+    d->body_n = 0;
+    d->body_len = 0;
+}
+
+/* Parses one complete body; returns 1 with the object or a negative code. */
+static int parse_body(struct io_frame_decoder *d, const unsigned char *body, size_t len,
+                      json_t **out, char *errmsg)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (v == NULL) {
+        d->failed = true;
+        return fl_errorf(errmsg, FL_EPARSE, "frame: invalid JSON at byte %d: %s", jerr.position,
+                         jerr.text);
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        d->failed = true;
+        return fl_errorf(errmsg, FL_ESHAPE, "frame: body is not a JSON object");
+    }
+    *out = v;
+    return 1;
+}
+
+int io_frame_decoder_next(struct io_frame_decoder *d, const unsigned char **buf, size_t *len,
+                          json_t **out, char *errmsg)
+{
+    *out = NULL;
+    if (d->failed)
+        return fl_errorf(errmsg, FL_EUSAGE, "frame: decoder already failed");
+    while (*len > 0) {
+        if (d->hdr_n < IO_FRAME_HEADER) {
+            /* Fast path: a whole frame in the input is parsed in place, no copy. */
+            if (d->hdr_n == 0 && *len >= IO_FRAME_HEADER) {
+                const unsigned char *p = *buf;
+                size_t n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+                if (n > 0 && n <= d->max && *len - IO_FRAME_HEADER >= n) {
+                    *buf += IO_FRAME_HEADER + n;
+                    *len -= IO_FRAME_HEADER + n;
+                    return parse_body(d, p + IO_FRAME_HEADER, n, out, errmsg);
+                }
+            }
+            d->hdr[d->hdr_n++] = **buf;
+            (*buf)++;
+            (*len)--;
+            if (d->hdr_n < IO_FRAME_HEADER)
+                continue;
+            d->body_len = (size_t)d->hdr[0] << 24 | (size_t)d->hdr[1] << 16 |
+                          (size_t)d->hdr[2] << 8 | d->hdr[3];
+            if (d->body_len == 0) {
+                d->failed = true;
+                return fl_errorf(errmsg, FL_ELIMIT, "frame: zero length");
+            }
+            if (d->body_len > d->max) {
+                d->failed = true;
+                return fl_errorf(errmsg, FL_ELIMIT, "frame: length %zu over the maximum of %zu",
+                                 d->body_len, d->max);
+            }
+            d->body_n = 0;
+            continue;
+        }
+        /* Gathering a body across chunks. */
+        if (d->body == NULL) {
+            d->body = fl_malloc(d->body_len);
+            if (d->body == NULL) {
+                d->failed = true;
+                return fl_errorf(errmsg, FL_ENOMEM, "frame: out of memory for %zu bytes",
+                                 d->body_len);
+            }
+        }
+        size_t take = d->body_len - d->body_n;
+        if (take > *len)
+            take = *len;
+        memcpy(d->body + d->body_n, *buf, take);
+        d->body_n += take;
+        *buf += take;
+        *len -= take;
+        if (d->body_n == d->body_len) {
+            unsigned char *body = d->body;
+            size_t n = d->body_len;
+            d->body = NULL;
+            d->hdr_n = 0;
+            d->body_n = 0;
+            d->body_len = 0;
+            int rc = parse_body(d, body, n, out, errmsg);
+            fl_free(body);
+            return rc;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,448 @@
+/* test_codec.c - Raft messages to and from JSON (node/io/codec.h): round trips and refused fields.
+ */
+#include "common/alloc.h"
+#include "common/error.h"
+#include "node/io/codec.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct raft_buf *buf(const char *s, size_t len)
+{
+    struct raft_buf *b = raft_buf_new(s, len);
+    cr_assert_not_null(b);
+    return b;
+}
+
+/* Encodes m, prints it as text, parses the text and decodes it into *back. */
+static void round_trip(const struct raft_message *m, struct raft_message *back)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    json_t *j;
+    cr_assert_eq(io_codec_encode(m, &j, err), 0, "%s", err);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    json_error_t jerr;
+    json_t *j2 = json_loads(text, 0, &jerr);
+    cr_assert_not_null(j2);
+    int rc = io_codec_decode(j2, back, err);
+    cr_assert_eq(rc, 0, "decoding %s: %s", text, err);
+    free(text);
+    json_decref(j2);
+}
+
+static void same_header(const struct raft_message *a, const struct raft_message *b)
+{
+    cr_assert_eq(a->type, b->type);
+    cr_assert_eq(a->from, b->from);
+    cr_assert_eq(a->to, b->to);
+    cr_assert_eq(a->term, b->term);
+}
+
+static void same_buf(const struct raft_buf *a, const struct raft_buf *b)
+{
+    if (a == NULL) {
+        cr_assert_null(b);
+        return;
+    }
+    cr_assert_not_null(b);
+    cr_assert_eq(a->len, b->len);
+    cr_assert_eq(memcmp(a->data, b->data, a->len), 0);
+}
+
+Test(io_codec, round_trips_append_with_every_entry_type)
+{
+    struct raft_configuration c = {.n = 2, .servers = {{1, RAFT_VOTER}, {9, RAFT_PASSIVE}}};
+    struct raft_entry ents[5] = {
+        {.term = 3, .type = RAFT_NOOP, .buf = NULL},
+        {.term = 3, .type = RAFT_COMMAND, .buf = buf("x", 1)},
+        {.term = 4, .type = RAFT_COMMAND, .buf = buf("ab\0\xff\x80", 5)},
+        {.term = 4, .type = RAFT_COMMAND, .buf = buf("", 0)},
+        {.term = 5, .type = RAFT_CHANGE, .buf = raft_configuration_encode(&c)},
+    };
+    struct raft_message m = {.type = RAFT_APPEND, .from = 1, .to = 2, .term = 5};
+    m.append.prev_index = 10;
+    m.append.prev_term = 2;
+    m.append.commit = 9;
+    m.append.round = 77;
+    m.append.leader = 1;
+    m.append.n = 5;
+    m.append.entries = ents;
+    struct raft_message b;
+    round_trip(&m, &b);
+    same_header(&m, &b);
+    cr_assert_eq(b.append.prev_index, 10);
+    cr_assert_eq(b.append.prev_term, 2);
+    cr_assert_eq(b.append.commit, 9);
+    cr_assert_eq(b.append.round, 77);
+    cr_assert_eq(b.append.leader, 1);
+    cr_assert_eq(b.append.n, 5);
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(b.append.entries[i].term, ents[i].term);
+        cr_assert_eq(b.append.entries[i].type, ents[i].type);
+        same_buf(ents[i].buf, b.append.entries[i].buf);
+    }
+    raft_message_release(&b);
+    cr_assert_null(b.append.entries);
+    for (int i = 0; i < 5; i++)
+        raft_buf_unref(ents[i].buf);
+}
+
+Test(io_codec, round_trips_an_empty_heartbeat_and_gossip_leader)
+{
+    struct raft_message m = {.type = RAFT_APPEND, .from = 3, .to = 7, .term = 2};
+    m.append.leader = 1; /* gossip: relayed by 3 for leader 1 */
+    m.append.commit = 4;
+    m.append.prev_index = 4;
+    m.append.prev_term = 2;
+    struct raft_message b;
+    round_trip(&m, &b);
+    same_header(&m, &b);
+    cr_assert_eq(b.append.leader, 1);
+    cr_assert_eq(b.append.n, 0);
+    cr_assert_null(b.append.entries);
+    io_codec_message_free(&b);
+}
+
+Test(io_codec, round_trips_append_result)
+{
+    struct raft_message m = {.type = RAFT_APPEND_RESULT, .from = 2, .to = 1, .term = 5};
+    m.append_result.success = true;
+    m.append_result.index = 15;
+    m.append_result.last_index = 16;
+    m.append_result.conflict_term = 3;
+    m.append_result.conflict_index = 8;
+    m.append_result.round = 77;
+    struct raft_message b;
+    round_trip(&m, &b);
+    same_header(&m, &b);
+    cr_assert(b.append_result.success);
+    cr_assert_eq(b.append_result.index, 15);
+    cr_assert_eq(b.append_result.last_index, 16);
+    cr_assert_eq(b.append_result.conflict_term, 3);
+    cr_assert_eq(b.append_result.conflict_index, 8);
+    cr_assert_eq(b.append_result.round, 77);
+    raft_message_release(&b);
+}
+
+Test(io_codec, round_trips_vote_including_pre_vote_and_transfer)
+{
+    for (int k = 0; k < 4; k++) {
+        struct raft_message m = {.type = RAFT_VOTE, .from = 1, .to = 3, .term = 8};
+        m.vote.last_index = 100;
+        m.vote.last_term = 7;
+        m.vote.pre = k & 1;
+        m.vote.transfer = k & 2;
+        struct raft_message b;
+        round_trip(&m, &b);
+        same_header(&m, &b);
+        cr_assert_eq(b.vote.last_index, 100);
+        cr_assert_eq(b.vote.last_term, 7);
+        cr_assert_eq(b.vote.pre, m.vote.pre);
+        cr_assert_eq(b.vote.transfer, m.vote.transfer);
+        raft_message_release(&b);
+    }
+}
+
+Test(io_codec, round_trips_vote_result)
+{
+    struct raft_message m = {.type = RAFT_VOTE_RESULT, .from = 3, .to = 1, .term = 8};
+    m.vote_result.granted = true;
+    m.vote_result.pre = true;
+    struct raft_message b;
+    round_trip(&m, &b);
+    same_header(&m, &b);
+    cr_assert(b.vote_result.granted);
+    cr_assert(b.vote_result.pre);
+    raft_message_release(&b);
+}
+
+Test(io_codec, round_trips_snapshot_with_configuration_and_chunk)
+{
+    struct raft_message m = {.type = RAFT_SNAPSHOT, .from = 1, .to = 4, .term = 9};
+    m.snapshot.index = 500;
+    m.snapshot.term = 8;
+    m.snapshot.conf_index = 450;
+    m.snapshot.offset = 4096;
+    m.snapshot.round = 12;
+    m.snapshot.done = true;
+    m.snapshot.conf.n = RAFT_MAX_SERVERS;
+    for (unsigned i = 0; i < RAFT_MAX_SERVERS; i++) {
+        m.snapshot.conf.servers[i].id = 100 + i;
+        m.snapshot.conf.servers[i].role = RAFT_VOTER + (int)(i % 3);
+    }
+    m.snapshot.chunk = buf("\x01\x02\x03 snapshot bytes", 18);
+    struct raft_message b;
+    round_trip(&m, &b);
+    same_header(&m, &b);
+    cr_assert_eq(b.snapshot.index, 500);
+    cr_assert_eq(b.snapshot.term, 8);
+    cr_assert_eq(b.snapshot.conf_index, 450);
+    cr_assert_eq(b.snapshot.offset, 4096);
+    cr_assert_eq(b.snapshot.round, 12);
+    cr_assert(b.snapshot.done);
+    cr_assert_eq(memcmp(&b.snapshot.conf, &m.snapshot.conf, sizeof m.snapshot.conf), 0);
+    same_buf(m.snapshot.chunk, b.snapshot.chunk);
+    raft_message_release(&b);
+    cr_assert_null(b.snapshot.chunk);
+    raft_message_release(&m);
+}
+
+Test(io_codec, round_trips_snapshot_without_chunk)
+{
+    struct raft_message m = {.type = RAFT_SNAPSHOT, .from = 1, .to = 4, .term = 9};
+    m.snapshot.index = 5;
+    m.snapshot.term = 1;
+    struct raft_message b;
+    round_trip(&m, &b);
+    cr_assert_null(b.snapshot.chunk);
+    cr_assert_eq(b.snapshot.conf.n, 0);
+    raft_message_release(&b);
+}
+
+Test(io_codec, round_trips_snapshot_result_and_timeout_now)
+{
+    struct raft_message m = {.type = RAFT_SNAPSHOT_RESULT, .from = 4, .to = 1, .term = 9};
+    m.snapshot_result.index = 500;
+    m.snapshot_result.next_offset = 8192;
+    m.snapshot_result.round = 12;
+    m.snapshot_result.done = true;
+    struct raft_message b;
+    round_trip(&m, &b);
+    same_header(&m, &b);
+    cr_assert_eq(b.snapshot_result.index, 500);
+    cr_assert_eq(b.snapshot_result.next_offset, 8192);
+    cr_assert_eq(b.snapshot_result.round, 12);
+    cr_assert(b.snapshot_result.done);
+    raft_message_release(&b);
+
+    struct raft_message t = {.type = RAFT_TIMEOUT_NOW, .from = 1, .to = 2, .term = 9};
+    round_trip(&t, &b);
+    same_header(&t, &b);
+    raft_message_release(&b);
+}
+
+Test(io_codec, encodes_the_documented_field_names)
+{
+    struct raft_message m = {.type = RAFT_VOTE, .from = 1, .to = 2, .term = 3};
+    m.vote.last_index = 4;
+    m.vote.last_term = 2;
+    m.vote.pre = true;
+    char err[FL_ERRMSG_SIZE];
+    json_t *j;
+    cr_assert_eq(io_codec_encode(&m, &j, err), 0);
+    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    cr_assert_str_eq(text, "{\"from\":1,\"last_index\":4,\"last_term\":2,\"pre\":true,\"term\":3,"
+                           "\"to\":2,\"transfer\":false,\"type\":\"vote\"}");
+    free(text);
+    json_decref(j);
+}
+
+Test(io_codec, encoder_refuses_values_outside_the_wire_range)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    json_t *j = (json_t *)1;
+    struct raft_message m = {.type = RAFT_VOTE, .from = 1, .to = 2, .term = UINT64_MAX};
+    cr_assert_eq(io_codec_encode(&m, &j, err), FL_ELIMIT);
+    cr_assert_null(j);
+    cr_assert(strstr(err, "vote: term"), "%s", err);
+    m.type = 99;
+    cr_assert_eq(io_codec_encode(&m, &j, err), FL_ESHAPE);
+    cr_assert(strstr(err, "unknown type"), "%s", err);
+}
+
+/* ==== Refused input ==== */
+
+static const char *const valid[] = {
+    "{\"type\":\"append\",\"from\":1,\"to\":2,\"term\":5,\"prev_index\":10,\"prev_term\":2,"
+    "\"commit\":9,\"round\":1,\"leader\":1,\"entries\":[{\"term\":5,\"type\":\"command\","
+    "\"data\":\"eA==\"},{\"term\":5,\"type\":\"noop\"}]}",
+    "{\"type\":\"append_result\",\"from\":2,\"to\":1,\"term\":5,\"success\":false,\"index\":3,"
+    "\"last_index\":4,\"conflict_term\":0,\"conflict_index\":0,\"round\":1}",
+    "{\"type\":\"vote\",\"from\":1,\"to\":2,\"term\":5,\"last_index\":3,\"last_term\":2,"
+    "\"pre\":false,\"transfer\":false}",
+    "{\"type\":\"vote_result\",\"from\":2,\"to\":1,\"term\":5,\"granted\":true,\"pre\":false}",
+    "{\"type\":\"snapshot\",\"from\":1,\"to\":2,\"term\":5,\"index\":9,\"snap_term\":4,"
+    "\"conf_index\":2,\"offset\":0,\"round\":1,\"done\":false,\"conf\":[{\"id\":1,\"role\":"
+    "\"voter\"}],\"data\":\"AAEC\"}",
+    "{\"type\":\"snapshot_result\",\"from\":2,\"to\":1,\"term\":5,\"index\":9,"
+    "\"next_offset\":3,\"round\":1,\"done\":false}",
+    "{\"type\":\"timeout_now\",\"from\":1,\"to\":2,\"term\":5}",
+};
+
+/* Decodes `text` and expects FL_ESHAPE/FL_ELIMIT `code` with `needle` in the message. */
+static void refused_json(json_t *j, int code, const char *needle)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    struct raft_message m;
+    memset(&m, 0xab, sizeof m);
+    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    int rc = io_codec_decode(j, &m, err);
+    cr_assert_eq(rc, code, "%s: rc %d (%s), want %d", text, rc, err, code);
+    cr_assert(strstr(err, needle), "%s: message \"%s\" lacks \"%s\"", text, err, needle);
+    cr_assert_eq(m.type, 0, "message not zeroed after an error");
+    free(text);
+}
+
+/* Takes valid[k], sets `key` (a path "a" or "a.0.b") to the JSON `value` (NULL: delete). */
+static void refused_edit(int k, const char *path, const char *value, int code, const char *needle)
+{
+    json_t *j = json_loads(valid[k], 0, NULL);
+    cr_assert_not_null(j);
+    json_t *parent = j;
+    char p[64];
+    snprintf(p, sizeof p, "%s", path);
+    char *save, *key = strtok_r(p, ".", &save), *next;
+    while ((next = strtok_r(NULL, ".", &save)) != NULL) {
+        parent = json_is_array(parent) ? json_array_get(parent, (size_t)atoi(key))
+                                       : json_object_get(parent, key);
+        cr_assert_not_null(parent, "bad path %s", path);
+        key = next;
+    }
+    if (value == NULL) {
+        json_object_del(parent, key);
+    } else {
+        json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
+        cr_assert_not_null(v, "bad value %s", value);
+        if (json_is_array(parent))
+            json_array_set_new(parent, (size_t)atoi(key), v);
+        else
+            json_object_set_new(parent, key, v);
+    }
+    refused_json(j, code, needle);
+    json_decref(j);
+}
+
+Test(io_codec, every_valid_sample_decodes)
+{
+    for (size_t k = 0; k < sizeof valid / sizeof valid[0]; k++) {
+        json_t *j = json_loads(valid[k], 0, NULL);
+        cr_assert_not_null(j);
+        char err[FL_ERRMSG_SIZE] = "";
+        struct raft_message m;
+        cr_assert_eq(io_codec_decode(j, &m, err), 0, "%s: %s", valid[k], err);
+        raft_message_release(&m);
+        json_decref(j);
+    }
+}
+
+Test(io_codec, refuses_a_missing_or_unknown_type)
+{
+    refused_edit(6, "type", NULL, FL_ESHAPE, "message: type: missing");
+    refused_edit(6, "type", "\"install\"", FL_ESHAPE, "message: type: unknown type \"install\"");
+    refused_edit(6, "type", "7", FL_ESHAPE, "message: type: expected a string");
+    json_t *arr = json_array();
+    refused_json(arr, FL_ESHAPE, "message: expected an object");
+    json_decref(arr);
+}
+
+Test(io_codec, refuses_bad_header_fields)
+{
+    refused_edit(2, "from", NULL, FL_ESHAPE, "vote: from: missing");
+    refused_edit(2, "from", "0", FL_ESHAPE, "vote: from: zero");
+    refused_edit(2, "to", "0", FL_ESHAPE, "vote: to: zero");
+    refused_edit(2, "to", "\"n2\"", FL_ESHAPE, "vote: to: expected an integer");
+    refused_edit(2, "term", "-1", FL_ESHAPE, "vote: term: negative");
+    refused_edit(2, "term", "1.5", FL_ESHAPE, "vote: term: expected an integer");
+}
+
+Test(io_codec, refuses_bad_append_fields)
+{
+    refused_edit(0, "prev_index", "null", FL_ESHAPE, "append: prev_index: expected an integer");
+    refused_edit(0, "prev_term", NULL, FL_ESHAPE, "append: prev_term: missing");
+    refused_edit(0, "commit", "-3", FL_ESHAPE, "append: commit: negative");
+    refused_edit(0, "round", "true", FL_ESHAPE, "append: round: expected an integer");
+    refused_edit(0, "leader", "0", FL_ESHAPE, "append: leader: zero");
+    refused_edit(0, "entries", NULL, FL_ESHAPE, "append: entries: missing");
+    refused_edit(0, "entries", "{}", FL_ESHAPE, "append: entries: expected an array");
+    refused_edit(0, "entries.1", "[]", FL_ESHAPE, "append: entries[1]: expected an object");
+    refused_edit(0, "entries.0.term", "0", FL_ESHAPE, "append: entries[0]: term: zero");
+    refused_edit(0, "entries.0.term", NULL, FL_ESHAPE, "append: entries[0]: term: missing");
+    refused_edit(0, "entries.1.type", "\"nop\"", FL_ESHAPE,
+                 "append: entries[1]: type: unknown value \"nop\"");
+    refused_edit(0, "entries.0.data", NULL, FL_ESHAPE, "append: entries[0]: data: missing");
+    refused_edit(0, "entries.0.data", "12", FL_ESHAPE,
+                 "append: entries[0]: data: expected a base64 string");
+    refused_edit(0, "entries.0.data", "\"eA=\"", FL_ESHAPE,
+                 "append: entries[0]: data: invalid base64");
+    refused_edit(0, "entries.0.data", "\"e*==\"", FL_ESHAPE, "invalid base64");
+    refused_edit(0, "entries.0.data", "\"eB==\"", FL_ESHAPE, "invalid base64"); /* non-canonical */
+    refused_edit(0, "entries.0.data", "\"=AAA\"", FL_ESHAPE, "invalid base64");
+    refused_edit(0, "entries.0.type", "\"change\"", FL_ESHAPE,
+                 "append: entries[0]: data: not an encoded configuration");
+}
+
+Test(io_codec, refuses_too_many_entries)
+{
+    json_t *j = json_loads(valid[0], 0, NULL);
+    json_t *a = json_array();
+    for (int i = 0; i <= IO_CODEC_MAX_ENTRIES; i++)
+        json_array_append_new(a, json_pack("{s:i,s:s}", "term", 1, "type", "noop"));
+    json_object_set_new(j, "entries", a);
+    refused_json(j, FL_ELIMIT, "append: entries: 8193 over the maximum of 8192");
+    json_decref(j);
+}
+
+Test(io_codec, refuses_bad_result_and_vote_fields)
+{
+    refused_edit(1, "success", "1", FL_ESHAPE, "append_result: success: expected true or false");
+    refused_edit(1, "index", NULL, FL_ESHAPE, "append_result: index: missing");
+    refused_edit(1, "last_index", "-1", FL_ESHAPE, "append_result: last_index: negative");
+    refused_edit(1, "conflict_term", "\"x\"", FL_ESHAPE, "append_result: conflict_term");
+    refused_edit(1, "conflict_index", NULL, FL_ESHAPE, "append_result: conflict_index: missing");
+    refused_edit(1, "round", NULL, FL_ESHAPE, "append_result: round: missing");
+    refused_edit(2, "last_index", NULL, FL_ESHAPE, "vote: last_index: missing");
+    refused_edit(2, "last_term", "{}", FL_ESHAPE, "vote: last_term: expected an integer");
+    refused_edit(2, "pre", "\"no\"", FL_ESHAPE, "vote: pre: expected true or false");
+    refused_edit(2, "transfer", NULL, FL_ESHAPE, "vote: transfer: missing");
+    refused_edit(3, "granted", "null", FL_ESHAPE, "vote_result: granted: expected true or false");
+    refused_edit(3, "pre", NULL, FL_ESHAPE, "vote_result: pre: missing");
+    refused_edit(5, "index", NULL, FL_ESHAPE, "snapshot_result: index: missing");
+    refused_edit(5, "next_offset", "-2", FL_ESHAPE, "snapshot_result: next_offset: negative");
+    refused_edit(5, "round", "2.0", FL_ESHAPE, "snapshot_result: round: expected an integer");
+    refused_edit(5, "done", "0", FL_ESHAPE, "snapshot_result: done: expected true or false");
+}
+
+Test(io_codec, refuses_bad_snapshot_fields)
+{
+    refused_edit(4, "index", "0", FL_ESHAPE, "snapshot: index: zero");
+    refused_edit(4, "snap_term", NULL, FL_ESHAPE, "snapshot: snap_term: missing");
+    refused_edit(4, "conf_index", "10", FL_ESHAPE, "snapshot: conf_index: beyond the snapshot");
+    refused_edit(4, "offset", "-1", FL_ESHAPE, "snapshot: offset: negative");
+    refused_edit(4, "round", NULL, FL_ESHAPE, "snapshot: round: missing");
+    refused_edit(4, "done", "1", FL_ESHAPE, "snapshot: done: expected true or false");
+    refused_edit(4, "conf", NULL, FL_ESHAPE, "snapshot: conf: missing");
+    refused_edit(4, "conf", "{}", FL_ESHAPE, "snapshot: conf: expected an array");
+    refused_edit(4, "conf.0", "1", FL_ESHAPE, "snapshot: conf[0]: expected an object");
+    refused_edit(4, "conf.0.id", "0", FL_ESHAPE, "snapshot: conf[0]: id: zero");
+    refused_edit(4, "conf.0.role", "\"removed\"", FL_ESHAPE,
+                 "snapshot: conf[0]: role: unknown value \"removed\"");
+    refused_edit(4, "conf.0.role", NULL, FL_ESHAPE, "snapshot: conf[0]: role: missing");
+    refused_edit(4, "data", "\"AAE\"", FL_ESHAPE, "snapshot: data: invalid base64");
+    refused_edit(4, "conf", "[{\"id\":1,\"role\":\"voter\"},{\"id\":1,\"role\":\"passive\"}]",
+                 FL_ESHAPE, "snapshot: conf[1]: id: 1 listed twice");
+
+    json_t *j = json_loads(valid[4], 0, NULL);
+    json_t *a = json_array();
+    for (int i = 0; i <= RAFT_MAX_SERVERS; i++)
+        json_array_append_new(a, json_pack("{s:i,s:s}", "id", i + 1, "role", "voter"));
+    json_object_set_new(j, "conf", a);
+    refused_json(j, FL_ELIMIT, "snapshot: conf: 17 servers over the maximum of 16");
+    json_decref(j);
+}
+
+Test(io_codec, decode_survives_allocation_failure)
+{
+    json_t *j = json_loads(valid[0], 0, NULL);
+    for (long n = 0; n < 6; n++) {
+        char err[FL_ERRMSG_SIZE] = "";
+        struct raft_message m;
+        fl_alloc_fail_after(n);
+        int rc = io_codec_decode(j, &m, err);
+        fl_alloc_fail_reset();
+        cr_assert(rc == 0 || rc == FL_ENOMEM, "after %ld: rc %d: %s", n, rc, err);
+        raft_message_release(&m);
+    }
+    json_decref(j);
+}
