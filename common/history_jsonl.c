@@ -4,7 +4,6 @@
 #include "common/history.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <string.h>
 
 struct jsonl {
@@ -14,12 +13,15 @@ struct jsonl {
 
 /* Reads one line into j->buf without its newline. Returns its length, -1 at
  * the end, or a negative code for an over-long line or a missing final
- * newline (a truncated file). */
+ * newline (a truncated file). NUL bytes are kept (the JSON parser rejects
+ * them with their column); fgets would cut the line there and silently lose
+ * the rest of the file when a line starts with one. getc_unlocked: the
+ * stream belongs to this reader alone. */
 static int read_line(struct fl_history_reader *r, struct jsonl *j, size_t *len, char *errmsg)
 {
     size_t n = 0;
-    bool newline = false;
-    for (;;) {
+    int c;
+    while ((c = getc_unlocked(r->fp)) != EOF && c != '\n') {
         if (j->cap - n < 2) {
             if (j->cap >= FL_HISTORY_MAX_LINE)
                 return fl_errorf(errmsg, FL_ELIMIT, "line %llu: longer than %u bytes",
@@ -31,29 +33,19 @@ static int read_line(struct fl_history_reader *r, struct jsonl *j, size_t *len, 
             j->buf = p;
             j->cap = cap;
         }
-        if (!fgets(j->buf + n, (int)(j->cap - n), r->fp))
-            break;
-        /* fgets stops at a newline or a full buffer; NUL bytes inside a
-         * line end it early, which the JSON parser then rejects. */
-        size_t got = strlen(j->buf + n);
-        n += got;
-        if (n > 0 && j->buf[n - 1] == '\n') {
-            newline = true;
-            j->buf[--n] = '\0';
-            break;
-        }
-        if (got == 0)
-            break;
+        j->buf[n++] = (char)c;
     }
     if (ferror(r->fp))
         return fl_errorf(errmsg, -EIO, "line %llu: read error", (unsigned long long)r->line + 1);
-    if (!newline && n == 0)
+    if (c == EOF && n == 0)
         return 1; /* end */
     r->line++;
-    if (!newline)
+    if (c == EOF)
         return fl_errorf(errmsg, FL_EPARSE,
                          "line %llu: truncated (no newline at the end of the last line)",
                          (unsigned long long)r->line);
+    if (j->buf)
+        j->buf[n] = '\0';
     *len = n;
     return 0;
 }

@@ -125,11 +125,8 @@ Test(history_jsonl, blank_lines_are_skipped_and_counted)
     got_free(&g);
 }
 
-/* KNOWN BUG (common/history_jsonl.c, not ours to edit): read_line writes
- * j->buf[n] = '\0' before any buffer exists when the very first line is
- * empty, so a file starting with "\n" crashes the reader (NULL write).
- * Enable this test once read_line allocates (or returns early) for an
- * empty line. Also found by tests/fuzz/fuzz_jsonl on input "\n". */
+/* A first line that is empty comes before any buffer exists (once a NULL
+ * write; found by tests/fuzz/fuzz_jsonl on input "\n"). */
 Test(history_jsonl, leading_blank_line)
 {
     struct got g;
@@ -222,6 +219,37 @@ Test(history_jsonl, reader_over_an_open_stream)
     read_all(&r, &g);
     cr_assert_lt(g.rc, 0);
     cr_assert_str_eq(g.err, "mem: line 1: type: missing");
+}
+
+/* Reads `len` bytes (which may hold NUL) through a memory stream. */
+static void read_bytes(const char *bytes, size_t len, struct got *g)
+{
+    FILE *fp = fmemopen((void *)bytes, len, "r");
+    cr_assert_not_null(fp);
+    struct fl_history_reader r;
+    memset(g, 0, sizeof *g);
+    cr_assert_eq(fl_history_reader_open_file(&r, fp, "mem", FL_FORMAT_JSONL, g->err), 0);
+    read_all(&r, g);
+}
+
+/* A NUL byte once ended the line (fgets) and, at the start of a line, the
+ * whole file: the events after it were silently dropped. */
+Test(history_jsonl, nul_bytes_are_an_error_not_the_end)
+{
+    static const char lead[] = OK_LINE "\0\1\n" OK_LINE;
+    struct got g;
+    read_bytes(lead, sizeof lead - 1, &g);
+    cr_assert_lt(g.rc, 0, "a line starting with NUL is rejected");
+    cr_assert_eq(g.n, 1);
+    cr_assert(strstr(g.err, "mem: line 2: column"), "%s", g.err);
+    got_free(&g);
+
+    static const char mid[] = "{\"process\":1,\0\"type\":\"ok\"}\n" OK_LINE;
+    read_bytes(mid, sizeof mid - 1, &g);
+    cr_assert_lt(g.rc, 0, "a NUL inside a line is rejected");
+    cr_assert_eq(g.n, 0);
+    cr_assert(strstr(g.err, "mem: line 1: column"), "%s", g.err);
+    got_free(&g);
 }
 
 Test(history_jsonl, allocation_failures_are_reported)
