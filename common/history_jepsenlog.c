@@ -207,8 +207,25 @@ static int parse_line(struct fl_history_reader *r, const char *line, size_t len,
     json_t *v = NULL;
     int rc;
 
-    if (k == 0)
+    if (k == 0) {
+        /* "... - 3<TAB>:done<TAB>:cas..." is an event line with a bad type,
+         * not some other log line: say so rather than drop the event. */
+        for (size_t i = 1; i + 1 < n; i++) {
+            struct field tf = f[i];
+            trim(&tf);
+            if (tf.len < 2 || tf.s[0] != ':' || (rc = parse_process(r, f[i - 1], ev, errmsg)) == 0)
+                continue;
+            if (rc < 0)
+                return rc;
+            size_t shown = 0; /* printable ASCII only, at most 32 bytes */
+            while (shown < tf.len && shown < 32 && tf.s[shown] > ' ' && tf.s[shown] < 127)
+                shown++;
+            return fl_errorf(errmsg, FL_ESHAPE,
+                             "line %llu: type: expected :invoke, :ok, :fail or :info, found %.*s",
+                             (unsigned long long)r->line, (int)shown, tf.s);
+        }
         return 0;
+    }
     if ((rc = parse_process(r, f[k - 1], ev, errmsg)) <= 0)
         return rc;
     ev->type = type;

@@ -133,6 +133,28 @@ Test(history_jepsenlog, other_lines_are_ignored)
     got_free(&g);
 }
 
+/* A line shaped like an event (process, then a keyword) with a type that is
+ * not one of the four was once ignored as "some other line", which left the
+ * invoke in flight and changed the verdict. */
+Test(history_jepsenlog, unknown_type_is_an_error_not_ignored)
+{
+    struct got g;
+    read_log("INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]\n"
+             "INFO  jepsen.util - 3\t:done\t:cas\t[1 4]\n",
+             &g);
+    cr_assert_lt(g.rc, 0);
+    cr_assert(strstr(g.err, "line 2: type: expected :invoke, :ok, :fail or :info, found :done"),
+              "%s", g.err);
+    got_free(&g);
+
+    read_log("2015-05-21 12:13:14,123{GMT}\tINFO\t[jepsen worker 3] jepsen.util: 3\t:oops\t"
+             ":read\tnil\n",
+             &g);
+    cr_assert_lt(g.rc, 0);
+    cr_assert(strstr(g.err, "line 1: type: expected"), "%s", g.err);
+    got_free(&g);
+}
+
 Test(history_jepsenlog, timestamped_prefix_and_error_field)
 {
     struct got g;
