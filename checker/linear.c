@@ -91,13 +91,18 @@ struct shared {
     struct key_result *results; /* by key id */
 };
 
+/* Charges `bytes` to the budget; false when that would exceed it (the caller
+ * then gives the charge back and does not allocate). The peak counts only
+ * granted charges, so it never reports more than --max-memory. */
 static bool mem_add(struct shared *s, size_t bytes)
 {
     size_t now = atomic_fetch_add(&s->mem, bytes) + bytes;
+    if (now > s->max_memory)
+        return false;
     size_t peak = atomic_load(&s->peak);
     while (now > peak && !atomic_compare_exchange_weak(&s->peak, &peak, now))
         ;
-    return now <= s->max_memory;
+    return true;
 }
 
 static void mem_sub(struct shared *s, size_t bytes)

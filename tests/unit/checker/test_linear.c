@@ -125,7 +125,7 @@ Test(checker_linear, timeout_turns_into_unknown_naming_the_budget)
     /* Either the memory budget stops it, or (if this seed were easy) a real verdict. */
     if (res.verdict == CHECKER_UNKNOWN)
         cr_assert(strstr(res.reason, "--max-memory"), "reason names the budget: %s", res.reason);
-    cr_assert(res.peak_memory <= (size_t)9 << 20, "peak %zu bytes within the budget",
+    cr_assert(res.peak_memory <= (size_t)8 << 20, "peak %zu bytes within the budget",
               res.peak_memory);
     checker_result_free(&res);
     checker_history_free(&h);
