@@ -1,0 +1,209 @@
+/* test_check.c - checker_check_file end to end: format defaults, model
+ * detection, and verdicts that survive a conversion between JSONL and EDN
+ * (what `faultline check --export-edn` relies on). */
+#include "checker/check.h"
+#include "checker/gen.h"
+#include "common/error.h"
+#include "common/history.h"
+#include "common/rng.h"
+#include "support/test_support.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A fresh temporary path (tmpfs when there is one); caller unlinks. */
+static void tmp_path(char *buf, size_t size, const char *tag)
+{
+    const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(buf, size, "%s/fltest-%s-XXXXXX", dir, tag);
+    int fd = mkstemp(buf);
+    cr_assert(fd >= 0);
+    close(fd);
+}
+
+/* Copies every event of `in` to `out` in `format`, as --export-edn does. */
+static void convert(const char *in, const char *out, enum fl_history_format format)
+{
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    struct fl_history_reader r;
+    struct fl_history_writer w;
+    struct fl_event ev;
+    cr_assert_eq(fl_history_reader_open(&r, in, FL_FORMAT_AUTO, errmsg), 0, "%s", errmsg);
+    cr_assert_eq(fl_history_writer_open(&w, out, format, errmsg), 0, "%s", errmsg);
+    fl_event_init(&ev);
+    int rc;
+    while ((rc = fl_history_reader_next(&r, &ev, errmsg)) == 1)
+        cr_assert_eq(fl_history_writer_write(&w, &ev, errmsg), 0, "%s", errmsg);
+    cr_assert_eq(rc, 0, "%s: %s", in, errmsg);
+    fl_event_clear(&ev);
+    fl_history_reader_close(&r);
+    cr_assert_eq(fl_history_writer_close(&w, errmsg), 0, "%s", errmsg);
+}
+
+struct outcome {
+    enum checker_verdict verdict;
+    size_t n_ops, n_keys, n_crashed;
+    const char *model;
+};
+
+static struct outcome check(const char *path, const struct checker_check_options *opt)
+{
+    struct checker_history h;
+    struct checker_result res;
+    const struct checker_model_ops *used = NULL;
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    int rc = checker_check_file(path, opt, &h, &res, &used, errmsg);
+    cr_assert_eq(rc, 0, "%s", errmsg);
+    struct outcome o = {res.verdict, res.n_ops, res.n_keys, res.n_crashed, used->name};
+    checker_result_free(&res);
+    checker_history_free(&h);
+    return o;
+}
+
+static void assert_same(struct outcome a, struct outcome b, const char *what)
+{
+    cr_assert_eq(a.verdict, b.verdict, "%s: verdict %s became %s", what,
+                 checker_verdict_name(a.verdict), checker_verdict_name(b.verdict));
+    cr_assert_eq(a.n_ops, b.n_ops, "%s: ops %zu became %zu", what, a.n_ops, b.n_ops);
+    cr_assert_eq(a.n_keys, b.n_keys, "%s", what);
+    cr_assert_eq(a.n_crashed, b.n_crashed, "%s", what);
+    cr_assert_str_eq(a.model, b.model, "%s", what);
+}
+
+/* ==== Round trips ==== */
+
+/* Generated JSONL histories (valid and mutated, one and several keys) keep
+ * their verdict once exported to EDN, when both are checked with the same
+ * conventions (JSONL's: initial nil, nil read means absent). */
+Test(checker_check, jsonl_to_edn_keeps_the_verdict)
+{
+    char jsonl[64], edn[64];
+    tmp_path(jsonl, sizeof jsonl, "rt-jsonl");
+    tmp_path(edn, sizeof edn, "rt-edn");
+    json_t *nil = json_null();
+    struct checker_check_options opt = {
+        .format = FL_FORMAT_AUTO, .initial = nil, .nil_read_any = 0};
+    opt.limits.timeout_s = 60;
+    int invalid = 0, cases = 300;
+    for (int c = 1; c <= cases; c++) {
+        struct fl_rng rng;
+        fl_rng_seed(&rng, (uint64_t)c * 104729);
+        struct checker_gen_config cfg;
+        checker_gen_defaults(&cfg);
+        cfg.seed = (uint64_t)c;
+        cfg.n_ops = (size_t)fl_rng_range(&rng, 1, 200);
+        cfg.processes = (int)fl_rng_range(&rng, 1, 8);
+        cfg.keys = fl_rng_chance(&rng, 0.3) ? 3 : 1;
+        cfg.crash_rate = fl_rng_double(&rng) * 0.1;
+        cfg.mutate = fl_rng_chance(&rng, 0.5);
+        char errmsg[FL_ERRMSG_SIZE];
+        cr_assert_eq(checker_gen_write(&cfg, jsonl, errmsg), 0, "%s", errmsg);
+        convert(jsonl, edn, FL_FORMAT_EDN);
+        struct outcome a = check(jsonl, &opt), b = check(edn, &opt);
+        char what[64];
+        snprintf(what, sizeof what, "case %d", c);
+        assert_same(a, b, what);
+        invalid += a.verdict == CHECKER_INVALID;
+    }
+    cr_assert(invalid > 0 && invalid < cases, "both verdicts covered (%d invalid)", invalid);
+    unlink(jsonl);
+    unlink(edn);
+}
+
+/* Every Knossos corpus file keeps its verdict through EDN -> JSONL -> EDN,
+ * checked with Knossos's conventions (initial 0, for every register of a
+ * multi-register too; nil read matches any). */
+Test(checker_check, knossos_corpus_through_jsonl_and_back, .timeout = 300)
+{
+    char jsonl[64], edn[64];
+    tmp_path(jsonl, sizeof jsonl, "kn-jsonl");
+    tmp_path(edn, sizeof edn, "kn-edn");
+    json_t *zero = json_integer(0);
+    struct checker_check_options opt = {
+        .format = FL_FORMAT_AUTO, .initial = zero, .nil_read_any = 1};
+    opt.limits.timeout_s = 60;
+    FILE *fp = fopen(test_source_path("tests/data/knossos/EXPECTED.tsv"), "r");
+    cr_assert(fp);
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof line, fp)) {
+        char src[64], file[512];
+        if (sscanf(line, "%63[^\t]\t%511[^\t]", src, file) != 2 || strcmp(src, "source") == 0)
+            continue;
+        char rel[600];
+        snprintf(rel, sizeof rel, "tests/data/knossos/%s", file);
+        const char *orig = test_source_path(rel);
+        convert(orig, jsonl, FL_FORMAT_JSONL);
+        convert(jsonl, edn, FL_FORMAT_EDN);
+        struct outcome a = check(orig, &opt);
+        assert_same(a, check(jsonl, &opt), file);
+        assert_same(a, check(edn, &opt), file);
+        n++;
+    }
+    fclose(fp);
+    json_decref(zero);
+    cr_assert_eq(n, 122);
+    unlink(jsonl);
+    unlink(edn);
+}
+
+/* ==== Defaults and detection ==== */
+
+Test(checker_check, format_defaults)
+{
+    bool zero, any;
+    checker_check_defaults(FL_FORMAT_EDN, &zero, &any);
+    cr_assert(zero && any, "EDN follows Knossos");
+    checker_check_defaults(FL_FORMAT_JSONL, &zero, &any);
+    cr_assert(!zero && !any, "JSONL: nil start, nil read is absent");
+    checker_check_defaults(FL_FORMAT_JEPSEN_LOG, &zero, &any);
+    cr_assert(!zero && !any, "Jepsen logs (etcd): nil start");
+}
+
+Test(checker_check, model_is_detected_from_f)
+{
+    static const struct {
+        const char *text, *model;
+    } cases[] = {
+        {"{\"process\":0,\"type\":\"invoke\",\"f\":\"cas\",\"value\":[1,2]}\n", "register"},
+        {"{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"a\",\"value\":1}\n", "kv"},
+        {"{\"process\":0,\"type\":\"invoke\",\"f\":\"acquire\"}\n", "mutex"},
+        {"{\"process\":0,\"type\":\"invoke\",\"f\":\"enqueue\",\"value\":1}\n", "queue"},
+        {"{\"process\":0,\"type\":\"invoke\",\"f\":\"add\",\"value\":1}\n"
+         "{\"process\":0,\"type\":\"ok\",\"f\":\"add\",\"value\":1}\n"
+         "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n"
+         "{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":[1]}\n",
+         "set"},
+        {"{\"process\":0,\"type\":\"invoke\",\"f\":\"add\",\"value\":1}\n"
+         "{\"process\":0,\"type\":\"ok\",\"f\":\"add\",\"value\":1}\n"
+         "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n"
+         "{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":1}\n",
+         "counter"},
+        {"{\"process\":0,\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"r\",\"x\",null]]}\n",
+         "multi-register"},
+    };
+    struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct outcome o = check(test_tmpfile(cases[i].text, ".jsonl"), &opt);
+        cr_assert_str_eq(o.model, cases[i].model, "case %zu", i);
+    }
+}
+
+Test(checker_check, unknown_model_is_an_error_naming_the_option)
+{
+    struct checker_check_options opt = {
+        .format = FL_FORMAT_AUTO, .nil_read_any = -1, .model = "bogus"};
+    struct checker_history h;
+    struct checker_result res;
+    const struct checker_model_ops *used = NULL;
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    const char *path =
+        test_tmpfile("{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n", ".jsonl");
+    cr_assert_lt(checker_check_file(path, &opt, &h, &res, &used, errmsg), 0);
+    cr_assert(strstr(errmsg, "bogus"), "%s", errmsg);
+    checker_result_free(&res);
+    checker_history_free(&h);
+}
