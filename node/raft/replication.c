@@ -6,7 +6,7 @@
 /* Sends one AppendEntries to server i. `force` sends even an empty message
  * (heartbeat, answer to a rejection); otherwise only when entries are due.
  * In pipeline mode next_index advances optimistically (§10.2.1). */
-static bool send_one(struct raft *r, unsigned i, bool force)
+static bool send_one(struct raft *r, unsigned i, bool force, uint64_t max)
 {
     struct raft_progress *p = &r->prog[i];
     uint64_t to = r->conf.servers[i].id;
@@ -24,8 +24,8 @@ static bool send_one(struct raft *r, unsigned i, bool force)
     }
     uint64_t last = raft__last_index(r);
     uint64_t n = p->next <= last ? last - p->next + 1 : 0;
-    if (n > r->opt.max_batch)
-        n = r->opt.max_batch;
+    if (n > max)
+        n = max;
     if (p->next - 1 >= p->match + r->opt.max_inflight)
         n = 0;
     if (p->probing && !force)
@@ -62,11 +62,11 @@ void raft__send_append(struct raft *r, unsigned i, bool force)
         const struct raft_progress *p = &r->prog[i];
         if (!p->snapshotting && (!force || p->sent_at + r->opt.election_timeout > r->now))
             return;
-        send_one(r, i, true);
+        send_one(r, i, true, 0);
         return;
     }
-    if (send_one(r, i, force)) {
-        while (send_one(r, i, false))
+    if (send_one(r, i, force, r->opt.max_batch)) {
+        while (send_one(r, i, false, r->opt.max_batch))
             ;
     }
 }
