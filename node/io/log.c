@@ -90,19 +90,19 @@ uint32_t io_log_crc32c(uint32_t crc, const void *data, size_t n)
 
 /* ==== Helpers ==== */
 
-static void put32(unsigned char *p, uint32_t v)
+void io_log__put32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static void put64(unsigned char *p, uint64_t v)
+void io_log__put64(unsigned char *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static uint32_t get32(const unsigned char *p)
+uint32_t io_log__get32(const unsigned char *p)
 {
     uint32_t v = 0;
     for (int i = 3; i >= 0; i--)
@@ -110,7 +110,7 @@ static uint32_t get32(const unsigned char *p)
     return v;
 }
 
-static uint64_t get64(const unsigned char *p)
+uint64_t io_log__get64(const unsigned char *p)
 {
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--)
@@ -144,7 +144,7 @@ static bool seg_parse(const char *name, uint64_t *first)
     return true;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
+int io_log__pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 {
     const unsigned char *p = buf;
     while (n > 0) {
@@ -162,7 +162,7 @@ static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 }
 
 /* Reads exactly n bytes; -EIO if the file is shorter. */
-static int pread_all(int fd, void *buf, size_t n, uint64_t off)
+int io_log__pread_all(int fd, void *buf, size_t n, uint64_t off)
 {
     unsigned char *p = buf;
     while (n > 0) {
@@ -196,12 +196,12 @@ static int rec_check(const unsigned char *p, uint64_t avail, uint32_t max, uint6
         snprintf(reason, 128, "torn header (%" PRIu64 " of %d bytes)", avail, IO_LOG_HEADER);
         return FL_EPARSE;
     }
-    uint32_t magic = get32(p);
+    uint32_t magic = io_log__get32(p);
     if (magic != MAGIC) {
         snprintf(reason, 128, "bad magic 0x%08" PRIx32, magic);
         return FL_EPARSE;
     }
-    h->len = get32(p + 4);
+    h->len = io_log__get32(p + 4);
     if (h->len > max) {
         snprintf(reason, 128, "length %" PRIu32 " exceeds max_entry_bytes %" PRIu32, h->len, max);
         return FL_ELIMIT;
@@ -214,14 +214,14 @@ static int rec_check(const unsigned char *p, uint64_t avail, uint32_t max, uint6
     }
     uint32_t crc = io_log_crc32c(0, p, 28);
     crc = io_log_crc32c(crc, p + IO_LOG_HEADER, h->len);
-    if (crc != get32(p + 28)) {
+    if (crc != io_log__get32(p + 28)) {
         snprintf(reason, 128, "crc mismatch (stored 0x%08" PRIx32 ", computed 0x%08" PRIx32 ")",
-                 get32(p + 28), crc);
+                 io_log__get32(p + 28), crc);
         return FL_EPARSE;
     }
-    h->index = get64(p + 8);
-    h->term = get64(p + 16);
-    h->type = get32(p + 24);
+    h->index = io_log__get64(p + 8);
+    h->term = io_log__get64(p + 16);
+    h->type = io_log__get32(p + 24);
     if (want != 0 && h->index != want) {
         snprintf(reason, 128, "index %" PRIu64 " where %" PRIu64 " was expected", h->index, want);
         return FL_EPARSE;
@@ -241,13 +241,13 @@ static int rec_check(const unsigned char *p, uint64_t avail, uint32_t max, uint6
 static void rec_encode(unsigned char *hdr, uint64_t index, uint64_t term, uint32_t type,
                        const void *payload, uint32_t len)
 {
-    put32(hdr, MAGIC);
-    put32(hdr + 4, len);
-    put64(hdr + 8, index);
-    put64(hdr + 16, term);
-    put32(hdr + 24, type);
+    io_log__put32(hdr, MAGIC);
+    io_log__put32(hdr + 4, len);
+    io_log__put64(hdr + 8, index);
+    io_log__put64(hdr + 16, term);
+    io_log__put32(hdr + 24, type);
     uint32_t crc = io_log_crc32c(0, hdr, 28);
-    put32(hdr + 28, io_log_crc32c(crc, payload, len));
+    io_log__put32(hdr + 28, io_log_crc32c(crc, payload, len));
 }
 
 static int seg_push_rec(struct io_log__seg *s, const struct io_log__rec *r)
@@ -303,7 +303,7 @@ static int flush(struct io_log *log, char *errmsg)
         return refuse_failed(log, errmsg);
     if (log->wlen == 0)
         return 0;
-    int rc = pwrite_all(log->fd, log->wbuf, log->wlen, log->wbuf_off);
+    int rc = io_log__pwrite_all(log->fd, log->wbuf, log->wlen, log->wbuf_off);
     if (rc < 0) {
         log->failed = rc;
         char name[64];
@@ -442,7 +442,7 @@ static int scan_seg(struct io_log *log, size_t i, uint64_t *prev_term, struct io
                            log->dir, name, size);
             goto out;
         }
-        rc = pread_all(fd, buf, size, 0);
+        rc = io_log__pread_all(fd, buf, size, 0);
         if (rc < 0) {
             fl_errorf(errmsg, rc, "log %s/%s: read: %s", log->dir, name, fl_strerror(rc));
             goto out;
@@ -880,7 +880,7 @@ static int load_seg(struct io_log *log, size_t si, uint64_t k0, uint64_t k1, str
                        log->dir, name, end - start);
         goto out;
     }
-    rc = pread_all(fd, buf, end - start, start);
+    rc = io_log__pread_all(fd, buf, end - start, start);
     if (rc < 0) {
         fl_errorf(errmsg, rc, "log %s/%s: read at offset %" PRIu64 ": %s", log->dir, name, start,
                   rc == -EIO ? "file shorter than expected" : fl_strerror(rc));
@@ -1013,7 +1013,7 @@ static int rewrite_seg(struct io_log *log, size_t si, struct io_log_compaction *
         rc = fl_errorf(errmsg, FL_ENOMEM, "log %s/%s: no memory to compact", log->dir, name);
         goto out;
     }
-    rc = pread_all(fd, src, s->size, 0);
+    rc = io_log__pread_all(fd, src, s->size, 0);
     if (rc < 0) {
         fl_errorf(errmsg, rc, "log %s/%s: read: %s", log->dir, name, fl_strerror(rc));
         goto out;
@@ -1045,7 +1045,7 @@ static int rewrite_seg(struct io_log *log, size_t si, struct io_log_compaction *
         rc = fl_errorf(errmsg, -errno, "log %s/%s: create: %s", log->dir, tmp, strerror(errno));
         goto out;
     }
-    rc = pwrite_all(tfd, dst, w, 0);
+    rc = io_log__pwrite_all(tfd, dst, w, 0);
     if (rc == 0 && fdatasync(tfd) < 0)
         rc = -errno;
     if (rc == 0 && renameat(log->dirfd, tmp, log->dirfd, name) < 0)

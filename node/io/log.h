@@ -191,4 +191,15 @@ int io_log_compact_incremental(struct io_log *log, double threshold, struct io_l
 /* Total bytes of the segment files (including buffered records). */
 uint64_t io_log_bytes(const struct io_log *log);
 
+/* ==== Internal, shared with meta.c and snapfile.c ==== */
+
+/* Writes/reads exactly n bytes at `off`, retrying on EINTR; 0 or a negative
+ * errno (-EIO when the file ends early). */
+int io_log__pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+int io_log__pread_all(int fd, void *buf, size_t n, uint64_t off);
+void io_log__put32(unsigned char *p, uint32_t v);
+void io_log__put64(unsigned char *p, uint64_t v);
+uint32_t io_log__get32(const unsigned char *p);
+uint64_t io_log__get64(const unsigned char *p);
+
 #endif
