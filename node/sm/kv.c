@@ -446,7 +446,8 @@ static void session_closed(void *st, const struct sm_ctx *ctx, uint64_t session)
     struct session *s = session_get(kv, session);
     if (!s)
         return;
-    qsort(s->held, s->n, sizeof *s->held, held_cmp);
+    if (s->n > 1)
+        qsort(s->held, s->n, sizeof *s->held, held_cmp);
     for (size_t i = 0; i < s->n; i++) {
         struct key *e = s->held[i].key;
         bool found;
@@ -513,7 +514,8 @@ static json_t *snapshot_json(const struct kv *kv)
             w[nw++] = (struct held){v[i], j};
         }
     }
-    qsort(w, nw, sizeof *w, watch_cmp);
+    if (nw > 1)
+        qsort(w, nw, sizeof *w, watch_cmp);
     for (size_t i = 0; i < nw; i++) {
         const struct watch *x = &w[i].key->watches[w[i].index];
         if (json_array_append_new(watches, json_pack("[I,O,I]", (json_int_t)x->session,
