@@ -95,6 +95,14 @@ static int opt_str(json_t *obj, const char *name, char **out, char *errmsg)
     return 0;
 }
 
+bool fl__history_name_ok(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
 int fl_event_from_json(json_t *obj, struct fl_event *ev, char *errmsg)
 {
     int rc;
@@ -129,6 +137,8 @@ int fl_event_from_json(json_t *obj, struct fl_event *ev, char *errmsg)
         json_string_length(v) > FL_HISTORY_MAX_FSTR)
         return fl_errorf(errmsg, FL_ESHAPE, "f: expected a non-empty string of at most %d bytes",
                          FL_HISTORY_MAX_FSTR);
+    if (!fl__history_name_ok(json_string_value(v), json_string_length(v)))
+        return fl_errorf(errmsg, FL_ESHAPE, "f: control characters are not allowed");
     ev->f = fl_strdup(json_string_value(v));
     if (!ev->f)
         return fl_errorf(errmsg, FL_ENOMEM, "f: out of memory");

@@ -13,6 +13,7 @@
 #define FL_HISTORY_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -124,6 +125,9 @@ int fl_history_writer_close(struct fl_history_writer *w, char *errmsg);
 int fl__history_jsonl_open(struct fl_history_reader *r, char *errmsg);
 int fl__history_edn_open(struct fl_history_reader *r, char *errmsg);
 int fl__history_jepsenlog_open(struct fl_history_reader *r, char *errmsg);
+/* True when the `len` bytes of an `f` name hold no control character
+ * (names end up in one-line error messages and on terminals). */
+bool fl__history_name_ok(const char *s, size_t len);
 /* Writes one event as an EDN map followed by a newline. */
 int fl__history_edn_write_event(FILE *fp, const struct fl_event *ev);
 

@@ -238,11 +238,13 @@ static int parse_line(struct fl_history_reader *r, const char *line, size_t len,
         return retag(r, rc, "f", errmsg);
     if (!json_is_string(v) || json_string_length(v) == 0 ||
         json_string_length(v) > FL_HISTORY_MAX_FSTR ||
-        strlen(json_string_value(v)) != json_string_length(v)) {
+        strlen(json_string_value(v)) != json_string_length(v) ||
+        !fl__history_name_ok(json_string_value(v), json_string_length(v))) {
         json_decref(v);
-        return fl_errorf(errmsg, FL_ESHAPE,
-                         "line %llu: f: expected a keyword or string of 1 to %d bytes",
-                         (unsigned long long)r->line, FL_HISTORY_MAX_FSTR);
+        return fl_errorf(
+            errmsg, FL_ESHAPE,
+            "line %llu: f: expected a keyword or string of 1 to %d bytes, no control characters",
+            (unsigned long long)r->line, FL_HISTORY_MAX_FSTR);
     }
     ev->f = fl_strdup(json_string_value(v));
     json_decref(v);

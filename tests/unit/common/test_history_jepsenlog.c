@@ -155,6 +155,16 @@ Test(history_jepsenlog, unknown_type_is_an_error_not_ignored)
     got_free(&g);
 }
 
+Test(history_jepsenlog, f_with_control_characters_is_rejected)
+{
+    struct got g;
+    read_log("INFO  jepsen.util - 3\t:invoke\t\"a\\nb\"\tnil\n", &g);
+    cr_assert_lt(g.rc, 0);
+    cr_assert(strstr(g.err, "line 1: f: expected a keyword or string"), "%s", g.err);
+    cr_assert_null(strchr(g.err, '\n'), "one line: %s", g.err);
+    got_free(&g);
+}
+
 Test(history_jepsenlog, timestamped_prefix_and_error_field)
 {
     struct got g;

@@ -170,6 +170,11 @@ Test(history_jsonl, missing_and_wrong_fields)
     fails_after("{\"process\":\"client\",\"type\":\"ok\",\"f\":\"r\"}\n", 0, "process: expected");
     fails_after("{\"process\":1,\"type\":\"ok\",\"f\":\"\"}\n", 0,
                 "line 1: f: expected a non-empty");
+    /* f ends up in one-line messages: a newline or an escape would break them */
+    fails_after("{\"process\":1,\"type\":\"ok\",\"f\":\"a\\nb\"}\n", 0,
+                "line 1: f: control characters are not allowed");
+    fails_after("{\"process\":1,\"type\":\"ok\",\"f\":\"\\u001b[31m\"}\n", 0,
+                "line 1: f: control characters are not allowed");
     fails_after("{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"time\":-2}\n", 0,
                 "line 1: time: expected a non-negative integer");
     fails_after("{\"process\":1,\"type\":\"ok\",\"f\":\"r\",\"index\":\"3\"}\n", 0,
