@@ -461,7 +461,7 @@ static int scan_seg(struct io_log *log, size_t i, uint64_t *prev_term, struct io
         }
         if (bad != 0)
             break;
-        struct io_log__rec r = {.off = off, .len = h.len, .type = (uint8_t)h.type};
+        struct io_log__rec r = {.off = off, .term = h.term, .len = h.len, .type = (uint8_t)h.type};
         rc = seg_push_rec(s, &r);
         if (rc < 0) {
             fl_errorf(errmsg, rc, "log %s/%s: no memory for the record index", log->dir, name);
@@ -473,6 +473,17 @@ static int scan_seg(struct io_log *log, size_t i, uint64_t *prev_term, struct io
     }
     if (bad != 0) {
         uint64_t at;
+        struct hdr h;
+        char ignored[128];
+        if (bad == FL_ELIMIT &&
+            rec_check(buf + off, size - off, UINT32_MAX, idx, &h, ignored) == 0) {
+            /* An intact record written under a larger limit: never cut it. */
+            rc = fl_errorf(errmsg, bad,
+                           "log %s/%s offset %" PRIu64 ": record %" PRIu64
+                           ": %s (the record is intact: raise max_entry_bytes)",
+                           log->dir, name, off, idx, reason);
+            goto out;
+        }
         if (!last) {
             rc = fl_errorf(errmsg, bad,
                            "log %s/%s offset %" PRIu64 ": record %" PRIu64 ": %s (not the last "
@@ -657,6 +668,15 @@ uint64_t io_log_last_index(const struct io_log *log)
     return s->first + s->n - 1;
 }
 
+uint64_t io_log_term_at(const struct io_log *log, uint64_t index)
+{
+    uint64_t lo = io_log_first_index(log), hi = io_log_last_index(log);
+    if (lo == 0 || index < lo || index > hi)
+        return 0;
+    const struct io_log__seg *s = &log->segs[seg_find(log, index)];
+    return s->recs[index - s->first].term;
+}
+
 uint64_t io_log_bytes(const struct io_log *log)
 {
     uint64_t total = 0;
@@ -677,9 +697,13 @@ static int ensure_active(struct io_log *log, uint64_t index, char *errmsg)
         if (s->n == 0) {
             if (s->first == index)
                 return 0;
-            /* An empty log restarting at another index (after a snapshot). */
+            /* An empty log restarting at another index (after a snapshot). The
+             * removal is made durable now so that the empty file cannot reappear
+             * in front of the new segment after a crash. */
             rc = unlink_seg(log, log->n_segs - 1, errmsg);
             log->n_segs--;
+            if (rc == 0)
+                rc = sync_dir(log, errmsg);
             if (rc < 0)
                 return rc;
         } else if (s->size < log->opt.segment_bytes) {
@@ -729,8 +753,15 @@ int io_log_append(struct io_log *log, uint64_t index, const struct raft_entry *e
         return fl_errorf(errmsg, FL_EUSAGE,
                          "log %s: append at index %" PRIu64 " but the log ends at %" PRIu64,
                          log->dir, index, last);
+    uint64_t prev = io_log_term_at(log, last);
     for (unsigned i = 0; i < n; i++) {
         uint32_t len = entries[i].buf ? entries[i].buf->len : 0;
+        if (entries[i].term < prev)
+            return fl_errorf(errmsg, FL_EUSAGE,
+                             "log %s: entry %" PRIu64 ": term %" PRIu64
+                             " is lower than the term %" PRIu64 " before it",
+                             log->dir, index + i, entries[i].term, prev);
+        prev = entries[i].term;
         if (entries[i].type < RAFT_COMMAND || entries[i].type > RAFT_CHANGE)
             return fl_errorf(errmsg, FL_EUSAGE, "log %s: entry %" PRIu64 ": unknown type %d",
                              log->dir, index + i, entries[i].type);
@@ -762,7 +793,8 @@ int io_log_append(struct io_log *log, uint64_t index, const struct raft_entry *e
             log->wbuf = w;
             log->wcap = cap;
         }
-        struct io_log__rec r = {.off = s->size, .len = len, .type = (uint8_t)e->type};
+        struct io_log__rec r = {
+            .off = s->size, .term = e->term, .len = len, .type = (uint8_t)e->type};
         rc = seg_push_rec(s, &r);
         if (rc < 0)
             return fl_errorf(errmsg, rc, "log %s: no memory for the record index", log->dir);
@@ -816,6 +848,13 @@ int io_log_truncate(struct io_log *log, uint64_t from, char *errmsg)
         if (rc < 0)
             return rc;
     }
+    /* Deletions first and durable: a deleted later segment reappearing after a
+     * crash behind a shortened one would leave a gap that recovery refuses. */
+    if (log->dir_dirty) {
+        rc = sync_dir(log, errmsg);
+        if (rc < 0)
+            return rc;
+    }
     if (log->n_segs > 0) {
         struct io_log__seg *s = &log->segs[log->n_segs - 1];
         if (log->fd < 0) {
@@ -846,8 +885,6 @@ int io_log_truncate(struct io_log *log, uint64_t from, char *errmsg)
             log->wbuf_off = size;
         }
     }
-    if (log->dir_dirty)
-        return sync_dir(log, errmsg);
     return 0;
 }
 

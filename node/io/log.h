@@ -60,6 +60,7 @@ struct io_log_recovery {
 /* One record in memory (private). */
 struct io_log__rec {
     uint64_t off;  /* byte offset of the header in its segment */
+    uint64_t term; /* kept in memory for io_log_term_at and the append check */
     uint32_t len;  /* payload bytes */
     uint8_t type;  /* enum raft_entry_type */
     bool released; /* the state machine no longer needs the payload */
@@ -123,13 +124,19 @@ void io_log_close(struct io_log *log);
 uint64_t io_log_first_index(const struct io_log *log);
 uint64_t io_log_last_index(const struct io_log *log);
 
+/* Term of the stored record `index` (from memory, no I/O); 0 when not stored. */
+uint64_t io_log_term_at(const struct io_log *log, uint64_t index);
+
 /* Appends `n` entries (borrowed; their payload bytes are copied, no reference
  * is kept) as indexes index..index+n-1. `index` must be last_index+1, or any
  * index >= 1 when the log is empty (after a snapshot install or compaction).
  * Records are buffered, not durable until io_log_sync. All entries are checked
  * before any is taken: FL_ELIMIT for a payload over max_entry_bytes, FL_EUSAGE
- * for a wrong index or type. Rolling over to a new segment fdatasyncs the old
- * one. Returns 0 or a negative code with errmsg. */
+ * for a wrong index or type, term 0, or a term lower than the one before it
+ * (Raft log terms never decrease; recovery would refuse such a log). On
+ * FL_ENOMEM or an I/O error a prefix of the batch may have been taken:
+ * io_log_last_index says how far. Rolling over to a new segment
+ * fdatasyncs the old one. Returns 0 or a negative code with errmsg. */
 int io_log_append(struct io_log *log, uint64_t index, const struct raft_entry *entries, unsigned n,
                   char *errmsg);
 

@@ -506,3 +506,99 @@ Test(io_log, incremental_compaction_skips_the_active_segment_and_low_shares)
     cr_assert_eq(out.tombstones, 1);
     io_log_close(&log);
 }
+
+Test(io_log, term_at_reads_terms_from_memory)
+{
+    make_log(70);
+    struct io_log log;
+    open_log(&log, NULL);
+    cr_assert_eq(io_log_term_at(&log, 1), term_of(1));
+    cr_assert_eq(io_log_term_at(&log, 45), term_of(45));
+    cr_assert_eq(io_log_term_at(&log, 70), term_of(70));
+    cr_assert_eq(io_log_term_at(&log, 71), 0);
+    cr_assert_eq(io_log_term_at(&log, 0), 0);
+    io_log_close(&log);
+}
+
+Test(io_log, append_refuses_a_decreasing_term)
+{
+    make_log(40); /* entry 40 has term 2 */
+    struct io_log log;
+    open_log(&log, NULL);
+    struct raft_entry e = {.term = 1, .type = RAFT_NOOP};
+    cr_assert_eq(io_log_append(&log, 41, &e, 1, err), FL_EUSAGE);
+    cr_assert(strstr(err, "entry 41: term 1 is lower than the term 2 before it") != NULL, "%s",
+              err);
+    e.term = 2;
+    cr_assert_eq(io_log_append(&log, 41, &e, 1, err), 0, "%s", err);
+    io_log_close(&log);
+}
+
+Test(io_log, oversized_length_in_the_last_record_is_a_torn_tail)
+{
+    make_log(20);
+    st_put32(seg_path(17), 3 * REC + 4, 0x7fffffffu); /* record 20 */
+    struct io_log log;
+    struct io_log_recovery rec;
+    open_log(&log, &rec);
+    cr_assert(rec.truncated);
+    cr_assert_eq(rec.from_index, 20);
+    cr_assert(strstr(rec.reason, "exceeds max_entry_bytes") != NULL, "%s", rec.reason);
+    io_log_close(&log);
+}
+
+Test(io_log, intact_record_over_a_lowered_limit_is_refused_not_cut)
+{
+    make_log(20);
+    struct io_log log;
+    struct io_log_options o = {.segment_bytes = 1024, .max_entry_bytes = 50};
+    int rc = io_log_open(&log, dir, &o, NULL, err);
+    cr_assert_eq(rc, FL_ELIMIT, "%s", err);
+    cr_assert(strstr(err, "raise max_entry_bytes") != NULL, "%s", err);
+    cr_assert_eq(st_file_size(seg_path(17)), 4 * REC, "the last segment was not cut");
+}
+
+/* Opens, loads, appends and compacts with the nth allocation failing; returns
+ * true when everything succeeded (no injected failure was reached). */
+static bool run_with_failure(long n)
+{
+    struct io_log log;
+    bool ok = false;
+    fl_alloc_fail_after(n);
+    if (io_log_open(&log, dir, &small, NULL, err) == 0) {
+        struct raft_entry *es;
+        int rc = io_log_load(&log, 1, 20, &es, err);
+        if (rc == 0) {
+            cr_assert_eq(es[19].term, term_of(20));
+            io_log_entries_free(es, 20);
+        } else {
+            cr_assert_eq(rc, FL_ENOMEM, "%s", err);
+        }
+        uint64_t next = io_log_last_index(&log) + 1;
+        struct raft_entry e = {.term = term_of(next), .type = RAFT_NOOP};
+        int rc2 = io_log_append(&log, next, &e, 1, err);
+        if (rc2 == 0)
+            rc2 = io_log_sync(&log, err);
+        io_log_release(&log, 2);
+        io_log_release(&log, 4);
+        int rc3 = io_log_compact_incremental(&log, 0.1, NULL, err);
+        ok = rc == 0 && rc2 == 0 && rc3 == 0;
+        io_log_close(&log);
+    }
+    fl_alloc_fail_reset();
+    return ok;
+}
+
+Test(io_log, allocation_failures_are_reported_not_crashed)
+{
+    make_log(20);
+    long n = 0;
+    while (!run_with_failure(n))
+        n++;
+    cr_assert_gt(n, 3, "the sweep reached several allocations (%ld)", n);
+    struct io_log log;
+    open_log(&log, NULL);
+    cr_assert_geq(io_log_last_index(&log), 20);
+    check_range(&log, 5, 20, 0);
+    io_log_close(&log);
+}
