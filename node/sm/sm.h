@@ -81,7 +81,8 @@
  * must not call back into the same state machine. */
 struct sm_ctx {
     void *data;
-    /* Delivers `event` (borrowed: incref it to keep it) to `session`. */
+    /* Delivers `event` to `session`. The event is borrowed and shared by every
+     * session told of the same change: incref it to keep it, never modify it. */
     void (*publish)(void *data, uint64_t session, json_t *event);
     /* Reports that log entry `index` is no longer needed (see the rule above). */
     void (*release)(void *data, uint64_t index);

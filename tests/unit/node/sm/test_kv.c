@@ -412,3 +412,47 @@ Test(node_sm_kv, restore_under_allocation_failure_keeps_the_live_state)
     }
     cr_assert(done);
 }
+
+Test(node_sm_kv, session_close_and_queries_of_absent_state_need_no_allocation)
+{
+    struct sm_test t;
+    st_open(&t, "kv");
+    st_expect(&t, 1, 6, "{\"f\":\"watch\",\"key\":\"a\"}", "{\"ok\":true}");
+    st_expect(&t, 2, 6, "{\"f\":\"watch\",\"key\":\"b\"}", "{\"ok\":true}");
+    fl_alloc_fail_after(0);
+    sm_session_closed(&t.sm, &t.ctx, 6);
+    fl_alloc_fail_reset();
+    cr_assert_str_eq(st_releases(&t), "1 2");
+    cr_assert_str_eq(st_snapshot(&t), "{\"keys\":[],\"sm\":\"kv\",\"watches\":[]}");
+    st_close(&t);
+}
+
+Test(node_sm_kv, snapshot_under_allocation_failure_reports_it_and_changes_nothing)
+{
+    struct sm_test t;
+    st_open(&t, "kv");
+    st_expect(&t, 1, 0, "{\"f\":\"write\",\"key\":\"a\",\"value\":1}", "{\"ok\":true}");
+    st_expect(&t, 2, 0, "{\"f\":\"cas\",\"key\":\"a\",\"value\":[1,2]}", "{\"ok\":true}");
+    st_expect(&t, 3, 5, "{\"f\":\"watch\",\"key\":\"a\"}", "{\"ok\":true}");
+    st_expect(&t, 4, 2, "{\"f\":\"watch\",\"key\":\"b\"}", "{\"ok\":true}");
+    char *expect = st_snapshot_dup(&t);
+    bool done = false;
+    for (long n = 0; n < 32 && !done; n++) {
+        struct fl_buf out;
+        fl_buf_init(&out);
+        fl_alloc_fail_after(n);
+        int rc = sm_snapshot(&t.sm, &out);
+        fl_alloc_fail_reset();
+        if (rc == 0) {
+            cr_assert_str_eq(fl_buf_cstr(&out), expect);
+            done = true;
+        } else {
+            cr_assert_eq(rc, FL_ENOMEM);
+        }
+        fl_buf_free(&out);
+        cr_assert_str_eq(st_snapshot(&t), expect);
+    }
+    cr_assert(done);
+    free(expect);
+    st_close(&t);
+}

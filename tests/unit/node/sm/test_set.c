@@ -92,3 +92,36 @@ Test(node_sm_set, restore_refuses_garbage_and_keeps_the_live_state)
     cr_assert_str_eq(st_snapshot(&t), "{\"elements\":[1,\"z\"],\"sm\":\"set\"}");
     st_close(&t);
 }
+
+Test(node_sm_set, allocation_failures_leave_the_state_unchanged)
+{
+    bool done = false;
+    for (long n = 0; n < 32 && !done; n++) {
+        struct sm_test t;
+        st_open(&t, "set");
+        for (int i = 0; i < 12; i++) { /* 12 of 16 slots: the next add grows the table */
+            char op[64];
+            snprintf(op, sizeof op, "{\"f\":\"add\",\"value\":%d}", i);
+            st_expect(&t, (uint64_t)i + 1, 0, op, "{\"ok\":true}");
+        }
+        char *before = st_snapshot_dup(&t);
+        json_t *op = json_pack("{s:s,s:[s]}", "f", "add", "value", "new"), *res = NULL;
+        fl_alloc_fail_after(n);
+        int rc = sm_apply(&t.sm, &t.ctx, 100, 0, op, &res);
+        fl_alloc_fail_reset();
+        if (rc == 0) {
+            done = true;
+            cr_assert_neq(strcmp(st_snapshot(&t), before), 0, "added");
+            json_decref(res);
+        } else {
+            cr_assert_eq(rc, FL_ENOMEM);
+            cr_assert_null(res);
+            cr_assert_str_eq(st_snapshot(&t), before);
+            cr_assert_eq(t.nreleased, 0);
+        }
+        json_decref(op);
+        free(before);
+        st_close(&t);
+    }
+    cr_assert(done);
+}
