@@ -50,7 +50,7 @@ struct checker_history {
 };
 
 /* Reads and pairs a whole history file. Rejects (FL_EHISTORY with errmsg
- * "PATH:LINE: problem"): a completion with no invoke, a second invoke while
+ * "PATH: line N: field: problem"): a completion with no invoke, a second invoke while
  * one is in flight on the same process, a completion whose f differs from its
  * invoke's. */
 int checker_history_load(struct checker_history *h, const char *path, enum fl_history_format format,
