@@ -41,7 +41,9 @@
  * once per index. The guarantee: replaying only the entries never released,
  * in log order with their original indices and sessions, onto an empty state
  * machine yields the same state (byte-equal snapshot) as applying them all.
- * Results and events of the replay may differ; state does not.
+ * Results and events of the replay may differ; state does not. Session
+ * closes need not be replayed either: session_closed() releases the watch
+ * entries of the session, so none of its watches survive to be rebuilt.
  *   kv:      a write/put or delete of K releases every entry that built K's
  *            current value (the last write and the successful cas entries
  *            since); a delete also releases itself; a successful cas is kept
@@ -84,7 +86,9 @@ struct sm_ctx {
     /* Delivers `event` to `session`. The event is borrowed and shared by every
      * session told of the same change: incref it to keep it, never modify it. */
     void (*publish)(void *data, uint64_t session, json_t *event);
-    /* Reports that log entry `index` is no longer needed (see the rule above). */
+    /* Reports that log entry `index` is no longer needed (see the rule above).
+     * After a restore, indices the snapshot already covers may be reported
+     * (a restored chain or watch): the server ignores what it no longer has. */
     void (*release)(void *data, uint64_t index);
 };
 
