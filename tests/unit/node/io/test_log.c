@@ -2,12 +2,15 @@
  * truncation, recovery of torn and corrupt tails, refusals, prefix and incremental compaction. */
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/rng.h"
 #include "node/io/log.h"
 #include "tests/unit/node/io/storage_test.h"
 
 #include <criterion/criterion.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #define PAYLOAD 100
 #define REC     (IO_LOG_HEADER + PAYLOAD) /* 132 bytes per record */
@@ -601,4 +604,178 @@ Test(io_log, allocation_failures_are_reported_not_crashed)
     cr_assert_geq(io_log_last_index(&log), 20);
     check_range(&log, 5, 20, 0);
     io_log_close(&log);
+}
+
+/* ==== Damage and crash properties ==== */
+
+struct saved_file {
+    char name[256];
+    unsigned char *data;
+    size_t len;
+};
+
+/* Reads every file of `dir` into memory (at most 8). */
+static int save_dir(struct saved_file *files)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        cr_assert_lt(n, 8);
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct saved_file *f = &files[n++];
+        snprintf(f->name, sizeof f->name, "%s", de->d_name);
+        f->len = st_file_size(p);
+        f->data = malloc(f->len);
+        FILE *fp = fopen(p, "rb");
+        cr_assert(fp && fread(f->data, 1, f->len, fp) == f->len);
+        fclose(fp);
+    }
+    closedir(d);
+    return n;
+}
+
+static void restore_dir(const struct saved_file *files, int n)
+{
+    st_rmtree(dir);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    for (int i = 0; i < n; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, files[i].name);
+        st_write_file(p, files[i].data, files[i].len);
+    }
+}
+
+Test(io_log, random_damage_is_cut_or_refused_never_misread)
+{
+    make_log(30); /* segments 1..8, 9..16, 17..24, 25..30 */
+    struct saved_file files[8];
+    int n = save_dir(files);
+    cr_assert_eq(n, 4);
+    struct fl_rng rng;
+    fl_rng_seed(&rng, 20261130);
+    int opened = 0, refused = 0;
+    for (int iter = 0; iter < 150; iter++) {
+        restore_dir(files, n);
+        const struct saved_file *f = &files[fl_rng_below(&rng, (uint64_t)n)];
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, f->name);
+        uint64_t at = fl_rng_below(&rng, f->len);
+        switch (fl_rng_below(&rng, 4)) {
+        case 0:
+            st_flip(p, at, (unsigned char)(1u << fl_rng_below(&rng, 8)));
+            break;
+        case 1:
+            st_truncate(p, at);
+            break;
+        case 2: /* a run of zeros, as a lost sector would leave */
+            for (uint64_t k = at; k < at + 64 && k < f->len; k++)
+                st_flip(p, k, 0xff);
+            break;
+        default: { /* garbage appended */
+            unsigned char junk[40];
+            for (size_t k = 0; k < sizeof junk; k++)
+                junk[k] = (unsigned char)fl_rng_next(&rng);
+            FILE *fp = fopen(p, "ab");
+            cr_assert(fp && fwrite(junk, 1, sizeof junk, fp) == sizeof junk);
+            fclose(fp);
+        }
+        }
+        struct io_log log;
+        int rc = io_log_open(&log, dir, &small, NULL, err);
+        if (rc == 0) {
+            /* Whatever survived is exactly what was written. */
+            opened++;
+            uint64_t last = io_log_last_index(&log);
+            cr_assert_leq(last, 30);
+            if (last > 0) {
+                cr_assert_eq(io_log_first_index(&log), 1);
+                check_range(&log, 1, last, 0);
+            }
+            io_log_close(&log);
+        } else {
+            refused++;
+            cr_assert(rc == FL_EPARSE || rc == FL_ELIMIT, "iteration %d: rc %d: %s", iter, rc, err);
+            cr_assert(strstr(err, "seg-") != NULL, "names the file: %s", err);
+        }
+    }
+    cr_assert_gt(opened, 0);
+    cr_assert_gt(refused, 0);
+    for (int i = 0; i < n; i++)
+        free(files[i].data);
+}
+
+/* Child of the kill test: appends and syncs forever, reporting each durable
+ * last index on `fd`; compacts the prefix now and then. Never returns. */
+static void writer(int fd, uint64_t seed)
+{
+    struct io_log log;
+    char e[FL_ERRMSG_SIZE];
+    if (io_log_open(&log, dir, &small, NULL, e) != 0)
+        _exit(3);
+    struct fl_rng rng;
+    fl_rng_seed(&rng, seed);
+    for (;;) {
+        uint64_t next = io_log_last_index(&log) + 1;
+        unsigned batch = 1 + (unsigned)fl_rng_below(&rng, 20);
+        for (unsigned i = 0; i < batch; i++) {
+            unsigned char p[PAYLOAD];
+            fill(p, next + i, term_of(next + i));
+            struct raft_entry en = {
+                .term = term_of(next + i), .type = RAFT_COMMAND, .buf = raft_buf_new(p, PAYLOAD)};
+            int rc = io_log_append(&log, next + i, &en, 1, e);
+            raft_buf_unref(en.buf);
+            if (rc != 0)
+                _exit(4);
+        }
+        if (io_log_sync(&log, e) != 0)
+            _exit(5);
+        uint64_t last = next + batch - 1;
+        if (write(fd, &last, sizeof last) != sizeof last)
+            _exit(6);
+        if (fl_rng_chance(&rng, 0.1) && last > 40 && io_log_compact_prefix(&log, last - 40, e))
+            _exit(7);
+    }
+}
+
+Test(io_log, acknowledged_entries_survive_kill_9_at_any_moment)
+{
+    struct fl_rng rng;
+    fl_rng_seed(&rng, 7);
+    uint64_t acked = 0;
+    for (int round = 0; round < 10; round++) {
+        int pfd[2];
+        cr_assert_eq(pipe(pfd), 0);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            close(pfd[0]);
+            writer(pfd[1], (uint64_t)round);
+        }
+        close(pfd[1]);
+        usleep((useconds_t)fl_rng_below(&rng, 40000));
+        kill(pid, SIGKILL);
+        int status;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFSIGNALED(status), "the writer failed on its own (exit %d)",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        uint64_t v;
+        while (read(pfd[0], &v, sizeof v) == sizeof v)
+            acked = v > acked ? v : acked;
+        close(pfd[0]);
+
+        struct io_log log;
+        struct io_log_recovery rec;
+        open_log(&log, &rec);
+        uint64_t first = io_log_first_index(&log), last = io_log_last_index(&log);
+        cr_assert_geq(last, acked, "round %d: acknowledged %" PRIu64 ", recovered %" PRIu64, round,
+                      acked, last);
+        if (last > 0)
+            check_range(&log, first, last, 0);
+        io_log_close(&log);
+    }
 }
