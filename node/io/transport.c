@@ -518,8 +518,12 @@ static void on_connection(uv_stream_t *server, int status)
     if (status < 0 || t->closing)
         return;
     struct io_conn *c = conn_new(t);
-    if (c == NULL)
-        return; /* the connection waits in the backlog; retried on the next one */
+    if (c == NULL) {
+        /* libuv stops accepting until uv_accept succeeds, so a failure here
+         * leaves the listener paused; only allocation failure gets here. */
+        tlog(t, "inbound connection: out of memory: listener paused");
+        return;
+    }
     c->inbound = true;
     c->next = t->inbound;
     if (t->inbound != NULL)

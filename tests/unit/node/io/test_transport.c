@@ -281,6 +281,23 @@ static void raw_connected(uv_connect_t *req, int status)
     cr_assert_eq(uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read), 0);
 }
 
+/* Connects a raw client to node 1 of `w` (already started), sends `bytes` and
+ * runs the loop until everything is closed. */
+static void raw_run(struct world *w, struct raw *r, const unsigned char *bytes, size_t len)
+{
+    memset(r, 0, sizeof *r);
+    r->w = w;
+    r->bytes = (unsigned char *)bytes;
+    r->len = len;
+    r->tcp.data = r;
+    r->connect.data = r;
+    cr_assert_eq(uv_tcp_init(&w->loop, &r->tcp), 0);
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", w->n[0].port, &sa);
+    cr_assert_eq(uv_tcp_connect(&r->connect, &r->tcp, (struct sockaddr *)&sa, raw_connected), 0);
+    finish(w);
+}
+
 /* Sends `bytes` to a transport with max_frame 1024 and expects it to close the
  * connection, count a refusal and log `needle`. */
 static void raw_refused(const unsigned char *bytes, size_t len, const char *needle)
@@ -289,14 +306,8 @@ static void raw_refused(const unsigned char *bytes, size_t len, const char *need
     cr_assert_eq(uv_loop_init(&w.loop), 0);
     struct io_transport_options o = {.max_frame = 1024};
     start(&w, 0, &o, 0, NULL);
-    struct raw r = {.w = &w, .bytes = (unsigned char *)bytes, .len = len};
-    r.tcp.data = &r;
-    r.connect.data = &r;
-    cr_assert_eq(uv_tcp_init(&w.loop, &r.tcp), 0);
-    struct sockaddr_in sa;
-    uv_ip4_addr("127.0.0.1", w.n[0].port, &sa);
-    cr_assert_eq(uv_tcp_connect(&r.connect, &r.tcp, (struct sockaddr *)&sa, raw_connected), 0);
-    finish(&w);
+    struct raw r;
+    raw_run(&w, &r, bytes, len);
     cr_assert_lt(r.read_status, 0, "the connection was not closed");
     cr_assert_eq(w.n[0].t.stats.inbound_refused, 1u);
     cr_assert_eq(w.n[0].got, 0u);
@@ -358,6 +369,83 @@ Test(io_transport, garbage_bytes_close_the_connection, .timeout = 60)
     size_t n = frame(b, HELLO);
     n += frame(b + n, "{not json}");
     raw_refused(b, n, "invalid JSON");
+}
+
+Test(io_transport, a_message_for_another_node_is_dropped_and_the_next_delivered, .timeout = 60)
+{
+    unsigned char b[512];
+    size_t n = frame(b, HELLO);
+    n += frame(b + n, "{\"type\":\"timeout_now\",\"from\":2,\"to\":5,\"term\":1}");
+    n += frame(b + n, "{\"type\":\"timeout_now\",\"from\":2,\"to\":1,\"term\":7}");
+    struct world w = {0};
+    cr_assert_eq(uv_loop_init(&w.loop), 0);
+    start(&w, 0, NULL, 0, NULL);
+    w.expected = 1; /* the first delivery closes everything */
+    struct raw r;
+    raw_run(&w, &r, b, n);
+    cr_assert_eq(w.n[0].got, 1u);
+    cr_assert_eq(w.n[0].terms[0], 7u);
+    cr_assert_eq(w.n[0].froms[0], 2u);
+    cr_assert_eq(w.n[0].t.stats.messages_misrouted, 1u);
+    cr_assert_eq(w.n[0].t.stats.inbound_refused, 0u);
+}
+
+Test(io_transport, connections_over_the_inbound_limit_are_refused, .timeout = 60)
+{
+    struct world w = {0};
+    cr_assert_eq(uv_loop_init(&w.loop), 0);
+    struct io_transport_options o = {.max_inbound = 1};
+    start(&w, 0, &o, 0, NULL);
+    /* The first raw client holds the only slot and says nothing; the second is refused. */
+    struct raw idle = {.w = &w}, r;
+    idle.tcp.data = &idle;
+    idle.connect.data = &idle;
+    cr_assert_eq(uv_tcp_init(&w.loop, &idle.tcp), 0);
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", w.n[0].port, &sa);
+    static const unsigned char nothing[1] = {0};
+    idle.bytes = (unsigned char *)nothing;
+    idle.len = 0;
+    cr_assert_eq(uv_tcp_connect(&idle.connect, &idle.tcp, (struct sockaddr *)&sa, raw_connected),
+                 0);
+    while (w.n[0].t.n_inbound == 0)
+        uv_run(&w.loop, UV_RUN_ONCE);
+    raw_run(&w, &r, nothing, 0);
+    cr_assert_lt(r.read_status, 0);
+    cr_assert_eq(w.n[0].t.stats.inbound_refused, 1u);
+    cr_assert(logged(&w.n[0], "over 1 connections"));
+}
+
+/* ==== Allocation failures ==== */
+
+Test(io_transport, setup_and_sends_survive_allocation_failure)
+{
+    for (long k = 0; k < 60; k++) {
+        struct world w = {0};
+        cr_assert_eq(uv_loop_init(&w.loop), 0);
+        start(&w, 0, NULL, 0, NULL);
+        start(&w, 1, NULL, 0, NULL);
+        char addr[32], err[FL_ERRMSG_SIZE];
+        snprintf(addr, sizeof addr, "127.0.0.1:%d", w.n[1].port);
+        fl_alloc_fail_after(k);
+        int rc = io_transport_add_peer(&w.n[0].t, 2, addr, err);
+        cr_assert(rc == 0 || rc == FL_ENOMEM, "rc %d: %s", rc, err);
+        struct raft_buf *b = raft_buf_new("payload", 7);
+        struct raft_entry e = {.term = 1, .type = RAFT_COMMAND, .buf = b};
+        struct raft_message m = {.type = RAFT_APPEND, .from = 1, .to = 2, .term = 1};
+        m.append.leader = 1;
+        m.append.n = b != NULL ? 1 : 0;
+        m.append.entries = b != NULL ? &e : NULL;
+        for (int i = 0; i < 4; i++) {
+            int s = io_transport_send(&w.n[0].t, &m);
+            cr_assert(s == 0 || s == FL_ENOMEM || s == UV_ENOENT, "send: %d", s);
+        }
+        raft_buf_unref(b);
+        uv_run(&w.loop, UV_RUN_NOWAIT);
+        fl_alloc_fail_reset();
+        close_all(&w);
+        finish(&w);
+    }
 }
 
 /* ==== Queues and peers, without running the loop until the end ==== */
