@@ -56,6 +56,7 @@ struct io_peer {
     uv_timer_t timer; /* idle: redial; connecting: connect timeout; connected: write stall */
     int state;
     unsigned backoff;
+    uint64_t connected_at; /* loop time the current connection was established */
     struct io_conn *conn;
     struct io_out *head, *tail;
     size_t queued_bytes;
@@ -224,9 +225,14 @@ static void on_timer(uv_timer_t *timer);
 static void peer_fail(struct io_peer *p, const char *why, int status)
 {
     struct io_transport *t = p->t;
-    if (p->state == PEER_CONNECTED)
+    if (p->state == PEER_CONNECTED) {
         tlog(t, "peer %llu (%s): connection lost: %s: %s", (unsigned long long)p->id, p->address,
              why, uv_strerror(status));
+        /* A connection that lasted resets the backoff; one closed at once
+         * (e.g. the peer refuses our hello) keeps doubling it. */
+        if (uv_now(t->loop) - p->connected_at >= t->opt.backoff_max_ms)
+            p->backoff = t->opt.backoff_min_ms;
+    }
     if (p->conn != NULL)
         conn_close(p->conn);
     p->state = PEER_IDLE;
@@ -360,18 +366,21 @@ static void on_connect(uv_connect_t *req, int status)
         peer_fail(p, "connect", status);
         return;
     }
+    /* Reading first: the hello must not stay queued if anything fails. */
+    int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_outbound_read);
+    if (rc != 0) {
+        peer_fail(p, "read", rc);
+        return;
+    }
     char err[FL_ERRMSG_SIZE];
     json_t *hello = json_pack("{s:s,s:I,s:s}", "type", "hello", "from", (json_int_t)t->id,
                               "cluster", t->cluster);
     unsigned char *bytes = NULL;
     size_t len = 0;
-    int rc =
-        hello != NULL ? io_frame_encode(hello, t->opt.max_frame, &bytes, &len, err) : FL_ENOMEM;
+    rc = hello != NULL ? io_frame_encode(hello, t->opt.max_frame, &bytes, &len, err) : FL_ENOMEM;
     json_decref(hello);
     if (rc == 0)
         rc = peer_enqueue(p, bytes, len, true);
-    if (rc == 0)
-        rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_outbound_read);
     if (rc != 0) {
         peer_fail(p, "hello", rc);
         return;
@@ -379,7 +388,7 @@ static void on_connect(uv_connect_t *req, int status)
     tune_socket(c);
     uv_timer_stop(&p->timer);
     p->state = PEER_CONNECTED;
-    p->backoff = t->opt.backoff_min_ms;
+    p->connected_at = uv_now(t->loop);
     t->stats.connects++;
     tlog(t, "peer %llu (%s): connected", (unsigned long long)p->id, p->address);
     peer_flush(p);
