@@ -836,9 +836,12 @@ out:
 
 /* Runs every operation through the model's prepare once, in history order,
  * so a malformed operation is reported the same way whatever the search
- * would have skipped. */
+ * would have skipped. Counts each key's operations and crashed ones into
+ * results[] here, so the totals do not depend on which keys the search
+ * skipped once a lower key was found invalid (that depends on timing). */
 static int validate_shapes(const struct checker_history *h, const struct checker_model_ops *model,
-                           const struct checker_model_config *config, char *errmsg)
+                           const struct checker_model_config *config, struct key_result *results,
+                           char *errmsg)
 {
     struct checker_model m;
     char msg[FL_ERRMSG_SIZE] = "";
@@ -853,6 +856,10 @@ static int validate_shapes(const struct checker_history *h, const struct checker
         memset(&op, 0, sizeof op);
         op.crashed = hop->status == FL_EVENT_INFO;
         rc = model->prepare(&m, hop, &op, msg);
+        if (rc >= 0 && rc != CHECKER_PREPARE_DROP) {
+            results[hop->key_id].n_ops++;
+            results[hop->key_id].n_crashed += op.crashed;
+        }
         if (rc < 0) {
             fl_errorf(
                 errmsg, rc, "%s: line %llu: %s", h->path,
@@ -884,11 +891,11 @@ static void *worker(void *arg)
     }
 }
 
-/* qsort has no context argument; set by the calling thread just before. */
-static _Thread_local const size_t *sort_sizes;
-
-static int cmp_size_desc(const void *a, const void *b)
+/* Orders keys by operation count, largest first (glibc qsort_r: `ctx` is
+ * the key_start array). */
+static int cmp_size_desc(const void *a, const void *b, void *ctx)
 {
+    const size_t *sort_sizes = ctx;
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     size_t sx = sort_sizes[x + 1] - sort_sizes[x], sy = sort_sizes[y + 1] - sort_sizes[y];
     if (sx != sy)
@@ -947,10 +954,9 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
     for (size_t k = 0; k < nk; k++)
         if (s.key_start[k + 1] > s.key_start[k])
             s.order[s.n_order++] = (uint32_t)k;
-    if ((rc = validate_shapes(h, model, config, errmsg)) < 0)
+    if ((rc = validate_shapes(h, model, config, s.results, errmsg)) < 0)
         goto out;
-    sort_sizes = s.key_start;
-    qsort(s.order, s.n_order, sizeof *s.order, cmp_size_desc);
+    qsort_r(s.order, s.n_order, sizeof *s.order, cmp_size_desc, s.key_start);
 
     int threads =
         limits && limits->threads > 0 ? limits->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);

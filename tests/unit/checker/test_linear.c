@@ -131,6 +131,50 @@ Test(checker_linear, timeout_turns_into_unknown_naming_the_budget)
     checker_history_free(&h);
 }
 
+/* Keys are searched in parallel and the search stops early once a lower key
+ * is invalid; what is printed must not depend on that timing (the operation
+ * counts once did). */
+Test(checker_linear, parallel_keys_give_the_same_result_every_time)
+{
+    struct checker_gen_config cfg;
+    checker_gen_defaults(&cfg);
+    cfg.n_ops = 4000;
+    cfg.processes = 16;
+    cfg.keys = 8;
+    cfg.values = 1000;
+    cfg.crash_rate = 0.005;
+    cfg.mutate = true;
+    cfg.seed = 45;
+    char path[] = "/tmp/fltest-par-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(checker_gen_write(&cfg, path, errmsg), 0, "%s", errmsg);
+    size_t ops = 0, crashed = 0, cex_hop = 0;
+    for (int run = 0; run < 20; run++) {
+        struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
+        opt.limits.threads = 1 + run % 4;
+        struct checker_history h;
+        struct checker_result res;
+        const struct checker_model_ops *used;
+        cr_assert_eq(checker_check_file(path, &opt, &h, &res, &used, errmsg), 0, "%s", errmsg);
+        cr_assert_eq(res.verdict, CHECKER_INVALID);
+        cr_assert(res.has_cex);
+        if (run == 0) {
+            ops = res.n_ops;
+            crashed = res.n_crashed;
+            cex_hop = res.cex.op;
+        }
+        cr_assert_eq(res.n_ops, ops, "run %d: %zu ops, first run %zu", run, res.n_ops, ops);
+        cr_assert_eq(res.n_crashed, crashed, "run %d", run);
+        cr_assert_eq(res.cex.op, cex_hop, "run %d: same counterexample", run);
+        checker_result_free(&res);
+        checker_history_free(&h);
+    }
+    unlink(path);
+}
+
 /* ==== Knossos corpus: every verdict in EXPECTED.tsv ==== */
 
 Test(checker_linear, knossos_corpus_matches_expected_verdicts, .timeout = 120)
