@@ -112,7 +112,7 @@ int io_snapfile_prune(const char *dir, uint64_t keep_index, char *errmsg)
 
 /* ==== Write ==== */
 
-int io_snapfile_write(const char *dir, const struct io_snapshot *s, char *errmsg)
+int io_snapfile_write(const char *dir, const struct io_snapfile *s, char *errmsg)
 {
     if (s->index == 0 || s->term == 0 || s->conf_index > s->index)
         return fl_errorf(errmsg, FL_EUSAGE,
@@ -191,7 +191,7 @@ out:
 
 /* Reads and validates one snapshot file; FL_EPARSE/FL_ELIMIT with the reason. */
 static int load_one(int dfd, const char *dir, uint64_t index, uint32_t max_bytes,
-                    struct io_snapshot *s, char *errmsg)
+                    struct io_snapfile *s, char *errmsg)
 {
     char name[48];
     snap_name(name, sizeof name, index);
@@ -301,7 +301,7 @@ static int cmp_desc(const void *a, const void *b)
     return x > y ? -1 : x < y;
 }
 
-int io_snapfile_load(const char *dir, uint32_t max_bytes, struct io_snapshot *s, bool *found,
+int io_snapfile_load(const char *dir, uint32_t max_bytes, struct io_snapfile *s, bool *found,
                      struct io_snapfile_report *rep, char *errmsg)
 {
     memset(s, 0, sizeof *s);
@@ -378,7 +378,7 @@ int io_snapfile_load(const char *dir, uint32_t max_bytes, struct io_snapshot *s,
     return rc;
 }
 
-void io_snapshot_release(struct io_snapshot *s)
+void io_snapfile_release(struct io_snapfile *s)
 {
     raft_buf_unref(s->data);
     memset(s, 0, sizeof *s);

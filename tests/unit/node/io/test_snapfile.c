@@ -36,7 +36,7 @@ static void write_snap(uint64_t index, uint64_t term)
 {
     char text[64];
     snprintf(text, sizeof text, "state@%" PRIu64, index);
-    struct io_snapshot s = {
+    struct io_snapfile s = {
         .index = index,
         .term = term,
         .conf_index = index / 2,
@@ -48,7 +48,7 @@ static void write_snap(uint64_t index, uint64_t term)
     cr_assert_eq(rc, 0, "write %" PRIu64 ": %s", index, err);
 }
 
-static void assert_snap(const struct io_snapshot *s, uint64_t index, uint64_t term)
+static void assert_snap(const struct io_snapfile *s, uint64_t index, uint64_t term)
 {
     char text[64];
     snprintf(text, sizeof text, "state@%" PRIu64, index);
@@ -65,7 +65,7 @@ static void assert_snap(const struct io_snapshot *s, uint64_t index, uint64_t te
 
 Test(io_snapfile, none_is_not_an_error)
 {
-    struct io_snapshot s;
+    struct io_snapfile s;
     bool found = true;
     cr_assert_eq(io_snapfile_load(dir, 0, &s, &found, NULL, err), 0, "%s", err);
     cr_assert_not(found);
@@ -75,25 +75,25 @@ Test(io_snapfile, none_is_not_an_error)
 Test(io_snapfile, write_then_load_round_trips)
 {
     write_snap(40, 3);
-    struct io_snapshot s;
+    struct io_snapfile s;
     bool found;
     struct io_snapfile_report rep;
     cr_assert_eq(io_snapfile_load(dir, 0, &s, &found, &rep, err), 0, "%s", err);
     cr_assert(found);
     cr_assert_eq(rep.skipped, 0);
     assert_snap(&s, 40, 3);
-    io_snapshot_release(&s);
+    io_snapfile_release(&s);
 }
 
 Test(io_snapfile, empty_data_round_trips)
 {
-    struct io_snapshot w = {.index = 1, .term = 1, .conf = {.n = 1, .servers = {{1, RAFT_VOTER}}}};
+    struct io_snapfile w = {.index = 1, .term = 1, .conf = {.n = 1, .servers = {{1, RAFT_VOTER}}}};
     cr_assert_eq(io_snapfile_write(dir, &w, err), 0, "%s", err);
-    struct io_snapshot s;
+    struct io_snapfile s;
     cr_assert_eq(io_snapfile_load(dir, 0, &s, NULL, NULL, err), 0, "%s", err);
     cr_assert_not_null(s.data);
     cr_assert_eq(s.data->len, 0);
-    io_snapshot_release(&s);
+    io_snapfile_release(&s);
 }
 
 Test(io_snapfile, newest_wins_and_older_ones_are_deleted)
@@ -103,10 +103,10 @@ Test(io_snapfile, newest_wins_and_older_ones_are_deleted)
     cr_assert_eq(st_count(dir, "snap-"), 1, "the older snapshot was deleted");
     write_snap(60, 4);
     cr_assert_eq(st_count(dir, "snap-"), 1);
-    struct io_snapshot s;
+    struct io_snapfile s;
     cr_assert_eq(io_snapfile_load(dir, 0, &s, NULL, NULL, err), 0, "%s", err);
     assert_snap(&s, 60, 4);
-    io_snapshot_release(&s);
+    io_snapfile_release(&s);
 }
 
 Test(io_snapfile, torn_temp_file_is_ignored_and_pruned)
@@ -115,13 +115,13 @@ Test(io_snapfile, torn_temp_file_is_ignored_and_pruned)
     char tmp[160];
     snprintf(tmp, sizeof tmp, "%s.tmp", snap_path(20));
     st_write_file(tmp, "FLSNAP01 torn", 13); /* a write interrupted before its rename */
-    struct io_snapshot s;
+    struct io_snapfile s;
     struct io_snapfile_report rep;
     cr_assert_eq(io_snapfile_load(dir, 0, &s, NULL, &rep, err), 0, "%s", err);
     assert_snap(&s, 10, 1);
     cr_assert_eq(rep.tmp_ignored, 1);
     cr_assert_eq(rep.skipped, 0);
-    io_snapshot_release(&s);
+    io_snapfile_release(&s);
     write_snap(30, 2);
     cr_assert_neq(access(tmp, F_OK), 0, "the next write removes the torn temp file");
 }
@@ -136,7 +136,7 @@ Test(io_snapfile, damaged_newest_falls_back_to_an_older_valid_one)
     write_snap(20, 2);
     cr_assert_eq(rename(keep, snap_path(10)), 0);
     st_flip(snap_path(20), IO_SNAPFILE_HEADER + 30, 0x20); /* inside the data */
-    struct io_snapshot s;
+    struct io_snapfile s;
     struct io_snapfile_report rep;
     bool found;
     cr_assert_eq(io_snapfile_load(dir, 0, &s, &found, &rep, err), 0, "%s", err);
@@ -145,14 +145,14 @@ Test(io_snapfile, damaged_newest_falls_back_to_an_older_valid_one)
     cr_assert_eq(rep.skipped, 1);
     cr_assert(strstr(rep.first_skip, "snap-00000000000000000020.snap: crc mismatch") != NULL, "%s",
               rep.first_skip);
-    io_snapshot_release(&s);
+    io_snapfile_release(&s);
 }
 
 Test(io_snapfile, truncated_file_is_skipped)
 {
     write_snap(10, 1);
     st_truncate(snap_path(10), st_file_size(snap_path(10)) - 3);
-    struct io_snapshot s;
+    struct io_snapfile s;
     struct io_snapfile_report rep;
     bool found;
     cr_assert_eq(io_snapfile_load(dir, 0, &s, &found, &rep, err), 0, "%s", err);
@@ -164,7 +164,7 @@ Test(io_snapfile, truncated_file_is_skipped)
 Test(io_snapfile, data_over_the_limit_is_refused)
 {
     write_snap(10, 1); /* "state@10": 8 bytes */
-    struct io_snapshot s;
+    struct io_snapfile s;
     struct io_snapfile_report rep;
     bool found;
     cr_assert_eq(io_snapfile_load(dir, 4, &s, &found, &rep, err), 0, "%s", err);
@@ -175,7 +175,7 @@ Test(io_snapfile, data_over_the_limit_is_refused)
 
 Test(io_snapfile, bad_arguments_are_refused)
 {
-    struct io_snapshot w = {.index = 5, .term = 1, .conf_index = 6};
+    struct io_snapfile w = {.index = 5, .term = 1, .conf_index = 6};
     cr_assert_eq(io_snapfile_write(dir, &w, err), FL_EUSAGE);
     cr_assert(strstr(err, "conf_index <= index") != NULL, "%s", err);
     cr_assert_eq(st_count(dir, "snap-"), 0);
