@@ -1,5 +1,6 @@
 /* test_snapfile.c - snapshot files (node/io/snapfile.h): round trip, newest wins, pruning, torn
  * temp files and damaged files skipped. */
+#include "common/alloc.h"
 #include "common/error.h"
 #include "node/io/snapfile.h"
 #include "tests/unit/node/io/storage_test.h"
@@ -193,4 +194,30 @@ Test(io_snapfile, prune_keeps_the_given_index_and_newer)
     cr_assert_eq(io_snapfile_prune(dir, 20, err), 0, "%s", err);
     cr_assert_eq(st_count(dir, "snap-"), 1);
     cr_assert_eq(access(snap_path(20), F_OK), 0);
+}
+
+Test(io_snapfile, allocation_failures_are_reported_not_crashed)
+{
+    write_snap(10, 1);
+    long n = 0;
+    for (;; n++) {
+        struct io_snapfile s;
+        fl_alloc_fail_after(n);
+        int rc = io_snapfile_load(dir, 0, &s, NULL, NULL, err);
+        fl_alloc_fail_reset();
+        if (rc == 0) {
+            assert_snap(&s, 10, 1);
+            io_snapfile_release(&s);
+            break;
+        }
+        cr_assert_eq(rc, FL_ENOMEM, "%s", err);
+        cr_assert_null(s.data);
+    }
+    cr_assert_gt(n, 0);
+    struct io_snapfile w = {.index = 11, .term = 1, .conf = {.n = 1, .servers = {{1, RAFT_VOTER}}}};
+    fl_alloc_fail_after(0);
+    int rc = io_snapfile_write(dir, &w, err);
+    fl_alloc_fail_reset();
+    cr_assert_eq(rc, FL_ENOMEM, "%s", err);
+    cr_assert_eq(st_count(dir, "snap-"), 1, "the old snapshot is untouched");
 }
