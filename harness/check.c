@@ -44,12 +44,15 @@ static void usage(FILE *out)
             "                     0 for all)\n"
             "  --export-edn OUT   also write the (single) history as Jepsen EDN to OUT\n"
             "  --stats            also print latency percentiles and counts per f\n"
+            "  -q, --quiet        print only the verdict lines\n"
+            "  -h, --help         this text\n"
             "\n"
             "With the set model, Jepsen's set checker also runs (lost, unexpected,\n"
             "duplicated, recovered elements in the final read); with the counter model,\n"
             "the counter bounds check. Either failing makes the history invalid.\n"
-            "  -q, --quiet        print only the verdict lines\n"
-            "  -h, --help         this text\n"
+            "Bad input (malformed line, unknown type, completion with no invoke, two\n"
+            "operations in flight on one process, wrong value shape, truncated file)\n"
+            "is one line on stderr naming file, line and field, and exit 3.\n"
             "\n"
             "exit: 0 valid, 1 invalid, 2 unknown, 3 usage or input error\n");
 }
@@ -173,7 +176,8 @@ int harness_check_main(int argc, char **argv)
     int c, code = 0;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    opterr = 0; /* our own message: getopt's would say "check: ..." */
+    while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm':
             if (!checker_model_find(optarg)) {
@@ -248,7 +252,11 @@ int harness_check_main(int argc, char **argv)
             usage(stdout);
             json_decref(opt.initial);
             return 0;
+        case ':':
+            fprintf(stderr, "faultline check: %s: needs a value (see --help)\n", argv[optind - 1]);
+            goto usage_error;
         default:
+            fprintf(stderr, "faultline check: unknown option %s (see --help)\n", argv[optind - 1]);
             goto usage_error;
         }
     }
