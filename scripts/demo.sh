@@ -30,7 +30,7 @@ echo "== 2. A synthetic 20,000-operation history, 16 clients, 8 keys, 1% crashed
 "$fl" check "$out/history.jsonl" || true
 
 echo
-echo "== 3. The same kind of history with one read corrupted (a value no write can explain): expected invalid"
+echo "== 3. The same kind of history with one read corrupted (it returns a value it could not have seen): expected invalid"
 "$build/bench/bench_gen_history" "$out/history-mutated.jsonl" --ops 2000 --procs 8 --crash 0.01 --seed 2 --mutate
 set +e
 "$fl" check "$out/history-mutated.jsonl"
