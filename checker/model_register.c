@@ -101,11 +101,13 @@ static int kv_prepare(struct checker_model *m, const struct checker_hop *hop, st
     return prepare(m, hop, op, errmsg, true);
 }
 
-/* Concatenates two string atoms into a new interned atom. */
+/* Concatenates two string atoms into a new interned atom. Returns false for
+ * an append to a non-string (illegal) and, setting m->oom, when memory ran
+ * out: that must not pass for an illegal step (a wrong verdict). */
 static bool append_atom(struct checker_model *m, int64_t cur, int64_t suffix, int64_t *out)
 {
     struct fl_buf a, b;
-    bool ok = false;
+    bool ok = false, oom = false;
     fl_buf_init(&a);
     fl_buf_init(&b);
     if (cur != CHECKER_NIL)
@@ -114,7 +116,9 @@ static bool append_atom(struct checker_model *m, int64_t cur, int64_t suffix, in
     const char *sa = fl_buf_cstr(&a), *sb = fl_buf_cstr(&b);
     json_t *ja = cur == CHECKER_NIL ? json_string("") : json_loads(sa, JSON_DECODE_ANY, NULL);
     json_t *jb = json_loads(sb, JSON_DECODE_ANY, NULL);
-    if (ja && jb && json_is_string(ja) && json_is_string(jb) && !a.oom && !b.oom) {
+    if (!ja || !jb || a.oom || b.oom) {
+        oom = true;
+    } else if (json_is_string(ja) && json_is_string(jb)) {
         size_t la = json_string_length(ja), lb = json_string_length(jb);
         struct fl_buf cat;
         fl_buf_init(&cat);
@@ -122,12 +126,14 @@ static bool append_atom(struct checker_model *m, int64_t cur, int64_t suffix, in
         fl_buf_append(&cat, json_string_value(jb), lb);
         json_t *j = cat.oom ? NULL : json_stringn(fl_buf_cstr(&cat), la + lb);
         ok = j && checker_atom(m, j, out);
+        oom = !ok;
         json_decref(j);
         fl_buf_free(&cat);
-    } else if (ja && jb && !json_is_string(ja)) {
-        ok = false; /* appending to a non-string: illegal, not OOM */
-        *out = cur;
+    } else {
+        *out = cur; /* appending to a non-string: illegal, not OOM */
     }
+    if (oom)
+        m->oom = true;
     json_decref(ja);
     json_decref(jb);
     fl_buf_free(&a);
