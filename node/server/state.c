@@ -1,0 +1,847 @@
+/* state.c - the replicated server state: sessions, exactly-once commands, events, releases (§6.3). */
+#include "node/server/state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+
+/* ==== Types ==== */
+
+struct resp {
+    uint64_t seq, index;
+    json_t *result;
+};
+
+struct event {
+    uint64_t event_index, source; /* source: the entry that published it */
+    json_t *event;
+};
+
+struct server_session {
+    uint64_t id, timeout, last_time;
+    uint64_t last_seq, command_ack;
+    uint64_t event_ack;
+    struct resp *resp;
+    unsigned n_resp, cap_resp;
+    struct event *ev;
+    unsigned n_ev, cap_ev;
+    uint64_t keepalive_index; /* latest keepalive entry, not yet released */
+    uint64_t live;            /* tracked entries of this session not yet released */
+    uint64_t end_index;
+    bool ended;
+};
+
+/* Release bookkeeping of one command entry (kept until released). */
+struct server_track {
+    uint64_t index; /* 0: empty slot */
+    uint64_t session, seq;
+    uint64_t blocker;    /* the entry whose apply made the state machine release it */
+    uint32_t events_out; /* published events not yet acknowledged */
+    bool sm_done;        /* the state machine released it */
+};
+
+/* ==== Tracking map (open addressing, linear probing, backward-shift delete) ==== */
+
+static uint64_t slot_of(uint64_t index, uint64_t cap)
+{
+    uint64_t x = index * 0x9E3779B97F4A7C15ULL;
+    return (x ^ (x >> 29)) & (cap - 1);
+}
+
+static struct server_track *track_find(struct server_state *s, uint64_t index)
+{
+    if (s->track_cap == 0 || index == 0)
+        return NULL;
+    for (uint64_t i = slot_of(index, s->track_cap);; i = (i + 1) & (s->track_cap - 1)) {
+        if (s->track[i].index == index)
+            return &s->track[i];
+        if (s->track[i].index == 0)
+            return NULL;
+    }
+}
+
+static int track_grow(struct server_state *s)
+{
+    uint64_t cap = s->track_cap ? s->track_cap * 2 : 256;
+    struct server_track *t = fl_calloc(cap, sizeof *t);
+    if (t == NULL)
+        return FL_ENOMEM;
+    for (uint64_t i = 0; i < s->track_cap; i++) {
+        if (s->track[i].index == 0)
+            continue;
+        uint64_t j = slot_of(s->track[i].index, cap);
+        while (t[j].index != 0)
+            j = (j + 1) & (cap - 1);
+        t[j] = s->track[i];
+    }
+    fl_free(s->track);
+    s->track = t;
+    s->track_cap = cap;
+    return 0;
+}
+
+static struct server_track *track_add(struct server_state *s, uint64_t index)
+{
+    if ((s->track_n + 1) * 2 > s->track_cap && track_grow(s) != 0)
+        return NULL;
+    uint64_t i = slot_of(index, s->track_cap);
+    while (s->track[i].index != 0)
+        i = (i + 1) & (s->track_cap - 1);
+    memset(&s->track[i], 0, sizeof s->track[i]);
+    s->track[i].index = index;
+    s->track_n++;
+    return &s->track[i];
+}
+
+static void track_del(struct server_state *s, struct server_track *t)
+{
+    uint64_t mask = s->track_cap - 1, i = (uint64_t)(t - s->track);
+    s->track[i].index = 0;
+    s->track_n--;
+    for (uint64_t j = (i + 1) & mask; s->track[j].index != 0; j = (j + 1) & mask) {
+        uint64_t home = slot_of(s->track[j].index, s->track_cap);
+        /* Move j back to i when its home slot does not lie in (i, j]. */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            s->track[i] = s->track[j];
+            s->track[j].index = 0;
+            i = j;
+        }
+    }
+}
+
+/* ==== Sessions ==== */
+
+static int find_pos(const struct server_state *s, uint64_t id, unsigned *pos)
+{
+    unsigned lo = 0, hi = s->n_sessions;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (s->sessions[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *pos = lo;
+    return lo < s->n_sessions && s->sessions[lo]->id == id;
+}
+
+static struct server_session *find(const struct server_state *s, uint64_t id)
+{
+    unsigned pos;
+    return find_pos(s, id, &pos) ? s->sessions[pos] : NULL;
+}
+
+static struct server_session *open_session(const struct server_state *s, uint64_t id)
+{
+    struct server_session *ss = find(s, id);
+    return ss != NULL && !ss->ended ? ss : NULL;
+}
+
+static void session_free(struct server_session *ss)
+{
+    for (unsigned i = 0; i < ss->n_resp; i++)
+        json_decref(ss->resp[i].result);
+    for (unsigned i = 0; i < ss->n_ev; i++)
+        json_decref(ss->ev[i].event);
+    fl_free(ss->resp);
+    fl_free(ss->ev);
+    fl_free(ss);
+}
+
+static int insert_session(struct server_state *s, struct server_session *ss)
+{
+    unsigned pos;
+    if (find_pos(s, ss->id, &pos))
+        return FL_EUSAGE;
+    if (s->n_sessions == s->cap_sessions) {
+        unsigned cap = s->cap_sessions ? s->cap_sessions * 2 : 16;
+        struct server_session **a = fl_reallocarray(s->sessions, cap, sizeof *a);
+        if (a == NULL)
+            return FL_ENOMEM;
+        s->sessions = a;
+        s->cap_sessions = cap;
+    }
+    memmove(&s->sessions[pos + 1], &s->sessions[pos],
+            (s->n_sessions - pos) * sizeof s->sessions[0]);
+    s->sessions[pos] = ss;
+    s->n_sessions++;
+    return 0;
+}
+
+static void remove_session(struct server_state *s, uint64_t id)
+{
+    unsigned pos;
+    if (!find_pos(s, id, &pos))
+        return;
+    session_free(s->sessions[pos]);
+    memmove(&s->sessions[pos], &s->sessions[pos + 1],
+            (s->n_sessions - pos - 1) * sizeof s->sessions[0]);
+    s->n_sessions--;
+}
+
+/* ==== Releases ==== */
+
+static void release(const struct server_state_cb *cb, uint64_t index)
+{
+    if (cb != NULL && cb->release != NULL && index != 0)
+        cb->release(cb->data, index);
+}
+
+/* An ended session whose entries are all released takes its register and
+ * end entries with it: a replay without any of them is the same. */
+static void maybe_drop_ended(struct server_state *s, struct server_session *ss,
+                             const struct server_state_cb *cb)
+{
+    if (!ss->ended || ss->live > 0)
+        return;
+    release(cb, ss->id);
+    release(cb, ss->end_index);
+    remove_session(s, ss->id);
+}
+
+/* The lowest index of any response or event a client may still ask for
+ * (UINT64_MAX when none). A replay without entry i changes the state only
+ * between i and the entry j that superseded it (j's own event may say
+ * whether a key was present), so i may go once nothing answered up to j is
+ * still to be delivered: otherwise a retry after a restart could get a
+ * different answer than the first time. */
+static uint64_t floor_of(const struct server_state *s)
+{
+    uint64_t m = UINT64_MAX;
+    for (unsigned i = 0; i < s->n_sessions; i++) {
+        const struct server_session *ss = s->sessions[i];
+        if (ss->n_resp > 0 && ss->resp[0].index < m)
+            m = ss->resp[0].index;
+        if (ss->n_ev > 0 && ss->ev[0].event_index < m)
+            m = ss->ev[0].event_index;
+    }
+    return m;
+}
+
+static void try_release(struct server_state *s, struct server_track *t,
+                        const struct server_state_cb *cb, uint64_t floor)
+{
+    if (!t->sm_done || t->events_out > 0 || floor <= t->blocker)
+        return;
+    struct server_session *ss = find(s, t->session);
+    if (ss != NULL && !ss->ended && t->seq > ss->command_ack)
+        return; /* the client may still ask for the response */
+    uint64_t index = t->index;
+    track_del(s, t);
+    release(cb, index);
+    if (ss != NULL) {
+        ss->live--;
+        maybe_drop_ended(s, ss, cb);
+    }
+}
+
+/* Releases every tracked entry that became free: after acknowledgements or
+ * the end of a session. */
+static void sweep(struct server_state *s, const struct server_state_cb *cb)
+{
+    uint64_t floor = floor_of(s);
+    for (uint64_t i = 0; i < s->track_cap;) {
+        struct server_track *t = &s->track[i];
+        uint64_t before = s->track_n;
+        if (t->index != 0 && t->sm_done)
+            try_release(s, t, cb, floor);
+        /* A release shifts a later entry into this slot: look again. A
+         * wrapped cluster may bring one seen before; trying it twice is
+         * harmless. */
+        if (s->track_n == before)
+            i++;
+    }
+}
+
+/* ==== Applying entries ==== */
+
+struct apply_ctx {
+    struct server_state *s;
+    const struct server_state_cb *cb;
+    uint64_t index, floor;
+    int err;
+};
+
+static void on_sm_release(void *data, uint64_t index)
+{
+    struct apply_ctx *a = data;
+    struct server_track *t = track_find(a->s, index);
+    if (t == NULL)
+        return; /* before the last snapshot, or not a command */
+    t->sm_done = true;
+    t->blocker = a->index;
+    /* The entry being applied keeps its response until acknowledged. */
+    if (index != a->index)
+        try_release(a->s, t, a->cb, a->floor);
+}
+
+static void on_sm_publish(void *data, uint64_t session, json_t *event)
+{
+    struct apply_ctx *a = data;
+    struct server_session *ss = open_session(a->s, session);
+    if (ss == NULL || a->err != 0)
+        return;
+    if (ss->n_ev >= SERVER_EVENTS_MAX) {
+        /* A client that never acknowledges loses its oldest events rather
+         * than the server its memory; the gap in event numbers shows it. */
+        struct server_track *t = track_find(a->s, ss->ev[0].source);
+        json_decref(ss->ev[0].event);
+        memmove(&ss->ev[0], &ss->ev[1], (ss->n_ev - 1) * sizeof ss->ev[0]);
+        ss->n_ev--;
+        if (t != NULL && t->events_out > 0)
+            t->events_out--; /* released by the next sweep */
+    }
+    if (ss->n_ev == ss->cap_ev) {
+        unsigned cap = ss->cap_ev ? ss->cap_ev * 2 : 8;
+        struct event *e = fl_reallocarray(ss->ev, cap, sizeof *e);
+        if (e == NULL) {
+            a->err = FL_ENOMEM;
+            return;
+        }
+        ss->ev = e;
+        ss->cap_ev = cap;
+    }
+    struct server_track *t = track_find(a->s, a->index);
+    if (t != NULL)
+        t->events_out++;
+    /* Events are numbered by the entry that published it (one per session
+     * and entry): numbers survive compaction, which a counter would not. */
+    uint64_t ei = a->index;
+    ss->ev[ss->n_ev++] = (struct event){.event_index = ei, .source = a->index,
+                                        .event = json_incref(event)};
+    if (a->cb != NULL && a->cb->event != NULL)
+        a->cb->event(a->cb->data, session, ei, event);
+}
+
+static void complete(const struct server_state_cb *cb, uint64_t index, uint64_t session,
+                     uint64_t seq, const json_t *result)
+{
+    if (cb != NULL && cb->complete != NULL)
+        cb->complete(cb->data, index, session, seq, result);
+}
+
+static void fail_result(const struct server_state_cb *cb, uint64_t index, uint64_t session,
+                        uint64_t seq, const char *error, const char *message)
+{
+    json_t *r = json_pack("{s:b,s:s,s:s}", "ok", 0, "error", error, "message", message);
+    complete(cb, index, session, seq, r);
+    json_decref(r);
+}
+
+static void end_session(struct server_state *s, struct server_session *ss, uint64_t index,
+                        bool expired, const struct server_state_cb *cb)
+{
+    struct sm_ctx ctx = {0};
+    struct apply_ctx a = {.s = s, .cb = cb, .index = index};
+    ctx.data = &a;
+    ctx.release = on_sm_release;
+    sm_session_closed(&s->sm, &ctx, ss->id);
+    ss->ended = true;
+    ss->end_index = index;
+    for (unsigned i = 0; i < ss->n_resp; i++)
+        json_decref(ss->resp[i].result);
+    ss->n_resp = 0;
+    /* Its events will never be acknowledged now. */
+    for (unsigned i = 0; i < ss->n_ev; i++) {
+        struct server_track *t = track_find(s, ss->ev[i].source);
+        if (t != NULL && t->events_out > 0)
+            t->events_out--;
+        json_decref(ss->ev[i].event);
+    }
+    ss->n_ev = 0;
+    if (ss->keepalive_index != 0) {
+        release(cb, ss->keepalive_index);
+        ss->keepalive_index = 0;
+        ss->live--;
+    }
+    if (cb != NULL && cb->session_ended != NULL)
+        cb->session_ended(cb->data, ss->id, expired);
+    uint64_t id = ss->id;
+    sweep(s, cb);
+    ss = find(s, id);
+    if (ss != NULL)
+        maybe_drop_ended(s, ss, cb);
+}
+
+/* Trims what the client acknowledged: cached responses up to command_ack and
+ * events up to event_ack; their entries may then be released. */
+static void acknowledge(struct server_state *s, struct server_session *ss, uint64_t command_ack,
+                        uint64_t event_ack, const struct server_state_cb *cb)
+{
+    /* No clamping to what was applied: a replay of a compacted log may lack
+     * the commands and events acknowledged here, and must end up the same.
+     * An acknowledged response means its command took effect. */
+    if (command_ack > ss->last_seq)
+        ss->last_seq = command_ack;
+    if (event_ack > ss->event_ack) {
+        ss->event_ack = event_ack;
+        unsigned k = 0;
+        while (k < ss->n_ev && ss->ev[k].event_index <= event_ack)
+            k++;
+        for (unsigned i = 0; i < k; i++) {
+            struct server_track *t = track_find(s, ss->ev[i].source);
+            if (t != NULL && t->events_out > 0)
+                t->events_out--;
+            json_decref(ss->ev[i].event);
+        }
+        memmove(&ss->ev[0], &ss->ev[k], (ss->n_ev - k) * sizeof ss->ev[0]);
+        ss->n_ev -= k;
+    }
+    if (command_ack > ss->command_ack) {
+        ss->command_ack = command_ack;
+        unsigned k = 0;
+        while (k < ss->n_resp && ss->resp[k].seq <= command_ack)
+            k++;
+        for (unsigned i = 0; i < k; i++)
+            json_decref(ss->resp[i].result);
+        memmove(&ss->resp[0], &ss->resp[k], (ss->n_resp - k) * sizeof ss->resp[0]);
+        ss->n_resp -= k;
+    }
+    sweep(s, cb);
+}
+
+static int apply_register(struct server_state *s, uint64_t index, const json_t *e,
+                          uint64_t time, const struct server_state_cb *cb)
+{
+    json_t *jt = json_object_get(e, "timeout");
+    if (!json_is_integer(jt) || json_integer_value(jt) < SERVER_TIMEOUT_MIN ||
+        json_integer_value(jt) > SERVER_TIMEOUT_MAX) {
+        fail_result(cb, index, 0, 0, "bad_request", "timeout: expected ms in [500, 600000]");
+        release(cb, index);
+        return 0;
+    }
+    unsigned open = 0;
+    for (unsigned i = 0; i < s->n_sessions; i++)
+        open += !s->sessions[i]->ended;
+    if (open >= SERVER_SESSIONS_MAX) {
+        fail_result(cb, index, 0, 0, "busy", "too many open sessions");
+        release(cb, index);
+        return 0;
+    }
+    struct server_session *ss = fl_calloc(1, sizeof *ss);
+    if (ss == NULL)
+        return FL_ENOMEM;
+    ss->id = index;
+    ss->timeout = (uint64_t)json_integer_value(jt);
+    ss->last_time = time;
+    int rv = insert_session(s, ss);
+    if (rv != 0) {
+        fl_free(ss);
+        return rv;
+    }
+    json_t *r = json_pack("{s:b,s:I}", "ok", 1, "session", (json_int_t)index);
+    complete(cb, index, 0, 0, r);
+    json_decref(r);
+    return 0;
+}
+
+static int push_response(struct server_session *ss, uint64_t seq, uint64_t index, json_t *result)
+{
+    if (ss->n_resp >= SERVER_RESPONSES_MAX) {
+        /* The client acknowledges nothing: forget its oldest response. */
+        json_decref(ss->resp[0].result);
+        memmove(&ss->resp[0], &ss->resp[1], (ss->n_resp - 1) * sizeof ss->resp[0]);
+        ss->n_resp--;
+    }
+    if (ss->n_resp == ss->cap_resp) {
+        unsigned cap = ss->cap_resp ? ss->cap_resp * 2 : 8;
+        struct resp *a = fl_reallocarray(ss->resp, cap, sizeof *a);
+        if (a == NULL)
+            return FL_ENOMEM;
+        ss->resp = a;
+        ss->cap_resp = cap;
+    }
+    ss->resp[ss->n_resp++] = (struct resp){.seq = seq, .index = index, .result = json_incref(result)};
+    return 0;
+}
+
+static int apply_command(struct server_state *s, uint64_t index, const json_t *e,
+                         struct server_session *ss, const struct server_state_cb *cb)
+{
+    json_t *jseq = json_object_get(e, "seq"), *op = json_object_get(e, "op");
+    if (!json_is_integer(jseq) || json_integer_value(jseq) < 1 || !json_is_object(op)) {
+        fail_result(cb, index, ss->id, 0, "bad_request", "command: seq and op required");
+        release(cb, index);
+        return 0;
+    }
+    uint64_t seq = (uint64_t)json_integer_value(jseq);
+    if (seq <= ss->last_seq) {
+        /* A retry: answered from the cache, applied no second time. The
+         * entry changes nothing, so it is released at once. */
+        const json_t *cached = server_state_response(s, ss->id, seq);
+        if (cached != NULL)
+            complete(cb, index, ss->id, seq, cached);
+        else
+            fail_result(cb, index, ss->id, seq, "duplicate",
+                        seq <= ss->command_ack ? "response already acknowledged"
+                                               : "sequence number already passed");
+        release(cb, index);
+        return 0;
+    }
+    struct server_track *t = track_add(s, index);
+    if (t == NULL)
+        return FL_ENOMEM;
+    t->session = ss->id;
+    t->seq = seq;
+    struct apply_ctx a = {.s = s, .cb = cb, .index = index, .floor = floor_of(s)};
+    struct sm_ctx ctx = {.data = &a, .publish = on_sm_publish, .release = on_sm_release};
+    json_t *result = NULL;
+    int rv = sm_apply(&s->sm, &ctx, index, ss->id, op, &result);
+    if (rv == 0 && a.err == 0)
+        rv = push_response(ss, seq, index, result);
+    if (rv != 0 || a.err != 0) {
+        /* sm_apply leaves its state unchanged on FL_ENOMEM; a failure after
+         * it cannot be undone, so the server must stop (it reports it). */
+        json_decref(result);
+        t = track_find(s, index);
+        if (t != NULL)
+            track_del(s, t);
+        return rv != 0 ? rv : a.err;
+    }
+    ss->last_seq = seq;
+    ss->live++;
+    complete(cb, index, ss->id, seq, result);
+    json_decref(result);
+    return 0;
+}
+
+int server_state_apply(struct server_state *s, uint64_t index, const void *data, size_t len,
+                       const struct server_state_cb *cb)
+{
+    json_error_t jerr;
+    json_t *e = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    int rv = 0;
+    if (e == NULL || !json_is_object(e)) {
+        fail_result(cb, index, 0, 0, "bad_request", "entry: not a JSON object");
+        release(cb, index);
+        goto done;
+    }
+    const char *t = json_string_value(json_object_get(e, "t"));
+    json_t *jtime = json_object_get(e, "time");
+    uint64_t time = json_is_integer(jtime) && json_integer_value(jtime) > 0
+                        ? (uint64_t)json_integer_value(jtime)
+                        : 0;
+    if (time > s->last_time)
+        s->last_time = time;
+    if (t == NULL) {
+        fail_result(cb, index, 0, 0, "bad_request", "entry: t missing");
+        release(cb, index);
+        goto done;
+    }
+    if (strcmp(t, "register") == 0) {
+        rv = apply_register(s, index, e, time, cb);
+        goto done;
+    }
+    json_t *js = json_object_get(e, "session");
+    uint64_t sid = json_is_integer(js) && json_integer_value(js) > 0
+                       ? (uint64_t)json_integer_value(js)
+                       : 0;
+    struct server_session *ss = open_session(s, sid);
+    if (ss == NULL) {
+        json_t *seq = json_object_get(e, "seq");
+        fail_result(cb, index, sid, json_is_integer(seq) ? (uint64_t)json_integer_value(seq) : 0,
+                    "unknown_session", "no such session (expired or closed)");
+        release(cb, index);
+        goto done;
+    }
+    if (time > ss->last_time)
+        ss->last_time = time;
+    if (strcmp(t, "command") == 0) {
+        rv = apply_command(s, index, e, ss, cb);
+    } else if (strcmp(t, "keepalive") == 0) {
+        json_t *ca = json_object_get(e, "command_ack"), *ea = json_object_get(e, "event_ack");
+        uint64_t c = json_is_integer(ca) && json_integer_value(ca) > 0
+                         ? (uint64_t)json_integer_value(ca)
+                         : 0;
+        uint64_t ev = json_is_integer(ea) && json_integer_value(ea) > 0
+                          ? (uint64_t)json_integer_value(ea)
+                          : 0;
+        /* Acks only grow (the state keeps the largest): a keepalive whose
+         * acks reach the state's supersedes the previous one; one below
+         * them changes nothing and goes at once. */
+        if (c >= ss->command_ack && ev >= ss->event_ack) {
+            if (ss->keepalive_index != 0) {
+                release(cb, ss->keepalive_index);
+                ss->live--;
+            }
+            ss->keepalive_index = index;
+            ss->live++;
+        } else if (c <= ss->command_ack && ev <= ss->event_ack) {
+            release(cb, index);
+        } else {
+            /* Mixed: both stay in the log (clients send growing acks). */
+            ss->live++;
+            ss->keepalive_index = index;
+        }
+        json_t *r = json_pack("{s:b,s:I}", "ok", 1, "session", (json_int_t)sid);
+        complete(cb, index, sid, 0, r);
+        json_decref(r);
+        acknowledge(s, ss, c, ev, cb);
+    } else if (strcmp(t, "close") == 0 || strcmp(t, "expire") == 0) {
+        bool expired = t[0] == 'e';
+        json_t *r = json_pack("{s:b}", "ok", 1);
+        complete(cb, index, sid, 0, r);
+        json_decref(r);
+        end_session(s, ss, index, expired, cb);
+    } else {
+        fail_result(cb, index, sid, 0, "bad_request", "entry: unknown t");
+        release(cb, index);
+    }
+done:
+    if (rv == 0 && index > s->applied)
+        s->applied = index;
+    json_decref(e);
+    return rv;
+}
+
+void server_state_apply_noop(struct server_state *s, uint64_t index)
+{
+    if (index > s->applied)
+        s->applied = index;
+}
+
+/* ==== Queries and facts ==== */
+
+int server_state_query(struct server_state *s, const json_t *op, json_t **result)
+{
+    return sm_query(&s->sm, op, result);
+}
+
+bool server_state_is_read_only(const struct server_state *s, const json_t *op)
+{
+    return sm_is_read_only(&s->sm, op);
+}
+
+bool server_state_has_session(const struct server_state *s, uint64_t session)
+{
+    return open_session(s, session) != NULL;
+}
+
+unsigned server_state_expired(const struct server_state *s, uint64_t now_ms, uint64_t *ids,
+                              unsigned max)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < s->n_sessions && n < max; i++) {
+        const struct server_session *ss = s->sessions[i];
+        if (!ss->ended && ss->last_time + ss->timeout < now_ms)
+            ids[n++] = ss->id;
+    }
+    return n;
+}
+
+void server_state_events(const struct server_state *s, uint64_t session, uint64_t after,
+                         void (*fn)(void *data, uint64_t event_index, const json_t *event),
+                         void *data)
+{
+    const struct server_session *ss = open_session(s, session);
+    if (ss == NULL)
+        return;
+    for (unsigned i = 0; i < ss->n_ev; i++)
+        if (ss->ev[i].event_index > after)
+            fn(data, ss->ev[i].event_index, ss->ev[i].event);
+}
+
+const json_t *server_state_response(const struct server_state *s, uint64_t session, uint64_t seq)
+{
+    const struct server_session *ss = open_session(s, session);
+    if (ss == NULL)
+        return NULL;
+    for (unsigned i = 0; i < ss->n_resp; i++)
+        if (ss->resp[i].seq == seq)
+            return ss->resp[i].result;
+    return NULL;
+}
+
+uint64_t server_state_next_seq(const struct server_state *s, uint64_t session)
+{
+    const struct server_session *ss = open_session(s, session);
+    return ss != NULL ? ss->last_seq + 1 : 0;
+}
+
+/* ==== Lifecycle and snapshots ==== */
+
+int server_state_init(struct server_state *s, const char *sm_name, char *errmsg)
+{
+    memset(s, 0, sizeof *s);
+    return sm_open(&s->sm, sm_name, errmsg);
+}
+
+static void clear(struct server_state *s)
+{
+    for (unsigned i = 0; i < s->n_sessions; i++)
+        session_free(s->sessions[i]);
+    fl_free(s->sessions);
+    fl_free(s->track);
+    s->sessions = NULL;
+    s->track = NULL;
+    s->n_sessions = s->cap_sessions = 0;
+    s->track_n = s->track_cap = 0;
+}
+
+void server_state_close(struct server_state *s)
+{
+    clear(s);
+    sm_close(&s->sm);
+}
+
+int server_state_snapshot(struct server_state *s, struct fl_buf *out)
+{
+    struct fl_buf smb;
+    fl_buf_init(&smb);
+    int rv = sm_snapshot(&s->sm, &smb);
+    json_t *sessions = json_array(), *root = NULL;
+    if (rv != 0 || smb.oom || sessions == NULL)
+        goto oom;
+    for (unsigned i = 0; i < s->n_sessions; i++) {
+        const struct server_session *ss = s->sessions[i];
+        if (ss->ended)
+            continue;
+        json_t *resp = json_array(), *ev = json_array();
+        json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "id", (json_int_t)ss->id,
+                              "timeout", (json_int_t)ss->timeout, "last_time",
+                              (json_int_t)ss->last_time, "last_seq", (json_int_t)ss->last_seq,
+                              "command_ack", (json_int_t)ss->command_ack, "event_ack",
+                              (json_int_t)ss->event_ack, "responses", resp, "events", ev);
+        if (o == NULL || json_array_append_new(sessions, o) != 0)
+            goto oom;
+        for (unsigned k = 0; k < ss->n_resp; k++)
+            if (json_array_append_new(resp, json_pack("[I,I,O]", (json_int_t)ss->resp[k].seq,
+                                                      (json_int_t)ss->resp[k].index,
+                                                      ss->resp[k].result)) != 0)
+                goto oom;
+        for (unsigned k = 0; k < ss->n_ev; k++)
+            if (json_array_append_new(ev, json_pack("[I,I,O]", (json_int_t)ss->ev[k].event_index,
+                                                    (json_int_t)ss->ev[k].source,
+                                                    ss->ev[k].event)) != 0)
+                goto oom;
+    }
+    root = json_pack("{s:I,s:I,s:o,s:s%}", "applied", (json_int_t)s->applied, "last_time",
+                     (json_int_t)s->last_time, "sessions", sessions, "sm", smb.data ? smb.data : "",
+                     smb.len);
+    sessions = NULL;
+    if (root == NULL)
+        goto oom;
+    char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    if (text == NULL)
+        goto oom;
+    fl_buf_puts(out, text);
+    free(text);
+    json_decref(root);
+    fl_buf_free(&smb);
+    return out->oom ? FL_ENOMEM : 0;
+oom:
+    json_decref(sessions);
+    json_decref(root);
+    fl_buf_free(&smb);
+    return FL_ENOMEM;
+}
+
+static int get_u64(const json_t *o, const char *k, uint64_t *v, char *errmsg, unsigned i)
+{
+    json_t *j = json_object_get(o, k);
+    if (!json_is_integer(j) || json_integer_value(j) < 0)
+        return fl_errorf(errmsg, FL_ESHAPE, "snapshot: sessions[%u].%s: expected a count", i, k);
+    *v = (uint64_t)json_integer_value(j);
+    return 0;
+}
+
+int server_state_restore(struct server_state *s, const char *bytes, size_t len, char *errmsg)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return fl_errorf(errmsg, FL_EPARSE, "snapshot: %s", jerr.text);
+    struct server_state n = {0};
+    int rv = 0;
+    json_t *sessions = json_object_get(root, "sessions"), *sm = json_object_get(root, "sm");
+    json_t *ja = json_object_get(root, "applied"), *jt = json_object_get(root, "last_time");
+    if (!json_is_array(sessions) || !json_is_string(sm) || !json_is_integer(ja) ||
+        !json_is_integer(jt) || json_array_size(sessions) > SERVER_SESSIONS_MAX) {
+        rv = fl_errorf(errmsg, FL_ESHAPE, "snapshot: expected applied, last_time, sessions, sm");
+        goto out;
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(sessions, i, o)
+    {
+        struct server_session *ss = fl_calloc(1, sizeof *ss);
+        if (ss == NULL) {
+            rv = FL_ENOMEM;
+            goto out;
+        }
+        if ((rv = get_u64(o, "id", &ss->id, errmsg, (unsigned)i)) != 0 ||
+            (rv = get_u64(o, "timeout", &ss->timeout, errmsg, (unsigned)i)) != 0 ||
+            (rv = get_u64(o, "last_time", &ss->last_time, errmsg, (unsigned)i)) != 0 ||
+            (rv = get_u64(o, "last_seq", &ss->last_seq, errmsg, (unsigned)i)) != 0 ||
+            (rv = get_u64(o, "command_ack", &ss->command_ack, errmsg, (unsigned)i)) != 0 ||
+            (rv = get_u64(o, "event_ack", &ss->event_ack, errmsg, (unsigned)i)) != 0) {
+            fl_free(ss);
+            goto out;
+        }
+        json_t *resp = json_object_get(o, "responses"), *ev = json_object_get(o, "events");
+        if (!json_is_array(resp) || !json_is_array(ev) ||
+            json_array_size(resp) > SERVER_RESPONSES_MAX ||
+            json_array_size(ev) > SERVER_EVENTS_MAX || ss->id == 0 ||
+            insert_session(&n, ss) != 0) {
+            fl_free(ss);
+            rv = fl_errorf(errmsg, FL_ESHAPE, "snapshot: sessions[%u]: bad or duplicate session",
+                           (unsigned)i);
+            goto out;
+        }
+        size_t k;
+        json_t *x;
+        json_array_foreach(resp, k, x)
+        {
+            json_int_t seq, idx;
+            json_t *res;
+            if (json_unpack(x, "[IIo]", &seq, &idx, &res) != 0 || seq < 1 || idx < 1) {
+                rv = fl_errorf(errmsg, FL_ESHAPE, "snapshot: sessions[%u].responses[%u]",
+                               (unsigned)i, (unsigned)k);
+                goto out;
+            }
+            if ((rv = push_response(ss, (uint64_t)seq, (uint64_t)idx, res)) != 0)
+                goto out;
+        }
+        json_array_foreach(ev, k, x)
+        {
+            json_int_t ei, src;
+            json_t *evo;
+            if (json_unpack(x, "[IIo]", &ei, &src, &evo) != 0 || ei < 1) {
+                rv = fl_errorf(errmsg, FL_ESHAPE, "snapshot: sessions[%u].events[%u]", (unsigned)i,
+                               (unsigned)k);
+                goto out;
+            }
+            if (ss->n_ev == ss->cap_ev) {
+                unsigned cap = ss->cap_ev ? ss->cap_ev * 2 : 8;
+                struct event *e = fl_reallocarray(ss->ev, cap, sizeof *e);
+                if (e == NULL) {
+                    rv = FL_ENOMEM;
+                    goto out;
+                }
+                ss->ev = e;
+                ss->cap_ev = cap;
+            }
+            ss->ev[ss->n_ev++] = (struct event){.event_index = (uint64_t)ei,
+                                                .source = (uint64_t)src,
+                                                .event = json_incref(evo)};
+        }
+    }
+    /* The state machine last: its restore leaves it untouched on error. */
+    rv = sm_restore(&s->sm, json_string_value(sm), json_string_length(sm), errmsg);
+    if (rv != 0)
+        goto out;
+    clear(s);
+    s->sessions = n.sessions;
+    s->n_sessions = n.n_sessions;
+    s->cap_sessions = n.cap_sessions;
+    n.sessions = NULL;
+    n.n_sessions = 0;
+    s->applied = (uint64_t)json_integer_value(ja);
+    s->last_time = (uint64_t)json_integer_value(jt);
+out:
+    clear(&n);
+    json_decref(root);
+    return rv;
+}

@@ -1,0 +1,325 @@
+/* test_state.c - the replicated server state: sessions, exactly-once commands, events, releases. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/rng.h"
+#include "node/server/state.h"
+
+#define MAXI 4096
+
+struct rec {
+    json_t *last;        /* last completion */
+    uint64_t last_index, last_session, last_seq;
+    unsigned n_complete, n_events, n_ended;
+    uint64_t event_session[64], event_index[64];
+    bool released[MAXI];
+    unsigned n_released;
+    bool twice;
+};
+
+static void on_complete(void *d, uint64_t index, uint64_t session, uint64_t seq, const json_t *r)
+{
+    struct rec *x = d;
+    json_decref(x->last);
+    x->last = json_deep_copy(r);
+    x->last_index = index;
+    x->last_session = session;
+    x->last_seq = seq;
+    x->n_complete++;
+}
+
+static void on_event(void *d, uint64_t session, uint64_t ei, const json_t *e)
+{
+    struct rec *x = d;
+    (void)e;
+    if (x->n_events < 64) {
+        x->event_session[x->n_events] = session;
+        x->event_index[x->n_events] = ei;
+    }
+    x->n_events++;
+}
+
+static void on_release(void *d, uint64_t index)
+{
+    struct rec *x = d;
+    cr_assert_lt(index, MAXI);
+    if (x->released[index])
+        x->twice = true;
+    x->released[index] = true;
+    x->n_released++;
+}
+
+static void on_ended(void *d, uint64_t session, bool expired)
+{
+    struct rec *x = d;
+    (void)session;
+    (void)expired;
+    x->n_ended++;
+}
+
+static struct server_state_cb cb_of(struct rec *x)
+{
+    return (struct server_state_cb){.data = x, .complete = on_complete, .event = on_event,
+                                    .release = on_release, .session_ended = on_ended};
+}
+
+static void apply(struct server_state *s, struct rec *x, uint64_t index, const char *json)
+{
+    struct server_state_cb cb = cb_of(x);
+    cr_assert_eq(server_state_apply(s, index, json, strlen(json), &cb), 0, "entry %llu: %s",
+                 (unsigned long long)index, json);
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static bool ok(const json_t *r)
+{
+    return json_is_true(json_object_get(r, "ok"));
+}
+
+Test(server_state, register_gives_session_named_by_index)
+{
+    struct server_state s;
+    struct rec x = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&s, "kv", err), 0);
+    apply(&s, &x, 7, "{\"t\":\"register\",\"time\":1000,\"timeout\":5000}");
+    cr_expect(ok(x.last));
+    cr_expect_eq(json_integer_value(json_object_get(x.last, "session")), 7);
+    cr_expect(server_state_has_session(&s, 7));
+    cr_expect_eq(server_state_next_seq(&s, 7), 1);
+    apply(&s, &x, 8, "{\"t\":\"register\",\"time\":1000,\"timeout\":5}");
+    cr_expect_str_eq(str(x.last, "error"), "bad_request");
+    cr_expect(!server_state_has_session(&s, 8));
+    json_decref(x.last);
+    server_state_close(&s);
+}
+
+Test(server_state, duplicate_command_answered_from_cache_not_applied_twice)
+{
+    struct server_state s;
+    struct rec x = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&s, "counter", err), 0);
+    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
+    apply(&s, &x, 2, "{\"t\":\"command\",\"time\":2,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}}");
+    cr_expect(ok(x.last));
+    cr_expect_eq(x.last_seq, 1);
+    apply(&s, &x, 3, "{\"t\":\"command\",\"time\":3,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}}");
+    cr_expect(ok(x.last), "retry answered from the cache");
+    cr_expect_eq(x.last_index, 3);
+    cr_expect(x.released[3], "a duplicate entry is released at once");
+    json_t *op = json_pack("{s:s}", "f", "read"), *r = NULL;
+    cr_assert_eq(server_state_query(&s, op, &r), 0);
+    cr_expect_eq(json_integer_value(json_object_get(r, "value")), 5, "applied once");
+    json_decref(r);
+    json_decref(op);
+    /* After the client acknowledged seq 1, the cache no longer holds it. */
+    apply(&s, &x, 4, "{\"t\":\"keepalive\",\"time\":4,\"session\":1,\"command_ack\":1,\"event_ack\":0}");
+    cr_expect_null(server_state_response(&s, 1, 1));
+    apply(&s, &x, 5, "{\"t\":\"command\",\"time\":5,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}}");
+    cr_expect_str_eq(str(x.last, "error"), "duplicate");
+    json_decref(x.last);
+    server_state_close(&s);
+}
+
+Test(server_state, command_of_unknown_or_closed_session_refused)
+{
+    struct server_state s;
+    struct rec x = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&s, "kv", err), 0);
+    apply(&s, &x, 1, "{\"t\":\"command\",\"time\":1,\"session\":9,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":\"a\",\"value\":1}}");
+    cr_expect_str_eq(str(x.last, "error"), "unknown_session");
+    apply(&s, &x, 2, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
+    apply(&s, &x, 3, "{\"t\":\"close\",\"time\":2,\"session\":2}");
+    cr_expect_eq(x.n_ended, 1);
+    apply(&s, &x, 4, "{\"t\":\"command\",\"time\":3,\"session\":2,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":\"a\",\"value\":1}}");
+    cr_expect_str_eq(str(x.last, "error"), "unknown_session");
+    cr_expect(x.released[2] && x.released[3], "an ended session with nothing left is released");
+    apply(&s, &x, 5, "not json");
+    cr_expect_str_eq(str(x.last, "error"), "bad_request");
+    json_decref(x.last);
+    server_state_close(&s);
+}
+
+Test(server_state, released_only_after_state_machine_and_client_are_done)
+{
+    struct server_state s;
+    struct rec x = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&s, "kv", err), 0);
+    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
+    apply(&s, &x, 2, "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":\"k\",\"value\":1}}");
+    apply(&s, &x, 3, "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":\"k\",\"value\":2}}");
+    cr_expect(!x.released[2], "superseded but its response is not acknowledged");
+    apply(&s, &x, 4, "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":2,\"event_ack\":0}");
+    cr_expect(x.released[2]);
+    cr_expect(!x.released[3], "the current value of k is still needed");
+    apply(&s, &x, 5, "{\"t\":\"keepalive\",\"time\":3,\"session\":1,\"command_ack\":2,\"event_ack\":0}");
+    cr_expect(x.released[4], "a keepalive is superseded by the next");
+    cr_expect(!x.twice);
+    json_decref(x.last);
+    server_state_close(&s);
+}
+
+Test(server_state, watch_events_numbered_and_trimmed_by_ack)
+{
+    struct server_state s;
+    struct rec x = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&s, "kv", err), 0);
+    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
+    apply(&s, &x, 2, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
+    apply(&s, &x, 3, "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"watch\",\"key\":\"k\"}}");
+    apply(&s, &x, 4, "{\"t\":\"command\",\"time\":1,\"session\":2,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":\"k\",\"value\":1}}");
+    apply(&s, &x, 5, "{\"t\":\"command\",\"time\":1,\"session\":2,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":\"k\",\"value\":2}}");
+    cr_assert_eq(x.n_events, 2);
+    cr_expect_eq(x.event_session[0], 1);
+    cr_expect_eq(x.event_index[0], 4, "events carry the publishing entry's index");
+    cr_expect_eq(x.event_index[1], 5);
+    apply(&s, &x, 6, "{\"t\":\"keepalive\",\"time\":2,\"session\":2,\"command_ack\":2,\"event_ack\":0}");
+    cr_expect(!x.released[4], "its event is not acknowledged yet");
+    apply(&s, &x, 7, "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":1,\"event_ack\":4}");
+    cr_expect(!x.released[4], "the event of the entry that superseded it is not acknowledged");
+    apply(&s, &x, 8, "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":1,\"event_ack\":5}");
+    cr_expect(x.released[4], "superseded, acknowledged, its events acknowledged");
+    json_decref(x.last);
+    server_state_close(&s);
+}
+
+Test(server_state, snapshot_round_trip_and_garbage_refused)
+{
+    struct server_state a, b;
+    struct rec x = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&a, "kv", err), 0);
+    cr_assert_eq(server_state_init(&b, "kv", err), 0);
+    apply(&a, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
+    apply(&a, &x, 2, "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"watch\",\"key\":\"k\"}}");
+    apply(&a, &x, 3, "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":\"k\",\"value\":[1,2]}}");
+    struct fl_buf s1, s2;
+    fl_buf_init(&s1);
+    fl_buf_init(&s2);
+    cr_assert_eq(server_state_snapshot(&a, &s1), 0);
+    cr_assert_eq(server_state_restore(&b, s1.data, s1.len, err), 0, "%s", err);
+    cr_assert_eq(server_state_snapshot(&b, &s2), 0);
+    cr_expect_str_eq(fl_buf_cstr(&s2), fl_buf_cstr(&s1));
+    cr_expect_not_null(server_state_response(&b, 1, 2));
+    const char *bad[] = {"", "{}", "[1]", "{\"applied\":1,\"last_time\":1,\"sessions\":[{}],\"sm\":\"{}\"}",
+                         "{\"applied\":1,\"last_time\":1,\"sessions\":[],\"sm\":\"garbage\"}"};
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        cr_expect_neq(server_state_restore(&b, bad[i], strlen(bad[i]), err), 0, "accepted %s", bad[i]);
+        cr_expect_neq(err[0], '\0');
+    }
+    fl_buf_reset(&s2);
+    cr_assert_eq(server_state_snapshot(&b, &s2), 0);
+    cr_expect_str_eq(fl_buf_cstr(&s2), fl_buf_cstr(&s1), "a refused restore changed the state");
+    fl_buf_free(&s1);
+    fl_buf_free(&s2);
+    json_decref(x.last);
+    server_state_close(&a);
+    server_state_close(&b);
+}
+
+/* The compaction guarantee: replaying only the entries never released gives
+ * the same state, over random traffic from several sessions. */
+Test(server_state, replay_of_unreleased_entries_gives_same_state)
+{
+    for (uint64_t seed = getenv("FL_SEED") ? strtoull(getenv("FL_SEED"), NULL, 10) : 1; seed <= (getenv("FL_SEED") ? strtoull(getenv("FL_SEED"), NULL, 10) : 200); seed++) {
+        struct fl_rng rng;
+        fl_rng_seed(&rng, seed);
+        struct server_state a, b;
+        struct rec *x = calloc(1, sizeof *x), *y = calloc(1, sizeof *y);
+        char err[FL_ERRMSG_SIZE], *log[MAXI] = {0};
+        cr_assert_eq(server_state_init(&a, "kv", err), 0);
+        cr_assert_eq(server_state_init(&b, "kv", err), 0);
+        uint64_t sess[4] = {0}, seq[4] = {0}, ack[4] = {0}, eack[4] = {0};
+        unsigned n = 600;
+        for (uint64_t i = 1; i <= n; i++) {
+            char e[256];
+            unsigned c = (unsigned)fl_rng_below(&rng, 4);
+            unsigned k = (unsigned)fl_rng_below(&rng, 100);
+            if (sess[c] == 0 || k < 2) {
+                if (sess[c] != 0 && k == 0)
+                    snprintf(e, sizeof e, "{\"t\":\"close\",\"time\":1,\"session\":%llu}",
+                             (unsigned long long)sess[c]);
+                else
+                    snprintf(e, sizeof e, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
+                if (sess[c] != 0 && k == 0)
+                    sess[c] = 0;
+                else {
+                    sess[c] = i;
+                    seq[c] = ack[c] = eack[c] = 0;
+                }
+            } else if (k < 20) {
+                ack[c] = seq[c] - fl_rng_below(&rng, seq[c] + 1) / 2;
+                eack[c] = i - fl_rng_below(&rng, 40);
+                snprintf(e, sizeof e,
+                         "{\"t\":\"keepalive\",\"time\":1,\"session\":%llu,\"command_ack\":%llu,\"event_ack\":%llu}",
+                         (unsigned long long)sess[c], (unsigned long long)ack[c],
+                         (unsigned long long)eack[c]);
+            } else {
+                const char *f[] = {"write", "write", "cas", "delete", "watch", "unwatch", "read"};
+                unsigned fi = (unsigned)fl_rng_below(&rng, 7);
+                uint64_t s = seq[c] + 1;
+                if (fl_rng_below(&rng, 10) == 0 && seq[c] > 0)
+                    s = seq[c]; /* a retry */
+                seq[c] = s > seq[c] ? s : seq[c];
+                unsigned key = (unsigned)fl_rng_below(&rng, 4), v = (unsigned)fl_rng_below(&rng, 3);
+                if (strcmp(f[fi], "cas") == 0)
+                    snprintf(e, sizeof e,
+                             "{\"t\":\"command\",\"time\":1,\"session\":%llu,\"seq\":%llu,\"op\":{\"f\":\"cas\",\"key\":\"k%u\",\"value\":[%u,%u]}}",
+                             (unsigned long long)sess[c], (unsigned long long)s, key, v,
+                             (unsigned)fl_rng_below(&rng, 3));
+                else
+                    snprintf(e, sizeof e,
+                             "{\"t\":\"command\",\"time\":1,\"session\":%llu,\"seq\":%llu,\"op\":{\"f\":\"%s\",\"key\":\"k%u\",\"value\":%u}}",
+                             (unsigned long long)sess[c], (unsigned long long)s, f[fi], key, v);
+            }
+            log[i] = strdup(e);
+            struct server_state_cb cb = cb_of(x);
+            cr_assert_eq(server_state_apply(&a, i, e, strlen(e), &cb), 0);
+        }
+        cr_expect(!x->twice, "seed %llu: an entry released twice", (unsigned long long)seed);
+        for (uint64_t i = 1; i <= n; i++) {
+            if (!x->released[i]) {
+                struct server_state_cb cb = cb_of(y);
+                cr_assert_eq(server_state_apply(&b, i, log[i], strlen(log[i]), &cb), 0);
+            }
+            free(log[i]);
+        }
+        server_state_apply_noop(&b, n);
+        struct fl_buf s1, s2;
+        fl_buf_init(&s1);
+        fl_buf_init(&s2);
+        cr_assert_eq(server_state_snapshot(&a, &s1), 0);
+        cr_assert_eq(server_state_snapshot(&b, &s2), 0);
+        if (getenv("FL_DUMP") && strcmp(fl_buf_cstr(&s1), fl_buf_cstr(&s2)) != 0) {
+            FILE *f1 = fopen("/tmp/st_a.json", "w"), *f2 = fopen("/tmp/st_b.json", "w");
+            fputs(fl_buf_cstr(&s1), f1);
+            fputs(fl_buf_cstr(&s2), f2);
+            fclose(f1);
+            fclose(f2);
+        }
+        cr_expect_str_eq(fl_buf_cstr(&s2), fl_buf_cstr(&s1), "seed %llu: replay differs (%u released)",
+                         (unsigned long long)seed, x->n_released);
+        cr_expect_gt(x->n_released, n / 10, "seed %llu: only %u of %u released",
+                     (unsigned long long)seed, x->n_released, n);
+        fl_buf_free(&s1);
+        fl_buf_free(&s2);
+        json_decref(x->last);
+        json_decref(y->last);
+        free(x);
+        free(y);
+        server_state_close(&a);
+        server_state_close(&b);
+    }
+}
