@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EXIT_INVALID 1
 #define EXIT_UNKNOWN 2
@@ -94,8 +95,10 @@ static int export_edn(const char *in, enum fl_history_format format, const char 
     int rc2 = fl_history_writer_close(&w, rc < 0 ? NULL : errmsg);
     if (rc == 0)
         rc = rc2;
-    if (rc < 0)
+    if (rc < 0) {
+        unlink(out); /* no well-formed but partial history for Knossos */
         goto fail;
+    }
     return 0;
 fail:
     fprintf(stderr, "faultline check: --export-edn: %s\n", errmsg);
@@ -346,7 +349,8 @@ int harness_check_main(int argc, char **argv)
         checker_result_free(&res);
         checker_history_free(&h);
     }
-    if (export_path && export_edn(argv[optind], opt.format, export_path) < 0)
+    /* Not when the history was rejected: its error is already printed. */
+    if (export_path && code != EXIT_ERROR && export_edn(argv[optind], opt.format, export_path) < 0)
         code = EXIT_ERROR;
     json_decref(opt.initial);
     return code;
