@@ -20,6 +20,15 @@ const char *fl_strerror(int code)
     return "unknown error";
 }
 
+/* Messages quote untrusted input (names, parser context): a newline or a
+ * terminal escape in one must not break the one-line contract. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 int fl_errorf(char *errmsg, int code, const char *fmt, ...)
 {
     if (errmsg) {
@@ -27,6 +36,7 @@ int fl_errorf(char *errmsg, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(errmsg, FL_ERRMSG_SIZE, fmt, ap);
         va_end(ap);
+        one_line(errmsg);
     }
     return code;
 }
@@ -47,5 +57,6 @@ int fl_error_wrap(char *errmsg, int code, const char *fmt, ...)
     snprintf(both, sizeof both, "%s: %s", prefix, old[0] ? old : fl_strerror(code));
     memcpy(errmsg, both, FL_ERRMSG_SIZE - 1);
     errmsg[FL_ERRMSG_SIZE - 1] = '\0';
+    one_line(errmsg);
     return code;
 }

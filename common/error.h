@@ -32,11 +32,14 @@ enum fl_error {
 /* Returns a static description of `code` (an FL_E* code or a negative errno). */
 const char *fl_strerror(int code);
 
-/* Formats into errmsg (FL_ERRMSG_SIZE bytes), truncating safely. Returns `code`
+/* Formats into errmsg (FL_ERRMSG_SIZE bytes), truncating safely; control
+ * characters (newlines, escapes) become '?', so a message stays one line
+ * whatever input it quotes. Returns `code`
  * so callers can write `return fl_errorf(errmsg, FL_EPARSE, "...")`. */
 int fl_errorf(char *errmsg, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Prefixes the message already in errmsg with a new context: "ctx: old". */
+/* Prefixes the message already in errmsg with a new context: "ctx: old"
+ * (one line, as fl_errorf). */
 int fl_error_wrap(char *errmsg, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -75,6 +75,11 @@ static int fuzz_history(const uint8_t *data, size_t size, enum fl_history_format
         fprintf(stderr, "error message without the path: %s\n", err);
         abort();
     }
+    for (const char *c = err; rc < 0 && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            fprintf(stderr, "error message not on one line: <%s>\n", err);
+            abort();
+        }
     fl_event_clear(&ev);
     fl_history_reader_close(&r);
     return 0;

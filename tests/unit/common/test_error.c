@@ -64,3 +64,12 @@ Test(fl_error, wrap_prefixes_context)
     fl_error_wrap(errmsg, FL_ENOMEM, "%s", big);
     cr_assert_eq(strlen(errmsg), FL_ERRMSG_SIZE - 1, "truncated, terminated");
 }
+
+Test(fl_error, messages_stay_on_one_line)
+{
+    char errmsg[FL_ERRMSG_SIZE];
+    fl_errorf(errmsg, FL_EPARSE, "f: \"%s\" is unknown", "a\nb\x1b[31m\t");
+    cr_assert_str_eq(errmsg, "f: \"a?b?[31m?\" is unknown");
+    fl_error_wrap(errmsg, FL_EPARSE, "line %d\r", 2);
+    cr_assert_str_eq(errmsg, "line 2?: f: \"a?b?[31m?\" is unknown");
+}
