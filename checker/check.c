@@ -67,7 +67,9 @@ int checker_check_file(const char *path, const struct checker_check_options *opt
     bool initial_zero, nil_any;
     checker_check_defaults(h->format, &initial_zero, &nil_any);
     if (initial_zero) {
-        zero = json_integer(0);
+        /* Knossos registers start at 0; get/put/append histories in EDN come
+         * from Porcupine's kv model, where every key starts as "". */
+        zero = model == &checker_model_kv ? json_string("") : json_integer(0);
         if (!zero)
             return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
         cfg.initial = zero;

@@ -17,7 +17,8 @@ struct checker_check_options {
 };
 
 /* Defaults by format. Knossos/Jepsen EDN histories use Knossos's conventions:
- * registers start at 0 and an ok read of nil is always legal. Our JSONL and
+ * registers start at 0 (the kv model: "", as in Porcupine's kv model, whose
+ * logs are EDN) and an ok read of nil is always legal. Our JSONL and
  * Jepsen text logs (etcd) start at nil, and a nil read means "absent". */
 void checker_check_defaults(enum fl_history_format format, bool *initial_zero, bool *nil_read_any);
 

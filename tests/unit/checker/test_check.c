@@ -163,6 +163,25 @@ Test(checker_check, format_defaults)
     cr_assert(!zero && !any, "Jepsen logs (etcd): nil start");
 }
 
+/* Porcupine's kv logs are EDN with get/put/append, and every key starts as
+ * "": an append to a fresh key and a get of "" are legal by default. */
+Test(checker_check, edn_kv_keys_start_empty_as_in_porcupine)
+{
+    struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
+    const char *path =
+        test_tmpfile("{:process 2, :type :invoke, :f :append, :key \"7\", :value \"z\"}\n"
+                     "{:process 2, :type :ok, :f :append, :key \"7\", :value \"z\"}\n"
+                     "{:process 1, :type :invoke, :f :get, :key \"7\", :value nil}\n"
+                     "{:process 1, :type :ok, :f :get, :key \"7\", :value \"z\"}\n"
+                     "{:process 1, :type :invoke, :f :get, :key \"8\", :value nil}\n"
+                     "{:process 1, :type :ok, :f :get, :key \"8\", :value \"\"}\n",
+                     ".edn");
+    struct outcome o = check(path, &opt);
+    cr_assert_str_eq(o.model, "kv");
+    cr_assert_eq(o.verdict, CHECKER_VALID, "got %s", checker_verdict_name(o.verdict));
+    cr_assert_eq(o.n_keys, 2);
+}
+
 Test(checker_check, model_is_detected_from_f)
 {
     static const struct {
