@@ -1,6 +1,7 @@
 /* state.c - the replicated server state: sessions, exactly-once commands, events, releases (§6.3). */
 #include "node/server/state.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -437,6 +438,42 @@ static int apply_register(struct server_state *s, uint64_t index, const json_t *
     return 0;
 }
 
+static int apply_address(struct server_state *s, uint64_t index, const json_t *e,
+                         const struct server_state_cb *cb)
+{
+    json_t *id = json_object_get(e, "id"), *peer = json_object_get(e, "peer"),
+           *client = json_object_get(e, "client");
+    if (!json_is_integer(id) || json_integer_value(id) < 1 ||
+        json_integer_value(id) > 1000000 || !json_is_string(peer) || !json_is_string(client) ||
+        json_string_length(peer) > 64 || json_string_length(client) > 64) {
+        fail_result(cb, index, 0, 0, "bad_request", "address: id, peer and client required");
+        release(cb, index);
+        return 0;
+    }
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)json_integer_value(id));
+    json_t *v = json_pack("{s:O,s:O}", "peer", peer, "client", client);
+    if (v == NULL || json_object_set_new(s->members, key, v) != 0)
+        return FL_ENOMEM;
+    json_t *r = json_pack("{s:b}", "ok", 1);
+    complete(cb, index, 0, 0, r);
+    json_decref(r);
+    return 0;
+}
+
+bool server_state_member(const struct server_state *s, uint64_t id, const char **peer,
+                         const char **client)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%llu", (unsigned long long)id);
+    json_t *v = json_object_get(s->members, key);
+    if (v == NULL)
+        return false;
+    *peer = json_string_value(json_object_get(v, "peer"));
+    *client = json_string_value(json_object_get(v, "client"));
+    return true;
+}
+
 static int push_response(struct server_session *ss, uint64_t seq, uint64_t index, json_t *result)
 {
     if (ss->n_resp >= SERVER_RESPONSES_MAX) {
@@ -467,12 +504,16 @@ static int apply_command(struct server_state *s, uint64_t index, const json_t *e
         return 0;
     }
     uint64_t seq = (uint64_t)json_integer_value(jseq);
-    if (seq <= ss->last_seq) {
+    if (seq <= ss->last_seq && !s->no_dedup) {
         /* A retry: answered from the cache, applied no second time. The
          * entry changes nothing, so it is released at once. */
-        const json_t *cached = server_state_response(s, ss->id, seq);
+        const struct resp *cached = NULL;
+        for (unsigned i = 0; i < ss->n_resp; i++)
+            if (ss->resp[i].seq == seq)
+                cached = &ss->resp[i];
+        /* Answered with the index at which it took effect. */
         if (cached != NULL)
-            complete(cb, index, ss->id, seq, cached);
+            complete(cb, cached->index, ss->id, seq, cached->result);
         else
             fail_result(cb, index, ss->id, seq, "duplicate",
                         seq <= ss->command_ack ? "response already acknowledged"
@@ -532,6 +573,10 @@ int server_state_apply(struct server_state *s, uint64_t index, const void *data,
     }
     if (strcmp(t, "register") == 0) {
         rv = apply_register(s, index, e, time, cb);
+        goto done;
+    }
+    if (strcmp(t, "address") == 0) {
+        rv = apply_address(s, index, e, cb);
         goto done;
     }
     json_t *js = json_object_get(e, "session");
@@ -619,16 +664,23 @@ bool server_state_has_session(const struct server_state *s, uint64_t session)
     return open_session(s, session) != NULL;
 }
 
-unsigned server_state_expired(const struct server_state *s, uint64_t now_ms, uint64_t *ids,
-                              unsigned max)
+unsigned server_state_expired(const struct server_state *s, uint64_t now_ms, uint64_t since_ms,
+                              uint64_t *ids, unsigned max)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < s->n_sessions && n < max; i++) {
         const struct server_session *ss = s->sessions[i];
-        if (!ss->ended && ss->last_time + ss->timeout < now_ms)
+        uint64_t last = ss->last_time > since_ms ? ss->last_time : since_ms;
+        if (!ss->ended && last + ss->timeout < now_ms)
             ids[n++] = ss->id;
     }
     return n;
+}
+
+uint64_t server_state_command_ack(const struct server_state *s, uint64_t session)
+{
+    const struct server_session *ss = open_session(s, session);
+    return ss != NULL ? ss->command_ack : 0;
 }
 
 void server_state_events(const struct server_state *s, uint64_t session, uint64_t after,
@@ -665,7 +717,15 @@ uint64_t server_state_next_seq(const struct server_state *s, uint64_t session)
 int server_state_init(struct server_state *s, const char *sm_name, char *errmsg)
 {
     memset(s, 0, sizeof *s);
-    return sm_open(&s->sm, sm_name, errmsg);
+    s->members = json_object();
+    if (s->members == NULL)
+        return FL_ENOMEM;
+    int rv = sm_open(&s->sm, sm_name, errmsg);
+    if (rv != 0) {
+        json_decref(s->members);
+        s->members = NULL;
+    }
+    return rv;
 }
 
 static void clear(struct server_state *s)
@@ -683,6 +743,8 @@ static void clear(struct server_state *s)
 void server_state_close(struct server_state *s)
 {
     clear(s);
+    json_decref(s->members);
+    s->members = NULL;
     sm_close(&s->sm);
 }
 
@@ -717,9 +779,9 @@ int server_state_snapshot(struct server_state *s, struct fl_buf *out)
                                                     ss->ev[k].event)) != 0)
                 goto oom;
     }
-    root = json_pack("{s:I,s:I,s:o,s:s%}", "applied", (json_int_t)s->applied, "last_time",
-                     (json_int_t)s->last_time, "sessions", sessions, "sm", smb.data ? smb.data : "",
-                     smb.len);
+    root = json_pack("{s:I,s:I,s:o,s:O,s:s%}", "applied", (json_int_t)s->applied, "last_time",
+                     (json_int_t)s->last_time, "sessions", sessions, "members", s->members, "sm",
+                     smb.data ? smb.data : "", smb.len);
     sessions = NULL;
     if (root == NULL)
         goto oom;
@@ -757,9 +819,12 @@ int server_state_restore(struct server_state *s, const char *bytes, size_t len, 
     int rv = 0;
     json_t *sessions = json_object_get(root, "sessions"), *sm = json_object_get(root, "sm");
     json_t *ja = json_object_get(root, "applied"), *jt = json_object_get(root, "last_time");
+    json_t *members = json_object_get(root, "members");
     if (!json_is_array(sessions) || !json_is_string(sm) || !json_is_integer(ja) ||
-        !json_is_integer(jt) || json_array_size(sessions) > SERVER_SESSIONS_MAX) {
-        rv = fl_errorf(errmsg, FL_ESHAPE, "snapshot: expected applied, last_time, sessions, sm");
+        !json_is_integer(jt) || json_array_size(sessions) > SERVER_SESSIONS_MAX ||
+        !json_is_object(members) || json_object_size(members) > 1024) {
+        rv = fl_errorf(errmsg, FL_ESHAPE,
+                       "snapshot: expected applied, last_time, members, sessions, sm");
         goto out;
     }
     size_t i;
@@ -840,6 +905,10 @@ int server_state_restore(struct server_state *s, const char *bytes, size_t len, 
     n.n_sessions = 0;
     s->applied = (uint64_t)json_integer_value(ja);
     s->last_time = (uint64_t)json_integer_value(jt);
+    json_decref(s->members);
+    s->members = json_deep_copy(members);
+    if (s->members == NULL)
+        s->members = json_object();
 out:
     clear(&n);
     json_decref(root);

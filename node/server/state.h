@@ -12,6 +12,7 @@
  *   {"t":"close","time":T,"session":S}
  *   {"t":"expire","time":T,"session":S}                (appended by the leader)
  *   {"t":"command","time":T,"session":S,"seq":n,"op":{...}}
+ *   {"t":"address","time":T,"id":K,"peer":"h:p","client":"h:p"}  (a joining server)
  *
  * Commands of one session take effect exactly once and in sequence order:
  * an entry ahead of a gap is held until the gap fills (FIFO, §11.1.2 of the
@@ -73,8 +74,10 @@ struct server_state {
     unsigned n_sessions, cap_sessions;
     struct server_track *track; /* open-addressing map: entry index -> release bookkeeping */
     uint64_t track_n, track_cap;
+    json_t *members;    /* address book: {"<id>": {"peer":..., "client":...}} */
     uint64_t applied;   /* last index applied (entries and no-ops) */
     uint64_t last_time; /* largest entry time seen */
+    bool no_dedup;      /* planted bug: apply retried commands again */
 };
 
 /* Initialises an empty state hosting state machine `sm_name`. Returns 0,
@@ -97,11 +100,14 @@ bool server_state_is_read_only(const struct server_state *s, const json_t *op);
 
 /* Session facts for the server. Each returns false when the session is unknown. */
 bool server_state_has_session(const struct server_state *s, uint64_t session);
-/* Sessions whose last entry time is older than their timeout at wall time
- * `now_ms`: the leader appends an expire entry for each. Fills up to `max`
- * ids and returns how many. */
-unsigned server_state_expired(const struct server_state *s, uint64_t now_ms, uint64_t *ids,
-                              unsigned max);
+/* Sessions whose last entry time, or `since_ms` (when the leader took
+ * office) if later, is older than their timeout at wall time `now_ms`: the
+ * leader appends an expire entry for each. Fills up to `max` ids and
+ * returns how many. */
+unsigned server_state_expired(const struct server_state *s, uint64_t now_ms, uint64_t since_ms,
+                              uint64_t *ids, unsigned max);
+/* Highest command seq the session acknowledged (0 when unknown). */
+uint64_t server_state_command_ack(const struct server_state *s, uint64_t session);
 /* Calls `fn` for each unacknowledged event of `session` after `after`, in order. */
 void server_state_events(const struct server_state *s, uint64_t session, uint64_t after,
                          void (*fn)(void *data, uint64_t event_index, const json_t *event),
@@ -110,6 +116,11 @@ void server_state_events(const struct server_state *s, uint64_t session, uint64_
 const json_t *server_state_response(const struct server_state *s, uint64_t session, uint64_t seq);
 /* The next sequence number the session will apply (1 for a new session). */
 uint64_t server_state_next_seq(const struct server_state *s, uint64_t session);
+
+/* The addresses recorded for server `id` by an address entry (borrowed
+ * strings, NULL when none). */
+bool server_state_member(const struct server_state *s, uint64_t id, const char **peer,
+                         const char **client);
 
 /* Snapshot of sessions and state machine at the applied index: canonical
  * JSON appended to `out`. restore() replaces everything or, on error,
