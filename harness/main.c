@@ -1,5 +1,6 @@
 /* main.c - the faultline command: dispatches to subcommands. */
 #include "harness/check.h"
+#include "harness/client.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,8 @@ static void usage(FILE *out)
                  "commands:\n"
                  "  check FILE...   check saved histories for linearizability (exit 0 valid,\n"
                  "                  1 invalid, 2 unknown, 3 error); see faultline check --help\n"
+                 "  client ...      send one request to a faultline-node cluster (put, get, cas,\n"
+                 "                  watch, members, join...); see faultline client --help\n"
                  "  version         print the version\n"
                  "\n"
                  "not built yet (see README.md): run, replay, compare, report, clean, bench\n");
@@ -27,6 +30,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "check") == 0)
         return harness_check_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "client") == 0)
+        return harness_client_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("faultline %s\n", FAULTLINE_VERSION);
         return 0;

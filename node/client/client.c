@@ -14,6 +14,7 @@ struct client__conn {
     struct client *c;
     struct io_frame_decoder dec;
     uint64_t gen;
+    uint64_t started; /* uv_now() of the connect attempt */
     bool connected;
     bool closing;
 };
@@ -75,6 +76,11 @@ uint64_t client_max_index(const struct client *c)
 uint64_t client_events_dropped(const struct client *c)
 {
     return c->events_dropped;
+}
+
+const char *client_last_error(const struct client *c)
+{
+    return c->last_error[0] != '\0' ? c->last_error : NULL;
 }
 
 /* Reads a uint field (PROTOCOL.md "Conventions"); false when absent or ill-typed. */
@@ -502,6 +508,7 @@ static void conn_open(struct client *c)
     }
     k->c = c;
     k->gen = ++c->gen;
+    k->started = now;
     io_frame_decoder_init(&k->dec, c->cfg.max_frame);
     if (uv_tcp_init(c->loop, &k->tcp) < 0) {
         io_frame_decoder_close(&k->dec);
@@ -759,8 +766,14 @@ static void on_tick(uv_timer_t *t)
             conn_open(c);
         return;
     }
-    if (!k->connected)
+    if (!k->connected) {
+        /* a blackholed address would hold the attempt for minutes */
+        if (now - k->started >= CLIENT_CONNECT_TIMEOUT_MS) {
+            snprintf(c->last_error, sizeof c->last_error, "connect: timed out");
+            conn_drop(c, false, "connect timeout");
+        }
         return;
+    }
     uint64_t st = c->cfg.session_timeout_ms;
     if ((c->reg_id != 0 && now - c->reg_sent_at >= st) ||
         (c->ka_id != 0 && now - c->ka_sent_at >= st)) {

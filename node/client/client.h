@@ -57,11 +57,12 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define CLIENT_ADDRS_MAX     16    /* addresses in a cluster list */
-#define CLIENT_ADDR_MAX      262   /* bytes of one "host:port", with NUL */
-#define CLIENT_MAX_REDIRECTS 32    /* not_leader/no_leader hops per request */
-#define CLIENT_KEY_MAX       256   /* bytes of a string key (PROTOCOL.md "Limits") */
-#define CLIENT_VALUE_MAX     65536 /* bytes of a value's compact JSON */
+#define CLIENT_ADDRS_MAX          16    /* addresses in a cluster list */
+#define CLIENT_ADDR_MAX           262   /* bytes of one "host:port", with NUL */
+#define CLIENT_MAX_REDIRECTS      32    /* not_leader/no_leader hops per request */
+#define CLIENT_KEY_MAX            256   /* bytes of a string key (PROTOCOL.md "Limits") */
+#define CLIENT_VALUE_MAX          65536 /* bytes of a value's compact JSON */
+#define CLIENT_CONNECT_TIMEOUT_MS 1000  /* a TCP connect attempt is abandoned after this */
 
 enum client_outcome { CLIENT_OK = 0, CLIENT_FAIL = 1, CLIENT_UNKNOWN = 2 };
 
@@ -223,6 +224,10 @@ int client_demote(struct client *c, struct client_req *req, const char *node, cl
 uint64_t client_session(const struct client *c);
 uint64_t client_max_index(const struct client *c);
 uint64_t client_events_dropped(const struct client *c);
+
+/* The last connection problem seen ("connect: connection refused", "read:
+ * end of file", ...), for messages; NULL when none. Borrowed from `c`. */
+const char *client_last_error(const struct client *c);
 
 /* Parses "linearizable" | "lease" | "sequential". Returns 0 or FL_EUSAGE. */
 int client_consistency_parse(const char *s, enum client_consistency *out);
