@@ -1438,7 +1438,8 @@ static int recover(struct server *s, char *errmsg)
         return rv;
     snprintf(s->log_dir, sizeof s->log_dir, "%s/log", s->o.data_dir);
     struct io_log_recovery lrep = {0};
-    rv = io_log_open(&s->log, s->log_dir, NULL, &lrep, errmsg);
+    struct io_log_options lo = {.segment_bytes = s->o.segment_bytes};
+    rv = io_log_open(&s->log, s->log_dir, &lo, &lrep, errmsg);
     if (rv != 0) {
         io_snapfile_release(&snap);
         return rv;

@@ -55,6 +55,7 @@ struct server_options {
     unsigned request_timeout_ms; /* a client request not answered by then gets "timeout" */
     unsigned hold_timeout_ms;    /* a command ahead of a gap is held at most this long */
     unsigned max_frame;
+    uint64_t segment_bytes; /* log segment size; 0: the log's default (8 MiB) */
     unsigned raft_bugs;   /* RAFT_BUG_* */
     unsigned server_bugs; /* SERVER_BUG_* */
     bool quiet;           /* no JSON event lines */
