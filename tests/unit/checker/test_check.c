@@ -116,7 +116,7 @@ Test(checker_check, jsonl_to_edn_keeps_the_verdict)
 /* Every Knossos corpus file keeps its verdict through EDN -> JSONL -> EDN,
  * checked with Knossos's conventions (initial 0, for every register of a
  * multi-register too; nil read matches any). */
-Test(checker_check, knossos_corpus_through_jsonl_and_back, .timeout = 300)
+Test(checker_check, knossos_corpus_through_jsonl_and_back)
 {
     char jsonl[64], edn[64];
     tmp_path(jsonl, sizeof jsonl, "kn-jsonl");

@@ -177,7 +177,7 @@ Test(checker_linear, parallel_keys_give_the_same_result_every_time)
 
 /* ==== Knossos corpus: every verdict in EXPECTED.tsv ==== */
 
-Test(checker_linear, knossos_corpus_matches_expected_verdicts, .timeout = 120)
+Test(checker_linear, knossos_corpus_matches_expected_verdicts)
 {
     FILE *fp = fopen(test_source_path("tests/data/knossos/EXPECTED.tsv"), "r");
     cr_assert(fp, "corpus index present");
@@ -285,7 +285,7 @@ static int env_int(const char *name, int dflt)
     return v ? atoi(v) : dflt;
 }
 
-Test(checker_linear, agrees_with_exhaustive_search_on_random_histories, .timeout = 600)
+Test(checker_linear, agrees_with_exhaustive_search_on_random_histories)
 {
     int cases = env_int("FL_PROPERTY_CASES", 3000);
     uint64_t only = (uint64_t)env_int("FL_SEED", 0);

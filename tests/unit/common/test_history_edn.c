@@ -238,7 +238,7 @@ static long count_type_keys(const char *path)
     return n;
 }
 
-Test(history_edn, knossos_corpus_parses_with_every_event, .timeout = 300)
+Test(history_edn, knossos_corpus_parses_with_every_event)
 {
     glob_t gl;
     cr_assert_eq(glob(test_source_path("tests/data/knossos/*/*/*.edn"), 0, NULL, &gl), 0);
@@ -358,7 +358,7 @@ Test(history_edn, jsonl_to_edn_round_trip)
 }
 
 /* Every Knossos file written back out reads as the same events. */
-Test(history_edn, knossos_corpus_round_trips, .timeout = 300)
+Test(history_edn, knossos_corpus_round_trips)
 {
     glob_t gl;
     cr_assert_eq(glob(test_source_path("tests/data/knossos/*/*/*.edn"), 0, NULL, &gl), 0);
