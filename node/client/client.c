@@ -26,7 +26,7 @@ struct wbuf {
 
 #define BACKOFF_MAX 1000
 
-static void conn_drop(struct client *c, bool lost, const char *why);
+static void conn_drop(struct client *c, const char *why);
 static void flush_sends(struct client *c);
 static void deliver(struct client *c);
 static void maybe_finish_close(struct client *c);
@@ -232,7 +232,7 @@ static int send_obj(struct client *c, const json_t *obj)
         fl_free(b->bytes);
         fl_free(b);
         snprintf(c->last_error, sizeof c->last_error, "write: %s", uv_strerror(rc));
-        conn_drop(c, true, "write failed");
+        conn_drop(c, "write failed");
     }
     return rc;
 }
@@ -357,9 +357,11 @@ static void on_conn_closed(uv_handle_t *h)
         maybe_finish_close(c);
 }
 
-/* Drops the current connection. `lost`: requests sent on it and unanswered may
- * have been accepted (a redirect after not_leader/no_leader is not a loss). */
-static void conn_drop(struct client *c, bool lost, const char *why)
+/* Drops the current connection. Every request sent on it and unanswered may
+ * have been accepted, whatever the reason: a node answering not_leader may
+ * just have stepped down with earlier commands of this connection in its log,
+ * so even a redirect marks them (a membership change then ends UNKNOWN). */
+static void conn_drop(struct client *c, const char *why)
 {
     struct client__conn *k = c->conn;
     if (k == NULL)
@@ -373,11 +375,9 @@ static void conn_drop(struct client *c, bool lost, const char *why)
     for (struct client_req *r = c->head; r != NULL; r = r->next) {
         if (r->done || r->sent_gen != k->gen)
             continue;
-        if (lost) {
-            r->maybe_applied = r->maybe_applied || r->kind == CLIENT__COMMAND || is_admin_change(r);
-            if (is_admin_change(r))
-                finish_local(r, "connection_lost", true);
-        }
+        r->maybe_applied = r->maybe_applied || r->kind == CLIENT__COMMAND || is_admin_change(r);
+        if (is_admin_change(r))
+            finish_local(r, "connection_lost", true);
     }
     (void)why;
     /* A leader hint is tried at once, unless hints keep bouncing; otherwise
@@ -441,7 +441,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         fl_free(buf->base);
         if (c->conn == k) {
             snprintf(c->last_error, sizeof c->last_error, "read: %s", uv_strerror((int)nread));
-            conn_drop(c, true, "connection lost");
+            conn_drop(c, "connection lost");
             deliver(c);
         }
         return;
@@ -457,7 +457,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (c->conn == k && rc < 0) {
         snprintf(c->last_error, sizeof c->last_error, "%s", err);
-        conn_drop(c, true, "bad frame");
+        conn_drop(c, "bad frame");
     }
     fl_free(buf->base);
     deliver(c);
@@ -471,12 +471,12 @@ static void on_connect(uv_connect_t *req, int status)
         return; /* dropped (client closing) while connecting */
     if (status < 0) {
         snprintf(c->last_error, sizeof c->last_error, "connect: %s", uv_strerror(status));
-        conn_drop(c, false, "connect failed");
+        conn_drop(c, "connect failed");
         return;
     }
     int rc = uv_read_start((uv_stream_t *)&k->tcp, on_alloc, on_read);
     if (rc < 0) {
-        conn_drop(c, false, "read start failed");
+        conn_drop(c, "read start failed");
         return;
     }
     k->connected = true;
@@ -524,7 +524,7 @@ static void conn_open(struct client *c)
     int rc = uv_tcp_connect(&k->connect, &k->tcp, (const struct sockaddr *)&ss, on_connect);
     if (rc < 0) {
         snprintf(c->last_error, sizeof c->last_error, "connect %.200s: %s", addr, uv_strerror(rc));
-        conn_drop(c, false, "connect failed");
+        conn_drop(c, "connect failed");
     }
 }
 
@@ -568,7 +568,7 @@ static void redirect(struct client *c, const json_t *reply, bool no_leader)
     if (!no_leader && leader != NULL && strlen(leader) < CLIENT_ADDR_MAX && strchr(leader, ':'))
         snprintf(c->hint, sizeof c->hint, "%s", leader);
     c->hops++;
-    conn_drop(c, false, no_leader ? "no_leader" : "not_leader");
+    conn_drop(c, no_leader ? "no_leader" : "not_leader");
 }
 
 /* Advances command_ack over the contiguous answered seqs. */
@@ -617,7 +617,7 @@ static void handle_reply(struct client *c, json_t *o)
             redirect(c, o, strcmp(error, "no_leader") == 0);
         } else {
             snprintf(c->last_error, sizeof c->last_error, "register: %s", error);
-            conn_drop(c, false, "register refused");
+            conn_drop(c, "register refused");
         }
         return;
     }
@@ -680,7 +680,7 @@ static void handle_reply(struct client *c, json_t *o)
             deliver(c);
             return;
         }
-        conn_drop(c, false, "shutting_down");
+        conn_drop(c, "shutting_down");
         return;
     }
     if (strcmp(error, "busy") == 0 && !is_admin_change(r)) {
@@ -770,7 +770,7 @@ static void on_tick(uv_timer_t *t)
         /* a blackholed address would hold the attempt for minutes */
         if (now - k->started >= CLIENT_CONNECT_TIMEOUT_MS) {
             snprintf(c->last_error, sizeof c->last_error, "connect: timed out");
-            conn_drop(c, false, "connect timeout");
+            conn_drop(c, "connect timeout");
         }
         return;
     }
@@ -778,7 +778,7 @@ static void on_tick(uv_timer_t *t)
     if ((c->reg_id != 0 && now - c->reg_sent_at >= st) ||
         (c->ka_id != 0 && now - c->ka_sent_at >= st)) {
         snprintf(c->last_error, sizeof c->last_error, "no answer from the node");
-        conn_drop(c, true, "unresponsive");
+        conn_drop(c, "unresponsive");
         return;
     }
     if (c->session != 0 && c->ka_id == 0 && now - c->last_ka >= st / 3)
@@ -866,7 +866,7 @@ void client_close(struct client *c, client_close_cb cb)
     c->close_cb = cb != NULL ? cb : noop_close;
     for (struct client_req *r = c->head; r != NULL; r = r->next)
         finish_local(r, "closed", r->maybe_applied || r->sent_gen != 0);
-    conn_drop(c, false, "closing");
+    conn_drop(c, "closing");
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
     /* requests complete from the timer's close callback path (deliver runs
      * there), never synchronously here */

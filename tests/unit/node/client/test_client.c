@@ -390,6 +390,53 @@ static void s_silent(struct fake *f, struct fconn *fc, json_t *m)
         s_simple(f, fc, m);
 }
 
+/* First registration gets 42, the next 43; the first command drops the
+ * connection, its retry is told session_expired. */
+static void s_expire(struct fake *f, struct fconn *fc, json_t *m)
+{
+    struct world *w = f->w;
+    const char *t = mtype(m);
+    if (strcmp(t, "register") == 0) {
+        reply_ok(fc, m, json_pack("{s:i}", "session", count(f, "register") == 1 ? 42 : 43));
+    } else if (strcmp(t, "command") == 0 && w->step == 0) {
+        w->step = 1;
+        fconn_drop(fc);
+    } else if (strcmp(t, "command") == 0 && w->step == 1) {
+        w->step = 2;
+        reply_err(fc, m, "session_expired", NULL);
+    } else {
+        s_simple(f, fc, m);
+    }
+}
+
+/* no_leader to the first registration, busy to the first command. */
+static void s_no_leader_then_busy(struct fake *f, struct fconn *fc, json_t *m)
+{
+    const char *t = mtype(m);
+    if (strcmp(t, "register") == 0 && count(f, "register") == 1)
+        reply_err(fc, m, "no_leader", NULL);
+    else if (strcmp(t, "command") == 0 && count(f, "command") == 1)
+        reply_err(fc, m, "busy", NULL);
+    else
+        s_simple(f, fc, m);
+}
+
+/* Membership: members answered; join drops the connection; leave answered ok. */
+static void s_members(struct fake *f, struct fconn *fc, json_t *m)
+{
+    (void)f;
+    const char *t = mtype(m);
+    if (strcmp(t, "members") == 0)
+        reply_ok(fc, m,
+                 json_pack("{s:s,s:i,s:[{s:s,s:s,s:s,s:s}]}", "leader", "n1", "term", 3, "members",
+                           "id", "n1", "peer", "127.0.0.1:1", "client", "127.0.0.1:2", "role",
+                           "voter"));
+    else if (strcmp(t, "join") == 0)
+        fconn_drop(fc);
+    else if (strcmp(t, "leave") == 0)
+        reply_ok(fc, m, json_pack("{s:i}", "index", 120));
+}
+
 /* ==== Tests ==== */
 
 Test(client, registers_a_session_before_the_first_command)
@@ -596,6 +643,68 @@ Test(client, oversized_value_is_refused_before_a_seq)
     cr_assert_eq(client_command(&w.c, &w.reqs[0], op, on_done), FL_ELIMIT);
     json_decref(op);
     cr_assert_eq(w.n_done, 0);
+    world_close(&w);
+}
+
+Test(client, session_expired_on_a_retry_is_unknown_and_a_new_session_follows)
+{
+    struct world w;
+    world_init(&w, 1, s_expire, NULL, 3000);
+    command(&w, 0, op_write("k", 1));
+    run_until_done(&w, 1);
+    cr_assert_eq(w.reqs[0].outcome, CLIENT_UNKNOWN, "the first attempt may have been applied");
+    cr_assert_str_eq(w.errors[0], "session_expired");
+    cr_assert_eq(w.session_lost, 1, "the event callback hears of the lost session");
+    command(&w, 1, op_write("k", 2));
+    run_until_done(&w, 2);
+    cr_assert_eq(w.reqs[1].outcome, CLIENT_OK);
+    cr_assert_eq(client_session(&w.c), 43);
+    cr_assert_eq(w.reqs[1].seq, 1, "seqs restart in the new session");
+    cr_assert_eq(mint(nth(&w.f[0], "command", 2), "session"), 43);
+    world_close(&w);
+}
+
+Test(client, retries_after_no_leader_and_busy_with_the_same_seq)
+{
+    struct world w;
+    world_init(&w, 1, s_no_leader_then_busy, NULL, 3000);
+    command(&w, 0, op_write("k", 1));
+    run_until_done(&w, 1);
+    cr_assert_eq(w.reqs[0].outcome, CLIENT_OK);
+    cr_assert_eq(count(&w.f[0], "register"), 2);
+    cr_assert_eq(count(&w.f[0], "command"), 2);
+    cr_assert_eq(mint(nth(&w.f[0], "command", 0), "seq"), 1);
+    cr_assert_eq(mint(nth(&w.f[0], "command", 1), "seq"), 1);
+    world_close(&w);
+}
+
+Test(client, membership_requests_need_no_session_and_a_lost_join_is_unknown)
+{
+    struct world w;
+    world_init(&w, 1, s_members, NULL, 3000);
+    cr_assert_eq(client_members(&w.c, &w.reqs[0], on_done), 0);
+    run_until_done(&w, 1);
+    cr_assert_eq(w.reqs[0].outcome, CLIENT_OK);
+    cr_assert_str_eq(json_string_value(json_object_get(w.results[0], "leader")), "n1");
+    cr_assert_eq(json_array_size(json_object_get(w.results[0], "members")), 1);
+    cr_assert_eq(
+        client_join(&w.c, &w.reqs[1], "n4", "127.0.0.1:7000", "127.0.0.1:7001", "passive", on_done),
+        0);
+    run_until_done(&w, 2);
+    cr_assert_eq(w.reqs[1].outcome, CLIENT_UNKNOWN);
+    cr_assert_str_eq(w.errors[1], "connection_lost");
+    json_t *j = nth(&w.f[0], "join", 0);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "node")), "n4");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "peer")), "127.0.0.1:7000");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "client")), "127.0.0.1:7001");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "role")), "passive");
+    cr_assert_eq(count(&w.f[0], "join"), 1, "a membership change is not retried");
+    cr_assert_eq(client_leave(&w.c, &w.reqs[2], "n4", on_done), 0);
+    run_until_done(&w, 3);
+    cr_assert_eq(w.reqs[2].outcome, CLIENT_OK);
+    cr_assert_eq(w.reqs[2].index, 120);
+    cr_assert_eq(count(&w.f[0], "register"), 0);
+    cr_assert_eq(client_join(&w.c, &w.reqs[3], "n5", "x", "y", "boss", on_done), UV_EINVAL);
     world_close(&w);
 }
 
