@@ -1,0 +1,224 @@
+/* adapter_reference.c - the adapter for faultline-node: command line and node/client operations. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "node/client/client.h"
+#include "workloads/adapter.h"
+
+#define PEER_PORT 7000
+#define CLIENT_PORT 7001
+
+/* Appends a copy of `s` to buf and argv. */
+static int push(char **argv, size_t max, size_t *argc, char *buf, size_t buflen, size_t *used,
+                const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (*argc + 1 >= max || *used + n > buflen)
+        return FL_ELIMIT;
+    memcpy(buf + *used, s, n);
+    argv[(*argc)++] = buf + *used;
+    argv[*argc] = NULL;
+    *used += n;
+    return 0;
+}
+
+static int ref_node_argv(const struct workload_cluster *cl, unsigned i, char **argv, size_t max,
+                         char *buf, size_t buflen, char *errmsg)
+{
+    size_t argc = 0, used = 0;
+    char tmp[2048], et[16];
+    int rv = 0;
+#define PUSH(s)                                                                                    \
+    do {                                                                                           \
+        if ((rv = push(argv, max, &argc, buf, buflen, &used, (s))) != 0)                           \
+            return fl_errorf(errmsg, rv, "reference adapter: command line too long");            \
+    } while (0)
+    PUSH(cl->node_bin != NULL ? cl->node_bin : "faultline-node");
+    snprintf(tmp, sizeof tmp, "n%u", i + 1);
+    PUSH("--id");
+    PUSH(tmp);
+    snprintf(tmp, sizeof tmp, "%s:%d", cl->addr[i], PEER_PORT);
+    PUSH("--peer-listen");
+    PUSH(tmp);
+    snprintf(tmp, sizeof tmp, "%s:%d", cl->addr[i], CLIENT_PORT);
+    PUSH("--client-listen");
+    PUSH(tmp);
+    size_t off = 0;
+    tmp[0] = '\0';
+    for (unsigned j = 0; j < cl->n; j++) {
+        if (j == i)
+            continue;
+        off += (size_t)snprintf(tmp + off, sizeof tmp - off, "%sn%u=%s:%d", off ? "," : "", j + 1,
+                                cl->addr[j], PEER_PORT);
+    }
+    if (off > 0) {
+        PUSH("--peers");
+        PUSH(tmp);
+    }
+    off = 0;
+    tmp[0] = '\0';
+    for (unsigned j = 0; j < cl->n; j++)
+        if (cl->passive[j])
+            off += (size_t)snprintf(tmp + off, sizeof tmp - off, "%sn%u", off ? "," : "", j + 1);
+    if (off > 0) {
+        PUSH("--passive-peers");
+        PUSH(tmp);
+    }
+    PUSH("--data");
+    PUSH(cl->data_dir[i]);
+    PUSH("--sm");
+    PUSH(workload_model_sm(cl->model));
+    if (cl->election_timeout_ms > 0) {
+        snprintf(et, sizeof et, "%u", cl->election_timeout_ms);
+        PUSH("--election-timeout-ms");
+        PUSH(et);
+    }
+    if (cl->bug != NULL && cl->bug[0] != '\0') {
+        PUSH("--bug");
+        PUSH(cl->bug);
+    }
+#undef PUSH
+    return 0;
+}
+
+static void ref_client_addr(const struct workload_cluster *cl, unsigned i, char *out, size_t len)
+{
+    snprintf(out, len, "%s:%d", cl->addr[i], CLIENT_PORT);
+}
+
+/* ==== Client ==== */
+
+struct ref_client {
+    struct client c;
+    void (*close_cb)(void *data);
+    void *close_data;
+};
+
+struct ref_call {
+    struct client_req req;
+    struct workload_call *call;
+    json_t *op; /* what was sent (keyed for the kv state machine) */
+};
+
+static int ref_client_open(void **out, uv_loop_t *loop, const struct workload_cluster *cl,
+                           uint64_t op_timeout_ms, char *errmsg)
+{
+    struct ref_client *rc = fl_calloc(1, sizeof *rc);
+    if (rc == NULL)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    char addrs[WORKLOAD_MAX_NODES][64];
+    const char *ptrs[WORKLOAD_MAX_NODES];
+    for (unsigned i = 0; i < cl->n; i++) {
+        ref_client_addr(cl, i, addrs[i], sizeof addrs[i]);
+        ptrs[i] = addrs[i];
+    }
+    struct client_config cfg = {.addrs = ptrs, .n_addrs = cl->n, .session_timeout_ms = 10000,
+                                .op_timeout_ms = op_timeout_ms};
+    int rv = client_init(&rc->c, loop, &cfg, errmsg);
+    if (rv != 0) {
+        fl_free(rc);
+        return rv;
+    }
+    rc->c.data = rc;
+    *out = rc;
+    return 0;
+}
+
+static void ref_done(struct client_req *req)
+{
+    struct ref_call *rc = req->data;
+    struct workload_call *call = rc->call;
+    call->outcome = req->outcome == CLIENT_OK     ? WORKLOAD_OK
+                    : req->outcome == CLIENT_FAIL ? WORKLOAD_FAIL
+                                                  : WORKLOAD_UNKNOWN;
+    call->error = req->error;
+    call->value = NULL;
+    if (req->outcome == CLIENT_OK && req->result != NULL) {
+        json_t *v = json_object_get(req->result, "value");
+        if (v != NULL)
+            call->value = json_incref(v);
+        else
+            call->value = json_null();
+    }
+    json_decref(rc->op);
+    fl_free(rc);
+    call->impl = NULL;
+    call->cb(call);
+}
+
+static int ref_invoke(void *client, struct workload_call *call)
+{
+    struct ref_client *c = client;
+    struct ref_call *rc = fl_calloc(1, sizeof *rc);
+    if (rc == NULL)
+        return FL_ENOMEM;
+    rc->call = call;
+    rc->req.data = rc;
+    rc->req.timeout_ms = call->timeout_ms;
+    /* The register workload has no key: the kv state machine needs one. */
+    rc->op = json_deep_copy(call->op);
+    if (rc->op != NULL && json_object_get(rc->op, "key") == NULL &&
+        (strcmp(json_string_value(json_object_get(rc->op, "f")), "read") == 0 ||
+         strcmp(json_string_value(json_object_get(rc->op, "f")), "write") == 0 ||
+         strcmp(json_string_value(json_object_get(rc->op, "f")), "cas") == 0))
+        json_object_set_new(rc->op, "key", json_string("r"));
+    if (rc->op == NULL) {
+        fl_free(rc);
+        return FL_ENOMEM;
+    }
+    const char *f = json_string_value(json_object_get(rc->op, "f"));
+    int rv;
+    call->impl = rc;
+    if (f != NULL && strcmp(f, "read") == 0) {
+        enum client_consistency cons = call->consistency == WORKLOAD_LEASE        ? CLIENT_LEASE
+                                       : call->consistency == WORKLOAD_SEQUENTIAL ? CLIENT_SEQUENTIAL
+                                                                                  : CLIENT_LINEARIZABLE;
+        rv = client_query(&c->c, &rc->req, rc->op, cons, ref_done);
+    } else {
+        rv = client_command(&c->c, &rc->req, rc->op, ref_done);
+    }
+    if (rv != 0) {
+        call->impl = NULL;
+        json_decref(rc->op);
+        fl_free(rc);
+    }
+    return rv;
+}
+
+static void ref_closed(struct client *c)
+{
+    struct ref_client *rc = c->data;
+    void (*cb)(void *) = rc->close_cb;
+    void *data = rc->close_data;
+    fl_free(rc);
+    if (cb != NULL)
+        cb(data);
+}
+
+static void ref_client_close(void *client, void (*cb)(void *data), void *data)
+{
+    struct ref_client *rc = client;
+    rc->close_cb = cb;
+    rc->close_data = data;
+    client_close(&rc->c, ref_closed);
+}
+
+const struct workload_adapter workload_adapter_reference = {
+    .name = "reference",
+    .node_argv = ref_node_argv,
+    .client_addr = ref_client_addr,
+    .client_open = ref_client_open,
+    .invoke = ref_invoke,
+    .client_close = ref_client_close,
+    .clock_faults = true,
+    .membership = true,
+};
+
+const struct workload_adapter *workload_adapter_find(const char *name)
+{
+    if (name != NULL && strcmp(name, "reference") == 0)
+        return &workload_adapter_reference;
+    return NULL;
+}

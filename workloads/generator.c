@@ -1,0 +1,202 @@
+/* generator.c - seeded operation generators for the register, kv, counter, set and queue workloads. */
+#include "workloads/generator.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+
+static const char *const names[] = {NULL, "register", "kv", "counter", "set", "queue"};
+
+int workload_model_parse(const char *s, enum workload_model *out)
+{
+    for (int m = WORKLOAD_REGISTER; m <= WORKLOAD_QUEUE; m++)
+        if (s != NULL && strcmp(s, names[m]) == 0) {
+            *out = (enum workload_model)m;
+            return 0;
+        }
+    return FL_EUSAGE;
+}
+
+const char *workload_model_name(enum workload_model m)
+{
+    return m >= WORKLOAD_REGISTER && m <= WORKLOAD_QUEUE ? names[m] : "?";
+}
+
+const char *workload_model_sm(enum workload_model m)
+{
+    switch (m) {
+    case WORKLOAD_COUNTER:
+        return "counter";
+    case WORKLOAD_SET:
+        return "set";
+    case WORKLOAD_QUEUE:
+        return "queue";
+    default:
+        return "kv";
+    }
+}
+
+const char *workload_model_checker(enum workload_model m)
+{
+    switch (m) {
+    case WORKLOAD_REGISTER:
+        return "register";
+    case WORKLOAD_KV:
+        return "kv";
+    case WORKLOAD_COUNTER:
+        return "counter";
+    case WORKLOAD_SET:
+        return "set";
+    default:
+        return "queue";
+    }
+}
+
+void workload_generator_defaults(struct workload_generator_config *c, enum workload_model m)
+{
+    memset(c, 0, sizeof *c);
+    c->model = m;
+    c->keys = m == WORKLOAD_KV ? 4 : 1;
+    c->rotation_ops = m == WORKLOAD_KV ? 200 : 0;
+    switch (m) {
+    case WORKLOAD_REGISTER:
+    case WORKLOAD_KV:
+        c->mix = (struct workload_mix){.read = 2, .write = 2, .cas = 1};
+        break;
+    case WORKLOAD_COUNTER:
+        c->mix = (struct workload_mix){.read = 1, .add = 4};
+        break;
+    case WORKLOAD_SET:
+        c->mix = (struct workload_mix){.read = 1, .add = 4};
+        break;
+    case WORKLOAD_QUEUE:
+        c->mix = (struct workload_mix){.enqueue = 1, .dequeue = 1};
+        break;
+    }
+}
+
+int workload_generator_init(struct workload_generator *g, const struct workload_generator_config *c)
+{
+    memset(g, 0, sizeof *g);
+    g->c = *c;
+    if (g->c.keys == 0)
+        g->c.keys = 1;
+    fl_rng_seed(&g->rng, c->seed);
+    g->next_value = 1;
+    g->key_ops = fl_calloc(g->c.keys, sizeof *g->key_ops);
+    g->key_id = fl_calloc(g->c.keys, sizeof *g->key_id);
+    if (g->key_ops == NULL || g->key_id == NULL) {
+        workload_generator_close(g);
+        return FL_ENOMEM;
+    }
+    for (unsigned i = 0; i < g->c.keys; i++)
+        g->key_id[i] = g->next_key++;
+    return 0;
+}
+
+void workload_generator_close(struct workload_generator *g)
+{
+    fl_free(g->key_ops);
+    fl_free(g->key_id);
+    g->key_ops = g->key_id = NULL;
+}
+
+static json_t *key_json(uint64_t id)
+{
+    char k[32];
+    snprintf(k, sizeof k, "k%llu", (unsigned long long)id);
+    return json_string(k);
+}
+
+/* Picks an operation kind by weight among those `model` allows. */
+static const char *pick(struct workload_generator *g)
+{
+    const struct workload_mix *m = &g->c.mix;
+    struct choice {
+        const char *f;
+        unsigned w;
+    } k[6] = {{"read", 0}};
+    unsigned n = 0, total = 0;
+    switch (g->c.model) {
+    case WORKLOAD_REGISTER:
+    case WORKLOAD_KV:
+        k[n++] = (struct choice){"read", m->read};
+        k[n++] = (struct choice){"write", m->write};
+        k[n++] = (struct choice){"cas", m->cas};
+        break;
+    case WORKLOAD_COUNTER:
+    case WORKLOAD_SET:
+        k[n++] = (struct choice){"read", m->read};
+        k[n++] = (struct choice){"add", m->add};
+        break;
+    case WORKLOAD_QUEUE:
+        k[n++] = (struct choice){"enqueue", m->enqueue};
+        k[n++] = (struct choice){"dequeue", m->dequeue};
+        k[n++] = (struct choice){"read", m->read};
+        break;
+    }
+    for (unsigned i = 0; i < n; i++)
+        total += k[i].w;
+    if (total == 0)
+        return k[0].f;
+    uint64_t x = fl_rng_below(&g->rng, total);
+    for (unsigned i = 0; i < n; i++) {
+        if (x < k[i].w)
+            return k[i].f;
+        x -= k[i].w;
+    }
+    return k[n - 1].f;
+}
+
+json_t *workload_generator_next(struct workload_generator *g)
+{
+    const char *f = pick(g);
+    json_t *op = json_pack("{s:s}", "f", f);
+    if (op == NULL)
+        return NULL;
+    if (g->c.model == WORKLOAD_KV) {
+        unsigned slot = (unsigned)fl_rng_below(&g->rng, g->c.keys);
+        if (g->c.rotation_ops > 0 && g->key_ops[slot] >= g->c.rotation_ops) {
+            g->key_id[slot] = g->next_key++;
+            g->key_ops[slot] = 0;
+        }
+        g->key_ops[slot]++;
+        json_object_set_new(op, "key", key_json(g->key_id[slot]));
+    }
+    if (strcmp(f, "write") == 0 || strcmp(f, "enqueue") == 0 ||
+        (strcmp(f, "add") == 0 && g->c.model == WORKLOAD_SET)) {
+        g->last_value = g->next_value;
+        json_object_set_new(op, "value", json_integer((json_int_t)g->next_value++));
+    } else if (strcmp(f, "add") == 0) {
+        json_object_set_new(op, "value", json_integer(1));
+    } else if (strcmp(f, "cas") == 0) {
+        /* Guess a recent value as the expected one: some succeed, some not. */
+        uint64_t back = fl_rng_below(&g->rng, 3);
+        json_int_t old = g->last_value > back ? (json_int_t)(g->last_value - back) : 0;
+        json_object_set_new(op, "value",
+                            json_pack("[I,I]", old, (json_int_t)g->next_value++));
+    }
+    return op;
+}
+
+uint64_t workload_generator_keys(const struct workload_generator *g, json_t **keys, uint64_t max)
+{
+    if (g->c.model != WORKLOAD_KV) {
+        if (max > 0)
+            keys[0] = NULL;
+        return 1;
+    }
+    for (uint64_t i = 0; i < g->next_key && i < max; i++)
+        keys[i] = key_json(i);
+    return g->next_key;
+}
+
+json_t *workload_generator_read(const struct workload_generator *g, const json_t *key)
+{
+    json_t *op = json_pack("{s:s}", "f", "read");
+    if (op != NULL && key != NULL && g->c.model == WORKLOAD_KV)
+        json_object_set(op, "key", (json_t *)key);
+    return op;
+}
