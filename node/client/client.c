@@ -122,8 +122,37 @@ static void finish_local(struct client_req *r, const char *why, bool unknown)
     r->why = why;
     r->outcome = unknown ? CLIENT_UNKNOWN : CLIENT_FAIL;
     struct client *c = r->c;
-    if (r->kind == CLIENT__COMMAND && r->seq != 0 && (c->gap_seq == 0 || r->seq < c->gap_seq))
+    if (r->kind != CLIENT__COMMAND || r->seq == 0 || c->session == 0 || c->closing)
+        return;
+    if (c->n_ghosts < CLIENT_GHOSTS_MAX) {
+        /* seqs are given up in ascending order (deadlines follow submission
+         * order unless per-request timeouts differ): insert sorted anyway */
+        size_t i = c->n_ghosts;
+        while (i > 0 && c->ghosts[i - 1].seq > r->seq)
+            i--;
+        memmove(&c->ghosts[i + 1], &c->ghosts[i], (c->n_ghosts - i) * sizeof c->ghosts[0]);
+        /* still in flight on this connection: a late reply settles it */
+        c->ghosts[i] = (struct client__ghost){.seq = r->seq,
+                                              .wire_id = r->wire_id,
+                                              .sent_gen = r->sent_gen,
+                                              .msg = json_incref(r->msg)};
+        c->n_ghosts++;
+    } else if (c->gap_seq == 0 || r->seq < c->gap_seq) {
         c->gap_seq = r->seq;
+    }
+}
+
+static void ghost_remove(struct client *c, size_t i)
+{
+    json_decref(c->ghosts[i].msg);
+    memmove(&c->ghosts[i], &c->ghosts[i + 1], (c->n_ghosts - i - 1) * sizeof c->ghosts[0]);
+    c->n_ghosts--;
+}
+
+static void ghosts_clear(struct client *c)
+{
+    while (c->n_ghosts > 0)
+        ghost_remove(c, c->n_ghosts - 1);
 }
 
 /* Marks `r` finished with `reply` (new reference taken). */
@@ -317,7 +346,31 @@ static int send_req(struct client *c, struct client_req *r)
     return 0;
 }
 
-/* Sends what can go on the current connection, in submission order. */
+/* Resends a given-up command with its seq (no callback waits for it). */
+static int send_ghost(struct client *c, struct client__ghost *g)
+{
+    json_t *o = json_copy(g->msg);
+    if (o == NULL)
+        return FL_ENOMEM;
+    uint64_t id = c->next_wire_id + 1;
+    int rc = json_object_set_new(o, "id", json_integer((json_int_t)id));
+    rc |= json_object_set_new(o, "session", json_integer((json_int_t)c->session));
+    rc |= json_object_set_new(o, "seq", json_integer((json_int_t)g->seq));
+    if (rc == 0)
+        rc = send_obj(c, o);
+    else
+        rc = FL_ENOMEM;
+    json_decref(o);
+    if (rc < 0)
+        return rc;
+    c->next_wire_id = id;
+    g->wire_id = id;
+    g->sent_gen = c->conn->gen;
+    return 0;
+}
+
+/* Sends what can go on the current connection, in submission order: the
+ * keepalive after a reconnection, given-up seqs, then requests. */
 static void flush_sends(struct client *c)
 {
     struct client__conn *k = c->conn;
@@ -328,6 +381,13 @@ static void flush_sends(struct client *c)
         if (send_keepalive(c) < 0)
             return;
         c->ka_first = false;
+    }
+    for (size_t i = 0; c->session != 0 && i < c->n_ghosts; i++) {
+        struct client__ghost *g = &c->ghosts[i];
+        if (g->sent_gen == k->gen || g->not_before > now)
+            continue;
+        if (send_ghost(c, g) < 0 || c->conn != k)
+            return;
     }
     for (struct client_req *r = c->head; r != NULL; r = r->next) {
         if (r->done || r->sent_gen == k->gen || r->not_before > now)
@@ -546,8 +606,9 @@ static void session_lost(struct client *c, const char *why)
     if (c->session == 0)
         return;
     c->session = 0;
-    c->last_seq = c->command_ack = c->last_event = 0;
+    c->last_seq = c->command_ack = c->last_event = c->gap_seq = 0;
     c->ka_id = 0;
+    ghosts_clear(c);
     for (struct client_req *r = c->head; r != NULL; r = r->next) {
         if (r->done)
             continue;
@@ -581,8 +642,10 @@ static void advance_ack(struct client *c, uint64_t seq)
     for (struct client_req *r = c->head; r != NULL; r = r->next)
         if (r->kind == CLIENT__COMMAND && !r->done && r->seq != 0 && r->seq < low)
             low = r->seq;
+    if (c->n_ghosts > 0 && c->ghosts[0].seq < low)
+        low = c->ghosts[0].seq; /* given up, still unanswered */
     if (c->gap_seq != 0 && c->gap_seq < low)
-        low = c->gap_seq; /* given up unanswered: never acknowledged */
+        low = c->gap_seq; /* given up with no ghost: never acknowledged */
     if (low - 1 > c->command_ack)
         c->command_ack = low - 1;
 }
@@ -631,6 +694,28 @@ static void handle_reply(struct client *c, json_t *o)
             flush_sends(c);
         } else if (strcmp(error, "not_leader") == 0 || strcmp(error, "no_leader") == 0) {
             redirect(c, o, strcmp(error, "no_leader") == 0);
+        }
+        return;
+    }
+    uint64_t gen = c->conn != NULL ? c->conn->gen : 0;
+    for (size_t i = 0; id != 0 && i < c->n_ghosts; i++) {
+        struct client__ghost *g = &c->ghosts[i];
+        if (g->wire_id != id || g->sent_gen != gen)
+            continue;
+        g->sent_gen = 0;
+        if (strcmp(error, "not_leader") == 0 || strcmp(error, "no_leader") == 0) {
+            redirect(c, o, strcmp(error, "no_leader") == 0);
+        } else if (strcmp(error, "busy") == 0 || strcmp(error, "timeout") == 0) {
+            g->not_before = uv_now(c->loop) + c->backoff;
+        } else if (strcmp(error, "shutting_down") == 0) {
+            conn_drop(c, "shutting_down");
+        } else if (strcmp(error, "session_expired") == 0 || strcmp(error, "unknown_session") == 0) {
+            session_lost(c, error);
+            deliver(c);
+            flush_sends(c);
+        } else {
+            ghost_remove(c, i); /* answered (ok or definite): the seq is settled */
+            advance_ack(c, 0);
         }
         return;
     }
@@ -866,6 +951,7 @@ void client_close(struct client *c, client_close_cb cb)
     c->close_cb = cb != NULL ? cb : noop_close;
     for (struct client_req *r = c->head; r != NULL; r = r->next)
         finish_local(r, "closed", r->maybe_applied || r->sent_gen != 0);
+    ghosts_clear(c);
     conn_drop(c, "closing");
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
     /* requests complete from the timer's close callback path (deliver runs

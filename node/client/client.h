@@ -8,7 +8,10 @@
  * session timeout / 3 carrying command_ack and event_ack), pipelines many
  * requests, retries a command with the SAME (session, seq) after a dropped
  * connection or a leader change until an ok reply or its deadline, and
- * delivers session events once each, in order.
+ * delivers session events once each, in order. A command given up without a
+ * reply (reported UNKNOWN) keeps being resent with its seq in the background
+ * until the node answers it, so the leader's hold of later seqs ends and
+ * command_ack can pass it (at most CLIENT_GHOSTS_MAX such seqs per session).
  *
  * libuv style: the caller allocates `struct client` and every `struct
  * client_req`; client_init/client_close bracket the handle; a request's
@@ -146,6 +149,15 @@ struct client_config {
 
 struct client__conn;
 
+/* A command given up without a reply: its seq is still resent in the
+ * background until answered, so the leader's gap fills and command_ack can
+ * pass it (PROTOCOL.md: every seq must eventually be sent). */
+struct client__ghost {
+    uint64_t seq, wire_id, sent_gen, not_before;
+    json_t *msg; /* the command body without id/session/seq (own reference) */
+};
+#define CLIENT_GHOSTS_MAX 64
+
 /* The client. Caller-allocated; every field is private except `data`. */
 struct client {
     void *data;
@@ -167,7 +179,9 @@ struct client {
     /* session */
     uint64_t session; /* 0 = none */
     uint64_t last_seq, command_ack, last_event, max_index;
-    uint64_t gap_seq;       /* lowest seq given up without a reply (caps command_ack), 0 = none */
+    uint64_t gap_seq; /* lowest seq given up with no ghost left to resend it (caps command_ack) */
+    struct client__ghost ghosts[CLIENT_GHOSTS_MAX]; /* ascending seq */
+    size_t n_ghosts;
     uint64_t reg_id, ka_id; /* wire ids in flight on the current connection, 0 = none */
     uint64_t reg_sent_at, ka_sent_at, last_ka;
     bool ka_first;           /* send a keepalive before anything else on this connection */

@@ -437,6 +437,17 @@ static void s_members(struct fake *f, struct fconn *fc, json_t *m)
         reply_ok(fc, m, json_pack("{s:i}", "index", 120));
 }
 
+/* Ignores seq 1; drops the connection when seq 2 first arrives; answers after. */
+static void s_ghost(struct fake *f, struct fconn *fc, json_t *m)
+{
+    if (strcmp(mtype(m), "command") == 0 && f->n_conns == 1) {
+        if (mint(m, "seq") == 2)
+            fconn_drop(fc);
+        return;
+    }
+    s_simple(f, fc, m);
+}
+
 /* ==== Tests ==== */
 
 Test(client, registers_a_session_before_the_first_command)
@@ -705,6 +716,33 @@ Test(client, membership_requests_need_no_session_and_a_lost_join_is_unknown)
     cr_assert_eq(w.reqs[2].index, 120);
     cr_assert_eq(count(&w.f[0], "register"), 0);
     cr_assert_eq(client_join(&w.c, &w.reqs[3], "n5", "x", "y", "boss", on_done), UV_EINVAL);
+    world_close(&w);
+}
+
+Test(client, a_given_up_seq_is_resent_in_the_background_until_answered)
+{
+    struct world w;
+    world_init(&w, 1, s_ghost, NULL, 3000);
+    w.reqs[0].timeout_ms = 100;
+    command(&w, 0, op_write("k", 1));
+    run_until_done(&w, 1);
+    cr_assert_eq(w.reqs[0].outcome, CLIENT_UNKNOWN);
+    command(&w, 1, op_write("k", 2));
+    run_until_done(&w, 2);
+    cr_assert_eq(w.reqs[1].outcome, CLIENT_OK);
+    while (w.c.n_ghosts > 0)
+        uv_run(&w.loop, UV_RUN_ONCE);
+    /* on the second connection: keepalive, the given-up seq 1, then seq 2 */
+    int i = 0;
+    while (w.f[0].conn_of[i] == 0)
+        i++;
+    cr_assert_str_eq(mtype(w.f[0].got[i]), "keepalive");
+    cr_assert_str_eq(mtype(w.f[0].got[i + 1]), "command");
+    cr_assert_eq(mint(w.f[0].got[i + 1], "seq"), 1);
+    cr_assert_eq(
+        json_integer_value(json_object_get(json_object_get(w.f[0].got[i + 1], "op"), "value")), 1);
+    cr_assert_eq(mint(w.f[0].got[i + 2], "seq"), 2);
+    cr_assert_eq(w.c.command_ack, 2, "both answered: the ack passes the given-up seq");
     world_close(&w);
 }
 
