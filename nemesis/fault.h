@@ -1,0 +1,212 @@
+/* fault.h - the one interface behind every nemesis fault kind: pure seeded planning, then
+ * apply/heal.
+ *
+ * A fault kind is a vtable (struct nemesis_kind). Planning is pure: from a
+ * seeded fl_rng, the topology, the leader index when known and the options it
+ * fills a struct nemesis_fault whose JSON `value` says exactly what will be
+ * done. apply/heal touch the system (nft tables and iptables rules in the hub
+ * namespace, the NFQUEUE delayer thread, libfaketime files) through a
+ * struct nemesis_ctx that remembers what is active, so network faults of
+ * different kinds can overlap and each heal removes only its own part.
+ *
+ * Process and membership kinds (pause-*, kill-*, membership-*) are planned
+ * here too but have no apply/heal: the run orchestration owns the processes
+ * and the client, and acts on fault->nodes and fault->action.
+ *
+ * Node indices are 0-based (topology.nodes[i]); in JSON values nodes are named
+ * "n<i+1>", like the namespaces. */
+#ifndef NEMESIS_FAULT_H
+#define NEMESIS_FAULT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/history.h"
+#include "common/rng.h"
+#include "nemesis/topology.h"
+
+/* What a fault acts on; tells the orchestration which faults it must apply itself. */
+enum nemesis_fault_class {
+    NEMESIS_CLASS_NET,        /* partitions, loss, duplication, delay: apply/heal here */
+    NEMESIS_CLASS_CLOCK,      /* libfaketime files: apply/heal here */
+    NEMESIS_CLASS_PROCESS,    /* pause/kill: applied by the orchestration */
+    NEMESIS_CLASS_MEMBERSHIP, /* remove/add/promote: applied by the orchestration */
+};
+
+/* What the orchestration must do for PROCESS and MEMBERSHIP faults (NONE for the others). */
+enum nemesis_action {
+    NEMESIS_ACTION_NONE,
+    NEMESIS_ACTION_PAUSE,   /* SIGSTOP fault->nodes; heal: SIGCONT */
+    NEMESIS_ACTION_KILL,    /* SIGKILL fault->nodes; heal: start them again */
+    NEMESIS_ACTION_REMOVE,  /* remove fault->nodes from the cluster; heal: add them back */
+    NEMESIS_ACTION_PROMOTE, /* promote fault->nodes (passive members); heal: nothing */
+};
+
+/* Tunables of the kinds; nemesis_fault_opts_default gives sensible values. */
+struct nemesis_fault_opts {
+    int loss_percent;    /* loss: 1..100 */
+    int dup_percent;     /* duplicate: 1..100 */
+    uint32_t delay_ms;   /* delay, reorder: added one-way per packet, 1..60000 */
+    uint32_t jitter_ms;  /* delay, reorder: uniform +-jitter, <= delay_ms */
+    int reorder_percent; /* reorder: share of packets released at once (out of order) */
+    int64_t skew_ms;     /* clock-skew: each node offset uniformly in [-skew, +skew] */
+    int64_t jump_ms;     /* clock-jump: one node jumps by +-jump */
+    double rate;         /* clock-rate: one node's clock runs at this rate (0.1..10) */
+};
+
+struct nemesis_kind;
+
+/* A planned fault. Plain data: copy it with nemesis_fault_copy (value is refcounted). */
+struct nemesis_fault {
+    const struct nemesis_kind *kind; /* borrowed (static) */
+    json_t *value;                   /* owned reference: what will be done */
+    /* Directed edges: bit j of drop[i] set = traffic from node i to node j is affected
+     * (dropped for partitions, lost/delayed for packet faults). */
+    uint32_t drop[NEMESIS_MAX_NODES];
+    uint32_t nodes;             /* bit i: node i is a target (process, membership, clock, dup) */
+    bool needs_leader;          /* planned without a leader: bind one before applying */
+    enum nemesis_action action; /* for PROCESS and MEMBERSHIP faults */
+    int percent;                /* loss, duplicate, reorder */
+    uint32_t delay_ms, jitter_ms;
+    int64_t clock_offset_ms[NEMESIS_MAX_NODES]; /* clock-skew, clock-jump */
+    double clock_rate;                          /* clock-rate (1.0 otherwise) */
+};
+
+struct nemesis_delayer;
+struct nft_ctx;
+
+/* Apply/heal context: which network state is active. One per run, used from one thread. */
+struct nemesis_ctx {
+    const struct nemesis_topology *topo; /* borrowed, must outlive the ctx */
+    char clock_dir[256];                 /* where the per-node faketime files live ("" = none) */
+    uint64_t seed;                       /* seeds the delayer */
+    uint16_t queue_num;                  /* NFQUEUE number of the delayer */
+    bool netem;                          /* the kernel has tc netem (probed by init) */
+    /* Active network faults, rendered together into the hub's nft tables. */
+    uint32_t part_drop[NEMESIS_MAX_NODES];
+    uint32_t loss_drop[NEMESIS_MAX_NODES];
+    int loss_percent;
+    uint32_t dup_drop[NEMESIS_MAX_NODES];
+    int dup_percent;
+    struct nemesis_delayer *delayer; /* owned; non-NULL while a delay fault is applied */
+    struct nft_ctx *nft; /* owned: libnftables context whose socket was opened in the hub */
+    uint32_t delay_drop[NEMESIS_MAX_NODES];
+    bool delay_netem;       /* the active delay went through netem */
+    uint64_t delay_packets; /* the last delayer's counters, set when it stops */
+    uint64_t delay_held;
+    double last_apply_ms, last_heal_ms; /* duration of the last apply/heal (figures) */
+};
+
+/* Plans a fault. `rng` is advanced; `topo` borrowed (only n and names are read);
+ * `leader` is the leader's index or -1 when unknown (leader kinds then set
+ * needs_leader); `out` is initialised by the call. Returns 0 or FL_EUSAGE
+ * (e.g. too few nodes) / FL_ENOMEM with errmsg. */
+typedef int (*nemesis_plan_fn)(struct fl_rng *rng, const struct nemesis_topology *topo, int leader,
+                               const struct nemesis_fault_opts *opts, struct nemesis_fault *out,
+                               char *errmsg);
+/* Applies or heals `f` (borrowed). Returns 0 or a negative code with errmsg. */
+typedef int (*nemesis_effect_fn)(struct nemesis_ctx *ctx, const struct nemesis_fault *f,
+                                 char *errmsg);
+
+struct nemesis_kind {
+    const char *name; /* the history's `f`, e.g. "isolate-one" */
+    enum nemesis_fault_class cls;
+    nemesis_plan_fn plan;
+    nemesis_effect_fn apply; /* NULL for PROCESS and MEMBERSHIP kinds */
+    nemesis_effect_fn heal;  /* NULL for PROCESS and MEMBERSHIP kinds */
+};
+
+/* ==== Kinds ==== */
+
+/* The kind called `name`, or NULL. */
+const struct nemesis_kind *nemesis_kind_find(const char *name);
+/* All kinds, in a fixed order; *n receives the count. */
+const struct nemesis_kind *const *nemesis_kinds(size_t *n);
+
+void nemesis_fault_opts_default(struct nemesis_fault_opts *opts);
+/* Validates the ranges documented on struct nemesis_fault_opts; errmsg names the field. */
+int nemesis_fault_opts_check(const struct nemesis_fault_opts *opts, char *errmsg);
+
+/* ==== Faults ==== */
+
+/* Plans one fault of `kind` (see nemesis_plan_fn). Checks the options first. */
+int nemesis_fault_plan(const struct nemesis_kind *kind, struct fl_rng *rng,
+                       const struct nemesis_topology *topo, int leader,
+                       const struct nemesis_fault_opts *opts, struct nemesis_fault *out,
+                       char *errmsg);
+/* Binds the leader of a fault planned with needs_leader (isolate-leader,
+ * pause-leader, kill-leader): fills its targets and value. A no-op for
+ * other faults. Returns 0, FL_EUSAGE (leader out of range) or FL_ENOMEM. */
+int nemesis_fault_bind_leader(struct nemesis_fault *f, const struct nemesis_topology *topo,
+                              int leader, char *errmsg);
+/* Copies `src` into `dst` (the value is shared: a new reference). */
+void nemesis_fault_copy(struct nemesis_fault *dst, const struct nemesis_fault *src);
+/* Releases the value; the fault can be planned again. */
+void nemesis_fault_clear(struct nemesis_fault *f);
+
+/* ==== Apply and heal ==== */
+
+/* Prepares a context for `topo` (borrowed; its hub namespace must exist).
+ * `clock_dir` (copied, may be NULL) is the directory of the nodes' faketime
+ * files (see clock.h). Probes netem in a scratch namespace "fl-<run>-probe"
+ * (created and deleted again) and records the result in ctx->netem; opens the
+ * libnftables context in the hub. Changes nothing else. Returns 0 or a
+ * negative code with errmsg; on error there is nothing to close. */
+int nemesis_ctx_init(struct nemesis_ctx *ctx, const struct nemesis_topology *topo,
+                     const char *clock_dir, uint64_t seed, char *errmsg);
+/* Heals everything still active (nft tables, iptables rules, delayer, clock
+ * files) and releases the context. Returns the first error, still healing the rest. */
+int nemesis_ctx_close(struct nemesis_ctx *ctx, char *errmsg);
+
+/* Applies `f` (its kind must have apply; leader bound). Records the time taken in
+ * ctx->last_apply_ms. Returns 0 or a negative code with errmsg. */
+int nemesis_fault_apply(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg);
+/* Heals `f`, previously applied. Records ctx->last_heal_ms. */
+int nemesis_fault_heal(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg);
+
+/* ==== History events ==== */
+
+enum nemesis_phase { NEMESIS_PHASE_START, NEMESIS_PHASE_HEAL };
+
+/* Returns a new reference: one history event for process "nemesis"
+ * (DESIGN.md "Histories"). Each phase is two events: an invoke, then an info
+ * saying what was done.
+ *   START: f = the kind name, value = fault->value;
+ *   HEAL:  f = "heal", value = {"fault": kind name, "value": fault->value}.
+ * On the info event, a non-NULL `error` (copied) makes value
+ * {"error": error, "planned": <the value above>}. `index` < 0 omits "index";
+ * `time_ns` is the harness's monotonic time since the run started.
+ * Returns NULL only when out of memory. */
+json_t *nemesis_fault_event_json(const struct nemesis_fault *f, enum nemesis_phase phase,
+                                 enum fl_event_type type, int64_t index, int64_t time_ns,
+                                 const char *error);
+
+/* ==== Internal (nemesis/ only) ==== */
+
+/* Node name "n<i+1>" into buf (at least 8 bytes). */
+void nemesis__node_name(unsigned i, char *buf);
+/* Sets f->value to the drop matrix {"n1":["n2","n3"], ...} (sources with no
+ * dropped destination omitted), or, when `extra` (stolen) is not NULL, to
+ * extra with the matrix under "links". */
+int nemesis__value_edges(struct nemesis_fault *f, unsigned n, json_t *extra, char *errmsg);
+/* Runs fn(arg, errmsg) on a short-lived thread that has entered network
+ * namespace `ns` (must start with "fl-"), so the caller's namespace is unchanged.
+ * Returns fn's result, or a negative code when the namespace cannot be entered. */
+int nemesis__in_netns(const char *ns, int (*fn)(void *arg, char *errmsg), void *arg, char *errmsg);
+/* Runs argv (argv[0] looked up in PATH) inside namespace `ns` (must start
+ * with "fl-"), waits for it; `input` (may be NULL, < 64 KiB) is its stdin,
+ * stdout is discarded, stderr kept for errmsg.
+ * Returns 0 on exit status 0, else FL_EUSAGE/-errno with errmsg. */
+int nemesis__exec_in(const char *ns, char *const argv[], const char *input, char *errmsg);
+/* Runs an nft script in the hub namespace with libnftables. The context (and
+ * its netlink socket) is created once, in the hub, and kept until
+ * nemesis_ctx_close: freeing one costs 10-40 ms, running a script ~0.3 ms. */
+int nemesis__nft(struct nemesis_ctx *ctx, const char *script, char *errmsg);
+/* Renders the partition and loss state of ctx into the hub's bridge table. */
+int nemesis__net_sync(struct nemesis_ctx *ctx, char *errmsg);
+/* Monotonic milliseconds (for the apply/heal figures only). */
+double nemesis__now_ms(void);
+
+#endif
