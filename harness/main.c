@@ -1,6 +1,9 @@
 /* main.c - the faultline command: dispatches to subcommands. */
 #include "harness/check.h"
+#include "harness/clean.h"
 #include "harness/client.h"
+#include "harness/report_cmd.h"
+#include "harness/run.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,9 +19,15 @@ static void usage(FILE *out)
                  "                  1 invalid, 2 unknown, 3 error); see faultline check --help\n"
                  "  client ...      send one request to a faultline-node cluster (put, get, cas,\n"
                  "                  watch, members, join...); see faultline client --help\n"
+                 "  run [SCENARIO]  run a scenario: cluster in namespaces, workload, nemesis,\n"
+                 "                  check and report; see faultline run --help\n"
+                 "  report DIR      write results.json and report.html (timeline, faults,\n"
+                 "                  latency, counterexample) for a results folder or history\n"
+                 "  clean           remove what killed runs left behind (namespaces, processes,\n"
+                 "                  temp dirs); see faultline clean --help\n"
                  "  version         print the version\n"
                  "\n"
-                 "not built yet (see README.md): run, replay, compare, report, clean, bench\n");
+                 "not built yet (see README.md): replay, compare, bench\n");
 }
 
 int main(int argc, char **argv)
@@ -32,6 +41,12 @@ int main(int argc, char **argv)
         return harness_check_main(argc - 1, argv + 1);
     if (strcmp(cmd, "client") == 0)
         return harness_client_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return harness_report_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return harness_run_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "clean") == 0)
+        return harness_clean_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("faultline %s\n", FAULTLINE_VERSION);
         return 0;
@@ -40,8 +55,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "replay") == 0 || strcmp(cmd, "compare") == 0 ||
-        strcmp(cmd, "report") == 0 || strcmp(cmd, "clean") == 0 || strcmp(cmd, "bench") == 0) {
+    if (strcmp(cmd, "replay") == 0 || strcmp(cmd, "compare") == 0 || strcmp(cmd, "bench") == 0) {
         fprintf(stderr, "faultline %s: not built yet; see README.md for what exists\n", cmd);
         return 3;
     }

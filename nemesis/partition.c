@@ -90,7 +90,7 @@ static int plan_halves(struct fl_rng *rng, const struct nemesis_topology *topo, 
     int rc = need_nodes(topo, 2, errmsg);
     if (rc < 0)
         return rc;
-    unsigned order[NEMESIS_MAX_NODES];
+    unsigned order[NEMESIS_MAX_NODES] = {0};
     shuffle(rng, order, topo->n);
     uint32_t a = 0;
     for (unsigned k = 0; k < topo->n / 2; k++)
@@ -136,7 +136,7 @@ static int plan_bridge(struct fl_rng *rng, const struct nemesis_topology *topo, 
     int rc = need_nodes(topo, 3, errmsg);
     if (rc < 0)
         return rc;
-    unsigned order[NEMESIS_MAX_NODES];
+    unsigned order[NEMESIS_MAX_NODES] = {0};
     shuffle(rng, order, topo->n);
     unsigned half = (topo->n - 1) / 2;
     uint32_t a = 0, b = 0;

@@ -51,6 +51,23 @@ int workload_history_record(struct workload_history *h, int64_t process, enum fl
     return rv;
 }
 
+int workload_history_record_json(struct workload_history *h, json_t *obj)
+{
+    if (h->failed != 0)
+        return h->failed;
+    json_object_set_new(obj, "index", json_integer(h->next_index++));
+    json_object_set_new(obj, "time", json_integer((json_int_t)(uv_hrtime() - h->t0_ns)));
+    struct fl_event ev;
+    fl_event_init(&ev);
+    int rv = fl_event_from_json(obj, &ev, h->errmsg);
+    if (rv == 0)
+        rv = fl_history_writer_write(&h->w, &ev, h->errmsg);
+    fl_event_clear(&ev);
+    if (rv != 0)
+        h->failed = rv;
+    return rv;
+}
+
 int workload_history_close(struct workload_history *h, char *errmsg)
 {
     return fl_history_writer_close(&h->w, errmsg);

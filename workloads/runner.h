@@ -37,6 +37,9 @@ int workload_history_open(struct workload_history *h, const char *path, uint64_t
 int workload_history_record(struct workload_history *h, int64_t process, enum fl_event_type type,
                             const char *f, const json_t *key, const json_t *value,
                             const char *node, const char *consistency);
+/* Appends an event given as a JSON object (borrowed; "index" and "time" are
+ * set here), e.g. a nemesis event. Returns 0 or the first write error. */
+int workload_history_record_json(struct workload_history *h, json_t *obj);
 int workload_history_close(struct workload_history *h, char *errmsg);
 
 struct workload_runner_config {

@@ -1,0 +1,983 @@
+/* run.c - `faultline run`: topology, nodes, workload, nemesis, capture, then check and report.
+ *
+ * The main thread stays in the root namespace: it builds the topology and
+ * tears it down. Everything that talks to the cluster runs on one "run
+ * thread" that enters the hub namespace first (DESIGN.md: nothing is sent
+ * from the root namespace): the libuv loop with the workload clients, the
+ * nemesis timers, the node processes (forked from that thread into their own
+ * namespaces, and killed with it if the harness dies) and the capture. */
+#include "harness/run.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "common/error.h"
+#include "harness/report_cmd.h"
+#include "harness/scenario.h"
+#include "nemesis/capture.h"
+#include "nemesis/clock.h"
+#include "nemesis/fault.h"
+#include "nemesis/netns.h"
+#include "nemesis/process.h"
+#include "nemesis/registry.h"
+#include "nemesis/schedule.h"
+#include "nemesis/topology.h"
+#include "node/client/client.h"
+#include "workloads/adapter.h"
+#include "workloads/runner.h"
+
+#define PATH_SZ 1024
+#define MAXN NEMESIS_MAX_NODES
+
+enum phase { PH_START, PH_WARMUP, PH_FAULTS, PH_HEAL, PH_STOPPING, PH_FINAL, PH_CLOSING, PH_DONE };
+
+struct run {
+    struct harness_scenario sc;
+    json_t *sc_json;
+    char dir[512], tmp[64], node_bin[PATH_SZ], clock_dir[128];
+    struct nemesis_topology topo;
+    const struct workload_adapter *adapter;
+    struct workload_cluster cl;
+    char data_dirs[MAXN][128], logs[MAXN][600];
+    char *argv_buf[MAXN];
+    char *argv[MAXN][WORKLOAD_ARGV_MAX];
+    char env[MAXN][NEMESIS_CLOCK_ENV_N][NEMESIS_CLOCK_ENV_MAX];
+    const char *envp[MAXN][NEMESIS_CLOCK_ENV_N + 1];
+    struct nemesis_process procs[MAXN];
+    bool started[MAXN], paused[MAXN], killed[MAXN];
+    bool use_clock;
+    /* The run thread. */
+    uv_loop_t loop;
+    uv_timer_t phase_timer, nemesis_timer, progress_timer, leader_timer;
+    uv_signal_t sigint, sigterm;
+    struct workload_history hist;
+    FILE *nemesis_log;
+    struct workload_runner runner;
+    bool runner_ok;
+    struct nemesis_ctx nctx;
+    bool nctx_ok;
+    struct nemesis_plan plan;
+    size_t next_step;
+    bool step_active;
+    uint64_t faults_t0;
+    struct nemesis_capture cap;
+    bool capturing;
+    struct client mon;
+    bool mon_ok;
+    struct client_req mon_req;
+    bool mon_busy;
+    int leader; /* index, -1 unknown */
+    enum phase phase;
+    uint64_t t0_ms;
+    unsigned faults_applied, faults_failed;
+    bool aborted;
+    int rc;
+    char err[FL_ERRMSG_SIZE];
+    unsigned open_handles;
+};
+
+
+/* ==== Output ==== */
+
+static void say(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct run *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    uint64_t ms = r->t0_ms ? uv_now(&r->loop) - r->t0_ms : 0;
+    fprintf(stderr, "[%5.1fs] ", (double)ms / 1000.0);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void fail_run(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail_run(struct run *r, const char *fmt, ...)
+{
+    if (r->rc != 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    va_end(ap);
+    r->rc = -1;
+}
+
+/* ==== Nodes ==== */
+
+static int start_node(struct run *r, unsigned i, char *errmsg)
+{
+    struct nemesis_process_opts o = {
+        .ns = r->topo.nodes[i].ns,
+        .argv = (const char *const *)r->argv[i],
+        .env = r->use_clock ? r->envp[i] : NULL,
+        .log_path = r->logs[i],
+        .registry_run = r->topo.run,
+        .die_with_parent = true,
+    };
+    int rv = nemesis_process_start(&r->procs[i], &o, errmsg);
+    if (rv == 0) {
+        r->started[i] = true;
+        r->killed[i] = false;
+        r->paused[i] = false;
+    }
+    return rv;
+}
+
+static void stop_nodes(struct run *r)
+{
+    for (unsigned i = 0; i < r->cl.n; i++) {
+        if (!r->started[i])
+            continue;
+        struct nemesis_exit ex;
+        nemesis_process_stop(&r->procs[i], 3000, &ex);
+        r->started[i] = false;
+    }
+}
+
+/* ==== Leader monitor (reference: the members request) ==== */
+
+static void on_members(struct client_req *req)
+{
+    struct run *r = req->data;
+    r->mon_busy = false;
+    if (req->outcome != CLIENT_OK || req->result == NULL)
+        return;
+    const char *l = json_string_value(json_object_get(req->result, "leader"));
+    if (l != NULL && l[0] == 'n') {
+        long v = strtol(l + 1, NULL, 10);
+        if (v >= 1 && v <= (long)r->cl.n)
+            r->leader = (int)v - 1;
+    } else {
+        r->leader = -1;
+    }
+}
+
+static void on_leader_timer(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    if (!r->mon_ok || r->mon_busy)
+        return;
+    memset(&r->mon_req, 0, sizeof r->mon_req);
+    r->mon_req.data = r;
+    r->mon_req.timeout_ms = 1000;
+    if (client_members(&r->mon, &r->mon_req, on_members) == 0)
+        r->mon_busy = true;
+}
+
+/* ==== Nemesis ==== */
+
+static void record_nemesis(struct run *r, const struct nemesis_fault *f, enum nemesis_phase ph,
+                           enum fl_event_type type, const char *error)
+{
+    json_t *ev = nemesis_fault_event_json(f, ph, type, -1, 0, error);
+    if (ev == NULL)
+        return;
+    workload_history_record_json(&r->hist, ev);
+    if (r->nemesis_log != NULL) {
+        char *text = json_dumps(ev, JSON_COMPACT);
+        if (text != NULL) {
+            fprintf(r->nemesis_log, "%s\n", text);
+            fflush(r->nemesis_log);
+        }
+        free(text);
+    }
+    json_decref(ev);
+}
+
+/* Carries out a process or membership fault (the orchestration owns them). */
+static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *errmsg)
+{
+    int rv = 0;
+    for (unsigned i = 0; i < r->cl.n; i++) {
+        if (!(f->nodes & (1u << i)))
+            continue;
+        switch (f->action) {
+        case NEMESIS_ACTION_PAUSE:
+            if (r->started[i]) {
+                rv = nemesis_process_signal(&r->procs[i], heal ? SIGCONT : SIGSTOP);
+                r->paused[i] = !heal;
+            }
+            break;
+        case NEMESIS_ACTION_KILL:
+            if (!heal && r->started[i]) {
+                rv = nemesis_process_signal(&r->procs[i], SIGKILL);
+                struct nemesis_exit ex;
+                for (int k = 0; k < 200 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
+                    usleep(1000);
+                r->started[i] = false;
+                r->killed[i] = true;
+            } else if (heal && r->killed[i]) {
+                rv = start_node(r, i, errmsg);
+            }
+            break;
+        default:
+            /* Membership faults need requests to the leader: not wired yet. */
+            rv = fl_errorf(errmsg, FL_EUNSUPPORTED, "%s: membership faults are not run yet",
+                           f->kind->name);
+            break;
+        }
+        if (rv != 0 && errmsg[0] == '\0')
+            fl_errorf(errmsg, rv, "n%u: %s", i + 1, strerror(-rv));
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static void apply_step(struct run *r, struct nemesis_step *st)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    struct nemesis_fault *f = &st->fault;
+    int rv = 0;
+    if (f->needs_leader) {
+        if (r->leader < 0)
+            rv = fl_errorf(err, FL_EUSAGE, "no leader known");
+        else
+            rv = nemesis_fault_bind_leader(f, &r->topo, r->leader, err);
+    }
+    record_nemesis(r, f, NEMESIS_PHASE_START, FL_EVENT_INVOKE, NULL);
+    if (rv == 0) {
+        if (f->kind->cls == NEMESIS_CLASS_NET || f->kind->cls == NEMESIS_CLASS_CLOCK)
+            rv = nemesis_fault_apply(&r->nctx, f, err);
+        else
+            rv = act(r, f, false, err);
+    }
+    record_nemesis(r, f, NEMESIS_PHASE_START, FL_EVENT_INFO, rv != 0 ? err : NULL);
+    if (rv == 0) {
+        r->faults_applied++;
+        char *v = json_dumps(f->value, JSON_COMPACT);
+        say(r, "nemesis: %s %s", f->kind->name, v ? v : "");
+        free(v);
+    } else {
+        r->faults_failed++;
+        say(r, "nemesis: %s failed: %s", f->kind->name, err);
+    }
+    r->step_active = rv == 0;
+}
+
+static void heal_step(struct run *r, struct nemesis_step *st)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    struct nemesis_fault *f = &st->fault;
+    int rv;
+    record_nemesis(r, f, NEMESIS_PHASE_HEAL, FL_EVENT_INVOKE, NULL);
+    if (f->kind->cls == NEMESIS_CLASS_NET || f->kind->cls == NEMESIS_CLASS_CLOCK)
+        rv = nemesis_fault_heal(&r->nctx, f, err);
+    else
+        rv = act(r, f, true, err);
+    record_nemesis(r, f, NEMESIS_PHASE_HEAL, FL_EVENT_INFO, rv != 0 ? err : NULL);
+    if (rv != 0)
+        say(r, "nemesis: heal of %s failed: %s", f->kind->name, err);
+    else
+        say(r, "nemesis: healed %s", f->kind->name);
+    r->step_active = false;
+}
+
+static void on_nemesis_timer(uv_timer_t *t);
+
+static void nemesis_next(struct run *r)
+{
+    if (r->phase != PH_FAULTS || r->next_step >= r->plan.n)
+        return;
+    struct nemesis_step *st = &r->plan.steps[r->next_step];
+    uint64_t at = r->faults_t0 + (r->step_active ? st->heal_ms : st->offset_ms);
+    uint64_t now = uv_now(&r->loop);
+    uv_timer_start(&r->nemesis_timer, on_nemesis_timer, at > now ? at - now : 0, 0);
+}
+
+static void on_nemesis_timer(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    if (r->phase != PH_FAULTS || r->next_step >= r->plan.n)
+        return;
+    struct nemesis_step *st = &r->plan.steps[r->next_step];
+    if (!r->step_active) {
+        apply_step(r, st);
+        if (!r->step_active)
+            r->next_step++; /* failed: nothing to heal */
+    } else {
+        heal_step(r, st);
+        r->next_step++;
+    }
+    nemesis_next(r);
+}
+
+/* Heals whatever fault is still active (end of the fault phase, Ctrl-C). */
+static void nemesis_stop(struct run *r)
+{
+    uv_timer_stop(&r->nemesis_timer);
+    if (r->step_active && r->next_step < r->plan.n) {
+        heal_step(r, &r->plan.steps[r->next_step]);
+        r->next_step++;
+    }
+    /* Anything left paused or dead comes back for the quiet phase. */
+    for (unsigned i = 0; i < r->cl.n; i++) {
+        char err[FL_ERRMSG_SIZE];
+        if (r->paused[i]) {
+            nemesis_process_signal(&r->procs[i], SIGCONT);
+            r->paused[i] = false;
+        }
+        if (r->killed[i] && start_node(r, i, err) != 0)
+            say(r, "restart of n%u failed: %s", i + 1, err);
+    }
+}
+
+/* ==== Phases ==== */
+
+static void on_phase_timer(uv_timer_t *t);
+
+static void phase_in(struct run *r, uint64_t ms)
+{
+    uv_timer_start(&r->phase_timer, on_phase_timer, ms, 0);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct run *r = h->data;
+    r->open_handles--;
+}
+
+static void close_handle(struct run *r, uv_handle_t *h)
+{
+    if (uv_is_closing(h))
+        return;
+    r->open_handles++;
+    uv_close(h, on_handle_closed);
+}
+
+static void on_mon_closed(struct client *c)
+{
+    struct run *r = c->data;
+    r->open_handles--;
+}
+
+static void on_runner_closed(void *data)
+{
+    struct run *r = data;
+    r->phase = PH_DONE;
+    stop_nodes(r);
+    if (r->capturing) {
+        char err[FL_ERRMSG_SIZE];
+        struct nemesis_capture_stats cs;
+        if (nemesis_capture_stop(&r->cap, &cs, err) != 0)
+            say(r, "capture: %s", err);
+        else
+            say(r, "capture: %" PRIu64 " packets, %" PRIu64 " bytes%s", cs.packets, cs.bytes,
+                cs.limit_reached ? " (size limit reached)" : "");
+        r->capturing = false;
+    }
+    close_handle(r, (uv_handle_t *)&r->phase_timer);
+    close_handle(r, (uv_handle_t *)&r->nemesis_timer);
+    close_handle(r, (uv_handle_t *)&r->progress_timer);
+    close_handle(r, (uv_handle_t *)&r->leader_timer);
+    close_handle(r, (uv_handle_t *)&r->sigint);
+    close_handle(r, (uv_handle_t *)&r->sigterm);
+    if (r->mon_ok) {
+        r->open_handles++;
+        client_close(&r->mon, on_mon_closed);
+        r->mon_ok = false;
+    }
+}
+
+static void on_final_done(void *data)
+{
+    struct run *r = data;
+    r->phase = PH_CLOSING;
+    workload_runner_close(&r->runner, on_runner_closed, r);
+}
+
+static void on_stopped(void *data)
+{
+    struct run *r = data;
+    if (r->sc.phases.final_reads && !r->aborted) {
+        r->phase = PH_FINAL;
+        say(r, "final reads");
+        workload_runner_final_reads(&r->runner, on_final_done, r);
+    } else {
+        on_final_done(r);
+    }
+}
+
+static void begin_stop(struct run *r)
+{
+    if (r->phase >= PH_STOPPING)
+        return;
+    nemesis_stop(r);
+    r->phase = PH_STOPPING;
+    uv_timer_stop(&r->phase_timer);
+    workload_runner_stop(&r->runner, on_stopped, r);
+}
+
+static void on_phase_timer(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    switch (r->phase) {
+    case PH_WARMUP:
+        r->phase = PH_FAULTS;
+        r->faults_t0 = uv_now(&r->loop);
+        say(r, "faults for %us (%zu planned)", r->sc.phases.faults_s, r->plan.n);
+        nemesis_next(r);
+        phase_in(r, (uint64_t)r->sc.phases.faults_s * 1000);
+        break;
+    case PH_FAULTS:
+        nemesis_stop(r);
+        r->phase = PH_HEAL;
+        say(r, "healed; quiet for %us", r->sc.phases.heal_s);
+        phase_in(r, (uint64_t)r->sc.phases.heal_s * 1000);
+        break;
+    case PH_HEAL:
+        say(r, "stopping clients");
+        begin_stop(r);
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_progress(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    static const char *names[] = {"start", "warm-up", "faults", "heal", "stopping", "final reads",
+                                  "closing", "done"};
+    char leader[16];
+    if (r->leader >= 0)
+        snprintf(leader, sizeof leader, "n%d", r->leader + 1);
+    else
+        snprintf(leader, sizeof leader, "none");
+    say(r, "%s: ok=%" PRIu64 " fail=%" PRIu64 " info=%" PRIu64 " faults=%u leader=%s",
+        names[r->phase], r->hist.ok, r->hist.fail, r->hist.info, r->faults_applied, leader);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct run *r = h->data;
+    if (r->aborted)
+        return;
+    r->aborted = true;
+    say(r, "%s: stopping the run (faults healed, nodes stopped, nothing left behind)",
+        signum == SIGINT ? "interrupted" : "terminated");
+    begin_stop(r);
+}
+
+/* ==== The run thread ==== */
+
+static int wait_for_leader(struct run *r, unsigned timeout_ms)
+{
+    uint64_t until = uv_now(&r->loop) + timeout_ms;
+    while (uv_now(&r->loop) < until) {
+        on_leader_timer(&r->leader_timer);
+        uv_run(&r->loop, UV_RUN_ONCE);
+        if (r->leader >= 0)
+            return 0;
+        for (unsigned i = 0; i < r->cl.n; i++) {
+            struct nemesis_exit ex;
+            if (r->started[i] && nemesis_process_reap(&r->procs[i], &ex) == 1) {
+                fail_run(r, "node n%u exited during start-up (code %d, signal %d); see %s", i + 1,
+                         ex.code, ex.signal, r->logs[i]);
+                return -1;
+            }
+        }
+    }
+    fail_run(r, "no leader within %u ms after start; see the node logs in %s/nodes", timeout_ms,
+             r->dir);
+    return -1;
+}
+
+static void *run_thread(void *arg)
+{
+    struct run *r = arg;
+    char err[FL_ERRMSG_SIZE];
+    if (nemesis_netns_enter(r->topo.hub_ns, err) != 0) {
+        fail_run(r, "%s", err);
+        return NULL;
+    }
+    uv_loop_init(&r->loop);
+    uv_timer_init(&r->loop, &r->phase_timer);
+    uv_timer_init(&r->loop, &r->nemesis_timer);
+    uv_timer_init(&r->loop, &r->progress_timer);
+    uv_timer_init(&r->loop, &r->leader_timer);
+    uv_signal_init(&r->loop, &r->sigint);
+    uv_signal_init(&r->loop, &r->sigterm);
+    r->phase_timer.data = r->nemesis_timer.data = r->progress_timer.data = r;
+    r->leader_timer.data = r->sigint.data = r->sigterm.data = r;
+    r->leader = -1;
+    r->t0_ms = uv_now(&r->loop);
+
+    for (unsigned i = 0; i < r->cl.n && r->rc == 0; i++)
+        if (start_node(r, i, err) != 0)
+            fail_run(r, "start n%u: %s", i + 1, err);
+    if (r->rc == 0) {
+        char addrs[MAXN][64];
+        const char *ptrs[MAXN];
+        for (unsigned i = 0; i < r->cl.n; i++) {
+            r->adapter->client_addr(&r->cl, i, addrs[i], sizeof addrs[i]);
+            ptrs[i] = addrs[i];
+        }
+        struct client_config cc = {.addrs = ptrs, .n_addrs = r->cl.n, .op_timeout_ms = 1000};
+        if (client_init(&r->mon, &r->loop, &cc, err) != 0)
+            fail_run(r, "leader monitor: %s", err);
+        else {
+            r->mon_ok = true;
+            r->mon.data = r;
+        }
+    }
+    if (r->rc == 0 && wait_for_leader(r, 30000) == 0)
+        say(r, "cluster up: %u nodes, leader n%d", r->cl.n, r->leader + 1);
+    if (r->rc == 0 && r->sc.network.capture.enabled) {
+        char path[PATH_SZ + 32];
+        snprintf(path, sizeof path, "%s/capture.pcap", r->dir);
+        struct nemesis_capture_opts co = {.ns = r->topo.hub_ns, .dev = r->topo.bridge,
+                                          .path = path,
+                                          .snaplen = (int)r->sc.network.capture.snaplen,
+                                          .max_bytes = r->sc.network.capture.max_bytes};
+        if (nemesis_capture_start(&r->cap, &co, err) != 0)
+            say(r, "capture not started: %s", err);
+        else
+            r->capturing = true;
+    }
+    if (r->rc == 0) {
+        char path[PATH_SZ + 32];
+        snprintf(path, sizeof path, "%s/history.jsonl", r->dir);
+        if (workload_history_open(&r->hist, path, uv_hrtime(), err) != 0)
+            fail_run(r, "%s", err);
+        snprintf(path, sizeof path, "%s/nemesis.jsonl", r->dir);
+        r->nemesis_log = fopen(path, "w");
+    }
+    if (r->rc == 0) {
+        struct workload_runner_config wc = {0};
+        enum workload_model m = (enum workload_model)(r->sc.workload.model + 1);
+        workload_generator_defaults(&wc.gen, m);
+        wc.gen.keys = r->sc.workload.keys;
+        wc.gen.rotation_ops = (unsigned)r->sc.workload.key_rotation_ops;
+        wc.gen.mix = (struct workload_mix){
+            .read = r->sc.workload.mix[HARNESS_OP_READ],
+            .write = r->sc.workload.mix[HARNESS_OP_WRITE],
+            .cas = r->sc.workload.mix[HARNESS_OP_CAS],
+            .add = r->sc.workload.mix[HARNESS_OP_ADD],
+            .enqueue = r->sc.workload.mix[HARNESS_OP_ENQUEUE],
+            .dequeue = r->sc.workload.mix[HARNESS_OP_DEQUEUE],
+        };
+        wc.gen.seed = r->sc.nemesis.seed ^ 0x5eedULL;
+        wc.concurrency = r->sc.workload.concurrency;
+        wc.rate_per_s = r->sc.workload.rate_per_s;
+        wc.consistency = (enum workload_consistency)r->sc.workload.read_consistency;
+        wc.op_timeout_ms = r->sc.workload.op_timeout_ms;
+        if (workload_runner_init(&r->runner, &r->loop, &wc, r->adapter, &r->cl, &r->hist, err) != 0)
+            fail_run(r, "%s", err);
+        else
+            r->runner_ok = true;
+    }
+    if (r->rc == 0) {
+        if (nemesis_ctx_init(&r->nctx, &r->topo, r->use_clock ? r->clock_dir : NULL,
+                             r->sc.nemesis.seed, err) != 0)
+            fail_run(r, "nemesis: %s", err);
+        else
+            r->nctx_ok = true;
+    }
+    if (r->rc == 0) {
+        uv_signal_start(&r->sigint, on_signal, SIGINT);
+        uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+        uv_timer_start(&r->leader_timer, on_leader_timer, 300, 300);
+        uv_timer_start(&r->progress_timer, on_progress, 5000, 5000);
+        r->phase = PH_WARMUP;
+        say(r, "warm-up for %us: %u clients, %s workload", r->sc.phases.warmup_s,
+            r->sc.workload.concurrency, harness_model_name(r->sc.workload.model));
+        workload_runner_start(&r->runner);
+        phase_in(r, (uint64_t)r->sc.phases.warmup_s * 1000);
+        uv_run(&r->loop, UV_RUN_DEFAULT);
+    } else {
+        /* Start-up failed: close what is open. */
+        if (r->runner_ok) {
+            r->phase = PH_CLOSING;
+            workload_runner_close(&r->runner, on_runner_closed, r);
+        } else {
+            on_runner_closed(r);
+        }
+        uv_run(&r->loop, UV_RUN_DEFAULT);
+    }
+    stop_nodes(r);
+    if (r->nctx_ok) {
+        if (nemesis_ctx_close(&r->nctx, err) != 0)
+            say(r, "nemesis clean-up: %s", err);
+        r->nctx_ok = false;
+    }
+    if (r->runner_ok)
+        workload_runner_free(&r->runner);
+    if (r->hist.w.fp != NULL && workload_history_close(&r->hist, err) != 0)
+        fail_run(r, "history: %s", err);
+    if (r->nemesis_log != NULL)
+        fclose(r->nemesis_log);
+    if (uv_loop_close(&r->loop) != 0)
+        say(r, "warning: handles left open on the run loop");
+    return NULL;
+}
+
+/* ==== Set-up on the main thread ==== */
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[PATH_SZ];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+/* The node binary: --node-bin, the scenario's, or next to this executable. */
+static void find_node_bin(struct run *r, const char *override)
+{
+    if (override != NULL) {
+        snprintf(r->node_bin, sizeof r->node_bin, "%s", override);
+        return;
+    }
+    if (r->sc.implementation.options.binary[0] != '\0') {
+        snprintf(r->node_bin, sizeof r->node_bin, "%s", r->sc.implementation.options.binary);
+        return;
+    }
+    char self[512];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            /* build/<type>/harness/faultline -> build/<type>/node/server/faultline-node */
+            snprintf(r->node_bin, sizeof r->node_bin, "%s/../node/server/faultline-node", self);
+            if (access(r->node_bin, X_OK) == 0)
+                return;
+            snprintf(r->node_bin, sizeof r->node_bin, "%s/faultline-node", self);
+            if (access(r->node_bin, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf(r->node_bin, sizeof r->node_bin, "faultline-node");
+}
+
+static int plan_nemesis(struct run *r, char *errmsg)
+{
+    struct nemesis_schedule s;
+    nemesis_schedule_init(&s);
+    s.seed = r->sc.nemesis.seed;
+    s.interval_ms = r->sc.nemesis.interval_ms + r->sc.nemesis.duration_ms;
+    s.jitter_ms = r->sc.nemesis.jitter_ms;
+    s.hold_ms = r->sc.nemesis.duration_ms;
+    s.start_ms = 0;
+    s.duration_ms = r->sc.phases.faults_s * 1000;
+    bool any = false;
+    for (int k = 0; k < HARNESS_FAULT_COUNT; k++) {
+        if (r->sc.nemesis.weights[k] == 0)
+            continue;
+        any = true;
+        int rv = nemesis_schedule_add(&s, harness_fault_name((enum harness_fault)k),
+                                      r->sc.nemesis.weights[k], errmsg);
+        if (rv != 0)
+            return rv;
+    }
+    s.opts.loss_percent = (int)r->sc.nemesis.options.loss_percent;
+    s.opts.dup_percent = (int)r->sc.nemesis.options.duplicate_percent;
+    s.opts.delay_ms = r->sc.nemesis.options.delay_ms;
+    s.opts.jitter_ms = r->sc.nemesis.options.delay_jitter_ms;
+    s.opts.reorder_percent = (int)r->sc.nemesis.options.delay_reorder_percent;
+    s.opts.skew_ms = r->sc.nemesis.options.clock_skew_max_ms;
+    s.opts.jump_ms = r->sc.nemesis.options.clock_jump_max_ms;
+    s.opts.rate = r->sc.nemesis.options.clock_rate_max;
+    memset(&r->plan, 0, sizeof r->plan);
+    if (!any)
+        return 0;
+    int rv = nemesis_schedule_check(&s, errmsg);
+    if (rv == 0)
+        rv = nemesis_schedule_plan(&s, &r->topo, &r->plan, errmsg);
+    return rv;
+}
+
+static const char usage[] =
+    "usage: faultline run [SCENARIO.json] [options]\n"
+    "\n"
+    "Builds a cluster in network namespaces, runs the scenario's workload while its\n"
+    "nemesis injects faults, records every operation, checks the history and writes\n"
+    "results/<scenario>/<UTC time>/ (results/latest points to it). Without a file,\n"
+    "runs the built-in default (3 nodes, kv, partitions and kills, 30 s of faults).\n"
+    "\n"
+    "  --seed N            nemesis and workload seed (default: random, written to scenario.json)\n"
+    "  --time-limit S      seconds of the fault phase (scenario phases.faults_s)\n"
+    "  --out DIR           results directory (default results/<name>/<time>)\n"
+    "  --node-bin PATH     the faultline-node binary (default: next to faultline)\n"
+    "  --no-capture        no capture.pcap\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Needs root (namespaces). Exit status: 0 valid, 1 invalid, 2 unknown, 3 usage or\n"
+    "environment error. Ctrl-C stops the run and removes everything it made;\n"
+    "`faultline clean` removes what a killed run left.\n";
+
+int harness_run_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"seed", required_argument, NULL, 's'},   {"time-limit", required_argument, NULL, 't'},
+        {"out", required_argument, NULL, 'o'},    {"node-bin", required_argument, NULL, 'b'},
+        {"no-capture", no_argument, NULL, 'n'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct run *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return 3;
+    char err[FL_ERRMSG_SIZE];
+    const char *out = NULL, *node_bin = NULL, *seed = NULL, *limit = NULL;
+    bool no_capture = false;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            seed = optarg;
+            break;
+        case 't':
+            limit = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'b':
+            node_bin = optarg;
+            break;
+        case 'n':
+            no_capture = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            free(r);
+            return 0;
+        default:
+            fprintf(stderr, "faultline run: unknown or incomplete option \"%s\" (see --help)\n",
+                    argv[optind - 1]);
+            free(r);
+            return 3;
+        }
+    }
+    if (optind + 1 < argc) {
+        fprintf(stderr, "faultline run: one scenario file at most (see --help)\n");
+        free(r);
+        return 3;
+    }
+    int rv = 0;
+    if (optind < argc)
+        rv = harness_scenario_load(argv[optind], &r->sc, err);
+    else
+        harness_scenario_default(&r->sc);
+    if (rv != 0) {
+        fprintf(stderr, "faultline run: %s\n", err);
+        free(r);
+        return 3;
+    }
+    if (seed != NULL) {
+        char *end;
+        unsigned long long v = strtoull(seed, &end, 10);
+        if (*end != '\0' || v > HARNESS_SCENARIO_SEED_MAX) {
+            fprintf(stderr, "faultline run: --seed: expected an integer, got \"%s\"\n", seed);
+            free(r);
+            return 3;
+        }
+        r->sc.nemesis.seed = v;
+        r->sc.nemesis.seed_set = true;
+    }
+    if (limit != NULL) {
+        char *end;
+        unsigned long v = strtoul(limit, &end, 10);
+        if (*end != '\0' || v < 1 || v > 86400) {
+            fprintf(stderr, "faultline run: --time-limit: expected seconds in [1, 86400]\n");
+            free(r);
+            return 3;
+        }
+        r->sc.phases.faults_s = (unsigned)v;
+    }
+    if (no_capture)
+        r->sc.network.capture.enabled = false;
+    if (!r->sc.nemesis.seed_set) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r->sc.nemesis.seed = ((uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 20) &
+                             HARNESS_SCENARIO_SEED_MAX;
+        r->sc.nemesis.seed_set = true;
+    }
+    if (geteuid() != 0) {
+        fprintf(stderr, "faultline run: needs root (network namespaces); try sudo\n");
+        free(r);
+        return 3;
+    }
+    if (r->sc.implementation.impl != HARNESS_IMPL_REFERENCE) {
+        fprintf(stderr, "faultline run: implementation \"%s\" is not supported yet (reference only)\n",
+                harness_impl_name(r->sc.implementation.impl));
+        free(r);
+        return 3;
+    }
+    r->adapter = &workload_adapter_reference;
+    find_node_bin(r, node_bin);
+
+    /* Results directory. */
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    if (out != NULL)
+        snprintf(r->dir, sizeof r->dir, "%s", out);
+    else
+        snprintf(r->dir, sizeof r->dir, "results/%s/%s", r->sc.name, stamp);
+    char nodes_dir[520];
+    snprintf(nodes_dir, sizeof nodes_dir, "%s/nodes", r->dir);
+    if ((rv = mkdir_p(nodes_dir)) != 0) {
+        fprintf(stderr, "faultline run: %s: %s\n", nodes_dir, strerror(-rv));
+        free(r);
+        return 3;
+    }
+    if (out == NULL) {
+        char latest[PATH_SZ];
+        snprintf(latest, sizeof latest, "results/latest");
+        unlink(latest);
+        char target[PATH_SZ];
+        snprintf(target, sizeof target, "%s/%s", r->sc.name, stamp);
+        if (symlink(target, latest) != 0)
+            fprintf(stderr, "faultline run: warning: results/latest: %s\n", strerror(errno));
+    }
+    r->sc_json = harness_scenario_to_json(&r->sc);
+    {
+        char path[PATH_SZ + 32];
+        snprintf(path, sizeof path, "%s/scenario.json", r->dir);
+        if (r->sc_json == NULL || json_dump_file(r->sc_json, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
+            fprintf(stderr, "faultline run: warning: could not write %s\n", path);
+    }
+
+    /* Topology. */
+    char run_id[8];
+    nemesis_run_id_new(run_id);
+    unsigned n = r->sc.nodes.count + r->sc.nodes.passive;
+    if ((rv = nemesis_topology_plan(&r->topo, run_id, r->sc.network.subnet, n, err)) != 0 ||
+        (rv = plan_nemesis(r, err)) != 0) {
+        fprintf(stderr, "faultline run: %s\n", err);
+        json_decref(r->sc_json);
+        free(r);
+        return 3;
+    }
+    snprintf(r->tmp, sizeof r->tmp, "/tmp/fl-%s", run_id);
+    mkdir_p(r->tmp);
+    r->cl.n = n;
+    r->cl.node_bin = r->node_bin;
+    r->cl.model = (enum workload_model)(r->sc.workload.model + 1);
+    r->cl.election_timeout_ms = r->sc.implementation.options.election_timeout_ms;
+    r->cl.bug = harness_bug_name(r->sc.implementation.bug);
+    r->use_clock = r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_SKEW] ||
+                   r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_JUMP] ||
+                   r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_RATE];
+    snprintf(r->clock_dir, sizeof r->clock_dir, "%s/clock", r->tmp);
+    if (r->use_clock)
+        mkdir_p(r->clock_dir);
+    for (unsigned i = 0; i < n; i++) {
+        r->cl.addr[i] = r->topo.nodes[i].addr;
+        r->cl.passive[i] = i >= r->sc.nodes.count;
+        snprintf(r->data_dirs[i], sizeof r->data_dirs[i], "%s/n%u", r->tmp, i + 1);
+        r->cl.data_dir[i] = r->data_dirs[i];
+        snprintf(r->logs[i], sizeof r->logs[i], "%s/n%u.log", nodes_dir, i + 1);
+    }
+    for (unsigned i = 0; i < n && rv == 0; i++) {
+        r->argv_buf[i] = malloc(8192);
+        if (r->argv_buf[i] == NULL)
+            rv = FL_ENOMEM;
+        else
+            rv = r->adapter->node_argv(&r->cl, i, r->argv[i], WORKLOAD_ARGV_MAX, r->argv_buf[i],
+                                       8192, err);
+        if (rv == 0 && r->use_clock) {
+            rv = nemesis_clock_env(i, r->clock_dir, r->env[i], err);
+            for (int k = 0; k < NEMESIS_CLOCK_ENV_N; k++)
+                r->envp[i][k] = r->env[i][k];
+            r->envp[i][NEMESIS_CLOCK_ENV_N] = NULL;
+        }
+    }
+    if (rv != 0) {
+        fprintf(stderr, "faultline run: %s\n", err);
+        goto out;
+    }
+    fprintf(stderr, "faultline run: scenario %s, seed %" PRIu64 ", run %s, results in %s\n",
+            r->sc.name, r->sc.nemesis.seed, run_id, r->dir);
+    if ((rv = nemesis_topology_up(&r->topo, err)) != 0) {
+        fprintf(stderr, "faultline run: topology: %s\n", err);
+        goto out;
+    }
+    /* The data dirs go with the run, also when `faultline clean` removes it. */
+    if (nemesis_registry_add_tempdir(NULL, run_id, r->tmp, err) != 0)
+        fprintf(stderr, "faultline run: warning: %s\n", err);
+    /* SIGINT and SIGTERM reach the run thread's loop (uv_signal handlers are
+     * process-wide): it heals, stops the nodes and comes back here. */
+    pthread_t th;
+    if (pthread_create(&th, NULL, run_thread, r) != 0) {
+        fprintf(stderr, "faultline run: cannot start the run thread\n");
+        nemesis_topology_down(&r->topo);
+        rv = -1;
+        goto out;
+    }
+    pthread_join(th, NULL);
+    nemesis_topology_down(&r->topo);
+    rv = r->rc;
+    if (rv != 0) {
+        fprintf(stderr, "faultline run: %s\n", r->err);
+        goto out;
+    }
+    {
+        /* Check, write results.json and report.html. */
+        char hist[PATH_SZ + 32], json[PATH_SZ + 32], html[PATH_SZ + 32];
+        snprintf(hist, sizeof hist, "%s/history.jsonl", r->dir);
+        snprintf(json, sizeof json, "%s/results.json", r->dir);
+        snprintf(html, sizeof html, "%s/report.html", r->dir);
+        struct harness_report_request rq = {.history = hist, .scenario = &r->sc,
+                                            .json_out = json, .html_out = html,
+                                            .timeout_s = 300};
+        enum checker_verdict verdict;
+        fprintf(stderr, "faultline run: checking %s\n", hist);
+        if (harness_report_generate(&rq, &verdict, err) != 0) {
+            fprintf(stderr, "faultline run: %s\n", err);
+            rv = -1;
+            goto out;
+        }
+        const char *exp = harness_expect_name(r->sc.expected);
+        printf("%s: %s (seed %" PRIu64 ", %" PRIu64 " ok, %" PRIu64 " fail, %" PRIu64
+               " info, %u faults)%s%s%s\n",
+               r->sc.name, checker_verdict_name(verdict), r->sc.nemesis.seed, r->hist.ok,
+               r->hist.fail, r->hist.info, r->faults_applied, exp ? "; expected " : "",
+               exp ? exp : "",
+               exp ? (strcmp(exp, checker_verdict_name(verdict)) == 0 ? " (as expected)"
+                                                                     : " (NOT as expected)")
+                   : "");
+        printf("report: %s\n", html);
+        rv = (int)verdict;
+    }
+out:
+    for (unsigned i = 0; i < MAXN; i++)
+        free(r->argv_buf[i]);
+    nemesis_plan_clear(&r->plan);
+    json_decref(r->sc_json);
+    int code = rv < 0 ? 3 : rv;
+    if (r->aborted && code != 3)
+        code = 3;
+    free(r);
+    return code;
+}
