@@ -170,6 +170,9 @@ static void remove_veths(struct ctx *c, const char *only_run, const struct seen 
             continue;
         if (only_run ? strcmp(run, only_run) != 0 : (seen_find(s, run) >= 0))
             continue;
+        /* Deleting one end of a veth pair deletes its peer: skip what went that way. */
+        if (!c->o->dry_run && if_nametoindex(i->if_name) == 0)
+            continue;
         int rc = 0;
         if (!c->o->dry_run) {
             const char *argv[] = {"ip", "link", "del", i->if_name, NULL};
@@ -262,7 +265,7 @@ int nemesis_clean(const struct nemesis_clean_opts *opts, nemesis_clean_cb cb, vo
     if (d)
         closedir(d);
 
-    /* 2. Namespaces fl-<run>-* of no live run (unregistered, or left after their file). */
+    /* 2. Namespaces fl-<run>-* of runs without a (readable) registry file. */
     d = opendir(NEMESIS_NETNS_DIR);
     while (d && (e = readdir(d)) != NULL) {
         char run[8];
@@ -272,9 +275,8 @@ int nemesis_clean(const struct nemesis_clean_opts *opts, nemesis_clean_cb cb, vo
         run[6] = '\0';
         if (!nemesis_run_id_ok(run))
             continue;
-        int k = seen_find(s, run);
-        if (k >= 0 && s->live[k])
-            continue;
+        if (seen_find(s, run) >= 0)
+            continue; /* live, or handled (or reported, in a dry run) with its file above */
         int rc = nemesis__ns_remove(e->d_name, c.o->dry_run, cb, data);
         if (rc < 0 && c.first == 0) {
             c.first = rc;

@@ -1,0 +1,97 @@
+/* clean.c - `faultline clean`: remove what killed runs left behind (nemesis/clean.h). */
+#include "harness/clean.h"
+
+#include "common/error.h"
+#include "nemesis/clean.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: faultline clean [--all] [--dry-run]\n"
+                 "\n"
+                 "Removes what runs whose harness is no longer running left behind: processes\n"
+                 "in their namespaces, the fl-<run>-* namespaces (with their veths, bridge and\n"
+                 "nft/iptables rules), fl<run>v* links, recorded temporary directories, and the\n"
+                 "run records in /run/faultline. Runs of a live harness are left alone.\n"
+                 "\n"
+                 "  --all       also remove the runs of live harnesses (stops them)\n"
+                 "  -n, --dry-run  print what would be removed, remove nothing\n"
+                 "  -h, --help  this help\n"
+                 "\n"
+                 "Exit 0 when everything found was removed (or nothing was found), 3 on a usage\n"
+                 "error, without root, or when something could not be removed.\n");
+}
+
+struct tally {
+    bool dry_run;
+    unsigned done, failed;
+};
+
+static void on_item(void *data, const char *kind, const char *name, int err)
+{
+    struct tally *t = data;
+    if (err < 0) {
+        t->failed++;
+        printf("could not remove %s %s: %s\n", kind, name, fl_strerror(err));
+    } else {
+        t->done++;
+        printf("%s %s %s\n", t->dry_run ? "would remove" : "removed", kind, name);
+    }
+}
+
+int harness_clean_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"all", no_argument, NULL, 'a'},
+                                             {"dry-run", no_argument, NULL, 'n'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    struct nemesis_clean_opts o = {0};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'a':
+            o.all = true;
+            break;
+        case 'n':
+            o.dry_run = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            if (optopt)
+                fprintf(stderr, "faultline clean: unknown option -%c\n", optopt);
+            else
+                fprintf(stderr, "faultline clean: unknown option %s\n", argv[optind - 1]);
+            usage(stderr);
+            return 3;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "faultline clean: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 3;
+    }
+    if (geteuid() != 0 && !o.dry_run) {
+        fprintf(stderr, "faultline clean: needs root (it removes network namespaces); "
+                        "--dry-run shows what would go\n");
+        return 3;
+    }
+    struct tally t = {.dry_run = o.dry_run};
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    int rc = nemesis_clean(&o, on_item, &t, errmsg);
+    fflush(stdout);
+    if (t.done == 0 && t.failed == 0 && rc == 0)
+        printf("nothing to clean\n");
+    if (rc < 0 || t.failed > 0) {
+        fprintf(stderr, "faultline clean: %s\n", errmsg[0] ? errmsg : "some removals failed");
+        return 3;
+    }
+    return 0;
+}
