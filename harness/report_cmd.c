@@ -1,0 +1,306 @@
+/* report_cmd.c - `faultline report`: check a saved history, write results.json and report.html. */
+#include "harness/report_cmd.h"
+
+#include "checker/check.h"
+#include "checker/countercheck.h"
+#include "checker/report.h"
+#include "checker/setcheck.h"
+#include "checker/stats.h"
+#include "common/buf.h"
+#include "common/error.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXIT_ERROR 3
+
+static int write_json(const char *path, json_t *j, char *errmsg)
+{
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (!text)
+        return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", path);
+    size_t len = strlen(text);
+    int rc = checker_report_write_file(path, text, len, errmsg);
+    free(text);
+    return rc;
+}
+
+int harness_report_generate(const struct harness_report_request *req, enum checker_verdict *verdict,
+                            char *errmsg)
+{
+    const struct harness_scenario *sc = req->scenario;
+    struct checker_history h;
+    struct checker_result lin;
+    struct checker_set_result set;
+    struct checker_counter_result ctr;
+    struct checker_stats st;
+    struct checker_report_analysis an;
+    struct checker_report_options opt;
+    bool have_lin = false, have_set = false, have_ctr = false, have_st = false;
+    const struct checker_model_ops *model = NULL;
+    json_t *scenario_json = NULL, *results = NULL;
+    struct fl_buf html;
+    int rc;
+
+    memset(&h, 0, sizeof(h));
+    memset(&lin, 0, sizeof(lin));
+    memset(&an, 0, sizeof(an));
+    fl_buf_init(&html);
+    checker_report_options_default(&opt);
+
+    bool want_lin = !sc || sc->checkers[HARNESS_CHECKER_LINEARIZABLE];
+    if (want_lin) {
+        struct checker_check_options co = {
+            .model = sc ? harness_model_name(sc->workload.model) : NULL,
+            .format = FL_FORMAT_AUTO,
+            .initial = NULL,
+            .nil_read_any = -1,
+            .limits = {.timeout_s = req->timeout_s, .max_memory = 0, .threads = req->threads}};
+        rc = checker_check_file(req->history, &co, &h, &lin, &model, errmsg);
+        if (rc < 0)
+            goto out;
+        have_lin = true;
+    } else {
+        rc = checker_history_load(&h, req->history, FL_FORMAT_AUTO, errmsg);
+        if (rc < 0)
+            goto out;
+        model = checker_model_find(harness_model_name(sc->workload.model));
+        if (!model)
+            model = checker_detect_model(&h);
+    }
+    const char *model_name = model ? model->name : NULL;
+    bool want_set =
+        sc ? sc->checkers[HARNESS_CHECKER_SET] : (model_name && strcmp(model_name, "set") == 0);
+    bool want_ctr = sc ? sc->checkers[HARNESS_CHECKER_COUNTER]
+                       : (model_name && strcmp(model_name, "counter") == 0);
+    bool want_st = !sc || sc->checkers[HARNESS_CHECKER_STATS];
+    if (want_set) {
+        if ((rc = checker_set_check(&h, CHECKER_SET_ALL_KEYS, &set, errmsg)) < 0)
+            goto out;
+        have_set = true;
+    }
+    if (want_ctr) {
+        if ((rc = checker_counter_check(&h, CHECKER_COUNTER_ALL_KEYS, 0, &ctr, errmsg)) < 0)
+            goto out;
+        have_ctr = true;
+    }
+    /* Statistics feed the counts and latency tables: always computed, marked
+     * as a checker only when asked for. */
+    if ((rc = checker_stats_compute(&h, &st, errmsg)) < 0)
+        goto out;
+    have_st = true;
+    if ((rc = checker_report_analyze(&h, &opt, &an, errmsg)) < 0)
+        goto out;
+    if (sc && !(scenario_json = harness_scenario_to_json(sc))) {
+        rc = fl_errorf(errmsg, FL_ENOMEM, "report: out of memory");
+        goto out;
+    }
+    struct checker_report_input in = {
+        .h = &h,
+        .model = model_name,
+        .linear = have_lin ? &lin : NULL,
+        .set = have_set ? &set : NULL,
+        .counter = have_ctr ? &ctr : NULL,
+        .stats = have_st ? &st : NULL,
+        .title = sc ? sc->name : NULL,
+        .expected = sc ? harness_expect_name(sc->expected) : NULL,
+        .scenario = scenario_json,
+    };
+    *verdict = checker_report_verdict(&in);
+    if (req->json_out) {
+        results = checker_report_json(&in, &an, &opt);
+        if (!results) {
+            rc = fl_errorf(errmsg, FL_ENOMEM, "report: out of memory");
+            goto out;
+        }
+        if (!want_st)
+            json_object_del(json_object_get(results, "checkers"), "stats");
+        if ((rc = write_json(req->json_out, results, errmsg)) < 0)
+            goto out;
+    }
+    if (req->html_out) {
+        if ((rc = checker_report_html(&in, &an, &opt, &html)) < 0) {
+            fl_errorf(errmsg, rc, "report: out of memory");
+            goto out;
+        }
+        if ((rc = checker_report_write_file(req->html_out, fl_buf_cstr(&html), html.len, errmsg)) <
+            0)
+            goto out;
+    }
+    rc = 0;
+out:
+    json_decref(results);
+    json_decref(scenario_json);
+    fl_buf_free(&html);
+    checker_report_analysis_free(&an);
+    if (have_st)
+        checker_stats_free(&st);
+    if (have_ctr)
+        checker_counter_result_free(&ctr);
+    if (have_set)
+        checker_set_result_free(&set);
+    checker_result_free(&lin);
+    checker_history_free(&h);
+    return rc;
+}
+
+/* ==== Command ==== */
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: faultline report DIR|HISTORY [--out FILE] [--json FILE] [--timeout S]\n"
+                 "\n"
+                 "Checks a saved run again and writes its results.json and report.html:\n"
+                 "a self-contained page (no network) with the verdicts and counts, a timeline\n"
+                 "of operations per process with the faults shaded, latency over time, and the\n"
+                 "counterexample highlighted when the history is not linearizable.\n"
+                 "\n"
+                 "  DIR          a results folder: reads DIR/history.jsonl and, when present,\n"
+                 "               DIR/scenario.json (model, checkers, expected verdict); writes\n"
+                 "               DIR/results.json and DIR/report.html\n"
+                 "  HISTORY      a history file: the model is detected, both files are written\n"
+                 "               next to it\n"
+                 "  --out FILE   write report.html here instead\n"
+                 "  --json FILE  write results.json here instead\n"
+                 "  --timeout S  give up the linearizability search after S seconds (unknown)\n"
+                 "  -h, --help   this text\n"
+                 "\n"
+                 "exit: 0 valid, 1 invalid, 2 unknown, 3 usage or input error\n");
+}
+
+/* dir + "/" + name into buf; false when it does not fit. */
+static bool join(char *buf, size_t cap, const char *dir, const char *name)
+{
+    return (size_t)snprintf(buf, cap, "%s/%s", dir, name) < cap;
+}
+
+int harness_report_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"json", required_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL, *json_out = NULL;
+    double timeout = 0;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":o:j:t:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'j':
+            json_out = optarg;
+            break;
+        case 't': {
+            char *end;
+            errno = 0;
+            timeout = strtod(optarg, &end);
+            if (errno || end == optarg || *end || timeout < 0 || timeout > 1e7) {
+                fprintf(stderr,
+                        "faultline report: --timeout: expected seconds (a non-negative number), "
+                        "got \"%s\"\n",
+                        optarg);
+                return EXIT_ERROR;
+            }
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "faultline report: %s needs a value\n", argv[optind - 1]);
+            return EXIT_ERROR;
+        default:
+            fprintf(stderr, "faultline report: unknown option \"%s\"\n", argv[optind - 1]);
+            usage(stderr);
+            return EXIT_ERROR;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "faultline report: expected one results folder or history file\n");
+        usage(stderr);
+        return EXIT_ERROR;
+    }
+    const char *arg = argv[optind];
+    char history[4096], dir[4096], scen_path[4096], html_path[4096], json_path[4096];
+    struct stat sb;
+    if (stat(arg, &sb) != 0) {
+        fprintf(stderr, "faultline report: %s: %s\n", arg, strerror(errno));
+        return EXIT_ERROR;
+    }
+    struct harness_scenario scenario;
+    bool have_scenario = false;
+    char errmsg[FL_ERRMSG_SIZE];
+    if (S_ISDIR(sb.st_mode)) {
+        if (!join(history, sizeof(history), arg, "history.jsonl") ||
+            !join(scen_path, sizeof(scen_path), arg, "scenario.json") ||
+            snprintf(dir, sizeof(dir), "%s", arg) >= (int)sizeof(dir)) {
+            fprintf(stderr, "faultline report: %s: path too long\n", arg);
+            return EXIT_ERROR;
+        }
+        if (access(history, R_OK) != 0) {
+            fprintf(stderr, "faultline report: %s: %s (not a results folder?)\n", history,
+                    strerror(errno));
+            return EXIT_ERROR;
+        }
+        if (access(scen_path, F_OK) == 0) {
+            if (harness_scenario_load(scen_path, &scenario, errmsg) < 0) {
+                fprintf(stderr, "faultline report: %s\n", errmsg);
+                return EXIT_ERROR;
+            }
+            have_scenario = true;
+        }
+    } else {
+        if (snprintf(history, sizeof(history), "%s", arg) >= (int)sizeof(history)) {
+            fprintf(stderr, "faultline report: %s: path too long\n", arg);
+            return EXIT_ERROR;
+        }
+        const char *slash = strrchr(arg, '/');
+        if (slash)
+            snprintf(dir, sizeof(dir), "%.*s", (int)(slash - arg), arg);
+        else
+            snprintf(dir, sizeof(dir), ".");
+        if (!dir[0])
+            snprintf(dir, sizeof(dir), "/");
+    }
+    if (!out) {
+        if (!join(html_path, sizeof(html_path), dir, "report.html")) {
+            fprintf(stderr, "faultline report: %s: path too long\n", dir);
+            return EXIT_ERROR;
+        }
+        out = html_path;
+    }
+    if (!json_out) {
+        if (!join(json_path, sizeof(json_path), dir, "results.json")) {
+            fprintf(stderr, "faultline report: %s: path too long\n", dir);
+            return EXIT_ERROR;
+        }
+        json_out = json_path;
+    }
+    struct harness_report_request req = {
+        .history = history,
+        .scenario = have_scenario ? &scenario : NULL,
+        .json_out = json_out,
+        .html_out = out,
+        .timeout_s = timeout,
+        .threads = 0,
+    };
+    enum checker_verdict v = CHECKER_UNKNOWN;
+    int rc = harness_report_generate(&req, &v, errmsg);
+    if (rc < 0) {
+        fprintf(stderr, "faultline report: %s\n", errmsg);
+        return EXIT_ERROR;
+    }
+    printf("%s: %s\n%s\n", out, checker_verdict_name(v), json_out);
+    return v == CHECKER_VALID ? 0 : v == CHECKER_INVALID ? 1 : 2;
+}
