@@ -144,6 +144,23 @@ static void note(struct ctx *c, const char *kind, const char *name, int err)
     report(c->cb, c->data, kind, name, err);
 }
 
+/* Whether `run` has a registry file now whose owner is alive. Asked again
+ * right before removing something found by name: a run that started after
+ * the registry directory was listed wrote its file before creating its
+ * namespaces, so this second look sees it. */
+static bool live_now(const struct ctx *c, const char *run)
+{
+    char path[512], em[FL_ERRMSG_SIZE];
+    if (c->o->all || nemesis_registry_path(c->o->registry_dir, run, path, sizeof path) < 0)
+        return false;
+    struct nemesis_registry *r = fl_malloc(sizeof *r);
+    if (!r)
+        return true; /* when in doubt, leave it */
+    bool live = nemesis_registry_load(path, r, em) == 0 && nemesis_registry_owner_alive(r);
+    fl_free(r);
+    return live;
+}
+
 /* Root-namespace links named fl<run>v<digits>. */
 static bool veth_run(const char *ifname, char run[8])
 {
@@ -168,7 +185,7 @@ static void remove_veths(struct ctx *c, const char *only_run, const struct seen 
         char run[8];
         if (!veth_run(i->if_name, run))
             continue;
-        if (only_run ? strcmp(run, only_run) != 0 : (seen_find(s, run) >= 0))
+        if (only_run ? strcmp(run, only_run) != 0 : (seen_find(s, run) >= 0 || live_now(c, run)))
             continue;
         /* Deleting one end of a veth pair deletes its peer: skip what went that way. */
         if (!c->o->dry_run && if_nametoindex(i->if_name) == 0)
@@ -275,7 +292,7 @@ int nemesis_clean(const struct nemesis_clean_opts *opts, nemesis_clean_cb cb, vo
         run[6] = '\0';
         if (!nemesis_run_id_ok(run))
             continue;
-        if (seen_find(s, run) >= 0)
+        if (seen_find(s, run) >= 0 || live_now(&c, run))
             continue; /* live, or handled (or reported, in a dry run) with its file above */
         int rc = nemesis__ns_remove(e->d_name, c.o->dry_run, cb, data);
         if (rc < 0 && c.first == 0) {
