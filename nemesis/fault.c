@@ -271,25 +271,37 @@ static int nft_new_in_hub(void *arg, char *errmsg)
     return 0;
 }
 
-int nemesis__nft(struct nemesis_ctx *ctx, const char *script, char *errmsg)
+struct nft_call {
+    struct nemesis_ctx *ctx;
+    const char *script;
+};
+
+static int nft_run_in_hub(void *arg, char *errmsg)
 {
-    /* The netlink socket belongs to the namespace it was opened in, so once
-     * made in the hub the context works from any thread. */
-    if (!ctx->nft) {
-        int rc = nemesis__in_netns(ctx->topo->hub_ns, nft_new_in_hub, ctx, errmsg);
+    struct nft_call *c = arg;
+    if (!c->ctx->nft) {
+        int rc = nft_new_in_hub(c->ctx, errmsg);
         if (rc < 0)
             return rc;
     }
-    if (nft_run_cmd_from_buffer(ctx->nft, script) != 0) {
-        const char *e = nft_ctx_get_error_buffer(ctx->nft);
+    if (nft_run_cmd_from_buffer(c->ctx->nft, c->script) != 0) {
+        const char *e = nft_ctx_get_error_buffer(c->ctx->nft);
         char line[200];
         snprintf(line, sizeof line, "%s", e ? e : "");
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
-        return fl_errorf(errmsg, FL_EUSAGE, "nft in %s: %s", ctx->topo->hub_ns, line);
+        return fl_errorf(errmsg, FL_EUSAGE, "nft in %s: %s", c->ctx->topo->hub_ns, line);
     }
     return 0;
+}
+
+int nemesis__nft(struct nemesis_ctx *ctx, const char *script, char *errmsg)
+{
+    /* Device names (netdev hooks, `dup to`) are resolved in the calling
+     * thread's namespace, so the script runs on a thread in the hub. */
+    struct nft_call c = {.ctx = ctx, .script = script};
+    return nemesis__in_netns(ctx->topo->hub_ns, nft_run_in_hub, &c, errmsg);
 }
 
 double nemesis__now_ms(void)

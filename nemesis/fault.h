@@ -200,9 +200,9 @@ int nemesis__in_netns(const char *ns, int (*fn)(void *arg, char *errmsg), void *
  * stdout is discarded, stderr kept for errmsg.
  * Returns 0 on exit status 0, else FL_EUSAGE/-errno with errmsg. */
 int nemesis__exec_in(const char *ns, char *const argv[], const char *input, char *errmsg);
-/* Runs an nft script in the hub namespace with libnftables. The context (and
- * its netlink socket) is created once, in the hub, and kept until
- * nemesis_ctx_close: freeing one costs 10-40 ms, running a script ~0.3 ms. */
+/* Runs an nft script with libnftables on a short-lived thread in the hub
+ * namespace (device names resolve there). The nft context is created once and
+ * kept until nemesis_ctx_close: freeing one costs 10-40 ms, a script ~0.3 ms. */
 int nemesis__nft(struct nemesis_ctx *ctx, const char *script, char *errmsg);
 /* Renders the partition and loss state of ctx into the hub's bridge table. */
 int nemesis__net_sync(struct nemesis_ctx *ctx, char *errmsg);

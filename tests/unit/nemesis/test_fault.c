@@ -1,0 +1,173 @@
+/* test_fault.c - the fault interface: the kind registry, options, history events, and ctx close
+ * healing everything. */
+#include "nemesis/fault.h"
+
+#include "fault_fixture.h"
+#include "nemesis/nodefault.h"
+#include "nemesis/packet.h"
+#include "nemesis/partition.h"
+
+Test(nemesis_fault, every_kind_is_found_by_its_unique_name_with_the_right_effects)
+{
+    size_t n;
+    const struct nemesis_kind *const *all = nemesis_kinds(&n);
+    cr_assert_eq(n, 23);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(nemesis_kind_find(all[i]->name), all[i]);
+        cr_assert_not_null(all[i]->plan);
+        bool here = all[i]->cls == NEMESIS_CLASS_NET || all[i]->cls == NEMESIS_CLASS_CLOCK;
+        cr_assert_eq(all[i]->apply != NULL, here, "%s", all[i]->name);
+        cr_assert_eq(all[i]->heal != NULL, here, "%s", all[i]->name);
+        for (size_t j = i + 1; j < n; j++)
+            cr_assert_str_neq(all[i]->name, all[j]->name);
+    }
+    cr_assert_null(nemesis_kind_find("netem"));
+}
+
+Test(nemesis_fault, options_out_of_range_are_refused_naming_the_field)
+{
+    struct nemesis_fault_opts o;
+    char errmsg[FL_ERRMSG_SIZE];
+    nemesis_fault_opts_default(&o);
+    cr_assert_eq(nemesis_fault_opts_check(&o, errmsg), 0);
+    o.jitter_ms = o.delay_ms + 1;
+    cr_assert_eq(nemesis_fault_opts_check(&o, errmsg), FL_EUSAGE);
+    cr_assert(strstr(errmsg, "jitter_ms"), "%s", errmsg);
+    nemesis_fault_opts_default(&o);
+    o.rate = 0;
+    cr_assert_eq(nemesis_fault_opts_check(&o, errmsg), FL_EUSAGE);
+    cr_assert(strstr(errmsg, "rate"), "%s", errmsg);
+    nemesis_fault_opts_default(&o);
+    o.dup_percent = 101;
+    cr_assert_eq(nemesis_fault_opts_check(&o, errmsg), FL_EUSAGE);
+    cr_assert(strstr(errmsg, "dup_percent"), "%s", errmsg);
+}
+
+static json_t *event(const struct nemesis_fault *f, enum nemesis_phase ph, enum fl_event_type t,
+                     const char *error)
+{
+    json_t *ev = nemesis_fault_event_json(f, ph, t, 7, 123456789, error);
+    cr_assert_not_null(ev);
+    /* Every event is a valid history event for the nemesis process. */
+    struct fl_event parsed;
+    char errmsg[FL_ERRMSG_SIZE];
+    fl_event_init(&parsed);
+    cr_assert_eq(fl_event_from_json(ev, &parsed, errmsg), 0, "%s", errmsg);
+    cr_assert_eq(parsed.process, FL_PROCESS_NEMESIS);
+    cr_assert_eq(parsed.type, t);
+    cr_assert_eq(parsed.time, 123456789);
+    cr_assert_eq(parsed.index, 7);
+    fl_event_clear(&parsed);
+    return ev;
+}
+
+Test(nemesis_fault, events_are_an_invoke_then_an_info_saying_what_was_done)
+{
+    struct nemesis_topology t;
+    struct nemesis_fault_opts o;
+    struct nemesis_fault f;
+    struct fl_rng rng;
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(nemesis_topology_plan(&t, "abc123", NULL, 3, errmsg), 0);
+    nemesis_fault_opts_default(&o);
+    fl_rng_seed(&rng, 1);
+    cr_assert_eq(nemesis_fault_plan(&nemesis_partition_halves, &rng, &t, -1, &o, &f, errmsg), 0);
+
+    json_t *inv = event(&f, NEMESIS_PHASE_START, FL_EVENT_INVOKE, NULL);
+    cr_assert_str_eq(json_string_value(json_object_get(inv, "process")), "nemesis");
+    cr_assert_str_eq(json_string_value(json_object_get(inv, "type")), "invoke");
+    cr_assert_str_eq(json_string_value(json_object_get(inv, "f")), "halves");
+    cr_assert(json_equal(json_object_get(inv, "value"), f.value));
+    json_t *info = event(&f, NEMESIS_PHASE_START, FL_EVENT_INFO, NULL);
+    cr_assert_str_eq(json_string_value(json_object_get(info, "type")), "info");
+    cr_assert(json_equal(json_object_get(info, "value"), f.value));
+
+    json_t *heal = event(&f, NEMESIS_PHASE_HEAL, FL_EVENT_INFO, NULL);
+    cr_assert_str_eq(json_string_value(json_object_get(heal, "f")), "heal");
+    json_t *hv = json_object_get(heal, "value");
+    cr_assert_str_eq(json_string_value(json_object_get(hv, "fault")), "halves");
+    cr_assert(json_equal(json_object_get(hv, "value"), f.value));
+
+    json_t *failed = event(&f, NEMESIS_PHASE_START, FL_EVENT_INFO, "nft: boom");
+    json_t *fv = json_object_get(failed, "value");
+    cr_assert_str_eq(json_string_value(json_object_get(fv, "error")), "nft: boom");
+    cr_assert(json_equal(json_object_get(fv, "planned"), f.value));
+    /* The invoke never carries the error. */
+    json_t *inv2 = event(&f, NEMESIS_PHASE_START, FL_EVENT_INVOKE, "ignored");
+    cr_assert(json_equal(json_object_get(inv2, "value"), f.value));
+
+    json_t *noindex =
+        nemesis_fault_event_json(&f, NEMESIS_PHASE_START, FL_EVENT_INVOKE, -1, 0, NULL);
+    cr_assert_null(json_object_get(noindex, "index"));
+    json_decref(noindex);
+    json_decref(inv);
+    json_decref(info);
+    json_decref(heal);
+    json_decref(failed);
+    json_decref(inv2);
+    nemesis_fault_clear(&f);
+}
+
+Test(nemesis_fault, process_faults_and_unbound_leaders_are_not_applied_here)
+{
+    struct nemesis_topology t;
+    struct nemesis_ctx ctx;
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(nemesis_topology_plan(&t, "abc123", NULL, 3, errmsg), 0);
+    memset(&ctx, 0, sizeof ctx);
+    ctx.topo = &t;
+    struct nemesis_fault kill = {.kind = &nemesis_nodefault_kill_one, .nodes = 1};
+    cr_assert_eq(nemesis_fault_apply(&ctx, &kill, errmsg), FL_EUSAGE);
+    cr_assert(strstr(errmsg, "orchestration"), "%s", errmsg);
+    struct nemesis_fault iso = {.kind = &nemesis_partition_isolate_leader, .needs_leader = true};
+    cr_assert_eq(nemesis_fault_apply(&ctx, &iso, errmsg), FL_EUSAGE);
+    cr_assert(strstr(errmsg, "leader"), "%s", errmsg);
+}
+
+static void setup3(void)
+{
+    fx_up(3, NULL);
+}
+
+Test(nemesis_fault, ctx_close_heals_every_active_network_fault, .init = setup3, .fini = fx_down,
+     .timeout = 60)
+{
+    static char out[16384];
+    struct nemesis_fault part = {.kind = &nemesis_partition_isolate_one};
+    part.drop[0] = 6;
+    part.drop[1] = part.drop[2] = 1;
+    struct nemesis_fault loss = {.kind = &nemesis_packet_loss, .percent = 10};
+    loss.drop[1] = 4;
+    struct nemesis_fault dup = {.kind = &nemesis_packet_duplicate, .percent = 10};
+    dup.drop[1] = 4;
+    struct nemesis_fault delay = {.kind = &nemesis_packet_delay, .delay_ms = 5};
+    delay.drop[2] = 2;
+    cr_assert_eq(nemesis_fault_apply(&fx.ctx, &part, fx.errmsg), 0, "%s", fx.errmsg);
+    cr_assert_eq(nemesis_fault_apply(&fx.ctx, &loss, fx.errmsg), 0, "%s", fx.errmsg);
+    cr_assert_eq(nemesis_fault_apply(&fx.ctx, &dup, fx.errmsg), 0, "%s", fx.errmsg);
+    cr_assert_eq(nemesis_fault_apply(&fx.ctx, &delay, fx.errmsg), 0, "%s", fx.errmsg);
+    cr_assert_eq(nemesis_fault_apply(&fx.ctx, &delay, fx.errmsg), FL_EUSAGE, "one delay at a time");
+
+    const char *nft[] = {"nft", "list", "tables", NULL};
+    const char *ipt[] = {"iptables", "-w", "-S", "FORWARD", NULL};
+    cr_assert_eq(fx_run(fx.topo.hub_ns, nft, out, sizeof out), 0);
+    cr_assert(strstr(out, "bridge nemesis") && strstr(out, "netdev nemesis_dup"), "%s", out);
+    cr_assert_eq(nemesis_ctx_close(&fx.ctx, fx.errmsg), 0, "%s", fx.errmsg);
+    fx.ctx_ok = false;
+    cr_assert_eq(fx_run(fx.topo.hub_ns, nft, out, sizeof out), 0);
+    cr_assert_null(strstr(out, "nemesis"), "left behind: %s", out);
+    cr_assert_eq(fx_run(fx.topo.hub_ns, ipt, out, sizeof out), 0);
+    cr_assert_null(strstr(out, "NFQUEUE"), "left behind: %s", out);
+    cr_assert_eq(fx_ping(0, 1, 2, "0.1", out, sizeof out), 0, "%s", out);
+}
+
+Test(nemesis_fault, ctx_init_refuses_a_hub_that_is_not_ours)
+{
+    struct nemesis_topology t;
+    struct nemesis_ctx ctx;
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(nemesis_topology_plan(&t, "abc123", NULL, 3, errmsg), 0);
+    snprintf(t.hub_ns, sizeof t.hub_ns, "prod-hub");
+    cr_assert_eq(nemesis_ctx_init(&ctx, &t, NULL, 1, errmsg), FL_EUSAGE);
+    cr_assert(strstr(errmsg, "prod-hub"), "%s", errmsg);
+}
