@@ -72,8 +72,10 @@ int nemesis_topology_check_subnet(const char *subnet, char *errmsg);
  * links up. Calls nemesis_topology_check_subnet first. Refuses (-EEXIST) if
  * any of the namespace names already exists, touching nothing. On any
  * failure removes what it made (nemesis_topology_down) and returns a negative
- * code with errmsg; on success sets t->up. Must run in the root namespace as
- * root (CAP_SYS_ADMIN + CAP_NET_ADMIN). */
+ * code with errmsg; on success sets t->up. Must be called from a thread in
+ * the root namespace (the overlap check reads the caller's namespace), as
+ * root (CAP_SYS_ADMIN + CAP_NET_ADMIN). Measured: ~17 ms for 3 nodes, ~21 ms
+ * for 5 (bench_topology), with n+2 `ip -batch` processes. */
 int nemesis_topology_up(struct nemesis_topology *t, char *errmsg);
 
 /* Removes everything of the run: SIGKILLs any process still inside one of

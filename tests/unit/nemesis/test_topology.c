@@ -275,3 +275,21 @@ Test(nemesis_topology, down_kills_processes_left_inside_and_removes_recorded_tem
     cr_assert_eq(nemesis_topology_down(&topos[0]), 0);
     cr_assert_neq(access(dir, F_OK), 0, "temp dir removed");
 }
+
+Test(nemesis_topology, a_failure_half_way_removes_what_was_made)
+{
+    char run[8], em[FL_ERRMSG_SIZE] = "", path[512];
+    nemesis_run_id_new(run);
+    cr_assert_eq(nemesis_topology_plan(&topos[0], run, NULL, 3, em), 0, "%s", em);
+    /* The third node's address is refused by `ip` after everything else exists. */
+    snprintf(topos[0].nodes[2].addr, sizeof topos[0].nodes[2].addr, "198.51.100.999");
+    cr_assert_lt(nemesis_topology_up(&topos[0], em), 0);
+    cr_assert(strstr(em, run), "names the run: %s", em);
+    cr_assert_not(topos[0].up);
+    char *list = netns_list();
+    cr_assert_not(listed(list, topos[0].hub_ns), "%s", list);
+    for (unsigned i = 0; i < 3; i++)
+        cr_assert_not(listed(list, topos[0].nodes[i].ns), "%s", list);
+    nemesis_registry_path(NULL, run, path, sizeof path);
+    cr_assert_neq(access(path, F_OK), 0, "registry file removed");
+}
