@@ -21,13 +21,14 @@ static void usage(FILE *out)
                  "                  watch, members, join...); see faultline client --help\n"
                  "  run [SCENARIO]  run a scenario: cluster in namespaces, workload, nemesis,\n"
                  "                  check and report; see faultline run --help\n"
+                 "  replay DIR      run a saved run's scenario again with its seed\n"
                  "  report DIR      write results.json and report.html (timeline, faults,\n"
                  "                  latency, counterexample) for a results folder or history\n"
                  "  clean           remove what killed runs left behind (namespaces, processes,\n"
                  "                  temp dirs); see faultline clean --help\n"
                  "  version         print the version\n"
                  "\n"
-                 "not built yet (see README.md): replay, compare, bench\n");
+                 "not built yet (see README.md): compare, bench\n");
 }
 
 int main(int argc, char **argv)
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
         return harness_report_main(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return harness_run_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return harness_replay_main(argc - 1, argv + 1);
     if (strcmp(cmd, "clean") == 0)
         return harness_clean_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
@@ -55,7 +58,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "replay") == 0 || strcmp(cmd, "compare") == 0 || strcmp(cmd, "bench") == 0) {
+    if (strcmp(cmd, "compare") == 0 || strcmp(cmd, "bench") == 0) {
         fprintf(stderr, "faultline %s: not built yet; see README.md for what exists\n", cmd);
         return 3;
     }

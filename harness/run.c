@@ -83,6 +83,8 @@ struct run {
     uint64_t t0_ms;
     unsigned faults_applied, faults_failed;
     bool aborted;
+    bool quiet, tty;
+    uint64_t last_ops, last_ops_at;
     int rc;
     char err[FL_ERRMSG_SIZE];
     unsigned open_handles;
@@ -97,6 +99,8 @@ static void say(struct run *r, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     uint64_t ms = r->t0_ms ? uv_now(&r->loop) - r->t0_ms : 0;
+    if (r->tty)
+        fputs("\r\033[K", stderr); /* over the progress line */
     fprintf(stderr, "[%5.1fs] ", (double)ms / 1000.0);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
@@ -447,18 +451,40 @@ static void on_phase_timer(uv_timer_t *t)
     }
 }
 
+/* The live progress line: elapsed/remaining, ops/s, ok/fail/info and the
+ * active fault. On a terminal one line is rewritten every second; otherwise
+ * a plain line is printed every five seconds. */
 static void on_progress(uv_timer_t *t)
 {
     struct run *r = t->data;
     static const char *names[] = {"start", "warm-up", "faults", "heal", "stopping", "final reads",
                                   "closing", "done"};
-    char leader[16];
+    if (r->quiet)
+        return;
+    uint64_t now = uv_now(&r->loop), elapsed = now - r->t0_ms;
+    uint64_t total = 1000ull * (r->sc.phases.warmup_s + r->sc.phases.faults_s + r->sc.phases.heal_s);
+    uint64_t ops = r->hist.ok + r->hist.fail + r->hist.info;
+    double rate = now > r->last_ops_at
+                      ? (double)(ops - r->last_ops) * 1000.0 / (double)(now - r->last_ops_at)
+                      : 0;
+    if (!r->tty && r->last_ops_at != 0 && now - r->last_ops_at < 5000)
+        return;
+    r->last_ops = ops;
+    r->last_ops_at = now;
+    char leader[16], fault[64] = "none";
     if (r->leader >= 0)
         snprintf(leader, sizeof leader, "n%d", r->leader + 1);
     else
         snprintf(leader, sizeof leader, "none");
-    say(r, "%s: ok=%" PRIu64 " fail=%" PRIu64 " info=%" PRIu64 " faults=%u leader=%s",
-        names[r->phase], r->hist.ok, r->hist.fail, r->hist.info, r->faults_applied, leader);
+    if (r->step_active && r->next_step < r->plan.n)
+        snprintf(fault, sizeof fault, "%s", r->plan.steps[r->next_step].fault.kind->name);
+    fprintf(stderr,
+            "%s[%5.1fs] %s, %.0fs left | %.0f ops/s | ok %" PRIu64 " fail %" PRIu64
+            " info %" PRIu64 " | fault: %s | leader %s%s",
+            r->tty ? "\r\033[K" : "", (double)elapsed / 1000.0, names[r->phase],
+            total > elapsed ? (double)(total - elapsed) / 1000.0 : 0.0, rate, r->hist.ok,
+            r->hist.fail, r->hist.info, fault, leader, r->tty ? "" : "\n");
+    fflush(stderr);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -591,7 +617,8 @@ static void *run_thread(void *arg)
         uv_signal_start(&r->sigint, on_signal, SIGINT);
         uv_signal_start(&r->sigterm, on_signal, SIGTERM);
         uv_timer_start(&r->leader_timer, on_leader_timer, 300, 300);
-        uv_timer_start(&r->progress_timer, on_progress, 5000, 5000);
+        r->tty = isatty(STDERR_FILENO) && !r->quiet;
+        uv_timer_start(&r->progress_timer, on_progress, 1000, 1000);
         r->phase = PH_WARMUP;
         say(r, "warm-up for %us: %u clients, %s workload", r->sc.phases.warmup_s,
             r->sc.workload.concurrency, harness_model_name(r->sc.workload.model));
@@ -711,128 +738,28 @@ static int plan_nemesis(struct run *r, char *errmsg)
     return rv;
 }
 
-static const char usage[] =
-    "usage: faultline run [SCENARIO.json] [options]\n"
-    "\n"
-    "Builds a cluster in network namespaces, runs the scenario's workload while its\n"
-    "nemesis injects faults, records every operation, checks the history and writes\n"
-    "results/<scenario>/<UTC time>/ (results/latest points to it). Without a file,\n"
-    "runs the built-in default (3 nodes, kv, partitions and kills, 30 s of faults).\n"
-    "\n"
-    "  --seed N            nemesis and workload seed (default: random, written to scenario.json)\n"
-    "  --time-limit S      seconds of the fault phase (scenario phases.faults_s)\n"
-    "  --out DIR           results directory (default results/<name>/<time>)\n"
-    "  --node-bin PATH     the faultline-node binary (default: next to faultline)\n"
-    "  --no-capture        no capture.pcap\n"
-    "  -h, --help          this text\n"
-    "\n"
-    "Needs root (namespaces). Exit status: 0 valid, 1 invalid, 2 unknown, 3 usage or\n"
-    "environment error. Ctrl-C stops the run and removes everything it made;\n"
-    "`faultline clean` removes what a killed run left.\n";
-
-int harness_run_main(int argc, char **argv)
+/* Runs one scenario (seed set) into o->out_dir (or results/<name>/<time>):
+ * topology up, the run thread, topology down, check and report. Returns 0
+ * with res filled (any verdict) or -1 with errmsg (environment error). */
+int harness_run_scenario(const struct harness_scenario *sc, const struct harness_run_opts *o,
+                         struct harness_run_result *res, char *errmsg)
 {
-    static const struct option longopts[] = {
-        {"seed", required_argument, NULL, 's'},   {"time-limit", required_argument, NULL, 't'},
-        {"out", required_argument, NULL, 'o'},    {"node-bin", required_argument, NULL, 'b'},
-        {"no-capture", no_argument, NULL, 'n'},   {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    memset(res, 0, sizeof *res);
     struct run *r = calloc(1, sizeof *r);
     if (r == NULL)
-        return 3;
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
     char err[FL_ERRMSG_SIZE];
-    const char *out = NULL, *node_bin = NULL, *seed = NULL, *limit = NULL;
-    bool no_capture = false;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            seed = optarg;
-            break;
-        case 't':
-            limit = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'b':
-            node_bin = optarg;
-            break;
-        case 'n':
-            no_capture = true;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            free(r);
-            return 0;
-        default:
-            fprintf(stderr, "faultline run: unknown or incomplete option \"%s\" (see --help)\n",
-                    argv[optind - 1]);
-            free(r);
-            return 3;
-        }
-    }
-    if (optind + 1 < argc) {
-        fprintf(stderr, "faultline run: one scenario file at most (see --help)\n");
-        free(r);
-        return 3;
-    }
     int rv = 0;
-    if (optind < argc)
-        rv = harness_scenario_load(argv[optind], &r->sc, err);
-    else
-        harness_scenario_default(&r->sc);
-    if (rv != 0) {
-        fprintf(stderr, "faultline run: %s\n", err);
+    r->sc = *sc;
+    r->quiet = o->quiet;
+    r->adapter = workload_adapter_find(harness_impl_name(sc->implementation.impl));
+    if (r->adapter == NULL) {
         free(r);
-        return 3;
+        return fl_errorf(errmsg, FL_EUNSUPPORTED,
+                         "implementation \"%s\" is not supported by faultline run yet",
+                         harness_impl_name(sc->implementation.impl));
     }
-    if (seed != NULL) {
-        char *end;
-        unsigned long long v = strtoull(seed, &end, 10);
-        if (*end != '\0' || v > HARNESS_SCENARIO_SEED_MAX) {
-            fprintf(stderr, "faultline run: --seed: expected an integer, got \"%s\"\n", seed);
-            free(r);
-            return 3;
-        }
-        r->sc.nemesis.seed = v;
-        r->sc.nemesis.seed_set = true;
-    }
-    if (limit != NULL) {
-        char *end;
-        unsigned long v = strtoul(limit, &end, 10);
-        if (*end != '\0' || v < 1 || v > 86400) {
-            fprintf(stderr, "faultline run: --time-limit: expected seconds in [1, 86400]\n");
-            free(r);
-            return 3;
-        }
-        r->sc.phases.faults_s = (unsigned)v;
-    }
-    if (no_capture)
-        r->sc.network.capture.enabled = false;
-    if (!r->sc.nemesis.seed_set) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        r->sc.nemesis.seed = ((uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 20) &
-                             HARNESS_SCENARIO_SEED_MAX;
-        r->sc.nemesis.seed_set = true;
-    }
-    if (geteuid() != 0) {
-        fprintf(stderr, "faultline run: needs root (network namespaces); try sudo\n");
-        free(r);
-        return 3;
-    }
-    if (r->sc.implementation.impl != HARNESS_IMPL_REFERENCE) {
-        fprintf(stderr, "faultline run: implementation \"%s\" is not supported yet (reference only)\n",
-                harness_impl_name(r->sc.implementation.impl));
-        free(r);
-        return 3;
-    }
-    r->adapter = &workload_adapter_reference;
-    find_node_bin(r, node_bin);
+    find_node_bin(r, o->node_bin);
 
     /* Results directory. */
     char stamp[32];
@@ -840,44 +767,51 @@ int harness_run_main(int argc, char **argv)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    if (out != NULL)
-        snprintf(r->dir, sizeof r->dir, "%s", out);
-    else
-        snprintf(r->dir, sizeof r->dir, "results/%s/%s", r->sc.name, stamp);
+    if (o->out_dir != NULL)
+        snprintf(r->dir, sizeof r->dir, "%s", o->out_dir);
+    else {
+        /* Two runs in one second (--test-count) get distinct folders. */
+        for (unsigned k = 0; k < 1000; k++) {
+            if (k == 0)
+                snprintf(r->dir, sizeof r->dir, "results/%s/%s", r->sc.name, stamp);
+            else
+                snprintf(r->dir, sizeof r->dir, "results/%s/%s-%u", r->sc.name, stamp, k);
+            if (access(r->dir, F_OK) != 0)
+                break;
+        }
+    }
     char nodes_dir[520];
     snprintf(nodes_dir, sizeof nodes_dir, "%s/nodes", r->dir);
     if ((rv = mkdir_p(nodes_dir)) != 0) {
-        fprintf(stderr, "faultline run: %s: %s\n", nodes_dir, strerror(-rv));
+        fl_errorf(errmsg, rv, "%s: %s", nodes_dir, strerror(-rv));
         free(r);
-        return 3;
+        return -1;
     }
-    if (out == NULL) {
-        char latest[PATH_SZ];
-        snprintf(latest, sizeof latest, "results/latest");
-        unlink(latest);
-        char target[PATH_SZ];
-        snprintf(target, sizeof target, "%s/%s", r->sc.name, stamp);
-        if (symlink(target, latest) != 0)
+    snprintf(res->dir, sizeof res->dir, "%s", r->dir);
+    if (o->out_dir == NULL) {
+        unlink("results/latest");
+        const char *rel = r->dir + strlen("results/");
+        if (symlink(rel, "results/latest") != 0)
             fprintf(stderr, "faultline run: warning: results/latest: %s\n", strerror(errno));
     }
     r->sc_json = harness_scenario_to_json(&r->sc);
     {
         char path[PATH_SZ + 32];
         snprintf(path, sizeof path, "%s/scenario.json", r->dir);
-        if (r->sc_json == NULL || json_dump_file(r->sc_json, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
+        if (r->sc_json == NULL ||
+            json_dump_file(r->sc_json, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
             fprintf(stderr, "faultline run: warning: could not write %s\n", path);
     }
 
-    /* Topology. */
+    /* Topology and node command lines. */
     char run_id[8];
     nemesis_run_id_new(run_id);
     unsigned n = r->sc.nodes.count + r->sc.nodes.passive;
     if ((rv = nemesis_topology_plan(&r->topo, run_id, r->sc.network.subnet, n, err)) != 0 ||
         (rv = plan_nemesis(r, err)) != 0) {
-        fprintf(stderr, "faultline run: %s\n", err);
-        json_decref(r->sc_json);
-        free(r);
-        return 3;
+        fl_errorf(errmsg, rv, "%s", err);
+        rv = -1;
+        goto out;
     }
     snprintf(r->tmp, sizeof r->tmp, "/tmp/fl-%s", run_id);
     mkdir_p(r->tmp);
@@ -902,7 +836,7 @@ int harness_run_main(int argc, char **argv)
     for (unsigned i = 0; i < n && rv == 0; i++) {
         r->argv_buf[i] = malloc(8192);
         if (r->argv_buf[i] == NULL)
-            rv = FL_ENOMEM;
+            rv = fl_errorf(err, FL_ENOMEM, "out of memory");
         else
             rv = r->adapter->node_argv(&r->cl, i, r->argv[i], WORKLOAD_ARGV_MAX, r->argv_buf[i],
                                        8192, err);
@@ -914,13 +848,15 @@ int harness_run_main(int argc, char **argv)
         }
     }
     if (rv != 0) {
-        fprintf(stderr, "faultline run: %s\n", err);
+        fl_errorf(errmsg, rv, "%s", err);
+        rv = -1;
         goto out;
     }
     fprintf(stderr, "faultline run: scenario %s, seed %" PRIu64 ", run %s, results in %s\n",
             r->sc.name, r->sc.nemesis.seed, run_id, r->dir);
     if ((rv = nemesis_topology_up(&r->topo, err)) != 0) {
-        fprintf(stderr, "faultline run: topology: %s\n", err);
+        fl_errorf(errmsg, rv, "topology: %s", err);
+        rv = -1;
         goto out;
     }
     /* The data dirs go with the run, also when `faultline clean` removes it. */
@@ -930,16 +866,25 @@ int harness_run_main(int argc, char **argv)
      * process-wide): it heals, stops the nodes and comes back here. */
     pthread_t th;
     if (pthread_create(&th, NULL, run_thread, r) != 0) {
-        fprintf(stderr, "faultline run: cannot start the run thread\n");
         nemesis_topology_down(&r->topo);
-        rv = -1;
+        rv = fl_errorf(errmsg, -EAGAIN, "cannot start the run thread");
         goto out;
     }
     pthread_join(th, NULL);
-    nemesis_topology_down(&r->topo);
-    rv = r->rc;
-    if (rv != 0) {
-        fprintf(stderr, "faultline run: %s\n", r->err);
+    if (nemesis_topology_down(&r->topo) != 0)
+        fprintf(stderr, "faultline run: warning: clean-up incomplete; run `faultline clean`\n");
+    /* Data dirs are removed with the namespaces (registry); make sure. */
+    {
+        const char *rm[] = {"rm", "-rf", r->tmp, NULL};
+        nemesis_netns_exec(NULL, rm, err);
+    }
+    res->aborted = r->aborted;
+    res->ok = r->hist.ok;
+    res->fail = r->hist.fail;
+    res->info = r->hist.info;
+    res->faults = r->faults_applied;
+    if (r->rc != 0) {
+        rv = fl_errorf(errmsg, -1, "%s", r->err);
         goto out;
     }
     {
@@ -954,10 +899,10 @@ int harness_run_main(int argc, char **argv)
         enum checker_verdict verdict;
         fprintf(stderr, "faultline run: checking %s\n", hist);
         if (harness_report_generate(&rq, &verdict, err) != 0) {
-            fprintf(stderr, "faultline run: %s\n", err);
-            rv = -1;
+            rv = fl_errorf(errmsg, -1, "%s", err);
             goto out;
         }
+        res->verdict = verdict;
         const char *exp = harness_expect_name(r->sc.expected);
         printf("%s: %s (seed %" PRIu64 ", %" PRIu64 " ok, %" PRIu64 " fail, %" PRIu64
                " info, %u faults)%s%s%s\n",
@@ -968,16 +913,208 @@ int harness_run_main(int argc, char **argv)
                                                                      : " (NOT as expected)")
                    : "");
         printf("report: %s\n", html);
-        rv = (int)verdict;
+        fflush(stdout);
+        rv = 0;
     }
 out:
     for (unsigned i = 0; i < MAXN; i++)
         free(r->argv_buf[i]);
     nemesis_plan_clear(&r->plan);
     json_decref(r->sc_json);
-    int code = rv < 0 ? 3 : rv;
-    if (r->aborted && code != 3)
-        code = 3;
     free(r);
-    return code;
+    return rv;
+}
+
+static const char usage[] =
+    "usage: faultline run [SCENARIO.json] [options]\n"
+    "       faultline replay RESULTS_DIR [options]\n"
+    "\n"
+    "run: builds a cluster in network namespaces, runs the scenario's workload while\n"
+    "its nemesis injects faults, records every operation, checks the history and\n"
+    "writes results/<scenario>/<UTC time>/ (results/latest points to it). Without a\n"
+    "file, runs the built-in default (3 nodes, kv, partitions and kills, 30 s).\n"
+    "replay: runs the scenario of a saved run again, with its seed and schedule.\n"
+    "\n"
+    "  --seed N            nemesis and workload seed (default: random, written to scenario.json)\n"
+    "  --time-limit S      seconds of the fault phase (phases.faults_s)\n"
+    "  --nodes N           voting nodes (nodes.count)\n"
+    "  --impl NAME         implementation (implementation.impl: reference)\n"
+    "  --test-count N      N runs with seeds SEED, SEED+1, ...; a summary at the end; the\n"
+    "                      exit code is the worst verdict\n"
+    "  --out DIR           results directory (a single run)\n"
+    "  --node-bin PATH     the faultline-node binary (default: next to faultline)\n"
+    "  --no-capture        no capture.pcap\n"
+    "  -q, --quiet         no progress lines\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Needs root (namespaces). Exit status: 0 valid, 1 invalid, 2 unknown, 3 usage or\n"
+    "environment error. Ctrl-C stops the run and removes everything it made;\n"
+    "`faultline clean` removes what a killed run left.\n";
+
+static int parse_uint(const char *opt, const char *v, unsigned long long max,
+                      unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno != 0 || *end != '\0' || v[0] == '-' || v[0] == '\0' || x > max) {
+        fprintf(stderr, "faultline run: %s: expected an integer in [0, %llu], got \"%s\"\n", opt,
+                max, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int run_or_replay(int argc, char **argv, bool replay)
+{
+    static const struct option longopts[] = {
+        {"seed", required_argument, NULL, 's'},    {"time-limit", required_argument, NULL, 't'},
+        {"nodes", required_argument, NULL, 'N'},   {"impl", required_argument, NULL, 'i'},
+        {"test-count", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},     {"node-bin", required_argument, NULL, 'b'},
+        {"no-capture", no_argument, NULL, 'n'},    {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    const char *prog = replay ? "faultline replay" : "faultline run";
+    char err[FL_ERRMSG_SIZE];
+    const char *seed = NULL, *limit = NULL, *nodes = NULL, *impl = NULL, *count = NULL;
+    struct harness_run_opts o = {0};
+    bool no_capture = false;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's': seed = optarg; break;
+        case 't': limit = optarg; break;
+        case 'N': nodes = optarg; break;
+        case 'i': impl = optarg; break;
+        case 'c': count = optarg; break;
+        case 'o': o.out_dir = optarg; break;
+        case 'b': o.node_bin = optarg; break;
+        case 'n': no_capture = true; break;
+        case 'q': o.quiet = true; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default:
+            fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", prog,
+                    argv[optind - 1]);
+            return 3;
+        }
+    }
+    struct harness_scenario sc;
+    int rv = 0;
+    if (replay) {
+        if (optind + 1 != argc) {
+            fprintf(stderr, "%s: expected one results folder (see --help)\n", prog);
+            return 3;
+        }
+        char path[PATH_SZ];
+        snprintf(path, sizeof path, "%s/scenario.json", argv[optind]);
+        rv = harness_scenario_load(path, &sc, err);
+        if (rv == 0 && !sc.nemesis.seed_set) {
+            fprintf(stderr, "%s: %s has no seed\n", prog, path);
+            return 3;
+        }
+    } else if (optind + 1 < argc) {
+        fprintf(stderr, "%s: one scenario file at most (see --help)\n", prog);
+        return 3;
+    } else if (optind < argc) {
+        rv = harness_scenario_load(argv[optind], &sc, err);
+    } else {
+        harness_scenario_default(&sc);
+    }
+    if (rv != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 3;
+    }
+    unsigned long long v, runs = 1;
+    if (seed != NULL) {
+        if (parse_uint("--seed", seed, HARNESS_SCENARIO_SEED_MAX, &v) != 0)
+            return 3;
+        sc.nemesis.seed = v;
+        sc.nemesis.seed_set = true;
+    }
+    if (limit != NULL) {
+        if (parse_uint("--time-limit", limit, 86400, &v) != 0 || v == 0)
+            return 3;
+        sc.phases.faults_s = (unsigned)v;
+    }
+    if (nodes != NULL) {
+        if (parse_uint("--nodes", nodes, HARNESS_SCENARIO_MAX_NODES, &v) != 0 || v == 0)
+            return 3;
+        sc.nodes.count = (unsigned)v;
+    }
+    if (impl != NULL) {
+        int k;
+        for (k = 0; k <= HARNESS_IMPL_PROCESS; k++)
+            if (strcmp(harness_impl_name((enum harness_impl)k), impl) == 0)
+                break;
+        if (k > HARNESS_IMPL_PROCESS) {
+            fprintf(stderr, "%s: --impl: unknown implementation \"%s\" (reference, etcd, process)\n",
+                    prog, impl);
+            return 3;
+        }
+        sc.implementation.impl = (enum harness_impl)k;
+    }
+    if (count != NULL && (parse_uint("--test-count", count, 100000, &runs) != 0 || runs == 0))
+        return 3;
+    if (no_capture)
+        sc.network.capture.enabled = false;
+    if (harness_scenario_validate(&sc, sc.name, err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 3;
+    }
+    if (runs > 1 && o.out_dir != NULL) {
+        fprintf(stderr, "%s: --out names one folder; it cannot take --test-count\n", prog);
+        return 3;
+    }
+    if (geteuid() != 0) {
+        fprintf(stderr, "%s: needs root (network namespaces); try sudo\n", prog);
+        return 3;
+    }
+    if (!sc.nemesis.seed_set) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        sc.nemesis.seed = ((uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 20) %
+                          (HARNESS_SCENARIO_SEED_MAX - 100000);
+        sc.nemesis.seed_set = true;
+    }
+    int worst = 0;
+    unsigned counts[4] = {0};
+    uint64_t base = sc.nemesis.seed;
+    for (unsigned long long i = 0; i < runs; i++) {
+        struct harness_run_result res;
+        sc.nemesis.seed = base + i;
+        if (runs > 1)
+            fprintf(stderr, "== run %llu of %llu (seed %" PRIu64 ")\n", i + 1, runs, sc.nemesis.seed);
+        int code;
+        if (harness_run_scenario(&sc, &o, &res, err) != 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            code = 3;
+        } else {
+            code = res.aborted ? 3 : (int)res.verdict;
+        }
+        counts[code]++;
+        /* Worst: error > invalid > unknown > valid. */
+        static const int rank[] = {0, 2, 1, 3};
+        if (rank[code] > rank[worst])
+            worst = code;
+        if (res.aborted || code == 3)
+            break;
+    }
+    if (runs > 1)
+        printf("summary: %u valid, %u invalid, %u unknown, %u errors (%llu runs)\n", counts[0],
+               counts[1], counts[2], counts[3], runs);
+    return worst;
+}
+
+int harness_run_main(int argc, char **argv)
+{
+    return run_or_replay(argc, argv, false);
+}
+
+int harness_replay_main(int argc, char **argv)
+{
+    return run_or_replay(argc, argv, true);
 }

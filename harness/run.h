@@ -2,8 +2,39 @@
 #ifndef HARNESS_RUN_H
 #define HARNESS_RUN_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "checker/linear.h"
+#include "harness/scenario.h"
+
+struct harness_run_opts {
+    const char *out_dir;  /* NULL: results/<name>/<UTC time> and results/latest */
+    const char *node_bin; /* NULL: next to the faultline binary */
+    bool quiet;           /* no progress lines */
+};
+
+struct harness_run_result {
+    char dir[512];
+    enum checker_verdict verdict;
+    bool aborted; /* interrupted (Ctrl-C, SIGTERM) */
+    uint64_t ok, fail, info;
+    unsigned faults;
+};
+
+/* Runs one scenario whose seed is set: topology up, nodes, workload, nemesis,
+ * capture, then the check and the report (results.json, report.html) in the
+ * results folder. Returns 0 with *res filled for any verdict, or -1 with
+ * errmsg (FL_ERRMSG_SIZE) when the run could not be carried out. Always
+ * removes what it made (namespaces, processes, temporary directories). */
+int harness_run_scenario(const struct harness_scenario *sc, const struct harness_run_opts *o,
+                         struct harness_run_result *res, char *errmsg);
+
 /* Runs the run subcommand (argv[0] is "run"). Returns the exit code: 0 valid,
  * 1 invalid, 2 unknown, 3 usage or environment error (Jepsen's convention). */
 int harness_run_main(int argc, char **argv);
+
+/* `faultline replay RESULTS_DIR`: the saved scenario again, same seed. */
+int harness_replay_main(int argc, char **argv);
 
 #endif
