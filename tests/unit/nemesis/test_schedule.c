@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "nemesis/nodefault.h"
 #include "nemesis/topology.h"
 
@@ -227,4 +228,30 @@ Test(nemesis_schedule, a_short_run_may_plan_no_fault)
     cr_assert_eq(nemesis_schedule_plan(&s, &t, &p, errmsg), 0, "%s", errmsg);
     cr_assert_eq(p.n, 0);
     nemesis_plan_clear(&p);
+}
+
+Test(nemesis_schedule, allocation_failures_are_reported_and_leave_an_empty_plan)
+{
+    struct nemesis_topology t = topo(3);
+    struct nemesis_schedule s;
+    struct nemesis_plan p;
+    char errmsg[FL_ERRMSG_SIZE];
+    mixed(&s, 3);
+    s.duration_ms = 2000000; /* enough steps for several reallocations */
+    bool succeeded = false;
+    for (long n = 0; n < 64 && !succeeded; n++) {
+        fl_alloc_fail_after(n);
+        int rc = nemesis_schedule_plan(&s, &t, &p, errmsg);
+        fl_alloc_fail_reset();
+        if (rc == 0) {
+            succeeded = true;
+            cr_assert_gt(p.n, 100);
+            nemesis_plan_clear(&p);
+        } else {
+            cr_assert_eq(rc, FL_ENOMEM, "after %ld allocations: %s", n, errmsg);
+            cr_assert_eq(p.n, 0);
+            cr_assert_null(p.steps);
+        }
+    }
+    cr_assert(succeeded);
 }
