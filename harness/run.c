@@ -217,8 +217,18 @@ static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *er
             break;
         case NEMESIS_ACTION_KILL:
             if (!heal && r->started[i]) {
-                rv = nemesis_process_signal(&r->procs[i], SIGKILL);
                 struct nemesis_exit ex;
+                if (r->cl.lose_unsynced) {
+                    /* The node's test hook drops its unsynced log bytes and
+                     * exits, as a power loss would; SIGKILL if it cannot. */
+                    nemesis_process_signal(&r->procs[i], SIGCONT);
+                    nemesis_process_signal(&r->procs[i], SIGUSR1);
+                    for (int k = 0; k < 300 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
+                        usleep(1000);
+                }
+                rv = nemesis_process_signal(&r->procs[i], SIGKILL);
+                if (rv == -ESRCH)
+                    rv = 0;
                 for (int k = 0; k < 200 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
                     usleep(1000);
                 r->started[i] = false;
@@ -820,6 +830,7 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
     r->cl.model = (enum workload_model)(r->sc.workload.model + 1);
     r->cl.election_timeout_ms = r->sc.implementation.options.election_timeout_ms;
     r->cl.bug = harness_bug_name(r->sc.implementation.bug);
+    r->cl.lose_unsynced = r->sc.nemesis.options.kill_lose_unfsynced;
     r->use_clock = r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_SKEW] ||
                    r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_JUMP] ||
                    r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_RATE];

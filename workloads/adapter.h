@@ -36,6 +36,7 @@ struct workload_cluster {
     enum workload_model model;
     unsigned election_timeout_ms;
     const char *bug; /* planted bug name (reference only), or NULL */
+    bool lose_unsynced; /* crash faults drop what was not fsynced (reference test hook) */
     json_t *options; /* implementation options from the scenario (borrowed), or NULL */
 };
 

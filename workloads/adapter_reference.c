@@ -75,6 +75,8 @@ static int ref_node_argv(const struct workload_cluster *cl, unsigned i, char **a
         PUSH("--election-timeout-ms");
         PUSH(et);
     }
+    if (cl->lose_unsynced)
+        PUSH("--test-lose-unsynced");
     if (cl->bug != NULL && cl->bug[0] != '\0') {
         PUSH("--bug");
         PUSH(cl->bug);

@@ -619,6 +619,7 @@ int io_log_open(struct io_log *log, const char *dir, const struct io_log_options
             goto err;
         }
         log->wbuf_off = s->size;
+        log->synced_off = s->size;
     }
     if (rec != NULL) {
         rec->first_index = io_log_first_index(log);
@@ -736,6 +737,7 @@ static int ensure_active(struct io_log *log, uint64_t index, char *errmsg)
     log->segs[log->n_segs++].first = index;
     log->fd = fd;
     log->wbuf_off = 0;
+    log->synced_off = 0;
     log->wlen = 0;
     log->dir_dirty = true;
     return 0;
@@ -825,6 +827,7 @@ int io_log_sync(struct io_log *log, char *errmsg)
             return rc;
         log->data_dirty = false;
     }
+    log->synced_off = log->wbuf_off;
     if (log->dir_dirty)
         return sync_dir(log, errmsg);
     return 0;
@@ -865,6 +868,7 @@ int io_log_truncate(struct io_log *log, uint64_t from, char *errmsg)
                 return log->fd;
             }
             log->wbuf_off = s->size;
+            log->synced_off = s->size;
             log->data_dirty = false;
         }
         uint64_t k = from - s->first;
@@ -883,6 +887,8 @@ int io_log_truncate(struct io_log *log, uint64_t from, char *errmsg)
             s->n = k;
             s->size = size;
             log->wbuf_off = size;
+            if (log->synced_off > size)
+                log->synced_off = size;
         }
     }
     return 0;
@@ -1140,4 +1146,17 @@ int io_log_compact_incremental(struct io_log *log, double threshold, struct io_l
             return rc;
     }
     return 0;
+}
+
+uint64_t io_log_drop_unsynced(struct io_log *log)
+{
+    uint64_t dropped = log->wlen;
+    log->wlen = 0;
+    if (log->fd >= 0 && log->wbuf_off > log->synced_off) {
+        dropped += log->wbuf_off - log->synced_off;
+        if (ftruncate(log->fd, (off_t)log->synced_off) == 0)
+            log->wbuf_off = log->synced_off;
+    }
+    log->data_dirty = false;
+    return dropped;
 }

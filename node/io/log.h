@@ -96,6 +96,7 @@ struct io_log {
     uint64_t wbuf_off; /* file offset where wbuf starts */
     bool data_dirty;   /* written to the active segment but not yet fdatasynced */
     bool dir_dirty;    /* segment files created since the last directory fsync */
+    uint64_t synced_off; /* bytes of the active segment known to be durable */
     int failed;        /* first write-path I/O error; nonzero refuses writes */
     struct io_log_stats stats;
 };
@@ -197,6 +198,12 @@ int io_log_compact_incremental(struct io_log *log, double threshold, struct io_l
 
 /* Total bytes of the segment files (including buffered records). */
 uint64_t io_log_bytes(const struct io_log *log);
+
+/* Test hook for crash faults: drops what a power loss would lose, the bytes
+ * of the active segment written since the last io_log_sync (buffered ones
+ * too), by truncating the file to its last synced size. The log must be
+ * closed (or the process exit) right after. Returns the bytes dropped. */
+uint64_t io_log_drop_unsynced(struct io_log *log);
 
 /* ==== Internal, shared with meta.c and snapfile.c ==== */
 

@@ -39,6 +39,8 @@ static const char usage[] =
     "                             commit-old-term, no-prevote, vote-not-persisted, no-dedup,\n"
     "                             ack-before-fsync\n"
     "  --quiet                    no JSON event lines on stderr\n"
+    "  --test-lose-unsynced       test hook: on SIGUSR1, drop log bytes not yet fsynced and exit\n"
+    "                             137, as a power loss would (the harness's crash faults)\n"
     "  --config FILE.json         the same settings as a JSON object, keys as the long options\n"
     "                             with '_' for '-' (e.g. {\"id\":\"n1\",\"peer_listen\":...,\"bug\":[...]})\n"
     "  -h, --help                 this text\n"
@@ -269,6 +271,7 @@ int main(int argc, char **argv)
         {"bug", required_argument, NULL, 0},
         {"join", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
+        {"test-lose-unsynced", no_argument, NULL, 'L'},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -284,6 +287,8 @@ int main(int argc, char **argv)
             o.join = true;
         } else if (c == 'q') {
             o.quiet = true;
+        } else if (c == 'L') {
+            o.test_lose_unsynced = true;
         } else if (c == 'c') {
             rv = load_config(&o, optarg, &passive);
         } else if (c == 0) {

@@ -87,7 +87,7 @@ struct server {
     uv_loop_t loop;
     uv_timer_t tick;
     uv_idle_t flush_idle;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sigusr1;
     uv_tcp_t client_listener;
     struct io_transport tr;
     struct raft raft;
@@ -120,6 +120,7 @@ struct server {
     char fatal_msg[FL_ERRMSG_SIZE];
     uint64_t released_since_compaction;
     bool log_open;
+    uint64_t bug_sync_at;
 };
 
 /* ==== Small helpers ==== */
@@ -735,7 +736,9 @@ static void on_flush(uv_idle_t *h)
     uv_idle_stop(h);
     if (!s->unsynced || s->fatal != 0)
         return;
-    if (io_log_sync(&s->log, err) != 0) {
+    /* Planted bug: entries count as durable once written; the fdatasync
+     * comes later, every 100 ms (maintenance), so a crash loses acks. */
+    if (!(s->o.server_bugs & SERVER_BUG_ACK_BEFORE_FSYNC) && io_log_sync(&s->log, err) != 0) {
         fatal(s, "log sync: %s", err);
         return;
     }
@@ -1291,6 +1294,12 @@ static void on_client(uv_stream_t *listener, int status)
 static void maintenance(struct server *s)
 {
     uint64_t now = now_ms(s);
+    if ((s->o.server_bugs & SERVER_BUG_ACK_BEFORE_FSYNC) && now >= s->bug_sync_at) {
+        char err[FL_ERRMSG_SIZE];
+        s->bug_sync_at = now + 100;
+        if (io_log_sync(&s->log, err) != 0)
+            fatal(s, "log sync: %s", err);
+    }
     /* Requests past their deadline: the outcome of a submitted entry is unknown. */
     for (struct pending *p = s->pending, *next; p != NULL; p = next) {
         next = p->next;
@@ -1392,10 +1401,22 @@ static void begin_shutdown(struct server *s, const char *why)
     uv_close((uv_handle_t *)&s->flush_idle, on_closed_handle);
     uv_close((uv_handle_t *)&s->sigterm, on_closed_handle);
     uv_close((uv_handle_t *)&s->sigint, on_closed_handle);
+    uv_close((uv_handle_t *)&s->sigusr1, on_closed_handle);
     uv_close((uv_handle_t *)&s->client_listener, on_closed_handle);
     while (s->conns != NULL)
         conn_close(s->conns);
     io_transport_close(&s->tr, on_transport_closed);
+}
+
+/* The crash test hook: what a power loss keeps is what was fsynced. */
+static void on_crash_signal(uv_signal_t *h, int signum)
+{
+    struct server *s = h->data;
+    (void)signum;
+    uint64_t dropped = s->log_open ? io_log_drop_unsynced(&s->log) : 0;
+    log_event(s, "crash", json_pack("{s:s,s:I}", "reason", "SIGUSR1 (test hook: power loss)",
+                                    "unsynced_bytes_dropped", (json_int_t)dropped));
+    _exit(137);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -1651,8 +1672,9 @@ int server_run(const struct server_options *o, char *errmsg)
     uv_timer_init(&s->loop, &s->tick);
     uv_signal_init(&s->loop, &s->sigterm);
     uv_signal_init(&s->loop, &s->sigint);
+    uv_signal_init(&s->loop, &s->sigusr1);
     uv_tcp_init(&s->loop, &s->client_listener);
-    s->flush_idle.data = s->tick.data = s->sigterm.data = s->sigint.data = s;
+    s->flush_idle.data = s->tick.data = s->sigterm.data = s->sigint.data = s->sigusr1.data = s;
     s->client_listener.data = s;
     struct io_transport_options to = {.max_frame = o->max_frame, .log_cb = on_transport_log};
     rv = io_transport_init(&s->tr, &s->loop, o->id, o->cluster, &to, on_peer_message, s);
@@ -1663,6 +1685,7 @@ int server_run(const struct server_options *o, char *errmsg)
         uv_close((uv_handle_t *)&s->flush_idle, on_closed_handle);
         uv_close((uv_handle_t *)&s->sigterm, on_closed_handle);
         uv_close((uv_handle_t *)&s->sigint, on_closed_handle);
+        uv_close((uv_handle_t *)&s->sigusr1, on_closed_handle);
         uv_close((uv_handle_t *)&s->client_listener, on_closed_handle);
         uv_run(&s->loop, UV_RUN_DEFAULT);
         goto out_loop;
@@ -1676,6 +1699,8 @@ int server_run(const struct server_options *o, char *errmsg)
         uv_timer_start(&s->tick, on_tick, 10, 10);
         uv_signal_start(&s->sigterm, on_signal, SIGTERM);
         uv_signal_start(&s->sigint, on_signal, SIGINT);
+        if (o->test_lose_unsynced)
+            uv_signal_start(&s->sigusr1, on_crash_signal, SIGUSR1);
         sync_peers(s);
         uv_run(&s->loop, UV_RUN_DEFAULT);
         if (s->fatal != 0) {

@@ -59,6 +59,8 @@ struct server_options {
     unsigned raft_bugs;   /* RAFT_BUG_* */
     unsigned server_bugs; /* SERVER_BUG_* */
     bool quiet;           /* no JSON event lines */
+    bool test_lose_unsynced; /* test hook: SIGUSR1 drops unsynced log bytes and exits 137,
+                                as a power loss would (crash faults of the harness) */
 };
 
 /* Fills `o` with defaults (et 300 ms, heartbeat 50 ms, drift 0.1, kv,
