@@ -446,8 +446,8 @@ json_t *checker_report_json(const struct checker_report_input *in,
 /* ==== HTML helpers ==== */
 
 /* Appends `s` escaped for HTML text and attributes, at most `max` bytes of it
- * (then "..."). '/' is escaped too, so no text from a history can form a URL
- * such as "http://" in the page. */
+ * (then "..."). '/' and '=' are escaped too, so no text from a history can
+ * form "http://" or "src=" in the page. */
 static void esc_n(struct fl_buf *out, const char *s, size_t max)
 {
     size_t i = 0;
@@ -471,6 +471,9 @@ static void esc_n(struct fl_buf *out, const char *s, size_t max)
             break;
         case '/':
             fl_buf_puts(out, "&#47;");
+            break;
+        case '=':
+            fl_buf_puts(out, "&#61;");
             break;
         default:
             if (c < 0x20 && c != '\n' && c != '\t')
@@ -993,7 +996,8 @@ static const char page_css[] =
 
 static const char page_js[] =
     "document.getElementById('toggle-ok').addEventListener('change',function(e){"
-    "document.getElementById('timeline').classList.toggle('hide-ok',e.target.checked);});";
+    "document.getElementById('timeline').classList.toggle('hide-ok',e.target.checked);});"
+    "document.body.setAttribute('data-ready','1');";
 
 static void verdict_badge(struct fl_buf *out, const char *v)
 {
