@@ -531,6 +531,8 @@ static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"
 #define FAULT_TOP        34 /* room for fault labels above the lanes */
 #define MAX_LANES        200
 #define MAX_FAULTS_DRAWN 400
+#define MAX_CEX_DRAWN    200   /* concurrent operations outlined */
+#define MAX_CEX_TEXT     20000 /* bytes of the counterexample text */
 
 /* Geometry of the time axis shared by the timeline and the latency plot. */
 struct axis {
@@ -851,7 +853,7 @@ static int timeline(struct fl_buf *out, const struct checker_report_input *in,
     const struct checker_result *r = in->linear;
     if (r && r->verdict == CHECKER_INVALID && r->has_cex && r->cex.op < h->n_ops &&
         has_time(ax, &h->ops[r->cex.op])) {
-        for (size_t k = 0; k < r->cex.n_concurrent; k++) {
+        for (size_t k = 0; k < r->cex.n_concurrent && k < MAX_CEX_DRAWN; k++) {
             size_t i = r->cex.concurrent[k];
             if (i < h->n_ops && i != r->cex.op && has_time(ax, &h->ops[i]))
                 op_bar(out, h, &l, ax, i, "cex-concurrent", NULL);
@@ -1178,7 +1180,7 @@ static void counterexample(struct fl_buf *out, const struct checker_report_input
     fl_buf_init(&t);
     checker_explain_text(h, r, 10, &t);
     fl_buf_puts(out, "<pre id=\"cex-text\">");
-    esc(out, fl_buf_cstr(&t));
+    esc_n(out, fl_buf_cstr(&t), MAX_CEX_TEXT); /* bounded: "..." when cut */
     fl_buf_puts(out, "</pre>\n");
     fl_buf_free(&t);
 }
