@@ -201,10 +201,72 @@ static void record_nemesis(struct run *r, const struct nemesis_fault *f, enum ne
     json_decref(ev);
 }
 
-/* Carries out a process or membership fault (the orchestration owns them). */
+struct member_op {
+    struct client_req req;
+    struct run *r;
+    struct nemesis_fault f;
+    enum nemesis_phase ph;
+};
+
+static void on_member_done(struct client_req *req)
+{
+    struct member_op *m = req->data;
+    struct run *r = m->r;
+    char err[FL_ERRMSG_SIZE];
+    if (req->outcome != CLIENT_OK)
+        snprintf(err, sizeof err, "%s%s%s", req->error ? req->error : "failed",
+                 req->message ? ": " : "", req->message ? req->message : "");
+    record_nemesis(r, &m->f, m->ph, FL_EVENT_INFO, req->outcome == CLIENT_OK ? NULL : err);
+    say(r, "nemesis: %s %s: %s", m->ph == NEMESIS_PHASE_HEAL ? "heal of" : "membership",
+        m->f.kind->name, req->outcome == CLIENT_OK ? "done" : err);
+    nemesis_fault_clear(&m->f);
+    free(m);
+}
+
+/* Membership faults go through the leader as client requests: remove (heal:
+ * join again as a voter with the same addresses), promote (heal: nothing).
+ * The info event is written when the answer comes. */
+static int membership_request(struct run *r, const struct nemesis_fault *f, unsigned i, bool heal,
+                              char *errmsg)
+{
+    if (!r->mon_ok)
+        return fl_errorf(errmsg, FL_EUSAGE, "no client to send membership changes");
+    if (heal && f->action != NEMESIS_ACTION_REMOVE)
+        return 1; /* nothing to undo: recorded as done at once */
+    struct member_op *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    m->r = r;
+    m->ph = heal ? NEMESIS_PHASE_HEAL : NEMESIS_PHASE_START;
+    nemesis_fault_copy(&m->f, f);
+    m->req.data = m;
+    m->req.timeout_ms = 5000;
+    char name[16], peer[64], client[64];
+    snprintf(name, sizeof name, "n%u", i + 1);
+    r->adapter->peer_addr(&r->cl, i, peer, sizeof peer);
+    r->adapter->client_addr(&r->cl, i, client, sizeof client);
+    int rv;
+    if (f->action == NEMESIS_ACTION_PROMOTE)
+        rv = client_promote(&r->mon, &m->req, name, on_member_done);
+    else if (heal)
+        rv = client_join(&r->mon, &m->req, name, peer, client, "voter", on_member_done);
+    else
+        rv = client_leave(&r->mon, &m->req, name, on_member_done);
+    if (rv != 0) {
+        nemesis_fault_clear(&m->f);
+        free(m);
+        return fl_errorf(errmsg, rv, "%s: request not sent", name);
+    }
+    return 0;
+}
+
+/* Carries out a process or membership fault (the orchestration owns them).
+ * Returns 0 when done, 1 when a membership request will record the outcome
+ * itself, or a negative code with errmsg. */
 static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *errmsg)
 {
     int rv = 0;
+    bool async = false;
     for (unsigned i = 0; i < r->cl.n; i++) {
         if (!(f->nodes & (1u << i)))
             continue;
@@ -238,17 +300,21 @@ static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *er
             }
             break;
         default:
-            /* Membership faults need requests to the leader: not wired yet. */
-            rv = fl_errorf(errmsg, FL_EUNSUPPORTED, "%s: membership faults are not run yet",
-                           f->kind->name);
+            rv = membership_request(r, f, i, heal, errmsg);
+            if (rv == 0)
+                async = true;
             break;
+        }
+        if (rv == 1) {
+            rv = 0; /* nothing to do for this node */
+            continue;
         }
         if (rv != 0 && errmsg[0] == '\0')
             fl_errorf(errmsg, rv, "n%u: %s", i + 1, strerror(-rv));
         if (rv != 0)
             return rv;
     }
-    return 0;
+    return async ? 1 : 0;
 }
 
 static void apply_step(struct run *r, struct nemesis_step *st)
@@ -269,7 +335,11 @@ static void apply_step(struct run *r, struct nemesis_step *st)
         else
             rv = act(r, f, false, err);
     }
-    record_nemesis(r, f, NEMESIS_PHASE_START, FL_EVENT_INFO, rv != 0 ? err : NULL);
+    if (rv == 1) {
+        rv = 0; /* the membership request records its outcome */
+    } else {
+        record_nemesis(r, f, NEMESIS_PHASE_START, FL_EVENT_INFO, rv != 0 ? err : NULL);
+    }
     if (rv == 0) {
         r->faults_applied++;
         char *v = json_dumps(f->value, JSON_COMPACT);
@@ -292,6 +362,10 @@ static void heal_step(struct run *r, struct nemesis_step *st)
         rv = nemesis_fault_heal(&r->nctx, f, err);
     else
         rv = act(r, f, true, err);
+    if (rv == 1) {
+        r->step_active = false;
+        return; /* the membership request records its outcome */
+    }
     record_nemesis(r, f, NEMESIS_PHASE_HEAL, FL_EVENT_INFO, rv != 0 ? err : NULL);
     if (rv != 0)
         say(r, "nemesis: heal of %s failed: %s", f->kind->name, err);

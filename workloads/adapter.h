@@ -62,6 +62,8 @@ struct workload_adapter {
                      char *buf, size_t buflen, char *errmsg);
     /* The client address of node i ("ip:port"), into out. */
     void (*client_addr)(const struct workload_cluster *cl, unsigned i, char *out, size_t len);
+    /* The peer (Raft) address of node i, into out (membership joins). */
+    void (*peer_addr)(const struct workload_cluster *cl, unsigned i, char *out, size_t len);
     /* Opens a client of the cluster on `loop` (one per workload process). */
     int (*client_open)(void **client, uv_loop_t *loop, const struct workload_cluster *cl,
                        uint64_t op_timeout_ms, char *errmsg);

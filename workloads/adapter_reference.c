@@ -90,6 +90,11 @@ static void ref_client_addr(const struct workload_cluster *cl, unsigned i, char 
     snprintf(out, len, "%s:%d", cl->addr[i], CLIENT_PORT);
 }
 
+static void ref_peer_addr(const struct workload_cluster *cl, unsigned i, char *out, size_t len)
+{
+    snprintf(out, len, "%s:%d", cl->addr[i], PEER_PORT);
+}
+
 /* ==== Client ==== */
 
 struct ref_client {
@@ -211,6 +216,7 @@ const struct workload_adapter workload_adapter_reference = {
     .name = "reference",
     .node_argv = ref_node_argv,
     .client_addr = ref_client_addr,
+    .peer_addr = ref_peer_addr,
     .client_open = ref_client_open,
     .invoke = ref_invoke,
     .client_close = ref_client_close,
