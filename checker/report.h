@@ -117,4 +117,12 @@ int checker_report_html(const struct checker_report_input *in,
  * with errmsg naming the file. */
 int checker_report_write_file(const char *path, const char *data, size_t len, char *errmsg);
 
+/* ==== Internal (report.c and report_html.c) ==== */
+
+/* "valid", "invalid", or "unknown" when the set check had no final read. */
+const char *checker__report_set_verdict(const struct checker_set_result *r);
+/* True when fault `f` (open faults last until t1) overlaps [start, end]. */
+bool checker__report_overlaps(const struct checker_report_fault *f, int64_t start, int64_t end,
+                              int64_t t1);
+
 #endif

@@ -1,0 +1,819 @@
+/* report_html.c - report.html: one self-contained page (inline CSS, SVG, a little JS). */
+#include "checker/report.h"
+
+#include "checker/explain.h"
+#include "common/alloc.h"
+#include "common/error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NS_PER_S  1000000000.0
+#define NS_PER_MS 1000000.0
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* ==== HTML helpers ==== */
+
+/* Appends `s` escaped for HTML text and attributes, at most `max` bytes of it
+ * (then "..."). '/' and '=' are escaped too, so no text from a history can
+ * form "http://" or "src=" in the page. */
+static void esc_n(struct fl_buf *out, const char *s, size_t max)
+{
+    size_t i = 0;
+    for (; s[i] && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '&':
+            fl_buf_puts(out, "&amp;");
+            break;
+        case '<':
+            fl_buf_puts(out, "&lt;");
+            break;
+        case '>':
+            fl_buf_puts(out, "&gt;");
+            break;
+        case '"':
+            fl_buf_puts(out, "&quot;");
+            break;
+        case '\'':
+            fl_buf_puts(out, "&#39;");
+            break;
+        case '/':
+            fl_buf_puts(out, "&#47;");
+            break;
+        case '=':
+            fl_buf_puts(out, "&#61;");
+            break;
+        default:
+            if (c < 0x20 && c != '\n' && c != '\t')
+                fl_buf_puts(out, "?");
+            else
+                fl_buf_append(out, (const char *)&s[i], 1);
+        }
+    }
+    if (s[i])
+        fl_buf_puts(out, "...");
+}
+
+static void esc(struct fl_buf *out, const char *s)
+{
+    esc_n(out, s, (size_t)-1);
+}
+
+static void esc_json(struct fl_buf *out, const json_t *v, size_t max)
+{
+    if (!v) {
+        fl_buf_puts(out, "nil");
+        return;
+    }
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    esc_n(out, s ? s : "?", max);
+    free(s);
+}
+
+static const char *kind_class(const char *k)
+{
+    if (strncmp(k, "kill", 4) == 0)
+        return "fk";
+    if (strncmp(k, "pause", 5) == 0)
+        return "fp";
+    if (strncmp(k, "clock", 5) == 0)
+        return "fc";
+    if (strncmp(k, "membership", 10) == 0)
+        return "fm";
+    if (strcmp(k, "loss") == 0 || strcmp(k, "duplicate") == 0 || strcmp(k, "delay") == 0 ||
+        strcmp(k, "reorder") == 0)
+        return "fd";
+    return "fn"; /* partitions and anything else */
+}
+
+static const char *status_class(enum fl_event_type t)
+{
+    return t == FL_EVENT_OK ? "ok" : t == FL_EVENT_FAIL ? "fail" : "info";
+}
+
+static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
+                                      "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
+
+#define PLOT_LEFT        70
+#define PLOT_W           1000
+#define FAULT_TOP        34 /* room for fault labels above the lanes */
+#define MAX_LANES        200
+#define MAX_FAULTS_DRAWN 400
+#define MAX_CEX_DRAWN    200   /* concurrent operations outlined */
+#define MAX_CEX_TEXT     20000 /* bytes of the counterexample text */
+
+/* Geometry of the time axis shared by the timeline and the latency plot. */
+struct axis {
+    int64_t t0, span; /* ns, span >= 1 */
+    bool positions;   /* no times: event positions instead */
+};
+
+static double ax_x(const struct axis *ax, int64_t t)
+{
+    double x = (double)(t - ax->t0) * PLOT_W / (double)ax->span;
+    if (x < 0)
+        x = 0;
+    if (x > PLOT_W)
+        x = PLOT_W;
+    return PLOT_LEFT + x;
+}
+
+static int64_t op_call(const struct axis *ax, const struct checker_hop *op)
+{
+    return ax->positions ? op->call : op->call_time;
+}
+
+/* End of an operation's bar: its completion, or the end for info. */
+static int64_t op_ret(const struct axis *ax, const struct checker_hop *op)
+{
+    if (op->status == FL_EVENT_INFO || op->ret == CHECKER_POS_NEVER)
+        return ax->t0 + ax->span;
+    return ax->positions ? op->ret : op->ret_time;
+}
+
+static void time_ticks(struct fl_buf *out, const struct axis *ax, double y_top, double y_bottom)
+{
+    double span = ax->positions ? (double)ax->span : (double)ax->span / NS_PER_S;
+    double step = 1;
+    static const double steps[] = {1, 2, 5};
+    for (double mag = 1e-3; mag < 1e9; mag *= 10) {
+        bool done = false;
+        for (size_t i = 0; i < 3; i++) {
+            step = steps[i] * mag;
+            if (span / step <= 12) {
+                done = true;
+                break;
+            }
+        }
+        if (done)
+            break;
+    }
+    for (double t = 0; t <= span + 1e-9; t += step) {
+        double x = PLOT_LEFT + t / span * PLOT_W;
+        fl_buf_printf(out,
+                      "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                      "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\">%g%s</text>\n",
+                      x, y_top, x, y_bottom, x, y_bottom + 12, t, ax->positions ? "" : "s");
+    }
+}
+
+static void fault_shading(struct fl_buf *out, const struct checker_report_analysis *a,
+                          const struct axis *ax, double y0, double y1, bool labels)
+{
+    if (ax->positions)
+        return;
+    size_t n = a->n_faults < MAX_FAULTS_DRAWN ? a->n_faults : MAX_FAULTS_DRAWN;
+    for (size_t i = 0; i < n; i++) {
+        const struct checker_report_fault *f = &a->faults[i];
+        double x1 = ax_x(ax, f->start), x2 = ax_x(ax, f->end < 0 ? ax->t0 + ax->span : f->end);
+        if (x2 - x1 < 1)
+            x2 = x1 + 1;
+        fl_buf_printf(out,
+                      "<rect class=\"fault %s%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                      "height=\"%.1f\"><title>",
+                      kind_class(f->kind), f->failed ? " failed" : "", x1, y0, x2 - x1, y1 - y0);
+        esc(out, f->kind);
+        fl_buf_printf(out, " %.3fs-", (double)(f->start - ax->t0) / NS_PER_S);
+        if (f->end >= 0)
+            fl_buf_printf(out, "%.3fs", (double)(f->end - ax->t0) / NS_PER_S);
+        else
+            fl_buf_puts(out, "end (never healed)");
+        fl_buf_puts(out, f->failed ? " FAILED: " : ": ");
+        esc_json(out, f->value, 300);
+        fl_buf_puts(out, "</title></rect>\n");
+        if (labels) {
+            fl_buf_printf(out, "<text class=\"flabel\" x=\"%.1f\" y=\"%.1f\">", x1 + 2,
+                          (double)(12 + (i % 2) * 12));
+            esc_n(out, f->kind, 24);
+            fl_buf_puts(out, "</text>\n");
+        }
+    }
+}
+
+/* ==== Timeline ==== */
+
+struct lanes {
+    int64_t *procs; /* sorted distinct client processes */
+    size_t n_procs;
+    size_t group; /* processes per lane */
+    size_t n;     /* lanes */
+    double height;
+};
+
+static int lanes_init(struct lanes *l, const struct checker_history *h)
+{
+    memset(l, 0, sizeof(*l));
+    if (h->n_ops == 0)
+        return 0;
+    l->procs = fl_reallocarray(NULL, h->n_ops, sizeof(*l->procs));
+    if (!l->procs)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < h->n_ops; i++)
+        l->procs[i] = h->ops[i].process;
+    qsort(l->procs, h->n_ops, sizeof(*l->procs), cmp_i64);
+    size_t k = 0;
+    for (size_t i = 0; i < h->n_ops; i++)
+        if (k == 0 || l->procs[k - 1] != l->procs[i])
+            l->procs[k++] = l->procs[i];
+    l->n_procs = k;
+    l->group = (k + MAX_LANES - 1) / MAX_LANES;
+    l->n = (k + l->group - 1) / l->group;
+    l->height = l->n <= 30 ? 14 : l->n <= 80 ? 7 : 3;
+    return 0;
+}
+
+static size_t lane_of(const struct lanes *l, int64_t p)
+{
+    size_t lo = 0, hi = l->n_procs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->procs[mid] < p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo / l->group;
+}
+
+static bool has_time(const struct axis *ax, const struct checker_hop *op)
+{
+    return op_call(ax, op) >= 0;
+}
+
+/* One operation drawn as its own bar, with a tooltip. */
+static void op_bar(struct fl_buf *out, const struct checker_history *h, const struct lanes *l,
+                   const struct axis *ax, size_t i, const char *extra_class, const char *id)
+{
+    const struct checker_hop *op = &h->ops[i];
+    double y = FAULT_TOP + (double)lane_of(l, op->process) * l->height;
+    double x1 = ax_x(ax, op_call(ax, op)), x2 = ax_x(ax, op_ret(ax, op));
+    if (x2 - x1 < 1)
+        x2 = x1 + 1;
+    fl_buf_printf(out, "<rect class=\"op %s%s%s\"", status_class(op->status),
+                  extra_class ? " " : "", extra_class ? extra_class : "");
+    if (id)
+        fl_buf_printf(out, " id=\"%s\"", id);
+    fl_buf_printf(out, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>process %lld ",
+                  x1, y + 1, x2 - x1, l->height > 3 ? l->height - 2 : l->height,
+                  (long long)op->process);
+    esc_n(out, op->f, 32);
+    if (op->key) {
+        fl_buf_puts(out, " key ");
+        esc_json(out, op->key, 40);
+    }
+    fl_buf_puts(out, " ");
+    esc_json(out, op->value, 80);
+    fl_buf_printf(out, " %s", status_class(op->status));
+    if (!ax->positions && op->ret_time >= 0 && op->call_time >= 0)
+        fl_buf_printf(out, " in %.3f ms", (double)(op->ret_time - op->call_time) / NS_PER_MS);
+    fl_buf_printf(out, " (lines %llu-", (unsigned long long)op->call_line);
+    if (op->status != FL_EVENT_INFO)
+        fl_buf_printf(out, "%llu)", (unsigned long long)op->ret_line);
+    else
+        fl_buf_puts(out, "never completed)");
+    fl_buf_puts(out, "</title></rect>\n");
+}
+
+/* Downsampled timeline: per lane and pixel column, the worst status seen
+ * (info over fail over ok), runs of equal columns merged into one bar. The
+ * column count halves until the bars fit the budget. Returns the bars drawn,
+ * or (size_t)-1 on OOM. */
+static size_t draw_columns(struct fl_buf *out, const struct checker_history *h,
+                           const struct lanes *l, const struct axis *ax, size_t max_rects,
+                           size_t *cols_used)
+{
+    size_t cols = PLOT_W;
+    uint8_t *cell = NULL;
+    for (;;) {
+        fl_free(cell);
+        cell = fl_calloc(l->n * cols, 1);
+        if (!cell)
+            return (size_t)-1;
+        for (size_t i = 0; i < h->n_ops; i++) {
+            const struct checker_hop *op = &h->ops[i];
+            if (!has_time(ax, op))
+                continue;
+            size_t lane = lane_of(l, op->process);
+            double c1 = (double)(op_call(ax, op) - ax->t0) * (double)cols / (double)ax->span;
+            /* Info bars stop after one column: lanes are shared here. */
+            double c2 = op->status == FL_EVENT_INFO
+                            ? c1 + 1
+                            : (double)(op_ret(ax, op) - ax->t0) * (double)cols / (double)ax->span;
+            size_t a = c1 < 0 ? 0 : c1 >= (double)cols ? cols - 1 : (size_t)c1;
+            size_t b = c2 < 0 ? 0 : c2 >= (double)cols ? cols - 1 : (size_t)c2;
+            uint8_t bit = op->status == FL_EVENT_OK ? 1 : op->status == FL_EVENT_FAIL ? 2 : 4;
+            for (size_t c = a; c <= b; c++)
+                cell[lane * cols + c] |= bit;
+        }
+        size_t runs = 0;
+        for (size_t lane = 0; lane < l->n; lane++)
+            for (size_t c = 0; c < cols; c++) {
+                uint8_t v = cell[lane * cols + c];
+                if (v && (c == 0 || cell[lane * cols + c - 1] != v))
+                    runs++;
+            }
+        if (runs <= max_rects || cols <= 50)
+            break;
+        cols /= 2;
+    }
+    size_t drawn = 0;
+    double cw = (double)PLOT_W / (double)cols;
+    for (size_t lane = 0; lane < l->n; lane++) {
+        size_t c = 0;
+        while (c < cols) {
+            uint8_t v = cell[lane * cols + c];
+            size_t e = c + 1;
+            while (e < cols && cell[lane * cols + e] == v)
+                e++;
+            if (v) {
+                const char *cls = v & 4 ? "info" : v & 2 ? "fail" : "ok";
+                fl_buf_printf(out,
+                              "<rect class=\"op %s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                              "height=\"%.1f\"/>\n",
+                              cls, PLOT_LEFT + (double)c * cw,
+                              FAULT_TOP + (double)lane * l->height + 1, (double)(e - c) * cw,
+                              l->height > 3 ? l->height - 2 : l->height);
+                drawn++;
+            }
+            c = e;
+        }
+    }
+    fl_free(cell);
+    *cols_used = cols;
+    return drawn;
+}
+
+static bool in_cex(const struct checker_result *r, size_t i)
+{
+    if (!r || r->verdict != CHECKER_INVALID || !r->has_cex)
+        return false;
+    if (r->cex.op == i)
+        return true;
+    for (size_t k = 0; k < r->cex.n_concurrent; k++)
+        if (r->cex.concurrent[k] == i)
+            return true;
+    return false;
+}
+
+static int timeline(struct fl_buf *out, const struct checker_report_input *in,
+                    const struct checker_report_analysis *a, const struct checker_report_options *o,
+                    const struct axis *ax)
+{
+    const struct checker_history *h = in->h;
+    struct lanes l;
+    if (lanes_init(&l, h) != 0)
+        return FL_ENOMEM;
+    double lanes_h = (double)l.n * l.height;
+    double height = FAULT_TOP + lanes_h + 40;
+    fl_buf_puts(out, "<h2 id=\"timeline-title\">Timeline</h2>\n<p class=\"note\">");
+    fl_buf_printf(out, "One row per client process (%zu processes", l.n_procs);
+    if (l.group > 1)
+        fl_buf_printf(out, ", %zu per row", l.group);
+    fl_buf_puts(out, "); bars run from invoke to completion: <span class=\"k ok\">ok</span> "
+                     "<span class=\"k fail\">fail</span> <span class=\"k info\">info</span> "
+                     "(info bars run to the end: the operation may take effect any time). "
+                     "Shaded bands are faults; the red strip under the axis marks "
+                     "unavailability. Hover for details.");
+    if (ax->positions)
+        fl_buf_puts(out, " This history has no times: the axis is the order of events.");
+    bool sampled = h->n_ops > o->max_timeline_ops;
+    fl_buf_puts(out, "</p>\n");
+    struct fl_buf body;
+    fl_buf_init(&body);
+    size_t cols = 0, drawn = 0;
+    if (sampled) {
+        drawn = draw_columns(&body, h, &l, ax, o->max_timeline_rects, &cols);
+        if (drawn == (size_t)-1) {
+            fl_buf_free(&body);
+            fl_free(l.procs);
+            return FL_ENOMEM;
+        }
+        fl_buf_printf(out,
+                      "<p class=\"note sampled\" id=\"downsampled\">Downsampled: %zu operations "
+                      "are too many to draw one by one (limit %zu), so each row shows %zu time "
+                      "columns colored by the worst outcome in them, %zu bars in all; "
+                      "counterexample operations are still drawn individually. results.json "
+                      "and history.jsonl have every operation.</p>\n",
+                      h->n_ops, o->max_timeline_ops, cols, drawn);
+    } else {
+        for (size_t i = 0; i < h->n_ops; i++)
+            if (has_time(ax, &h->ops[i]) && !in_cex(in->linear, i))
+                op_bar(&body, h, &l, ax, i, NULL, NULL);
+    }
+    fl_buf_printf(out,
+                  "<svg id=\"timeline\" class=\"plot\" viewBox=\"0 0 %d %.0f\" width=\"%d\" "
+                  "height=\"%.0f\" role=\"img\" aria-label=\"timeline of operations\">\n",
+                  PLOT_LEFT + PLOT_W + 10, height, PLOT_LEFT + PLOT_W + 10, height);
+    time_ticks(out, ax, FAULT_TOP, FAULT_TOP + lanes_h + 2);
+    fault_shading(out, a, ax, 0, FAULT_TOP + lanes_h, true);
+    /* Row labels, at most ~40 of them. */
+    size_t every = l.n / 40 + 1;
+    for (size_t lane = 0; lane < l.n; lane += every) {
+        fl_buf_printf(out, "<text class=\"lane\" x=\"%d\" y=\"%.1f\">p%lld</text>\n", PLOT_LEFT - 4,
+                      FAULT_TOP + (double)lane * l.height + l.height - 2,
+                      (long long)l.procs[lane * l.group]);
+    }
+    fl_buf_append(out, body.data ? body.data : "", body.len);
+    if (body.oom)
+        out->oom = true;
+    fl_buf_free(&body);
+    /* The counterexample on top. */
+    const struct checker_result *r = in->linear;
+    if (r && r->verdict == CHECKER_INVALID && r->has_cex && r->cex.op < h->n_ops &&
+        has_time(ax, &h->ops[r->cex.op])) {
+        for (size_t k = 0; k < r->cex.n_concurrent && k < MAX_CEX_DRAWN; k++) {
+            size_t i = r->cex.concurrent[k];
+            if (i < h->n_ops && i != r->cex.op && has_time(ax, &h->ops[i]))
+                op_bar(out, h, &l, ax, i, "cex-concurrent", NULL);
+        }
+        op_bar(out, h, &l, ax, r->cex.op, "cex-op", "cex-op");
+        const struct checker_hop *op = &h->ops[r->cex.op];
+        double x = ax_x(ax, op_call(ax, op));
+        double y = FAULT_TOP + (double)lane_of(&l, op->process) * l.height;
+        fl_buf_printf(out,
+                      "<g id=\"cex-marker\" class=\"cex-marker\"><line x1=\"%.1f\" y1=\"%d\" "
+                      "x2=\"%.1f\" y2=\"%.1f\"/><circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\"/>"
+                      "<text x=\"%.1f\" y=\"%.1f\">counterexample</text></g>\n",
+                      x, FAULT_TOP, x, FAULT_TOP + lanes_h, x, y + l.height / 2, x + 7,
+                      y + l.height / 2 + 4);
+    }
+    /* Unavailability strip. */
+    if (!ax->positions)
+        for (size_t i = 0; i < a->n_windows; i++) {
+            double x1 = ax_x(ax, a->windows[i].start), x2 = ax_x(ax, a->windows[i].end);
+            fl_buf_printf(out,
+                          "<rect class=\"unavail\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                          "height=\"5\"><title>no ok operation for %.3f s</title></rect>\n",
+                          x1, FAULT_TOP + lanes_h + 16, x2 - x1 < 1 ? 1 : x2 - x1,
+                          (double)(a->windows[i].end - a->windows[i].start) / NS_PER_S);
+        }
+    fl_buf_puts(out, "</svg>\n");
+    fl_free(l.procs);
+    return 0;
+}
+
+/* ==== Latency plot ==== */
+
+static void latency_plot(struct fl_buf *out, const struct checker_report_input *in,
+                         const struct checker_report_analysis *a,
+                         const struct checker_report_options *o, const struct axis *ax)
+{
+    const struct checker_history *h = in->h;
+    if (ax->positions)
+        return;
+    size_t n = 0;
+    int64_t lo = INT64_MAX, hi = 0;
+    for (size_t i = 0; i < h->n_ops; i++) {
+        const struct checker_hop *op = &h->ops[i];
+        if (op->status != FL_EVENT_OK || op->call_time < 0 || op->ret_time < op->call_time)
+            continue;
+        int64_t d = op->ret_time - op->call_time;
+        if (d < 1000)
+            d = 1000; /* 1 us floor for the log scale */
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
+        n++;
+    }
+    fl_buf_puts(out, "<h2>Latency over time</h2>\n");
+    if (n == 0) {
+        fl_buf_puts(out, "<p class=\"note\">No ok operation with times.</p>\n");
+        return;
+    }
+    size_t stride = (n + o->max_scatter_points - 1) / o->max_scatter_points;
+    if (stride < 1)
+        stride = 1;
+    double llo = floor(log10((double)lo / NS_PER_MS)), lhi = ceil(log10((double)hi / NS_PER_MS));
+    if (lhi <= llo)
+        lhi = llo + 1;
+    const double H = 220, top = 10;
+    fl_buf_printf(out,
+                  "<p class=\"note\">Latency of ok operations (log scale) by invoke time, "
+                  "colored by operation; %zu points",
+                  (n + stride - 1) / stride);
+    if (stride > 1)
+        fl_buf_printf(out, " (<span id=\"scatter-sampled\">sampled: every %zu-th of %zu</span>)",
+                      stride, n);
+    fl_buf_puts(out, ".</p>\n");
+    fl_buf_printf(out,
+                  "<svg id=\"latency\" class=\"plot\" viewBox=\"0 0 %d %.0f\" width=\"%d\" "
+                  "height=\"%.0f\" role=\"img\" aria-label=\"latency over time\">\n",
+                  PLOT_LEFT + PLOT_W + 10, H + top + 30, PLOT_LEFT + PLOT_W + 10, H + top + 30);
+    fault_shading(out, a, ax, top, top + H, false);
+    time_ticks(out, ax, top, top + H);
+    for (double e = llo; e <= lhi + 1e-9; e += 1) {
+        double y = top + H - (e - llo) / (lhi - llo) * H;
+        fl_buf_printf(out,
+                      "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
+                      "<text class=\"lane\" x=\"%d\" y=\"%.1f\">%g ms</text>\n",
+                      PLOT_LEFT, y, PLOT_LEFT + PLOT_W, y, PLOT_LEFT - 4, y + 4, pow(10, e));
+    }
+    /* Distinct f names get palette colors in order of appearance. */
+    const char *fs[8] = {0};
+    size_t nf = 0, seen = 0;
+    for (size_t i = 0; i < h->n_ops; i++) {
+        const struct checker_hop *op = &h->ops[i];
+        if (op->status != FL_EVENT_OK || op->call_time < 0 || op->ret_time < op->call_time)
+            continue;
+        if (seen++ % stride)
+            continue;
+        size_t c = 0;
+        while (c < nf && fs[c] != op->f)
+            c++;
+        if (c == nf && nf < 8)
+            fs[nf++] = op->f;
+        if (c >= 8)
+            c = 7;
+        int64_t d = op->ret_time - op->call_time;
+        double ms = (double)(d < 1000 ? 1000 : d) / NS_PER_MS;
+        double y = top + H - (log10(ms) - llo) / (lhi - llo) * H;
+        fl_buf_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.8\" fill=\"%s\"/>\n",
+                      ax_x(ax, op->call_time), y, palette[c]);
+    }
+    fl_buf_puts(out, "</svg>\n<p class=\"legend\">");
+    for (size_t c = 0; c < nf; c++) {
+        fl_buf_printf(out, "<span style=\"color:%s\">&#9679; ", palette[c]);
+        esc_n(out, fs[c], 32);
+        fl_buf_puts(out, "</span> ");
+    }
+    fl_buf_puts(out, "</p>\n");
+}
+
+/* ==== Page ==== */
+
+static const char page_css[] =
+    "body{font:14px/1.4 system-ui,sans-serif;margin:20px;color:#222;max-width:1200px}"
+    "h1{font-size:20px;margin:0 0 6px}h2{font-size:16px;margin:22px 0 6px}"
+    ".verdict{display:inline-block;padding:3px 10px;border-radius:4px;color:#fff;font-weight:bold}"
+    ".v-valid{background:#2e7d32}.v-invalid{background:#c62828}.v-unknown{background:#ef6c00}"
+    ".v-info{background:#607d8b}"
+    "table{border-collapse:collapse;margin:4px 0}td,th{border:1px solid #ccc;padding:2px 8px;"
+    "text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}"
+    ".note{color:#555;font-size:13px;margin:4px 0}.sampled{color:#8a4b00}"
+    "svg.plot{display:block;max-width:100%;height:auto;border:1px solid #ddd;background:#fff}"
+    ".op.ok{fill:#66bb6a}.op.fail{fill:#ef5350}.op.info{fill:#ffb74d}"
+    ".k{padding:0 5px;border-radius:3px}.k.ok{background:#66bb6a}.k.fail{background:#ef5350}"
+    ".k.info{background:#ffb74d}"
+    ".fault{opacity:.16}.fn{fill:#1565c0}.fk{fill:#6a1b9a}.fp{fill:#00838f}.fd{fill:#ef6c00}"
+    ".fc{fill:#2e7d32}.fm{fill:#5d4037}.fault.failed{opacity:.06}"
+    ".flabel{font-size:10px;fill:#333}.tick,.lane{font-size:10px;fill:#666}"
+    ".tick{text-anchor:middle}.lane{text-anchor:end}.grid{stroke:#eee}"
+    ".cex-op{stroke:#b71c1c;stroke-width:3}.cex-concurrent{stroke:#b71c1c;stroke-width:1;"
+    "stroke-dasharray:3 2}.cex-marker line{stroke:#b71c1c;stroke-dasharray:4 3}"
+    ".cex-marker circle{fill:none;stroke:#b71c1c;stroke-width:2}"
+    ".cex-marker text{fill:#b71c1c;font-size:11px;font-weight:bold}"
+    ".unavail{fill:#c62828}pre{background:#fafafa;border:1px solid #eee;padding:8px;"
+    "overflow:auto;max-height:400px}.hide-ok .op.ok{display:none}";
+
+static const char page_js[] =
+    "document.getElementById('toggle-ok').addEventListener('change',function(e){"
+    "document.getElementById('timeline').classList.toggle('hide-ok',e.target.checked);});"
+    "document.body.setAttribute('data-ready','1');";
+
+static void verdict_badge(struct fl_buf *out, const char *v)
+{
+    fl_buf_printf(out, "<span class=\"verdict v-%s\">%s</span>", v, v);
+}
+
+static void summary_tables(struct fl_buf *out, const struct checker_report_input *in)
+{
+    const struct checker_history *h = in->h;
+    fl_buf_puts(out, "<h2>Checkers</h2>\n<table><tr><th class=\"l\">checker</th>"
+                     "<th class=\"l\">verdict</th><th class=\"l\">details</th></tr>\n");
+    if (in->linear) {
+        fl_buf_puts(out, "<tr><td class=\"l\">linearizable</td><td class=\"l\">");
+        verdict_badge(out, checker_verdict_name(in->linear->verdict));
+        fl_buf_printf(out, "</td><td class=\"l\">%zu operations, %zu keys, %zu indeterminate",
+                      in->linear->n_ops, in->linear->n_keys, in->linear->n_crashed);
+        if (in->linear->reason[0]) {
+            fl_buf_puts(out, "; ");
+            esc(out, in->linear->reason);
+        }
+        fl_buf_puts(out, "</td></tr>\n");
+    }
+    if (in->set) {
+        struct fl_buf s;
+        fl_buf_init(&s);
+        checker_set_summary(in->set, &s);
+        fl_buf_puts(out, "<tr><td class=\"l\">set</td><td class=\"l\">");
+        verdict_badge(out, checker__report_set_verdict(in->set));
+        fl_buf_puts(out, "</td><td class=\"l\">");
+        esc(out, fl_buf_cstr(&s));
+        fl_buf_puts(out, "</td></tr>\n");
+        fl_buf_free(&s);
+    }
+    if (in->counter) {
+        struct fl_buf s;
+        fl_buf_init(&s);
+        checker_counter_summary(in->counter, &s);
+        fl_buf_puts(out, "<tr><td class=\"l\">counter</td><td class=\"l\">");
+        verdict_badge(out, in->counter->valid ? "valid" : "invalid");
+        fl_buf_puts(out, "</td><td class=\"l\">");
+        esc(out, fl_buf_cstr(&s));
+        fl_buf_puts(out, "</td></tr>\n");
+        fl_buf_free(&s);
+    }
+    fl_buf_puts(out, "</table>\n");
+
+    fl_buf_printf(out,
+                  "<h2>Operations</h2>\n<p class=\"note\">%zu events, %zu operations: %zu ok, "
+                  "%zu fail, %zu info; %zu nemesis events.</p>\n",
+                  h->n_events, h->n_ops, h->n_ok, h->n_fail, h->n_info, h->n_nemesis_events);
+    if (!in->stats)
+        return;
+    const struct checker_stats *st = in->stats;
+    fl_buf_puts(out, "<table id=\"counts\"><tr><th class=\"l\">f</th><th>count</th><th>ok</th>"
+                     "<th>fail</th><th>info</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th>"
+                     "<th>max ms</th></tr>\n");
+    for (size_t i = 0; i < st->n_fs; i++) {
+        const struct checker_stats_f *f = &st->fs[i];
+        fl_buf_puts(out, "<tr><td class=\"l\">");
+        esc_n(out, f->f, 64);
+        fl_buf_printf(out, "</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td>", f->count, f->ok,
+                      f->fail, f->info);
+        if (f->lat_count)
+            fl_buf_printf(out, "<td>%.2f</td><td>%.2f</td><td>%.2f</td><td>%.2f</td>",
+                          (double)f->p50 / NS_PER_MS, (double)f->p90 / NS_PER_MS,
+                          (double)f->p99 / NS_PER_MS, (double)f->max / NS_PER_MS);
+        else
+            fl_buf_puts(out, "<td>-</td><td>-</td><td>-</td><td>-</td>");
+        fl_buf_puts(out, "</tr>\n");
+    }
+    fl_buf_puts(out, "</table>\n");
+}
+
+static void fault_tables(struct fl_buf *out, const struct checker_report_analysis *a,
+                         const struct checker_report_options *o)
+{
+    fl_buf_printf(out, "<h2>Faults</h2>\n");
+    if (a->n_faults == 0) {
+        fl_buf_puts(out, "<p class=\"note\">No fault in this history.</p>\n");
+    } else {
+        fl_buf_puts(out, "<table id=\"faults\"><tr><th class=\"l\">fault</th><th>start s</th>"
+                         "<th>healed s</th><th>held s</th><th>first ok after heal s</th>"
+                         "<th class=\"l\">what was done</th></tr>\n");
+        size_t n = a->n_faults < MAX_FAULTS_DRAWN ? a->n_faults : MAX_FAULTS_DRAWN;
+        for (size_t i = 0; i < n; i++) {
+            const struct checker_report_fault *f = &a->faults[i];
+            fl_buf_puts(out, "<tr><td class=\"l\">");
+            esc_n(out, f->kind, 40);
+            if (f->failed)
+                fl_buf_puts(out, " (failed)");
+            fl_buf_printf(out, "</td><td>%.3f</td>", (double)(f->start - a->t0) / NS_PER_S);
+            if (f->end >= 0)
+                fl_buf_printf(out, "<td>%.3f</td><td>%.3f</td>",
+                              (double)(f->end - a->t0) / NS_PER_S,
+                              (double)(f->end - f->start) / NS_PER_S);
+            else
+                fl_buf_puts(out, "<td>never</td><td>-</td>");
+            if (f->first_ok >= 0)
+                fl_buf_printf(out, "<td>%.3f</td>", (double)(f->first_ok - f->end) / NS_PER_S);
+            else
+                fl_buf_puts(out, "<td>-</td>");
+            fl_buf_puts(out, "<td class=\"l\">");
+            esc_json(out, f->value, 160);
+            fl_buf_puts(out, "</td></tr>\n");
+        }
+        fl_buf_puts(out, "</table>\n");
+        if (n < a->n_faults)
+            fl_buf_printf(out,
+                          "<p class=\"note sampled\">Only the first %zu of %zu faults are "
+                          "listed and drawn; results.json has all of them.</p>\n",
+                          n, a->n_faults);
+    }
+    fl_buf_printf(out,
+                  "<h2>Unavailability</h2>\n<p class=\"note\">Stretches longer than %.3f s "
+                  "in which no operation completed ok.</p>\n",
+                  (double)o->unavailable_ns / NS_PER_S);
+    if (a->n_windows == 0) {
+        fl_buf_puts(out, "<p>None.</p>\n");
+        return;
+    }
+    fl_buf_puts(out, "<table id=\"windows\"><tr><th>from s</th><th>to s</th><th>length s</th>"
+                     "<th class=\"l\">faults active</th></tr>\n");
+    size_t n = a->n_windows < 200 ? a->n_windows : 200;
+    for (size_t i = 0; i < n; i++) {
+        const struct checker_report_window *w = &a->windows[i];
+        fl_buf_printf(out, "<tr><td>%.3f</td><td>%.3f%s</td><td>%.3f</td><td class=\"l\">",
+                      (double)(w->start - a->t0) / NS_PER_S, (double)(w->end - a->t0) / NS_PER_S,
+                      w->open ? " (end)" : "", (double)(w->end - w->start) / NS_PER_S);
+        size_t shown = 0;
+        for (size_t j = 0; j < a->n_faults && shown < 10; j++)
+            if (checker__report_overlaps(&a->faults[j], w->start, w->end, a->t1)) {
+                fl_buf_puts(out, shown++ ? ", " : "");
+                esc_n(out, a->faults[j].kind, 40);
+            }
+        fl_buf_puts(out, shown ? "</td></tr>\n" : "none</td></tr>\n");
+    }
+    fl_buf_puts(out, "</table>\n");
+}
+
+static void counterexample(struct fl_buf *out, const struct checker_report_input *in,
+                           const struct checker_report_analysis *a)
+{
+    const struct checker_result *r = in->linear;
+    if (!r || r->verdict != CHECKER_INVALID || !r->has_cex)
+        return;
+    const struct checker_history *h = in->h;
+    const struct checker_counterexample *c = &r->cex;
+    fl_buf_puts(out, "<h2 id=\"counterexample\">Counterexample</h2>\n<p>");
+    if (c->op < h->n_ops) {
+        const struct checker_hop *op = &h->ops[c->op];
+        fl_buf_puts(out, "The history is not linearizable. The operation <b>");
+        esc_n(out, c->op_desc ? c->op_desc : op->f, 200);
+        if (c->key_id && c->key_id < h->n_keys && h->keys[c->key_id]) {
+            fl_buf_puts(out, "</b> on key <b>");
+            esc_json(out, h->keys[c->key_id], 60);
+        }
+        fl_buf_puts(out, "</b>");
+        if (op->call_time >= 0)
+            fl_buf_printf(out, ", invoked at %.3f s,", (double)(op->call_time - a->t0) / NS_PER_S);
+        fl_buf_printf(out,
+                      " cannot take effect at any point of its interval: in every state the "
+                      "longest linearizable prefix (%zu operations) can leave (",
+                      c->n_prefix);
+        for (size_t i = 0; i < c->n_states && i < 8; i++) {
+            fl_buf_puts(out, i ? ", " : "");
+            esc_n(out, c->states[i], 80);
+        }
+        if (c->n_states > 8)
+            fl_buf_puts(out, ", ...");
+        fl_buf_printf(out,
+                      "), it would return something else, and none of the %zu operations "
+                      "concurrent with it can be ordered to make it fit. It is outlined in red "
+                      "on the timeline (marker \"counterexample\"), the concurrent operations "
+                      "dashed.</p>\n",
+                      c->n_concurrent);
+    }
+    struct fl_buf t;
+    fl_buf_init(&t);
+    checker_explain_text(h, r, 10, &t);
+    fl_buf_puts(out, "<pre id=\"cex-text\">");
+    esc_n(out, fl_buf_cstr(&t), MAX_CEX_TEXT); /* bounded: "..." when cut */
+    fl_buf_puts(out, "</pre>\n");
+    fl_buf_free(&t);
+}
+
+int checker_report_html(const struct checker_report_input *in,
+                        const struct checker_report_analysis *a,
+                        const struct checker_report_options *o, struct fl_buf *out)
+{
+    const struct checker_history *h = in->h;
+    const char *v = checker_verdict_name(checker_report_verdict(in));
+    const char *title = in->title ? in->title : h->path;
+    struct axis ax = {a->t0, a->t1 - a->t0, false};
+    for (size_t i = 0; i < h->n_ops; i++)
+        if (h->ops[i].call_time < 0)
+            ax.positions = true;
+    if (ax.positions) {
+        ax.t0 = 0;
+        ax.span = (int64_t)h->n_events;
+    }
+    if (ax.span < 1)
+        ax.span = 1;
+
+    fl_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+                     "<meta name=\"viewport\" content=\"width=device-width\">\n<title>Faultline: ");
+    esc_n(out, title, 120);
+    fl_buf_printf(out, " (%s)</title>\n<style>%s</style>\n</head><body>\n", v, page_css);
+    fl_buf_puts(out, "<h1>");
+    esc_n(out, title, 120);
+    fl_buf_puts(out, " ");
+    verdict_badge(out, v);
+    fl_buf_puts(out, "</h1>\n<p class=\"note\">History ");
+    esc_n(out, h->path, 200);
+    if (in->model) {
+        fl_buf_puts(out, ", model ");
+        esc_n(out, in->model, 40);
+    }
+    fl_buf_printf(out, ", %.3f s.", (double)(a->t1 - a->t0) / NS_PER_S);
+    if (in->expected)
+        fl_buf_printf(out, " Expected verdict: <b>%s</b> (%s).",
+                      strcmp(in->expected, "valid") == 0     ? "valid"
+                      : strcmp(in->expected, "invalid") == 0 ? "invalid"
+                                                             : "unknown",
+                      strcmp(in->expected, v) == 0 ? "as expected" : "NOT as expected");
+    fl_buf_printf(out, " %zu ok, %zu fail, %zu info; %zu faults; %zu unavailability windows.</p>\n",
+                  h->n_ok, h->n_fail, h->n_info, a->n_faults, a->n_windows);
+    summary_tables(out, in);
+    counterexample(out, in, a);
+    fl_buf_puts(out, "<p class=\"note\"><label><input type=\"checkbox\" id=\"toggle-ok\"> hide ok "
+                     "operations</label></p>\n");
+    int rc = timeline(out, in, a, o, &ax);
+    if (rc)
+        return rc;
+    latency_plot(out, in, a, o, &ax);
+    fault_tables(out, a, o);
+    fl_buf_printf(out,
+                  "<p class=\"note\">Written by faultline report. This page is self-contained: "
+                  "it loads nothing.</p>\n<script>%s</script>\n</body></html>\n",
+                  page_js);
+    return out->oom ? FL_ENOMEM : 0;
+}
