@@ -74,10 +74,11 @@ struct run {
     uint64_t faults_t0;
     struct nemesis_capture cap;
     bool capturing;
-    struct client mon;
+    struct client mon; /* membership requests (reference) */
     bool mon_ok;
-    struct client_req mon_req;
-    bool mon_busy;
+    void *lead_client; /* the adapter's client asking who leads */
+    struct workload_call lead_call;
+    bool lead_busy;
     int leader; /* index, -1 unknown */
     enum phase phase;
     uint64_t t0_ms;
@@ -151,34 +152,34 @@ static void stop_nodes(struct run *r)
     }
 }
 
-/* ==== Leader monitor (reference: the members request) ==== */
+/* ==== Leader monitor (through the adapter) ==== */
 
-static void on_members(struct client_req *req)
+static void on_leader_known(struct workload_call *call)
 {
-    struct run *r = req->data;
-    r->mon_busy = false;
-    if (req->outcome != CLIENT_OK || req->result == NULL)
-        return;
-    const char *l = json_string_value(json_object_get(req->result, "leader"));
-    if (l != NULL && l[0] == 'n') {
-        long v = strtol(l + 1, NULL, 10);
-        if (v >= 1 && v <= (long)r->cl.n)
-            r->leader = (int)v - 1;
-    } else {
-        r->leader = -1;
+    struct run *r = call->data;
+    r->lead_busy = false;
+    if (call->outcome == WORKLOAD_OK && call->value != NULL) {
+        if (json_is_integer(call->value) && json_integer_value(call->value) >= 0 &&
+            json_integer_value(call->value) < (json_int_t)r->cl.n)
+            r->leader = (int)json_integer_value(call->value);
+        else
+            r->leader = -1;
     }
+    json_decref(call->value);
+    call->value = NULL;
 }
 
 static void on_leader_timer(uv_timer_t *t)
 {
     struct run *r = t->data;
-    if (!r->mon_ok || r->mon_busy)
+    if (r->lead_client == NULL || r->lead_busy || r->adapter->leader == NULL)
         return;
-    memset(&r->mon_req, 0, sizeof r->mon_req);
-    r->mon_req.data = r;
-    r->mon_req.timeout_ms = 1000;
-    if (client_members(&r->mon, &r->mon_req, on_members) == 0)
-        r->mon_busy = true;
+    memset(&r->lead_call, 0, sizeof r->lead_call);
+    r->lead_call.data = r;
+    r->lead_call.timeout_ms = 1000;
+    r->lead_call.cb = on_leader_known;
+    if (r->adapter->leader(r->lead_client, &r->lead_call) == 0)
+        r->lead_busy = true;
 }
 
 /* ==== Nemesis ==== */
@@ -452,6 +453,12 @@ static void on_mon_closed(struct client *c)
     r->open_handles--;
 }
 
+static void on_lead_closed(void *data)
+{
+    struct run *r = data;
+    r->open_handles--;
+}
+
 static void on_runner_closed(void *data)
 {
     struct run *r = data;
@@ -477,6 +484,11 @@ static void on_runner_closed(void *data)
         r->open_handles++;
         client_close(&r->mon, on_mon_closed);
         r->mon_ok = false;
+    }
+    if (r->lead_client != NULL) {
+        r->open_handles++;
+        r->adapter->client_close(r->lead_client, on_lead_closed, r);
+        r->lead_client = NULL;
     }
 }
 
@@ -637,12 +649,16 @@ static void *run_thread(void *arg)
             ptrs[i] = addrs[i];
         }
         struct client_config cc = {.addrs = ptrs, .n_addrs = r->cl.n, .op_timeout_ms = 1000};
-        if (client_init(&r->mon, &r->loop, &cc, err) != 0)
-            fail_run(r, "leader monitor: %s", err);
-        else {
-            r->mon_ok = true;
-            r->mon.data = r;
+        if (r->adapter->membership) {
+            if (client_init(&r->mon, &r->loop, &cc, err) != 0)
+                fail_run(r, "membership client: %s", err);
+            else {
+                r->mon_ok = true;
+                r->mon.data = r;
+            }
         }
+        if (r->rc == 0 && r->adapter->client_open(&r->lead_client, &r->loop, &r->cl, 1000, err) != 0)
+            fail_run(r, "leader monitor: %s", err);
     }
     if (r->rc == 0 && wait_for_leader(r, 30000) == 0)
         say(r, "cluster up: %u nodes, leader n%d", r->cl.n, r->leader + 1);

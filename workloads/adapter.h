@@ -70,6 +70,10 @@ struct workload_adapter {
     /* Starts `call`; its cb runs later on the loop (never synchronously).
      * Returns 0 or an error (then cb is not called). */
     int (*invoke)(void *client, struct workload_call *call);
+    /* Asks which node leads: completes `call` with outcome OK and value = the
+     * leader's node index (0-based integer) or null when there is none known.
+     * call->op is unused. Returns 0 or an error (cb not called). */
+    int (*leader)(void *client, struct workload_call *call);
     /* Closes the client; cb(data) once every handle is closed. In-flight calls
      * complete first (unknown). */
     void (*client_close)(void *client, void (*cb)(void *data), void *data);

@@ -1,5 +1,6 @@
 /* adapter_reference.c - the adapter for faultline-node: command line and node/client operations. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -194,6 +195,43 @@ static int ref_invoke(void *client, struct workload_call *call)
     return rv;
 }
 
+static void ref_members_done(struct client_req *req)
+{
+    struct ref_call *rc = req->data;
+    struct workload_call *call = rc->call;
+    call->outcome = req->outcome == CLIENT_OK ? WORKLOAD_OK : WORKLOAD_UNKNOWN;
+    call->error = req->error;
+    call->value = NULL;
+    const char *l = req->result != NULL
+                        ? json_string_value(json_object_get(req->result, "leader"))
+                        : NULL;
+    if (req->outcome == CLIENT_OK) {
+        long v = l != NULL && l[0] == 'n' ? strtol(l + 1, NULL, 10) : 0;
+        call->value = v >= 1 ? json_integer(v - 1) : json_null();
+    }
+    fl_free(rc);
+    call->impl = NULL;
+    call->cb(call);
+}
+
+static int ref_leader(void *client, struct workload_call *call)
+{
+    struct ref_client *c = client;
+    struct ref_call *rc = fl_calloc(1, sizeof *rc);
+    if (rc == NULL)
+        return FL_ENOMEM;
+    rc->call = call;
+    rc->req.data = rc;
+    rc->req.timeout_ms = call->timeout_ms;
+    call->impl = rc;
+    int rv = client_members(&c->c, &rc->req, ref_members_done);
+    if (rv != 0) {
+        call->impl = NULL;
+        fl_free(rc);
+    }
+    return rv;
+}
+
 static void ref_closed(struct client *c)
 {
     struct ref_client *rc = c->data;
@@ -219,6 +257,7 @@ const struct workload_adapter workload_adapter_reference = {
     .peer_addr = ref_peer_addr,
     .client_open = ref_client_open,
     .invoke = ref_invoke,
+    .leader = ref_leader,
     .client_close = ref_client_close,
     .clock_faults = true,
     .membership = true,
