@@ -172,6 +172,66 @@ Test(harness_scenario, field_errors_name_the_path)
     refused("[]", "expected a JSON object", NULL);
 }
 
+/* Every field, given a value of the wrong type or out of bounds, is refused
+ * with its own path. */
+Test(harness_scenario, every_field_names_its_path)
+{
+    static const struct {
+        const char *json, *path;
+    } cases[] = {
+        {"{\"name\":5}", "name: "},
+        {"{\"description\":[]}", "description: "},
+        {"{\"implementation\":[]}", "implementation: "},
+        {"{\"implementation\":{\"options\":[]}}", "implementation.options: "},
+        {"{\"implementation\":{\"options\":{\"binary\":1}}}", "implementation.options.binary: "},
+        {"{\"implementation\":{\"options\":{\"args\":\"-v\"}}}", "implementation.options.args: "},
+        {"{\"implementation\":{\"options\":{\"election_timeout_ms\":10}}}",
+         "implementation.options.election_timeout_ms: "},
+        {"{\"implementation\":{\"options\":{\"heartbeat_ms\":0}}}",
+         "implementation.options.heartbeat_ms: "},
+        {"{\"implementation\":{\"options\":{\"snapshot_threshold\":-1}}}",
+         "implementation.options.snapshot_threshold: "},
+        {"{\"implementation\":{\"impl\":\"process\",\"options\":{\"binary\":\"/x\",\"dynamic\":"
+         "\"yes\"}}}",
+         "implementation.options.dynamic: "},
+        {"{\"nodes\":{\"passive\":9}}", "nodes.passive: "},
+        {"{\"network\":[]}", "network: "},
+        {"{\"network\":{\"capture\":[]}}", "network.capture: "},
+        {"{\"network\":{\"capture\":{\"max_bytes\":1}}}", "network.capture.max_bytes: "},
+        {"{\"workload\":[]}", "workload: "},
+        {"{\"workload\":{\"keys\":0}}", "workload.keys: "},
+        {"{\"workload\":{\"key_rotation_ops\":true}}", "workload.key_rotation_ops: "},
+        {"{\"workload\":{\"value_bytes\":70000}}", "workload.value_bytes: "},
+        {"{\"workload\":{\"mix\":[]}}", "workload.mix: "},
+        {"{\"workload\":{\"mix\":{\"write\":1001}}}", "workload.mix.write: "},
+        {"{\"nemesis\":[]}", "nemesis: "},
+        {"{\"nemesis\":{\"seed\":9007199254740992}}", "nemesis.seed: "},
+        {"{\"nemesis\":{\"duration_ms\":0}}", "nemesis.duration_ms: "},
+        {"{\"nemesis\":{\"jitter_ms\":-5}}", "nemesis.jitter_ms: "},
+        {"{\"nemesis\":{\"options\":[]}}", "nemesis.options: "},
+        {"{\"nemesis\":{\"options\":{\"duplicate\":{\"percent\":0}}}}",
+         "nemesis.options.duplicate.percent: "},
+        {"{\"nemesis\":{\"options\":{\"delay\":{\"ms\":0}}}}", "nemesis.options.delay.ms: "},
+        {"{\"nemesis\":{\"options\":{\"delay\":{\"reorder_percent\":101}}}}",
+         "nemesis.options.delay.reorder_percent: "},
+        {"{\"nemesis\":{\"options\":{\"clock-skew\":{\"max_ms\":0}}}}",
+         "nemesis.options.clock-skew.max_ms: "},
+        {"{\"nemesis\":{\"options\":{\"clock-jump\":{\"max_ms\":\"1\"}}}}",
+         "nemesis.options.clock-jump.max_ms: "},
+        {"{\"nemesis\":{\"options\":{\"clock-rate\":{\"max\":11}}}}",
+         "nemesis.options.clock-rate.max: "},
+        {"{\"nemesis\":{\"options\":{\"kill\":{\"lose_unfsynced\":1}}}}",
+         "nemesis.options.kill.lose_unfsynced: "},
+        {"{\"nemesis\":{\"options\":{\"loss\":5}}}", "nemesis.options.loss: "},
+        {"{\"phases\":[]}", "phases: "},
+        {"{\"phases\":{\"warmup_s\":3601}}", "phases.warmup_s: "},
+        {"{\"phases\":{\"heal_s\":-1}}", "phases.heal_s: "},
+        {"{\"expected\":true}", "expected: "},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        refused(cases[i].json, cases[i].path, NULL);
+}
+
 Test(harness_scenario, unknown_fields_are_refused)
 {
     refused("{\"nmesis\":{}}", "nmesis: unknown field", "nemesis");
