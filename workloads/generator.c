@@ -150,6 +150,21 @@ static const char *pick(struct workload_generator *g)
     return k[n - 1].f;
 }
 
+/* Value number v: the integer itself, or a string of value_bytes starting
+ * with the number (unique, so a read still names the write it saw). */
+static json_t *value_json(const struct workload_generator *g, uint64_t v)
+{
+    if (g->c.value_bytes == 0 || g->c.model != WORKLOAD_KV)
+        return json_integer((json_int_t)v);
+    char buf[4096];
+    size_t n = g->c.value_bytes < sizeof buf - 1 ? g->c.value_bytes : sizeof buf - 1;
+    int k = snprintf(buf, sizeof buf, "%llu-", (unsigned long long)v);
+    for (size_t i = (size_t)k; i < n; i++)
+        buf[i] = (char)('a' + (v + i) % 26);
+    buf[n > (size_t)k ? n : (size_t)k] = '\0';
+    return json_string(buf);
+}
+
 json_t *workload_generator_next(struct workload_generator *g)
 {
     const char *f = pick(g);
@@ -168,15 +183,17 @@ json_t *workload_generator_next(struct workload_generator *g)
     if (strcmp(f, "write") == 0 || strcmp(f, "enqueue") == 0 ||
         (strcmp(f, "add") == 0 && g->c.model == WORKLOAD_SET)) {
         g->last_value = g->next_value;
-        json_object_set_new(op, "value", json_integer((json_int_t)g->next_value++));
+        json_object_set_new(op, "value", value_json(g, g->next_value++));
     } else if (strcmp(f, "add") == 0) {
         json_object_set_new(op, "value", json_integer(1));
     } else if (strcmp(f, "cas") == 0) {
         /* Guess a recent value as the expected one: some succeed, some not. */
         uint64_t back = fl_rng_below(&g->rng, 3);
         json_int_t old = g->last_value > back ? (json_int_t)(g->last_value - back) : 0;
-        json_object_set_new(op, "value",
-                            json_pack("[I,I]", old, (json_int_t)g->next_value++));
+        json_t *pair = json_array();
+        json_array_append_new(pair, old > 0 ? value_json(g, (uint64_t)old) : json_integer(0));
+        json_array_append_new(pair, value_json(g, g->next_value++));
+        json_object_set_new(op, "value", pair);
     }
     return op;
 }

@@ -36,6 +36,7 @@ struct workload_generator_config {
     unsigned keys;         /* keys in use at once (kv) */
     unsigned rotation_ops; /* operations on a key before it retires (kv); 0: never */
     struct workload_mix mix;
+    unsigned value_bytes; /* 0: integer values; else strings of this size (unique prefix) */
     uint64_t seed;
 };
 
