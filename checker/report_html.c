@@ -746,8 +746,8 @@ static void counterexample(struct fl_buf *out, const struct checker_report_input
         if (c->n_states > 8)
             fl_buf_puts(out, ", ...");
         fl_buf_printf(out,
-                      "), it would return something else, and none of the %zu operations "
-                      "concurrent with it can be ordered to make it fit. It is outlined in red "
+                      "), it would return something else, and no order of the operations "
+                      "concurrent with it (%zu) makes it fit. It is outlined in red "
                       "on the timeline (marker \"counterexample\"), the concurrent operations "
                       "dashed.</p>\n",
                       c->n_concurrent);
@@ -803,12 +803,12 @@ int checker_report_html(const struct checker_report_input *in,
     fl_buf_printf(out, " %zu ok, %zu fail, %zu info; %zu faults; %zu unavailability windows.</p>\n",
                   h->n_ok, h->n_fail, h->n_info, a->n_faults, a->n_windows);
     summary_tables(out, in);
-    counterexample(out, in, a);
     fl_buf_puts(out, "<p class=\"note\"><label><input type=\"checkbox\" id=\"toggle-ok\"> hide ok "
                      "operations</label></p>\n");
     int rc = timeline(out, in, a, o, &ax);
     if (rc)
         return rc;
+    counterexample(out, in, a);
     latency_plot(out, in, a, o, &ax);
     fault_tables(out, a, o);
     fl_buf_printf(out,
