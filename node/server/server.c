@@ -621,11 +621,20 @@ static void sync_peers(struct server *s)
             io_transport_add_peer(&s->tr, id, peer, err) != 0)
             log_event(s, "error", json_pack("{s:s}", "message", err));
     }
+    /* A joining node (--join) not yet in its configuration must still answer the
+     * leader (and relaying voters): keep outbound connections to every --peers address
+     * until it learns a configuration that holds it. */
+    bool joining = s->o.join && raft_role_of(c, s->o.id) == RAFT_REMOVED;
     /* Drop peers no longer in the configuration (known ids are small). */
     for (unsigned i = 0; i < s->o.n_peers; i++) {
         uint64_t id = s->o.peers[i].id;
-        if (raft_role_of(c, id) == RAFT_REMOVED && io_transport_has_peer(&s->tr, id))
+        if (joining) {
+            if (!io_transport_has_peer(&s->tr, id) &&
+                io_transport_add_peer(&s->tr, id, s->o.peers[i].peer, err) != 0)
+                log_event(s, "error", json_pack("{s:s}", "message", err));
+        } else if (raft_role_of(c, id) == RAFT_REMOVED && io_transport_has_peer(&s->tr, id)) {
             io_transport_remove_peer(&s->tr, id);
+        }
     }
     log_event(s, "membership", json_pack("{s:I,s:o}", "conf_index", (json_int_t)s->raft.conf_index,
                                          "members", members));
