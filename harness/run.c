@@ -922,6 +922,8 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
     r->cl.election_timeout_ms = r->sc.implementation.options.election_timeout_ms;
     r->cl.bug = harness_bug_name(r->sc.implementation.bug);
     r->cl.lose_unsynced = r->sc.nemesis.options.kill_lose_unfsynced;
+    /* The implementation options as the adapters read them (etcd, process). */
+    r->cl.options = json_object_get(json_object_get(r->sc_json, "implementation"), "options");
     r->use_clock = r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_SKEW] ||
                    r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_JUMP] ||
                    r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_RATE];

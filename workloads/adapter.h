@@ -83,9 +83,22 @@ struct workload_adapter {
     bool membership;
 };
 
-/* Finds an adapter by name ("reference"); NULL if unknown. */
+/* Finds an adapter by name ("reference", "etcd", "process"); NULL if unknown. */
 const struct workload_adapter *workload_adapter_find(const char *name);
 
+/* True when clock faults can apply to `cl` run by `a`: the adapter's flag,
+ * or for "process" the scenario's options.dynamic. */
+bool workload_adapter_clock_faults(const struct workload_adapter *a,
+                                   const struct workload_cluster *cl);
+
+/* process adapter: expands one argument template for node i (placeholders in
+ * workloads/PROCESS_PROTOCOL.md) into out (len bytes). Returns 0, FL_ESHAPE
+ * (unknown placeholder) or FL_ELIMIT, with errmsg. */
+int workload_process_expand(const struct workload_cluster *cl, unsigned i, const char *tmpl,
+                            char *out, size_t len, char *errmsg);
+
 extern const struct workload_adapter workload_adapter_reference;
+extern const struct workload_adapter workload_adapter_etcd;    /* adapter_etcd.c */
+extern const struct workload_adapter workload_adapter_process; /* adapter_process.c */
 
 #endif

@@ -267,5 +267,18 @@ const struct workload_adapter *workload_adapter_find(const char *name)
 {
     if (name != NULL && strcmp(name, "reference") == 0)
         return &workload_adapter_reference;
+    if (name != NULL && strcmp(name, "etcd") == 0)
+        return &workload_adapter_etcd;
+    if (name != NULL && strcmp(name, "process") == 0)
+        return &workload_adapter_process;
     return NULL;
+}
+
+bool workload_adapter_clock_faults(const struct workload_adapter *a,
+                                   const struct workload_cluster *cl)
+{
+    if (a == &workload_adapter_process)
+        return cl != NULL && cl->options != NULL &&
+               json_is_true(json_object_get(cl->options, "dynamic"));
+    return a != NULL && a->clock_faults;
 }

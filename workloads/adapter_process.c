@@ -1,0 +1,649 @@
+/* adapter_process.c - the adapter for any program described in the scenario: an argv template and JSON lines over TCP.
+ *
+ * Nodes: argv[0] = implementation.options.binary, then options.args with
+ * these placeholders replaced per node (workloads/PROCESS_PROTOCOL.md):
+ *   {id} 1-based node number   {name} "n<id>"        {addr} node IP
+ *   {peer_port} {port} peer port (7000)   {client_port} client port (7001)
+ *   {peers} "n1=IP:7000,n2=IP:7000,..." (every member, itself included)
+ *   {data} {dir} the node's data directory            {{ a literal "{"
+ * Client: one TCP connection per client to a node's client port, JSON lines
+ * both ways, requests matched to replies by id (PROCESS_PROTOCOL.md). A
+ * connection that fails moves the client to the next node; per-operation
+ * timeouts; lines are bounded to 1 MiB. Outcomes:
+ *   {"ok":true}                       -> OK (reads: "value")
+ *   {"ok":false,"definite":true}      -> FAIL
+ *   {"ok":false,"definite":false}     -> UNKNOWN
+ *   never sent (connection refused)   -> FAIL
+ *   sent, then timeout / connection lost / malformed reply -> UNKNOWN
+ *   reads: every failure is FAIL (a read changes nothing). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "workloads/adapter.h"
+
+#define PROC_PEER_PORT 7000
+#define PROC_CLIENT_PORT 7001
+#define PROC_MAX_LINE (1u << 20)
+
+/* Ports: options.peer_port / options.client_port (adapter-level, for tests)
+ * or the defaults. */
+static int opt_port(const struct workload_cluster *cl, const char *name, int def)
+{
+    json_t *v = cl->options != NULL ? json_object_get(cl->options, name) : NULL;
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 65536)
+        return (int)json_integer_value(v);
+    return def;
+}
+
+/* Appends `s` (n bytes) to out[*off..len); false when it does not fit. */
+static bool put(char *out, size_t len, size_t *off, const char *s, size_t n)
+{
+    if (*off + n >= len)
+        return false;
+    memcpy(out + *off, s, n);
+    *off += n;
+    out[*off] = '\0';
+    return true;
+}
+
+int workload_process_expand(const struct workload_cluster *cl, unsigned i, const char *tmpl,
+                            char *out, size_t len, char *errmsg)
+{
+    size_t off = 0;
+    char v[2048];
+    if (len == 0)
+        return fl_errorf(errmsg, FL_ELIMIT, "process adapter: no room");
+    out[0] = '\0';
+    int pp = opt_port(cl, "peer_port", PROC_PEER_PORT), cp = opt_port(cl, "client_port",
+                                                                      PROC_CLIENT_PORT);
+    for (const char *p = tmpl; *p != '\0';) {
+        if (p[0] == '{' && p[1] == '{') {
+            if (!put(out, len, &off, "{", 1))
+                goto too_long;
+            p += 2;
+            continue;
+        }
+        if (p[0] != '{') {
+            if (!put(out, len, &off, p, 1))
+                goto too_long;
+            p++;
+            continue;
+        }
+        const char *end = strchr(p, '}');
+        size_t n = end != NULL ? (size_t)(end - p - 1) : 0;
+        const char *name = p + 1;
+#define IS(s) (end != NULL && n == strlen(s) && strncmp(name, s, n) == 0)
+        if (IS("id"))
+            snprintf(v, sizeof v, "%u", i + 1);
+        else if (IS("name"))
+            snprintf(v, sizeof v, "n%u", i + 1);
+        else if (IS("addr"))
+            snprintf(v, sizeof v, "%s", cl->addr[i]);
+        else if (IS("peer_port") || IS("port"))
+            snprintf(v, sizeof v, "%d", pp);
+        else if (IS("client_port"))
+            snprintf(v, sizeof v, "%d", cp);
+        else if (IS("data") || IS("dir"))
+            snprintf(v, sizeof v, "%s", cl->data_dir[i] != NULL ? cl->data_dir[i] : "");
+        else if (IS("peers")) {
+            size_t vo = 0;
+            v[0] = '\0';
+            for (unsigned j = 0; j < cl->n; j++) {
+                int k = snprintf(v + vo, sizeof v - vo, "%sn%u=%s:%d", j ? "," : "", j + 1,
+                                 cl->addr[j], pp);
+                if (k < 0 || (size_t)k >= sizeof v - vo)
+                    goto too_long;
+                vo += (size_t)k;
+            }
+        } else
+            return fl_errorf(errmsg, FL_ESHAPE,
+                             "process adapter: unknown placeholder in \"%.64s\" (known: {id} "
+                             "{name} {addr} {peer_port} {port} {client_port} {peers} {data} "
+                             "{dir}, {{ for a brace)",
+                             tmpl);
+#undef IS
+        if (!put(out, len, &off, v, strlen(v)))
+            goto too_long;
+        p = end + 1;
+    }
+    return 0;
+too_long:
+    return fl_errorf(errmsg, FL_ELIMIT, "process adapter: argument \"%.64s\" too long", tmpl);
+}
+
+static int proc_node_argv(const struct workload_cluster *cl, unsigned i, char **argv, size_t max,
+                          char *buf, size_t buflen, char *errmsg)
+{
+    if (i >= cl->n || cl->n > WORKLOAD_MAX_NODES)
+        return fl_errorf(errmsg, FL_EUSAGE, "process adapter: node %u of %u", i, cl->n);
+    const char *bin = cl->options != NULL
+                          ? json_string_value(json_object_get(cl->options, "binary"))
+                          : NULL;
+    if (bin == NULL || bin[0] == '\0')
+        bin = cl->node_bin;
+    if (bin == NULL || bin[0] == '\0')
+        return fl_errorf(errmsg, FL_EUSAGE,
+                         "process adapter: implementation.options.binary is required");
+    json_t *args = cl->options != NULL ? json_object_get(cl->options, "args") : NULL;
+    size_t nargs = json_is_array(args) ? json_array_size(args) : 0;
+    if (nargs + 2 > max)
+        return fl_errorf(errmsg, FL_ELIMIT, "process adapter: %zu arguments (at most %zu)", nargs,
+                         max - 2);
+    size_t used = 0;
+    for (size_t k = 0; k <= nargs; k++) {
+        const char *t = k == 0 ? bin : json_string_value(json_array_get(args, k - 1));
+        if (t == NULL)
+            return fl_errorf(errmsg, FL_ESHAPE, "process adapter: args[%zu] is not a string",
+                             k - 1);
+        if (used >= buflen)
+            return fl_errorf(errmsg, FL_ELIMIT, "process adapter: command line too long");
+        int rv = k == 0 ? (strlen(t) < buflen - used ? (memcpy(buf + used, t, strlen(t) + 1), 0)
+                                                      : FL_ELIMIT)
+                        : workload_process_expand(cl, i, t, buf + used, buflen - used, errmsg);
+        if (rv != 0)
+            return rv == FL_ELIMIT && k == 0
+                       ? fl_errorf(errmsg, rv, "process adapter: command line too long")
+                       : rv;
+        argv[k] = buf + used;
+        used += strlen(buf + used) + 1;
+    }
+    argv[nargs + 1] = NULL;
+    return 0;
+}
+
+static void proc_client_addr(const struct workload_cluster *cl, unsigned i, char *out, size_t len)
+{
+    snprintf(out, len, "%s:%d", cl->addr[i], opt_port(cl, "client_port", PROC_CLIENT_PORT));
+}
+
+static void proc_peer_addr(const struct workload_cluster *cl, unsigned i, char *out, size_t len)
+{
+    snprintf(out, len, "%s:%d", cl->addr[i], opt_port(cl, "peer_port", PROC_PEER_PORT));
+}
+
+/* ==== Client ==== */
+
+struct pc_client;
+
+struct pc_call {
+    struct workload_call *call;
+    uint64_t id;
+    uint64_t deadline;
+    bool is_read, is_leader, sent;
+    char *line; /* until written */
+    size_t line_len;
+    struct pc_call *next;
+};
+
+struct pc_conn {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    struct pc_client *c;
+    bool connected;
+    unsigned member;
+    char *buf;
+    size_t len, cap;
+};
+
+struct pc_write {
+    uv_write_t req;
+    char *data;
+};
+
+struct pc_client {
+    uv_loop_t *loop;
+    uv_timer_t timer;
+    unsigned n, cur;
+    struct sockaddr_in addr[WORKLOAD_MAX_NODES];
+    char name[WORKLOAD_MAX_NODES][8];
+    struct pc_conn *conn;
+    struct pc_call *pending; /* sent or waiting for the connection */
+    struct pc_call *done;    /* completed: callbacks to run */
+    uint64_t next_id;
+    bool closing;
+    unsigned handles; /* closing: handles not yet closed */
+    void (*close_cb)(void *data);
+    void *close_data;
+};
+
+static void call_free(struct pc_call *p)
+{
+    fl_free(p->line);
+    fl_free(p);
+}
+
+/* Marks p complete (outcome set by the caller) and queues its callback. */
+static void to_done(struct pc_client *c, struct pc_call *p)
+{
+    p->next = c->done;
+    c->done = p;
+}
+
+static void run_done(struct pc_client *c)
+{
+    while (!c->closing && c->done != NULL) {
+        struct pc_call *p = c->done;
+        c->done = p->next;
+        struct workload_call *call = p->call;
+        call_free(p);
+        call->impl = NULL;
+        call->cb(call);
+    }
+}
+
+/* Removes p from the pending list (true if it was there). */
+static bool unpend(struct pc_client *c, struct pc_call *p)
+{
+    for (struct pc_call **pp = &c->pending; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            p->next = NULL;
+            return true;
+        }
+    return false;
+}
+
+/* A failure of p: reads and calls never sent fail; others are unknown. */
+static void fail_call(struct pc_client *c, struct pc_call *p, const char *error)
+{
+    struct workload_call *call = p->call;
+    call->outcome = p->is_read || !p->sent ? WORKLOAD_FAIL : WORKLOAD_UNKNOWN;
+    if (p->is_leader)
+        call->outcome = WORKLOAD_UNKNOWN;
+    call->error = error;
+    call->value = NULL;
+    to_done(c, p);
+}
+
+static void close_step(struct pc_client *c);
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct pc_conn *k = h->data;
+    struct pc_client *c = k->c;
+    fl_free(k->buf);
+    fl_free(k);
+    c->handles--;
+    close_step(c);
+}
+
+static void arm_timer(struct pc_client *c);
+
+/* Drops the connection: pending calls end (sent: unknown; not sent: fail). */
+static void conn_fail(struct pc_client *c, const char *error)
+{
+    struct pc_conn *k = c->conn;
+    if (k == NULL)
+        return;
+    c->conn = NULL;
+    c->cur = (k->member + 1) % c->n;
+    while (c->pending != NULL) {
+        struct pc_call *p = c->pending;
+        c->pending = p->next;
+        fail_call(c, p, error);
+    }
+    uv_close((uv_handle_t *)&k->tcp, on_conn_closed);
+    arm_timer(c);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct pc_write *w = (struct pc_write *)req;
+    fl_free(w->data);
+    fl_free(w);
+    (void)status; /* a failed write shows as a read error or timeout */
+}
+
+/* Writes p's line on the connected socket. */
+static int send_line(struct pc_client *c, struct pc_call *p)
+{
+    struct pc_write *w = fl_calloc(1, sizeof *w);
+    if (w == NULL)
+        return FL_ENOMEM;
+    w->data = p->line;
+    uv_buf_t b = uv_buf_init(p->line, (unsigned)p->line_len);
+    p->line = NULL;
+    p->sent = true;
+    int rv = uv_write(&w->req, (uv_stream_t *)&c->conn->tcp, &b, 1, on_written);
+    if (rv != 0) {
+        fl_free(w->data);
+        fl_free(w);
+    }
+    return rv;
+}
+
+static void handle_line(struct pc_client *c, const char *line, size_t n)
+{
+    json_t *doc = json_loadb(line, n, 0, NULL);
+    json_t *jid = json_object_get(doc, "id");
+    struct pc_call *p = NULL;
+    if (json_is_integer(jid))
+        for (p = c->pending; p != NULL; p = p->next)
+            if (p->id == (uint64_t)json_integer_value(jid))
+                break;
+    if (p == NULL) { /* a late answer (timed out) or garbage: ignored */
+        json_decref(doc);
+        return;
+    }
+    unpend(c, p);
+    struct workload_call *call = p->call;
+    call->node = c->name[c->conn->member];
+    call->value = NULL;
+    call->error = NULL;
+    if (p->is_leader) {
+        json_t *l = json_object_get(doc, "leader");
+        const char *s = json_string_value(l);
+        long v = s != NULL && s[0] == 'n' ? strtol(s + 1, NULL, 10) : 0;
+        if (s != NULL || json_is_null(l)) {
+            call->outcome = WORKLOAD_OK;
+            call->value = v >= 1 && v <= (long)c->n ? json_integer(v - 1) : json_null();
+        } else {
+            call->outcome = WORKLOAD_UNKNOWN;
+            call->error = "process: malformed leader answer";
+        }
+    } else if (json_is_true(json_object_get(doc, "ok"))) {
+        call->outcome = WORKLOAD_OK;
+        if (p->is_read) {
+            json_t *v = json_object_get(doc, "value");
+            call->value = v != NULL ? json_incref(v) : json_null();
+        }
+    } else if (json_is_false(json_object_get(doc, "ok"))) {
+        bool definite = json_is_true(json_object_get(doc, "definite"));
+        call->outcome = definite || p->is_read ? WORKLOAD_FAIL : WORKLOAD_UNKNOWN;
+        call->error = definite ? "process: failed" : "process: indefinite failure";
+    } else {
+        call->outcome = p->is_read ? WORKLOAD_FAIL : WORKLOAD_UNKNOWN;
+        call->error = "process: malformed answer";
+    }
+    json_decref(doc);
+    to_done(c, p);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct pc_conn *k = h->data;
+    if (k->cap - k->len < 4096) {
+        size_t cap = k->cap ? k->cap * 2 : 16384;
+        if (cap > PROC_MAX_LINE + 8192)
+            cap = PROC_MAX_LINE + 8192;
+        char *p = cap > k->cap ? fl_realloc(k->buf, cap) : NULL;
+        if (p != NULL) {
+            k->buf = p;
+            k->cap = cap;
+        }
+    }
+    *buf = uv_buf_init(k->buf + k->len, (unsigned)(k->cap - k->len));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct pc_conn *k = s->data;
+    struct pc_client *c = k->c;
+    if (nread < 0) {
+        conn_fail(c, nread == UV_EOF ? "process: connection closed" : "process: connection lost");
+        run_done(c);
+        return;
+    }
+    k->len += (size_t)nread;
+    size_t start = 0;
+    for (size_t i = 0; i < k->len && c->conn == k; i++)
+        if (k->buf[i] == '\n') {
+            handle_line(c, k->buf + start, i - start);
+            start = i + 1;
+        }
+    if (c->conn == k) {
+        memmove(k->buf, k->buf + start, k->len - start);
+        k->len -= start;
+        if (k->len > PROC_MAX_LINE || (k->cap - k->len == 0))
+            conn_fail(c, "process: answer line longer than 1 MiB");
+    }
+    arm_timer(c);
+    run_done(c);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct pc_conn *k = req->data;
+    struct pc_client *c = k->c;
+    if (c->conn != k) /* dropped meanwhile */
+        return;
+    if (status != 0 || uv_read_start((uv_stream_t *)&k->tcp, on_alloc, on_read) != 0) {
+        conn_fail(c, "process: cannot connect");
+        run_done(c);
+        return;
+    }
+    k->connected = true;
+    for (struct pc_call *p = c->pending; p != NULL; p = p->next)
+        if (!p->sent && send_line(c, p) != 0) {
+            conn_fail(c, "process: write failed");
+            break;
+        }
+    run_done(c);
+}
+
+static int conn_open(struct pc_client *c)
+{
+    struct pc_conn *k = fl_calloc(1, sizeof *k);
+    if (k == NULL)
+        return FL_ENOMEM;
+    k->c = c;
+    k->member = c->cur;
+    uv_tcp_init(c->loop, &k->tcp);
+    c->handles++;
+    k->tcp.data = k;
+    k->creq.data = k;
+    uv_tcp_nodelay(&k->tcp, 1);
+    c->conn = k;
+    int rv = uv_tcp_connect(&k->creq, &k->tcp, (const struct sockaddr *)&c->addr[k->member],
+                            on_connect);
+    if (rv != 0) {
+        c->conn = NULL;
+        uv_close((uv_handle_t *)&k->tcp, on_conn_closed);
+        c->cur = (k->member + 1) % c->n;
+    }
+    return rv;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct pc_client *c = t->data;
+    uint64_t now = uv_now(c->loop);
+    for (struct pc_call **pp = &c->pending; *pp != NULL;) {
+        struct pc_call *p = *pp;
+        if (p->deadline <= now) {
+            *pp = p->next;
+            fail_call(c, p, "process: timed out");
+        } else {
+            pp = &p->next;
+        }
+    }
+    arm_timer(c);
+    run_done(c);
+}
+
+static void arm_timer(struct pc_client *c)
+{
+    if (c->closing)
+        return;
+    if (c->done != NULL) {
+        uv_timer_start(&c->timer, on_timer, 0, 0);
+        return;
+    }
+    uint64_t now = uv_now(c->loop), next = UINT64_MAX;
+    for (struct pc_call *p = c->pending; p != NULL; p = p->next)
+        if (p->deadline < next)
+            next = p->deadline;
+    if (next == UINT64_MAX)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_timer, next > now ? next - now : 0, 0);
+}
+
+static int proc_client_open(void **out, uv_loop_t *loop, const struct workload_cluster *cl,
+                            uint64_t op_timeout_ms, char *errmsg)
+{
+    (void)op_timeout_ms;
+    if (cl->n == 0 || cl->n > WORKLOAD_MAX_NODES)
+        return fl_errorf(errmsg, FL_EUSAGE, "process adapter: %u nodes", cl->n);
+    struct pc_client *c = fl_calloc(1, sizeof *c);
+    if (c == NULL)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    int port = opt_port(cl, "client_port", PROC_CLIENT_PORT);
+    for (unsigned i = 0; i < cl->n; i++) {
+        if (uv_ip4_addr(cl->addr[i], port, &c->addr[i]) != 0) {
+            fl_free(c);
+            return fl_errorf(errmsg, FL_ESHAPE, "process adapter: node %u address \"%.64s\"",
+                             i + 1, cl->addr[i]);
+        }
+        snprintf(c->name[i], sizeof c->name[i], "n%u", i + 1);
+    }
+    c->loop = loop;
+    c->n = cl->n;
+    c->cur = (unsigned)((uv_hrtime() / 1000) % cl->n);
+    c->next_id = 1;
+    uv_timer_init(loop, &c->timer);
+    c->handles = 1; /* the timer */
+    c->timer.data = c;
+    *out = c;
+    return 0;
+}
+
+/* Queues a request line for `call` (sent now or once connected). */
+static int submit(struct pc_client *c, struct workload_call *call, json_t *msg, bool is_read,
+                  bool is_leader)
+{
+    if (c->closing) {
+        json_decref(msg);
+        return FL_EUSAGE;
+    }
+    struct pc_call *p = fl_calloc(1, sizeof *p);
+    char *text = msg != NULL ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    if (p == NULL || text == NULL) {
+        fl_free(p);
+        free(text);
+        return FL_ENOMEM;
+    }
+    size_t n = strlen(text);
+    p->line = fl_malloc(n + 2);
+    if (p->line == NULL) {
+        fl_free(p);
+        free(text);
+        return FL_ENOMEM;
+    }
+    memcpy(p->line, text, n);
+    p->line[n] = '\n';
+    p->line[n + 1] = '\0';
+    p->line_len = n + 1;
+    free(text);
+    if (p->line_len > PROC_MAX_LINE) {
+        call_free(p);
+        return FL_ELIMIT;
+    }
+    p->call = call;
+    p->is_read = is_read;
+    p->is_leader = is_leader;
+    p->deadline = uv_now(c->loop) + (call->timeout_ms > 0 ? call->timeout_ms : 1000);
+    call->impl = p;
+    p->next = c->pending;
+    c->pending = p;
+    if (c->conn == NULL && conn_open(c) != 0) {
+        unpend(c, p);
+        fail_call(c, p, "process: cannot connect");
+    } else if (c->conn != NULL && c->conn->connected && send_line(c, p) != 0) {
+        conn_fail(c, "process: write failed");
+    }
+    arm_timer(c);
+    return 0;
+}
+
+static int proc_invoke(void *client, struct workload_call *call)
+{
+    struct pc_client *c = client;
+    const char *f = json_string_value(json_object_get(call->op, "f"));
+    if (f == NULL)
+        return FL_ESHAPE;
+    uint64_t id = c->next_id++;
+    const char *cons = call->consistency == WORKLOAD_LEASE        ? "lease"
+                       : call->consistency == WORKLOAD_SEQUENTIAL ? "sequential"
+                                                                  : "linearizable";
+    json_t *msg = json_pack("{s:I,s:O,s:s}", "id", (json_int_t)id, "op", call->op,
+                            "consistency", cons);
+    int rv = submit(c, call, msg, strcmp(f, "read") == 0, false);
+    if (rv == 0)
+        ((struct pc_call *)call->impl)->id = id;
+    return rv;
+}
+
+static int proc_leader(void *client, struct workload_call *call)
+{
+    struct pc_client *c = client;
+    uint64_t id = c->next_id++;
+    json_t *msg = json_pack("{s:I,s:b}", "id", (json_int_t)id, "leader", 1);
+    int rv = submit(c, call, msg, false, true);
+    if (rv == 0)
+        ((struct pc_call *)call->impl)->id = id;
+    return rv;
+}
+
+/* Once closing and every handle is closed: the remaining callbacks, then
+ * the close callback. */
+static void close_step(struct pc_client *c)
+{
+    if (!c->closing || c->handles > 0)
+        return;
+    while (c->done != NULL) {
+        struct pc_call *p = c->done;
+        c->done = p->next;
+        struct workload_call *call = p->call;
+        call_free(p);
+        call->impl = NULL;
+        call->cb(call);
+    }
+    void (*cb)(void *) = c->close_cb;
+    void *data = c->close_data;
+    fl_free(c);
+    if (cb != NULL)
+        cb(data);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct pc_client *c = h->data;
+    c->handles--;
+    close_step(c);
+}
+
+static void proc_client_close(void *client, void (*cb)(void *data), void *data)
+{
+    struct pc_client *c = client;
+    c->closing = true;
+    c->close_cb = cb;
+    c->close_data = data;
+    conn_fail(c, "process: client closed");
+    while (c->pending != NULL) { /* none left after conn_fail; kept for safety */
+        struct pc_call *p = c->pending;
+        c->pending = p->next;
+        fail_call(c, p, "process: client closed");
+    }
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+const struct workload_adapter workload_adapter_process = {
+    .name = "process",
+    .node_argv = proc_node_argv,
+    .client_addr = proc_client_addr,
+    .peer_addr = proc_peer_addr,
+    .client_open = proc_client_open,
+    .invoke = proc_invoke,
+    .leader = proc_leader,
+    .client_close = proc_client_close,
+    .clock_faults = false, /* options.dynamic decides: workload_adapter_clock_faults() */
+    .membership = false,
+};
