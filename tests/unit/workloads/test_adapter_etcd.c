@@ -343,7 +343,7 @@ Test(workload_adapter_etcd_live, string_values_round_trip_as_json_text)
     json_decref(v);
 }
 
-Test(workload_adapter_etcd_live, a_killed_member_fails_reads_and_leaves_writes_unknown_or_failed)
+Test(workload_adapter_etcd_live, a_killed_member_fails_reads_and_writes_that_never_left)
 {
     if (!etcd_on_path())
         cr_skip_test("etcd not installed");
