@@ -43,8 +43,8 @@ struct op {
     enum client_outcome outcome;
     char error[64];
     uint64_t index, seq;
-    json_t *value; /* deep copy of result.value (commands, queries) or the whole reply */
-    void *owner;   /* for background writers */
+    json_t *value;    /* deep copy of result.value (commands, queries) or the whole reply */
+    void *owner;      /* for background writers */
     bool whole_reply; /* keep the whole result (membership requests), not result.value */
 };
 
@@ -112,6 +112,7 @@ static void setup(void)
     snprintf(fx.tmp, sizeof fx.tmp, "/tmp/fl-integ-XXXXXX");
     cr_assert(mkdtemp(fx.tmp) != NULL);
     fx.rng = (unsigned)getpid() ^ (unsigned)time(NULL);
+    signal(SIGPIPE, SIG_IGN); /* a write to a killed node's socket is an error, not a death */
     /* A port range per test run (each test runs in its own process), checked free. */
     int span = PORTS_PER * NODES_MAX;
     int start = 20000 + (int)((unsigned)getpid() * 7919u % 2000u) * span;
@@ -408,7 +409,7 @@ static json_t *raw_request(int k, json_t *req)
     size_t len = strlen(body);
     unsigned char hdr[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16),
                             (unsigned char)(len >> 8), (unsigned char)len};
-    if (write(fd, hdr, 4) != 4 || write(fd, body, len) != (ssize_t)len)
+    if (send(fd, hdr, 4, MSG_NOSIGNAL) != 4 || send(fd, body, len, MSG_NOSIGNAL) != (ssize_t)len)
         goto out;
     for (int frames = 0; frames < 10000 && reply == NULL; frames++) {
         unsigned char h[4];
@@ -487,12 +488,12 @@ static void raw_role(int k, const char *name, char *out, size_t size)
 static json_t *raw_seq_read(int k, uint64_t session, uint64_t seq_hint, uint64_t index,
                             const char *f, const char *key)
 {
-    json_t *op = key != NULL ? json_pack("{s:s,s:s}", "f", f, "key", key)
-                             : json_pack("{s:s}", "f", f);
+    json_t *op =
+        key != NULL ? json_pack("{s:s,s:s}", "f", f, "key", key) : json_pack("{s:s}", "f", f);
     return raw_request(k, json_pack("{s:s,s:I,s:I,s:s,s:I,s:o}", "type", "query", "session",
                                     (json_int_t)session, "seq_hint", (json_int_t)seq_hint,
-                                    "consistency", "sequential", "index", (json_int_t)index,
-                                    "op", op));
+                                    "consistency", "sequential", "index", (json_int_t)index, "op",
+                                    op));
 }
 
 /* Retries raw_seq_read until an ok reply (a restarted node may need time); returns the
@@ -775,13 +776,14 @@ Test(node_cluster, every_consistency_level_reads_the_sessions_writes)
     }
     /* A follower refuses linearizable reads with a leader hint (the client follows it). */
     int f = leader % 3 + 1;
-    json_t *rep = raw_request(
-        f, json_pack("{s:s,s:I,s:I,s:s,s:I,s:o}", "type", "query", "session", (json_int_t)session,
-                     "seq_hint", (json_int_t)w21->seq, "consistency", "linearizable", "index",
-                     (json_int_t)index, "op", kv_read("k")));
+    json_t *rep = raw_request(f, json_pack("{s:s,s:I,s:I,s:s,s:I,s:o}", "type", "query", "session",
+                                           (json_int_t)session, "seq_hint", (json_int_t)w21->seq,
+                                           "consistency", "linearizable", "index",
+                                           (json_int_t)index, "op", kv_read("k")));
     cr_assert(rep != NULL);
     if (raw_leader_of(f) != f) /* still a follower */
-        cr_assert(json_is_false(json_object_get(rep, "ok")), "a follower served a linearizable read");
+        cr_assert(json_is_false(json_object_get(rep, "ok")),
+                  "a follower served a linearizable read");
     json_decref(rep);
 }
 
@@ -809,8 +811,9 @@ Test(node_cluster, fifo_under_500_pipelined_commands)
         prev_seq = o[i].seq;
     }
     for (int i = 1; i < 2 * PAIRS; i++)
-        cr_assert(o[i].index > o[i - 1].index, "command %d applied at index %" PRIu64
-                  " not after command %d at %" PRIu64, i, o[i].index, i - 1, o[i - 1].index);
+        cr_assert(o[i].index > o[i - 1].index,
+                  "command %d applied at index %" PRIu64 " not after command %d at %" PRIu64, i,
+                  o[i].index, i - 1, o[i - 1].index);
     cr_assert_eq(ival(sync_query(c, kv_read("c"), CLIENT_LINEARIZABLE)), PAIRS);
     cr_assert_eq(ival(sync_query(c, kv_read("w"), CLIENT_LINEARIZABLE)), PAIRS);
 }
@@ -835,14 +838,15 @@ Test(node_cluster, exactly_once_across_a_leader_change)
     size_t issued = w->n_ok + w->n_fail + w->n_unknown;
     int64_t final = ival(sync_query(c, json_pack("{s:s}", "f", "read"), CLIENT_LINEARIZABLE));
     cr_log_info("adds: %zu issued, %zu ok (%zu before the kill), %zu fail, %zu unknown, "
-                "counter %" PRId64, issued, w->n_ok, before, w->n_fail, w->n_unknown, final);
+                "counter %" PRId64,
+                issued, w->n_ok, before, w->n_fail, w->n_unknown, final);
     cr_assert(before > 0 && w->n_ok > before, "adds did not run across the kill");
     cr_assert(final >= (int64_t)w->n_ok, "counter %" PRId64 " lost acknowledged adds (%zu ok)",
               final, w->n_ok);
     cr_assert(final <= (int64_t)(w->n_ok + w->n_unknown),
               "counter %" PRId64 " > ok %zu + unknown %zu", final, w->n_ok, w->n_unknown);
-    cr_assert(final <= (int64_t)issued, "an add was applied twice: counter %" PRId64
-              " > %zu issued", final, issued);
+    cr_assert(final <= (int64_t)issued,
+              "an add was applied twice: counter %" PRId64 " > %zu issued", final, issued);
 }
 
 /* 4. A watcher receives every event exactly once and in order while the node it is connected
@@ -910,9 +914,8 @@ Test(node_cluster, events_delivered_once_in_order_across_reconnect)
         cr_assert_eq(log->event_index[i], log->event_log_index[i]);
         if (i > 0)
             cr_assert_gt(log->event_index[i], log->event_index[i - 1],
-                         "event %zu (value %" PRId64 ") has event_index %" PRIu64
-                         " after %" PRIu64, i, log->values[i], log->event_index[i],
-                         log->event_index[i - 1]);
+                         "event %zu (value %" PRId64 ") has event_index %" PRIu64 " after %" PRIu64,
+                         i, log->values[i], log->event_index[i], log->event_index[i - 1]);
     }
 }
 
@@ -965,8 +968,8 @@ Test(node_cluster, membership_change_under_load)
      * (its session and index) before it is promoted. */
     int64_t seen = w->last_ok;
     int64_t p = seq_read_int(4, client_session(c), 0, client_max_index(c), "read", "m");
-    cr_assert(p != INT64_MIN && p >= seen, "passive n4 reads %" PRId64 " (acknowledged %" PRId64 ")",
-              p, seen);
+    cr_assert(p != INT64_MIN && p >= seen,
+              "passive n4 reads %" PRId64 " (acknowledged %" PRId64 ")", p, seen);
     uint64_t t2 = now_ms();
     member_change(adm, M_PROMOTE, 4, NULL);
     cr_log_info("join %" PRIu64 " ms, passive catch-up %" PRIu64 " ms, promote %" PRIu64 " ms",
@@ -981,8 +984,7 @@ Test(node_cluster, membership_change_under_load)
     raw_role(leader, "n4", role, sizeof role);
     cr_assert_str_eq(role, "voter", "n4 is \"%s\" in the leader's members", role);
     int64_t v = seq_read_int(4, client_session(c), w->last_seq, client_max_index(c), "read", "m");
-    cr_assert_eq(v, w->last_ok, "n4 reads %" PRId64 ", last acknowledged %" PRId64, v,
-                 w->last_ok);
+    cr_assert_eq(v, w->last_ok, "n4 reads %" PRId64 ", last acknowledged %" PRId64, v, w->last_ok);
     cr_assert_eq(ival(sync_query(c, kv_read("m"), CLIENT_LINEARIZABLE)), w->last_ok);
 }
 
