@@ -1,6 +1,6 @@
 /* node.c - throughput, latency and failover time of 3 real faultline-node processes (issue 5).
  *
- *   bench_node [--seconds N] [--quick] [--bin PATH]
+ *   bench_node [--seconds N] [--quick] [--bin PATH] [--only KIND] [--no-failover]
  *
  * Starts 3 faultline-node processes on 127.0.0.1 (temporary data directories,
  * fsync on, --quiet) and drives them with node/client: 100-byte values, with
@@ -671,7 +671,7 @@ static void failover(struct bench *b, int rounds, double *median, double *p90, d
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: bench_node [--seconds N] [--quick] [--bin PATH]\n"
+            "usage: bench_node [--seconds N] [--quick] [--bin PATH] [--only KIND] [--no-failover]\n"
             "  --seconds N  measured seconds per row, 1..600 (default 5)\n"
             "  --quick      1 s per row, 1 and 16 in flight and 128 from 8 clients only,\n"
             "               5 failovers instead of 20\n"
@@ -681,7 +681,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     double seconds = 5;
-    bool quick = false;
+    bool quick = false, no_failover = false;
+    int only = -1;
     const char *bin = FL_NODE_BIN;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
@@ -694,6 +695,21 @@ int main(int argc, char **argv)
             seconds = (double)v;
         } else if (strcmp(argv[i], "--quick") == 0) {
             quick = true;
+        } else if (strcmp(argv[i], "--no-failover") == 0) {
+            no_failover = true;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            static const char *const names[OP_KINDS] = {"write", "linearizable", "lease",
+                                                        "sequential"};
+            const char *v = argv[++i];
+            only = -1;
+            for (int k = 0; k < OP_KINDS; k++)
+                if (strcmp(v, names[k]) == 0)
+                    only = k;
+            if (only < 0) {
+                fprintf(stderr, "bench_node: --only: expected write, linearizable, lease or "
+                                "sequential\n");
+                return 2;
+            }
         } else if (strcmp(argv[i], "--bin") == 0 && i + 1 < argc) {
             bin = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -763,6 +779,8 @@ int main(int argc, char **argv)
         char cw[64];
         snprintf(cw, sizeof cw, "%zu x %zu", cfgs[c].clients, cfgs[c].window);
         for (int k = 0; k < OP_KINDS; k++) {
+            if (only >= 0 && k != only)
+                continue;
             struct row r = measure(b, (enum op_kind)k, seconds);
             printf("%-24s %9zu %-18s %11.0f %9.2f %9.2f %7llu%s%s\n", kind_names[k],
                    cfgs[c].clients * cfgs[c].window, cw, r.per_s, r.p50, r.p99,
@@ -772,6 +790,11 @@ int main(int argc, char **argv)
     }
     clients_close(b);
     cluster_stop(b);
+    if (no_failover) {
+        bench_cleanup(b);
+        fl_free(b);
+        return 0;
+    }
 
     int rounds = quick ? 5 : 20;
     printf("\nfailover: fresh cluster, --election-timeout-ms %s, one client writing in a loop "
