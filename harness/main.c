@@ -2,6 +2,7 @@
 #include "harness/check.h"
 #include "harness/clean.h"
 #include "harness/client.h"
+#include "harness/compare.h"
 #include "harness/report_cmd.h"
 #include "harness/run.h"
 
@@ -24,11 +25,14 @@ static void usage(FILE *out)
                  "  replay DIR      run a saved run's scenario again with its seed\n"
                  "  report DIR      write results.json and report.html (timeline, faults,\n"
                  "                  latency, counterexample) for a results folder or history\n"
+                 "  compare SCENARIO --impl SPEC...  the same scenario and seeds for several\n"
+                 "                  implementations (reference, etcd, reference:bug=BUG), side\n"
+                 "                  by side; see faultline compare --help\n"
                  "  clean           remove what killed runs left behind (namespaces, processes,\n"
                  "                  temp dirs); see faultline clean --help\n"
                  "  version         print the version\n"
                  "\n"
-                 "not built yet (see README.md): compare, bench\n");
+                 "not built yet (see README.md): bench\n");
 }
 
 int main(int argc, char **argv)
@@ -58,7 +62,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "compare") == 0 || strcmp(cmd, "bench") == 0) {
+    if (strcmp(cmd, "compare") == 0)
+        return harness_compare_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0) {
         fprintf(stderr, "faultline %s: not built yet; see README.md for what exists\n", cmd);
         return 3;
     }
