@@ -87,7 +87,8 @@ int workload_generator_init(struct workload_generator *g, const struct workload_
     g->next_value = 1;
     g->key_ops = fl_calloc(g->c.keys, sizeof *g->key_ops);
     g->key_id = fl_calloc(g->c.keys, sizeof *g->key_id);
-    if (g->key_ops == NULL || g->key_id == NULL) {
+    g->key_last = fl_calloc(g->c.keys, sizeof *g->key_last);
+    if (g->key_ops == NULL || g->key_id == NULL || g->key_last == NULL) {
         workload_generator_close(g);
         return FL_ENOMEM;
     }
@@ -100,7 +101,8 @@ void workload_generator_close(struct workload_generator *g)
 {
     fl_free(g->key_ops);
     fl_free(g->key_id);
-    g->key_ops = g->key_id = NULL;
+    fl_free(g->key_last);
+    g->key_ops = g->key_id = g->key_last = NULL;
 }
 
 static json_t *key_json(uint64_t id)
@@ -171,11 +173,13 @@ json_t *workload_generator_next(struct workload_generator *g)
     json_t *op = json_pack("{s:s}", "f", f);
     if (op == NULL)
         return NULL;
+    unsigned slot = 0;
     if (g->c.model == WORKLOAD_KV) {
-        unsigned slot = (unsigned)fl_rng_below(&g->rng, g->c.keys);
+        slot = (unsigned)fl_rng_below(&g->rng, g->c.keys);
         if (g->c.rotation_ops > 0 && g->key_ops[slot] >= g->c.rotation_ops) {
             g->key_id[slot] = g->next_key++;
             g->key_ops[slot] = 0;
+            g->key_last[slot] = 0;
         }
         g->key_ops[slot]++;
         json_object_set_new(op, "key", key_json(g->key_id[slot]));
@@ -183,13 +187,18 @@ json_t *workload_generator_next(struct workload_generator *g)
     if (strcmp(f, "write") == 0 || strcmp(f, "enqueue") == 0 ||
         (strcmp(f, "add") == 0 && g->c.model == WORKLOAD_SET)) {
         g->last_value = g->next_value;
+        g->key_last[slot] = g->next_value;
         json_object_set_new(op, "value", value_json(g, g->next_value++));
     } else if (strcmp(f, "add") == 0) {
         json_object_set_new(op, "value", json_integer(1));
     } else if (strcmp(f, "cas") == 0) {
-        /* Guess a recent value as the expected one: some succeed, some not. */
-        uint64_t back = fl_rng_below(&g->rng, 3);
-        json_int_t old = g->last_value > back ? (json_int_t)(g->last_value - back) : 0;
+        /* Expect the key's last written value most of the time (it may
+         * have moved on under concurrency: some succeed, some fail). */
+        uint64_t last = g->key_last[slot];
+        json_int_t old = fl_rng_chance(&g->rng, 0.8) && last > 0 ? (json_int_t)last
+                         : last > 1                                ? (json_int_t)(last - 1)
+                                                                   : 0;
+        g->key_last[slot] = g->next_value;
         json_t *pair = json_array();
         json_array_append_new(pair, old > 0 ? value_json(g, (uint64_t)old) : json_integer(0));
         json_array_append_new(pair, value_json(g, g->next_value++));

@@ -48,6 +48,7 @@ struct workload_generator {
     uint64_t *key_id;    /* the key currently in each slot */
     uint64_t next_key;   /* id of the next fresh key */
     uint64_t last_value; /* last value written, for cas guesses */
+    uint64_t *key_last;  /* last value written to each active key slot */
 };
 
 /* Parses "register", "kv", "counter", "set", "queue". Returns 0 or FL_EUSAGE. */
