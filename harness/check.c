@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,8 @@ static void usage(FILE *out)
             "Checks each history for linearizability and prints one line per file:\n"
             "its verdict, operations, keys and time; a counterexample when invalid.\n"
             "Formats: our JSONL, Jepsen/Knossos EDN, Jepsen text logs (autodetected).\n"
+            "A FILE that is a results folder of `faultline run` means its history.jsonl,\n"
+            "checked with the model of its scenario.json.\n"
             "\n"
             "options:\n"
             "  --model M          register (cas-register), kv, counter, set, queue, mutex,\n"
@@ -278,8 +281,28 @@ int harness_check_main(int argc, char **argv)
         struct checker_history h;
         struct checker_result res;
         const struct checker_model_ops *model = NULL;
+        /* A results folder of `faultline run`: its history, and its model
+         * from scenario.json unless --model says otherwise. */
+        char dir_history[4096];
+        const char *saved_model = opt.model;
+        char model_name[32] = "";
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(dir_history, sizeof dir_history, "%s/history.jsonl", path);
+            char sc_path[4096];
+            snprintf(sc_path, sizeof sc_path, "%s/scenario.json", path);
+            json_t *sc = json_load_file(sc_path, 0, NULL);
+            const char *m = json_string_value(json_object_get(json_object_get(sc, "workload"), "model"));
+            if (m != NULL && opt.model == NULL && checker_model_find(m) != NULL) {
+                snprintf(model_name, sizeof model_name, "%s", m);
+                opt.model = model_name;
+            }
+            json_decref(sc);
+            path = dir_history;
+        }
 
         int rc = checker_check_file(path, &opt, &h, &res, &model, errmsg);
+        opt.model = saved_model;
         if (rc < 0) {
             if (json_out) {
                 json_t *o =
