@@ -828,7 +828,7 @@ Test(node_cluster, exactly_once_across_a_leader_change)
     int leader = wait_leader();
     struct client *c = client_all(3, NULL, NULL);
     struct writer *w = writer_start(c, "+", 16, 0);
-    pump_ms(300);
+    pump_until(&w->n_ok, 200, 60000); /* some adds acknowledged before the kill */
     size_t before = w->n_ok;
     node_kill(leader);
     pump_ms(700);
