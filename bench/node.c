@@ -15,7 +15,8 @@
  * the node is restarted and the cluster left to settle; 20 times (5 with
  * --quick). Every process and the temporary directory are removed at the end,
  * on failure and on SIGINT/SIGTERM (children also die with the bench:
- * PR_SET_PDEATHSIG). Figures only; nothing is asserted. */
+ * PR_SET_PDEATHSIG). --only KIND and --no-failover narrow the run (for profiling);
+ * FL_BENCH_DEBUG=1 prints every leader probe's reply. Figures only; nothing is asserted. */
 #include "common/alloc.h"
 #include "common/error.h"
 #include "node/client/client.h"
