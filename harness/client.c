@@ -150,8 +150,13 @@ static void report_json(struct cli *x, struct client_req *r)
         json_object_set_new(o, "index", json_integer((json_int_t)r->index));
     if (r->result != NULL) {
         json_t *v = json_object_get(r->result, "value");
-        if (strcmp(x->cmd, "members") == 0 || strcmp(x->cmd, "join") == 0)
-            json_object_set(o, "reply", (json_t *)r->result);
+        if (strcmp(x->cmd, "members") == 0) {
+            json_t *copy = json_copy((json_t *)r->result); /* without the envelope */
+            json_object_del(copy, "type");
+            json_object_del(copy, "id");
+            json_object_del(copy, "ok");
+            json_object_set_new(o, "reply", copy);
+        }
         else if (v != NULL)
             json_object_set(o, "value", v);
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # client_cli.sh - `faultline client` against 3 real faultline-node processes on 127.0.0.1:
-# put/get (every consistency level)/cas/delete/watch/members, exit statuses, and a write after
-# the leader is killed. Usage: client_cli.sh FAULTLINE FAULTLINE_NODE
+# put/get (every consistency level)/cas/delete/watch/members, join/promote/demote/leave of a
+# 4th node, exit statuses, and a write after the leader is killed. Usage: client_cli.sh FAULTLINE FAULTLINE_NODE
 # Nodes are killed and the temporary directory removed on any exit.
 set -u
 FL=${1:?usage: client_cli.sh FAULTLINE FAULTLINE_NODE}
@@ -19,17 +19,18 @@ trap 'exit 1' INT TERM
 
 fail() {
     echo "FAIL: $*" >&2
-    for f in "$TMP"/n*.err; do echo "--- $f (tail)" >&2; tail -5 "$f" >&2; done
+    for f in "$TMP"/n*.err; do echo "--- $f (tail)" >&2; tail -8 "$f" >&2; done
     exit 1
 }
 
-# A free range of 6 ports (peer, client for each node): pick, check nobody listens.
+# A free range of 8 ports (peer, client for each of 4 nodes) below the ephemeral range
+# (32768+ on Linux, where outgoing connections would take them): pick, check nobody listens.
 port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 BASE=0
 for try in $(seq 1 50); do
-    b=$((21000 + (RANDOM % 3000) * 10))
+    b=$((20000 + (RANDOM % 1200) * 10))
     ok=1
-    for i in 0 1 2 3 4 5; do port_free $((b + i)) || ok=0; done
+    for i in 0 1 2 3 4 5 6 7; do port_free $((b + i)) || ok=0; done
     if [ $ok = 1 ]; then BASE=$b; break; fi
 done
 [ $BASE != 0 ] || fail "no free port range found"
@@ -50,7 +51,8 @@ start_node() {
 }
 for k in 1 2 3; do start_node $k; done
 
-c() { "$FL" client --cluster "$CLUSTER" --timeout-ms 10000 "$@"; }
+# Every client run is bounded (a hang is a failure with a message, not a stuck test).
+c() { timeout -k 5 60 "$FL" client --cluster "$CLUSTER" --timeout-ms 10000 "$@"; }
 
 # Wait for a leader (the members reply names it), without a fixed sleep budget per try.
 leader=""
@@ -108,8 +110,31 @@ for i in $(seq 1 100); do
     c put k3 "$i" >/dev/null 2>&1
     sleep 0.1
 done
+if kill -0 $wpid 2>/dev/null; then
+    kill $wpid
+    fail "watch saw no event after 100 writes ($(cat "$TMP/watch.err"))"
+fi
 wait $wpid || fail "watch exited $? ($(cat "$TMP/watch.err"))"
 grep -q '"key":"k3"' "$TMP/watch.out" || fail "watch printed: $(cat "$TMP/watch.out")"
+
+# membership: a 4th node started empty joins as passive, is promoted, demoted and leaves
+"$NODE" --id n4 --peer-listen "$(peer 4)" --client-listen "$(cli 4)" --join --data "$TMP/n4" \
+    2>"$TMP/n4.err" &
+PIDS[4]=$!
+expect 0 ok -- join n4 "$(peer 4)" "$(cli 4)" --role passive
+expect 1 '' -- join n4 "$(peer 4)" "$(cli 4)"
+out=$(c members) || fail "members after join"
+echo "$out" | grep -q '^n4 *passive' || fail "n4 not passive after join: $out"
+for try in $(seq 1 20); do # refused (busy) until n4 has caught up
+    c --timeout-ms 5000 promote n4 >/dev/null 2>>"$TMP/promote.err" && break
+    sleep 0.2
+done
+out=$(c members) || fail "members after promote"
+echo "$out" | grep -q '^n4 *voter' || fail "n4 not a voter after promote: $out ($(cat "$TMP/promote.err"))"
+expect 0 ok -- demote n4
+expect 0 ok -- leave n4
+out=$(c members) || fail "members after leave"
+echo "$out" | grep -q '^n4' && fail "n4 still a member after leave: $out"
 
 # kill -9 the leader: the client finds the new one and the write still succeeds
 k=${leader#n}
