@@ -358,3 +358,39 @@ Test(workload_adapter_etcd_live, a_killed_member_fails_reads_and_writes_that_nev
     cr_assert_eq(do_op("{\"f\":\"write\",\"key\":\"k1\",\"value\":2}", WORKLOAD_LINEARIZABLE, NULL),
                  WORKLOAD_FAIL);
 }
+
+struct close_order {
+    bool call_done, closed_after_call;
+};
+
+static void order_call(struct workload_call *call)
+{
+    ((struct close_order *)call->data)->call_done = true;
+}
+
+static void order_closed(void *data)
+{
+    struct close_order *o = data;
+    o->closed_after_call = o->call_done;
+    L.closed = true;
+}
+
+Test(workload_adapter_etcd_live, close_completes_calls_in_flight_before_its_callback)
+{
+    if (!etcd_on_path())
+        cr_skip_test("etcd not installed");
+    struct close_order o = {0};
+    struct workload_call call = {.timeout_ms = 5000, .cb = order_call, .data = &o};
+    call.op = op("{\"f\":\"write\",\"key\":\"k1\",\"value\":5}");
+    cr_assert_eq(workload_adapter_etcd.invoke(L.client, &call), 0);
+    L.closed = false;
+    workload_adapter_etcd.client_close(L.client, order_closed, &o);
+    L.client = NULL;
+    cr_assert_not(o.call_done, "not synchronously");
+    while (!L.closed)
+        uv_run(&L.loop, UV_RUN_ONCE);
+    cr_assert(o.closed_after_call);
+    cr_assert_neq(call.outcome, WORKLOAD_OK);
+    json_decref(call.op);
+    json_decref(call.value);
+}

@@ -354,3 +354,37 @@ Test(workload_adapter_process_client, refused_connection_fails_definitely)
     cr_assert_eq(do_op("{\"f\":\"write\",\"key\":\"k1\",\"value\":1}", 5000, NULL),
                  WORKLOAD_FAIL);
 }
+
+struct close_order {
+    bool call_done, closed, closed_after_call;
+};
+
+static void order_call(struct workload_call *call)
+{
+    ((struct close_order *)call->data)->call_done = true;
+}
+
+static void order_closed(void *data)
+{
+    struct close_order *o = data;
+    o->closed_after_call = o->call_done;
+    o->closed = true;
+}
+
+Test(workload_adapter_process_client, close_completes_calls_in_flight_before_its_callback)
+{
+    struct close_order o = {0};
+    struct workload_call call = {.timeout_ms = 5000, .cb = order_call, .data = &o};
+    call.op = json_loads("{\"f\":\"write\",\"key\":\"hang\",\"value\":1}", 0, NULL);
+    cr_assert_eq(workload_adapter_process.invoke(E.client, &call), 0);
+    for (int i = 0; i < 5; i++) /* connected and sent */
+        uv_run(&E.loop, UV_RUN_NOWAIT);
+    workload_adapter_process.client_close(E.client, order_closed, &o);
+    E.client = NULL;
+    cr_assert_not(o.call_done, "not synchronously");
+    while (!o.closed)
+        uv_run(&E.loop, UV_RUN_ONCE);
+    cr_assert(o.closed_after_call);
+    cr_assert_neq(call.outcome, WORKLOAD_OK);
+    json_decref(call.op);
+}
