@@ -319,7 +319,7 @@ static int parse_num(const char *opt, const char *v, unsigned long long max,
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
     if (errno != 0 || *end != '\0' || v[0] == '-' || v[0] == '\0' || x > max) {
-        fprintf(stderr, "faultline bench: %s: expected an integer in [1, %llu], got \"%s\"\n", opt,
+        fprintf(stderr, "faultline bench: %s: expected an integer in [0, %llu], got \"%s\"\n", opt,
                 max, v);
         return -1;
     }
@@ -364,8 +364,12 @@ int harness_bench_main(int argc, char **argv)
             B->n_specs++;
             break;
         case 'S':
-            if (parse_num("--seconds", optarg, 3600, &v) != 0 || v == 0)
+            if (parse_num("--seconds", optarg, 3600, &v) != 0)
                 goto out;
+            if (v == 0) {
+                fprintf(stderr, "%s: --seconds: at least 1\n", prog);
+                goto out;
+            }
             B->seconds = (unsigned)v;
             break;
         case 'c':

@@ -913,11 +913,18 @@ int harness_compare_main(int argc, char **argv)
     }
     unsigned long long v, runs = 1;
     if (count != NULL &&
-        (parse_num("--test-count", count, HARNESS_COMPARE_MAX_RUNS, &runs) != 0 || runs == 0))
+        (parse_num("--test-count", count, HARNESS_COMPARE_MAX_RUNS, &runs) != 0 || runs == 0)) {
+        if (runs == 0)
+            fprintf(stderr, "%s: --test-count: at least 1\n", prog);
         goto out;
+    }
     if (limit != NULL) {
-        if (parse_num("--time-limit", limit, 86400, &v) != 0 || v == 0)
+        if (parse_num("--time-limit", limit, 86400, &v) != 0)
             goto out;
+        if (v == 0) {
+            fprintf(stderr, "%s: --time-limit: at least 1 second\n", prog);
+            goto out;
+        }
         sc.phases.faults_s = (unsigned)v;
     }
     if (warmup != NULL) {
