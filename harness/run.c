@@ -817,8 +817,11 @@ static int plan_nemesis(struct run *r, char *errmsg)
         if (r->sc.nemesis.weights[k] == 0)
             continue;
         any = true;
-        int rv = nemesis_schedule_add(&s, harness_fault_name((enum harness_fault)k),
-                                      r->sc.nemesis.weights[k], errmsg);
+        /* The scenario says "random-partition", the nemesis registry "random". */
+        const char *kind = harness_fault_name((enum harness_fault)k);
+        if (strcmp(kind, "random-partition") == 0)
+            kind = "random";
+        int rv = nemesis_schedule_add(&s, kind, r->sc.nemesis.weights[k], errmsg);
         if (rv != 0)
             return rv;
     }
