@@ -553,7 +553,8 @@ static const char page_css[] =
     ".s{display:inline-block;min-width:1.4em;text-align:center;border-radius:3px;color:#fff;"
     "margin:1px;font-size:12px;text-decoration:none}"
     "table{border-collapse:collapse;margin:4px 0}td,th{border:1px solid #ccc;padding:2px 8px;"
-    "text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}"
+    "text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}table.side "
+    "td{white-space:nowrap}"
     ".note{color:#555;font-size:13px;margin:4px 0}.caught{color:#2e7d32}.missed{color:#c62828;"
     "font-weight:bold}";
 
@@ -639,12 +640,13 @@ int harness_compare_html(const struct harness_compare *c, struct fl_buf *out)
                   "without a planted bug.</p>\n",
                   c->count, c->count == 1 ? "" : "s", c->seed,
                   c->seed + (c->count ? c->count - 1 : 0), c->faults_s);
-    fl_buf_puts(out, "<h2>Side by side</h2>\n<table><tr><th class=\"l\">implementation</th>"
-                     "<th>runs</th><th>valid</th><th>invalid</th><th>unknown</th><th>error</th>"
-                     "<th>ok</th><th>fail</th><th>info</th><th>ok/s</th><th>write p50 ms</th>"
-                     "<th>write p99 ms</th><th>read p50 ms</th><th>read p99 ms</th>"
-                     "<th>unavailable s</th><th>faults</th><th>recovery median s</th>"
-                     "<th>recovery max s</th></tr>\n");
+    fl_buf_puts(
+        out, "<h2>Side by side</h2>\n<table class=\"side\"><tr><th class=\"l\">implementation</th>"
+             "<th>runs</th><th>valid</th><th>invalid</th><th>unknown</th><th>error</th>"
+             "<th>ok</th><th>fail</th><th>info</th><th>ok/s</th><th>write p50 ms</th>"
+             "<th>write p99 ms</th><th>read p50 ms</th><th>read p99 ms</th>"
+             "<th>unavailable s</th><th>faults</th><th>recovery median s</th>"
+             "<th>recovery max s</th></tr>\n");
     for (size_t i = 0; i < c->n_impls; i++) {
         const struct harness_compare_summary *s = &c->impls[i].sum;
         fl_buf_puts(out, "<tr><td class=\"l\">");
