@@ -1,4 +1,4 @@
-/* adapter_etcd.c - the adapter for etcd 3.4: member command lines and a client over the v3 JSON gateway.
+/* adapter_etcd.c - the etcd 3.4 adapter: member command lines, a client over the v3 JSON gateway.
  *
  * Nodes: one etcd member per namespace (../shared/FAULTS.md recipe), named
  * n1..nN, client URL http://IP:2379, peer URL http://IP:2380.
@@ -38,8 +38,8 @@
 #include "common/error.h"
 #include "workloads/adapter.h"
 
-#define ETCD_CLIENT_PORT 2379
-#define ETCD_PEER_PORT 2380
+#define ETCD_CLIENT_PORT  2379
+#define ETCD_PEER_PORT    2380
 #define ETCD_MAX_RESPONSE (8u << 20) /* bytes of one gateway answer */
 
 /* ==== Command line ==== */
@@ -92,9 +92,8 @@ static int etcd_node_argv(const struct workload_cluster *cl, unsigned i, char **
         if ((rv = push(argv, max, &argc, buf, buflen, &used, (s))) != 0)                           \
             return fl_errorf(errmsg, rv, "etcd adapter: command line too long");                   \
     } while (0)
-    const char *bin = cl->options != NULL
-                          ? json_string_value(json_object_get(cl->options, "binary"))
-                          : NULL;
+    const char *bin =
+        cl->options != NULL ? json_string_value(json_object_get(cl->options, "binary")) : NULL;
     PUSH(bin != NULL && bin[0] != '\0' ? bin : "etcd");
     snprintf(tmp, sizeof tmp, "n%u", i + 1);
     PUSH("--name");
@@ -229,10 +228,10 @@ struct ec_req {
     bool resp_too_big;
     enum ec_kind kind;
     unsigned member;
-    const char *f;               /* EC_OP: "read", "write", "cas" */
-    struct workload_call *call;  /* EC_OP */
-    struct ec_lead *lead;        /* EC_STATUS, EC_MEMBERS */
-    struct ec_req *prev, *next;  /* in flight */
+    const char *f;              /* EC_OP: "read", "write", "cas" */
+    struct workload_call *call; /* EC_OP */
+    struct ec_lead *lead;       /* EC_STATUS, EC_MEMBERS */
+    struct ec_req *prev, *next; /* in flight */
 };
 
 /* One leader() question: a status request per member (and the member list
@@ -257,15 +256,15 @@ struct ec_client {
     uv_timer_t timer;
     unsigned n, cur;
     enum workload_model model;
-    char url[WORKLOAD_MAX_NODES][80];   /* http://IP:2379 */
-    char peer[WORKLOAD_MAX_NODES][80];  /* http://IP:2380 */
-    char name[WORKLOAD_MAX_NODES][8];   /* n1.. */
+    char url[WORKLOAD_MAX_NODES][80];          /* http://IP:2379 */
+    char peer[WORKLOAD_MAX_NODES][80];         /* http://IP:2380 */
+    char name[WORKLOAD_MAX_NODES][8];          /* n1.. */
     unsigned long long id[WORKLOAD_MAX_NODES]; /* member ids, 0: unknown */
-    struct ec_req *reqs;    /* in flight */
-    struct ec_sock *socks;  /* watched sockets */
+    struct ec_req *reqs;                       /* in flight */
+    struct ec_sock *socks;                     /* watched sockets */
     bool closing;
     unsigned closing_handles;
-    struct ec_req *dead;    /* completed at close */
+    struct ec_req *dead; /* completed at close */
     void (*close_cb)(void *data);
     void *close_data;
 };
@@ -499,9 +498,9 @@ static const char *gw_message(json_t *doc)
 /* Errors etcd returns before proposing anything: certainly not applied. */
 static bool gw_definite(json_t *doc)
 {
-    static const char *const definite[] = {"too many requests", "raft proposal dropped",
-                                           "no leader", "request is too large", "not capable",
-                                           "key is not provided", NULL};
+    static const char *const definite[] = {
+        "too many requests", "raft proposal dropped", "no leader", "request is too large",
+        "not capable",       "key is not provided",   NULL};
     const char *m = gw_message(doc);
     for (int i = 0; definite[i] != NULL; i++)
         if (strstr(m, definite[i]) != NULL)
@@ -552,13 +551,12 @@ static void op_classify(struct ec_req *r, CURLcode code)
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     json_t *doc = r->resp != NULL ? json_loadb(r->resp, r->resp_len, 0, NULL) : NULL;
     if (status != 200 || !json_is_object(doc)) {
-        call->outcome = is_read || (json_is_object(doc) && gw_definite(doc)) ? WORKLOAD_FAIL
-                                                                              : WORKLOAD_UNKNOWN;
-        call->error = doc == NULL                                  ? "etcd: malformed answer"
+        call->outcome =
+            is_read || (json_is_object(doc) && gw_definite(doc)) ? WORKLOAD_FAIL : WORKLOAD_UNKNOWN;
+        call->error = doc == NULL                                    ? "etcd: malformed answer"
                       : strstr(gw_message(doc), "timed out") != NULL ? "etcd: request timed out"
-                      : strstr(gw_message(doc), "leader changed") != NULL
-                          ? "etcd: leader changed"
-                      : strstr(gw_message(doc), "no leader") != NULL ? "etcd: no leader"
+                      : strstr(gw_message(doc), "leader changed") != NULL ? "etcd: leader changed"
+                      : strstr(gw_message(doc), "no leader") != NULL      ? "etcd: no leader"
                       : strstr(gw_message(doc), "too many requests") != NULL
                           ? "etcd: too many requests"
                           : "etcd: error answer";
@@ -613,11 +611,11 @@ static void lead_part(struct ec_req *r, CURLcode code)
     long status = 0;
     if (code == CURLE_OK)
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-    json_t *doc = status == 200 && r->resp != NULL ? json_loadb(r->resp, r->resp_len, 0, NULL)
-                                                   : NULL;
+    json_t *doc =
+        status == 200 && r->resp != NULL ? json_loadb(r->resp, r->resp_len, 0, NULL) : NULL;
     if (r->kind == EC_STATUS && json_is_object(doc)) {
-        unsigned long long self = id_of(json_object_get(json_object_get(doc, "header"),
-                                                        "member_id"));
+        unsigned long long self =
+            id_of(json_object_get(json_object_get(doc, "header"), "member_id"));
         if (self != 0)
             c->id[r->member] = self;
         unsigned long long lid = id_of(json_object_get(doc, "leader"));
@@ -778,16 +776,16 @@ static int etcd_invoke(void *client, struct workload_call *call)
             goto err;
         json_t *cmp;
         if (json_is_null(old)) {
-            cmp = json_pack("{s:s,s:s,s:s,s:s}", "key", k64, "result", "EQUAL", "target",
-                            "VERSION", "version", "0");
+            cmp = json_pack("{s:s,s:s,s:s,s:s}", "key", k64, "result", "EQUAL", "target", "VERSION",
+                            "version", "0");
         } else {
             char *to = json_dumps(old, JSON_COMPACT | JSON_ENCODE_ANY);
             a64 = to != NULL ? b64_encode(to, strlen(to)) : NULL;
             free(to);
             if (a64 == NULL)
                 goto err;
-            cmp = json_pack("{s:s,s:s,s:s,s:s}", "key", k64, "result", "EQUAL", "target",
-                            "VALUE", "value", a64);
+            cmp = json_pack("{s:s,s:s,s:s,s:s}", "key", k64, "result", "EQUAL", "target", "VALUE",
+                            "value", a64);
         }
         body = body_text(json_pack("{s:[o],s:[{s:{s:s,s:s}}]}", "compare", cmp, "success",
                                    "request_put", "key", k64, "value", b64));

@@ -1,4 +1,4 @@
-/* adapter_process.c - the adapter for any program described in the scenario: an argv template and JSON lines over TCP.
+/* adapter_process.c - the adapter for a program the scenario describes: argv template, JSON lines.
  *
  * Nodes: argv[0] = implementation.options.binary, then options.args with
  * these placeholders replaced per node (workloads/PROCESS_PROTOCOL.md):
@@ -24,9 +24,9 @@
 #include "common/error.h"
 #include "workloads/adapter.h"
 
-#define PROC_PEER_PORT 7000
+#define PROC_PEER_PORT   7000
 #define PROC_CLIENT_PORT 7001
-#define PROC_MAX_LINE (1u << 20)
+#define PROC_MAX_LINE    (1u << 20)
 
 /* Ports: options.peer_port / options.client_port (adapter-level, for tests)
  * or the defaults. */
@@ -57,8 +57,8 @@ int workload_process_expand(const struct workload_cluster *cl, unsigned i, const
     if (len == 0)
         return fl_errorf(errmsg, FL_ELIMIT, "process adapter: no room");
     out[0] = '\0';
-    int pp = opt_port(cl, "peer_port", PROC_PEER_PORT), cp = opt_port(cl, "client_port",
-                                                                      PROC_CLIENT_PORT);
+    int pp = opt_port(cl, "peer_port", PROC_PEER_PORT),
+        cp = opt_port(cl, "client_port", PROC_CLIENT_PORT);
     for (const char *p = tmpl; *p != '\0';) {
         if (p[0] == '{' && p[1] == '{') {
             if (!put(out, len, &off, "{", 1))
@@ -119,9 +119,8 @@ static int proc_node_argv(const struct workload_cluster *cl, unsigned i, char **
 {
     if (i >= cl->n || cl->n > WORKLOAD_MAX_NODES)
         return fl_errorf(errmsg, FL_EUSAGE, "process adapter: node %u of %u", i, cl->n);
-    const char *bin = cl->options != NULL
-                          ? json_string_value(json_object_get(cl->options, "binary"))
-                          : NULL;
+    const char *bin =
+        cl->options != NULL ? json_string_value(json_object_get(cl->options, "binary")) : NULL;
     if (bin == NULL || bin[0] == '\0')
         bin = cl->node_bin;
     if (bin == NULL || bin[0] == '\0')
@@ -141,7 +140,7 @@ static int proc_node_argv(const struct workload_cluster *cl, unsigned i, char **
         if (used >= buflen)
             return fl_errorf(errmsg, FL_ELIMIT, "process adapter: command line too long");
         int rv = k == 0 ? (strlen(t) < buflen - used ? (memcpy(buf + used, t, strlen(t) + 1), 0)
-                                                      : FL_ELIMIT)
+                                                     : FL_ELIMIT)
                         : workload_process_expand(cl, i, t, buf + used, buflen - used, errmsg);
         if (rv != 0)
             return rv == FL_ELIMIT && k == 0
@@ -439,8 +438,8 @@ static int conn_open(struct pc_client *c)
     k->creq.data = k;
     uv_tcp_nodelay(&k->tcp, 1);
     c->conn = k;
-    int rv = uv_tcp_connect(&k->creq, &k->tcp, (const struct sockaddr *)&c->addr[k->member],
-                            on_connect);
+    int rv =
+        uv_tcp_connect(&k->creq, &k->tcp, (const struct sockaddr *)&c->addr[k->member], on_connect);
     if (rv != 0) {
         c->conn = NULL;
         uv_close((uv_handle_t *)&k->tcp, on_conn_closed);
@@ -497,8 +496,8 @@ static int proc_client_open(void **out, uv_loop_t *loop, const struct workload_c
     for (unsigned i = 0; i < cl->n; i++) {
         if (uv_ip4_addr(cl->addr[i], port, &c->addr[i]) != 0) {
             fl_free(c);
-            return fl_errorf(errmsg, FL_ESHAPE, "process adapter: node %u address \"%.64s\"",
-                             i + 1, cl->addr[i]);
+            return fl_errorf(errmsg, FL_ESHAPE, "process adapter: node %u address \"%.64s\"", i + 1,
+                             cl->addr[i]);
         }
         snprintf(c->name[i], sizeof c->name[i], "n%u", i + 1);
     }
@@ -572,8 +571,8 @@ static int proc_invoke(void *client, struct workload_call *call)
     const char *cons = call->consistency == WORKLOAD_LEASE        ? "lease"
                        : call->consistency == WORKLOAD_SEQUENTIAL ? "sequential"
                                                                   : "linearizable";
-    json_t *msg = json_pack("{s:I,s:O,s:s}", "id", (json_int_t)id, "op", call->op,
-                            "consistency", cons);
+    json_t *msg =
+        json_pack("{s:I,s:O,s:s}", "id", (json_int_t)id, "op", call->op, "consistency", cons);
     int rv = submit(c, call, msg, strcmp(f, "read") == 0, false);
     if (rv == 0)
         ((struct pc_call *)call->impl)->id = id;

@@ -1,4 +1,5 @@
-/* test_adapter_etcd.c - the etcd adapter: member command lines, and a client against a real single-member etcd. */
+/* test_adapter_etcd.c - etcd adapter: command lines, and a client against a real one-member etcd.
+ */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -46,9 +47,9 @@ Test(workload_adapter_etcd, argv_names_the_member_and_lists_every_peer)
     struct workload_cluster cl;
     three(&cl);
     char *argv[WORKLOAD_ARGV_MAX], buf[8192], err[256];
-    cr_assert_eq(workload_adapter_etcd.node_argv(&cl, 1, argv, WORKLOAD_ARGV_MAX, buf, sizeof buf,
-                                                 err),
-                 0, "%s", err);
+    cr_assert_eq(
+        workload_adapter_etcd.node_argv(&cl, 1, argv, WORKLOAD_ARGV_MAX, buf, sizeof buf, err), 0,
+        "%s", err);
     cr_assert_str_eq(argv[0], "etcd");
     cr_assert_str_eq(arg_after(argv, "--name"), "n2");
     cr_assert_str_eq(arg_after(argv, "--data-dir"), "/tmp/d/n2");
@@ -75,9 +76,9 @@ Test(workload_adapter_etcd, argv_takes_timeouts_binary_and_extra_args_from_the_o
     cl.options = json_pack("{s:s,s:i,s:[s]}", "binary", "/opt/etcd", "heartbeat_ms", 50, "args",
                            "--pre-vote=true");
     char *argv[WORKLOAD_ARGV_MAX], buf[8192], err[256];
-    cr_assert_eq(workload_adapter_etcd.node_argv(&cl, 0, argv, WORKLOAD_ARGV_MAX, buf, sizeof buf,
-                                                 err),
-                 0, "%s", err);
+    cr_assert_eq(
+        workload_adapter_etcd.node_argv(&cl, 0, argv, WORKLOAD_ARGV_MAX, buf, sizeof buf, err), 0,
+        "%s", err);
     cr_assert_str_eq(argv[0], "/opt/etcd");
     cr_assert_str_eq(arg_after(argv, "--election-timeout"), "500");
     cr_assert_str_eq(arg_after(argv, "--heartbeat-interval"), "50");
@@ -93,9 +94,8 @@ Test(workload_adapter_etcd, argv_too_long_for_the_buffer_is_refused)
     struct workload_cluster cl;
     three(&cl);
     char *argv[WORKLOAD_ARGV_MAX], buf[64], err[256];
-    cr_assert_neq(workload_adapter_etcd.node_argv(&cl, 0, argv, WORKLOAD_ARGV_MAX, buf, sizeof buf,
-                                                  err),
-                  0);
+    cr_assert_neq(
+        workload_adapter_etcd.node_argv(&cl, 0, argv, WORKLOAD_ARGV_MAX, buf, sizeof buf, err), 0);
     cr_assert(strstr(err, "too long") != NULL, "%s", err);
 }
 
@@ -185,13 +185,13 @@ static void live_start(void)
     L.cl.data_dir[0] = L.data;
     L.cl.model = WORKLOAD_KV;
     L.cl.election_timeout_ms = 200;
-    L.cl.options = json_pack("{s:i,s:i,s:i}", "client_port", free_port(), "peer_port",
-                             free_port(), "heartbeat_ms", 20);
+    L.cl.options = json_pack("{s:i,s:i,s:i}", "client_port", free_port(), "peer_port", free_port(),
+                             "heartbeat_ms", 20);
     uv_loop_init(&L.loop);
     char *argv[WORKLOAD_ARGV_MAX], buf[8192], err[256], log[200];
-    cr_assert_eq(workload_adapter_etcd.node_argv(&L.cl, 0, argv, WORKLOAD_ARGV_MAX, buf,
-                                                 sizeof buf, err),
-                 0, "%s", err);
+    cr_assert_eq(
+        workload_adapter_etcd.node_argv(&L.cl, 0, argv, WORKLOAD_ARGV_MAX, buf, sizeof buf, err), 0,
+        "%s", err);
     snprintf(log, sizeof log, "%s/etcd.log", L.dir);
     L.pid = fork();
     cr_assert_geq(L.pid, 0);
@@ -202,8 +202,8 @@ static void live_start(void)
         execvp(argv[0], argv);
         _exit(127);
     }
-    cr_assert_eq(workload_adapter_etcd.client_open(&L.client, &L.loop, &L.cl, 1000, err), 0,
-                 "%s", err);
+    cr_assert_eq(workload_adapter_etcd.client_open(&L.client, &L.loop, &L.cl, 1000, err), 0, "%s",
+                 err);
     /* Ready once it names a leader (itself); bounded by attempts, not time. */
     for (int attempt = 0; attempt < 300; attempt++) {
         struct workload_call call = {.timeout_ms = 500};
@@ -254,8 +254,7 @@ static json_t *op(const char *text)
 }
 
 /* One operation; returns the outcome and (reads) the value seen. */
-static enum workload_outcome do_op(const char *text, enum workload_consistency cons,
-                                   json_t **value)
+static enum workload_outcome do_op(const char *text, enum workload_consistency cons, json_t **value)
 {
     struct workload_call call = {.timeout_ms = 5000, .consistency = cons};
     call.op = op(text);
@@ -276,9 +275,9 @@ Test(workload_adapter_etcd_live, put_then_read_returns_the_value_written)
     if (!etcd_on_path())
         cr_skip_test("etcd not installed");
     json_t *v = NULL;
-    cr_assert_eq(do_op("{\"f\":\"write\",\"key\":\"k1\",\"value\":42}", WORKLOAD_LINEARIZABLE,
-                       NULL),
-                 WORKLOAD_OK);
+    cr_assert_eq(
+        do_op("{\"f\":\"write\",\"key\":\"k1\",\"value\":42}", WORKLOAD_LINEARIZABLE, NULL),
+        WORKLOAD_OK);
     cr_assert_eq(do_op("{\"f\":\"read\",\"key\":\"k1\"}", WORKLOAD_LINEARIZABLE, &v), WORKLOAD_OK);
     cr_assert(json_is_integer(v) && json_integer_value(v) == 42);
     json_decref(v);
@@ -305,7 +304,8 @@ Test(workload_adapter_etcd_live, cas_succeeds_on_the_expected_value_and_fails_de
         cr_skip_test("etcd not installed");
     json_t *v = NULL;
     cr_assert_eq(do_op("{\"f\":\"write\",\"value\":1}", WORKLOAD_LINEARIZABLE, NULL), WORKLOAD_OK);
-    cr_assert_eq(do_op("{\"f\":\"cas\",\"value\":[1,2]}", WORKLOAD_LINEARIZABLE, NULL), WORKLOAD_OK);
+    cr_assert_eq(do_op("{\"f\":\"cas\",\"value\":[1,2]}", WORKLOAD_LINEARIZABLE, NULL),
+                 WORKLOAD_OK);
     cr_assert_eq(do_op("{\"f\":\"cas\",\"value\":[1,3]}", WORKLOAD_LINEARIZABLE, NULL),
                  WORKLOAD_FAIL);
     /* The register model's key is "r": a read without key sees 2. */
@@ -313,15 +313,15 @@ Test(workload_adapter_etcd_live, cas_succeeds_on_the_expected_value_and_fails_de
     cr_assert(json_is_integer(v) && json_integer_value(v) == 2);
     json_decref(v);
     /* cas from null only on an absent key; a cas against 0 on an absent key fails. */
-    cr_assert_eq(do_op("{\"f\":\"cas\",\"key\":\"k9\",\"value\":[0,5]}", WORKLOAD_LINEARIZABLE,
-                       NULL),
-                 WORKLOAD_FAIL);
-    cr_assert_eq(do_op("{\"f\":\"cas\",\"key\":\"k9\",\"value\":[null,5]}", WORKLOAD_LINEARIZABLE,
-                       NULL),
-                 WORKLOAD_OK);
-    cr_assert_eq(do_op("{\"f\":\"cas\",\"key\":\"k9\",\"value\":[null,6]}", WORKLOAD_LINEARIZABLE,
-                       NULL),
-                 WORKLOAD_FAIL);
+    cr_assert_eq(
+        do_op("{\"f\":\"cas\",\"key\":\"k9\",\"value\":[0,5]}", WORKLOAD_LINEARIZABLE, NULL),
+        WORKLOAD_FAIL);
+    cr_assert_eq(
+        do_op("{\"f\":\"cas\",\"key\":\"k9\",\"value\":[null,5]}", WORKLOAD_LINEARIZABLE, NULL),
+        WORKLOAD_OK);
+    cr_assert_eq(
+        do_op("{\"f\":\"cas\",\"key\":\"k9\",\"value\":[null,6]}", WORKLOAD_LINEARIZABLE, NULL),
+        WORKLOAD_FAIL);
     cr_assert_eq(do_op("{\"f\":\"read\",\"key\":\"k9\"}", WORKLOAD_LINEARIZABLE, &v), WORKLOAD_OK);
     cr_assert(json_is_integer(v) && json_integer_value(v) == 5);
     json_decref(v);
@@ -332,9 +332,9 @@ Test(workload_adapter_etcd_live, string_values_round_trip_as_json_text)
     if (!etcd_on_path())
         cr_skip_test("etcd not installed");
     json_t *v = NULL;
-    cr_assert_eq(do_op("{\"f\":\"write\",\"key\":\"s\",\"value\":\"7-abc\"}", WORKLOAD_LINEARIZABLE,
-                       NULL),
-                 WORKLOAD_OK);
+    cr_assert_eq(
+        do_op("{\"f\":\"write\",\"key\":\"s\",\"value\":\"7-abc\"}", WORKLOAD_LINEARIZABLE, NULL),
+        WORKLOAD_OK);
     cr_assert_eq(do_op("{\"f\":\"cas\",\"key\":\"s\",\"value\":[\"7-abc\",\"8-abcd\"]}",
                        WORKLOAD_LINEARIZABLE, NULL),
                  WORKLOAD_OK);

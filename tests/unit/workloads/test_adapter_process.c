@@ -1,4 +1,4 @@
-/* test_adapter_process.c - the process adapter: argv templates, and its client against a tiny in-memory server of PROCESS_PROTOCOL.md. */
+/* test_adapter_process.c - process adapter: argv templates, client against an in-memory server. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +22,13 @@ static void two(struct workload_cluster *cl, json_t *options)
 Test(workload_adapter_process, argv_substitutes_every_placeholder_per_node)
 {
     struct workload_cluster cl;
-    two(&cl, json_pack("{s:s,s:[s,s,s,s,s,s]}", "binary", "/usr/bin/mykv", "args",
-                       "--id={id}", "--name={name}", "--listen={addr}:{peer_port}",
+    two(&cl, json_pack("{s:s,s:[s,s,s,s,s,s]}", "binary", "/usr/bin/mykv", "args", "--id={id}",
+                       "--name={name}", "--listen={addr}:{peer_port}",
                        "--client={addr}:{client_port}", "--peers={peers}", "--data={data}"));
     char *argv[WORKLOAD_ARGV_MAX], buf[8192], err[256];
-    cr_assert_eq(workload_adapter_process.node_argv(&cl, 1, argv, WORKLOAD_ARGV_MAX, buf,
-                                                    sizeof buf, err),
-                 0, "%s", err);
+    cr_assert_eq(
+        workload_adapter_process.node_argv(&cl, 1, argv, WORKLOAD_ARGV_MAX, buf, sizeof buf, err),
+        0, "%s", err);
     cr_assert_str_eq(argv[0], "/usr/bin/mykv");
     cr_assert_str_eq(argv[1], "--id=2");
     cr_assert_str_eq(argv[2], "--name=n2");
@@ -59,8 +59,7 @@ Test(workload_adapter_process, unknown_placeholder_is_refused_by_name)
     char out[256], err[256];
     cr_assert_eq(workload_process_expand(&cl, 0, "--x={nope}", out, sizeof out, err), FL_ESHAPE);
     cr_assert(strstr(err, "{nope}") != NULL, "%s", err);
-    cr_assert_eq(workload_process_expand(&cl, 0, "--x={unclosed", out, sizeof out, err),
-                 FL_ESHAPE);
+    cr_assert_eq(workload_process_expand(&cl, 0, "--x={unclosed", out, sizeof out, err), FL_ESHAPE);
 }
 
 Test(workload_adapter_process, expansion_that_does_not_fit_is_refused)
@@ -77,9 +76,9 @@ Test(workload_adapter_process, binary_is_required)
     struct workload_cluster cl;
     two(&cl, json_pack("{s:[s]}", "args", "{id}"));
     char *argv[WORKLOAD_ARGV_MAX], buf[8192], err[256];
-    cr_assert_neq(workload_adapter_process.node_argv(&cl, 0, argv, WORKLOAD_ARGV_MAX, buf,
-                                                     sizeof buf, err),
-                  0);
+    cr_assert_neq(
+        workload_adapter_process.node_argv(&cl, 0, argv, WORKLOAD_ARGV_MAX, buf, sizeof buf, err),
+        0);
     cr_assert(strstr(err, "binary") != NULL, "%s", err);
     json_decref(cl.options);
 }
@@ -159,8 +158,8 @@ static void srv_line(struct srv *s, const char *line, size_t n)
     if (strcmp(key, "hang") == 0) {
         /* no answer */
     } else if (strcmp(key, "indef") == 0) {
-        srv_send(s, json_pack("{s:O,s:b,s:b,s:s}", "id", id, "ok", 0, "definite", 0, "error",
-                              "maybe"));
+        srv_send(
+            s, json_pack("{s:O,s:b,s:b,s:s}", "id", id, "ok", 0, "definite", 0, "error", "maybe"));
     } else if (strcmp(key, "huge") == 0) {
         size_t big = (1u << 20) + 10;
         uv_write_t *w = malloc(sizeof *w + big);
@@ -351,8 +350,7 @@ Test(workload_adapter_process_client, refused_connection_fails_definitely)
     uv_close((uv_handle_t *)&E.s.listener, NULL);
     uv_run(&E.loop, UV_RUN_NOWAIT);
     uv_tcp_init(&E.loop, &E.s.listener); /* env_stop closes it again */
-    cr_assert_eq(do_op("{\"f\":\"write\",\"key\":\"k1\",\"value\":1}", 5000, NULL),
-                 WORKLOAD_FAIL);
+    cr_assert_eq(do_op("{\"f\":\"write\",\"key\":\"k1\",\"value\":1}", 5000, NULL), WORKLOAD_FAIL);
 }
 
 struct close_order {
