@@ -156,8 +156,7 @@ static void report_json(struct cli *x, struct client_req *r)
             json_object_del(copy, "id");
             json_object_del(copy, "ok");
             json_object_set_new(o, "reply", copy);
-        }
-        else if (v != NULL)
+        } else if (v != NULL)
             json_object_set(o, "value", v);
     }
     print_json(o);

@@ -668,6 +668,9 @@ static void handle_reply(struct client *c, json_t *o)
         uint64_t s = 0;
         if (ok && get_uint(o, "session", &s) && s != 0) {
             c->session = s;
+            uint64_t eff = 0; /* the server may clamp the timeout: keep alive by its value */
+            c->session_timeout =
+                get_uint(o, "timeout_ms", &eff) && eff >= 3 ? eff : c->cfg.session_timeout_ms;
             c->last_seq = c->command_ack = c->last_event = 0;
             c->last_ka = uv_now(c->loop);
             c->backoff = c->cfg.backoff_ms;
@@ -859,7 +862,7 @@ static void on_tick(uv_timer_t *t)
         }
         return;
     }
-    uint64_t st = c->cfg.session_timeout_ms;
+    uint64_t st = c->session_timeout;
     if ((c->reg_id != 0 && now - c->reg_sent_at >= st) ||
         (c->ka_id != 0 && now - c->ka_sent_at >= st)) {
         snprintf(c->last_error, sizeof c->last_error, "no answer from the node");
@@ -896,6 +899,7 @@ int client_init(struct client *c, uv_loop_t *loop, const struct client_config *c
     c->cfg.addrs = NULL;
     if (c->cfg.session_timeout_ms == 0)
         c->cfg.session_timeout_ms = 5000;
+    c->session_timeout = c->cfg.session_timeout_ms;
     if (c->cfg.op_timeout_ms == 0)
         c->cfg.op_timeout_ms = 10000;
     if (c->cfg.backoff_ms == 0)

@@ -177,7 +177,8 @@ struct client {
     struct client_req *head, *tail;
     size_t n_pending;
     /* session */
-    uint64_t session; /* 0 = none */
+    uint64_t session;         /* 0 = none */
+    uint64_t session_timeout; /* effective (the register reply may clamp it) */
     uint64_t last_seq, command_ack, last_event, max_index;
     uint64_t gap_seq; /* lowest seq given up with no ghost left to resend it (caps command_ack) */
     struct client__ghost ghosts[CLIENT_GHOSTS_MAX]; /* ascending seq */
