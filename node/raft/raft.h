@@ -10,7 +10,11 @@
  *   2. persist the hard state (if `hard_state`) and the entries (truncate the
  *      stored log from `entries_index`, then append `entries`);
  *   3. only after 1 and 2 are durable, send `messages` and feed RAFT_PERSISTED
- *      with the index and term of the last entry (or snapshot) written;
+ *      with the index and term of the last entry (or snapshot) written.
+ *      Requests (append, vote, snapshot, timeout_now) may leave before the
+ *      entries are durable: the leader writes in parallel with its followers
+ *      (§10.2.1) and counts itself only on RAFT_PERSISTED; results (append,
+ *      vote and snapshot results) must wait, they promise durability;
  *   4. apply committed entries apply_first..apply_last (raft_entry_at());
  *   5. then serve `reads` (each names the index that must be applied first,
  *      which step 4 has done) and take a snapshot if `snapshot_take` != 0.

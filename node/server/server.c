@@ -642,9 +642,20 @@ static void sync_peers(struct server *s)
 
 /* ==== The update contract ==== */
 
+/* Only acknowledgements wait for the fdatasync: they promise the sender that
+ * our log (or vote, saved synchronously before) is durable. A leader's
+ * appends go out at once, so its own write overlaps the followers' (Raft
+ * §10.2.1): it counts itself only once RAFT_PERSISTED arrives. */
+static bool needs_durability(const struct raft_message *m)
+{
+    return m->type == RAFT_APPEND_RESULT || m->type == RAFT_VOTE_RESULT ||
+           m->type == RAFT_SNAPSHOT_RESULT;
+}
+
 static void send_or_hold(struct server *s, const struct raft_message *m)
 {
-    bool hold = s->unsynced && !(s->o.server_bugs & SERVER_BUG_ACK_BEFORE_FSYNC);
+    bool hold = s->unsynced && needs_durability(m) &&
+                !(s->o.server_bugs & SERVER_BUG_ACK_BEFORE_FSYNC);
     if (!hold) {
         io_transport_send(&s->tr, m);
         return;
