@@ -602,18 +602,20 @@ static void install_snapshot(struct server *s, const struct raft_snapshot_instal
 static void sync_peers(struct server *s)
 {
     const struct raft_configuration *c = raft_configuration(&s->raft);
-    if (s->conf_seen && s->raft.conf_index == s->last_conf_index)
-        return;
+    bool changed = !s->conf_seen || s->raft.conf_index != s->last_conf_index;
     s->conf_seen = true;
     s->last_conf_index = s->raft.conf_index;
     char err[FL_ERRMSG_SIZE];
-    json_t *members = json_array();
+    json_t *members = changed ? json_array() : NULL;
+    /* Runs on every tick too: a joined server's address may be applied
+     * after its configuration entry was appended. */
     for (unsigned i = 0; i < c->n; i++) {
         uint64_t id = c->servers[i].id;
         char name[24];
         snprintf(name, sizeof name, "n%" PRIu64, id);
-        json_array_append_new(members, json_pack("{s:s,s:s}", "id", name, "role",
-                                                 role_name(c->servers[i].role)));
+        if (members != NULL)
+            json_array_append_new(members, json_pack("{s:s,s:s}", "id", name, "role",
+                                                     role_name(c->servers[i].role)));
         if (id == s->o.id || c->servers[i].role == RAFT_RESERVE)
             continue;
         const char *peer, *client;
@@ -636,8 +638,9 @@ static void sync_peers(struct server *s)
             io_transport_remove_peer(&s->tr, id);
         }
     }
-    log_event(s, "membership", json_pack("{s:I,s:o}", "conf_index", (json_int_t)s->raft.conf_index,
-                                         "members", members));
+    if (members != NULL)
+        log_event(s, "membership", json_pack("{s:I,s:o}", "conf_index",
+                                             (json_int_t)s->raft.conf_index, "members", members));
 }
 
 /* ==== The update contract ==== */
@@ -1331,6 +1334,7 @@ static void maintenance(struct server *s)
     for (struct hold *h = s->holds; h != NULL; h = h->next)
         hold_drain(s, h, true);
     answer_committed_changes(s);
+    sync_peers(s);
     if (is_leader(s)) {
         uint64_t ids[64];
         uint64_t wall = wall_ms();
