@@ -24,7 +24,7 @@ struct wbuf {
     unsigned char *bytes;
 };
 
-#define BACKOFF_MAX 1000
+#define BACKOFF_MAX 200 /* ms: elections take about an election timeout; a longer wait only adds to failover */
 
 static void conn_drop(struct client *c, const char *why);
 static void flush_sends(struct client *c);

@@ -139,7 +139,7 @@ struct client_config {
     size_t n_addrs;
     uint64_t session_timeout_ms; /* requested session timeout; 0 = 5000 */
     uint64_t op_timeout_ms;      /* default per-request deadline; 0 = 10000 */
-    uint64_t backoff_ms;         /* first reconnect backoff, doubled to 1000; 0 = 50 */
+    uint64_t backoff_ms;         /* first reconnect backoff, doubled to 200 ms; 0 = 50 */
     uint64_t tick_ms;            /* internal timer period; 0 = 20 */
     size_t max_pending;          /* bounded queue of unfinished requests; 0 = 4096 */
     size_t max_frame;            /* 0 = IO_FRAME_MAX_DEFAULT */
