@@ -8,7 +8,9 @@
  * namespaces, and killed with it if the harness dies) and the capture. */
 #include "harness/run.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -83,6 +85,7 @@ struct run {
     enum phase phase;
     uint64_t t0_ms;
     unsigned faults_applied, faults_failed;
+    unsigned corrupt_count;
     bool aborted;
     bool quiet, tty;
     uint64_t last_ops, last_ops_at;
@@ -261,6 +264,57 @@ static int membership_request(struct run *r, const struct nemesis_fault *f, unsi
     return 0;
 }
 
+/* Damages the tail of node i's newest log segment as a torn or corrupted last
+ * write would: cut 1..64 bytes off the end, or flip the last byte. The
+ * node's recovery must cut the bad tail and log it. What was done goes into
+ * `what` for the history. Returns 0 or a negative errno. */
+static int corrupt_tail(struct run *r, unsigned i, char *what, size_t len)
+{
+    char dir[200];
+    snprintf(dir, sizeof dir, "%s/log", r->data_dirs[i]);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -errno;
+    char newest[64] = "";
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, "seg-", 4) == 0 && strlen(e->d_name) < sizeof newest &&
+            strcmp(e->d_name, newest) > 0 && strstr(e->d_name, ".tmp") == NULL)
+            snprintf(newest, sizeof newest, "%s", e->d_name);
+    closedir(d);
+    if (newest[0] == '\0') {
+        snprintf(what, len, "no log segment yet");
+        return 0;
+    }
+    char path[300];
+    snprintf(path, sizeof path, "%s/%s", dir, newest);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int rv = 0;
+    if (fstat(fd, &st) != 0 || st.st_size == 0) {
+        snprintf(what, len, "%s is empty", newest);
+    } else if (r->corrupt_count++ % 2 == 0) {
+        off_t cut = 1 + (off_t)(r->sc.nemesis.seed + r->corrupt_count) % 64;
+        if (cut > st.st_size)
+            cut = st.st_size;
+        rv = ftruncate(fd, st.st_size - cut) == 0 ? 0 : -errno;
+        snprintf(what, len, "cut %lld bytes off %s (%lld bytes)", (long long)cut, newest,
+                 (long long)st.st_size);
+    } else {
+        unsigned char b;
+        if (pread(fd, &b, 1, st.st_size - 1) == 1) {
+            b ^= 0xff;
+            rv = pwrite(fd, &b, 1, st.st_size - 1) == 1 ? 0 : -EIO;
+        }
+        snprintf(what, len, "flipped the last byte of %s (%lld bytes)", newest,
+                 (long long)st.st_size);
+    }
+    close(fd);
+    return rv;
+}
+
 /* Carries out a process or membership fault (the orchestration owns them).
  * Returns 0 when done, 1 when a membership request will record the outcome
  * itself, or a negative code with errmsg. */
@@ -278,6 +332,7 @@ static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *er
                 r->paused[i] = !heal;
             }
             break;
+        case NEMESIS_ACTION_CORRUPT:
         case NEMESIS_ACTION_KILL:
             if (!heal && r->started[i]) {
                 struct nemesis_exit ex;
@@ -296,6 +351,14 @@ static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *er
                     usleep(1000);
                 r->started[i] = false;
                 r->killed[i] = true;
+                if (f->action == NEMESIS_ACTION_CORRUPT) {
+                    char what[200];
+                    int crv = corrupt_tail(r, i, what, sizeof what);
+                    if (crv != 0)
+                        rv = fl_errorf(errmsg, crv, "n%u: corrupt tail: %s", i + 1, strerror(-crv));
+                    else
+                        say(r, "nemesis: n%u: %s", i + 1, what);
+                }
             } else if (heal && r->killed[i]) {
                 rv = start_node(r, i, errmsg);
             }

@@ -29,7 +29,7 @@ static const char *const fault_names[] = {
     "kill-minority",      "kill-all",       "loss",
     "duplicate",          "delay",          "clock-skew",
     "clock-jump",         "clock-rate",     "membership-remove-add",
-    "membership-promote",
+    "membership-promote", "corrupt-tail",
 };
 static const char *const checker_names[] = {"linearizable", "set", "counter", "stats"};
 static const char *const expect_names[] = {NULL, "valid", "invalid", "unknown"};
@@ -58,6 +58,7 @@ static const unsigned fault_min_nodes[HARNESS_FAULT_COUNT] = {
     [HARNESS_FAULT_CLOCK_RATE] = 1,
     [HARNESS_FAULT_MEMBERSHIP_REMOVE_ADD] = 3,
     [HARNESS_FAULT_MEMBERSHIP_PROMOTE] = 1,
+    [HARNESS_FAULT_CORRUPT_TAIL] = 1,
 };
 
 #define NAME_AT(tab, v) ((size_t)(v) < sizeof(tab) / sizeof(tab[0]) ? tab[v] : "?")
@@ -924,6 +925,9 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
             return fail(c, FL_ESHAPE, "nemesis.kinds", fault_names[k],
                         "clock faults do not apply to etcd or static binaries (libfaketime); set "
                         "implementation.options.dynamic if this binary is dynamically linked");
+        if (k == HARNESS_FAULT_CORRUPT_TAIL && !ref)
+            return fail(c, FL_ESHAPE, "nemesis.kinds", fault_names[k],
+                        "corrupt-tail damages the reference node's log files, not %s's", impl);
         if (is_membership_fault(k) && !ref)
             return fail(c, FL_ESHAPE, "nemesis.kinds", fault_names[k],
                         "membership faults need the reference implementation, not %s", impl);

@@ -47,6 +47,7 @@ static const struct nemesis_kind *const all_kinds[] = {
     &nemesis_nodefault_kill_all,
     &nemesis_nodefault_membership_remove_add,
     &nemesis_nodefault_membership_promote,
+    &nemesis_nodefault_corrupt_tail,
 };
 
 const struct nemesis_kind *nemesis_kind_find(const char *name)

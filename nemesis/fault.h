@@ -42,6 +42,8 @@ enum nemesis_action {
     NEMESIS_ACTION_KILL,    /* SIGKILL fault->nodes; heal: start them again */
     NEMESIS_ACTION_REMOVE,  /* remove fault->nodes from the cluster; heal: add them back */
     NEMESIS_ACTION_PROMOTE, /* promote fault->nodes (passive members); heal: nothing */
+    NEMESIS_ACTION_CORRUPT, /* SIGKILL fault->nodes and damage the tail of their newest log
+                               segment (reference node); heal: start them again */
 };
 
 /* Tunables of the kinds; nemesis_fault_opts_default gives sensible values. */
