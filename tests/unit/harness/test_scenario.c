@@ -372,7 +372,11 @@ Test(harness_scenario, every_shipped_scenario_is_valid_and_round_trips)
         char errmsg[FL_ERRMSG_SIZE];
         cr_assert_eq(harness_scenario_load(path, &s, errmsg), 0, "%s", errmsg);
         cr_assert(s.description[0], "%s has a description", e->d_name);
-        cr_assert_neq(s.expected, HARNESS_EXPECT_NONE, "%s states its expected verdict", e->d_name);
+        /* corrupt-tail breaks Raft's own assumption (a disk keeps what it
+         * acknowledged): it promises no verdict, and says so. */
+        if (strcmp(e->d_name, "corrupt-tail.json") != 0)
+            cr_assert_neq(s.expected, HARNESS_EXPECT_NONE, "%s states its expected verdict",
+                          e->d_name);
         char base[128];
         snprintf(base, sizeof(base), "%.*s", (int)(len - 5), e->d_name);
         cr_assert_str_eq(s.name, base, "%s: name matches the file", e->d_name);
