@@ -296,6 +296,7 @@ struct raft {
     struct raft_progress prog[RAFT_MAX_SERVERS];
     uint64_t round, round_sent[RAFT_ROUNDS], term_first_round, quorum_round;
     uint64_t lease_until;
+    uint64_t lease_blocked_until; /* no lease before this: a transfer's election may be running */
     uint64_t transfer_to, transfer_deadline;
     struct raft_pending_read *reads;
     unsigned n_reads, reads_cap;

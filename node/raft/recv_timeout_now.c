@@ -23,6 +23,11 @@ int raft__transfer(struct raft *r, uint64_t id)
         return RAFT_EINVAL;
     r->transfer_to = r->conf.servers[best].id;
     r->transfer_deadline = r->now + r->opt.election_timeout;
+    /* TimeoutNow lets the target's voters ignore stickiness, which is what a
+     * lease relies on: no lease from now until the target's election (sent
+     * by the deadline at the latest) is over, one more election timeout on. */
+    r->lease_until = 0;
+    r->lease_blocked_until = r->transfer_deadline + r->opt.election_timeout;
     raft__transfer_check(r, (unsigned)best);
     raft__send_append(r, (unsigned)best, true);
     return 0;

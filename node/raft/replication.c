@@ -151,7 +151,7 @@ void raft__round_acked(struct raft *r)
     if (q <= r->quorum_round || q < r->term_first_round)
         return;
     r->quorum_round = q;
-    if (q + RAFT_ROUNDS <= r->round)
+    if (q + RAFT_ROUNDS <= r->round || r->transfer_to != 0 || r->now < r->lease_blocked_until)
         return;
     /* Leader lease (§6.4.1): a majority heard from us after round q was sent,
      * so none of them votes before its election timeout elapses from then. */
