@@ -340,6 +340,12 @@ static void node_kill(int k)
 static void cluster_start(int n, const char *const *extra)
 {
     fx.n = n;
+    /* By hand: FL_INTEG_BUG=NAME plants a faultline-node bug, to see the tests catch it. */
+    const char *bug = getenv("FL_INTEG_BUG");
+    if (bug != NULL && fx.n_common + 2 <= ARGS_MAX) {
+        fx.common[fx.n_common++] = "--bug";
+        fx.common[fx.n_common++] = bug;
+    }
     for (int k = 1; k <= n; k++)
         node_start(k, extra);
 }
@@ -467,6 +473,39 @@ static int raw_leader_of(int k)
     return leader;
 }
 
+/* Prints each node's state (process, members view, last event lines) for a failure report. */
+static void dump_nodes(void)
+{
+    for (int k = 1; k <= NODES_MAX; k++) {
+        struct node *nd = &fx.nodes[k];
+        if (nd->err[0] == '\0')
+            continue;
+        int st = 0;
+        bool alive = nd->pid > 0 && waitpid(nd->pid, &st, WNOHANG) == 0;
+        if (nd->pid > 0 && !alive) {
+            fprintf(stderr, "n%d: process exited (status 0x%x)\n", k, st);
+            nd->pid = 0;
+        }
+        json_t *r = alive ? raw_request(k, json_pack("{s:s}", "type", "members")) : NULL;
+        char *txt = r != NULL ? json_dumps(r, JSON_COMPACT) : NULL;
+        fprintf(stderr, "n%d: %s, members: %.400s\n", k, alive ? "running" : "down",
+                txt != NULL ? txt : "(no answer)");
+        free(txt);
+        json_decref(r);
+        FILE *f = fopen(nd->err, "r");
+        char lines[6][512] = {{0}};
+        size_t n = 0;
+        char line[512];
+        while (f != NULL && fgets(line, sizeof line, f) != NULL)
+            if (strstr(line, "\"transport\"") == NULL)
+                snprintf(lines[n++ % 6], sizeof lines[0], "%s", line);
+        if (f != NULL)
+            fclose(f);
+        for (size_t i = n > 6 ? n - 6 : 0; i < n; i++)
+            fprintf(stderr, "  n%d.err: %s", k, lines[i % 6]);
+    }
+}
+
 /* Waits (generously) until a running node says it is the leader; returns its number. */
 static int wait_leader(void)
 {
@@ -478,6 +517,7 @@ static int wait_leader(void)
         }
         pump_ms(100);
     }
+    dump_nodes();
     cr_assert_fail("no leader within 60 s");
     return 0;
 }
@@ -656,13 +696,15 @@ struct writer {
     struct client *c;
     struct op *ops;
     size_t window;
-    const char *key; /* NULL: unique keys "u<value>"; "+": counter adds of 1 */
+    const char *key; /* NULL: unique keys "u<value>"; "+": counter adds of 1;
+                        "=K": the cas chain K: v-1 -> v */
     bool running;
     size_t inflight;
     int64_t next, last_ok;
     uint64_t last_seq, last_index;
     size_t n_ok, n_fail, n_unknown;
-    bool *acked; /* unique-key mode: acked[v] */
+    char first_fail[96]; /* error of the first CLIENT_FAIL, "" = none */
+    bool *acked;         /* unique-key mode: acked[v] */
     size_t acked_max;
 };
 
@@ -685,7 +727,9 @@ static void writer_cb(struct client_req *r)
         if (w->acked != NULL && val >= 0 && (size_t)val < w->acked_max)
             w->acked[val] = true;
     } else if (r->outcome == CLIENT_FAIL) {
-        w->n_fail++;
+        if (w->n_fail++ == 0)
+            snprintf(w->first_fail, sizeof w->first_fail, "value %" PRId64 ": %s",
+                     (int64_t)o->index, r->error != NULL ? r->error : "?");
     } else {
         w->n_unknown++;
     }
@@ -702,15 +746,20 @@ static void writer_submit(struct writer *w, struct op *o)
     int64_t v = w->next++;
     char key[32];
     if (w->key != NULL)
-        snprintf(key, sizeof key, "%s", w->key);
+        snprintf(key, sizeof key, "%s", w->key[0] == '=' ? w->key + 1 : w->key);
     else
         snprintf(key, sizeof key, "u%" PRId64, v);
     o->owner = w;
     o->index = (uint64_t)v; /* the value this op writes (read back in writer_cb) */
     o->req.data = o;
-    json_t *op = w->key != NULL && strcmp(w->key, "+") == 0
-                     ? json_pack("{s:s,s:I}", "f", "add", "value", (json_int_t)1)
-                     : kv_write(key, v);
+    json_t *op;
+    if (w->key != NULL && strcmp(w->key, "+") == 0)
+        op = json_pack("{s:s,s:I}", "f", "add", "value", (json_int_t)1);
+    else if (w->key != NULL && w->key[0] == '=')
+        op = json_pack("{s:s,s:s,s:[I,I]}", "f", "cas", "key", key, "value", (json_int_t)(v - 1),
+                       (json_int_t)v);
+    else
+        op = kv_write(key, v);
     int rc = client_command(w->c, &o->req, op, writer_cb);
     json_decref(op);
     if (rc == 0)
@@ -1165,4 +1214,33 @@ Test(node_cluster, kill_9_loop_keeps_every_acknowledged_write)
         cr_assert_eq(ival(&r[i]), (int64_t)v, "acknowledged write u%zu reads %" PRId64, v,
                      ival(&r[i]));
     }
+}
+
+/* 10. A cas chain (v-1 -> v) kept in flight by one session across a leader kill: no cas
+ * fails (a reordered, lost or repeated command would break the chain), and the final value is
+ * the last acknowledged link. */
+Test(node_cluster, fifo_cas_chain_across_a_leader_change)
+{
+    cluster_start(3, NULL);
+    int leader = wait_leader();
+    struct client *c = client_all(3, NULL, NULL);
+    sync_cmd(c, kv_write("chain", 0));
+    struct writer *w = writer_start(c, "=chain", 16, 0);
+    pump_until(&w->n_ok, 200, 60000);
+    size_t before = w->n_ok;
+    node_kill(leader);
+    pump_ms(700);
+    node_start(leader, NULL);
+    pump_ms(1000);
+    writer_stop(w);
+    int64_t final = ival(sync_query(c, kv_read("chain"), CLIENT_LINEARIZABLE));
+    cr_log_info("cas chain: %zu ok (%zu before the kill), %zu fail, %zu unknown, final %" PRId64,
+                w->n_ok, before, w->n_fail, w->n_unknown, final);
+    cr_assert(w->n_ok > before, "no cas acknowledged after the kill");
+    cr_assert_eq(w->n_fail, 0, "%zu cas failed, first %s", w->n_fail, w->first_fail);
+    cr_assert(final >= w->last_ok, "final %" PRId64 " below the last acknowledged link %" PRId64,
+              final, w->last_ok);
+    cr_assert(final <= w->next - 1, "final %" PRId64 " beyond the last submitted link", final);
+    if (w->n_unknown == 0)
+        cr_assert_eq(final, w->last_ok);
 }
