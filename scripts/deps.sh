@@ -6,6 +6,10 @@ set -euo pipefail
 FL_PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libuv1-dev libjansson-dev libpcap-dev libcriterion-dev
+  # runs: namespaces, nemesis, capture, clocks, the etcd adapter, report rendering
+  iproute2 nftables libnftables-dev iptables libnetfilter-queue-dev libmnl-dev
+  tcpdump libfaketime faketime iputils-ping procps psmisc
+  libcurl4-openssl-dev etcd-server etcd-client chromium
 )
 
 fl_install_deps() {
