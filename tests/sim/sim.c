@@ -780,7 +780,7 @@ void sim_config_default(struct sim_config *c, uint64_t seed, unsigned voters)
     c->voters = voters;
     c->passive = 1;
     c->spare = 1;
-    c->fault_ms = 1500;
+    c->fault_ms = 2500;
     c->heal_ms = 1500;
     c->partitions = c->crashes = c->lossy = c->slow_disk = c->membership = c->transfers = true;
     c->max_drift = 0.02;
@@ -793,7 +793,7 @@ void sim_config_default(struct sim_config *c, uint64_t seed, unsigned voters)
     c->opt.heartbeat_interval = 20;
     c->opt.drift_bound = 0.1;
     c->opt.max_batch = 16;
-    c->opt.snapshot_threshold = 48;
+    c->opt.snapshot_threshold = 32;
     c->opt.snapshot_trailing = 8;
     c->opt.snapshot_chunk = 16;
 }
@@ -1370,7 +1370,26 @@ int sim_run_seed(const struct sim_config *c, char *why, size_t why_len, struct s
     struct sim *s = sim_new(c);
     if (s == NULL)
         abort();
-    int rv = sim_run_for(s, c->fault_ms);
+    /* Every run has at least one membership change: halfway through the
+     * fault phase, if random faults proposed none, keep proposing one (the
+     * spare joins as a passive member, or the passive member is promoted)
+     * until a leader accepts it. */
+    int rv = sim_run_for(s, c->fault_ms / 2);
+    uint64_t spent = c->fault_ms / 2;
+    while (rv == 0 && c->membership && s->st.changes == 0 && spent + 20 < c->fault_ms) {
+        uint64_t id = c->voters + c->passive + 1;
+        int role = RAFT_PASSIVE;
+        if (c->spare == 0 || raft_role_of(raft_configuration(&s->nodes[0].r), id) != RAFT_REMOVED) {
+            id = c->voters + 1;
+            role = RAFT_VOTER;
+        }
+        if (sim_leader(s) != 0)
+            sim_change(s, id, role);
+        rv = sim_run_for(s, 20);
+        spent += 20;
+    }
+    if (rv == 0 && spent < c->fault_ms)
+        rv = sim_run_for(s, c->fault_ms - spent);
     if (rv == 0) {
         /* Heal everything; a leader must be elected and commit a fresh write
          * within a bounded number of election timeouts (liveness). */
@@ -1424,6 +1443,10 @@ int sim_run_seed(const struct sim_config *c, char *why, size_t why_len, struct s
         st->reads_ok += s->st.reads_ok;
         st->transfers += s->st.transfers;
         st->committed += s->st.committed;
+        st->runs++;
+        st->runs_with_change += s->st.changes > 0;
+        st->runs_with_snapshot += s->st.snapshots > 0;
+        st->runs_with_3_leaders += s->st.leaders >= 3;
         for (unsigned i = 0; i < s->n; i++)
             if (s->nodes[i].up)
                 st->disruptions += s->nodes[i].r.stat_disruptions;

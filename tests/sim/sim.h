@@ -47,6 +47,7 @@ struct sim_read {
 struct sim_stats {
     uint64_t steps, messages, elections, leaders, crashes, changes, snapshots, installs;
     uint64_t writes_acked, reads_ok, transfers, disruptions, committed;
+    uint64_t runs, runs_with_change, runs_with_snapshot, runs_with_3_leaders;
 };
 
 /* Runs the whole randomized scenario of `c`: fault phase, heal, liveness,

@@ -44,6 +44,12 @@ static void sweep(unsigned voters, uint64_t n)
             (unsigned long long)st.snapshots, (unsigned long long)st.installs,
             (unsigned long long)st.transfers, (unsigned long long)st.writes_acked,
             (unsigned long long)st.reads_ok, (unsigned long long)st.committed);
+    fprintf(stderr,
+            "sim %u voters: runs with a membership change %llu/%llu, with a snapshot %llu/%llu, "
+            "with 3+ leaders %llu/%llu\n",
+            voters, (unsigned long long)st.runs_with_change, (unsigned long long)st.runs,
+            (unsigned long long)st.runs_with_snapshot, (unsigned long long)st.runs,
+            (unsigned long long)st.runs_with_3_leaders, (unsigned long long)st.runs);
 }
 
 /* The sweep is split 40/35/25 between sizes: bigger clusters cost more per seed. */
