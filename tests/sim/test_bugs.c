@@ -342,12 +342,13 @@ struct lease_seen {
  * With a drift bound of 0.55 its lease ended after 90 ms, before any
  * follower would vote: the read falls back to ReadIndex and is never
  * answered from the minority side. */
-static void slow_leader_lease(unsigned bugs, struct outcome *o, struct lease_seen *seen)
+static void slow_leader_lease(unsigned bugs, double bound, struct outcome *o,
+                              struct lease_seen *seen)
 {
     struct sim_config c;
     quiet_config(&c, 5, bugs);
     c.lat_min = c.lat_max = 1;
-    c.opt.drift_bound = LEASE_DRIFT_BOUND;
+    c.opt.drift_bound = bound;
     struct sim *s = start(&c);
     const uint64_t l = sim_leader(s);
     sim_set_rate(s, l, LEASE_LEADER_RATE);
@@ -391,7 +392,7 @@ Test(sim_bugs, lease_no_drift_slow_leader_serves_stale_read)
 {
     struct outcome o;
     struct lease_seen seen;
-    slow_leader_lease(RAFT_BUG_LEASE_NO_DRIFT, &o, &seen);
+    slow_leader_lease(RAFT_BUG_LEASE_NO_DRIFT, LEASE_DRIFT_BOUND, &o, &seen);
     cr_expect(seen.old_leads, "the old leader had stepped down");
     cr_expect_eq(seen.read_rv, 0);
     cr_expect_eq(seen.reads_served, 1, "the old leader did not answer from its lease");
@@ -403,9 +404,23 @@ Test(sim_bugs, lease_with_drift_bound_expires_before_new_leader)
 {
     struct outcome o;
     struct lease_seen seen;
-    slow_leader_lease(0, &o, &seen);
+    slow_leader_lease(0, LEASE_DRIFT_BOUND, &o, &seen);
     cr_expect(seen.old_leads, "the old leader had stepped down (the lease was not tested)");
     cr_expect_eq(seen.read_rv, 0, "the read was refused");
     cr_expect_eq(seen.reads_served, 0, "the old leader answered a read after losing its lease");
     cr_assert(!o.failed, "%s", o.why);
+}
+
+/* Without the bug but with a drift bound (0.1) smaller than the real drift
+ * (the leader's clock at half speed), the lease outlives the leadership: a
+ * lease is only as safe as its drift bound. */
+Test(sim_bugs, lease_with_drift_beyond_its_bound_serves_stale_read)
+{
+    struct outcome o;
+    struct lease_seen seen;
+    slow_leader_lease(0, 0.1, &o, &seen);
+    cr_expect(seen.old_leads, "the old leader had stepped down");
+    cr_expect_eq(seen.reads_served, 1, "the old leader did not answer from its lease");
+    cr_assert(o.failed, "the stale lease read went undetected");
+    cr_expect(strstr(o.why, "linearizability") != NULL, "unexpected failure: %s", o.why);
 }
