@@ -115,9 +115,11 @@ static void setup(void)
     signal(SIGPIPE, SIG_IGN); /* a write to a killed node's socket is an error, not a death */
     /* A port range per test run (each test runs in its own process), checked free. */
     int span = PORTS_PER * NODES_MAX;
-    int start = 20000 + (int)((unsigned)getpid() * 7919u % 2000u) * span;
+    /* Below the ephemeral range (32768..60999 here): an outbound connection of any process
+     * cannot take a node's port while the node is down between kill and restart. */
+    int start = 20000 + (int)((unsigned)getpid() * 7919u % 1000u) * span;
     for (int tries = 0; tries < 200 && fx.base == 0; tries++) {
-        int b = 20000 + ((start - 20000 + tries * span) % (2000 * span));
+        int b = 20000 + ((start - 20000 + tries * span) % (1000 * span));
         bool ok = true;
         for (int p = 0; p < span && ok; p++)
             ok = port_free(b + p);
