@@ -7,6 +7,7 @@
 #include "harness/report_cmd.h"
 #include "harness/run.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* A peer that goes away mid-write must be an error, not a silent death. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 3;

@@ -25,7 +25,7 @@ static const char usage[] =
     "                             or n2=HOST:PORT/HOST:CPORT, comma-separated\n"
     "  --passive-peers LIST       names among --peers (or this node) that start as passive members\n"
     "  --join                     start with no configuration and wait to be added (faultline\n"
-    "                             client join)\n"
+    "                             client join); give --peers too: they are whom it answers\n"
     "  --data DIR                 log, hard state and snapshots (created if missing)\n"
     "  --sm NAME                  state machine: kv (default), counter, set, queue\n"
     "  --cluster TOKEN            checked in the peer hello (default \"faultline\")\n"
