@@ -34,6 +34,10 @@ for sc in "$@"; do
     if [[ $code -ne 0 ]]; then
         echo "   FAILED: expected valid (exit 0)"
         tail -30 "$log" | sed 's/^/   | /'
+        # The counterexample, and the run kept for a post-mortem.
+        "$fl" check "$out" 2>&1 | head -60 | sed 's/^/   | /'
+        keep=${FL_KEEP_FAILED:-$(pwd)/failed-runs}
+        mkdir -p "$keep" && cp -r "$out" "$keep/" && echo "   kept in $keep/$sc"
         failed=1
     fi
     for f in scenario.json history.jsonl nemesis.jsonl results.json report.html capture.pcap \
