@@ -407,7 +407,13 @@ static void complete_cb(void *data, uint64_t index, uint64_t session, uint64_t s
                 continue;
             }
         }
-        if (p->kind == P_COMMAND) {
+        const char *error = json_string_value(json_object_get(result, "error"));
+        if (p->kind == P_COMMAND && !ok && error != NULL && strcmp(error, "unknown_session") == 0) {
+            /* Not a state machine outcome: the session ended. The client
+             * decides whether an earlier attempt may have taken effect. */
+            reply_err(s, p->conn, p->req_id, "unknown_session",
+                      "no such session (expired or closed)");
+        } else if (p->kind == P_COMMAND) {
             reply_ok(p->conn, p->req_id,
                      json_pack("{s:I,s:O}", "index", (json_int_t)index, "result", result));
         } else if (ok) {
