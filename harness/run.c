@@ -1107,6 +1107,8 @@ static const char usage[] =
     "\n"
     "  --seed N            nemesis and workload seed (default: random, written to scenario.json)\n"
     "  --time-limit S      seconds of the fault phase (phases.faults_s)\n"
+    "  --warmup S          seconds of warm-up before the faults (phases.warmup_s)\n"
+    "  --heal S            quiet seconds after the faults (phases.heal_s)\n"
     "  --nodes N           voting nodes (nodes.count)\n"
     "  --impl NAME         implementation (implementation.impl: reference)\n"
     "  --test-count N      N runs with seeds SEED, SEED+1, ...; a summary at the end; the\n"
@@ -1142,6 +1144,7 @@ static int run_or_replay(int argc, char **argv, bool replay)
         {"seed", required_argument, NULL, 's'},    {"time-limit", required_argument, NULL, 't'},
         {"nodes", required_argument, NULL, 'N'},   {"impl", required_argument, NULL, 'i'},
         {"test-count", required_argument, NULL, 'c'},
+        {"warmup", required_argument, NULL, 'W'},  {"heal", required_argument, NULL, 'H'},
         {"out", required_argument, NULL, 'o'},     {"node-bin", required_argument, NULL, 'b'},
         {"no-capture", no_argument, NULL, 'n'},    {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
@@ -1149,6 +1152,7 @@ static int run_or_replay(int argc, char **argv, bool replay)
     const char *prog = replay ? "faultline replay" : "faultline run";
     char err[FL_ERRMSG_SIZE];
     const char *seed = NULL, *limit = NULL, *nodes = NULL, *impl = NULL, *count = NULL;
+    const char *warmup = NULL, *heal = NULL;
     struct harness_run_opts o = {0};
     bool no_capture = false;
     int c;
@@ -1161,6 +1165,8 @@ static int run_or_replay(int argc, char **argv, bool replay)
         case 'N': nodes = optarg; break;
         case 'i': impl = optarg; break;
         case 'c': count = optarg; break;
+        case 'W': warmup = optarg; break;
+        case 'H': heal = optarg; break;
         case 'o': o.out_dir = optarg; break;
         case 'b': o.node_bin = optarg; break;
         case 'n': no_capture = true; break;
@@ -1209,6 +1215,16 @@ static int run_or_replay(int argc, char **argv, bool replay)
         if (parse_uint("--time-limit", limit, 86400, &v) != 0 || v == 0)
             return 3;
         sc.phases.faults_s = (unsigned)v;
+    }
+    if (warmup != NULL) {
+        if (parse_uint("--warmup", warmup, 3600, &v) != 0)
+            return 3;
+        sc.phases.warmup_s = (unsigned)v;
+    }
+    if (heal != NULL) {
+        if (parse_uint("--heal", heal, 3600, &v) != 0)
+            return 3;
+        sc.phases.heal_s = (unsigned)v;
     }
     if (nodes != NULL) {
         if (parse_uint("--nodes", nodes, HARNESS_SCENARIO_MAX_NODES, &v) != 0 || v == 0)

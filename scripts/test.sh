@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # test.sh - the test command: installs what is missing, builds twice (Release,
 # and Debug with ASan+UBSan), runs every test with ctest in both, then runs
-# the fuzzers for a bounded time. Exits non-zero on any failure.
+# the fuzzers for a bounded time and the correctness matrix on real clusters
+# (scripts/ci-correctness.sh). Exits non-zero on any failure.
 #
 #   scripts/test.sh            everything
-#   FL_TEST_QUICK=1 scripts/test.sh   Release build only, no fuzzing
+#   FL_TEST_QUICK=1 scripts/test.sh   Release build only, no fuzzing, no correctness matrix
+#   FL_CORRECTNESS=full|quick|off     the correctness matrix (default quick)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -32,7 +34,17 @@ if [[ -z "${FL_TEST_QUICK:-}" ]]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_tests build/asan
   if [[ -x scripts/fuzz.sh ]]; then
-    FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
+    FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
   fi
+  # The correctness matrix on real clusters: the reference node valid under
+  # each nemesis family, etcd valid, planted bugs caught (FL_CORRECTNESS=full
+  # for every planted bug, off to skip; JUnit XML in build/).
+  case ${FL_CORRECTNESS:-quick} in
+  off) ;;
+  full) scripts/ci-correctness.sh --faultline build/release/harness/faultline \
+          --junit build/ci-correctness.xml ;;
+  *) scripts/ci-correctness.sh --quick --faultline build/release/harness/faultline \
+       --junit build/ci-correctness.xml ;;
+  esac
 fi
 echo "== all tests passed in $(( $(date +%s) - start )) s"

@@ -25,7 +25,7 @@ seed=4242
 for sc in "$@"; do
     out=$work/$sc
     log=$work/$sc.log
-    "$fl" run "$src/scenarios/$sc.json" --seed "$seed" --time-limit "$secs" --nodes 3 --out "$out" \
+    "$fl" run "$src/scenarios/$sc.json" --seed "$seed" --time-limit "$secs" --warmup 2 --heal 4 --nodes 3 --out "$out" \
         --node-bin "$node" -q >"$log" 2>&1
     code=$?
     run=$(sed -n 's/.*, run \([0-9a-f]\{6\}\), results in.*/\1/p' "$log" | head -1)
