@@ -1320,6 +1320,25 @@ static void on_client(uv_stream_t *listener, int status)
 
 /* ==== Timers: ticks, deadlines, expiry, compaction ==== */
 
+/* Whether the log holds an entry of `session` not yet applied: a session
+ * whose keepalive waits for a commit (a stall, a new leader) is alive. */
+static bool pending_entry_of(struct server *s, uint64_t session)
+{
+    uint64_t last = raft_last_index(&s->raft);
+    for (uint64_t i = s->st.applied + 1; i <= last; i++) {
+        const struct raft_entry *e = raft_entry_at(&s->raft, i);
+        if (e == NULL || e->type != RAFT_COMMAND || e->buf == NULL)
+            continue;
+        json_t *j = json_loadb((const char *)e->buf->data, e->buf->len, 0, NULL);
+        json_t *js = json_object_get(j, "session");
+        bool match = json_is_integer(js) && (uint64_t)json_integer_value(js) == session;
+        json_decref(j);
+        if (match)
+            return true;
+    }
+    return false;
+}
+
 static void maintenance(struct server *s)
 {
     uint64_t now = now_ms(s);
@@ -1349,6 +1368,8 @@ static void maintenance(struct server *s)
             unsigned slot = (unsigned)(ids[i] % 64);
             if (s->expire_sent[slot] == ids[i] && s->expire_sent_at[slot] + 1000 > now)
                 continue;
+            if (pending_entry_of(s, ids[i]))
+                continue; /* its keepalive or command is in the log, not yet applied */
             s->expire_sent[slot] = ids[i];
             s->expire_sent_at[slot] = now;
             uint64_t idx, term;
