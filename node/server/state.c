@@ -591,9 +591,18 @@ int server_state_apply(struct server_state *s, uint64_t index, const void *data,
         release(cb, index);
         goto done;
     }
-    if (time > ss->last_time)
+    uint64_t alive_until = ss->last_time + ss->timeout;
+    if (strcmp(t, "expire") != 0 && time > ss->last_time)
         ss->last_time = time;
-    if (strcmp(t, "command") == 0) {
+    if (strcmp(t, "expire") == 0 && time != 0 && time <= alive_until) {
+        /* An entry of the session applied since the leader decided shows it
+         * alive at the expiry's time: the expiry is void (deterministic, by
+         * the entries' own times). */
+        json_t *r = json_pack("{s:b,s:b}", "ok", 1, "expired", 0);
+        complete(cb, index, sid, 0, r);
+        json_decref(r);
+        release(cb, index);
+    } else if (strcmp(t, "command") == 0) {
         rv = apply_command(s, index, e, ss, cb);
     } else if (strcmp(t, "keepalive") == 0) {
         json_t *ca = json_object_get(e, "command_ack"), *ea = json_object_get(e, "event_ack");

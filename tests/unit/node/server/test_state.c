@@ -323,3 +323,23 @@ Test(server_state, replay_of_unreleased_entries_gives_same_state)
         server_state_close(&b);
     }
 }
+
+/* An expiry decided by the leader is void when an entry of the session
+ * applied before it shows the session alive at the expiry's time. */
+Test(server_state, expiry_void_when_the_session_was_heard_from_since)
+{
+    struct server_state s;
+    struct rec x = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&s, "kv", err), 0);
+    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1000,\"timeout\":5000}");
+    apply(&s, &x, 2, "{\"t\":\"keepalive\",\"time\":5500,\"session\":1,\"command_ack\":0,\"event_ack\":0}");
+    apply(&s, &x, 3, "{\"t\":\"expire\",\"time\":7000,\"session\":1}");
+    cr_expect(server_state_has_session(&s, 1), "a keepalive at 5500 keeps it alive until 10500");
+    cr_expect_eq(x.n_ended, 0);
+    apply(&s, &x, 4, "{\"t\":\"expire\",\"time\":11000,\"session\":1}");
+    cr_expect(!server_state_has_session(&s, 1), "expired at 11000");
+    cr_expect_eq(x.n_ended, 1);
+    json_decref(x.last);
+    server_state_close(&s);
+}
