@@ -387,7 +387,8 @@ static void acknowledge(struct server_state *s, struct server_session *ss, uint6
                 t->events_out--;
             json_decref(ss->ev[i].event);
         }
-        memmove(&ss->ev[0], &ss->ev[k], (ss->n_ev - k) * sizeof ss->ev[0]);
+        if (k > 0) /* ev may be NULL when empty: memmove wants real pointers */
+            memmove(&ss->ev[0], &ss->ev[k], (ss->n_ev - k) * sizeof ss->ev[0]);
         ss->n_ev -= k;
     }
     if (command_ack > ss->command_ack) {
@@ -397,7 +398,8 @@ static void acknowledge(struct server_state *s, struct server_session *ss, uint6
             k++;
         for (unsigned i = 0; i < k; i++)
             json_decref(ss->resp[i].result);
-        memmove(&ss->resp[0], &ss->resp[k], (ss->n_resp - k) * sizeof ss->resp[0]);
+        if (k > 0)
+            memmove(&ss->resp[0], &ss->resp[k], (ss->n_resp - k) * sizeof ss->resp[0]);
         ss->n_resp -= k;
     }
     sweep(s, cb);
