@@ -24,7 +24,7 @@
 #                  A run is stopped past its phases + 60 s (a check the
 #                  search finds hard) and counts as unknown.
 # --quick runs a smaller matrix (partition, kill, ack-before-fsync, no-dedup,
-# etcd) with 10 s fault phases for the valid entries.
+# stale-read, etcd) with 10 s fault phases for the valid entries.
 #
 # Entries run --jobs at a time (default 2: the runs are mostly waiting; each
 # has its own namespaces). Exit status: 0 when every entry gave its expected
@@ -85,6 +85,12 @@ run_limit() {
     echo $((${f:-30} + 5 + 60))
 }
 
+# Planted bugs whose window is too narrow for second-long faults on a real
+# cluster (scenarios/README.md "Planted bugs" says why): they are shown, with
+# and without the bug, by the simulated cluster (ctest sim_bugs, both builds),
+# and listed here as skipped so the report says so.
+sim_only="commit-old-term vote-not-persisted lease-no-drift"
+
 # The matrix: name|scenario|impl spec|expected|fault seconds|max seeds.
 # An empty expected means the scenario file's own "expected"; empty fault
 # seconds, the scenario's own phases.faults_s (the planted-bug scenarios are
@@ -97,6 +103,7 @@ if ((quick)); then
         "etcd|etcd-partition|etcd|valid|$ref_s|1"
         "bug-ack-before-fsync|bug-ack-before-fsync|reference:bug=ack-before-fsync||20|3"
         "bug-no-dedup|bug-no-dedup|reference:bug=no-dedup|||3"
+        "bug-stale-read|bug-stale-read|reference:bug=stale-read|||2"
     )
 else
     ref_s=15
@@ -112,7 +119,9 @@ else
     )
     for f in scenarios/bug-*.json; do
         b=$(basename "$f" .json)
-        if [[ $(expected_of "$b") == invalid ]]; then
+        if [[ " $sim_only " == *" ${b#bug-} "* ]]; then
+            matrix+=("$b|$b|sim-only|||0")
+        elif [[ $(expected_of "$b") == invalid ]]; then
             matrix+=("$b|$b|reference:bug=${b#bug-}|||3")
         else # a liveness bug: only its validity is checked, a short run does
             matrix+=("$b|$b|reference:bug=${b#bug-}||$ref_s|1")
@@ -126,6 +135,11 @@ run_entry() {
     local t0=$SECONDS letters="" status=fail msg="" seed
     [[ -n $want ]] || want=$(expected_of "$sc")
     [[ -n $want ]] || want=valid
+    if [[ $spec == sim-only ]]; then
+        echo "skip||0|not reproduced on real clusters; shown by tests/sim/test_bugs.c (ctest sim_bugs)" >"$out/.state/$name"
+        echo "-- $name: SKIPPED (shown by the simulated cluster: ctest sim_bugs)"
+        return
+    fi
     if [[ $spec == etcd ]] && ! command -v etcd >/dev/null 2>&1; then
         echo "skip||0|etcd is not installed (apt-get install etcd-server); entry skipped" >"$out/.state/$name"
         echo "-- $name: SKIPPED (etcd not installed)"
