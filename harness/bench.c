@@ -1,4 +1,5 @@
 /* bench.c - `faultline bench`: writes/s, linearizable reads/s, p50/p99 per implementation. */
+#include "common/fs.h"
 #include "harness/bench.h"
 
 #include <errno.h>
@@ -157,23 +158,6 @@ struct bench {
     struct harness_bench_cell cells[HARNESS_BENCH_MAX_CLIENTS][HARNESS_COMPARE_MAX_IMPLS][2];
 };
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 static void run_cell(struct bench *B, int ci, size_t si, int rd,
                      const struct harness_run_opts *base)
 {
@@ -312,21 +296,6 @@ static json_t *bench_json(const struct bench *B)
     return root;
 }
 
-static int parse_num(const char *opt, const char *v, unsigned long long max,
-                     unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno != 0 || *end != '\0' || v[0] == '-' || v[0] == '\0' || x > max) {
-        fprintf(stderr, "faultline bench: %s: expected an integer in [0, %llu], got \"%s\"\n", opt,
-                max, v);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 int harness_bench_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -364,7 +333,7 @@ int harness_bench_main(int argc, char **argv)
             B->n_specs++;
             break;
         case 'S':
-            if (parse_num("--seconds", optarg, 3600, &v) != 0)
+            if (fl_parse_uint("faultline bench", "--seconds", optarg, 3600, &v) != 0)
                 goto out;
             if (v == 0) {
                 fprintf(stderr, "%s: --seconds: at least 1\n", prog);
@@ -431,7 +400,7 @@ int harness_bench_main(int argc, char **argv)
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
         snprintf(B->dir, sizeof B->dir, "results/bench/%s", stamp);
     }
-    int mrv = mkdir_p(B->dir);
+    int mrv = fl_mkdir_p(B->dir);
     if (mrv != 0) {
         fprintf(stderr, "%s: %s: %s\n", prog, B->dir, strerror(-mrv));
         goto out;

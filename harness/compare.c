@@ -1,4 +1,5 @@
 /* compare.c - `faultline compare`: the same scenario and seeds for several implementations. */
+#include "common/fs.h"
 #include "harness/compare.h"
 
 #include <errno.h>
@@ -752,38 +753,6 @@ static const char usage[] =
     "error (a run that could not be carried out, or a usage error). A planted-bug\n"
     "variant never changes the exit status; the table says whether it was caught.\n";
 
-static int parse_num(const char *opt, const char *v, unsigned long long max,
-                     unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno != 0 || *end != '\0' || v[0] == '-' || v[0] == '\0' || x > max) {
-        fprintf(stderr, "faultline compare: %s: expected an integer in [0, %llu], got \"%s\"\n",
-                opt, max, v);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 /* Writes compare.json and compare.html into c->dir. Returns 0 or -1 (said). */
 static int write_outputs(const struct harness_compare *c)
 {
@@ -914,14 +883,15 @@ int harness_compare_main(int argc, char **argv)
         goto out;
     }
     unsigned long long v, runs = 1;
-    if (count != NULL &&
-        (parse_num("--test-count", count, HARNESS_COMPARE_MAX_RUNS, &runs) != 0 || runs == 0)) {
+    if (count != NULL && (fl_parse_uint("faultline compare", "--test-count", count,
+                                        HARNESS_COMPARE_MAX_RUNS, &runs) != 0 ||
+                          runs == 0)) {
         if (runs == 0)
             fprintf(stderr, "%s: --test-count: at least 1\n", prog);
         goto out;
     }
     if (limit != NULL) {
-        if (parse_num("--time-limit", limit, 86400, &v) != 0)
+        if (fl_parse_uint("faultline compare", "--time-limit", limit, 86400, &v) != 0)
             goto out;
         if (v == 0) {
             fprintf(stderr, "%s: --time-limit: at least 1 second\n", prog);
@@ -930,18 +900,18 @@ int harness_compare_main(int argc, char **argv)
         sc.phases.faults_s = (unsigned)v;
     }
     if (warmup != NULL) {
-        if (parse_num("--warmup", warmup, 3600, &v) != 0)
+        if (fl_parse_uint("faultline compare", "--warmup", warmup, 3600, &v) != 0)
             goto out;
         sc.phases.warmup_s = (unsigned)v;
     }
     if (heal != NULL) {
-        if (parse_num("--heal", heal, 3600, &v) != 0)
+        if (fl_parse_uint("faultline compare", "--heal", heal, 3600, &v) != 0)
             goto out;
         sc.phases.heal_s = (unsigned)v;
     }
     if (seed != NULL) {
-        if (parse_num("--seed", seed, HARNESS_SCENARIO_SEED_MAX - HARNESS_COMPARE_MAX_RUNS, &v) !=
-            0)
+        if (fl_parse_uint("faultline compare", "--seed", seed,
+                          HARNESS_SCENARIO_SEED_MAX - HARNESS_COMPARE_MAX_RUNS, &v) != 0)
             goto out;
         sc.nemesis.seed = v;
     } else if (sc.nemesis.seed_set) {
@@ -992,7 +962,7 @@ int harness_compare_main(int argc, char **argv)
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
         snprintf(c->dir, sizeof c->dir, "results/compare/%s/%s", sc.name, stamp);
     }
-    int mrv = mkdir_p(c->dir);
+    int mrv = fl_mkdir_p(c->dir);
     if (mrv != 0) {
         fprintf(stderr, "%s: %s: %s\n", prog, c->dir, strerror(-mrv));
         goto out;

@@ -6,6 +6,7 @@
  * from the root namespace): the libuv loop with the workload clients, the
  * nemesis timers, the node processes (forked from that thread into their own
  * namespaces, and killed with it if the harness dies) and the capture. */
+#include "common/fs.h"
 #include "harness/run.h"
 
 #include <dirent.h>
@@ -41,7 +42,7 @@
 #include "workloads/runner.h"
 
 #define PATH_SZ 1024
-#define MAXN NEMESIS_MAX_NODES
+#define MAXN    NEMESIS_MAX_NODES
 
 enum phase { PH_START, PH_WARMUP, PH_FAULTS, PH_HEAL, PH_STOPPING, PH_FINAL, PH_CLOSING, PH_DONE };
 
@@ -93,7 +94,6 @@ struct run {
     char err[FL_ERRMSG_SIZE];
     unsigned open_handles;
 };
-
 
 /* ==== Output ==== */
 
@@ -616,12 +616,13 @@ static void on_phase_timer(uv_timer_t *t)
 static void on_progress(uv_timer_t *t)
 {
     struct run *r = t->data;
-    static const char *names[] = {"start", "warm-up", "faults", "heal", "stopping", "final reads",
-                                  "closing", "done"};
+    static const char *names[] = {"start",    "warm-up",     "faults",  "heal",
+                                  "stopping", "final reads", "closing", "done"};
     if (r->quiet)
         return;
     uint64_t now = uv_now(&r->loop), elapsed = now - r->t0_ms;
-    uint64_t total = 1000ull * (r->sc.phases.warmup_s + r->sc.phases.faults_s + r->sc.phases.heal_s);
+    uint64_t total =
+        1000ull * (r->sc.phases.warmup_s + r->sc.phases.faults_s + r->sc.phases.heal_s);
     uint64_t ops = r->hist.ok + r->hist.fail + r->hist.info;
     double rate = now > r->last_ops_at
                       ? (double)(ops - r->last_ops) * 1000.0 / (double)(now - r->last_ops_at)
@@ -638,8 +639,8 @@ static void on_progress(uv_timer_t *t)
     if (r->step_active && r->next_step < r->plan.n)
         snprintf(fault, sizeof fault, "%s", r->plan.steps[r->next_step].fault.kind->name);
     fprintf(stderr,
-            "%s[%5.1fs] %s, %.0fs left | %.0f ops/s | ok %" PRIu64 " fail %" PRIu64
-            " info %" PRIu64 " | fault: %s | leader %s%s",
+            "%s[%5.1fs] %s, %.0fs left | %.0f ops/s | ok %" PRIu64 " fail %" PRIu64 " info %" PRIu64
+            " | fault: %s | leader %s%s",
             r->tty ? "\r\033[K" : "", (double)elapsed / 1000.0, names[r->phase],
             total > elapsed ? (double)(total - elapsed) / 1000.0 : 0.0, rate, r->hist.ok,
             r->hist.fail, r->hist.info, fault, leader, r->tty ? "" : "\n");
@@ -720,7 +721,8 @@ static void *run_thread(void *arg)
                 r->mon.data = r;
             }
         }
-        if (r->rc == 0 && r->adapter->client_open(&r->lead_client, &r->loop, &r->cl, 1000, err) != 0)
+        if (r->rc == 0 &&
+            r->adapter->client_open(&r->lead_client, &r->loop, &r->cl, 1000, err) != 0)
             fail_run(r, "leader monitor: %s", err);
     }
     if (r->rc == 0 && wait_for_leader(r, 30000) == 0)
@@ -728,7 +730,8 @@ static void *run_thread(void *arg)
     if (r->rc == 0 && r->sc.network.capture.enabled) {
         char path[PATH_SZ + 32];
         snprintf(path, sizeof path, "%s/capture.pcap", r->dir);
-        struct nemesis_capture_opts co = {.ns = r->topo.hub_ns, .dev = r->topo.bridge,
+        struct nemesis_capture_opts co = {.ns = r->topo.hub_ns,
+                                          .dev = r->topo.bridge,
                                           .path = path,
                                           .snaplen = (int)r->sc.network.capture.snaplen,
                                           .max_bytes = r->sc.network.capture.max_bytes};
@@ -817,23 +820,6 @@ static void *run_thread(void *arg)
 }
 
 /* ==== Set-up on the main thread ==== */
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[PATH_SZ];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
 
 /* The node binary: --node-bin, the scenario's, or next to this executable. */
 static void find_node_bin(struct run *r, const char *override)
@@ -949,7 +935,7 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
     }
     char nodes_dir[520];
     snprintf(nodes_dir, sizeof nodes_dir, "%s/nodes", r->dir);
-    if ((rv = mkdir_p(nodes_dir)) != 0) {
+    if ((rv = fl_mkdir_p(nodes_dir)) != 0) {
         fl_errorf(errmsg, rv, "%s: %s", nodes_dir, strerror(-rv));
         free(r);
         return -1;
@@ -981,7 +967,7 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         goto out;
     }
     snprintf(r->tmp, sizeof r->tmp, "/tmp/fl-%s", run_id);
-    mkdir_p(r->tmp);
+    fl_mkdir_p(r->tmp);
     r->cl.n = n;
     r->cl.node_bin = r->node_bin;
     r->cl.model = (enum workload_model)(r->sc.workload.model + 1);
@@ -995,7 +981,7 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                    r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_RATE];
     snprintf(r->clock_dir, sizeof r->clock_dir, "%s/clock", r->tmp);
     if (r->use_clock)
-        mkdir_p(r->clock_dir);
+        fl_mkdir_p(r->clock_dir);
     for (unsigned i = 0; i < n; i++) {
         r->cl.addr[i] = r->topo.nodes[i].addr;
         r->cl.passive[i] = i >= r->sc.nodes.count;
@@ -1063,8 +1049,10 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         snprintf(hist, sizeof hist, "%s/history.jsonl", r->dir);
         snprintf(json, sizeof json, "%s/results.json", r->dir);
         snprintf(html, sizeof html, "%s/report.html", r->dir);
-        struct harness_report_request rq = {.history = hist, .scenario = &r->sc,
-                                            .json_out = json, .html_out = html,
+        struct harness_report_request rq = {.history = hist,
+                                            .scenario = &r->sc,
+                                            .json_out = json,
+                                            .html_out = html,
                                             .timeout_s = 300};
         enum checker_verdict verdict;
         fprintf(stderr, "faultline run: checking %s\n", hist);
@@ -1080,7 +1068,7 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                r->hist.fail, r->hist.info, r->faults_applied, exp ? "; expected " : "",
                exp ? exp : "",
                exp ? (strcmp(exp, checker_verdict_name(verdict)) == 0 ? " (as expected)"
-                                                                     : " (NOT as expected)")
+                                                                      : " (NOT as expected)")
                    : "");
         printf("report: %s\n", html);
         fflush(stdout);
@@ -1123,31 +1111,22 @@ static const char usage[] =
     "environment error. Ctrl-C stops the run and removes everything it made;\n"
     "`faultline clean` removes what a killed run left.\n";
 
-static int parse_uint(const char *opt, const char *v, unsigned long long max,
-                      unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno != 0 || *end != '\0' || v[0] == '-' || v[0] == '\0' || x > max) {
-        fprintf(stderr, "faultline run: %s: expected an integer in [0, %llu], got \"%s\"\n", opt,
-                max, v);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 static int run_or_replay(int argc, char **argv, bool replay)
 {
     static const struct option longopts[] = {
-        {"seed", required_argument, NULL, 's'},    {"time-limit", required_argument, NULL, 't'},
-        {"nodes", required_argument, NULL, 'N'},   {"impl", required_argument, NULL, 'i'},
+        {"seed", required_argument, NULL, 's'},
+        {"time-limit", required_argument, NULL, 't'},
+        {"nodes", required_argument, NULL, 'N'},
+        {"impl", required_argument, NULL, 'i'},
         {"test-count", required_argument, NULL, 'c'},
-        {"warmup", required_argument, NULL, 'W'},  {"heal", required_argument, NULL, 'H'},
-        {"out", required_argument, NULL, 'o'},     {"node-bin", required_argument, NULL, 'b'},
-        {"no-capture", no_argument, NULL, 'n'},    {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"warmup", required_argument, NULL, 'W'},
+        {"heal", required_argument, NULL, 'H'},
+        {"out", required_argument, NULL, 'o'},
+        {"node-bin", required_argument, NULL, 'b'},
+        {"no-capture", no_argument, NULL, 'n'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *prog = replay ? "faultline replay" : "faultline run";
     char err[FL_ERRMSG_SIZE];
@@ -1160,18 +1139,42 @@ static int run_or_replay(int argc, char **argv, bool replay)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
         switch (c) {
-        case 's': seed = optarg; break;
-        case 't': limit = optarg; break;
-        case 'N': nodes = optarg; break;
-        case 'i': impl = optarg; break;
-        case 'c': count = optarg; break;
-        case 'W': warmup = optarg; break;
-        case 'H': heal = optarg; break;
-        case 'o': o.out_dir = optarg; break;
-        case 'b': o.node_bin = optarg; break;
-        case 'n': no_capture = true; break;
-        case 'q': o.quiet = true; break;
-        case 'h': fputs(usage, stdout); return 0;
+        case 's':
+            seed = optarg;
+            break;
+        case 't':
+            limit = optarg;
+            break;
+        case 'N':
+            nodes = optarg;
+            break;
+        case 'i':
+            impl = optarg;
+            break;
+        case 'c':
+            count = optarg;
+            break;
+        case 'W':
+            warmup = optarg;
+            break;
+        case 'H':
+            heal = optarg;
+            break;
+        case 'o':
+            o.out_dir = optarg;
+            break;
+        case 'b':
+            o.node_bin = optarg;
+            break;
+        case 'n':
+            no_capture = true;
+            break;
+        case 'q':
+            o.quiet = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
         default:
             fprintf(stderr, "%s: unknown or incomplete option \"%s\" (see --help)\n", prog,
                     argv[optind - 1]);
@@ -1206,28 +1209,29 @@ static int run_or_replay(int argc, char **argv, bool replay)
     }
     unsigned long long v, runs = 1;
     if (seed != NULL) {
-        if (parse_uint("--seed", seed, HARNESS_SCENARIO_SEED_MAX, &v) != 0)
+        if (fl_parse_uint("faultline run", "--seed", seed, HARNESS_SCENARIO_SEED_MAX, &v) != 0)
             return 3;
         sc.nemesis.seed = v;
         sc.nemesis.seed_set = true;
     }
     if (limit != NULL) {
-        if (parse_uint("--time-limit", limit, 86400, &v) != 0 || v == 0)
+        if (fl_parse_uint("faultline run", "--time-limit", limit, 86400, &v) != 0 || v == 0)
             return 3;
         sc.phases.faults_s = (unsigned)v;
     }
     if (warmup != NULL) {
-        if (parse_uint("--warmup", warmup, 3600, &v) != 0)
+        if (fl_parse_uint("faultline run", "--warmup", warmup, 3600, &v) != 0)
             return 3;
         sc.phases.warmup_s = (unsigned)v;
     }
     if (heal != NULL) {
-        if (parse_uint("--heal", heal, 3600, &v) != 0)
+        if (fl_parse_uint("faultline run", "--heal", heal, 3600, &v) != 0)
             return 3;
         sc.phases.heal_s = (unsigned)v;
     }
     if (nodes != NULL) {
-        if (parse_uint("--nodes", nodes, HARNESS_SCENARIO_MAX_NODES, &v) != 0 || v == 0)
+        if (fl_parse_uint("faultline run", "--nodes", nodes, HARNESS_SCENARIO_MAX_NODES, &v) != 0 ||
+            v == 0)
             return 3;
         sc.nodes.count = (unsigned)v;
     }
@@ -1237,13 +1241,15 @@ static int run_or_replay(int argc, char **argv, bool replay)
             if (strcmp(harness_impl_name((enum harness_impl)k), impl) == 0)
                 break;
         if (k > HARNESS_IMPL_PROCESS) {
-            fprintf(stderr, "%s: --impl: unknown implementation \"%s\" (reference, etcd, process)\n",
-                    prog, impl);
+            fprintf(stderr,
+                    "%s: --impl: unknown implementation \"%s\" (reference, etcd, process)\n", prog,
+                    impl);
             return 3;
         }
         sc.implementation.impl = (enum harness_impl)k;
     }
-    if (count != NULL && (parse_uint("--test-count", count, 100000, &runs) != 0 || runs == 0))
+    if (count != NULL &&
+        (fl_parse_uint("faultline run", "--test-count", count, 100000, &runs) != 0 || runs == 0))
         return 3;
     if (no_capture)
         sc.network.capture.enabled = false;
@@ -1273,7 +1279,8 @@ static int run_or_replay(int argc, char **argv, bool replay)
         struct harness_run_result res;
         sc.nemesis.seed = base + i;
         if (runs > 1)
-            fprintf(stderr, "== run %llu of %llu (seed %" PRIu64 ")\n", i + 1, runs, sc.nemesis.seed);
+            fprintf(stderr, "== run %llu of %llu (seed %" PRIu64 ")\n", i + 1, runs,
+                    sc.nemesis.seed);
         int code;
         if (harness_run_scenario(&sc, &o, &res, err) != 0) {
             fprintf(stderr, "%s: %s\n", prog, err);

@@ -17,6 +17,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/fs.h"
 #include "node/io/frame.h"
 #include "node/io/log.h"
 #include "node/io/meta.h"
@@ -1478,23 +1479,6 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ==== Start-up ==== */
 
-static int make_dirs(const char *dir, char *errmsg)
-{
-    char tmp[SERVER_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return fl_errorf(errmsg, -errno, "data dir %s: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return fl_errorf(errmsg, -errno, "data dir %s: %s", tmp, strerror(errno));
-    return 0;
-}
-
 static int recover(struct server *s, char *errmsg)
 {
     struct io_meta meta = {0};
@@ -1697,9 +1681,11 @@ int server_run(const struct server_options *o, char *errmsg)
     s->o = *o;
     snprintf(s->name, sizeof s->name, "n%" PRIu64, o->id);
     signal(SIGPIPE, SIG_IGN);
-    int rv = make_dirs(o->data_dir, errmsg);
-    if (rv != 0)
+    int rv = fl_mkdir_p(o->data_dir);
+    if (rv != 0) {
+        fl_errorf(errmsg, rv, "data dir %s: %s", o->data_dir, strerror(-rv));
         goto out_free;
+    }
     rv = server_state_init(&s->st, o->sm, errmsg);
     if (rv != 0)
         goto out_free;

@@ -1,0 +1,15 @@
+/* fs.h - small file-system and command-line helpers shared by the programs. */
+#ifndef FL_FS_H
+#define FL_FS_H
+
+/* Creates `dir` and its missing parents (mode 0755), like `mkdir -p`.
+ * Returns 0 or a negative errno. */
+int fl_mkdir_p(const char *dir);
+
+/* Parses `v` as an unsigned decimal integer in [0, max] into *out. On error
+ * prints "PROG: OPT: expected an integer in [0, MAX], got "V"" on stderr and
+ * returns -1 (command-line options). */
+int fl_parse_uint(const char *prog, const char *opt, const char *v, unsigned long long max,
+                  unsigned long long *out);
+
+#endif
