@@ -685,6 +685,22 @@ static void send_or_hold(struct server *s, const struct raft_message *m)
 static void fail_holds(struct server *s);
 static void on_flush(uv_idle_t *h);
 
+/* A node that stops leading answers what waits on its log at once instead
+ * of at the request timeout: its entries may still commit under the next
+ * leader, so the outcome is unknown ("timeout"); the client retries
+ * elsewhere (a command with the same seq, so it applies once). */
+static void answer_lost_leadership(struct server *s)
+{
+    for (struct pending *p = s->pending, *next; p != NULL; p = next) {
+        next = p->next;
+        if (p->kind == P_READ)
+            continue; /* the core fails ReadIndex reads; sequential ones need no leader */
+        reply_err(s, p->conn, p->req_id, "timeout",
+                  "leadership lost before the entry committed; outcome unknown");
+        pending_free(s, p);
+    }
+}
+
 static void arm_flush(struct server *s)
 {
     uv_idle_start(&s->flush_idle, on_flush);
@@ -746,10 +762,12 @@ static void handle_update(struct server *s, struct raft_update *up)
         log_event(s, "role",
                   json_pack("{s:s,s:I,s:s?}", "state", state_name(s->raft.state), "term",
                             (json_int_t)s->raft.term, "leader", known ? leader : NULL));
-        if (s->raft.state == RAFT_LEADER)
+        if (s->raft.state == RAFT_LEADER) {
             s->leader_since_wall = wall_ms();
-        else
+        } else {
             fail_holds(s);
+            answer_lost_leadership(s);
+        }
     }
     if (s->unsynced)
         arm_flush(s);
