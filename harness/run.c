@@ -7,6 +7,7 @@
  * nemesis timers, the node processes (forked from that thread into their own
  * namespaces, and killed with it if the harness dies) and the capture. */
 #include "common/fs.h"
+#include "common/rng.h"
 #include "harness/run.h"
 
 #include <dirent.h>
@@ -60,6 +61,12 @@ struct run {
     const char *envp[MAXN][NEMESIS_CLOCK_ENV_N + 1];
     struct nemesis_process procs[MAXN];
     bool started[MAXN], paused[MAXN], killed[MAXN];
+    uint64_t started_ms[MAXN]; /* when each node (re)started: libfaketime scales from there */
+    /* The active slow-isolate-leader fault: its partition and clock change. */
+    struct nemesis_fault slow_pf;
+    bool slow_active;
+    unsigned slow_node;
+    uint64_t slow_t1;
     bool use_clock;
     /* The run thread. */
     uv_loop_t loop;
@@ -137,6 +144,7 @@ static int start_node(struct run *r, unsigned i, char *errmsg)
     };
     int rv = nemesis_process_start(&r->procs[i], &o, errmsg);
     if (rv == 0) {
+        r->started_ms[i] = uv_now(&r->loop);
         r->started[i] = true;
         r->killed[i] = false;
         r->paused[i] = false;
@@ -315,6 +323,49 @@ static int corrupt_tail(struct run *r, unsigned i, char *what, size_t len)
     return rv;
 }
 
+/* slow-isolate-leader: the leader's clock runs at `rate` (libfaketime, with
+ * an offset that avoids a jump: libfaketime scales the time since the
+ * process started), then the leader is cut off from the others. A lease
+ * longer than its drift bound allows outlives the leadership. */
+static int slow_isolate(struct run *r, unsigned i, bool heal, char *errmsg)
+{
+    double rate = r->sc.nemesis.options.clock_rate_min;
+    uint64_t now = uv_now(&r->loop);
+    int rv;
+    if (!heal) {
+        double since = (double)(now - r->started_ms[i]);
+        rv = nemesis_clock_set(r->clock_dir, i, (int64_t)((1.0 - rate) * since), rate, errmsg);
+        if (rv != 0)
+            return rv;
+        struct fl_rng rng;
+        fl_rng_seed(&rng, r->sc.nemesis.seed + now);
+        struct nemesis_fault_opts fo;
+        nemesis_fault_opts_default(&fo);
+        rv = nemesis_fault_plan(nemesis_kind_find("isolate-leader"), &rng, &r->topo, (int)i, &fo,
+                                &r->slow_pf, errmsg);
+        if (rv == 0)
+            rv = nemesis_fault_apply(&r->nctx, &r->slow_pf, errmsg);
+        if (rv != 0) {
+            nemesis_fault_clear(&r->slow_pf);
+            return rv;
+        }
+        r->slow_active = true;
+        r->slow_node = i;
+        r->slow_t1 = now;
+        say(r, "nemesis: n%u runs at %.2fx and is cut off", i + 1, rate);
+        return 0;
+    }
+    if (!r->slow_active)
+        return 0;
+    rv = nemesis_fault_heal(&r->nctx, &r->slow_pf, errmsg);
+    nemesis_fault_clear(&r->slow_pf);
+    r->slow_active = false;
+    /* Back to rate 1 where the slow clock stands now: no jump. */
+    int crv = nemesis_clock_set(r->clock_dir, r->slow_node,
+                                -(int64_t)((1.0 - rate) * (double)(now - r->slow_t1)), 1.0, errmsg);
+    return rv != 0 ? rv : crv;
+}
+
 /* Carries out a process or membership fault (the orchestration owns them).
  * Returns 0 when done, 1 when a membership request will record the outcome
  * itself, or a negative code with errmsg. */
@@ -362,6 +413,9 @@ static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *er
             } else if (heal && r->killed[i]) {
                 rv = start_node(r, i, errmsg);
             }
+            break;
+        case NEMESIS_ACTION_SLOW_ISOLATE:
+            rv = slow_isolate(r, i, heal, errmsg);
             break;
         default:
             rv = membership_request(r, f, i, heal, errmsg);
@@ -978,7 +1032,8 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
     r->cl.options = json_object_get(json_object_get(r->sc_json, "implementation"), "options");
     r->use_clock = r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_SKEW] ||
                    r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_JUMP] ||
-                   r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_RATE];
+                   r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_RATE] ||
+                   r->sc.nemesis.weights[HARNESS_FAULT_SLOW_ISOLATE_LEADER];
     snprintf(r->clock_dir, sizeof r->clock_dir, "%s/clock", r->tmp);
     if (r->use_clock)
         fl_mkdir_p(r->clock_dir);

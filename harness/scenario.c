@@ -29,7 +29,7 @@ static const char *const fault_names[] = {
     "kill-minority",      "kill-all",       "loss",
     "duplicate",          "delay",          "clock-skew",
     "clock-jump",         "clock-rate",     "membership-remove-add",
-    "membership-promote", "corrupt-tail",
+    "membership-promote", "corrupt-tail",       "slow-isolate-leader",
 };
 static const char *const checker_names[] = {"linearizable", "set", "counter", "stats"};
 static const char *const expect_names[] = {NULL, "valid", "invalid", "unknown"};
@@ -59,6 +59,7 @@ static const unsigned fault_min_nodes[HARNESS_FAULT_COUNT] = {
     [HARNESS_FAULT_MEMBERSHIP_REMOVE_ADD] = 3,
     [HARNESS_FAULT_MEMBERSHIP_PROMOTE] = 1,
     [HARNESS_FAULT_CORRUPT_TAIL] = 1,
+    [HARNESS_FAULT_SLOW_ISOLATE_LEADER] = 3,
 };
 
 #define NAME_AT(tab, v) ((size_t)(v) < sizeof(tab) / sizeof(tab[0]) ? tab[v] : "?")
@@ -110,7 +111,7 @@ int harness_fault_parse(const char *s, enum harness_fault *out)
 static bool is_clock_fault(int k)
 {
     return k == HARNESS_FAULT_CLOCK_SKEW || k == HARNESS_FAULT_CLOCK_JUMP ||
-           k == HARNESS_FAULT_CLOCK_RATE;
+           k == HARNESS_FAULT_CLOCK_RATE || k == HARNESS_FAULT_SLOW_ISOLATE_LEADER;
 }
 
 static bool is_membership_fault(int k)

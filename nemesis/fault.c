@@ -48,6 +48,7 @@ static const struct nemesis_kind *const all_kinds[] = {
     &nemesis_nodefault_membership_remove_add,
     &nemesis_nodefault_membership_promote,
     &nemesis_nodefault_corrupt_tail,
+    &nemesis_nodefault_slow_isolate_leader,
 };
 
 const struct nemesis_kind *nemesis_kind_find(const char *name)

@@ -44,6 +44,8 @@ enum nemesis_action {
     NEMESIS_ACTION_PROMOTE, /* promote fault->nodes (passive members); heal: nothing */
     NEMESIS_ACTION_CORRUPT, /* SIGKILL fault->nodes and damage the tail of their newest log
                                segment (reference node); heal: start them again */
+    NEMESIS_ACTION_SLOW_ISOLATE, /* slow the leader's clock (no jump), then isolate it; heal:
+                                    heal the partition, clock back to rate 1 (no jump) */
 };
 
 /* Tunables of the kinds; nemesis_fault_opts_default gives sensible values. */

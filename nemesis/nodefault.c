@@ -17,6 +17,8 @@ const char *nemesis_action_name(enum nemesis_action action)
         return "promote";
     case NEMESIS_ACTION_CORRUPT:
         return "corrupt";
+    case NEMESIS_ACTION_SLOW_ISOLATE:
+        return "slow-isolate";
     case NEMESIS_ACTION_NONE:
         break;
     }
@@ -113,6 +115,8 @@ NODE_KIND(nemesis_nodefault_kill_all, "kill-all", NEMESIS_CLASS_PROCESS, TARGET_
           NEMESIS_ACTION_KILL);
 NODE_KIND(nemesis_nodefault_corrupt_tail, "corrupt-tail", NEMESIS_CLASS_PROCESS, TARGET_ONE,
           NEMESIS_ACTION_CORRUPT);
+NODE_KIND(nemesis_nodefault_slow_isolate_leader, "slow-isolate-leader", NEMESIS_CLASS_PROCESS,
+          TARGET_LEADER, NEMESIS_ACTION_SLOW_ISOLATE);
 NODE_KIND(nemesis_nodefault_membership_remove_add, "membership-remove-add",
           NEMESIS_CLASS_MEMBERSHIP, TARGET_ONE, NEMESIS_ACTION_REMOVE);
 NODE_KIND(nemesis_nodefault_membership_promote, "membership-promote", NEMESIS_CLASS_MEMBERSHIP,

@@ -22,6 +22,7 @@ extern const struct nemesis_kind nemesis_nodefault_kill_all;
 extern const struct nemesis_kind nemesis_nodefault_membership_remove_add;
 extern const struct nemesis_kind nemesis_nodefault_membership_promote;
 extern const struct nemesis_kind nemesis_nodefault_corrupt_tail;
+extern const struct nemesis_kind nemesis_nodefault_slow_isolate_leader;
 
 /* "pause", "kill", "remove", "promote" or "none". */
 const char *nemesis_action_name(enum nemesis_action action);

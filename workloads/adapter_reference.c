@@ -76,6 +76,25 @@ static int ref_node_argv(const struct workload_cluster *cl, unsigned i, char **a
         PUSH("--election-timeout-ms");
         PUSH(et);
     }
+    /* Implementation options of the scenario (scenarios/README.md). */
+    json_t *hb = json_object_get(cl->options, "heartbeat_ms");
+    json_t *ld = json_object_get(cl->options, "lease_drift");
+    json_t *st = json_object_get(cl->options, "snapshot_threshold");
+    if (json_is_integer(hb) && json_integer_value(hb) > 0) {
+        snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(hb));
+        PUSH("--heartbeat-ms");
+        PUSH(tmp);
+    }
+    if (json_is_number(ld)) {
+        snprintf(tmp, sizeof tmp, "%.3f", json_number_value(ld));
+        PUSH("--lease-drift");
+        PUSH(tmp);
+    }
+    if (json_is_integer(st) && json_integer_value(st) >= 0) {
+        snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(st));
+        PUSH("--snapshot-threshold");
+        PUSH(tmp);
+    }
     if (cl->lose_unsynced)
         PUSH("--test-lose-unsynced");
     if (cl->bug != NULL && cl->bug[0] != '\0') {
