@@ -89,7 +89,7 @@ run_limit() {
 # cluster (scenarios/README.md "Planted bugs" says why): they are shown, with
 # and without the bug, by the simulated cluster (ctest sim_bugs, both builds),
 # and listed here as skipped so the report says so.
-sim_only="commit-old-term vote-not-persisted lease-no-drift"
+sim_only="commit-old-term vote-not-persisted"
 
 # The matrix: name|scenario|impl spec|expected|fault seconds|max seeds.
 # An empty expected means the scenario file's own "expected"; empty fault
