@@ -929,8 +929,9 @@ static void on_timer_closed(uv_handle_t *h)
 {
     struct client *c = h->data;
     c->open_handles--;
-    deliver(c); /* the requests client_close finished */
-    maybe_finish_close(c);
+    /* Delivers the requests client_close finished, then finishes the close
+     * (maybe_finish_close), which may free c: nothing may follow. */
+    deliver(c);
 }
 
 static void maybe_finish_close(struct client *c)
