@@ -88,8 +88,10 @@ run_limit() {
 # Planted bugs whose window is too narrow for second-long faults on a real
 # cluster (scenarios/README.md "Planted bugs" says why): they are shown, with
 # and without the bug, by the simulated cluster (ctest sim_bugs, both builds),
-# and listed here as skipped so the report says so.
-sim_only="commit-old-term vote-not-persisted"
+# and listed here as skipped so the report says so. lease-no-drift is caught
+# by its scenario on 3 of 4 seeds on a quiet machine, but on none of 3 with two
+# matrix entries running at once: too timing-dependent to gate CI on.
+sim_only="commit-old-term vote-not-persisted lease-no-drift"
 
 # The matrix: name|scenario|impl spec|expected|fault seconds|max seeds.
 # An empty expected means the scenario file's own "expected"; empty fault
