@@ -18,9 +18,9 @@
 #                  fault phase: must give the scenario's "expected" verdict
 #                  (invalid; valid for the liveness bug no-prevote, run 15 s).
 #                  A safety bug is not triggered by every seed, so it gets up
-#                  to 3 seeds (1, 2, 3) and passes on the first invalid one;
+#                  to 5 seeds (1..5) and passes on the first invalid one;
 #                  a further seed starts only while the run would end within
-#                  the time budget (--budget, default 400 s from the start).
+#                  the time budget (--budget, default 600 s from the start).
 #                  A run is stopped past its phases + 60 s (a check the
 #                  search finds hard) and counts as unknown.
 # --quick runs a smaller matrix (partition, kill, ack-before-fsync, no-dedup,
@@ -35,7 +35,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-quick=0 junit="" jobs=2 budget=400 out="" fl="${FAULTLINE:-}" node_bin=""
+quick=0 junit="" jobs=2 budget=600 out="" fl="${FAULTLINE:-}" node_bin=""
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while (($#)); do
     case $1 in
@@ -124,7 +124,7 @@ else
         if [[ " $sim_only " == *" ${b#bug-} "* ]]; then
             matrix+=("$b|$b|sim-only|||0")
         elif [[ $(expected_of "$b") == invalid ]]; then
-            matrix+=("$b|$b|reference:bug=${b#bug-}|||3")
+            matrix+=("$b|$b|reference:bug=${b#bug-}|||5")
         else # a liveness bug: only its validity is checked, a short run does
             matrix+=("$b|$b|reference:bug=${b#bug-}||$ref_s|1")
         fi
