@@ -83,6 +83,12 @@ struct workload_adapter {
     bool membership;
 };
 
+/* Appends a copy of `s` (into buf, at *used) to argv (at *argc, kept
+ * NULL-terminated): how adapters build a node's command line. Returns 0 or
+ * FL_ELIMIT when argv or buf is full. */
+int workload_argv_push(char **argv, size_t max, size_t *argc, char *buf, size_t buflen,
+                       size_t *used, const char *s);
+
 /* Finds an adapter by name ("reference", "etcd", "process"); NULL if unknown. */
 const struct workload_adapter *workload_adapter_find(const char *name);
 

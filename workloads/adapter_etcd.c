@@ -44,19 +44,6 @@
 
 /* ==== Command line ==== */
 
-static int push(char **argv, size_t max, size_t *argc, char *buf, size_t buflen, size_t *used,
-                const char *s)
-{
-    size_t n = strlen(s) + 1;
-    if (*argc + 1 >= max || *used + n > buflen)
-        return FL_ELIMIT;
-    memcpy(buf + *used, s, n);
-    argv[(*argc)++] = buf + *used;
-    argv[*argc] = NULL;
-    *used += n;
-    return 0;
-}
-
 /* An unsigned option of the implementation options, or `def`. */
 static unsigned opt_uint(const struct workload_cluster *cl, const char *name, unsigned def)
 {
@@ -89,7 +76,7 @@ static int etcd_node_argv(const struct workload_cluster *cl, unsigned i, char **
         return fl_errorf(errmsg, FL_EUSAGE, "etcd adapter: node %u of %u", i, cl->n);
 #define PUSH(s)                                                                                    \
     do {                                                                                           \
-        if ((rv = push(argv, max, &argc, buf, buflen, &used, (s))) != 0)                           \
+        if ((rv = workload_argv_push(argv, max, &argc, buf, buflen, &used, (s))) != 0)             \
             return fl_errorf(errmsg, rv, "etcd adapter: command line too long");                   \
     } while (0)
     const char *bin =

@@ -8,22 +8,8 @@
 #include "node/client/client.h"
 #include "workloads/adapter.h"
 
-#define PEER_PORT 7000
+#define PEER_PORT   7000
 #define CLIENT_PORT 7001
-
-/* Appends a copy of `s` to buf and argv. */
-static int push(char **argv, size_t max, size_t *argc, char *buf, size_t buflen, size_t *used,
-                const char *s)
-{
-    size_t n = strlen(s) + 1;
-    if (*argc + 1 >= max || *used + n > buflen)
-        return FL_ELIMIT;
-    memcpy(buf + *used, s, n);
-    argv[(*argc)++] = buf + *used;
-    argv[*argc] = NULL;
-    *used += n;
-    return 0;
-}
 
 static int ref_node_argv(const struct workload_cluster *cl, unsigned i, char **argv, size_t max,
                          char *buf, size_t buflen, char *errmsg)
@@ -33,8 +19,8 @@ static int ref_node_argv(const struct workload_cluster *cl, unsigned i, char **a
     int rv = 0;
 #define PUSH(s)                                                                                    \
     do {                                                                                           \
-        if ((rv = push(argv, max, &argc, buf, buflen, &used, (s))) != 0)                           \
-            return fl_errorf(errmsg, rv, "reference adapter: command line too long");            \
+        if ((rv = workload_argv_push(argv, max, &argc, buf, buflen, &used, (s))) != 0)             \
+            return fl_errorf(errmsg, rv, "reference adapter: command line too long");              \
     } while (0)
     PUSH(cl->node_bin != NULL ? cl->node_bin : "faultline-node");
     snprintf(tmp, sizeof tmp, "n%u", i + 1);
@@ -141,7 +127,9 @@ static int ref_client_open(void **out, uv_loop_t *loop, const struct workload_cl
         ref_client_addr(cl, i, addrs[i], sizeof addrs[i]);
         ptrs[i] = addrs[i];
     }
-    struct client_config cfg = {.addrs = ptrs, .n_addrs = cl->n, .session_timeout_ms = 10000,
+    struct client_config cfg = {.addrs = ptrs,
+                                .n_addrs = cl->n,
+                                .session_timeout_ms = 10000,
                                 .op_timeout_ms = op_timeout_ms};
     int rv = client_init(&rc->c, loop, &cfg, errmsg);
     if (rv != 0) {
@@ -199,9 +187,10 @@ static int ref_invoke(void *client, struct workload_call *call)
     int rv;
     call->impl = rc;
     if (f != NULL && strcmp(f, "read") == 0) {
-        enum client_consistency cons = call->consistency == WORKLOAD_LEASE        ? CLIENT_LEASE
-                                       : call->consistency == WORKLOAD_SEQUENTIAL ? CLIENT_SEQUENTIAL
-                                                                                  : CLIENT_LINEARIZABLE;
+        enum client_consistency cons = call->consistency == WORKLOAD_LEASE ? CLIENT_LEASE
+                                       : call->consistency == WORKLOAD_SEQUENTIAL
+                                           ? CLIENT_SEQUENTIAL
+                                           : CLIENT_LINEARIZABLE;
         rv = client_query(&c->c, &rc->req, rc->op, cons, ref_done);
     } else {
         rv = client_command(&c->c, &rc->req, rc->op, ref_done);
@@ -221,9 +210,8 @@ static void ref_members_done(struct client_req *req)
     call->outcome = req->outcome == CLIENT_OK ? WORKLOAD_OK : WORKLOAD_UNKNOWN;
     call->error = req->error;
     call->value = NULL;
-    const char *l = req->result != NULL
-                        ? json_string_value(json_object_get(req->result, "leader"))
-                        : NULL;
+    const char *l =
+        req->result != NULL ? json_string_value(json_object_get(req->result, "leader")) : NULL;
     if (req->outcome == CLIENT_OK) {
         long v = l != NULL && l[0] == 'n' ? strtol(l + 1, NULL, 10) : 0;
         call->value = v >= 1 ? json_integer(v - 1) : json_null();
