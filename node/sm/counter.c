@@ -108,11 +108,6 @@ static int restore(void *st, const char *bytes, size_t len, char *errmsg)
     return rc;
 }
 
-static void session_closed(void *st, const struct sm_ctx *ctx, uint64_t session)
-{
-    (void)st, (void)ctx, (void)session;
-}
-
 const struct sm_type sm_counter = {
     .name = "counter",
     .summary = "add {value:int64}, read",
@@ -123,5 +118,5 @@ const struct sm_type sm_counter = {
     .query = query,
     .snapshot = snapshot,
     .restore = restore,
-    .session_closed = session_closed,
+    .session_closed = NULL, /* holds nothing per session */
 };

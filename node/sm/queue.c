@@ -199,11 +199,6 @@ out:
     return rc;
 }
 
-static void session_closed(void *st, const struct sm_ctx *ctx, uint64_t session)
-{
-    (void)st, (void)ctx, (void)session;
-}
-
 const struct sm_type sm_queue = {
     .name = "queue",
     .summary = "enqueue {value:any}, dequeue -> head, read -> array",
@@ -214,5 +209,5 @@ const struct sm_type sm_queue = {
     .query = query,
     .snapshot = snapshot,
     .restore = restore,
-    .session_closed = session_closed,
+    .session_closed = NULL, /* holds nothing per session */
 };

@@ -212,11 +212,6 @@ out:
     return rc;
 }
 
-static void session_closed(void *st, const struct sm_ctx *ctx, uint64_t session)
-{
-    (void)st, (void)ctx, (void)session;
-}
-
 const struct sm_type sm_set = {
     .name = "set",
     .summary = "add {value:any}, read -> sorted array",
@@ -227,5 +222,5 @@ const struct sm_type sm_set = {
     .query = query,
     .snapshot = snapshot,
     .restore = restore,
-    .session_closed = session_closed,
+    .session_closed = NULL, /* holds nothing per session */
 };

@@ -78,7 +78,8 @@ int sm_restore(struct sm *sm, const char *bytes, size_t len, char *errmsg)
 
 void sm_session_closed(struct sm *sm, const struct sm_ctx *ctx, uint64_t session)
 {
-    sm->type->session_closed(sm->st, ctx, session);
+    if (sm->type->session_closed != NULL)
+        sm->type->session_closed(sm->st, ctx, session);
 }
 
 /* ==== Results ==== */

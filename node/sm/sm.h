@@ -123,7 +123,8 @@ struct sm_type {
      * key"; returns FL_EPARSE, FL_ESHAPE, FL_ELIMIT or FL_ENOMEM. */
     int (*restore)(void *st, const char *bytes, size_t len, char *errmsg);
     /* Forgets what `session` held (kv: its watches, releasing their entries in
-     * ascending index order). Never fails, never allocates. */
+     * ascending index order). Never fails, never allocates. NULL for a state
+     * machine that holds nothing per session. */
     void (*session_closed)(void *st, const struct sm_ctx *ctx, uint64_t session);
 };
 
