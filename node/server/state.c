@@ -16,7 +16,7 @@ struct resp {
 };
 
 struct event {
-    uint64_t event_index, source; /* source: the entry that published it */
+    uint64_t event_index; /* the log index of the entry that published it */
     json_t *event;
 };
 
@@ -287,7 +287,7 @@ static void on_sm_publish(void *data, uint64_t session, json_t *event)
     if (ss->n_ev >= SERVER_EVENTS_MAX) {
         /* A client that never acknowledges loses its oldest events rather
          * than the server its memory; the gap in event numbers shows it. */
-        struct server_track *t = track_find(a->s, ss->ev[0].source);
+        struct server_track *t = track_find(a->s, ss->ev[0].event_index);
         json_decref(ss->ev[0].event);
         memmove(&ss->ev[0], &ss->ev[1], (ss->n_ev - 1) * sizeof ss->ev[0]);
         ss->n_ev--;
@@ -310,8 +310,7 @@ static void on_sm_publish(void *data, uint64_t session, json_t *event)
     /* Events are numbered by the entry that published it (one per session
      * and entry): numbers survive compaction, which a counter would not. */
     uint64_t ei = a->index;
-    ss->ev[ss->n_ev++] = (struct event){.event_index = ei, .source = a->index,
-                                        .event = json_incref(event)};
+    ss->ev[ss->n_ev++] = (struct event){.event_index = ei, .event = json_incref(event)};
     if (a->cb != NULL && a->cb->event != NULL)
         a->cb->event(a->cb->data, session, ei, event);
 }
@@ -346,7 +345,7 @@ static void end_session(struct server_state *s, struct server_session *ss, uint6
     ss->n_resp = 0;
     /* Its events will never be acknowledged now. */
     for (unsigned i = 0; i < ss->n_ev; i++) {
-        struct server_track *t = track_find(s, ss->ev[i].source);
+        struct server_track *t = track_find(s, ss->ev[i].event_index);
         if (t != NULL && t->events_out > 0)
             t->events_out--;
         json_decref(ss->ev[i].event);
@@ -382,7 +381,7 @@ static void acknowledge(struct server_state *s, struct server_session *ss, uint6
         while (k < ss->n_ev && ss->ev[k].event_index <= event_ack)
             k++;
         for (unsigned i = 0; i < k; i++) {
-            struct server_track *t = track_find(s, ss->ev[i].source);
+            struct server_track *t = track_find(s, ss->ev[i].event_index);
             if (t != NULL && t->events_out > 0)
                 t->events_out--;
             json_decref(ss->ev[i].event);
@@ -785,8 +784,7 @@ int server_state_snapshot(struct server_state *s, struct fl_buf *out)
                                                       ss->resp[k].result)) != 0)
                 goto oom;
         for (unsigned k = 0; k < ss->n_ev; k++)
-            if (json_array_append_new(ev, json_pack("[I,I,O]", (json_int_t)ss->ev[k].event_index,
-                                                    (json_int_t)ss->ev[k].source,
+            if (json_array_append_new(ev, json_pack("[I,O]", (json_int_t)ss->ev[k].event_index,
                                                     ss->ev[k].event)) != 0)
                 goto oom;
     }
@@ -882,9 +880,9 @@ int server_state_restore(struct server_state *s, const char *bytes, size_t len, 
         }
         json_array_foreach(ev, k, x)
         {
-            json_int_t ei, src;
+            json_int_t ei;
             json_t *evo;
-            if (json_unpack(x, "[IIo]", &ei, &src, &evo) != 0 || ei < 1) {
+            if (json_unpack(x, "[Io]", &ei, &evo) != 0 || ei < 1) {
                 rv = fl_errorf(errmsg, FL_ESHAPE, "snapshot: sessions[%u].events[%u]", (unsigned)i,
                                (unsigned)k);
                 goto out;
@@ -900,7 +898,6 @@ int server_state_restore(struct server_state *s, const char *bytes, size_t len, 
                 ss->cap_ev = cap;
             }
             ss->ev[ss->n_ev++] = (struct event){.event_index = (uint64_t)ei,
-                                                .source = (uint64_t)src,
                                                 .event = json_incref(evo)};
         }
     }
