@@ -192,6 +192,7 @@ void harness_scenario_default(struct harness_scenario *s)
     s->implementation.options.election_timeout_ms = 300;
     s->implementation.options.heartbeat_ms = 50;
     s->implementation.options.lease_drift = 0.1;
+    s->implementation.options.max_batch = 64;
     s->implementation.options.snapshot_threshold = 4096;
     s->nodes.count = 3;
     s->nodes.passive = 0;
@@ -444,6 +445,7 @@ static int parse_implementation(struct ctx *c, json_t *root, struct harness_scen
                                            "heartbeat_ms",
                                            "lease_drift",
                                            "snapshot_threshold",
+                                           "max_batch",
                                            NULL};
     static const char *const etcd_opts[] = {"binary", "args", "election_timeout_ms", "heartbeat_ms",
                                             NULL};
@@ -514,10 +516,11 @@ static int parse_implementation(struct ctx *c, json_t *root, struct harness_scen
                        &t->implementation.options.election_timeout_ms)) ||
         (rc = get_uint(c, opts, PO, "heartbeat_ms", 5, 30000,
                        &t->implementation.options.heartbeat_ms)) ||
-        (rc = get_double(c, opts, PO, "lease_drift", 0.0, 0.5,
+        (rc = get_double(c, opts, PO, "lease_drift", 0.0, 0.9,
                          &t->implementation.options.lease_drift)) ||
         (rc = get_u64(c, opts, PO, "snapshot_threshold", 0, 1000000000,
                       &t->implementation.options.snapshot_threshold)) ||
+        (rc = get_uint(c, opts, PO, "max_batch", 1, 4096, &t->implementation.options.max_batch)) ||
         (rc = get_bool(c, opts, PO, "dynamic", &t->implementation.options.dynamic)))
         return rc;
     return 0;
@@ -1106,6 +1109,7 @@ json_t *harness_scenario_to_json(const struct harness_scenario *s)
         put(opts, "lease_drift", json_real(s->implementation.options.lease_drift), &ok);
         put(opts, "snapshot_threshold",
             json_integer((json_int_t)s->implementation.options.snapshot_threshold), &ok);
+        put(opts, "max_batch", json_integer(s->implementation.options.max_batch), &ok);
     }
     if (s->implementation.impl == HARNESS_IMPL_PROCESS)
         put(opts, "dynamic", json_boolean(s->implementation.options.dynamic), &ok);
@@ -1199,7 +1203,8 @@ bool harness_scenario_equal(const struct harness_scenario *a, const struct harne
         a->implementation.bug != b->implementation.bug || strcmp(ao->binary, bo->binary) ||
         ao->n_args != bo->n_args || ao->election_timeout_ms != bo->election_timeout_ms ||
         ao->heartbeat_ms != bo->heartbeat_ms || ao->lease_drift != bo->lease_drift ||
-        ao->snapshot_threshold != bo->snapshot_threshold || ao->dynamic != bo->dynamic)
+        ao->snapshot_threshold != bo->snapshot_threshold || ao->max_batch != bo->max_batch ||
+        ao->dynamic != bo->dynamic)
         return false;
     for (unsigned i = 0; i < ao->n_args; i++)
         if (strcmp(ao->args[i], bo->args[i]))

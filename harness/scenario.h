@@ -128,6 +128,7 @@ struct harness_scenario {
             unsigned heartbeat_ms;        /* reference and etcd; < election_timeout_ms */
             double lease_drift;           /* reference */
             uint64_t snapshot_threshold;  /* reference; 0: never */
+            unsigned max_batch;           /* reference: entries per AppendEntries */
             bool dynamic;                 /* process: dynamically linked, so libfaketime works */
         } options;
     } implementation;

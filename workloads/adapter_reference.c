@@ -66,6 +66,7 @@ static int ref_node_argv(const struct workload_cluster *cl, unsigned i, char **a
     json_t *hb = json_object_get(cl->options, "heartbeat_ms");
     json_t *ld = json_object_get(cl->options, "lease_drift");
     json_t *st = json_object_get(cl->options, "snapshot_threshold");
+    json_t *mb = json_object_get(cl->options, "max_batch");
     if (json_is_integer(hb) && json_integer_value(hb) > 0) {
         snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(hb));
         PUSH("--heartbeat-ms");
@@ -79,6 +80,11 @@ static int ref_node_argv(const struct workload_cluster *cl, unsigned i, char **a
     if (json_is_integer(st) && json_integer_value(st) >= 0) {
         snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(st));
         PUSH("--snapshot-threshold");
+        PUSH(tmp);
+    }
+    if (json_is_integer(mb) && json_integer_value(mb) > 0) {
+        snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(mb));
+        PUSH("--max-batch");
         PUSH(tmp);
     }
     if (cl->lose_unsynced)

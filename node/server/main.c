@@ -35,6 +35,7 @@ static const char usage[] =
     "  --snapshot-threshold N     entries applied between snapshots (default 4096, 0 never)\n"
     "  --request-timeout-ms N     a client request not answered by then gets \"timeout\" (5000)\n"
     "  --segment-bytes N          log segment size (default 8 MiB)\n"
+    "  --max-batch N              entries per AppendEntries, 1..4096 (default 64)\n"
     "  --bug NAME                 plant a bug (repeatable): stale-read, lease-no-drift,\n"
     "                             commit-old-term, no-prevote, vote-not-persisted, no-dedup,\n"
     "                             ack-before-fsync\n"
@@ -130,6 +131,10 @@ static int apply(struct server_options *o, const char *name, const char *v, char
         if ((rv = set_uint("--snapshot-threshold", v, 0, 100000000, &x)) != 0)
             return rv;
         o->snapshot_threshold = x;
+    } else if (strcmp(name, "max-batch") == 0) {
+        if ((rv = set_uint("--max-batch", v, 1, 4096, &x)) != 0)
+            return rv;
+        o->max_batch = (unsigned)x;
     } else if (strcmp(name, "segment-bytes") == 0) {
         if ((rv = set_uint("--segment-bytes", v, 4096, 1ul << 30, &x)) != 0)
             return rv;
@@ -268,6 +273,7 @@ int main(int argc, char **argv)
         {"snapshot-threshold", required_argument, NULL, 0},
         {"request-timeout-ms", required_argument, NULL, 0},
         {"segment-bytes", required_argument, NULL, 0},
+        {"max-batch", required_argument, NULL, 0},
         {"bug", required_argument, NULL, 0},
         {"join", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},

@@ -1715,6 +1715,8 @@ int server_run(const struct server_options *o, char *errmsg)
     ro.drift_bound = o->lease_drift;
     ro.snapshot_threshold = o->snapshot_threshold;
     ro.snapshot_trailing = o->snapshot_trailing;
+    if (o->max_batch > 0)
+        ro.max_batch = o->max_batch;
     ro.snapshot_chunk = SNAPSHOT_CHUNK;
     ro.bugs = o->raft_bugs;
     rv = raft_init(&s->raft, o->id, &ro, o->id * 0x9E3779B97F4A7C15ULL ^ wall_ms());
