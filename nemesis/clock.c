@@ -55,8 +55,9 @@ int nemesis_clock_set(const char *dir, unsigned node, int64_t offset_ms, double 
     uint64_t mag = offset_ms < 0 ? (uint64_t)(-(offset_ms + 1)) + 1 : (uint64_t)offset_ms;
     int w = snprintf(spec, sizeof spec, "%c%llu.%03llus", offset_ms < 0 ? '-' : '+',
                      (unsigned long long)(mag / 1000), (unsigned long long)(mag % 1000));
-    if (rate != 1.0)
-        snprintf(spec + w, sizeof spec - (size_t)w, " x%.3f", rate);
+    /* Always name the rate: libfaketime keeps the last rate it read when a
+     * spec has none, so "-1.2s" after "x0.6" would stay slow. */
+    snprintf(spec + w, sizeof spec - (size_t)w, " x%.3f", rate);
     strcat(spec, "\n");
     return write_spec(path, spec, errmsg);
 }
