@@ -67,6 +67,7 @@ struct run {
     bool slow_active;
     unsigned slow_node;
     uint64_t slow_t1;
+    int64_t slow_lag_ms[MAXN]; /* how far each node's clock is behind after slow episodes */
     bool use_clock;
     /* The run thread. */
     uv_loop_t loop;
@@ -333,8 +334,11 @@ static int slow_isolate(struct run *r, unsigned i, bool heal, char *errmsg)
     uint64_t now = uv_now(&r->loop);
     int rv;
     if (!heal) {
+        /* libfaketime scales from the process start: this offset keeps the
+         * clock where it stands now (behind by earlier episodes), no jump. */
         double since = (double)(now - r->started_ms[i]);
-        rv = nemesis_clock_set(r->clock_dir, i, (int64_t)((1.0 - rate) * since), rate, errmsg);
+        rv = nemesis_clock_set(r->clock_dir, i, (int64_t)((1.0 - rate) * since) - r->slow_lag_ms[i],
+                               rate, errmsg);
         if (rv != 0)
             return rv;
         struct fl_rng rng;
@@ -361,8 +365,9 @@ static int slow_isolate(struct run *r, unsigned i, bool heal, char *errmsg)
     nemesis_fault_clear(&r->slow_pf);
     r->slow_active = false;
     /* Back to rate 1 where the slow clock stands now: no jump. */
-    int crv = nemesis_clock_set(r->clock_dir, r->slow_node,
-                                -(int64_t)((1.0 - rate) * (double)(now - r->slow_t1)), 1.0, errmsg);
+    r->slow_lag_ms[r->slow_node] += (int64_t)((1.0 - rate) * (double)(now - r->slow_t1));
+    int crv =
+        nemesis_clock_set(r->clock_dir, r->slow_node, -r->slow_lag_ms[r->slow_node], 1.0, errmsg);
     return rv != 0 ? rv : crv;
 }
 
