@@ -38,6 +38,7 @@
 #include "nemesis/registry.h"
 #include "nemesis/schedule.h"
 #include "nemesis/topology.h"
+#include "harness/figure37.h"
 #include "node/client/client.h"
 #include "workloads/adapter.h"
 #include "workloads/runner.h"
@@ -85,6 +86,8 @@ struct run {
     uint64_t faults_t0;
     struct nemesis_capture cap;
     bool capturing;
+    struct figure37 fig; /* the figure-3-7 fault's steps and probes */
+    bool fig_ok;
     struct client mon; /* membership requests (reference) */
     bool mon_ok;
     void *lead_client; /* the adapter's client asking who leads */
@@ -324,6 +327,77 @@ static int corrupt_tail(struct run *r, unsigned i, char *what, size_t len)
     return rv;
 }
 
+/* Kills node i (SIGKILL, or the lose-unsynced test hook first) and reaps it. */
+static int kill_node(struct run *r, unsigned i)
+{
+    struct nemesis_exit ex;
+    if (r->cl.lose_unsynced) {
+        /* The node's test hook drops its unsynced log bytes and
+         * exits, as a power loss would; SIGKILL if it cannot. */
+        nemesis_process_signal(&r->procs[i], SIGCONT);
+        nemesis_process_signal(&r->procs[i], SIGUSR1);
+        for (int k = 0; k < 300 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
+            usleep(1000);
+    }
+    int rv = nemesis_process_signal(&r->procs[i], SIGKILL);
+    if (rv == -ESRCH)
+        rv = 0;
+    for (int k = 0; k < 200 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
+        usleep(1000);
+    r->started[i] = false;
+    r->killed[i] = true;
+    return rv;
+}
+
+/* ==== figure-3-7 (harness/figure37.h): what the steps need from the run ==== */
+
+static int fig_kill(void *data, unsigned i, char *errmsg)
+{
+    struct run *r = data;
+    int rv = r->started[i] ? kill_node(r, i) : 0;
+    return rv != 0 ? fl_errorf(errmsg, rv, "n%u: %s", i + 1, strerror(-rv)) : 0;
+}
+
+static int fig_start(void *data, unsigned i, char *errmsg)
+{
+    struct run *r = data;
+    return r->started[i] ? 0 : start_node(r, i, errmsg);
+}
+
+/* Replaces the partition and the delayed links (the nemesis runs one fault at a time). */
+static int fig_net(void *data, const uint32_t *drop, const uint32_t *delay, uint32_t delay_ms,
+                   char *errmsg)
+{
+    struct run *r = data;
+    struct nemesis_fault f;
+    memset(&f, 0, sizeof f);
+    f.kind = nemesis_kind_find("delay");
+    int rv = nemesis_fault_heal(&r->nctx, &f, errmsg);
+    bool cut = false, held = false;
+    for (unsigned i = 0; i < r->cl.n; i++) {
+        cut |= drop[i] != 0;
+        held |= delay[i] != 0;
+    }
+    f.kind = nemesis_kind_find("isolate-one");
+    memcpy(f.drop, drop, r->cl.n * sizeof *drop);
+    if (rv == 0)
+        rv = cut ? nemesis_fault_apply(&r->nctx, &f, errmsg)
+                 : nemesis_fault_heal(&r->nctx, &f, errmsg);
+    if (rv == 0 && held) {
+        f.kind = nemesis_kind_find("delay");
+        memset(f.drop, 0, sizeof f.drop);
+        memcpy(f.drop, delay, r->cl.n * sizeof *delay);
+        f.delay_ms = delay_ms;
+        rv = nemesis_fault_apply(&r->nctx, &f, errmsg);
+    }
+    return rv;
+}
+
+static void fig_say(void *data, const char *line)
+{
+    say(data, "nemesis: %s", line);
+}
+
 /* slow-isolate-leader: the leader's clock runs at `rate` (libfaketime, with
  * an offset that avoids a jump: libfaketime scales the time since the
  * process started), then the leader is cut off from the others. A lease
@@ -391,22 +465,7 @@ static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *er
         case NEMESIS_ACTION_CORRUPT:
         case NEMESIS_ACTION_KILL:
             if (!heal && r->started[i]) {
-                struct nemesis_exit ex;
-                if (r->cl.lose_unsynced) {
-                    /* The node's test hook drops its unsynced log bytes and
-                     * exits, as a power loss would; SIGKILL if it cannot. */
-                    nemesis_process_signal(&r->procs[i], SIGCONT);
-                    nemesis_process_signal(&r->procs[i], SIGUSR1);
-                    for (int k = 0; k < 300 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
-                        usleep(1000);
-                }
-                rv = nemesis_process_signal(&r->procs[i], SIGKILL);
-                if (rv == -ESRCH)
-                    rv = 0;
-                for (int k = 0; k < 200 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
-                    usleep(1000);
-                r->started[i] = false;
-                r->killed[i] = true;
+                rv = kill_node(r, i);
                 if (f->action == NEMESIS_ACTION_CORRUPT) {
                     char what[200];
                     int crv = corrupt_tail(r, i, what, sizeof what);
@@ -421,6 +480,15 @@ static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *er
             break;
         case NEMESIS_ACTION_SLOW_ISOLATE:
             rv = slow_isolate(r, i, heal, errmsg);
+            break;
+        case NEMESIS_ACTION_FIGURE_3_7:
+            if (!r->fig_ok)
+                rv =
+                    fl_errorf(errmsg, FL_EUSAGE, "figure-3-7: no probes (needs 5 reference nodes)");
+            else if (!heal)
+                rv = figure37_begin(&r->fig, i, f->delay_ms, errmsg);
+            else
+                rv = figure37_end(&r->fig, errmsg);
             break;
         default:
             rv = membership_request(r, f, i, heal, errmsg);
@@ -575,6 +643,12 @@ static void on_mon_closed(struct client *c)
     r->open_handles--;
 }
 
+static void on_fig_closed(void *data)
+{
+    struct run *r = data;
+    r->open_handles--;
+}
+
 static void on_lead_closed(void *data)
 {
     struct run *r = data;
@@ -606,6 +680,14 @@ static void on_runner_closed(void *data)
         r->open_handles++;
         client_close(&r->mon, on_mon_closed);
         r->mon_ok = false;
+    }
+    if (r->fig_ok) {
+        char err[FL_ERRMSG_SIZE];
+        if (figure37_end(&r->fig, err) != 0)
+            say(r, "%s", err);
+        r->open_handles++;
+        figure37_close(&r->fig, on_fig_closed, r);
+        r->fig_ok = false;
     }
     if (r->lead_client != NULL) {
         r->open_handles++;
@@ -783,6 +865,15 @@ static void *run_thread(void *arg)
         if (r->rc == 0 &&
             r->adapter->client_open(&r->lead_client, &r->loop, &r->cl, 1000, err) != 0)
             fail_run(r, "leader monitor: %s", err);
+        if (r->rc == 0 && r->sc.nemesis.weights[HARNESS_FAULT_FIGURE_3_7] > 0) {
+            static const struct figure37_ops ops = {
+                .kill = fig_kill, .start = fig_start, .net = fig_net, .say = fig_say};
+            struct figure37_ops o = ops;
+            o.data = r;
+            r->fig_ok = true; /* figure37_close releases even a half-done init */
+            if (figure37_init(&r->fig, &r->loop, ptrs, r->cl.n, &o, err) != 0)
+                fail_run(r, "figure-3-7 probes: %s", err);
+        }
     }
     if (r->rc == 0 && wait_for_leader(r, 30000) == 0)
         say(r, "cluster up: %u nodes, leader n%d", r->cl.n, r->leader + 1);

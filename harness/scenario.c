@@ -30,6 +30,7 @@ static const char *const fault_names[] = {
     "duplicate",          "delay",          "clock-skew",
     "clock-jump",         "clock-rate",     "membership-remove-add",
     "membership-promote", "corrupt-tail",       "slow-isolate-leader",
+    "figure-3-7",
 };
 static const char *const checker_names[] = {"linearizable", "set", "counter", "stats"};
 static const char *const expect_names[] = {NULL, "valid", "invalid", "unknown"};
@@ -60,6 +61,7 @@ static const unsigned fault_min_nodes[HARNESS_FAULT_COUNT] = {
     [HARNESS_FAULT_MEMBERSHIP_PROMOTE] = 1,
     [HARNESS_FAULT_CORRUPT_TAIL] = 1,
     [HARNESS_FAULT_SLOW_ISOLATE_LEADER] = 3,
+    [HARNESS_FAULT_FIGURE_3_7] = 5,
 };
 
 #define NAME_AT(tab, v) ((size_t)(v) < sizeof(tab) / sizeof(tab[0]) ? tab[v] : "?")
@@ -929,6 +931,10 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
             return fail(c, FL_ESHAPE, "nemesis.kinds", fault_names[k],
                         "clock faults do not apply to etcd or static binaries (libfaketime); set "
                         "implementation.options.dynamic if this binary is dynamically linked");
+        if (k == HARNESS_FAULT_FIGURE_3_7 && (!ref || s->nodes.count != 5))
+            return fail(c, FL_ESHAPE, "nemesis.kinds", fault_names[k],
+                        "figure-3-7 needs the reference implementation (it reads the nodes' "
+                        "commit index) and exactly 5 nodes");
         if (k == HARNESS_FAULT_CORRUPT_TAIL && !ref)
             return fail(c, FL_ESHAPE, "nemesis.kinds", fault_names[k],
                         "corrupt-tail damages the reference node's log files, not %s's", impl);

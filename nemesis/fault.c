@@ -49,6 +49,7 @@ static const struct nemesis_kind *const all_kinds[] = {
     &nemesis_nodefault_membership_promote,
     &nemesis_nodefault_corrupt_tail,
     &nemesis_nodefault_slow_isolate_leader,
+    &nemesis_nodefault_figure_3_7,
 };
 
 const struct nemesis_kind *nemesis_kind_find(const char *name)
@@ -148,6 +149,11 @@ int nemesis_fault_bind_leader(struct nemesis_fault *f, const struct nemesis_topo
     fl_rng_seed(&unused, 0);
     struct nemesis_fault_opts opts;
     nemesis_fault_opts_default(&opts);
+    if (f->delay_ms != 0) {
+        /* Planned from the scenario's options (figure-3-7): keep them. */
+        opts.delay_ms = f->delay_ms;
+        opts.jitter_ms = f->jitter_ms;
+    }
     struct nemesis_fault bound;
     int rc = nemesis_fault_plan(f->kind, &unused, topo, leader, &opts, &bound, errmsg);
     if (rc < 0)

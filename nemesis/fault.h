@@ -46,6 +46,10 @@ enum nemesis_action {
                                segment (reference node); heal: start them again */
     NEMESIS_ACTION_SLOW_ISOLATE, /* slow the leader's clock (no jump), then isolate it; heal:
                                     heal the partition, clock back to rate 1 (no jump) */
+    NEMESIS_ACTION_FIGURE_3_7,   /* the leader's term-T entries left on a minority, then the
+                                    steps of Raft's Figure 3.7 (harness/figure37.h) with
+                                    delay_ms on the lagging node's inbound links; heal: network
+                                    back, every killed node started again */
 };
 
 /* Tunables of the kinds; nemesis_fault_opts_default gives sensible values. */

@@ -19,6 +19,8 @@ const char *nemesis_action_name(enum nemesis_action action)
         return "corrupt";
     case NEMESIS_ACTION_SLOW_ISOLATE:
         return "slow-isolate";
+    case NEMESIS_ACTION_FIGURE_3_7:
+        return "figure-3-7";
     case NEMESIS_ACTION_NONE:
         break;
     }
@@ -117,6 +119,20 @@ NODE_KIND(nemesis_nodefault_corrupt_tail, "corrupt-tail", NEMESIS_CLASS_PROCESS,
           NEMESIS_ACTION_CORRUPT);
 NODE_KIND(nemesis_nodefault_slow_isolate_leader, "slow-isolate-leader", NEMESIS_CLASS_PROCESS,
           TARGET_LEADER, NEMESIS_ACTION_SLOW_ISOLATE);
+/* figure-3-7 plays five roles (harness/figure37.h) and keeps the link delay it will use. */
+static int plan_figure_3_7(struct fl_rng *rng, const struct nemesis_topology *topo, int leader,
+                           const struct nemesis_fault_opts *opts, struct nemesis_fault *f,
+                           char *errmsg)
+{
+    if (topo->n != 5)
+        return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7 needs exactly 5 nodes, the topology has %u",
+                         topo->n);
+    f->delay_ms = opts->delay_ms;
+    return plan_targets(rng, topo, leader, TARGET_LEADER, NEMESIS_ACTION_FIGURE_3_7, f, errmsg);
+}
+const struct nemesis_kind nemesis_nodefault_figure_3_7 = {
+    .name = "figure-3-7", .cls = NEMESIS_CLASS_PROCESS, .plan = plan_figure_3_7};
+
 NODE_KIND(nemesis_nodefault_membership_remove_add, "membership-remove-add",
           NEMESIS_CLASS_MEMBERSHIP, TARGET_ONE, NEMESIS_ACTION_REMOVE);
 NODE_KIND(nemesis_nodefault_membership_promote, "membership-promote", NEMESIS_CLASS_MEMBERSHIP,

@@ -23,6 +23,7 @@ extern const struct nemesis_kind nemesis_nodefault_membership_remove_add;
 extern const struct nemesis_kind nemesis_nodefault_membership_promote;
 extern const struct nemesis_kind nemesis_nodefault_corrupt_tail;
 extern const struct nemesis_kind nemesis_nodefault_slow_isolate_leader;
+extern const struct nemesis_kind nemesis_nodefault_figure_3_7;
 
 /* "pause", "kill", "remove", "promote" or "none". */
 const char *nemesis_action_name(enum nemesis_action action);

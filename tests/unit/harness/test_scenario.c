@@ -140,8 +140,15 @@ Test(harness_scenario, field_errors_name_the_path)
     refused("{\"implementation\":{\"bug\":\"typo\"}}", "implementation.bug: ", "stale-read");
     refused("{\"implementation\":{\"options\":{\"heartbeat_ms\":1.5}}}",
             "implementation.options.heartbeat_ms: ", NULL);
-    refused("{\"implementation\":{\"options\":{\"lease_drift\":0.9}}}",
+    refused("{\"implementation\":{\"options\":{\"lease_drift\":0.95}}}",
             "implementation.options.lease_drift: ", NULL);
+    refused("{\"implementation\":{\"options\":{\"max_batch\":0}}}",
+            "implementation.options.max_batch: ", NULL);
+    refused("{\"nemesis\":{\"kinds\":[\"figure-3-7\"]}}", "nemesis.kinds.figure-3-7: ",
+            "exactly 5 nodes");
+    refused("{\"nodes\":{\"count\":5},\"implementation\":{\"impl\":\"etcd\"},"
+            "\"nemesis\":{\"kinds\":[\"figure-3-7\"]}}",
+            "nemesis.kinds.figure-3-7: ", "reference");
     refused("{\"implementation\":{\"options\":{\"args\":[1]}}}",
             "implementation.options.args[0]: ", "string");
     refused("{\"network\":{\"subnet\":\"198.51.100.7\"}}", "network.subnet: ", "/24");

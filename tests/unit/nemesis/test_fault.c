@@ -11,8 +11,8 @@ Test(nemesis_fault, every_kind_is_found_by_its_unique_name_with_the_right_effect
 {
     size_t n;
     const struct nemesis_kind *const *all = nemesis_kinds(&n);
-    cr_assert_eq(n, 25); /* 7 partition, 4 packet, 3 clock, 9 process (corrupt-tail and
-                            slow-isolate-leader too), 2 membership */
+    cr_assert_eq(n, 26); /* 7 partition, 4 packet, 3 clock, 10 process (corrupt-tail,
+                            slow-isolate-leader and figure-3-7 too), 2 membership */
     for (size_t i = 0; i < n; i++) {
         cr_assert_eq(nemesis_kind_find(all[i]->name), all[i]);
         cr_assert_not_null(all[i]->plan);
@@ -23,6 +23,30 @@ Test(nemesis_fault, every_kind_is_found_by_its_unique_name_with_the_right_effect
             cr_assert_str_neq(all[i]->name, all[j]->name);
     }
     cr_assert_null(nemesis_kind_find("netem"));
+}
+
+Test(nemesis_fault, figure_3_7_needs_five_nodes_and_keeps_its_delay_when_bound)
+{
+    struct nemesis_topology t3 = {.n = 3}, t5 = {.n = 5};
+    struct nemesis_fault_opts o;
+    nemesis_fault_opts_default(&o);
+    o.delay_ms = 600;
+    o.jitter_ms = 0;
+    struct fl_rng rng;
+    fl_rng_seed(&rng, 1);
+    struct nemesis_fault f;
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(nemesis_fault_plan(&nemesis_nodefault_figure_3_7, &rng, &t3, -1, &o, &f, errmsg),
+                 FL_EUSAGE);
+    cr_assert(strstr(errmsg, "5 nodes"), "%s", errmsg);
+    cr_assert_eq(nemesis_fault_plan(&nemesis_nodefault_figure_3_7, &rng, &t5, -1, &o, &f, errmsg),
+                 0, "%s", errmsg);
+    cr_assert(f.needs_leader);
+    cr_assert_eq(nemesis_fault_bind_leader(&f, &t5, 3, errmsg), 0, "%s", errmsg);
+    cr_assert_eq(f.nodes, 1u << 3);
+    cr_assert_eq(f.action, NEMESIS_ACTION_FIGURE_3_7);
+    cr_assert_eq(f.delay_ms, 600);
+    nemesis_fault_clear(&f);
 }
 
 Test(nemesis_fault, options_out_of_range_are_refused_naming_the_field)

@@ -1,0 +1,369 @@
+/* figure37.c - the figure-3-7 fault: Raft's Figure 3.7 on a real cluster, step by step on what
+ * the nodes report (see figure37.h). */
+#include "harness/figure37.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+#define POLL_MS  20
+#define PROBE_MS 300   /* a probe's deadline */
+#define STEP_MAX 30000 /* a step that waits longer gives up (the fault heals at once) */
+
+enum { L, A, B, C, D };
+
+enum state {
+    ST_IDLE,
+    ST_WAIT_D,      /* step 1: D to lead */
+    ST_WAIT_W,      /* step 2: L or A to lead a later term */
+    ST_WAIT_COMMIT, /* step 2: W's commit index to move */
+    ST_WAIT_NEW,    /* step 3: B, C or D to lead */
+    ST_DONE,        /* steps over or given up: the network stays as it is until the end */
+};
+
+static void say(struct figure37 *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct figure37 *f, const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    f->ops.say(f->ops.data, line);
+}
+
+static void enter(struct figure37 *f, int state)
+{
+    f->state = state;
+    f->state_since = uv_now(f->loop);
+}
+
+/* ==== Network layouts ==== */
+
+static void all_cut(uint32_t *drop)
+{
+    for (unsigned i = 0; i < FIGURE37_NODES; i++)
+        drop[i] = ((1u << FIGURE37_NODES) - 1) & ~(1u << i);
+}
+
+static void link_both(const struct figure37 *f, uint32_t *drop, int a, int b)
+{
+    unsigned x = f->role[a], y = f->role[b];
+    drop[x] &= ~(1u << y);
+    drop[y] &= ~(1u << x);
+}
+
+static void delay_to(const struct figure37 *f, uint32_t *delay, unsigned from, int to)
+{
+    delay[from] |= 1u << f->role[to];
+}
+
+static int net(struct figure37 *f, const uint32_t *drop, const uint32_t *delay)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    int rv = f->ops.net(f->ops.data, drop, delay, f->delay_ms, err);
+    if (rv != 0)
+        say(f, "figure-3-7: network change failed: %s", err);
+    return rv;
+}
+
+static int kill_node(struct figure37 *f, unsigned i)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    int rv = f->ops.kill(f->ops.data, i, err);
+    if (rv != 0) {
+        say(f, "figure-3-7: kill n%u failed: %s", i + 1, err);
+        return rv;
+    }
+    f->killed |= 1u << i;
+    return 0;
+}
+
+static int start_node(struct figure37 *f, unsigned i)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    int rv = f->ops.start(f->ops.data, i, err);
+    if (rv != 0) {
+        say(f, "figure-3-7: start n%u failed: %s", i + 1, err);
+        return rv;
+    }
+    f->killed &= ~(1u << i);
+    return 0;
+}
+
+static void give_up(struct figure37 *f, const char *why)
+{
+    char err[FL_ERRMSG_SIZE];
+    say(f, "figure-3-7: %s; healing now", why);
+    figure37_end(f, err);
+    enter(f, ST_DONE);
+}
+
+/* ==== Steps ==== */
+
+/* Step 2: D leads. B has voted for it; D's entries to B are still held by the delay. */
+static void step2(struct figure37 *f)
+{
+    uint32_t drop[FIGURE37_NODES], delay[FIGURE37_NODES] = {0};
+    if (kill_node(f, f->role[D]) != 0 || kill_node(f, f->role[B]) != 0)
+        return give_up(f, "could not kill D or B");
+    all_cut(drop);
+    link_both(f, drop, L, A);
+    link_both(f, drop, L, B);
+    link_both(f, drop, A, B);
+    delay_to(f, delay, f->role[L], B);
+    delay_to(f, delay, f->role[A], B);
+    if (net(f, drop, delay) != 0 || start_node(f, f->role[B]) != 0)
+        return give_up(f, "step 2 not set up");
+    say(f,
+        "figure-3-7: n%u led term %" PRIu64 "; n%u and n%u killed, n%u started again; n%u, n%u, "
+        "n%u together, C and D cut off",
+        f->role[D] + 1, f->term_d, f->role[D] + 1, f->role[B] + 1, f->role[B] + 1, f->role[L] + 1,
+        f->role[A] + 1, f->role[B] + 1);
+    enter(f, ST_WAIT_W);
+}
+
+/* Step 3: W's commit index moved. */
+static void step3(struct figure37 *f, uint64_t commit)
+{
+    uint32_t drop[FIGURE37_NODES], delay[FIGURE37_NODES] = {0};
+    if (kill_node(f, f->w) != 0 || kill_node(f, f->role[B]) != 0)
+        return give_up(f, "could not kill W or B");
+    all_cut(drop);
+    link_both(f, drop, B, C);
+    link_both(f, drop, B, D);
+    link_both(f, drop, C, D);
+    if (net(f, drop, delay) != 0 || start_node(f, f->role[B]) != 0 ||
+        start_node(f, f->role[D]) != 0)
+        return give_up(f, "step 3 not set up");
+    say(f,
+        "figure-3-7: n%u (term %" PRIu64 ") commit %" PRIu64 " -> %" PRIu64
+        "; n%u and n%u killed, n%u and n%u started; n%u, n%u, n%u together, n%u cut off",
+        f->w + 1, f->term_w, f->commit_w0, commit, f->w + 1, f->role[B] + 1, f->role[B] + 1,
+        f->role[D] + 1, f->role[B] + 1, f->role[C] + 1, f->role[D] + 1, f->v + 1);
+    enter(f, ST_WAIT_NEW);
+}
+
+/* ==== Probes ==== */
+
+static bool watched(const struct figure37 *f, unsigned i)
+{
+    switch (f->state) {
+    case ST_WAIT_D:
+        return i == f->role[D];
+    case ST_WAIT_W:
+        return i == f->role[L] || i == f->role[A];
+    case ST_WAIT_COMMIT:
+        return i == f->w;
+    case ST_WAIT_NEW:
+        return i == f->role[B] || i == f->role[C] || i == f->role[D];
+    default:
+        return false;
+    }
+}
+
+/* A node's own report: whether it leads, its term and commit index. */
+static bool report(const json_t *reply, unsigned i, bool *leads, uint64_t *term, uint64_t *commit)
+{
+    const json_t *jl = json_object_get(reply, "leader");
+    const json_t *jt = json_object_get(reply, "term");
+    const json_t *jc = json_object_get(reply, "commit");
+    if (!json_is_integer(jt) || !json_is_integer(jc))
+        return false;
+    const char *l = json_string_value(jl);
+    *leads = l != NULL && l[0] == 'n' && strtoul(l + 1, NULL, 10) == i + 1;
+    *term = (uint64_t)json_integer_value(jt);
+    *commit = (uint64_t)json_integer_value(jc);
+    return true;
+}
+
+static void on_probe(struct client_req *req)
+{
+    struct figure37_probe *p = req->data;
+    struct figure37 *f = p->f;
+    p->busy = false;
+    bool leads;
+    uint64_t term, commit;
+    /* A report asked for before the step began may describe the previous step. */
+    if (req->outcome != CLIENT_OK || p->sent_at < f->state_since || !watched(f, p->node) ||
+        !report(req->result, p->node, &leads, &term, &commit))
+        return;
+    switch (f->state) {
+    case ST_WAIT_D:
+        if (leads) {
+            f->term_d = term;
+            step2(f);
+        }
+        break;
+    case ST_WAIT_W:
+        if (leads && term > f->term_d) {
+            f->w = p->node;
+            f->v = p->node == f->role[L] ? f->role[A] : f->role[L];
+            f->term_w = term;
+            f->commit_w0 = commit;
+            say(f, "figure-3-7: n%u leads term %" PRIu64 " with commit %" PRIu64, f->w + 1, term,
+                commit);
+            enter(f, ST_WAIT_COMMIT);
+        }
+        break;
+    case ST_WAIT_COMMIT:
+        if (!leads || term != f->term_w)
+            give_up(f, "W lost its leadership before its commit index moved");
+        else if (commit > f->commit_w0)
+            step3(f, commit);
+        break;
+    case ST_WAIT_NEW:
+        if (leads && term > f->term_w) {
+            say(f, "figure-3-7: n%u leads term %" PRIu64 " (steps over)", p->node + 1, term);
+            enter(f, ST_DONE);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_poll(uv_timer_t *t)
+{
+    struct figure37 *f = t->data;
+    if (f->state == ST_IDLE || f->state == ST_DONE) {
+        uv_timer_stop(&f->timer);
+        return;
+    }
+    if (uv_now(f->loop) - f->state_since > STEP_MAX) {
+        give_up(f, f->state == ST_WAIT_D        ? "D did not lead in time"
+                   : f->state == ST_WAIT_W      ? "neither L nor A led in time"
+                   : f->state == ST_WAIT_COMMIT ? "W's commit index did not move in time"
+                                                : "no leader among B, C and D in time");
+        return;
+    }
+    for (unsigned i = 0; i < FIGURE37_NODES; i++) {
+        struct figure37_probe *p = &f->probe[i];
+        if (p->busy || !watched(f, i) || (f->killed & (1u << i)))
+            continue;
+        memset(&p->req, 0, sizeof p->req);
+        p->req.data = p;
+        p->req.timeout_ms = PROBE_MS;
+        p->sent_at = uv_now(f->loop);
+        if (client_members(&p->c, &p->req, on_probe) == 0)
+            p->busy = true;
+    }
+}
+
+/* ==== Interface ==== */
+
+int figure37_init(struct figure37 *f, uv_loop_t *loop, const char *const *client_addrs, unsigned n,
+                  const struct figure37_ops *ops, char *errmsg)
+{
+    memset(f, 0, sizeof *f);
+    if (n != FIGURE37_NODES)
+        return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7 needs exactly 5 nodes, not %u", n);
+    f->loop = loop;
+    f->ops = *ops;
+    int rv = uv_timer_init(loop, &f->timer);
+    if (rv != 0)
+        return fl_errorf(errmsg, rv, "figure-3-7 timer: %s", uv_strerror(rv));
+    f->timer.data = f;
+    f->open_handles = 1;
+    for (unsigned i = 0; i < n; i++) {
+        struct figure37_probe *p = &f->probe[i];
+        const char *addr = client_addrs[i];
+        struct client_config cc = {
+            .addrs = &addr, .n_addrs = 1, .op_timeout_ms = PROBE_MS, .backoff_ms = POLL_MS};
+        p->f = f;
+        p->node = i;
+        if ((rv = client_init(&p->c, loop, &cc, errmsg)) != 0)
+            return rv; /* figure37_close releases what is open */
+        p->c.data = p;
+        p->open = true;
+        f->open_handles++;
+    }
+    return 0;
+}
+
+int figure37_begin(struct figure37 *f, unsigned leader, uint32_t delay_ms, char *errmsg)
+{
+    if (f->state != ST_IDLE && f->state != ST_DONE)
+        return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7 is already going");
+    if (leader >= FIGURE37_NODES)
+        return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7: leader index %u out of range", leader);
+    for (unsigned k = 0; k < FIGURE37_NODES; k++)
+        f->role[k] = (leader + k) % FIGURE37_NODES;
+    f->delay_ms = delay_ms;
+    f->killed = 0;
+    uint32_t drop[FIGURE37_NODES], delay[FIGURE37_NODES] = {0};
+    all_cut(drop);
+    link_both(f, drop, L, A);
+    link_both(f, drop, C, D);
+    link_both(f, drop, B, D);
+    delay_to(f, delay, f->role[D], B);
+    char err[FL_ERRMSG_SIZE] = "";
+    int rv = f->ops.net(f->ops.data, drop, delay, delay_ms, err);
+    if (rv != 0)
+        return fl_errorf(errmsg, rv, "figure-3-7 step 1: %s", err);
+    say(f,
+        "figure-3-7: roles L=n%u A=n%u B=n%u C=n%u D=n%u; L and A cut off, D->B delayed %" PRIu32
+        " ms",
+        f->role[L] + 1, f->role[A] + 1, f->role[B] + 1, f->role[C] + 1, f->role[D] + 1, delay_ms);
+    enter(f, ST_WAIT_D);
+    uv_timer_start(&f->timer, on_poll, 0, POLL_MS);
+    return 0;
+}
+
+int figure37_end(struct figure37 *f, char *errmsg)
+{
+    if (f->state == ST_IDLE)
+        return 0;
+    uv_timer_stop(&f->timer);
+    uint32_t zero[FIGURE37_NODES] = {0};
+    char err[FL_ERRMSG_SIZE] = "";
+    int first = f->ops.net(f->ops.data, zero, zero, f->delay_ms, err);
+    if (first != 0)
+        fl_errorf(errmsg, first, "figure-3-7 heal: %s", err);
+    for (unsigned i = 0; i < FIGURE37_NODES; i++) {
+        if (!(f->killed & (1u << i)))
+            continue;
+        int rv = f->ops.start(f->ops.data, i, err);
+        if (rv == 0)
+            f->killed &= ~(1u << i);
+        else if (first == 0)
+            first = fl_errorf(errmsg, rv, "figure-3-7 heal: start n%u: %s", i + 1, err);
+    }
+    f->state = ST_IDLE;
+    return first;
+}
+
+static void closed_one(struct figure37 *f)
+{
+    if (--f->open_handles == 0 && f->close_cb != NULL)
+        f->close_cb(f->close_data);
+}
+
+static void on_probe_closed(struct client *c)
+{
+    struct figure37_probe *p = c->data;
+    closed_one(p->f);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    closed_one(h->data);
+}
+
+void figure37_close(struct figure37 *f, void (*cb)(void *data), void *data)
+{
+    f->close_cb = cb;
+    f->close_data = data;
+    f->state = ST_IDLE;
+    for (unsigned i = 0; i < FIGURE37_NODES; i++) {
+        if (f->probe[i].open) {
+            f->probe[i].open = false;
+            client_close(&f->probe[i].c, on_probe_closed);
+        }
+    }
+    uv_close((uv_handle_t *)&f->timer, on_timer_closed);
+}

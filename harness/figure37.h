@@ -1,0 +1,87 @@
+/* figure37.h - the figure-3-7 fault: Raft's Figure 3.7 played on a real five-node cluster of
+ * reference nodes, so that a leader that commits entries of an earlier term by counting replicas
+ * (the planted bug commit-old-term) loses writes it has acknowledged.
+ *
+ * Each step waits for what the nodes report (a "members" request to one node: its leader, term
+ * and commit index), not for a fixed time. Roles, from the leader L at the start, in node order
+ * after it: A, B, C, D.
+ *   1. L and A are cut off from B, C and D: clients' writes pile up on them, uncommitted (term T).
+ *      D sees C and B; B and C do not see each other, and D's messages to B are delayed by
+ *      delay_ms. Only D can gather three votes; its first entry (term T+1) reaches C at once, B
+ *      only after the delay.
+ *   2. As soon as D leads, D and B are killed (the delayed packets then meet a closed socket) and
+ *      B started again: B has voted in term T+1 but holds none of its entries. L, A and B see each
+ *      other, with L->B and A->B delayed; C and D are cut off. L or A (W) wins a later term with
+ *      B's vote and sends B the term-T entries it lacks, max_batch at a time, its own no-op last.
+ *   3. As soon as W's commit index moves, W and B are killed and B started again. A correct W
+ *      moves it only once B holds the no-op of W's term; with the bug it moves when B holds the
+ *      first batch of term-T entries, and W applies them and answers their clients. Then B, C
+ *      and D see each other (the other of L and A, V, is cut off): D or C, whose last entry has
+ *      term T+1, gets B's vote and overwrites B's term-T entries. Acknowledged writes are gone.
+ * The delay must be below the election timeout (a candidate waits that long for B's vote).
+ * End (the fault's heal): the network back to whole, every node it killed started again. */
+#ifndef HARNESS_FIGURE37_H
+#define HARNESS_FIGURE37_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "node/client/client.h"
+
+#define FIGURE37_NODES 5
+
+/* What the run orchestration does for the fault. Each returns 0 or a negative code with errmsg. */
+struct figure37_ops {
+    void *data;
+    int (*kill)(void *data, unsigned node, char *errmsg);  /* SIGKILL, reaped */
+    int (*start)(void *data, unsigned node, char *errmsg); /* start a killed node again */
+    /* Replaces the partition (drop[i] bit j: traffic i->j dropped) and the delayed links
+     * (delay[i] bit j: i->j held delay_ms); all zero: the network whole. */
+    int (*net)(void *data, const uint32_t *drop, const uint32_t *delay, uint32_t delay_ms,
+               char *errmsg);
+    void (*say)(void *data, const char *line); /* a progress line for the run's output */
+};
+
+struct figure37_probe {
+    struct client c;
+    struct client_req req;
+    struct figure37 *f;
+    unsigned node;
+    bool open, busy;
+    uint64_t sent_at; /* uv_now() of the request in flight or last answered */
+};
+
+/* Caller-allocated; fields private. */
+struct figure37 {
+    uv_loop_t *loop;
+    struct figure37_ops ops;
+    uv_timer_t timer;
+    struct figure37_probe probe[FIGURE37_NODES];
+    unsigned open_handles;
+    void (*close_cb)(void *data);
+    void *close_data;
+    int state;
+    unsigned role[FIGURE37_NODES]; /* L, A, B, C, D */
+    unsigned w, v;                 /* the step-2 winner (L or A) and the other */
+    uint64_t term_d, term_w, commit_w0, state_since;
+    uint32_t delay_ms;
+    uint32_t killed; /* bit i: killed by this fault and not started again */
+};
+
+/* Prepares `f` on `loop` with one probe client per node (client_addrs: "host:port", the
+ * nodes' client addresses, borrowed). Starts nothing. Returns 0 or a negative code. */
+int figure37_init(struct figure37 *f, uv_loop_t *loop, const char *const *client_addrs, unsigned n,
+                  const struct figure37_ops *ops, char *errmsg);
+
+/* Starts the steps with `leader` as L. Returns 0, FL_EUSAGE when a run is already going. */
+int figure37_begin(struct figure37 *f, unsigned leader, uint32_t delay_ms, char *errmsg);
+
+/* Stops the steps and heals: network whole, the nodes it killed started again. Returns the
+ * first error (still healing the rest); 0 when nothing was going. */
+int figure37_end(struct figure37 *f, char *errmsg);
+
+/* Closes the probes and the timer, then calls cb(data). Call figure37_end first. */
+void figure37_close(struct figure37 *f, void (*cb)(void *data), void *data);
+
+#endif
