@@ -10,15 +10,17 @@
 
 #include "common/error.h"
 
-#define POLL_MS  20
-#define PROBE_MS 300   /* a probe's deadline */
-#define STEP_MAX 30000 /* a step that waits longer gives up (the fault heals at once) */
+#define POLL_MS    20
+#define PROBE_MS   300   /* a probe's deadline */
+#define STEP_MAX   30000 /* a step that waits longer gives up (the fault heals at once) */
+#define SETTLE_MAX 10000 /* the followers' catching up is waited for this long at most */
 
 enum { L, A, B, C, D };
 
 enum state {
     ST_IDLE,
-    ST_WAIT_D,      /* step 1: D to lead */
+    ST_SETTLE,      /* before step 1: every follower to reach the leader's commit index */
+    ST_WAIT_D,      /* step 1: C to name D its leader */
     ST_WAIT_W,      /* step 2: L or A to lead a later term */
     ST_WAIT_COMMIT, /* step 2: W's commit index to move */
     ST_WAIT_NEW,    /* step 3: B, C or D to lead */
@@ -95,6 +97,17 @@ static int start_node(struct figure37 *f, unsigned i)
     return 0;
 }
 
+static int block_d(struct figure37 *f, bool on)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    int rv = f->ops.block_clients(f->ops.data, f->role[D], on, err);
+    if (rv != 0)
+        say(f, "figure-3-7: client port of n%u: %s", f->role[D] + 1, err);
+    else
+        f->blocked = on;
+    return rv;
+}
+
 static void give_up(struct figure37 *f, const char *why)
 {
     char err[FL_ERRMSG_SIZE];
@@ -104,6 +117,26 @@ static void give_up(struct figure37 *f, const char *why)
 }
 
 /* ==== Steps ==== */
+
+/* Step 1, once the followers have caught up (a lagging B would get W's no-op in the same burst
+ * as the entries it lacks). */
+static void step1(struct figure37 *f)
+{
+    uint32_t drop[FIGURE37_NODES], delay[FIGURE37_NODES] = {0};
+    all_cut(drop);
+    link_both(f, drop, L, A);
+    link_both(f, drop, C, D);
+    link_both(f, drop, B, D);
+    delay_to(f, delay, f->role[D], B);
+    if (block_d(f, true) != 0 || net(f, drop, delay) != 0)
+        return give_up(f, "step 1 not set up");
+    say(f,
+        "figure-3-7: roles L=n%u A=n%u B=n%u C=n%u D=n%u (commit %" PRIu64
+        "); L and A cut off, D->B delayed %" PRIu32 " ms, clients kept from D",
+        f->role[L] + 1, f->role[A] + 1, f->role[B] + 1, f->role[C] + 1, f->role[D] + 1,
+        f->settle_to, f->delay_ms);
+    enter(f, ST_WAIT_D);
+}
 
 /* Step 2: D leads. B has voted for it; D's entries to B are still held by the delay. */
 static void step2(struct figure37 *f)
@@ -137,7 +170,7 @@ static void step3(struct figure37 *f, uint64_t commit)
     link_both(f, drop, B, C);
     link_both(f, drop, B, D);
     link_both(f, drop, C, D);
-    if (net(f, drop, delay) != 0 || start_node(f, f->role[B]) != 0 ||
+    if (net(f, drop, delay) != 0 || start_node(f, f->role[B]) != 0 || block_d(f, false) != 0 ||
         start_node(f, f->role[D]) != 0)
         return give_up(f, "step 3 not set up");
     say(f,
@@ -153,8 +186,10 @@ static void step3(struct figure37 *f, uint64_t commit)
 static bool watched(const struct figure37 *f, unsigned i)
 {
     switch (f->state) {
+    case ST_SETTLE:
+        return true;
     case ST_WAIT_D:
-        return i == f->role[D];
+        return i == f->role[C];
     case ST_WAIT_W:
         return i == f->role[L] || i == f->role[A];
     case ST_WAIT_COMMIT:
@@ -166,8 +201,8 @@ static bool watched(const struct figure37 *f, unsigned i)
     }
 }
 
-/* A node's own report: whether it leads, its term and commit index. */
-static bool report(const json_t *reply, unsigned i, bool *leads, uint64_t *term, uint64_t *commit)
+/* A node's report: the leader it knows (index, or -1), its term and commit index. */
+static bool report(const json_t *reply, int *leader, uint64_t *term, uint64_t *commit)
 {
     const json_t *jl = json_object_get(reply, "leader");
     const json_t *jt = json_object_get(reply, "term");
@@ -175,7 +210,8 @@ static bool report(const json_t *reply, unsigned i, bool *leads, uint64_t *term,
     if (!json_is_integer(jt) || !json_is_integer(jc))
         return false;
     const char *l = json_string_value(jl);
-    *leads = l != NULL && l[0] == 'n' && strtoul(l + 1, NULL, 10) == i + 1;
+    unsigned long id = l != NULL && l[0] == 'n' ? strtoul(l + 1, NULL, 10) : 0;
+    *leader = id >= 1 && id <= FIGURE37_NODES ? (int)id - 1 : -1;
     *term = (uint64_t)json_integer_value(jt);
     *commit = (uint64_t)json_integer_value(jc);
     return true;
@@ -186,15 +222,30 @@ static void on_probe(struct client_req *req)
     struct figure37_probe *p = req->data;
     struct figure37 *f = p->f;
     p->busy = false;
-    bool leads;
+    int leader;
     uint64_t term, commit;
     /* A report asked for before the step began may describe the previous step. */
     if (req->outcome != CLIENT_OK || p->sent_at < f->state_since || !watched(f, p->node) ||
-        !report(req->result, p->node, &leads, &term, &commit))
+        !report(req->result, &leader, &term, &commit))
         return;
+    bool leads = leader == (int)p->node;
     switch (f->state) {
+    case ST_SETTLE:
+        f->commit[p->node] = commit;
+        if (p->node == f->role[L]) {
+            if (!leads)
+                return give_up(f, "the leader changed before step 1");
+            if (f->settle_to == 0)
+                f->settle_to = commit;
+        }
+        bool all = f->settle_to != 0;
+        for (unsigned i = 0; i < FIGURE37_NODES; i++)
+            all = all && f->commit[i] >= f->settle_to;
+        if (all)
+            step1(f);
+        break;
     case ST_WAIT_D:
-        if (leads) {
+        if (leader == (int)f->role[D]) {
             f->term_d = term;
             step2(f);
         }
@@ -234,8 +285,16 @@ static void on_poll(uv_timer_t *t)
         uv_timer_stop(&f->timer);
         return;
     }
+    if (f->state == ST_SETTLE && f->settle_to != 0 &&
+        uv_now(f->loop) - f->state_since > SETTLE_MAX) {
+        say(f, "figure-3-7: not every follower reached commit %" PRIu64 " in %d s; going on",
+            f->settle_to, SETTLE_MAX / 1000);
+        step1(f);
+        return;
+    }
     if (uv_now(f->loop) - f->state_since > STEP_MAX) {
-        give_up(f, f->state == ST_WAIT_D        ? "D did not lead in time"
+        give_up(f, f->state == ST_SETTLE        ? "the leader did not answer"
+                   : f->state == ST_WAIT_D      ? "D did not lead in time"
                    : f->state == ST_WAIT_W      ? "neither L nor A led in time"
                    : f->state == ST_WAIT_COMMIT ? "W's commit index did not move in time"
                                                 : "no leader among B, C and D in time");
@@ -295,21 +354,9 @@ int figure37_begin(struct figure37 *f, unsigned leader, uint32_t delay_ms, char 
         f->role[k] = (leader + k) % FIGURE37_NODES;
     f->delay_ms = delay_ms;
     f->killed = 0;
-    uint32_t drop[FIGURE37_NODES], delay[FIGURE37_NODES] = {0};
-    all_cut(drop);
-    link_both(f, drop, L, A);
-    link_both(f, drop, C, D);
-    link_both(f, drop, B, D);
-    delay_to(f, delay, f->role[D], B);
-    char err[FL_ERRMSG_SIZE] = "";
-    int rv = f->ops.net(f->ops.data, drop, delay, delay_ms, err);
-    if (rv != 0)
-        return fl_errorf(errmsg, rv, "figure-3-7 step 1: %s", err);
-    say(f,
-        "figure-3-7: roles L=n%u A=n%u B=n%u C=n%u D=n%u; L and A cut off, D->B delayed %" PRIu32
-        " ms",
-        f->role[L] + 1, f->role[A] + 1, f->role[B] + 1, f->role[C] + 1, f->role[D] + 1, delay_ms);
-    enter(f, ST_WAIT_D);
+    f->settle_to = 0;
+    memset(f->commit, 0, sizeof f->commit);
+    enter(f, ST_SETTLE);
     uv_timer_start(&f->timer, on_poll, 0, POLL_MS);
     return 0;
 }
@@ -324,6 +371,13 @@ int figure37_end(struct figure37 *f, char *errmsg)
     int first = f->ops.net(f->ops.data, zero, zero, f->delay_ms, err);
     if (first != 0)
         fl_errorf(errmsg, first, "figure-3-7 heal: %s", err);
+    if (f->blocked) {
+        int rv = f->ops.block_clients(f->ops.data, f->role[D], false, err);
+        if (rv == 0)
+            f->blocked = false;
+        else if (first == 0)
+            first = fl_errorf(errmsg, rv, "figure-3-7 heal: %s", err);
+    }
     for (unsigned i = 0; i < FIGURE37_NODES; i++) {
         if (!(f->killed & (1u << i)))
             continue;

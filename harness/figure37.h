@@ -4,20 +4,23 @@
  *
  * Each step waits for what the nodes report (a "members" request to one node: its leader, term
  * and commit index), not for a fixed time. Roles, from the leader L at the start, in node order
- * after it: A, B, C, D.
+ * after it: A, B, C, D. First every follower is let catch up with the leader's commit index (up
+ * to 10 s), so that B lacks only the entries of step 1.
  *   1. L and A are cut off from B, C and D: clients' writes pile up on them, uncommitted (term T).
  *      D sees C and B; B and C do not see each other, and D's messages to B are delayed by
  *      delay_ms. Only D can gather three votes; its first entry (term T+1) reaches C at once, B
- *      only after the delay.
- *   2. As soon as D leads, D and B are killed (the delayed packets then meet a closed socket) and
- *      B started again: B has voted in term T+1 but holds none of its entries. L, A and B see each
- *      other, with L->B and A->B delayed; C and D are cut off. L or A (W) wins a later term with
- *      B's vote and sends B the term-T entries it lacks, max_batch at a time, its own no-op last.
+ *      only after the delay. Clients cannot reach D (its client port is blocked), so D's log
+ *      gets no client command that would later bring back the writes step 3 removes.
+ *   2. As soon as C names D its leader, D and B are killed (the delayed packets then meet a closed
+ * socket) and B started again: B has voted in term T+1 but holds none of its entries. L, A and B
+ * see each other, with L->B and A->B delayed; C and D are cut off. L or A (W) wins a later term
+ * with B's vote and sends B the term-T entries it lacks, max_batch at a time, its own no-op last.
  *   3. As soon as W's commit index moves, W and B are killed and B started again. A correct W
  *      moves it only once B holds the no-op of W's term; with the bug it moves when B holds the
  *      first batch of term-T entries, and W applies them and answers their clients. Then B, C
  *      and D see each other (the other of L and A, V, is cut off): D or C, whose last entry has
  *      term T+1, gets B's vote and overwrites B's term-T entries. Acknowledged writes are gone.
+ *      D's client port is open again from here on.
  * The delay must be below the election timeout (a candidate waits that long for B's vote).
  * End (the fault's heal): the network back to whole, every node it killed started again. */
 #ifndef HARNESS_FIGURE37_H
@@ -40,6 +43,7 @@ struct figure37_ops {
      * (delay[i] bit j: i->j held delay_ms); all zero: the network whole. */
     int (*net)(void *data, const uint32_t *drop, const uint32_t *delay, uint32_t delay_ms,
                char *errmsg);
+    int (*block_clients)(void *data, unsigned node, bool on, char *errmsg); /* its client port */
     void (*say)(void *data, const char *line); /* a progress line for the run's output */
 };
 
@@ -66,7 +70,10 @@ struct figure37 {
     unsigned w, v;                 /* the step-2 winner (L or A) and the other */
     uint64_t term_d, term_w, commit_w0, state_since;
     uint32_t delay_ms;
-    uint32_t killed; /* bit i: killed by this fault and not started again */
+    uint32_t killed;                 /* bit i: killed by this fault and not started again */
+    bool blocked;                    /* D's client port is blocked */
+    uint64_t settle_to;              /* before step 1: the leader's commit index to reach */
+    uint64_t commit[FIGURE37_NODES]; /* before step 1: each node's last reported commit index */
 };
 
 /* Prepares `f` on `loop` with one probe client per node (client_addrs: "host:port", the

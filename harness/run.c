@@ -393,6 +393,18 @@ static int fig_net(void *data, const uint32_t *drop, const uint32_t *delay, uint
     return rv;
 }
 
+static int fig_block_clients(void *data, unsigned i, bool on, char *errmsg)
+{
+    struct run *r = data;
+    char addr[64];
+    r->adapter->client_addr(&r->cl, i, addr, sizeof addr);
+    const char *colon = strrchr(addr, ':');
+    unsigned long port = colon != NULL ? strtoul(colon + 1, NULL, 10) : 0;
+    if (port == 0 || port > 65535)
+        return fl_errorf(errmsg, FL_EUSAGE, "n%u: no port in client address \"%s\"", i + 1, addr);
+    return nemesis_port_block(&r->topo, i, (uint16_t)port, on, errmsg);
+}
+
 static void fig_say(void *data, const char *line)
 {
     say(data, "nemesis: %s", line);
@@ -866,8 +878,11 @@ static void *run_thread(void *arg)
             r->adapter->client_open(&r->lead_client, &r->loop, &r->cl, 1000, err) != 0)
             fail_run(r, "leader monitor: %s", err);
         if (r->rc == 0 && r->sc.nemesis.weights[HARNESS_FAULT_FIGURE_3_7] > 0) {
-            static const struct figure37_ops ops = {
-                .kill = fig_kill, .start = fig_start, .net = fig_net, .say = fig_say};
+            static const struct figure37_ops ops = {.kill = fig_kill,
+                                                    .start = fig_start,
+                                                    .net = fig_net,
+                                                    .block_clients = fig_block_clients,
+                                                    .say = fig_say};
             struct figure37_ops o = ops;
             o.data = r;
             r->fig_ok = true; /* figure37_close releases even a half-done init */

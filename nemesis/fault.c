@@ -312,6 +312,54 @@ int nemesis__nft(struct nemesis_ctx *ctx, const char *script, char *errmsg)
     return nemesis__in_netns(ctx->topo->hub_ns, nft_run_in_hub, &c, errmsg);
 }
 
+struct nft_node_call {
+    const char *script;
+    const char *ns;
+};
+
+/* A short-lived libnftables context in a node's namespace (tables there are rare: figure-3-7). */
+static int nft_run_here(void *arg, char *errmsg)
+{
+    struct nft_node_call *c = arg;
+    struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (!nft)
+        return fl_errorf(errmsg, FL_ENOMEM, "nft: cannot create a context");
+    nft_ctx_buffer_output(nft);
+    nft_ctx_buffer_error(nft);
+    int rc = 0;
+    if (nft_run_cmd_from_buffer(nft, c->script) != 0) {
+        const char *e = nft_ctx_get_error_buffer(nft);
+        char line[200];
+        snprintf(line, sizeof line, "%s", e ? e : "");
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        rc = fl_errorf(errmsg, FL_EUSAGE, "nft in %s: %s", c->ns, line);
+    }
+    nft_ctx_free(nft);
+    return rc;
+}
+
+int nemesis_port_block(const struct nemesis_topology *topo, unsigned node, uint16_t port, bool on,
+                       char *errmsg)
+{
+    if (node >= topo->n)
+        return fl_errorf(errmsg, FL_EUSAGE, "port block: node %u out of range", node);
+    char script[256];
+    /* Adding the table first makes the delete succeed when it is absent. */
+    if (on)
+        snprintf(script, sizeof script,
+                 "table inet faultline_block\ndelete table inet faultline_block\n"
+                 "table inet faultline_block {\n  chain in {\n    type filter hook input priority "
+                 "0; policy accept;\n    tcp dport %u drop\n  }\n}\n",
+                 (unsigned)port);
+    else
+        snprintf(script, sizeof script,
+                 "table inet faultline_block\ndelete table inet faultline_block\n");
+    struct nft_node_call c = {.script = script, .ns = topo->nodes[node].ns};
+    return nemesis__in_netns(topo->nodes[node].ns, nft_run_here, &c, errmsg);
+}
+
 double nemesis__now_ms(void)
 {
     struct timespec ts;

@@ -174,6 +174,13 @@ int nemesis_fault_apply(struct nemesis_ctx *ctx, const struct nemesis_fault *f, 
 /* Heals `f`, previously applied. Records ctx->last_heal_ms. */
 int nemesis_fault_heal(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg);
 
+/* Drops (on) or lets through again (off) TCP packets to `port` arriving at node `node`: an nft
+ * table in the node's own namespace, so the drop is at the receiver; the namespace's deletion
+ * removes it too. Used by figure-3-7 to keep clients away from one node. Returns 0 or a
+ * negative code with errmsg. */
+int nemesis_port_block(const struct nemesis_topology *topo, unsigned node, uint16_t port,
+                       bool on, char *errmsg);
+
 /* ==== History events ==== */
 
 enum nemesis_phase { NEMESIS_PHASE_START, NEMESIS_PHASE_HEAL };

@@ -196,3 +196,29 @@ Test(nemesis_fault, ctx_init_refuses_a_hub_that_is_not_ours)
     cr_assert_eq(nemesis_ctx_init(&ctx, &t, NULL, 1, errmsg), FL_EUSAGE);
     cr_assert(strstr(errmsg, "prod-hub"), "%s", errmsg);
 }
+
+/* Connects from node `from` to node `to`'s TCP port 7001, where nothing listens: 1 when refused
+ * (the SYN arrived and got a reset), 124 when the 3 s bound ran out (the SYN was dropped). */
+static int connect_status(unsigned from, unsigned to)
+{
+    static char out[1024];
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "exec 3<>/dev/tcp/%s/7001", fx.topo.nodes[to].addr);
+    const char *argv[] = {"timeout", "3", "bash", "-c", cmd, NULL};
+    return fx_run(fx.topo.nodes[from].ns, argv, out, sizeof out);
+}
+
+Test(nemesis_fault, port_block_drops_syns_at_the_node_and_unblock_restores_resets,
+     .init = setup3, .fini = fx_down, .timeout = 60)
+{
+    cr_assert_eq(connect_status(0, 1), 1, "before: the port should refuse at once");
+    cr_assert_eq(nemesis_port_block(&fx.topo, 1, 7001, true, fx.errmsg), 0, "%s", fx.errmsg);
+    /* Blocking twice is the same as once. */
+    cr_assert_eq(nemesis_port_block(&fx.topo, 1, 7001, true, fx.errmsg), 0, "%s", fx.errmsg);
+    cr_assert_eq(connect_status(0, 1), 124, "blocked: the SYN should get no answer");
+    cr_assert_eq(connect_status(1, 0), 1, "the block is on node 1's input only");
+    cr_assert_eq(nemesis_port_block(&fx.topo, 1, 7001, false, fx.errmsg), 0, "%s", fx.errmsg);
+    cr_assert_eq(nemesis_port_block(&fx.topo, 1, 7001, false, fx.errmsg), 0, "%s", fx.errmsg);
+    cr_assert_eq(connect_status(0, 1), 1, "unblocked: refused at once again");
+    cr_assert_eq(nemesis_port_block(&fx.topo, 9, 7001, true, fx.errmsg), FL_EUSAGE);
+}
