@@ -13,7 +13,7 @@
 #define POLL_MS    20
 #define PROBE_MS   300   /* a probe's deadline */
 #define STEP_MAX   30000 /* a step that waits longer gives up (the fault heals at once) */
-#define SETTLE_MAX 10000 /* the followers' catching up is waited for this long at most */
+#define SETTLE_MAX 5000  /* the followers' catching up is waited for this long at most */
 
 enum { L, A, B, C, D };
 
@@ -225,7 +225,7 @@ static void on_probe(struct client_req *req)
     int leader;
     uint64_t term, commit;
     /* A report asked for before the step began may describe the previous step. */
-    if (req->outcome != CLIENT_OK || p->sent_at < f->state_since || !watched(f, p->node) ||
+    if (req->outcome != CLIENT_OK || p->sent_at <= f->state_since || !watched(f, p->node) ||
         !report(req->result, &leader, &term, &commit))
         return;
     bool leads = leader == (int)p->node;
@@ -287,8 +287,27 @@ static void on_poll(uv_timer_t *t)
     }
     if (f->state == ST_SETTLE && f->settle_to != 0 &&
         uv_now(f->loop) - f->state_since > SETTLE_MAX) {
-        say(f, "figure-3-7: not every follower reached commit %" PRIu64 " in %d s; going on",
-            f->settle_to, SETTLE_MAX / 1000);
+        char lag[128] = "";
+        size_t off = 0;
+        unsigned n_lag = 0, k_lag = 0;
+        for (unsigned k = A; k <= D; k++) {
+            unsigned i = f->role[k];
+            if (f->commit[i] >= f->settle_to || off >= sizeof lag)
+                continue;
+            n_lag++;
+            k_lag = k;
+            off += (size_t)snprintf(lag + off, sizeof lag - off, " n%u at %" PRIu64, i + 1,
+                                    f->commit[i]);
+        }
+        /* A node that cannot catch up (with commit-old-term, one whose committed entries were
+         * overwritten refuses the leader's log for good) does least harm as C: C only votes. */
+        if (n_lag == 1 && k_lag != C) {
+            unsigned swap = f->role[C];
+            f->role[C] = f->role[k_lag];
+            f->role[k_lag] = swap;
+        }
+        say(f, "figure-3-7: not every follower reached commit %" PRIu64 " in %d s (%s); going on%s",
+            f->settle_to, SETTLE_MAX / 1000, lag + 1, n_lag == 1 ? " with it as C" : "");
         step1(f);
         return;
     }
