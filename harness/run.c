@@ -1154,6 +1154,13 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         snprintf(r->data_dirs[i], sizeof r->data_dirs[i], "%s/n%u", r->tmp, i + 1);
         r->cl.data_dir[i] = r->data_dirs[i];
         snprintf(r->logs[i], sizeof r->logs[i], "%s/n%u.log", nodes_dir, i + 1);
+        /* PROCESS_PROTOCOL.md promises `{data}` exists (the reference node and etcd make
+         * their own). */
+        int mrc = r->sc.implementation.impl == HARNESS_IMPL_PROCESS && rv == 0
+                      ? fl_mkdir_p(r->data_dirs[i])
+                      : 0;
+        if (mrc != 0)
+            rv = fl_errorf(err, FL_EUSAGE, "cannot create %s: %s", r->data_dirs[i], strerror(-mrc));
     }
     for (unsigned i = 0; i < n && rv == 0; i++) {
         r->argv_buf[i] = malloc(8192);
