@@ -4,9 +4,9 @@
  *
  * Each step waits for what the nodes report (a "members" request to one node: its leader, term
  * and commit index), not for a fixed time. Roles, from the leader L at the start, in node order
- * after it: A, B, C, D. First every follower is let catch up with the leader's commit index (up
- * to 5 s; one node that does not catch up plays C, which only votes), so that B lacks only the
- * entries of step 1.
+ * after it: A, B, C, D. First every follower is let catch up with the leader's commit index (all
+ * but one within 1 s, or up to 5 s; one node that does not catch up plays C, which only votes), so
+ * that B lacks only the entries of step 1.
  *   1. L and A are cut off from B, C and D: clients' writes pile up on them, uncommitted (term T).
  *      D sees C and B; B and C do not see each other, and D's messages to B are delayed by
  *      delay_ms. Only D can gather three votes; its first entry (term T+1) reaches C at once, B
