@@ -25,11 +25,12 @@ enum state {
     ST_WAIT_W,      /* step 2: L or A to lead a later term */
     ST_WAIT_COMMIT, /* step 2: W's commit index to move */
     ST_WAIT_NEW,    /* step 3: B, C or D to lead */
-    ST_DONE,        /* steps over or given up: the network stays as it is until the end */
+    ST_DONE,        /* steps over (the network stays as it is until the heal), or given up */
 };
 
-static void say(struct figure37 *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct figure37 *f, const char *fmt, ...)
+static void say(struct harness_figure37 *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void say(struct harness_figure37 *f, const char *fmt, ...)
 {
     char line[256];
     va_list ap;
@@ -39,7 +40,7 @@ static void say(struct figure37 *f, const char *fmt, ...)
     f->ops.say(f->ops.data, line);
 }
 
-static void enter(struct figure37 *f, int state)
+static void enter(struct harness_figure37 *f, int state)
 {
     f->state = state;
     f->state_since = uv_now(f->loop);
@@ -49,23 +50,23 @@ static void enter(struct figure37 *f, int state)
 
 static void all_cut(uint32_t *drop)
 {
-    for (unsigned i = 0; i < FIGURE37_NODES; i++)
-        drop[i] = ((1u << FIGURE37_NODES) - 1) & ~(1u << i);
+    for (unsigned i = 0; i < HARNESS_FIGURE37_NODES; i++)
+        drop[i] = ((1u << HARNESS_FIGURE37_NODES) - 1) & ~(1u << i);
 }
 
-static void link_both(const struct figure37 *f, uint32_t *drop, int a, int b)
+static void link_both(const struct harness_figure37 *f, uint32_t *drop, int a, int b)
 {
     unsigned x = f->role[a], y = f->role[b];
     drop[x] &= ~(1u << y);
     drop[y] &= ~(1u << x);
 }
 
-static void delay_to(const struct figure37 *f, uint32_t *delay, unsigned from, int to)
+static void delay_to(const struct harness_figure37 *f, uint32_t *delay, unsigned from, int to)
 {
     delay[from] |= 1u << f->role[to];
 }
 
-static int net(struct figure37 *f, const uint32_t *drop, const uint32_t *delay)
+static int net(struct harness_figure37 *f, const uint32_t *drop, const uint32_t *delay)
 {
     char err[FL_ERRMSG_SIZE] = "";
     int rv = f->ops.net(f->ops.data, drop, delay, f->delay_ms, err);
@@ -74,31 +75,33 @@ static int net(struct figure37 *f, const uint32_t *drop, const uint32_t *delay)
     return rv;
 }
 
-static int kill_node(struct figure37 *f, unsigned i)
+/* Kills (kill) or starts again node i, keeping f->killed up to date for the heal. */
+static int node_act(struct harness_figure37 *f, unsigned i, bool kill)
 {
     char err[FL_ERRMSG_SIZE] = "";
-    int rv = f->ops.kill(f->ops.data, i, err);
+    int rv = kill ? f->ops.kill(f->ops.data, i, err) : f->ops.start(f->ops.data, i, err);
     if (rv != 0) {
-        say(f, "figure-3-7: kill n%u failed: %s", i + 1, err);
+        say(f, "figure-3-7: %s n%u failed: %s", kill ? "kill" : "start", i + 1, err);
         return rv;
     }
-    f->killed |= 1u << i;
+    if (kill)
+        f->killed |= 1u << i;
+    else
+        f->killed &= ~(1u << i);
     return 0;
 }
 
-static int start_node(struct figure37 *f, unsigned i)
+static int kill_node(struct harness_figure37 *f, unsigned i)
 {
-    char err[FL_ERRMSG_SIZE] = "";
-    int rv = f->ops.start(f->ops.data, i, err);
-    if (rv != 0) {
-        say(f, "figure-3-7: start n%u failed: %s", i + 1, err);
-        return rv;
-    }
-    f->killed &= ~(1u << i);
-    return 0;
+    return node_act(f, i, true);
 }
 
-static int block_d(struct figure37 *f, bool on)
+static int start_node(struct harness_figure37 *f, unsigned i)
+{
+    return node_act(f, i, false);
+}
+
+static int block_d(struct harness_figure37 *f, bool on)
 {
     char err[FL_ERRMSG_SIZE] = "";
     int rv = f->ops.block_clients(f->ops.data, f->role[D], on, err);
@@ -109,11 +112,11 @@ static int block_d(struct figure37 *f, bool on)
     return rv;
 }
 
-static void give_up(struct figure37 *f, const char *why)
+static void give_up(struct harness_figure37 *f, const char *why)
 {
     char err[FL_ERRMSG_SIZE];
     say(f, "figure-3-7: %s; healing now", why);
-    figure37_end(f, err);
+    harness_figure37_end(f, err);
     enter(f, ST_DONE);
 }
 
@@ -121,9 +124,9 @@ static void give_up(struct figure37 *f, const char *why)
 
 /* Step 1, once the followers have caught up (a lagging B would get W's no-op in the same burst
  * as the entries it lacks). */
-static void step1(struct figure37 *f)
+static void step1(struct harness_figure37 *f)
 {
-    uint32_t drop[FIGURE37_NODES], delay[FIGURE37_NODES] = {0};
+    uint32_t drop[HARNESS_FIGURE37_NODES], delay[HARNESS_FIGURE37_NODES] = {0};
     all_cut(drop);
     link_both(f, drop, L, A);
     link_both(f, drop, C, D);
@@ -140,9 +143,9 @@ static void step1(struct figure37 *f)
 }
 
 /* Step 2: D leads. B has voted for it; D's entries to B are still held by the delay. */
-static void step2(struct figure37 *f)
+static void step2(struct harness_figure37 *f)
 {
-    uint32_t drop[FIGURE37_NODES], delay[FIGURE37_NODES] = {0};
+    uint32_t drop[HARNESS_FIGURE37_NODES], delay[HARNESS_FIGURE37_NODES] = {0};
     if (kill_node(f, f->role[D]) != 0 || kill_node(f, f->role[B]) != 0)
         return give_up(f, "could not kill D or B");
     all_cut(drop);
@@ -162,9 +165,9 @@ static void step2(struct figure37 *f)
 }
 
 /* Step 3: W's commit index moved. */
-static void step3(struct figure37 *f, uint64_t commit)
+static void step3(struct harness_figure37 *f, uint64_t commit)
 {
-    uint32_t drop[FIGURE37_NODES], delay[FIGURE37_NODES] = {0};
+    uint32_t drop[HARNESS_FIGURE37_NODES], delay[HARNESS_FIGURE37_NODES] = {0};
     if (kill_node(f, f->w) != 0 || kill_node(f, f->role[B]) != 0)
         return give_up(f, "could not kill W or B");
     all_cut(drop);
@@ -184,7 +187,7 @@ static void step3(struct figure37 *f, uint64_t commit)
 
 /* Before step 1: goes on once every follower has reached the leader's commit index, or all but
  * one after SETTLE_ONE ms, or whatever they reached after SETTLE_MAX ms. */
-static void settle_check(struct figure37 *f)
+static void settle_check(struct harness_figure37 *f)
 {
     if (f->settle_to == 0)
         return;
@@ -220,7 +223,7 @@ static void settle_check(struct figure37 *f)
 
 /* ==== Probes ==== */
 
-static bool watched(const struct figure37 *f, unsigned i)
+static bool watched(const struct harness_figure37 *f, unsigned i)
 {
     switch (f->state) {
     case ST_SETTLE:
@@ -248,7 +251,7 @@ static bool report(const json_t *reply, int *leader, uint64_t *term, uint64_t *c
         return false;
     const char *l = json_string_value(jl);
     unsigned long id = l != NULL && l[0] == 'n' ? strtoul(l + 1, NULL, 10) : 0;
-    *leader = id >= 1 && id <= FIGURE37_NODES ? (int)id - 1 : -1;
+    *leader = id >= 1 && id <= HARNESS_FIGURE37_NODES ? (int)id - 1 : -1;
     *term = (uint64_t)json_integer_value(jt);
     *commit = (uint64_t)json_integer_value(jc);
     return true;
@@ -256,8 +259,8 @@ static bool report(const json_t *reply, int *leader, uint64_t *term, uint64_t *c
 
 static void on_probe(struct client_req *req)
 {
-    struct figure37_probe *p = req->data;
-    struct figure37 *f = p->f;
+    struct harness_figure37_probe *p = req->data;
+    struct harness_figure37 *f = p->f;
     p->busy = false;
     int leader;
     uint64_t term, commit;
@@ -313,7 +316,7 @@ static void on_probe(struct client_req *req)
 
 static void on_poll(uv_timer_t *t)
 {
-    struct figure37 *f = t->data;
+    struct harness_figure37 *f = t->data;
     if (f->state == ST_IDLE || f->state == ST_DONE) {
         uv_timer_stop(&f->timer);
         return;
@@ -331,8 +334,8 @@ static void on_poll(uv_timer_t *t)
                                                 : "no leader among B, C and D in time");
         return;
     }
-    for (unsigned i = 0; i < FIGURE37_NODES; i++) {
-        struct figure37_probe *p = &f->probe[i];
+    for (unsigned i = 0; i < HARNESS_FIGURE37_NODES; i++) {
+        struct harness_figure37_probe *p = &f->probe[i];
         if (p->busy || !watched(f, i) || (f->killed & (1u << i)))
             continue;
         memset(&p->req, 0, sizeof p->req);
@@ -346,28 +349,31 @@ static void on_poll(uv_timer_t *t)
 
 /* ==== Interface ==== */
 
-int figure37_init(struct figure37 *f, uv_loop_t *loop, const char *const *client_addrs, unsigned n,
-                  const struct figure37_ops *ops, char *errmsg)
+int harness_figure37_init(struct harness_figure37 *f, uv_loop_t *loop,
+                          const char *const *client_addrs, unsigned n,
+                          const struct harness_figure37_ops *ops, char *errmsg)
 {
     memset(f, 0, sizeof *f);
-    if (n != FIGURE37_NODES)
-        return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7 needs exactly 5 nodes, not %u", n);
     f->loop = loop;
     f->ops = *ops;
     int rv = uv_timer_init(loop, &f->timer);
     if (rv != 0)
         return fl_errorf(errmsg, rv, "figure-3-7 timer: %s", uv_strerror(rv));
     f->timer.data = f;
+    f->timer_ok = true;
     f->open_handles = 1;
+    if (n != HARNESS_FIGURE37_NODES)
+        return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7 needs exactly 5 voting nodes, not %u", n);
     for (unsigned i = 0; i < n; i++) {
-        struct figure37_probe *p = &f->probe[i];
+        struct harness_figure37_probe *p = &f->probe[i];
         const char *addr = client_addrs[i];
         struct client_config cc = {
             .addrs = &addr, .n_addrs = 1, .op_timeout_ms = PROBE_MS, .backoff_ms = POLL_MS};
         p->f = f;
         p->node = i;
-        if ((rv = client_init(&p->c, loop, &cc, errmsg)) != 0)
-            return rv; /* figure37_close releases what is open */
+        char err[FL_ERRMSG_SIZE];
+        if ((rv = client_init(&p->c, loop, &cc, err)) != 0)
+            return fl_errorf(errmsg, rv, "probe of n%u: %s", i + 1, err);
         p->c.data = p;
         p->open = true;
         f->open_handles++;
@@ -375,14 +381,15 @@ int figure37_init(struct figure37 *f, uv_loop_t *loop, const char *const *client
     return 0;
 }
 
-int figure37_begin(struct figure37 *f, unsigned leader, uint32_t delay_ms, char *errmsg)
+int harness_figure37_begin(struct harness_figure37 *f, unsigned leader, uint32_t delay_ms,
+                           char *errmsg)
 {
-    if (f->state != ST_IDLE && f->state != ST_DONE)
-        return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7 is already going");
-    if (leader >= FIGURE37_NODES)
+    if ((f->state != ST_IDLE && f->state != ST_DONE) || f->blocked || f->killed != 0)
+        return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7 is already going (or not healed)");
+    if (leader >= HARNESS_FIGURE37_NODES)
         return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7: leader index %u out of range", leader);
-    for (unsigned k = 0; k < FIGURE37_NODES; k++)
-        f->role[k] = (leader + k) % FIGURE37_NODES;
+    for (unsigned k = 0; k < HARNESS_FIGURE37_NODES; k++)
+        f->role[k] = (leader + k) % HARNESS_FIGURE37_NODES;
     f->delay_ms = delay_ms;
     f->killed = 0;
     f->settle_to = 0;
@@ -392,12 +399,12 @@ int figure37_begin(struct figure37 *f, unsigned leader, uint32_t delay_ms, char 
     return 0;
 }
 
-int figure37_end(struct figure37 *f, char *errmsg)
+int harness_figure37_end(struct harness_figure37 *f, char *errmsg)
 {
     if (f->state == ST_IDLE)
         return 0;
     uv_timer_stop(&f->timer);
-    uint32_t zero[FIGURE37_NODES] = {0};
+    uint32_t zero[HARNESS_FIGURE37_NODES] = {0};
     char err[FL_ERRMSG_SIZE] = "";
     int first = f->ops.net(f->ops.data, zero, zero, f->delay_ms, err);
     if (first != 0)
@@ -409,7 +416,7 @@ int figure37_end(struct figure37 *f, char *errmsg)
         else if (first == 0)
             first = fl_errorf(errmsg, rv, "figure-3-7 heal: %s", err);
     }
-    for (unsigned i = 0; i < FIGURE37_NODES; i++) {
+    for (unsigned i = 0; i < HARNESS_FIGURE37_NODES; i++) {
         if (!(f->killed & (1u << i)))
             continue;
         int rv = f->ops.start(f->ops.data, i, err);
@@ -418,11 +425,13 @@ int figure37_end(struct figure37 *f, char *errmsg)
         else if (first == 0)
             first = fl_errorf(errmsg, rv, "figure-3-7 heal: start n%u: %s", i + 1, err);
     }
-    f->state = ST_IDLE;
+    /* Stay active while something is left (a blocked port, a killed node), so that the next
+     * heal (the run's end) tries again. */
+    f->state = f->blocked || f->killed != 0 ? ST_DONE : ST_IDLE;
     return first;
 }
 
-static void closed_one(struct figure37 *f)
+static void closed_one(struct harness_figure37 *f)
 {
     if (--f->open_handles == 0 && f->close_cb != NULL)
         f->close_cb(f->close_data);
@@ -430,7 +439,7 @@ static void closed_one(struct figure37 *f)
 
 static void on_probe_closed(struct client *c)
 {
-    struct figure37_probe *p = c->data;
+    struct harness_figure37_probe *p = c->data;
     closed_one(p->f);
 }
 
@@ -439,16 +448,21 @@ static void on_timer_closed(uv_handle_t *h)
     closed_one(h->data);
 }
 
-void figure37_close(struct figure37 *f, void (*cb)(void *data), void *data)
+void harness_figure37_close(struct harness_figure37 *f, void (*cb)(void *data), void *data)
 {
     f->close_cb = cb;
     f->close_data = data;
     f->state = ST_IDLE;
-    for (unsigned i = 0; i < FIGURE37_NODES; i++) {
+    for (unsigned i = 0; i < HARNESS_FIGURE37_NODES; i++) {
         if (f->probe[i].open) {
             f->probe[i].open = false;
             client_close(&f->probe[i].c, on_probe_closed);
         }
     }
-    uv_close((uv_handle_t *)&f->timer, on_timer_closed);
+    if (f->timer_ok) {
+        f->timer_ok = false;
+        uv_close((uv_handle_t *)&f->timer, on_timer_closed);
+    } else if (f->open_handles == 0 && cb != NULL) {
+        cb(data);
+    }
 }

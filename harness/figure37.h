@@ -33,10 +33,10 @@
 
 #include "node/client/client.h"
 
-#define FIGURE37_NODES 5
+#define HARNESS_FIGURE37_NODES 5
 
 /* What the run orchestration does for the fault. Each returns 0 or a negative code with errmsg. */
-struct figure37_ops {
+struct harness_figure37_ops {
     void *data;
     int (*kill)(void *data, unsigned node, char *errmsg);  /* SIGKILL, reaped */
     int (*start)(void *data, unsigned node, char *errmsg); /* start a killed node again */
@@ -48,48 +48,54 @@ struct figure37_ops {
     void (*say)(void *data, const char *line); /* a progress line for the run's output */
 };
 
-struct figure37_probe {
+struct harness_figure37_probe {
     struct client c;
     struct client_req req;
-    struct figure37 *f;
+    struct harness_figure37 *f;
     unsigned node;
     bool open, busy;
     uint64_t sent_at; /* uv_now() of the request in flight or last answered */
 };
 
 /* Caller-allocated; fields private. */
-struct figure37 {
+struct harness_figure37 {
     uv_loop_t *loop;
-    struct figure37_ops ops;
+    struct harness_figure37_ops ops;
     uv_timer_t timer;
-    struct figure37_probe probe[FIGURE37_NODES];
+    struct harness_figure37_probe probe[HARNESS_FIGURE37_NODES];
     unsigned open_handles;
+    bool timer_ok;
     void (*close_cb)(void *data);
     void *close_data;
     int state;
-    unsigned role[FIGURE37_NODES]; /* L, A, B, C, D */
-    unsigned w, v;                 /* the step-2 winner (L or A) and the other */
+    unsigned role[HARNESS_FIGURE37_NODES]; /* L, A, B, C, D */
+    unsigned w, v;                         /* the step-2 winner (L or A) and the other */
     uint64_t term_d, term_w, commit_w0, state_since;
     uint32_t delay_ms;
-    uint32_t killed;                 /* bit i: killed by this fault and not started again */
-    bool blocked;                    /* D's client port is blocked */
-    uint64_t settle_to;              /* before step 1: the leader's commit index to reach */
-    uint64_t commit[FIGURE37_NODES]; /* before step 1: each node's last reported commit index */
+    uint32_t killed;    /* bit i: killed by this fault and not started again */
+    bool blocked;       /* D's client port is blocked */
+    uint64_t settle_to; /* before step 1: the leader's commit index to reach */
+    uint64_t
+        commit[HARNESS_FIGURE37_NODES]; /* before step 1: each node's last reported commit index */
 };
 
 /* Prepares `f` on `loop` with one probe client per node (client_addrs: "host:port", the
- * nodes' client addresses, borrowed). Starts nothing. Returns 0 or a negative code. */
-int figure37_init(struct figure37 *f, uv_loop_t *loop, const char *const *client_addrs, unsigned n,
-                  const struct figure37_ops *ops, char *errmsg);
+ * nodes' client addresses, borrowed; `ops` is copied). Starts nothing. Returns 0 or a negative
+ * code; either way harness_figure37_close must be called to release what was opened. */
+int harness_figure37_init(struct harness_figure37 *f, uv_loop_t *loop,
+                          const char *const *client_addrs, unsigned n,
+                          const struct harness_figure37_ops *ops, char *errmsg);
 
 /* Starts the steps with `leader` as L. Returns 0, FL_EUSAGE when a run is already going. */
-int figure37_begin(struct figure37 *f, unsigned leader, uint32_t delay_ms, char *errmsg);
+int harness_figure37_begin(struct harness_figure37 *f, unsigned leader, uint32_t delay_ms,
+                           char *errmsg);
 
-/* Stops the steps and heals: network whole, the nodes it killed started again. Returns the
- * first error (still healing the rest); 0 when nothing was going. */
-int figure37_end(struct figure37 *f, char *errmsg);
+/* Stops the steps and heals: network whole, D's client port open, the nodes it killed started
+ * again. Returns the first error (still healing the rest; a later call tries again what
+ * failed); 0 when nothing was going. */
+int harness_figure37_end(struct harness_figure37 *f, char *errmsg);
 
-/* Closes the probes and the timer, then calls cb(data). Call figure37_end first. */
-void figure37_close(struct figure37 *f, void (*cb)(void *data), void *data);
+/* Closes the probes and the timer, then calls cb(data). Call harness_figure37_end first. */
+void harness_figure37_close(struct harness_figure37 *f, void (*cb)(void *data), void *data);
 
 #endif

@@ -86,7 +86,7 @@ struct run {
     uint64_t faults_t0;
     struct nemesis_capture cap;
     bool capturing;
-    struct figure37 fig; /* the figure-3-7 fault's steps and probes */
+    struct harness_figure37 fig; /* the figure-3-7 fault's steps and probes */
     bool fig_ok;
     struct client mon; /* membership requests (reference) */
     bool mon_ok;
@@ -498,9 +498,9 @@ static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *er
                 rv =
                     fl_errorf(errmsg, FL_EUSAGE, "figure-3-7: no probes (needs 5 reference nodes)");
             else if (!heal)
-                rv = figure37_begin(&r->fig, i, f->delay_ms, errmsg);
+                rv = harness_figure37_begin(&r->fig, i, f->delay_ms, errmsg);
             else
-                rv = figure37_end(&r->fig, errmsg);
+                rv = harness_figure37_end(&r->fig, errmsg);
             break;
         default:
             rv = membership_request(r, f, i, heal, errmsg);
@@ -671,6 +671,15 @@ static void on_runner_closed(void *data)
 {
     struct run *r = data;
     r->phase = PH_DONE;
+    /* figure-3-7's heal may start nodes again: before they are all stopped. */
+    if (r->fig_ok) {
+        char err[FL_ERRMSG_SIZE];
+        if (harness_figure37_end(&r->fig, err) != 0)
+            say(r, "%s", err);
+        r->open_handles++;
+        harness_figure37_close(&r->fig, on_fig_closed, r);
+        r->fig_ok = false;
+    }
     stop_nodes(r);
     if (r->capturing) {
         char err[FL_ERRMSG_SIZE];
@@ -692,14 +701,6 @@ static void on_runner_closed(void *data)
         r->open_handles++;
         client_close(&r->mon, on_mon_closed);
         r->mon_ok = false;
-    }
-    if (r->fig_ok) {
-        char err[FL_ERRMSG_SIZE];
-        if (figure37_end(&r->fig, err) != 0)
-            say(r, "%s", err);
-        r->open_handles++;
-        figure37_close(&r->fig, on_fig_closed, r);
-        r->fig_ok = false;
     }
     if (r->lead_client != NULL) {
         r->open_handles++;
@@ -878,15 +879,15 @@ static void *run_thread(void *arg)
             r->adapter->client_open(&r->lead_client, &r->loop, &r->cl, 1000, err) != 0)
             fail_run(r, "leader monitor: %s", err);
         if (r->rc == 0 && r->sc.nemesis.weights[HARNESS_FAULT_FIGURE_3_7] > 0) {
-            static const struct figure37_ops ops = {.kill = fig_kill,
-                                                    .start = fig_start,
-                                                    .net = fig_net,
-                                                    .block_clients = fig_block_clients,
-                                                    .say = fig_say};
-            struct figure37_ops o = ops;
+            static const struct harness_figure37_ops ops = {.kill = fig_kill,
+                                                            .start = fig_start,
+                                                            .net = fig_net,
+                                                            .block_clients = fig_block_clients,
+                                                            .say = fig_say};
+            struct harness_figure37_ops o = ops;
             o.data = r;
-            r->fig_ok = true; /* figure37_close releases even a half-done init */
-            if (figure37_init(&r->fig, &r->loop, ptrs, r->cl.n, &o, err) != 0)
+            r->fig_ok = true; /* harness_figure37_close releases even a failed init */
+            if (harness_figure37_init(&r->fig, &r->loop, ptrs, r->cl.n, &o, err) != 0)
                 fail_run(r, "figure-3-7 probes: %s", err);
         }
     }
@@ -1160,7 +1161,7 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                       ? fl_mkdir_p(r->data_dirs[i])
                       : 0;
         if (mrc != 0)
-            rv = fl_errorf(err, FL_EUSAGE, "cannot create %s: %s", r->data_dirs[i], strerror(-mrc));
+            rv = fl_errorf(err, mrc, "cannot create %s: %s", r->data_dirs[i], strerror(-mrc));
     }
     for (unsigned i = 0; i < n && rv == 0; i++) {
         r->argv_buf[i] = malloc(8192);

@@ -29,7 +29,7 @@ static const char *const fault_names[] = {
     "kill-minority",      "kill-all",       "loss",
     "duplicate",          "delay",          "clock-skew",
     "clock-jump",         "clock-rate",     "membership-remove-add",
-    "membership-promote", "corrupt-tail",       "slow-isolate-leader",
+    "membership-promote", "corrupt-tail",   "slow-isolate-leader",
     "figure-3-7",
 };
 static const char *const checker_names[] = {"linearizable", "set", "counter", "stats"};
@@ -441,14 +441,9 @@ static int get_enum(struct ctx *c, json_t *obj, const char *path, const char *ke
 static int parse_implementation(struct ctx *c, json_t *root, struct harness_scenario *s)
 {
     static const char *const keys[] = {"impl", "options", "bug", NULL};
-    static const char *const ref_opts[] = {"binary",
-                                           "args",
-                                           "election_timeout_ms",
-                                           "heartbeat_ms",
-                                           "lease_drift",
-                                           "snapshot_threshold",
-                                           "max_batch",
-                                           NULL};
+    static const char *const ref_opts[] = {"binary",       "args",        "election_timeout_ms",
+                                           "heartbeat_ms", "lease_drift", "snapshot_threshold",
+                                           "max_batch",    NULL};
     static const char *const etcd_opts[] = {"binary", "args", "election_timeout_ms", "heartbeat_ms",
                                             NULL};
     static const char *const proc_opts[] = {"binary", "args", "dynamic", NULL};
@@ -931,10 +926,15 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
             return fail(c, FL_ESHAPE, "nemesis.kinds", fault_names[k],
                         "clock faults do not apply to etcd or static binaries (libfaketime); set "
                         "implementation.options.dynamic if this binary is dynamically linked");
-        if (k == HARNESS_FAULT_FIGURE_3_7 && (!ref || s->nodes.count != 5))
+        if (k == HARNESS_FAULT_FIGURE_3_7 && (!ref || s->nodes.count != 5 || s->nodes.passive != 0))
             return fail(c, FL_ESHAPE, "nemesis.kinds", fault_names[k],
                         "figure-3-7 needs the reference implementation (it reads the nodes' "
-                        "commit index) and exactly 5 nodes");
+                        "commit index) and exactly 5 voting nodes, no passive member");
+        if (k == HARNESS_FAULT_FIGURE_3_7 &&
+            s->nemesis.options.delay_ms >= s->implementation.options.election_timeout_ms)
+            return fail(c, FL_ESHAPE, "nemesis.options.delay", "ms",
+                        "figure-3-7 needs a delay below the election timeout (%u ms), got %u",
+                        s->implementation.options.election_timeout_ms, s->nemesis.options.delay_ms);
         if (k == HARNESS_FAULT_CORRUPT_TAIL && !ref)
             return fail(c, FL_ESHAPE, "nemesis.kinds", fault_names[k],
                         "corrupt-tail damages the reference node's log files, not %s's", impl);

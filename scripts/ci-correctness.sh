@@ -119,7 +119,7 @@ else
         "ref-loss|loss|reference|valid|$ref_s|1"
         "ref-clock|clock-skew|reference|valid|$ref_s|1"
         "etcd|etcd-partition|etcd|valid|$ref_s|1"
-        # The figure-3-7 steps on a correct node (5 nodes, one or two rounds): valid.
+        # The figure-3-7 steps on a correct node (5 nodes, one round in 30 s): valid.
         "ref-figure-3-7|bug-commit-old-term|reference|valid|30|1"
     )
     for f in scenarios/bug-*.json; do

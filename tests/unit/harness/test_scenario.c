@@ -144,8 +144,12 @@ Test(harness_scenario, field_errors_name_the_path)
             "implementation.options.lease_drift: ", NULL);
     refused("{\"implementation\":{\"options\":{\"max_batch\":0}}}",
             "implementation.options.max_batch: ", NULL);
-    refused("{\"nemesis\":{\"kinds\":[\"figure-3-7\"]}}", "nemesis.kinds.figure-3-7: ",
-            "exactly 5 nodes");
+    refused("{\"nemesis\":{\"kinds\":[\"figure-3-7\"]}}",
+            "nemesis.kinds.figure-3-7: ", "exactly 5 voting nodes");
+    refused("{\"nodes\":{\"count\":5},\"implementation\":{\"options\":"
+            "{\"election_timeout_ms\":500}},\"nemesis\":{\"kinds\":[\"figure-3-7\"],"
+            "\"options\":{\"delay\":{\"ms\":500,\"jitter_ms\":0}}}}",
+            "nemesis.options.delay.ms: ", "below the election timeout");
     refused("{\"nodes\":{\"count\":5},\"implementation\":{\"impl\":\"etcd\"},"
             "\"nemesis\":{\"kinds\":[\"figure-3-7\"]}}",
             "nemesis.kinds.figure-3-7: ", "reference");
