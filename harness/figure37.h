@@ -21,7 +21,7 @@
  *      first batch of term-T entries, and W applies them and answers their clients. Then B, C
  *      and D see each other (the other of L and A, V, is cut off): D or C, whose last entry has
  *      term T+1, gets B's vote and overwrites B's term-T entries. Acknowledged writes are gone.
- *      D's client port is open again from here on.
+ *      (D's client port is open again from step 2 on, when D is dead.)
  * The delay must be below the election timeout (a candidate waits that long for B's vote).
  * End (the fault's heal): the network back to whole, every node it killed started again. */
 #ifndef HARNESS_FIGURE37_H
