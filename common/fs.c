@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 int fl_mkdir_p(const char *dir)
 {
@@ -22,6 +24,29 @@ int fl_mkdir_p(const char *dir)
     if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
         return -errno;
     return 0;
+}
+
+int fl_results_dir(char *dir, size_t cap, const char *out, const char *base)
+{
+    if (out != NULL) {
+        if (snprintf(dir, cap, "%s", out) >= (int)cap)
+            return -ENAMETOOLONG;
+    } else {
+        char stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+        for (unsigned k = 0; k < 1000; k++) {
+            int w = k == 0 ? snprintf(dir, cap, "%s/%s", base, stamp)
+                           : snprintf(dir, cap, "%s/%s-%u", base, stamp, k);
+            if (w >= (int)cap)
+                return -ENAMETOOLONG;
+            if (access(dir, F_OK) != 0)
+                break;
+        }
+    }
+    return fl_mkdir_p(dir);
 }
 
 int fl_parse_uint(const char *prog, const char *opt, const char *v, unsigned long long max,

@@ -1,5 +1,6 @@
 /* bench.c - `faultline bench`: writes/s, linearizable reads/s, p50/p99 per implementation. */
 #include "common/fs.h"
+#include "common/json.h"
 #include "harness/bench.h"
 
 #include <errno.h>
@@ -87,17 +88,12 @@ int harness_bench_parse_clients(const char *s, unsigned *out, char *errmsg)
     return n;
 }
 
-static double num_or_nan(const json_t *v)
-{
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 void harness_bench_cell_from_json(const json_t *results, const char *f, unsigned warmup_s,
                                   struct harness_bench_cell *cell)
 {
     const json_t *lat = json_object_get(json_object_get(results, "latency_ms"), f);
-    cell->p50 = num_or_nan(json_object_get(lat, "p50"));
-    cell->p99 = num_or_nan(json_object_get(lat, "p99"));
+    cell->p50 = fl_json_number(json_object_get(lat, "p50"));
+    cell->p99 = fl_json_number(json_object_get(lat, "p99"));
     const json_t *counts = json_object_get(results, "counts");
     const json_t *c[3] = {json_object_get(counts, "ok"), json_object_get(counts, "fail"),
                           json_object_get(counts, "info")};
@@ -108,9 +104,9 @@ void harness_bench_cell_from_json(const json_t *results, const char *f, unsigned
                       : 0;
     const json_t *tp = json_object_get(results, "throughput");
     const json_t *b = json_object_get(tp, "ok_per_s");
-    double bucket_s = num_or_nan(json_object_get(tp, "bucket_s"));
+    double bucket_s = fl_json_number(json_object_get(tp, "bucket_s"));
     size_t n = json_array_size(b);
-    cell->ops_per_s = num_or_nan(json_object_get(tp, "mean_ok_per_s"));
+    cell->ops_per_s = fl_json_number(json_object_get(tp, "mean_ok_per_s"));
     if (!(bucket_s > 0) || n < (size_t)warmup_s + 2)
         return;
     double sum = 0;
@@ -201,11 +197,6 @@ static void run_cell(struct bench *B, int ci, size_t si, int rd,
     json_decref(root);
 }
 
-static json_t *real(double v)
-{
-    return isnan(v) || isinf(v) ? json_null() : json_real(v);
-}
-
 static void bench_table(const struct bench *B, struct fl_buf *out)
 {
     fl_buf_printf(out,
@@ -278,9 +269,10 @@ static json_t *bench_json(const struct bench *B)
             json_t *row = json_pack(
                 "{s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I}",
                 "impl", B->specs[s].text, "clients", (int)B->clients[c], "writes_per_s",
-                real(w->ops_per_s), "write_p50_ms", real(w->p50), "write_p99_ms", real(w->p99),
-                "reads_per_s", real(r->ops_per_s), "read_p50_ms", real(r->p50), "read_p99_ms",
-                real(r->p99), "write_dir", w->dir, "read_dir", r->dir, "write_error",
+                fl_json_real(w->ops_per_s), "write_p50_ms", fl_json_real(w->p50), "write_p99_ms",
+                fl_json_real(w->p99), "reads_per_s", fl_json_real(r->ops_per_s), "read_p50_ms",
+                fl_json_real(r->p50), "read_p99_ms", fl_json_real(r->p99), "write_dir", w->dir,
+                "read_dir", r->dir, "write_error",
                 w->error[0] ? json_string(w->error) : json_null(), "read_error",
                 r->error[0] ? json_string(r->error) : json_null(), "write_fail",
                 (json_int_t)(w->fail + w->info), "read_fail", (json_int_t)(r->fail + r->info),
@@ -386,23 +378,9 @@ int harness_bench_main(int argc, char **argv)
         fprintf(stderr, "%s: needs root (network namespaces); try sudo\n", prog);
         goto out;
     }
-    if (out != NULL) {
-        if (strlen(out) >= 300) {
-            fprintf(stderr, "%s: --out: at most 299 bytes\n", prog);
-            goto out;
-        }
-        snprintf(B->dir, sizeof B->dir, "%s", out);
-    } else {
-        char stamp[32];
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(B->dir, sizeof B->dir, "results/bench/%s", stamp);
-    }
-    int mrv = fl_mkdir_p(B->dir);
+    int mrv = fl_results_dir(B->dir, sizeof B->dir, out, "results/bench");
     if (mrv != 0) {
-        fprintf(stderr, "%s: %s: %s\n", prog, B->dir, strerror(-mrv));
+        fprintf(stderr, "%s: %s: %s\n", prog, out ? out : "results/bench", strerror(-mrv));
         goto out;
     }
     unsigned total = (unsigned)(B->n_clients * (int)B->n_specs * 2), done = 0;

@@ -1,5 +1,6 @@
 /* compare.c - `faultline compare`: the same scenario and seeds for several implementations. */
 #include "common/fs.h"
+#include "common/json.h"
 #include "harness/compare.h"
 
 #include <errno.h>
@@ -84,11 +85,6 @@ void harness_impl_spec_apply(const struct harness_impl_spec *spec, struct harnes
 }
 
 /* ==== Reading a run back ==== */
-
-static double num_or_nan(const json_t *v)
-{
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
 
 static uint64_t count_of(const json_t *v)
 {
@@ -175,22 +171,22 @@ void harness_compare_run_from_json(const json_t *results, struct harness_compare
     run->fail = count_of(json_object_get(counts, "fail"));
     run->info = count_of(json_object_get(counts, "info"));
     run->ok_per_s =
-        num_or_nan(json_object_get(json_object_get(results, "throughput"), "mean_ok_per_s"));
+        fl_json_number(json_object_get(json_object_get(results, "throughput"), "mean_ok_per_s"));
     const json_t *lat = json_object_get(results, "latency_ms");
     const json_t *w = json_object_get(lat, "write"), *r = json_object_get(lat, "read");
-    run->write_p50 = num_or_nan(json_object_get(w, "p50"));
-    run->write_p99 = num_or_nan(json_object_get(w, "p99"));
-    run->read_p50 = num_or_nan(json_object_get(r, "p50"));
-    run->read_p99 = num_or_nan(json_object_get(r, "p99"));
+    run->write_p50 = fl_json_number(json_object_get(w, "p50"));
+    run->write_p99 = fl_json_number(json_object_get(w, "p99"));
+    run->read_p50 = fl_json_number(json_object_get(r, "p50"));
+    run->read_p99 = fl_json_number(json_object_get(r, "p99"));
     run->unavailable_s =
-        num_or_nan(json_object_get(json_object_get(results, "unavailability"), "total_s"));
+        fl_json_number(json_object_get(json_object_get(results, "unavailability"), "total_s"));
     const json_t *faults = json_object_get(results, "faults");
     for (size_t i = 0; i < json_array_size(faults); i++) {
         const json_t *f = json_array_get(faults, i);
         if (json_is_true(json_object_get(f, "failed")))
             continue; /* never applied: nothing to recover from */
         run->n_faults++;
-        double rec = num_or_nan(json_object_get(f, "recovery_s"));
+        double rec = fl_json_number(json_object_get(f, "recovery_s"));
         if (!isnan(rec) && rec >= 0 && run->n_recovered < HARNESS_COMPARE_MAX_FAULTS)
             run->recovery_s[run->n_recovered++] = rec;
     }
@@ -429,11 +425,6 @@ void harness_compare_table(const struct harness_compare *c, struct fl_buf *out)
 
 /* ==== compare.json ==== */
 
-static json_t *real(double v)
-{
-    return isnan(v) || isinf(v) ? json_null() : json_real(v);
-}
-
 /* Sets key to a new value; clears *ok when either is missing. */
 static void put(json_t *o, const char *key, json_t *v, bool *ok)
 {
@@ -461,12 +452,12 @@ static json_t *run_json(const struct harness_compare_run *r, bool *ok)
     put(o, "ok", json_integer((json_int_t)r->ok), ok);
     put(o, "fail", json_integer((json_int_t)r->fail), ok);
     put(o, "info", json_integer((json_int_t)r->info), ok);
-    put(o, "ok_per_s", real(r->ok_per_s), ok);
-    put(o, "write_p50_ms", real(r->write_p50), ok);
-    put(o, "write_p99_ms", real(r->write_p99), ok);
-    put(o, "read_p50_ms", real(r->read_p50), ok);
-    put(o, "read_p99_ms", real(r->read_p99), ok);
-    put(o, "unavailable_s", real(r->unavailable_s), ok);
+    put(o, "ok_per_s", fl_json_real(r->ok_per_s), ok);
+    put(o, "write_p50_ms", fl_json_real(r->write_p50), ok);
+    put(o, "write_p99_ms", fl_json_real(r->write_p99), ok);
+    put(o, "read_p50_ms", fl_json_real(r->read_p50), ok);
+    put(o, "read_p99_ms", fl_json_real(r->read_p99), ok);
+    put(o, "unavailable_s", fl_json_real(r->unavailable_s), ok);
     put(o, "faults", json_integer(r->n_faults), ok);
     for (unsigned i = 0; i < r->n_recovered; i++)
         if (json_array_append_new(rec, json_real(r->recovery_s[i])) != 0)
@@ -488,17 +479,17 @@ static json_t *summary_json(const struct harness_compare_summary *s, bool *ok)
     put(o, "ok", json_integer((json_int_t)s->ok), ok);
     put(o, "fail", json_integer((json_int_t)s->fail), ok);
     put(o, "info", json_integer((json_int_t)s->info), ok);
-    put(o, "ok_per_s", real(s->ok_per_s), ok);
-    put(o, "write_p50_ms", real(s->write_p50), ok);
-    put(o, "write_p99_ms", real(s->write_p99), ok);
-    put(o, "read_p50_ms", real(s->read_p50), ok);
-    put(o, "read_p99_ms", real(s->read_p99), ok);
-    put(o, "unavailable_s", real(s->unavailable_s), ok);
-    put(o, "unavailable_s_mean", real(s->unavailable_s_mean), ok);
+    put(o, "ok_per_s", fl_json_real(s->ok_per_s), ok);
+    put(o, "write_p50_ms", fl_json_real(s->write_p50), ok);
+    put(o, "write_p99_ms", fl_json_real(s->write_p99), ok);
+    put(o, "read_p50_ms", fl_json_real(s->read_p50), ok);
+    put(o, "read_p99_ms", fl_json_real(s->read_p99), ok);
+    put(o, "unavailable_s", fl_json_real(s->unavailable_s), ok);
+    put(o, "unavailable_s_mean", fl_json_real(s->unavailable_s_mean), ok);
     put(o, "faults", json_integer(s->faults), ok);
     put(o, "recovered", json_integer(s->recovered), ok);
-    put(o, "recovery_median_s", real(s->recovery_median_s), ok);
-    put(o, "recovery_max_s", real(s->recovery_max_s), ok);
+    put(o, "recovery_median_s", fl_json_real(s->recovery_median_s), ok);
+    put(o, "recovery_max_s", fl_json_real(s->recovery_max_s), ok);
     if (o == NULL)
         *ok = false;
     return o;
@@ -948,23 +939,11 @@ int harness_compare_main(int argc, char **argv)
     c->seed = sc.nemesis.seed;
     c->count = (unsigned)runs;
     c->faults_s = sc.phases.faults_s;
-    if (out != NULL) {
-        if (strlen(out) >= 300) {
-            fprintf(stderr, "%s: --out: at most 299 bytes\n", prog);
-            goto out;
-        }
-        snprintf(c->dir, sizeof c->dir, "%s", out);
-    } else {
-        char stamp[32];
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(c->dir, sizeof c->dir, "results/compare/%s/%s", sc.name, stamp);
-    }
-    int mrv = fl_mkdir_p(c->dir);
+    char base[300];
+    snprintf(base, sizeof base, "results/compare/%s", sc.name);
+    int mrv = fl_results_dir(c->dir, sizeof c->dir, out, base);
     if (mrv != 0) {
-        fprintf(stderr, "%s: %s: %s\n", prog, c->dir, strerror(-mrv));
+        fprintf(stderr, "%s: %s: %s\n", prog, out ? out : base, strerror(-mrv));
         goto out;
     }
     fprintf(stderr,

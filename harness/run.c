@@ -1081,23 +1081,13 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
     find_node_bin(r, o->node_bin);
 
     /* Results directory. */
-    char stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    if (o->out_dir != NULL)
-        snprintf(r->dir, sizeof r->dir, "%s", o->out_dir);
-    else {
-        /* Two runs in one second (--test-count) get distinct folders. */
-        for (unsigned k = 0; k < 1000; k++) {
-            if (k == 0)
-                snprintf(r->dir, sizeof r->dir, "results/%s/%s", r->sc.name, stamp);
-            else
-                snprintf(r->dir, sizeof r->dir, "results/%s/%s-%u", r->sc.name, stamp, k);
-            if (access(r->dir, F_OK) != 0)
-                break;
-        }
+    char base[300];
+    snprintf(base, sizeof base, "results/%s", r->sc.name);
+    if ((rv = fl_results_dir(r->dir, sizeof r->dir, o->out_dir, base)) != 0) {
+        fl_errorf(errmsg, rv, "results folder %s: %s", o->out_dir ? o->out_dir : base,
+                  strerror(-rv));
+        free(r);
+        return -1;
     }
     char nodes_dir[520];
     snprintf(nodes_dir, sizeof nodes_dir, "%s/nodes", r->dir);
