@@ -112,6 +112,13 @@ int checker_report_html(const struct checker_report_input *in,
                         const struct checker_report_analysis *a,
                         const struct checker_report_options *o, struct fl_buf *out);
 
+/* Appends `s` escaped for HTML text and attributes, at most `max` bytes of it
+ * (then "..."; (size_t)-1: all). '/', ':' and '=' are escaped too, so no
+ * untrusted text (a history, a results file) can form "http:" or "src=" in a page;
+ * control bytes but tab and newline become '?'. Used by report.html and
+ * faultline compare's page. */
+void checker_html_escape(struct fl_buf *out, const char *s, size_t max);
+
 /* Writes `len` bytes of `data` (borrowed) to `path` atomically: PATH.tmp is
  * written, fsynced and renamed over `path`. Returns 0 or a negative errno
  * with errmsg naming the file. */

@@ -21,10 +21,7 @@ static int cmp_i64(const void *a, const void *b)
 
 /* ==== HTML helpers ==== */
 
-/* Appends `s` escaped for HTML text and attributes, at most `max` bytes of it
- * (then "..."). '/' and '=' are escaped too, so no text from a history can
- * form "http://" or "src=" in the page. */
-static void esc_n(struct fl_buf *out, const char *s, size_t max)
+void checker_html_escape(struct fl_buf *out, const char *s, size_t max)
 {
     size_t i = 0;
     for (; s[i] && i < max; i++) {
@@ -48,6 +45,9 @@ static void esc_n(struct fl_buf *out, const char *s, size_t max)
         case '/':
             fl_buf_puts(out, "&#47;");
             break;
+        case ':':
+            fl_buf_puts(out, "&#58;");
+            break;
         case '=':
             fl_buf_puts(out, "&#61;");
             break;
@@ -64,7 +64,7 @@ static void esc_n(struct fl_buf *out, const char *s, size_t max)
 
 static void esc(struct fl_buf *out, const char *s)
 {
-    esc_n(out, s, (size_t)-1);
+    checker_html_escape(out, s, (size_t)-1);
 }
 
 static void esc_json(struct fl_buf *out, const json_t *v, size_t max)
@@ -74,7 +74,7 @@ static void esc_json(struct fl_buf *out, const json_t *v, size_t max)
         return;
     }
     char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    esc_n(out, s ? s : "?", max);
+    checker_html_escape(out, s ? s : "?", max);
     free(s);
 }
 
@@ -192,7 +192,7 @@ static void fault_shading(struct fl_buf *out, const struct checker_report_analys
         if (labels) {
             fl_buf_printf(out, "<text class=\"flabel\" x=\"%.1f\" y=\"%.1f\">", x1 + 2,
                           (double)(12 + (i % 2) * 12));
-            esc_n(out, f->kind, 24);
+            checker_html_escape(out, f->kind, 24);
             fl_buf_puts(out, "</text>\n");
         }
     }
@@ -264,7 +264,7 @@ static void op_bar(struct fl_buf *out, const struct checker_history *h, const st
     fl_buf_printf(out, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>process %lld ",
                   x1, y + 1, x2 - x1, l->height > 3 ? l->height - 2 : l->height,
                   (long long)op->process);
-    esc_n(out, op->f, 32);
+    checker_html_escape(out, op->f, 32);
     if (op->key) {
         fl_buf_puts(out, " key ");
         esc_json(out, op->key, 40);
@@ -540,7 +540,7 @@ static void latency_plot(struct fl_buf *out, const struct checker_report_input *
     fl_buf_puts(out, "</svg>\n<p class=\"legend\">");
     for (size_t c = 0; c < nf; c++) {
         fl_buf_printf(out, "<span style=\"color:%s\">&#9679; ", palette[c]);
-        esc_n(out, fs[c], 32);
+        checker_html_escape(out, fs[c], 32);
         fl_buf_puts(out, "</span> ");
     }
     fl_buf_puts(out, "</p>\n");
@@ -635,7 +635,7 @@ static void summary_tables(struct fl_buf *out, const struct checker_report_input
     for (size_t i = 0; i < st->n_fs; i++) {
         const struct checker_stats_f *f = &st->fs[i];
         fl_buf_puts(out, "<tr><td class=\"l\">");
-        esc_n(out, f->f, 64);
+        checker_html_escape(out, f->f, 64);
         fl_buf_printf(out, "</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td>", f->count, f->ok,
                       f->fail, f->info);
         if (f->lat_count)
@@ -663,7 +663,7 @@ static void fault_tables(struct fl_buf *out, const struct checker_report_analysi
         for (size_t i = 0; i < n; i++) {
             const struct checker_report_fault *f = &a->faults[i];
             fl_buf_puts(out, "<tr><td class=\"l\">");
-            esc_n(out, f->kind, 40);
+            checker_html_escape(out, f->kind, 40);
             if (f->failed)
                 fl_buf_puts(out, " (failed)");
             fl_buf_printf(out, "</td><td>%.3f</td>", (double)(f->start - a->t0) / NS_PER_S);
@@ -708,7 +708,7 @@ static void fault_tables(struct fl_buf *out, const struct checker_report_analysi
         for (size_t j = 0; j < a->n_faults && shown < 10; j++)
             if (checker__report_overlaps(&a->faults[j], w->start, w->end, a->t1)) {
                 fl_buf_puts(out, shown++ ? ", " : "");
-                esc_n(out, a->faults[j].kind, 40);
+                checker_html_escape(out, a->faults[j].kind, 40);
             }
         fl_buf_puts(out, shown ? "</td></tr>\n" : "none</td></tr>\n");
     }
@@ -727,7 +727,7 @@ static void counterexample(struct fl_buf *out, const struct checker_report_input
     if (c->op < h->n_ops) {
         const struct checker_hop *op = &h->ops[c->op];
         fl_buf_puts(out, "The history is not linearizable. The operation <b>");
-        esc_n(out, c->op_desc ? c->op_desc : op->f, 200);
+        checker_html_escape(out, c->op_desc ? c->op_desc : op->f, 200);
         if (c->key_id && c->key_id < h->n_keys && h->keys[c->key_id]) {
             fl_buf_puts(out, "</b> on key <b>");
             esc_json(out, h->keys[c->key_id], 60);
@@ -741,7 +741,7 @@ static void counterexample(struct fl_buf *out, const struct checker_report_input
                       c->n_prefix);
         for (size_t i = 0; i < c->n_states && i < 8; i++) {
             fl_buf_puts(out, i ? ", " : "");
-            esc_n(out, c->states[i], 80);
+            checker_html_escape(out, c->states[i], 80);
         }
         if (c->n_states > 8)
             fl_buf_puts(out, ", ...");
@@ -756,7 +756,7 @@ static void counterexample(struct fl_buf *out, const struct checker_report_input
     fl_buf_init(&t);
     checker_explain_text(h, r, 10, &t);
     fl_buf_puts(out, "<pre id=\"cex-text\">");
-    esc_n(out, fl_buf_cstr(&t), MAX_CEX_TEXT); /* bounded: "..." when cut */
+    checker_html_escape(out, fl_buf_cstr(&t), MAX_CEX_TEXT); /* bounded: "..." when cut */
     fl_buf_puts(out, "</pre>\n");
     fl_buf_free(&t);
 }
@@ -781,17 +781,17 @@ int checker_report_html(const struct checker_report_input *in,
 
     fl_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
                      "<meta name=\"viewport\" content=\"width=device-width\">\n<title>Faultline: ");
-    esc_n(out, title, 120);
+    checker_html_escape(out, title, 120);
     fl_buf_printf(out, " (%s)</title>\n<style>%s</style>\n</head><body>\n", v, page_css);
     fl_buf_puts(out, "<h1>");
-    esc_n(out, title, 120);
+    checker_html_escape(out, title, 120);
     fl_buf_puts(out, " ");
     verdict_badge(out, v);
     fl_buf_puts(out, "</h1>\n<p class=\"note\">History ");
-    esc_n(out, h->path, 200);
+    checker_html_escape(out, h->path, 200);
     if (in->model) {
         fl_buf_puts(out, ", model ");
-        esc_n(out, in->model, 40);
+        checker_html_escape(out, in->model, 40);
     }
     fl_buf_printf(out, ", %.3f s.", (double)(a->t1 - a->t0) / NS_PER_S);
     if (in->expected)

@@ -550,44 +550,9 @@ static const char page_css[] =
     ".note{color:#555;font-size:13px;margin:4px 0}.caught{color:#2e7d32}.missed{color:#c62828;"
     "font-weight:bold}";
 
-/* Appends `s` escaped for HTML text and attributes; '/', ':' and '=' too, so
- * no text from a results file can form a URL or an attribute. */
 static void esc(struct fl_buf *out, const char *s)
 {
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        switch (ch) {
-        case '&':
-            fl_buf_puts(out, "&amp;");
-            break;
-        case '<':
-            fl_buf_puts(out, "&lt;");
-            break;
-        case '>':
-            fl_buf_puts(out, "&gt;");
-            break;
-        case '"':
-            fl_buf_puts(out, "&quot;");
-            break;
-        case '\'':
-            fl_buf_puts(out, "&#39;");
-            break;
-        case '/':
-            fl_buf_puts(out, "&#47;");
-            break;
-        case ':':
-            fl_buf_puts(out, "&#58;");
-            break;
-        case '=':
-            fl_buf_puts(out, "&#61;");
-            break;
-        default:
-            if (ch < 0x20)
-                fl_buf_puts(out, "?");
-            else
-                fl_buf_append(out, s, 1);
-        }
-    }
+    checker_html_escape(out, s, (size_t)-1);
 }
 
 /* Appends a relative link target for `path` (our own folder names): each
