@@ -421,3 +421,17 @@ Test(checker_report, write_file_replaces_atomically)
     cr_assert_lt(checker_report_write_file("/nonexistent-dir/x.html", "x", 1, errmsg), 0);
     cr_assert(strstr(errmsg, "/nonexistent-dir/x.html"), "%s", errmsg);
 }
+
+Test(checker_report, html_escape_leaves_no_markup_url_or_attribute_and_cuts_at_max)
+{
+    struct fl_buf b;
+    fl_buf_init(&b);
+    checker_html_escape(&b, "<a href='x'>\"http://y\" & z=1\x01</a>", (size_t)-1);
+    cr_assert_str_eq(b.data, "&lt;a href&#61;&#39;x&#39;&gt;&quot;http&#58;&#47;&#47;y&quot; &amp; "
+                             "z&#61;1?&lt;&#47;a&gt;");
+    fl_buf_free(&b);
+    fl_buf_init(&b);
+    checker_html_escape(&b, "abcdef", 3);
+    cr_assert_str_eq(b.data, "abc...");
+    fl_buf_free(&b);
+}
