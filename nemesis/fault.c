@@ -128,6 +128,7 @@ int nemesis_fault_plan(const struct nemesis_kind *kind, struct fl_rng *rng,
     if (leader >= (int)topo->n)
         return fl_errorf(errmsg, FL_EUSAGE, "leader: index %d out of range (%u nodes)", leader,
                          topo->n);
+    out->opts = *opts;
     rc = kind->plan(rng, topo, leader, opts, out, errmsg);
     if (rc < 0) {
         nemesis_fault_clear(out);
@@ -147,13 +148,8 @@ int nemesis_fault_bind_leader(struct nemesis_fault *f, const struct nemesis_topo
     /* Leader kinds plan deterministically once the leader is known: no randomness needed. */
     struct fl_rng unused;
     fl_rng_seed(&unused, 0);
-    struct nemesis_fault_opts opts;
-    nemesis_fault_opts_default(&opts);
-    if (f->delay_ms != 0) {
-        /* Planned from the scenario's options (figure-3-7): keep them. */
-        opts.delay_ms = f->delay_ms;
-        opts.jitter_ms = f->jitter_ms;
-    }
+    /* The options it was planned with (a copy: plan writes *f's successor). */
+    struct nemesis_fault_opts opts = f->opts;
     struct nemesis_fault bound;
     int rc = nemesis_fault_plan(f->kind, &unused, topo, leader, &opts, &bound, errmsg);
     if (rc < 0)

@@ -38,12 +38,12 @@ enum nemesis_fault_class {
 /* What the orchestration must do for PROCESS and MEMBERSHIP faults (NONE for the others). */
 enum nemesis_action {
     NEMESIS_ACTION_NONE,
-    NEMESIS_ACTION_PAUSE,   /* SIGSTOP fault->nodes; heal: SIGCONT */
-    NEMESIS_ACTION_KILL,    /* SIGKILL fault->nodes; heal: start them again */
-    NEMESIS_ACTION_REMOVE,  /* remove fault->nodes from the cluster; heal: add them back */
-    NEMESIS_ACTION_PROMOTE, /* promote fault->nodes (passive members); heal: nothing */
-    NEMESIS_ACTION_CORRUPT, /* SIGKILL fault->nodes and damage the tail of their newest log
-                               segment (reference node); heal: start them again */
+    NEMESIS_ACTION_PAUSE,        /* SIGSTOP fault->nodes; heal: SIGCONT */
+    NEMESIS_ACTION_KILL,         /* SIGKILL fault->nodes; heal: start them again */
+    NEMESIS_ACTION_REMOVE,       /* remove fault->nodes from the cluster; heal: add them back */
+    NEMESIS_ACTION_PROMOTE,      /* promote fault->nodes (passive members); heal: nothing */
+    NEMESIS_ACTION_CORRUPT,      /* SIGKILL fault->nodes and damage the tail of their newest log
+                                    segment (reference node); heal: start them again */
     NEMESIS_ACTION_SLOW_ISOLATE, /* slow the leader's clock (no jump), then isolate it; heal:
                                     heal the partition, clock back to rate 1 (no jump) */
     NEMESIS_ACTION_FIGURE_3_7,   /* the leader's term-T entries left on a minority, then the
@@ -80,6 +80,8 @@ struct nemesis_fault {
     uint32_t delay_ms, jitter_ms;
     int64_t clock_offset_ms[NEMESIS_MAX_NODES]; /* clock-skew, clock-jump */
     double clock_rate;                          /* clock-rate (1.0 otherwise) */
+    struct nemesis_fault_opts opts;             /* planned with these (binding the leader
+                                                   plans again with them) */
 };
 
 struct nemesis_delayer;
@@ -178,8 +180,8 @@ int nemesis_fault_heal(struct nemesis_ctx *ctx, const struct nemesis_fault *f, c
  * table in the node's own namespace, so the drop is at the receiver; the namespace's deletion
  * removes it too. Used by figure-3-7 to keep clients away from one node. Returns 0 or a
  * negative code with errmsg. */
-int nemesis_port_block(const struct nemesis_topology *topo, unsigned node, uint16_t port,
-                       bool on, char *errmsg);
+int nemesis_port_block(const struct nemesis_topology *topo, unsigned node, uint16_t port, bool on,
+                       char *errmsg);
 
 /* ==== History events ==== */
 
