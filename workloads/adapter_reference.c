@@ -147,6 +147,30 @@ static int ref_client_open(void **out, uv_loop_t *loop, const struct workload_cl
     return 0;
 }
 
+/* A call in flight: what the client library's callback needs to answer it. */
+static struct ref_call *ref_call_new(struct workload_call *call)
+{
+    struct ref_call *rc = fl_calloc(1, sizeof *rc);
+    if (rc == NULL)
+        return NULL;
+    rc->call = call;
+    rc->req.data = rc;
+    rc->req.timeout_ms = call->timeout_ms;
+    call->impl = rc;
+    return rc;
+}
+
+/* Releases rc; with `answer`, hands the call (outcome set) back to the workload. */
+static void ref_call_end(struct ref_call *rc, bool answer)
+{
+    struct workload_call *call = rc->call;
+    json_decref(rc->op);
+    fl_free(rc);
+    call->impl = NULL;
+    if (answer)
+        call->cb(call);
+}
+
 static void ref_done(struct client_req *req)
 {
     struct ref_call *rc = req->data;
@@ -158,41 +182,32 @@ static void ref_done(struct client_req *req)
     call->value = NULL;
     if (req->outcome == CLIENT_OK && req->result != NULL) {
         json_t *v = json_object_get(req->result, "value");
-        if (v != NULL)
-            call->value = json_incref(v);
-        else
-            call->value = json_null();
+        call->value = v != NULL ? json_incref(v) : json_null();
     }
-    json_decref(rc->op);
-    fl_free(rc);
-    call->impl = NULL;
-    call->cb(call);
+    ref_call_end(rc, true);
 }
 
 static int ref_invoke(void *client, struct workload_call *call)
 {
     struct ref_client *c = client;
-    struct ref_call *rc = fl_calloc(1, sizeof *rc);
+    const char *f = json_string_value(json_object_get(call->op, "f"));
+    if (f == NULL)
+        return UV_EINVAL;
+    struct ref_call *rc = ref_call_new(call);
     if (rc == NULL)
         return FL_ENOMEM;
-    rc->call = call;
-    rc->req.data = rc;
-    rc->req.timeout_ms = call->timeout_ms;
-    /* The register workload has no key: the kv state machine needs one. */
     rc->op = json_deep_copy(call->op);
-    if (rc->op != NULL && json_object_get(rc->op, "key") == NULL &&
-        (strcmp(json_string_value(json_object_get(rc->op, "f")), "read") == 0 ||
-         strcmp(json_string_value(json_object_get(rc->op, "f")), "write") == 0 ||
-         strcmp(json_string_value(json_object_get(rc->op, "f")), "cas") == 0))
-        json_object_set_new(rc->op, "key", json_string("r"));
     if (rc->op == NULL) {
-        fl_free(rc);
+        ref_call_end(rc, false);
         return FL_ENOMEM;
     }
-    const char *f = json_string_value(json_object_get(rc->op, "f"));
+    bool read = strcmp(f, "read") == 0;
+    /* The register workload has no key: the kv state machine needs one. */
+    if ((read || strcmp(f, "write") == 0 || strcmp(f, "cas") == 0) &&
+        json_object_get(rc->op, "key") == NULL)
+        json_object_set_new(rc->op, "key", json_string("r"));
     int rv;
-    call->impl = rc;
-    if (f != NULL && strcmp(f, "read") == 0) {
+    if (read) {
         enum client_consistency cons = call->consistency == WORKLOAD_LEASE ? CLIENT_LEASE
                                        : call->consistency == WORKLOAD_SEQUENTIAL
                                            ? CLIENT_SEQUENTIAL
@@ -201,11 +216,8 @@ static int ref_invoke(void *client, struct workload_call *call)
     } else {
         rv = client_command(&c->c, &rc->req, rc->op, ref_done);
     }
-    if (rv != 0) {
-        call->impl = NULL;
-        json_decref(rc->op);
-        fl_free(rc);
-    }
+    if (rv != 0)
+        ref_call_end(rc, false);
     return rv;
 }
 
@@ -216,32 +228,24 @@ static void ref_members_done(struct client_req *req)
     call->outcome = req->outcome == CLIENT_OK ? WORKLOAD_OK : WORKLOAD_UNKNOWN;
     call->error = req->error;
     call->value = NULL;
-    const char *l =
-        req->result != NULL ? json_string_value(json_object_get(req->result, "leader")) : NULL;
     if (req->outcome == CLIENT_OK) {
+        const char *l =
+            req->result != NULL ? json_string_value(json_object_get(req->result, "leader")) : NULL;
         long v = l != NULL && l[0] == 'n' ? strtol(l + 1, NULL, 10) : 0;
         call->value = v >= 1 ? json_integer(v - 1) : json_null();
     }
-    fl_free(rc);
-    call->impl = NULL;
-    call->cb(call);
+    ref_call_end(rc, true);
 }
 
 static int ref_leader(void *client, struct workload_call *call)
 {
     struct ref_client *c = client;
-    struct ref_call *rc = fl_calloc(1, sizeof *rc);
+    struct ref_call *rc = ref_call_new(call);
     if (rc == NULL)
         return FL_ENOMEM;
-    rc->call = call;
-    rc->req.data = rc;
-    rc->req.timeout_ms = call->timeout_ms;
-    call->impl = rc;
     int rv = client_members(&c->c, &rc->req, ref_members_done);
-    if (rv != 0) {
-        call->impl = NULL;
-        fl_free(rc);
-    }
+    if (rv != 0)
+        ref_call_end(rc, false);
     return rv;
 }
 
