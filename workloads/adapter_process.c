@@ -221,9 +221,11 @@ static void to_done(struct pc_client *c, struct pc_call *p)
     c->done = p;
 }
 
-static void run_done(struct pc_client *c)
+/* Answers the finished calls. A callback may close the client: then the rest
+ * waits for close_step, which answers them with `closing` set. */
+static void run_done(struct pc_client *c, bool closing)
 {
-    while (!c->closing && c->done != NULL) {
+    while ((closing || !c->closing) && c->done != NULL) {
         struct pc_call *p = c->done;
         c->done = p->next;
         struct workload_call *call = p->call;
@@ -385,7 +387,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct pc_client *c = k->c;
     if (nread < 0) {
         conn_fail(c, nread == UV_EOF ? "process: connection closed" : "process: connection lost");
-        run_done(c);
+        run_done(c, false);
         return;
     }
     k->len += (size_t)nread;
@@ -402,7 +404,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             conn_fail(c, "process: answer line longer than 1 MiB");
     }
     arm_timer(c);
-    run_done(c);
+    run_done(c, false);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -413,7 +415,7 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     if (status != 0 || uv_read_start((uv_stream_t *)&k->tcp, on_alloc, on_read) != 0) {
         conn_fail(c, "process: cannot connect");
-        run_done(c);
+        run_done(c, false);
         return;
     }
     k->connected = true;
@@ -422,7 +424,7 @@ static void on_connect(uv_connect_t *req, int status)
             conn_fail(c, "process: write failed");
             break;
         }
-    run_done(c);
+    run_done(c, false);
 }
 
 static int conn_open(struct pc_client *c)
@@ -462,7 +464,7 @@ static void on_timer(uv_timer_t *t)
         }
     }
     arm_timer(c);
-    run_done(c);
+    run_done(c, false);
 }
 
 static void arm_timer(struct pc_client *c)
@@ -596,14 +598,7 @@ static void close_step(struct pc_client *c)
 {
     if (!c->closing || c->handles > 0)
         return;
-    while (c->done != NULL) {
-        struct pc_call *p = c->done;
-        c->done = p->next;
-        struct workload_call *call = p->call;
-        call_free(p);
-        call->impl = NULL;
-        call->cb(call);
-    }
+    run_done(c, true);
     void (*cb)(void *) = c->close_cb;
     void *data = c->close_data;
     fl_free(c);
