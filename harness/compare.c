@@ -151,9 +151,10 @@ static void one_line(char *s)
 void harness_compare_run_from_json(const json_t *results, struct harness_compare_run *run)
 {
     run->anomaly[0] = '\0';
-    run->ok = run->fail = run->info = 0;
-    run->ok_per_s = run->write_p50 = run->write_p99 = run->read_p50 = run->read_p99 = NAN;
-    run->unavailable_s = NAN;
+    run->fig.ok = run->fig.fail = run->fig.info = 0;
+    run->fig.ok_per_s = run->fig.write_p50 = run->fig.write_p99 = run->fig.read_p50 =
+        run->fig.read_p99 = NAN;
+    run->fig.unavailable_s = NAN;
     run->n_faults = run->n_recovered = 0;
     const char *v = json_string_value(json_object_get(results, "verdict"));
     if (v != NULL && strcmp(v, "valid") == 0)
@@ -167,18 +168,18 @@ void harness_compare_run_from_json(const json_t *results, struct harness_compare
         snprintf(run->anomaly, sizeof run->anomaly, "results.json: no verdict");
     }
     const json_t *counts = json_object_get(results, "counts");
-    run->ok = count_of(json_object_get(counts, "ok"));
-    run->fail = count_of(json_object_get(counts, "fail"));
-    run->info = count_of(json_object_get(counts, "info"));
-    run->ok_per_s =
+    run->fig.ok = count_of(json_object_get(counts, "ok"));
+    run->fig.fail = count_of(json_object_get(counts, "fail"));
+    run->fig.info = count_of(json_object_get(counts, "info"));
+    run->fig.ok_per_s =
         fl_json_number(json_object_get(json_object_get(results, "throughput"), "mean_ok_per_s"));
     const json_t *lat = json_object_get(results, "latency_ms");
     const json_t *w = json_object_get(lat, "write"), *r = json_object_get(lat, "read");
-    run->write_p50 = fl_json_number(json_object_get(w, "p50"));
-    run->write_p99 = fl_json_number(json_object_get(w, "p99"));
-    run->read_p50 = fl_json_number(json_object_get(r, "p50"));
-    run->read_p99 = fl_json_number(json_object_get(r, "p99"));
-    run->unavailable_s =
+    run->fig.write_p50 = fl_json_number(json_object_get(w, "p50"));
+    run->fig.write_p99 = fl_json_number(json_object_get(w, "p99"));
+    run->fig.read_p50 = fl_json_number(json_object_get(r, "p50"));
+    run->fig.read_p99 = fl_json_number(json_object_get(r, "p99"));
+    run->fig.unavailable_s =
         fl_json_number(json_object_get(json_object_get(results, "unavailability"), "total_s"));
     const json_t *faults = json_object_get(results, "faults");
     for (size_t i = 0; i < json_array_size(faults); i++) {
@@ -261,7 +262,7 @@ void harness_compare_summarize(const struct harness_compare_run *runs, size_t n,
 {
     memset(s, 0, sizeof *s);
     s->worst = HARNESS_COMPARE_VALID;
-    s->unavailable_s = NAN;
+    s->fig.unavailable_s = NAN;
     size_t n_rec = 0;
     for (size_t i = 0; i < n; i++) {
         const struct harness_compare_run *r = &runs[i];
@@ -271,20 +272,23 @@ void harness_compare_summarize(const struct harness_compare_run *runs, size_t n,
         if (i < HARNESS_COMPARE_MAX_RUNS)
             s->letters[i] = "VIUE"[code];
         s->worst = harness_compare_worse(s->worst, code);
-        s->ok += r->ok;
-        s->fail += r->fail;
-        s->info += r->info;
-        if (!isnan(r->unavailable_s))
-            s->unavailable_s = (isnan(s->unavailable_s) ? 0 : s->unavailable_s) + r->unavailable_s;
+        s->fig.ok += r->fig.ok;
+        s->fig.fail += r->fig.fail;
+        s->fig.info += r->fig.info;
+        if (!isnan(r->fig.unavailable_s))
+            s->fig.unavailable_s =
+                (isnan(s->fig.unavailable_s) ? 0 : s->fig.unavailable_s) + r->fig.unavailable_s;
         s->faults += r->n_faults;
         n_rec += r->n_recovered;
     }
-    s->ok_per_s = mean_of(runs, n, offsetof(struct harness_compare_run, ok_per_s));
-    s->write_p50 = mean_of(runs, n, offsetof(struct harness_compare_run, write_p50));
-    s->write_p99 = mean_of(runs, n, offsetof(struct harness_compare_run, write_p99));
-    s->read_p50 = mean_of(runs, n, offsetof(struct harness_compare_run, read_p50));
-    s->read_p99 = mean_of(runs, n, offsetof(struct harness_compare_run, read_p99));
-    s->unavailable_s_mean = mean_of(runs, n, offsetof(struct harness_compare_run, unavailable_s));
+#define MEAN(field) mean_of(runs, n, offsetof(struct harness_compare_run, fig.field))
+    s->fig.ok_per_s = MEAN(ok_per_s);
+    s->fig.write_p50 = MEAN(write_p50);
+    s->fig.write_p99 = MEAN(write_p99);
+    s->fig.read_p50 = MEAN(read_p50);
+    s->fig.read_p99 = MEAN(read_p99);
+    s->unavailable_s_mean = MEAN(unavailable_s);
+#undef MEAN
     s->recovered = (unsigned)n_rec;
     s->recovery_median_s = s->recovery_max_s = NAN;
     if (n_rec == 0)
@@ -371,16 +375,17 @@ void harness_compare_table(const struct harness_compare *c, struct fl_buf *out)
         char v[32], cnt[64], tp[24], w[40], r[40], un[24], rec[40], a[16], b[16];
         snprintf(v, sizeof v, "%u/%u/%u/%u", s->verdicts[0], s->verdicts[1], s->verdicts[2],
                  s->verdicts[3]);
-        snprintf(cnt, sizeof cnt, "%" PRIu64 "/%" PRIu64 "/%" PRIu64, s->ok, s->fail, s->info);
-        fig(tp, sizeof tp, "%.1f", s->ok_per_s);
-        snprintf(w, sizeof w, "%s/%s", fig(a, sizeof a, "%.1f", s->write_p50),
-                 fig(b, sizeof b, "%.1f", s->write_p99));
-        snprintf(r, sizeof r, "%s/%s", fig(a, sizeof a, "%.1f", s->read_p50),
-                 fig(b, sizeof b, "%.1f", s->read_p99));
-        if (isnan(s->unavailable_s))
+        snprintf(cnt, sizeof cnt, "%" PRIu64 "/%" PRIu64 "/%" PRIu64, s->fig.ok, s->fig.fail,
+                 s->fig.info);
+        fig(tp, sizeof tp, "%.1f", s->fig.ok_per_s);
+        snprintf(w, sizeof w, "%s/%s", fig(a, sizeof a, "%.1f", s->fig.write_p50),
+                 fig(b, sizeof b, "%.1f", s->fig.write_p99));
+        snprintf(r, sizeof r, "%s/%s", fig(a, sizeof a, "%.1f", s->fig.read_p50),
+                 fig(b, sizeof b, "%.1f", s->fig.read_p99));
+        if (isnan(s->fig.unavailable_s))
             snprintf(un, sizeof un, "-");
         else
-            snprintf(un, sizeof un, "%.1fs", s->unavailable_s);
+            snprintf(un, sizeof un, "%.1fs", s->fig.unavailable_s);
         if (s->faults == 0)
             snprintf(rec, sizeof rec, "no faults");
         else
@@ -432,6 +437,20 @@ static void put(json_t *o, const char *key, json_t *v, bool *ok)
         *ok = false;
 }
 
+/* The figures both a run and a summary carry, under the same names. */
+static void put_figures(json_t *o, const struct harness_compare_figures *f, bool *ok)
+{
+    put(o, "ok", json_integer((json_int_t)f->ok), ok);
+    put(o, "fail", json_integer((json_int_t)f->fail), ok);
+    put(o, "info", json_integer((json_int_t)f->info), ok);
+    put(o, "ok_per_s", fl_json_real(f->ok_per_s), ok);
+    put(o, "write_p50_ms", fl_json_real(f->write_p50), ok);
+    put(o, "write_p99_ms", fl_json_real(f->write_p99), ok);
+    put(o, "read_p50_ms", fl_json_real(f->read_p50), ok);
+    put(o, "read_p99_ms", fl_json_real(f->read_p99), ok);
+    put(o, "unavailable_s", fl_json_real(f->unavailable_s), ok);
+}
+
 static json_t *run_json(const struct harness_compare_run *r, bool *ok)
 {
     json_t *o = json_object();
@@ -449,15 +468,7 @@ static json_t *run_json(const struct harness_compare_run *r, bool *ok)
     put(o, "dir", json_string(r->dir), ok);
     put(o, "report", json_string(report), ok);
     put(o, "anomaly", r->anomaly[0] ? json_string(r->anomaly) : json_null(), ok);
-    put(o, "ok", json_integer((json_int_t)r->ok), ok);
-    put(o, "fail", json_integer((json_int_t)r->fail), ok);
-    put(o, "info", json_integer((json_int_t)r->info), ok);
-    put(o, "ok_per_s", fl_json_real(r->ok_per_s), ok);
-    put(o, "write_p50_ms", fl_json_real(r->write_p50), ok);
-    put(o, "write_p99_ms", fl_json_real(r->write_p99), ok);
-    put(o, "read_p50_ms", fl_json_real(r->read_p50), ok);
-    put(o, "read_p99_ms", fl_json_real(r->read_p99), ok);
-    put(o, "unavailable_s", fl_json_real(r->unavailable_s), ok);
+    put_figures(o, &r->fig, ok);
     put(o, "faults", json_integer(r->n_faults), ok);
     for (unsigned i = 0; i < r->n_recovered; i++)
         if (json_array_append_new(rec, json_real(r->recovery_s[i])) != 0)
@@ -476,15 +487,7 @@ static json_t *summary_json(const struct harness_compare_summary *s, bool *ok)
     put(o, "error", json_integer(s->verdicts[3]), ok);
     put(o, "letters", json_string(s->letters), ok);
     put(o, "worst", json_string(code_name(s->worst)), ok);
-    put(o, "ok", json_integer((json_int_t)s->ok), ok);
-    put(o, "fail", json_integer((json_int_t)s->fail), ok);
-    put(o, "info", json_integer((json_int_t)s->info), ok);
-    put(o, "ok_per_s", fl_json_real(s->ok_per_s), ok);
-    put(o, "write_p50_ms", fl_json_real(s->write_p50), ok);
-    put(o, "write_p99_ms", fl_json_real(s->write_p99), ok);
-    put(o, "read_p50_ms", fl_json_real(s->read_p50), ok);
-    put(o, "read_p99_ms", fl_json_real(s->read_p99), ok);
-    put(o, "unavailable_s", fl_json_real(s->unavailable_s), ok);
+    put_figures(o, &s->fig, ok);
     put(o, "unavailable_s_mean", fl_json_real(s->unavailable_s_mean), ok);
     put(o, "faults", json_integer(s->faults), ok);
     put(o, "recovered", json_integer(s->recovered), ok);
@@ -612,13 +615,13 @@ int harness_compare_html(const struct harness_compare *c, struct fl_buf *out)
                       "</td><td>%u</td><td>%u</td><td>%u</td><td>%u</td><td>%u</td>"
                       "<td>%" PRIu64 "</td><td>%" PRIu64 "</td><td>%" PRIu64 "</td>",
                       s->runs, s->verdicts[0], s->verdicts[1], s->verdicts[2], s->verdicts[3],
-                      s->ok, s->fail, s->info);
-        cell(out, "%.1f", s->ok_per_s);
-        cell(out, "%.2f", s->write_p50);
-        cell(out, "%.2f", s->write_p99);
-        cell(out, "%.2f", s->read_p50);
-        cell(out, "%.2f", s->read_p99);
-        cell(out, "%.1f", s->unavailable_s);
+                      s->fig.ok, s->fig.fail, s->fig.info);
+        cell(out, "%.1f", s->fig.ok_per_s);
+        cell(out, "%.2f", s->fig.write_p50);
+        cell(out, "%.2f", s->fig.write_p99);
+        cell(out, "%.2f", s->fig.read_p50);
+        cell(out, "%.2f", s->fig.read_p99);
+        cell(out, "%.1f", s->fig.unavailable_s);
         fl_buf_printf(out, "<td>%u (%u recovered)</td>", s->faults, s->recovered);
         cell(out, "%.2f", s->recovery_median_s);
         cell(out, "%.2f", s->recovery_max_s);

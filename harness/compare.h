@@ -56,18 +56,23 @@ void harness_impl_spec_apply(const struct harness_impl_spec *spec, struct harnes
 
 /* What one run gave, read back from its results.json. Latencies and rates
  * are NaN when absent (no such operation completed, or no results). */
+/* The figures of one run, and of an implementation's runs summed up. NaN: none. */
+struct harness_compare_figures {
+    uint64_t ok, fail, info;
+    double ok_per_s;             /* run: throughput.mean_ok_per_s; summary: mean over runs */
+    double write_p50, write_p99; /* ms; run: latency_ms.write; summary: mean over runs */
+    double read_p50, read_p99;   /* ms; the same for reads */
+    double unavailable_s;        /* run: unavailability.total_s; summary: total over runs */
+};
+
 struct harness_compare_run {
     uint64_t seed;
     int code;      /* enum harness_compare_code */
     char dir[512]; /* the run's results folder, relative to the comparison folder */
     char anomaly[HARNESS_COMPARE_ANOMALY_MAX]; /* invalid: one line; error: the error; else "" */
-    uint64_t ok, fail, info;
-    double ok_per_s;             /* throughput.mean_ok_per_s */
-    double write_p50, write_p99; /* latency_ms.write, ms */
-    double read_p50, read_p99;   /* latency_ms.read, ms */
-    double unavailable_s;        /* unavailability.total_s */
-    unsigned n_faults;           /* faults[] */
-    unsigned n_recovered;        /* of them, with recovery_s (kept: the first MAX_FAULTS) */
+    struct harness_compare_figures fig;
+    unsigned n_faults;    /* faults[] */
+    unsigned n_recovered; /* of them, with recovery_s (kept: the first MAX_FAULTS) */
     double recovery_s[HARNESS_COMPARE_MAX_FAULTS];
 };
 
@@ -86,11 +91,7 @@ struct harness_compare_summary {
     unsigned runs;
     unsigned verdicts[4];                       /* by enum harness_compare_code */
     char letters[HARNESS_COMPARE_MAX_RUNS + 1]; /* one per run in seed order: V I U E */
-    uint64_t ok, fail, info;
-    double ok_per_s;             /* mean over runs */
-    double write_p50, write_p99; /* mean over runs of each run's percentile */
-    double read_p50, read_p99;
-    double unavailable_s;      /* total over runs */
+    struct harness_compare_figures fig;
     double unavailable_s_mean; /* per run */
     unsigned faults;           /* over runs */
     unsigned recovered;        /* faults with a recovery time */

@@ -113,15 +113,15 @@ Test(harness_compare, run_reads_counts_latency_unavailability_and_recovery)
     struct harness_compare_run r;
     load("valid.json", &r, 0);
     cr_assert_eq(r.code, HARNESS_COMPARE_VALID);
-    cr_assert_eq(r.ok, 15);
-    cr_assert_eq(r.fail, 4);
-    cr_assert_eq(r.info, 1);
-    cr_assert_float_eq(r.ok_per_s, 100.0, 1e-9);
-    cr_assert_float_eq(r.write_p50, 2.0, 1e-9);
-    cr_assert_float_eq(r.write_p99, 10.0, 1e-9);
-    cr_assert_float_eq(r.read_p50, 1.0, 1e-9);
-    cr_assert_float_eq(r.read_p99, 5.0, 1e-9);
-    cr_assert_float_eq(r.unavailable_s, 1.25, 1e-9);
+    cr_assert_eq(r.fig.ok, 15);
+    cr_assert_eq(r.fig.fail, 4);
+    cr_assert_eq(r.fig.info, 1);
+    cr_assert_float_eq(r.fig.ok_per_s, 100.0, 1e-9);
+    cr_assert_float_eq(r.fig.write_p50, 2.0, 1e-9);
+    cr_assert_float_eq(r.fig.write_p99, 10.0, 1e-9);
+    cr_assert_float_eq(r.fig.read_p50, 1.0, 1e-9);
+    cr_assert_float_eq(r.fig.read_p99, 5.0, 1e-9);
+    cr_assert_float_eq(r.fig.unavailable_s, 1.25, 1e-9);
     cr_assert_eq(r.n_faults, 2, "the failed fault is not counted");
     cr_assert_eq(r.n_recovered, 2);
     cr_assert_str_eq(r.anomaly, "");
@@ -135,7 +135,7 @@ Test(harness_compare, invalid_run_gives_its_counterexample_in_one_line)
     cr_assert(strstr(r.anomaly, "key \"k1\": cannot linearize process 3 read k1 -> 3"), "%s",
               r.anomaly);
     cr_assert(strstr(r.anomaly, "states before: 1, 2"), "%s", r.anomaly);
-    cr_assert(isnan(r.read_p50), "no reads: NaN");
+    cr_assert(isnan(r.fig.read_p50), "no reads: NaN");
     cr_assert_eq(r.n_faults, 2);
     cr_assert_eq(r.n_recovered, 1, "the fault never healed has no recovery");
 
@@ -156,10 +156,10 @@ Test(harness_compare, damaged_results_are_an_error_not_a_crash)
     cr_assert_eq(r.code, HARNESS_COMPARE_ERROR);
     load("wrong-types.json", &r, 0);
     cr_assert_eq(r.code, HARNESS_COMPARE_ERROR, "a verdict that is not a name");
-    cr_assert_eq(r.ok, 0);
-    cr_assert_eq(r.fail, 0, "a negative count is absent");
-    cr_assert(isnan(r.ok_per_s) && isnan(r.write_p50) && isnan(r.read_p99));
-    cr_assert(isnan(r.unavailable_s));
+    cr_assert_eq(r.fig.ok, 0);
+    cr_assert_eq(r.fig.fail, 0, "a negative count is absent");
+    cr_assert(isnan(r.fig.ok_per_s) && isnan(r.fig.write_p50) && isnan(r.fig.read_p99));
+    cr_assert(isnan(r.fig.unavailable_s));
     cr_assert_eq(r.n_faults, 0);
 }
 
@@ -175,12 +175,12 @@ Test(harness_compare, summary_counts_verdicts_and_takes_median_and_max_recovery)
     cr_assert_eq(s->verdicts[HARNESS_COMPARE_INVALID], 1);
     cr_assert_str_eq(s->letters, "VI");
     cr_assert_eq(s->worst, HARNESS_COMPARE_INVALID);
-    cr_assert_eq(s->ok, 25);
-    cr_assert_eq(s->info, 4);
-    cr_assert_float_eq(s->ok_per_s, 75.0, 1e-9);
-    cr_assert_float_eq(s->write_p99, 15.0, 1e-9);
-    cr_assert_float_eq(s->read_p50, 1.0, 1e-9, "the run without reads does not count");
-    cr_assert_float_eq(s->unavailable_s, 3.75, 1e-9);
+    cr_assert_eq(s->fig.ok, 25);
+    cr_assert_eq(s->fig.info, 4);
+    cr_assert_float_eq(s->fig.ok_per_s, 75.0, 1e-9);
+    cr_assert_float_eq(s->fig.write_p99, 15.0, 1e-9);
+    cr_assert_float_eq(s->fig.read_p50, 1.0, 1e-9, "the run without reads does not count");
+    cr_assert_float_eq(s->fig.unavailable_s, 3.75, 1e-9);
     cr_assert_float_eq(s->unavailable_s_mean, 1.875, 1e-9);
     cr_assert_eq(s->faults, 4);
     cr_assert_eq(s->recovered, 3);
@@ -191,7 +191,7 @@ Test(harness_compare, summary_counts_verdicts_and_takes_median_and_max_recovery)
     struct harness_compare_summary empty;
     harness_compare_summarize(NULL, 0, &empty);
     cr_assert_eq(empty.runs, 0);
-    cr_assert(isnan(empty.recovery_median_s) && isnan(empty.ok_per_s));
+    cr_assert(isnan(empty.recovery_median_s) && isnan(empty.fig.ok_per_s));
 }
 
 Test(harness_compare, exit_code_ignores_planted_bugs_and_error_is_worst)
