@@ -1,4 +1,5 @@
-/* server.c - faultline-node: hosts the Raft core over libuv, the durable log and the client protocol. */
+/* server.c - faultline-node: hosts the Raft core over libuv, the durable log and the client
+ * protocol. */
 #include "node/server/server.h"
 
 #include <errno.h>
@@ -25,8 +26,8 @@
 #include "node/io/transport.h"
 #include "node/server/state.h"
 
-#define PENDING_MAX 20000     /* client requests in progress, all kinds */
-#define HELD_MAX 1024         /* commands held ahead of a gap, per session */
+#define PENDING_MAX    20000 /* client requests in progress, all kinds */
+#define HELD_MAX       1024  /* commands held ahead of a gap, per session */
 #define CONN_WRITE_MAX (8u << 20)
 #define SNAPSHOT_CHUNK (256u << 10)
 
@@ -111,7 +112,7 @@ struct server {
     bool in_update;
     /* Bookkeeping. */
     uint64_t leader_since_wall;
-    uint64_t last_conf_index;
+    uint64_t last_conf_index, last_members_version;
     bool conf_seen;
     uint64_t last_maintenance;
     uint64_t expire_sent[64];
@@ -145,8 +146,8 @@ static void log_event(struct server *s, const char *event, json_t *extra)
         json_decref(extra);
         return;
     }
-    json_t *o = json_pack("{s:I,s:s,s:s}", "ts_ms", (json_int_t)wall_ms(), "node", s->name, "event",
-                          event);
+    json_t *o =
+        json_pack("{s:I,s:s,s:s}", "ts_ms", (json_int_t)wall_ms(), "node", s->name, "event", event);
     if (o != NULL && extra != NULL)
         json_object_update(o, extra);
     json_decref(extra);
@@ -470,8 +471,11 @@ static void session_ended_cb(void *data, uint64_t session, bool expired)
 
 static void apply_range(struct server *s, uint64_t first, uint64_t last)
 {
-    struct server_state_cb cb = {.data = s, .complete = complete_cb, .event = event_cb,
-                                 .release = release_cb, .session_ended = session_ended_cb};
+    struct server_state_cb cb = {.data = s,
+                                 .complete = complete_cb,
+                                 .event = event_cb,
+                                 .release = release_cb,
+                                 .session_ended = session_ended_cb};
     for (uint64_t i = first; i <= last && s->fatal == 0; i++) {
         const struct raft_entry *e = raft_entry_at(&s->raft, i);
         if (e == NULL) {
@@ -560,8 +564,10 @@ static void take_snapshot(struct server *s, uint64_t index)
         raft_buf_unref(data);
         return;
     }
-    struct io_snapfile f = {.index = s->raft.snap_index, .term = s->raft.snap_term,
-                            .conf_index = s->raft.snap_conf_index, .conf = s->raft.snap_conf,
+    struct io_snapfile f = {.index = s->raft.snap_index,
+                            .term = s->raft.snap_term,
+                            .conf_index = s->raft.snap_conf_index,
+                            .conf = s->raft.snap_conf,
                             .data = data};
     if (io_snapfile_write(s->o.data_dir, &f, err) != 0) {
         raft_buf_unref(data);
@@ -589,8 +595,11 @@ static void install_snapshot(struct server *s, const struct raft_snapshot_instal
         return;
     }
     s->st.applied = in->index;
-    struct io_snapfile f = {.index = in->index, .term = in->term, .conf_index = in->conf_index,
-                            .conf = in->conf, .data = in->data};
+    struct io_snapfile f = {.index = in->index,
+                            .term = in->term,
+                            .conf_index = in->conf_index,
+                            .conf = in->conf,
+                            .data = in->data};
     if (io_snapfile_write(s->o.data_dir, &f, err) != 0) {
         fatal(s, "install snapshot: %s", err);
         return;
@@ -610,19 +619,22 @@ static void sync_peers(struct server *s)
 {
     const struct raft_configuration *c = raft_configuration(&s->raft);
     bool changed = !s->conf_seen || s->raft.conf_index != s->last_conf_index;
+    /* A joined server's address may be applied after its configuration entry
+     * was appended: a new address is a reason to look again too. */
+    if (!changed && s->st.members_version == s->last_members_version)
+        return;
     s->conf_seen = true;
     s->last_conf_index = s->raft.conf_index;
+    s->last_members_version = s->st.members_version;
     char err[FL_ERRMSG_SIZE];
     json_t *members = changed ? json_array() : NULL;
-    /* Runs on every tick too: a joined server's address may be applied
-     * after its configuration entry was appended. */
     for (unsigned i = 0; i < c->n; i++) {
         uint64_t id = c->servers[i].id;
         char name[24];
         snprintf(name, sizeof name, "n%" PRIu64, id);
         if (members != NULL)
-            json_array_append_new(members, json_pack("{s:s,s:s}", "id", name, "role",
-                                                     role_name(c->servers[i].role)));
+            json_array_append_new(
+                members, json_pack("{s:s,s:s}", "id", name, "role", role_name(c->servers[i].role)));
         if (id == s->o.id || c->servers[i].role == RAFT_RESERVE)
             continue;
         const char *peer, *client;
@@ -646,8 +658,9 @@ static void sync_peers(struct server *s)
         }
     }
     if (members != NULL)
-        log_event(s, "membership", json_pack("{s:I,s:o}", "conf_index",
-                                             (json_int_t)s->raft.conf_index, "members", members));
+        log_event(s, "membership",
+                  json_pack("{s:I,s:o}", "conf_index", (json_int_t)s->raft.conf_index, "members",
+                            members));
 }
 
 /* ==== The update contract ==== */
@@ -664,8 +677,8 @@ static bool needs_durability(const struct raft_message *m)
 
 static void send_or_hold(struct server *s, const struct raft_message *m)
 {
-    bool hold = s->unsynced && needs_durability(m) &&
-                !(s->o.server_bugs & SERVER_BUG_ACK_BEFORE_FSYNC);
+    bool hold =
+        s->unsynced && needs_durability(m) && !(s->o.server_bugs & SERVER_BUG_ACK_BEFORE_FSYNC);
     if (!hold) {
         io_transport_send(&s->tr, m);
         return;
@@ -939,8 +952,11 @@ static void command_arrived(struct server *s, struct conn *c, uint64_t req_id, u
         h->held = a;
         h->cap = cap;
     }
-    h->held[h->n++] = (struct held){.seq = seq, .deadline = now_ms(s) + s->o.hold_timeout_ms,
-                                    .conn = c, .req_id = req_id, .op = json_incref(op)};
+    h->held[h->n++] = (struct held){.seq = seq,
+                                    .deadline = now_ms(s) + s->o.hold_timeout_ms,
+                                    .conn = c,
+                                    .req_id = req_id,
+                                    .op = json_incref(op)};
 }
 
 /* ==== Client requests ==== */
@@ -963,8 +979,8 @@ static void resend_events_fn(void *data, uint64_t event_index, const json_t *eve
 {
     struct conn *c = data;
     conn_send(c, json_pack("{s:s,s:I,s:I,s:I,s:O}", "type", "event", "session",
-                           (json_int_t)c->session, "event_index", (json_int_t)event_index,
-                           "index", (json_int_t)event_index, "event", event));
+                           (json_int_t)c->session, "event_index", (json_int_t)event_index, "index",
+                           (json_int_t)event_index, "event", event));
 }
 
 static void submit_and_wait(struct server *s, struct conn *c, uint64_t id, json_t *entry)
@@ -995,17 +1011,17 @@ static void members_reply(struct server *s, struct conn *c, uint64_t id)
         char name[24];
         snprintf(name, sizeof name, "n%" PRIu64, conf->servers[i].id);
         addresses_of(s, conf->servers[i].id, &peer, &client);
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "id", name, "peer", peer,
-                                             "client", client, "role",
-                                             role_name(conf->servers[i].role)));
+        json_array_append_new(arr,
+                              json_pack("{s:s,s:s,s:s,s:s}", "id", name, "peer", peer, "client",
+                                        client, "role", role_name(conf->servers[i].role)));
     }
     char leader[24];
     snprintf(leader, sizeof leader, "n%" PRIu64, s->raft.leader);
     reply_ok(c, id,
-             json_pack("{s:s?,s:I,s:I,s:o,s:I,s:I}", "leader", s->raft.leader ? leader : NULL, "term",
-                       (json_int_t)s->raft.term, "commit", (json_int_t)raft_commit_index(&s->raft),
-                       "members", arr, "applied", (json_int_t)s->st.applied, "self",
-                       (json_int_t)s->o.id));
+             json_pack("{s:s?,s:I,s:I,s:o,s:I,s:I}", "leader", s->raft.leader ? leader : NULL,
+                       "term", (json_int_t)s->raft.term, "commit",
+                       (json_int_t)raft_commit_index(&s->raft), "members", arr, "applied",
+                       (json_int_t)s->st.applied, "self", (json_int_t)s->o.id));
 }
 
 static void membership_request(struct server *s, struct conn *c, uint64_t id, const char *type,
@@ -1032,7 +1048,8 @@ static void membership_request(struct server *s, struct conn *c, uint64_t id, co
                                                       : 0;
         if (peer == NULL || client == NULL || role == 0 || strlen(peer) >= SERVER_ADDR_MAX ||
             strlen(client) >= SERVER_ADDR_MAX) {
-            reply_err(s, c, id, "bad_request", "join: peer, client and role (passive|voter) required");
+            reply_err(s, c, id, "bad_request",
+                      "join: peer, client and role (passive|voter) required");
             return;
         }
         if (cur != RAFT_REMOVED) {
@@ -1046,8 +1063,9 @@ static void membership_request(struct server *s, struct conn *c, uint64_t id, co
         }
         p->change_id = nid;
         p->change_role = role;
-        json_t *e = json_pack("{s:s,s:I,s:I,s:s,s:s}", "t", "address", "time", (json_int_t)wall_ms(),
-                              "id", (json_int_t)nid, "peer", peer, "client", client);
+        json_t *e =
+            json_pack("{s:s,s:I,s:I,s:s,s:s}", "t", "address", "time", (json_int_t)wall_ms(), "id",
+                      (json_int_t)nid, "peer", peer, "client", client);
         if (submit_entry(s, e, &p->index, &p->term) != 0) {
             reply_redirect(s, c, id);
             pending_free(s, p);
@@ -1090,8 +1108,7 @@ static void answer_committed_changes(struct server *s)
 {
     for (struct pending *p = s->pending, *next; p != NULL; p = next) {
         next = p->next;
-        if (p->kind != P_ENTRY || p->change_id != 0 || p->index == 0 ||
-            p->index > s->st.applied)
+        if (p->kind != P_ENTRY || p->change_id != 0 || p->index == 0 || p->index > s->st.applied)
             continue;
         const struct raft_entry *e = raft_entry_at(&s->raft, p->index);
         if (e == NULL || e->type != RAFT_CHANGE)
@@ -1378,7 +1395,6 @@ static void maintenance(struct server *s)
     for (struct hold *h = s->holds; h != NULL; h = h->next)
         hold_drain(s, h, true);
     answer_committed_changes(s);
-    sync_peers(s);
     if (is_leader(s)) {
         uint64_t ids[64];
         uint64_t wall = wall_ms();
@@ -1484,8 +1500,9 @@ static void on_crash_signal(uv_signal_t *h, int signum)
     struct server *s = h->data;
     (void)signum;
     uint64_t dropped = s->log_open ? io_log_drop_unsynced(&s->log) : 0;
-    log_event(s, "crash", json_pack("{s:s,s:I}", "reason", "SIGUSR1 (test hook: power loss)",
-                                    "unsynced_bytes_dropped", (json_int_t)dropped));
+    log_event(s, "crash",
+              json_pack("{s:s,s:I}", "reason", "SIGUSR1 (test hook: power loss)",
+                        "unsynced_bytes_dropped", (json_int_t)dropped));
     _exit(137);
 }
 
@@ -1526,8 +1543,9 @@ static int recover(struct server *s, char *errmsg)
                             (json_int_t)lrep.offset, "bytes_dropped",
                             (json_int_t)lrep.bytes_dropped, "reason", lrep.reason));
     if (srep.skipped > 0)
-        log_event(s, "recovery", json_pack("{s:I,s:s}", "snapshots_skipped",
-                                           (json_int_t)srep.skipped, "why", srep.first_skip));
+        log_event(s, "recovery",
+                  json_pack("{s:I,s:s}", "snapshots_skipped", (json_int_t)srep.skipped, "why",
+                            srep.first_skip));
     uint64_t first = io_log_first_index(&s->log), last = io_log_last_index(&s->log);
     uint64_t from = have_snap ? snap.index + 1 : 1;
     if (last >= from && first > from) {
@@ -1554,8 +1572,8 @@ static int recover(struct server *s, char *errmsg)
         return rv;
     }
     struct raft_configuration boot = {0};
-    boot.servers[boot.n++] = (struct raft_server){.id = s->o.id,
-                                                  .role = s->o.passive ? RAFT_PASSIVE : RAFT_VOTER};
+    boot.servers[boot.n++] =
+        (struct raft_server){.id = s->o.id, .role = s->o.passive ? RAFT_PASSIVE : RAFT_VOTER};
     for (unsigned i = 0; i < s->o.n_peers; i++)
         boot.servers[boot.n++] = (struct raft_server){
             .id = s->o.peers[i].id, .role = s->o.peers[i].passive ? RAFT_PASSIVE : RAFT_VOTER};
@@ -1657,13 +1675,13 @@ int server_parse_peers(struct server_options *o, const char *spec, char *errmsg)
         const char *peer = eq + 1;
         unsigned port = port_of(peer);
         if (port == 0 || strlen(peer) >= SERVER_ADDR_MAX)
-            return fl_errorf(errmsg, FL_EUSAGE, "--peers: %s: expected HOST:PORT, got \"%s\"",
-                             item, peer);
+            return fl_errorf(errmsg, FL_EUSAGE, "--peers: %s: expected HOST:PORT, got \"%s\"", item,
+                             peer);
         snprintf(p->peer, sizeof p->peer, "%s", peer);
         if (slash != NULL) {
             if (port_of(slash + 1) == 0 || strlen(slash + 1) >= SERVER_ADDR_MAX)
-                return fl_errorf(errmsg, FL_EUSAGE, "--peers: %s: bad client address \"%s\"",
-                                 item, slash + 1);
+                return fl_errorf(errmsg, FL_EUSAGE, "--peers: %s: bad client address \"%s\"", item,
+                                 slash + 1);
             snprintf(p->client, sizeof p->client, "%s", slash + 1);
         } else {
             if (port >= 65535)

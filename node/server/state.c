@@ -1,4 +1,5 @@
-/* state.c - the replicated server state: sessions, exactly-once commands, events, releases (§6.3). */
+/* state.c - the replicated server state: sessions, exactly-once commands, events, releases (§6.3).
+ */
 #include "node/server/state.h"
 
 #include <stdio.h>
@@ -404,8 +405,8 @@ static void acknowledge(struct server_state *s, struct server_session *ss, uint6
     sweep(s, cb);
 }
 
-static int apply_register(struct server_state *s, uint64_t index, const json_t *e,
-                          uint64_t time, const struct server_state_cb *cb)
+static int apply_register(struct server_state *s, uint64_t index, const json_t *e, uint64_t time,
+                          const struct server_state_cb *cb)
 {
     json_t *jt = json_object_get(e, "timeout");
     if (!json_is_integer(jt) || json_integer_value(jt) < SERVER_TIMEOUT_MIN ||
@@ -444,9 +445,9 @@ static int apply_address(struct server_state *s, uint64_t index, const json_t *e
 {
     json_t *id = json_object_get(e, "id"), *peer = json_object_get(e, "peer"),
            *client = json_object_get(e, "client");
-    if (!json_is_integer(id) || json_integer_value(id) < 1 ||
-        json_integer_value(id) > 1000000 || !json_is_string(peer) || !json_is_string(client) ||
-        json_string_length(peer) > 64 || json_string_length(client) > 64) {
+    if (!json_is_integer(id) || json_integer_value(id) < 1 || json_integer_value(id) > 1000000 ||
+        !json_is_string(peer) || !json_is_string(client) || json_string_length(peer) > 64 ||
+        json_string_length(client) > 64) {
         fail_result(cb, index, 0, 0, "bad_request", "address: id, peer and client required");
         release(cb, index);
         return 0;
@@ -456,6 +457,7 @@ static int apply_address(struct server_state *s, uint64_t index, const json_t *e
     json_t *v = json_pack("{s:O,s:O}", "peer", peer, "client", client);
     if (v == NULL || json_object_set_new(s->members, key, v) != 0)
         return FL_ENOMEM;
+    s->members_version++;
     json_t *r = json_pack("{s:b}", "ok", 1);
     complete(cb, index, 0, 0, r);
     json_decref(r);
@@ -491,7 +493,8 @@ static int push_response(struct server_session *ss, uint64_t seq, uint64_t index
         ss->resp = a;
         ss->cap_resp = cap;
     }
-    ss->resp[ss->n_resp++] = (struct resp){.seq = seq, .index = index, .result = json_incref(result)};
+    ss->resp[ss->n_resp++] =
+        (struct resp){.seq = seq, .index = index, .result = json_incref(result)};
     return 0;
 }
 
@@ -581,9 +584,8 @@ int server_state_apply(struct server_state *s, uint64_t index, const void *data,
         goto done;
     }
     json_t *js = json_object_get(e, "session");
-    uint64_t sid = json_is_integer(js) && json_integer_value(js) > 0
-                       ? (uint64_t)json_integer_value(js)
-                       : 0;
+    uint64_t sid =
+        json_is_integer(js) && json_integer_value(js) > 0 ? (uint64_t)json_integer_value(js) : 0;
     struct server_session *ss = open_session(s, sid);
     if (ss == NULL) {
         json_t *seq = json_object_get(e, "seq");
@@ -771,11 +773,11 @@ int server_state_snapshot(struct server_state *s, struct fl_buf *out)
         if (ss->ended)
             continue;
         json_t *resp = json_array(), *ev = json_array();
-        json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "id", (json_int_t)ss->id,
-                              "timeout", (json_int_t)ss->timeout, "last_time",
-                              (json_int_t)ss->last_time, "last_seq", (json_int_t)ss->last_seq,
-                              "command_ack", (json_int_t)ss->command_ack, "event_ack",
-                              (json_int_t)ss->event_ack, "responses", resp, "events", ev);
+        json_t *o =
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "id", (json_int_t)ss->id, "timeout",
+                      (json_int_t)ss->timeout, "last_time", (json_int_t)ss->last_time, "last_seq",
+                      (json_int_t)ss->last_seq, "command_ack", (json_int_t)ss->command_ack,
+                      "event_ack", (json_int_t)ss->event_ack, "responses", resp, "events", ev);
         if (o == NULL || json_array_append_new(sessions, o) != 0)
             goto oom;
         for (unsigned k = 0; k < ss->n_resp; k++)
@@ -857,8 +859,7 @@ int server_state_restore(struct server_state *s, const char *bytes, size_t len, 
         json_t *resp = json_object_get(o, "responses"), *ev = json_object_get(o, "events");
         if (!json_is_array(resp) || !json_is_array(ev) ||
             json_array_size(resp) > SERVER_RESPONSES_MAX ||
-            json_array_size(ev) > SERVER_EVENTS_MAX || ss->id == 0 ||
-            insert_session(&n, ss) != 0) {
+            json_array_size(ev) > SERVER_EVENTS_MAX || ss->id == 0 || insert_session(&n, ss) != 0) {
             fl_free(ss);
             rv = fl_errorf(errmsg, FL_ESHAPE, "snapshot: sessions[%u]: bad or duplicate session",
                            (unsigned)i);
@@ -897,8 +898,8 @@ int server_state_restore(struct server_state *s, const char *bytes, size_t len, 
                 ss->ev = e;
                 ss->cap_ev = cap;
             }
-            ss->ev[ss->n_ev++] = (struct event){.event_index = (uint64_t)ei,
-                                                .event = json_incref(evo)};
+            ss->ev[ss->n_ev++] =
+                (struct event){.event_index = (uint64_t)ei, .event = json_incref(evo)};
         }
     }
     /* The state machine last: its restore leaves it untouched on error. */
@@ -917,6 +918,7 @@ int server_state_restore(struct server_state *s, const char *bytes, size_t len, 
     s->members = json_deep_copy(members);
     if (s->members == NULL)
         s->members = json_object();
+    s->members_version++;
 out:
     clear(&n);
     json_decref(root);

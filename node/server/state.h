@@ -41,12 +41,12 @@
 #include "common/buf.h"
 #include "node/sm/sm.h"
 
-#define SERVER_SESSIONS_MAX 4096  /* open sessions */
-#define SERVER_HELD_MAX 1024      /* commands held ahead of a gap, per session */
+#define SERVER_SESSIONS_MAX  4096 /* open sessions */
+#define SERVER_HELD_MAX      1024 /* commands held ahead of a gap, per session */
 #define SERVER_RESPONSES_MAX 4096 /* cached responses not yet acknowledged, per session */
-#define SERVER_EVENTS_MAX 4096    /* events not yet acknowledged, per session */
-#define SERVER_TIMEOUT_MIN 500    /* ms, session timeout bounds */
-#define SERVER_TIMEOUT_MAX 600000
+#define SERVER_EVENTS_MAX    4096 /* events not yet acknowledged, per session */
+#define SERVER_TIMEOUT_MIN   500  /* ms, session timeout bounds */
+#define SERVER_TIMEOUT_MAX   600000
 
 /* What applying an entry tells the server hosting the state. Every callback
  * may be NULL; json arguments are borrowed (incref to keep). */
@@ -74,10 +74,11 @@ struct server_state {
     unsigned n_sessions, cap_sessions;
     struct server_track *track; /* open-addressing map: entry index -> release bookkeeping */
     uint64_t track_n, track_cap;
-    json_t *members;    /* address book: {"<id>": {"peer":..., "client":...}} */
-    uint64_t applied;   /* last index applied (entries and no-ops) */
-    uint64_t last_time; /* largest entry time seen */
-    bool no_dedup;      /* planted bug: apply retried commands again */
+    json_t *members;          /* address book: {"<id>": {"peer":..., "client":...}} */
+    uint64_t members_version; /* bumped whenever the address book changes */
+    uint64_t applied;         /* last index applied (entries and no-ops) */
+    uint64_t last_time;       /* largest entry time seen */
+    bool no_dedup;            /* planted bug: apply retried commands again */
 };
 
 /* Initialises an empty state hosting state machine `sm_name`. Returns 0,
