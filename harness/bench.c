@@ -313,16 +313,10 @@ int harness_bench_main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
         switch (opt) {
         case 'i':
-            if (B->n_specs >= HARNESS_COMPARE_MAX_IMPLS) {
-                fprintf(stderr, "%s: --impl: at most %d implementations\n", prog,
-                        HARNESS_COMPARE_MAX_IMPLS);
-                goto out;
-            }
-            if (harness_impl_spec_parse(optarg, &B->specs[B->n_specs], err) != 0) {
+            if (harness_impl_spec_add(B->specs, &B->n_specs, optarg, err) != 0) {
                 fprintf(stderr, "%s: %s\n", prog, err);
                 goto out;
             }
-            B->n_specs++;
             break;
         case 'S':
             if (fl_parse_uint("faultline bench", "--seconds", optarg, 3600, &v) != 0)

@@ -84,6 +84,21 @@ void harness_impl_spec_apply(const struct harness_impl_spec *spec, struct harnes
     sc->implementation.bug = spec->bug;
 }
 
+int harness_impl_spec_add(struct harness_impl_spec *specs, size_t *n, const char *arg, char *errmsg)
+{
+    if (*n >= HARNESS_COMPARE_MAX_IMPLS)
+        return fl_errorf(errmsg, FL_EUSAGE, "--impl: at most %d implementations",
+                         HARNESS_COMPARE_MAX_IMPLS);
+    int rv = harness_impl_spec_parse(arg, &specs[*n], errmsg);
+    if (rv != 0)
+        return rv;
+    for (size_t k = 0; k < *n; k++)
+        if (strcmp(specs[k].text, specs[*n].text) == 0)
+            return fl_errorf(errmsg, FL_EUSAGE, "--impl %s given twice", arg);
+    (*n)++;
+    return 0;
+}
+
 /* ==== Reading a run back ==== */
 
 static uint64_t count_of(const json_t *v)
@@ -768,6 +783,8 @@ int harness_compare_main(int argc, char **argv)
     }
     const char *count = NULL, *limit = NULL, *warmup = NULL, *heal = NULL, *seed = NULL;
     const char *out = NULL, *node_bin = NULL;
+    struct harness_impl_spec specs[HARNESS_COMPARE_MAX_IMPLS];
+    size_t n_specs = 0;
     bool no_capture = false, verbose = false;
     int rc = 3, opt;
     optind = 1;
@@ -775,21 +792,10 @@ int harness_compare_main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
         switch (opt) {
         case 'i':
-            if (c->n_impls >= HARNESS_COMPARE_MAX_IMPLS) {
-                fprintf(stderr, "%s: --impl: at most %d implementations\n", prog,
-                        HARNESS_COMPARE_MAX_IMPLS);
-                goto out;
-            }
-            if (harness_impl_spec_parse(optarg, &c->impls[c->n_impls].spec, err) != 0) {
+            if (harness_impl_spec_add(specs, &n_specs, optarg, err) != 0) {
                 fprintf(stderr, "%s: %s\n", prog, err);
                 goto out;
             }
-            for (size_t k = 0; k < c->n_impls; k++)
-                if (strcmp(c->impls[k].spec.text, c->impls[c->n_impls].spec.text) == 0) {
-                    fprintf(stderr, "%s: --impl %s given twice\n", prog, optarg);
-                    goto out;
-                }
-            c->n_impls++;
             break;
         case 'c':
             count = optarg;
@@ -832,6 +838,9 @@ int harness_compare_main(int argc, char **argv)
         fprintf(stderr, "%s: expected one scenario file (see --help)\n", prog);
         goto out;
     }
+    for (size_t i = 0; i < n_specs; i++)
+        c->impls[i].spec = specs[i];
+    c->n_impls = n_specs;
     if (c->n_impls == 0) {
         fprintf(stderr, "%s: give at least one --impl (see --help)\n", prog);
         goto out;

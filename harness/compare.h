@@ -51,6 +51,12 @@ struct harness_impl_spec {
  * or FL_EUSAGE with errmsg naming what is wrong. */
 int harness_impl_spec_parse(const char *s, struct harness_impl_spec *out, char *errmsg);
 
+/* An --impl option of compare or bench: parses `arg` into specs[*n] and counts
+ * it. Returns 0, or FL_EUSAGE with errmsg (more than HARNESS_COMPARE_MAX_IMPLS,
+ * a bad spec, or one given twice). */
+int harness_impl_spec_add(struct harness_impl_spec *specs, size_t *n, const char *arg,
+                          char *errmsg);
+
 /* Sets the implementation of `sc` (in place) to `spec`: impl and bug. */
 void harness_impl_spec_apply(const struct harness_impl_spec *spec, struct harness_scenario *sc);
 

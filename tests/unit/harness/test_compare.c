@@ -307,3 +307,27 @@ Test(harness_compare, summary_survives_allocation_failure)
     cr_assert_float_eq(s.recovery_max_s, 3.0, 1e-9, "the maximum needs none");
     harness_compare_free(&c);
 }
+
+Test(harness_compare, impl_spec_add_counts_refuses_twice_and_past_the_maximum)
+{
+    struct harness_impl_spec specs[HARNESS_COMPARE_MAX_IMPLS];
+    size_t n = 0;
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(harness_impl_spec_add(specs, &n, "reference", errmsg), 0, "%s", errmsg);
+    cr_assert_eq(harness_impl_spec_add(specs, &n, "reference:bug=stale-read", errmsg), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(harness_impl_spec_add(specs, &n, "reference", errmsg), FL_EUSAGE);
+    cr_assert(strstr(errmsg, "given twice"), "%s", errmsg);
+    cr_assert_eq(harness_impl_spec_add(specs, &n, "zookeeper", errmsg), FL_EUSAGE);
+    cr_assert_eq(n, 2);
+    const char *bugs[] = {"no-dedup",       "ack-before-fsync", "no-prevote",
+                          "lease-no-drift", "commit-old-term",  "vote-not-persisted"};
+    char spec[64];
+    for (size_t i = 0; n < HARNESS_COMPARE_MAX_IMPLS; i++) {
+        cr_assert_lt(i, sizeof bugs / sizeof bugs[0]);
+        snprintf(spec, sizeof spec, "reference:bug=%s", bugs[i]);
+        cr_assert_eq(harness_impl_spec_add(specs, &n, spec, errmsg), 0, "%s", errmsg);
+    }
+    cr_assert_eq(harness_impl_spec_add(specs, &n, "etcd", errmsg), FL_EUSAGE);
+    cr_assert(strstr(errmsg, "at most"), "%s", errmsg);
+}
