@@ -165,11 +165,8 @@ static void one_line(char *s)
 
 void harness_compare_run_from_json(const json_t *results, struct harness_compare_run *run)
 {
+    /* Every figure is read below (NaN or 0 when absent). */
     run->anomaly[0] = '\0';
-    run->fig.ok = run->fig.fail = run->fig.info = 0;
-    run->fig.ok_per_s = run->fig.write_p50 = run->fig.write_p99 = run->fig.read_p50 =
-        run->fig.read_p99 = NAN;
-    run->fig.unavailable_s = NAN;
     run->n_faults = run->n_recovered = 0;
     const char *v = json_string_value(json_object_get(results, "verdict"));
     if (v != NULL && strcmp(v, "valid") == 0)
