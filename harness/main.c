@@ -1,9 +1,11 @@
 /* main.c - the faultline command: dispatches to subcommands. */
 #include "harness/bench.h"
+#include "harness/campaign.h"
 #include "harness/check.h"
 #include "harness/clean.h"
 #include "harness/client.h"
 #include "harness/compare.h"
+#include "harness/index.h"
 #include "harness/report_cmd.h"
 #include "harness/run.h"
 
@@ -32,6 +34,9 @@ static void usage(FILE *out)
                  "                  by side; see faultline compare --help\n"
                  "  bench --impl SPEC...  fault-free writes/s, linearizable reads/s, p50/p99 at\n"
                  "                  1/16/128 clients, side by side; see faultline bench --help\n"
+                 "  campaign MATRIX.json  scenarios x implementations x seeds, several runs at\n"
+                 "                  once, here or on runners over ssh; see faultline campaign --help\n"
+                 "  index [DIR]     write DIR/index.html (default results/): every run, with filters\n"
                  "  clean           remove what killed runs left behind (namespaces, processes,\n"
                  "                  temp dirs); see faultline clean --help\n"
                  "  version         print the version\n");
@@ -68,6 +73,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "compare") == 0)
         return harness_compare_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "campaign") == 0)
+        return harness_campaign_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "index") == 0)
+        return harness_index_main(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return harness_bench_main(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command \"%s\"\n", cmd);

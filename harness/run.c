@@ -28,6 +28,7 @@
 #include <uv.h>
 
 #include "common/error.h"
+#include "harness/index.h"
 #include "harness/report_cmd.h"
 #include "harness/scenario.h"
 #include "nemesis/capture.h"
@@ -1236,6 +1237,7 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                    : "");
         printf("report: %s\n", html);
         fflush(stdout);
+        harness_index_refresh(r->dir);
         rv = 0;
     }
 out:
