@@ -92,9 +92,11 @@ struct run {
     struct client mon; /* membership requests (reference) */
     bool mon_ok;
     void *lead_client; /* the adapter's client asking who leads */
-    struct workload_call lead_call;
-    bool lead_busy;
-    int leader; /* index, -1 unknown */
+    struct workload_call lead_call[MAXN]; /* one question per node per round */
+    json_t *lead_answer[MAXN];
+    unsigned lead_pending; /* questions of the round still out */
+    struct workload_leader lead; /* the latest round's decision */
+    int leader; /* lead.node: index, -1 when none or unknown */
     enum phase phase;
     uint64_t t0_ms;
     unsigned faults_applied, faults_failed;
@@ -170,32 +172,63 @@ static void stop_nodes(struct run *r)
 
 /* ==== Leader monitor (through the adapter) ==== */
 
-static void on_leader_known(struct workload_call *call)
+/* Every node is asked each round (adapter.h, the leader question); the
+ * answer with the highest term decides (workload_leader_decide). */
+static void lead_round_end(struct run *r)
+{
+    workload_leader_decide(r->lead_answer, r->cl.n, &r->lead);
+    r->leader = r->lead.state == WORKLOAD_LEADER_KNOWN ? r->lead.node : -1;
+    for (unsigned i = 0; i < r->cl.n; i++) {
+        json_decref(r->lead_answer[i]);
+        r->lead_answer[i] = NULL;
+    }
+}
+
+static void on_leader_answer(struct workload_call *call)
 {
     struct run *r = call->data;
-    r->lead_busy = false;
-    if (call->outcome == WORKLOAD_OK && call->value != NULL) {
-        if (json_is_integer(call->value) && json_integer_value(call->value) >= 0 &&
-            json_integer_value(call->value) < (json_int_t)r->cl.n)
-            r->leader = (int)json_integer_value(call->value);
-        else
-            r->leader = -1;
-    }
-    json_decref(call->value);
+    unsigned i = (unsigned)(call - r->lead_call);
+    if (call->outcome == WORKLOAD_OK && call->value != NULL)
+        r->lead_answer[i] = call->value; /* owned */
+    else
+        json_decref(call->value);
     call->value = NULL;
+    if (--r->lead_pending == 0)
+        lead_round_end(r);
 }
 
 static void on_leader_timer(uv_timer_t *t)
 {
     struct run *r = t->data;
-    if (r->lead_client == NULL || r->lead_busy || r->adapter->leader == NULL)
+    if (r->lead_client == NULL || r->lead_pending > 0)
         return;
-    memset(&r->lead_call, 0, sizeof r->lead_call);
-    r->lead_call.data = r;
-    r->lead_call.timeout_ms = 1000;
-    r->lead_call.cb = on_leader_known;
-    if (r->adapter->leader(r->lead_client, &r->lead_call) == 0)
-        r->lead_busy = true;
+    r->lead_pending = 1; /* held until every question is out */
+    for (unsigned i = 0; i < r->cl.n; i++) {
+        struct workload_call *call = &r->lead_call[i];
+        memset(call, 0, sizeof *call);
+        call->data = r;
+        call->timeout_ms = 1000;
+        call->cb = on_leader_answer;
+        if (r->adapter->leader == NULL)
+            r->lead_answer[i] = json_pack("{s:b}", "unknown", 1);
+        else if (r->adapter->leader(r->lead_client, i, call) == 0)
+            r->lead_pending++;
+    }
+    if (--r->lead_pending == 0)
+        lead_round_end(r);
+}
+
+/* The leader as the progress line and the history name it. */
+static void leader_text(const struct run *r, char *out, size_t len)
+{
+    if (r->lead.state == WORKLOAD_LEADER_KNOWN && r->lead.has_term)
+        snprintf(out, len, "n%d (term %" PRId64 ")", r->lead.node + 1, r->lead.term);
+    else if (r->lead.state == WORKLOAD_LEADER_KNOWN)
+        snprintf(out, len, "n%d", r->lead.node + 1);
+    else if (r->lead.state == WORKLOAD_LEADER_UNKNOWN)
+        snprintf(out, len, "unknown (%s)", r->lead.why);
+    else
+        snprintf(out, len, "none (%s)", r->lead.why);
 }
 
 /* ==== Nemesis ==== */
@@ -527,8 +560,11 @@ static void apply_step(struct run *r, struct nemesis_step *st)
     struct nemesis_fault *f = &st->fault;
     int rv = 0;
     if (f->needs_leader) {
-        if (r->leader < 0)
-            rv = fl_errorf(err, FL_EUSAGE, "no leader known");
+        /* Never a guess: an unknown leader is recorded as such, nothing is applied. */
+        if (r->leader < 0 && r->lead.state == WORKLOAD_LEADER_UNKNOWN)
+            rv = fl_errorf(err, FL_EUSAGE, "leader unknown: %s", r->lead.why);
+        else if (r->leader < 0)
+            rv = fl_errorf(err, FL_EUSAGE, "no leader known: %s", r->lead.why);
         else
             rv = nemesis_fault_bind_leader(f, &r->topo, r->leader, err);
     }
@@ -786,11 +822,8 @@ static void on_progress(uv_timer_t *t)
         return;
     r->last_ops = ops;
     r->last_ops_at = now;
-    char leader[16], fault[64] = "none";
-    if (r->leader >= 0)
-        snprintf(leader, sizeof leader, "n%d", r->leader + 1);
-    else
-        snprintf(leader, sizeof leader, "none");
+    char leader[160], fault[64] = "none";
+    leader_text(r, leader, sizeof leader);
     if (r->step_active && r->next_step < r->plan.n)
         snprintf(fault, sizeof fault, "%s", r->plan.steps[r->next_step].fault.kind->name);
     fprintf(stderr,
@@ -821,7 +854,9 @@ static int wait_for_leader(struct run *r, unsigned timeout_ms)
     while (uv_now(&r->loop) < until) {
         on_leader_timer(&r->leader_timer);
         uv_run(&r->loop, UV_RUN_ONCE);
-        if (r->leader >= 0)
+        /* A system that cannot say who leads is not waited for. */
+        if (r->leader >= 0 || (r->lead.state == WORKLOAD_LEADER_UNKNOWN && r->lead.answers > 0 &&
+                               r->lead.cannot_say == r->lead.answers))
             return 0;
         for (unsigned i = 0; i < r->cl.n; i++) {
             struct nemesis_exit ex;
@@ -832,8 +867,10 @@ static int wait_for_leader(struct run *r, unsigned timeout_ms)
             }
         }
     }
-    fail_run(r, "no leader within %u ms after start; see the node logs in %s/nodes", timeout_ms,
-             r->dir);
+    char why[160];
+    leader_text(r, why, sizeof why);
+    fail_run(r, "no leader within %u ms after start (leader %s); see the node logs in %s/nodes",
+             timeout_ms, why, r->dir);
     return -1;
 }
 
@@ -855,6 +892,7 @@ static void *run_thread(void *arg)
     r->phase_timer.data = r->nemesis_timer.data = r->progress_timer.data = r;
     r->leader_timer.data = r->sigint.data = r->sigterm.data = r;
     r->leader = -1;
+    snprintf(r->lead.why, sizeof r->lead.why, "not asked yet");
     r->t0_ms = uv_now(&r->loop);
 
     for (unsigned i = 0; i < r->cl.n && r->rc == 0; i++)
@@ -892,8 +930,11 @@ static void *run_thread(void *arg)
                 fail_run(r, "figure-3-7 probes: %s", err);
         }
     }
-    if (r->rc == 0 && wait_for_leader(r, 30000) == 0)
-        say(r, "cluster up: %u nodes, leader n%d", r->cl.n, r->leader + 1);
+    if (r->rc == 0 && wait_for_leader(r, 30000) == 0) {
+        char who[160];
+        leader_text(r, who, sizeof who);
+        say(r, "cluster up: %u nodes, leader %s", r->cl.n, who);
+    }
     if (r->rc == 0 && r->sc.network.capture.enabled) {
         char path[PATH_SZ + 32];
         snprintf(path, sizeof path, "%s/capture.pcap", r->dir);

@@ -70,10 +70,23 @@ struct workload_adapter {
     /* Starts `call`; its cb runs later on the loop (never synchronously).
      * Returns 0 or an error (then cb is not called). */
     int (*invoke)(void *client, struct workload_call *call);
-    /* Asks which node leads: completes `call` with outcome OK and value = the
-     * leader's node index (0-based integer) or null when there is none known.
-     * call->op is unused. Returns 0 or an error (cb not called). */
-    int (*leader)(void *client, struct workload_call *call);
+    /* THE LEADER QUESTION (contract shared by every adapter, the process
+     * protocol and client programs; the harness side is workload_leader_decide
+     * below). Asks ONE node, `node` (0-based index), whom it believes leads.
+     * Completes `call` with outcome OK and value = a new JSON object:
+     *   {"leader": L, "term": T}   L: the leader's node index (integer) or
+     *                              null when this node knows no leader; T:
+     *                              the system's term/epoch of that belief
+     *                              (integer >= 0), absent when it has none
+     *   {"unknown": true}          the system cannot say who leads (never
+     *                              guess: leader-targeted faults then record
+     *                              "leader unknown" in the history)
+     * or with outcome FAIL/UNKNOWN (call->error says why) when the node did
+     * not answer: unreachable, paused, timed out. The harness asks every node
+     * and takes the answer with the highest term. call->op is unused. Returns
+     * 0 or an error (cb not called). NULL: the adapter cannot answer at all
+     * (as if every node answered {"unknown": true}). */
+    int (*leader)(void *client, unsigned node, struct workload_call *call);
     /* Closes the client; cb(data) once every handle is closed. In-flight calls
      * complete first (unknown). */
     void (*client_close)(void *client, void (*cb)(void *data), void *data);
@@ -82,6 +95,31 @@ struct workload_adapter {
     /* True when membership faults can apply. */
     bool membership;
 };
+
+/* What the harness concludes from the nodes' leader answers. */
+enum workload_leader_state {
+    WORKLOAD_LEADER_NONE = 0, /* nobody answered, or the newest term has no leader */
+    WORKLOAD_LEADER_KNOWN,    /* `node` leads (in `term` when has_term) */
+    WORKLOAD_LEADER_UNKNOWN,  /* the system cannot say, or answers of one term disagree */
+};
+
+struct workload_leader {
+    enum workload_leader_state state;
+    int node; /* KNOWN: 0-based index; -1 otherwise */
+    bool has_term;
+    int64_t term;     /* the highest term any answer carried (has_term) */
+    unsigned answers; /* nodes that answered */
+    unsigned cannot_say; /* of them, how many answered {"unknown": true} */
+    char why[96];     /* UNKNOWN/NONE: the reason, for the history and the progress line */
+};
+
+/* Decides who leads from answers[i] (node i's leader value, NULL when it did
+ * not answer) of an n-node cluster: the answers with the highest term win
+ * (answers carrying a term outrank those without); among them the leader
+ * they name, or NONE when they name none, or UNKNOWN when they name
+ * different nodes. Every answering node saying {"unknown":true} -> UNKNOWN.
+ * A malformed answer (wrong types, index out of range) counts as no answer. */
+void workload_leader_decide(json_t *const *answers, unsigned n, struct workload_leader *out);
 
 /* Appends a copy of `s` (into buf, at *used) to argv (at *argc, kept
  * NULL-terminated): how adapters build a node's command line. Returns 0 or

@@ -221,12 +221,13 @@ struct ec_req {
     struct ec_req *prev, *next; /* in flight */
 };
 
-/* One leader() question: a status request per member (and the member list
- * while some member ids are unknown). */
+/* One leader() question: a status request to the node asked (and its member
+ * list while some member ids are unknown). */
 struct ec_lead {
     struct workload_call *call;
     unsigned pending;
-    long long best_term;
+    bool answered; /* the status came back */
+    long long term;
     unsigned long long leader_id;
 };
 
@@ -565,19 +566,28 @@ static void op_classify(struct ec_req *r, CURLcode code)
     json_decref(doc);
 }
 
+/* The node's answer: {"leader": index or null, "term": its raft term}. A
+ * leader id that is no known member is no answer (not "no leader"). */
 static void lead_finish(struct ec_client *c, struct ec_lead *l)
 {
     struct workload_call *call = l->call;
-    call->outcome = WORKLOAD_OK;
+    int idx = -1;
+    for (unsigned i = 0; l->leader_id != 0 && i < c->n; i++)
+        if (c->id[i] == l->leader_id)
+            idx = (int)i;
+    call->value = NULL;
     call->error = NULL;
-    call->value = json_null();
-    if (l->leader_id != 0)
-        for (unsigned i = 0; i < c->n; i++)
-            if (c->id[i] == l->leader_id) {
-                json_decref(call->value);
-                call->value = json_integer(i);
-                call->node = c->name[i];
-            }
+    if (!l->answered) {
+        call->outcome = WORKLOAD_UNKNOWN;
+        call->error = "etcd: no status answer";
+    } else if (l->leader_id != 0 && idx < 0) {
+        call->outcome = WORKLOAD_UNKNOWN;
+        call->error = "etcd: the leader's member id is not known yet";
+    } else {
+        call->outcome = WORKLOAD_OK;
+        call->value = json_pack("{s:o,s:I}", "leader", idx >= 0 ? json_integer(idx) : json_null(),
+                                "term", (json_int_t)l->term);
+    }
     fl_free(l);
     call->impl = NULL;
     call->cb(call);
@@ -610,10 +620,9 @@ static void lead_part(struct ec_req *r, CURLcode code)
         long long term = json_is_string(t)    ? strtoll(json_string_value(t), NULL, 10)
                          : json_is_integer(t) ? (long long)json_integer_value(t)
                                               : 0;
-        if (lid != 0 && term >= l->best_term) {
-            l->best_term = term;
-            l->leader_id = lid;
-        }
+        l->answered = term >= 0;
+        l->term = term;
+        l->leader_id = lid;
     } else if (r->kind == EC_MEMBERS && json_is_object(doc)) {
         json_t *ms = json_object_get(doc, "members"), *m;
         size_t k;
@@ -800,10 +809,10 @@ err:
     return rv;
 }
 
-static int etcd_leader(void *client, struct workload_call *call)
+static int etcd_leader(void *client, unsigned node, struct workload_call *call)
 {
     struct ec_client *c = client;
-    if (c->closing)
+    if (c->closing || node >= c->n)
         return FL_EUSAGE;
     bool need_ids = false;
     for (unsigned i = 0; i < c->n; i++)
@@ -812,13 +821,12 @@ static int etcd_leader(void *client, struct workload_call *call)
     if (l == NULL)
         return FL_ENOMEM;
     l->call = call;
-    l->best_term = -1;
     call->impl = l;
     unsigned started = 0;
     for (unsigned k = 0; k < 2; k++) {
         if (k == 1 && !need_ids)
             break;
-        for (unsigned i = 0; i < c->n; i++) {
+        for (unsigned i = node; i == node; i++) {
             struct ec_req *r = fl_calloc(1, sizeof *r);
             char *body = fl_strdup("{}");
             if (r == NULL || body == NULL) {

@@ -171,6 +171,7 @@ struct pc_call {
     struct workload_call *call;
     uint64_t id;
     uint64_t deadline;
+    unsigned member; /* the node it goes to */
     bool is_read, is_leader, sent;
     char *line; /* until written */
     size_t line_len;
@@ -195,10 +196,10 @@ struct pc_write {
 struct pc_client {
     uv_loop_t *loop;
     uv_timer_t timer;
-    unsigned n, cur;
+    unsigned n, cur; /* operations go to node `cur`; leader questions to the node asked */
     struct sockaddr_in addr[WORKLOAD_MAX_NODES];
     char name[WORKLOAD_MAX_NODES][8];
-    struct pc_conn *conn;
+    struct pc_conn *conn[WORKLOAD_MAX_NODES]; /* one connection per node at most */
     struct pc_call *pending; /* sent or waiting for the connection */
     struct pc_call *done;    /* completed: callbacks to run */
     uint64_t next_id;
@@ -273,17 +274,23 @@ static void on_conn_closed(uv_handle_t *h)
 
 static void arm_timer(struct pc_client *c);
 
-/* Drops the connection: pending calls end (sent: unknown; not sent: fail). */
-static void conn_fail(struct pc_client *c, const char *error)
+/* Drops the connection to node m: its pending calls end (sent: unknown; not
+ * sent: fail); operations move on to the next node. */
+static void conn_fail(struct pc_client *c, unsigned m, const char *error)
 {
-    struct pc_conn *k = c->conn;
+    struct pc_conn *k = c->conn[m];
     if (k == NULL)
         return;
-    c->conn = NULL;
-    c->cur = (k->member + 1) % c->n;
-    while (c->pending != NULL) {
-        struct pc_call *p = c->pending;
-        c->pending = p->next;
+    c->conn[m] = NULL;
+    if (c->cur == m)
+        c->cur = (m + 1) % c->n;
+    for (struct pc_call **pp = &c->pending; *pp != NULL;) {
+        struct pc_call *p = *pp;
+        if (p->member != m) {
+            pp = &p->next;
+            continue;
+        }
+        *pp = p->next;
         fail_call(c, p, error);
     }
     uv_close((uv_handle_t *)&k->tcp, on_conn_closed);
@@ -308,7 +315,7 @@ static int send_line(struct pc_client *c, struct pc_call *p)
     uv_buf_t b = uv_buf_init(p->line, (unsigned)p->line_len);
     p->line = NULL;
     p->sent = true;
-    int rv = uv_write(&w->req, (uv_stream_t *)&c->conn->tcp, &b, 1, on_written);
+    int rv = uv_write(&w->req, (uv_stream_t *)&c->conn[p->member]->tcp, &b, 1, on_written);
     if (rv != 0) {
         fl_free(w->data);
         fl_free(w);
@@ -316,14 +323,34 @@ static int send_line(struct pc_client *c, struct pc_call *p)
     return rv;
 }
 
-static void handle_line(struct pc_client *c, const char *line, size_t n)
+/* A leader answer as adapter.h's leader value, or NULL when malformed:
+ * {"leader":"nK"|null,"term":T?} or {"unknown":true}. */
+static json_t *leader_value(const struct pc_client *c, const json_t *doc)
+{
+    if (json_is_true(json_object_get(doc, "unknown")))
+        return json_pack("{s:b}", "unknown", 1);
+    json_t *l = json_object_get(doc, "leader"), *t = json_object_get(doc, "term");
+    const char *s = json_string_value(l);
+    char *end = NULL;
+    long v = s != NULL && s[0] == 'n' ? strtol(s + 1, &end, 10) : 0;
+    if (!(json_is_null(l) || (end != NULL && *end == '\0' && v >= 1 && v <= (long)c->n)))
+        return NULL;
+    if (t != NULL && !json_is_null(t) && !(json_is_integer(t) && json_integer_value(t) >= 0))
+        return NULL;
+    json_t *out = json_pack("{s:o}", "leader", s != NULL ? json_integer(v - 1) : json_null());
+    if (out != NULL && json_is_integer(t))
+        json_object_set(out, "term", t);
+    return out;
+}
+
+static void handle_line(struct pc_client *c, struct pc_conn *k, const char *line, size_t n)
 {
     json_t *doc = json_loadb(line, n, 0, NULL);
     json_t *jid = json_object_get(doc, "id");
     struct pc_call *p = NULL;
     if (json_is_integer(jid))
         for (p = c->pending; p != NULL; p = p->next)
-            if (p->id == (uint64_t)json_integer_value(jid))
+            if (p->id == (uint64_t)json_integer_value(jid) && p->member == k->member)
                 break;
     if (p == NULL) { /* a late answer (timed out) or garbage: ignored */
         json_decref(doc);
@@ -331,20 +358,13 @@ static void handle_line(struct pc_client *c, const char *line, size_t n)
     }
     unpend(c, p);
     struct workload_call *call = p->call;
-    call->node = c->name[c->conn->member];
+    call->node = c->name[k->member];
     call->value = NULL;
     call->error = NULL;
     if (p->is_leader) {
-        json_t *l = json_object_get(doc, "leader");
-        const char *s = json_string_value(l);
-        long v = s != NULL && s[0] == 'n' ? strtol(s + 1, NULL, 10) : 0;
-        if (s != NULL || json_is_null(l)) {
-            call->outcome = WORKLOAD_OK;
-            call->value = v >= 1 && v <= (long)c->n ? json_integer(v - 1) : json_null();
-        } else {
-            call->outcome = WORKLOAD_UNKNOWN;
-            call->error = "process: malformed leader answer";
-        }
+        call->value = leader_value(c, doc);
+        call->outcome = call->value != NULL ? WORKLOAD_OK : WORKLOAD_UNKNOWN;
+        call->error = call->value != NULL ? NULL : "process: malformed leader answer";
     } else if (json_is_true(json_object_get(doc, "ok"))) {
         call->outcome = WORKLOAD_OK;
         if (p->is_read) {
@@ -386,22 +406,23 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct pc_conn *k = s->data;
     struct pc_client *c = k->c;
     if (nread < 0) {
-        conn_fail(c, nread == UV_EOF ? "process: connection closed" : "process: connection lost");
+        conn_fail(c, k->member,
+                  nread == UV_EOF ? "process: connection closed" : "process: connection lost");
         run_done(c, false);
         return;
     }
     k->len += (size_t)nread;
     size_t start = 0;
-    for (size_t i = 0; i < k->len && c->conn == k; i++)
+    for (size_t i = 0; i < k->len && c->conn[k->member] == k; i++)
         if (k->buf[i] == '\n') {
-            handle_line(c, k->buf + start, i - start);
+            handle_line(c, k, k->buf + start, i - start);
             start = i + 1;
         }
-    if (c->conn == k) {
+    if (c->conn[k->member] == k) {
         memmove(k->buf, k->buf + start, k->len - start);
         k->len -= start;
         if (k->len > PROC_MAX_LINE || (k->cap - k->len == 0))
-            conn_fail(c, "process: answer line longer than 1 MiB");
+            conn_fail(c, k->member, "process: answer line longer than 1 MiB");
     }
     arm_timer(c);
     run_done(c, false);
@@ -411,41 +432,41 @@ static void on_connect(uv_connect_t *req, int status)
 {
     struct pc_conn *k = req->data;
     struct pc_client *c = k->c;
-    if (c->conn != k) /* dropped meanwhile */
+    if (c->conn[k->member] != k) /* dropped meanwhile */
         return;
     if (status != 0 || uv_read_start((uv_stream_t *)&k->tcp, on_alloc, on_read) != 0) {
-        conn_fail(c, "process: cannot connect");
+        conn_fail(c, k->member, "process: cannot connect");
         run_done(c, false);
         return;
     }
     k->connected = true;
     for (struct pc_call *p = c->pending; p != NULL; p = p->next)
-        if (!p->sent && send_line(c, p) != 0) {
-            conn_fail(c, "process: write failed");
+        if (p->member == k->member && !p->sent && send_line(c, p) != 0) {
+            conn_fail(c, k->member, "process: write failed");
             break;
         }
     run_done(c, false);
 }
 
-static int conn_open(struct pc_client *c)
+static int conn_open(struct pc_client *c, unsigned m)
 {
     struct pc_conn *k = fl_calloc(1, sizeof *k);
     if (k == NULL)
         return FL_ENOMEM;
     k->c = c;
-    k->member = c->cur;
+    k->member = m;
     uv_tcp_init(c->loop, &k->tcp);
     c->handles++;
     k->tcp.data = k;
     k->creq.data = k;
     uv_tcp_nodelay(&k->tcp, 1);
-    c->conn = k;
-    int rv =
-        uv_tcp_connect(&k->creq, &k->tcp, (const struct sockaddr *)&c->addr[k->member], on_connect);
+    c->conn[m] = k;
+    int rv = uv_tcp_connect(&k->creq, &k->tcp, (const struct sockaddr *)&c->addr[m], on_connect);
     if (rv != 0) {
-        c->conn = NULL;
+        c->conn[m] = NULL;
         uv_close((uv_handle_t *)&k->tcp, on_conn_closed);
-        c->cur = (k->member + 1) % c->n;
+        if (c->cur == m)
+            c->cur = (m + 1) % c->n;
     }
     return rv;
 }
@@ -514,9 +535,9 @@ static int proc_client_open(void **out, uv_loop_t *loop, const struct workload_c
     return 0;
 }
 
-/* Queues a request line for `call` (sent now or once connected). */
-static int submit(struct pc_client *c, struct workload_call *call, json_t *msg, bool is_read,
-                  bool is_leader)
+/* Queues a request line for `call` to node m (sent now or once connected). */
+static int submit(struct pc_client *c, struct workload_call *call, json_t *msg, unsigned m,
+                  bool is_read, bool is_leader)
 {
     if (c->closing) {
         json_decref(msg);
@@ -547,17 +568,18 @@ static int submit(struct pc_client *c, struct workload_call *call, json_t *msg, 
         return FL_ELIMIT;
     }
     p->call = call;
+    p->member = m;
     p->is_read = is_read;
     p->is_leader = is_leader;
     p->deadline = uv_now(c->loop) + (call->timeout_ms > 0 ? call->timeout_ms : 1000);
     call->impl = p;
     p->next = c->pending;
     c->pending = p;
-    if (c->conn == NULL && conn_open(c) != 0) {
+    if (c->conn[m] == NULL && conn_open(c, m) != 0) {
         unpend(c, p);
         fail_call(c, p, "process: cannot connect");
-    } else if (c->conn != NULL && c->conn->connected && send_line(c, p) != 0) {
-        conn_fail(c, "process: write failed");
+    } else if (c->conn[m] != NULL && c->conn[m]->connected && send_line(c, p) != 0) {
+        conn_fail(c, m, "process: write failed");
     }
     arm_timer(c);
     return 0;
@@ -575,18 +597,20 @@ static int proc_invoke(void *client, struct workload_call *call)
                                                                   : "linearizable";
     json_t *msg =
         json_pack("{s:I,s:O,s:s}", "id", (json_int_t)id, "op", call->op, "consistency", cons);
-    int rv = submit(c, call, msg, strcmp(f, "read") == 0, false);
+    int rv = submit(c, call, msg, c->cur, strcmp(f, "read") == 0, false);
     if (rv == 0)
         ((struct pc_call *)call->impl)->id = id;
     return rv;
 }
 
-static int proc_leader(void *client, struct workload_call *call)
+static int proc_leader(void *client, unsigned node, struct workload_call *call)
 {
     struct pc_client *c = client;
+    if (node >= c->n)
+        return FL_EUSAGE;
     uint64_t id = c->next_id++;
     json_t *msg = json_pack("{s:I,s:b}", "id", (json_int_t)id, "leader", 1);
-    int rv = submit(c, call, msg, false, true);
+    int rv = submit(c, call, msg, node, false, true);
     if (rv == 0)
         ((struct pc_call *)call->impl)->id = id;
     return rv;
@@ -619,7 +643,8 @@ static void proc_client_close(void *client, void (*cb)(void *data), void *data)
     c->closing = true;
     c->close_cb = cb;
     c->close_data = data;
-    conn_fail(c, "process: client closed");
+    for (unsigned m = 0; m < c->n; m++)
+        conn_fail(c, m, "process: client closed");
     while (c->pending != NULL) { /* none left after conn_fail; kept for safety */
         struct pc_call *p = c->pending;
         c->pending = p->next;

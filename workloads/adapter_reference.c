@@ -109,8 +109,22 @@ static void ref_peer_addr(const struct workload_cluster *cl, unsigned i, char *o
 
 /* ==== Client ==== */
 
+struct ref_client;
+
+/* A client of one node only, for leader questions (opened when first asked). */
+struct ref_probe {
+    struct client c;
+    struct ref_client *owner;
+    bool open;
+};
+
 struct ref_client {
     struct client c;
+    uv_loop_t *loop;
+    unsigned n;
+    char addr[WORKLOAD_MAX_NODES][64];
+    struct ref_probe probe[WORKLOAD_MAX_NODES];
+    unsigned closing; /* clients not yet closed */
     void (*close_cb)(void *data);
     void *close_data;
 };
@@ -127,14 +141,15 @@ static int ref_client_open(void **out, uv_loop_t *loop, const struct workload_cl
     struct ref_client *rc = fl_calloc(1, sizeof *rc);
     if (rc == NULL)
         return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
-    char addrs[WORKLOAD_MAX_NODES][64];
     const char *ptrs[WORKLOAD_MAX_NODES];
-    for (unsigned i = 0; i < cl->n; i++) {
-        ref_client_addr(cl, i, addrs[i], sizeof addrs[i]);
-        ptrs[i] = addrs[i];
+    rc->loop = loop;
+    rc->n = cl->n < WORKLOAD_MAX_NODES ? cl->n : WORKLOAD_MAX_NODES;
+    for (unsigned i = 0; i < rc->n; i++) {
+        ref_client_addr(cl, i, rc->addr[i], sizeof rc->addr[i]);
+        ptrs[i] = rc->addr[i];
     }
     struct client_config cfg = {.addrs = ptrs,
-                                .n_addrs = cl->n,
+                                .n_addrs = rc->n,
                                 .session_timeout_ms = 10000,
                                 .op_timeout_ms = op_timeout_ms};
     int rv = client_init(&rc->c, loop, &cfg, errmsg);
@@ -221,6 +236,7 @@ static int ref_invoke(void *client, struct workload_call *call)
     return rv;
 }
 
+/* A node's members reply: whom it follows, in which term. */
 static void ref_members_done(struct client_req *req)
 {
     struct ref_call *rc = req->data;
@@ -231,27 +247,45 @@ static void ref_members_done(struct client_req *req)
     if (req->outcome == CLIENT_OK) {
         const char *l =
             req->result != NULL ? json_string_value(json_object_get(req->result, "leader")) : NULL;
+        json_t *t = req->result != NULL ? json_object_get(req->result, "term") : NULL;
         long v = l != NULL && l[0] == 'n' ? strtol(l + 1, NULL, 10) : 0;
-        call->value = v >= 1 ? json_integer(v - 1) : json_null();
+        call->value = json_pack("{s:o}", "leader", v >= 1 ? json_integer(v - 1) : json_null());
+        if (call->value != NULL && json_is_integer(t) && json_integer_value(t) >= 0)
+            json_object_set(call->value, "term", t);
     }
     ref_call_end(rc, true);
 }
 
-static int ref_leader(void *client, struct workload_call *call)
+static int ref_leader(void *client, unsigned node, struct workload_call *call)
 {
     struct ref_client *c = client;
+    if (node >= c->n || c->closing > 0)
+        return FL_EUSAGE;
+    struct ref_probe *p = &c->probe[node];
+    if (!p->open) {
+        const char *addr = c->addr[node];
+        struct client_config cc = {.addrs = &addr, .n_addrs = 1, .op_timeout_ms = 1000};
+        char err[FL_ERRMSG_SIZE];
+        int rv = client_init(&p->c, c->loop, &cc, err);
+        if (rv != 0)
+            return rv;
+        p->c.data = p;
+        p->owner = c;
+        p->open = true;
+    }
     struct ref_call *rc = ref_call_new(call);
     if (rc == NULL)
         return FL_ENOMEM;
-    int rv = client_members(&c->c, &rc->req, ref_members_done);
+    int rv = client_members(&p->c, &rc->req, ref_members_done);
     if (rv != 0)
         ref_call_end(rc, false);
     return rv;
 }
 
-static void ref_closed(struct client *c)
+static void ref_one_closed(struct ref_client *rc)
 {
-    struct ref_client *rc = c->data;
+    if (--rc->closing > 0)
+        return;
     void (*cb)(void *) = rc->close_cb;
     void *data = rc->close_data;
     fl_free(rc);
@@ -259,11 +293,30 @@ static void ref_closed(struct client *c)
         cb(data);
 }
 
+static void ref_closed(struct client *c)
+{
+    ref_one_closed(c->data);
+}
+
+static void ref_probe_closed(struct client *c)
+{
+    struct ref_probe *p = c->data;
+    ref_one_closed(p->owner);
+}
+
 static void ref_client_close(void *client, void (*cb)(void *data), void *data)
 {
     struct ref_client *rc = client;
     rc->close_cb = cb;
     rc->close_data = data;
+    rc->closing = 1;
+    for (unsigned i = 0; i < rc->n; i++)
+        rc->closing += rc->probe[i].open;
+    for (unsigned i = 0; i < rc->n; i++)
+        if (rc->probe[i].open) {
+            rc->probe[i].open = false;
+            client_close(&rc->probe[i].c, ref_probe_closed);
+        }
     client_close(&rc->c, ref_closed);
 }
 

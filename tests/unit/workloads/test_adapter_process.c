@@ -103,6 +103,7 @@ struct srv {
     char buf[1 << 16];
     size_t len;
     json_t *kv;
+    json_t *leader_answer; /* the leader answer without "id"; NULL: {"leader":"n1"} */
     int port;
     unsigned answered;
 };
@@ -144,7 +145,10 @@ static void srv_line(struct srv *s, const char *line, size_t n)
     json_t *req = json_loadb(line, n, 0, NULL);
     json_t *id = json_object_get(req, "id");
     if (json_object_get(req, "leader") != NULL) {
-        srv_send(s, json_pack("{s:O,s:s}", "id", id, "leader", "n1"));
+        json_t *ans = s->leader_answer != NULL ? json_deep_copy(s->leader_answer)
+                                                : json_pack("{s:s}", "leader", "n1");
+        json_object_set(ans, "id", id);
+        srv_send(s, ans);
         json_decref(req);
         return;
     }
@@ -268,6 +272,7 @@ static void env_stop(void)
     uv_run(&E.loop, UV_RUN_DEFAULT);
     cr_assert_eq(uv_loop_close(&E.loop), 0);
     json_decref(E.s.kv);
+    json_decref(E.s.leader_answer);
     json_decref(E.cl.options);
 }
 
@@ -311,16 +316,59 @@ Test(workload_adapter_process_client, write_read_and_cas_against_the_server)
     json_decref(v);
 }
 
-Test(workload_adapter_process_client, leader_query_maps_the_name_to_an_index)
+/* Asks node 0 the leader question with the server answering `answer` (JSON
+ * text, NULL: the old form {"leader":"n1"}); returns the outcome and value. */
+static enum workload_outcome ask_leader(const char *answer, json_t **value)
 {
+    json_decref(E.s.leader_answer);
+    E.s.leader_answer = answer != NULL ? json_loads(answer, 0, NULL) : NULL;
     bool done = false;
     struct workload_call call = {.timeout_ms = 5000, .cb = on_done, .data = &done};
-    cr_assert_eq(workload_adapter_process.leader(E.client, &call), 0);
+    cr_assert_eq(workload_adapter_process.leader(E.client, 0, &call), 0);
+    cr_assert_not(done, "the callback ran synchronously");
     while (!done)
         uv_run(&E.loop, UV_RUN_ONCE);
-    cr_assert_eq(call.outcome, WORKLOAD_OK);
-    cr_assert(json_is_integer(call.value) && json_integer_value(call.value) == 0);
-    json_decref(call.value);
+    *value = call.value;
+    return call.outcome;
+}
+
+Test(workload_adapter_process_client, leader_query_maps_the_name_to_an_index)
+{
+    json_t *v = NULL;
+    cr_assert_eq(ask_leader(NULL, &v), WORKLOAD_OK); /* the old form stays readable */
+    json_t *want = json_pack("{s:i}", "leader", 0);
+    cr_assert(json_equal(v, want));
+    json_decref(want);
+    json_decref(v);
+}
+
+Test(workload_adapter_process_client, leader_answer_carries_the_term_or_says_unknown)
+{
+    json_t *v = NULL;
+    cr_assert_eq(ask_leader("{\"leader\":\"n1\",\"term\":7}", &v), WORKLOAD_OK);
+    cr_assert_eq(json_integer_value(json_object_get(v, "leader")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(v, "term")), 7);
+    json_decref(v);
+    cr_assert_eq(ask_leader("{\"leader\":null,\"term\":8}", &v), WORKLOAD_OK);
+    cr_assert(json_is_null(json_object_get(v, "leader")));
+    cr_assert_eq(json_integer_value(json_object_get(v, "term")), 8);
+    json_decref(v);
+    cr_assert_eq(ask_leader("{\"unknown\":true}", &v), WORKLOAD_OK);
+    cr_assert(json_is_true(json_object_get(v, "unknown")));
+    json_decref(v);
+}
+
+Test(workload_adapter_process_client, malformed_leader_answers_are_no_answer)
+{
+    static const char *bad[] = {"{\"leader\":\"n2\"}", /* one node only: out of range */
+                                "{\"leader\":\"n1x\"}", "{\"leader\":1}",
+                                "{\"leader\":\"n1\",\"term\":-1}",
+                                "{\"leader\":\"n1\",\"term\":\"7\"}", "{}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *v = NULL;
+        cr_assert_eq(ask_leader(bad[i], &v), WORKLOAD_UNKNOWN, "%s", bad[i]);
+        cr_assert_null(v);
+    }
 }
 
 Test(workload_adapter_process_client, indefinite_failure_is_unknown_for_writes_and_fail_for_reads)
