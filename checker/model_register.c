@@ -9,15 +9,81 @@
  * handle is the value's atom; appended strings are interned as atoms. */
 #include "checker/model.h"
 
+#include "common/alloc.h"
 #include "common/error.h"
 
 #include <string.h>
 
 enum { REG_READ, REG_WRITE, REG_CAS, REG_APPEND };
 
+/* Appends memoized: the search applies the same append to the same state
+ * many times, and concatenating through JSON text is slow. Open addressing
+ * over (state, suffix) -> result; 0-filled slots are empty (used == 0). */
+struct memo {
+    int64_t cur, suffix, out;
+    uint64_t used;
+};
+
 struct reg {
     int64_t initial;
+    struct memo *memo;
+    size_t memo_cap, memo_n;
 };
+
+static void reg_destroy(struct checker_model *m)
+{
+    struct reg *r = m->impl;
+    fl_free(r->memo);
+    r->memo = NULL;
+}
+
+static uint64_t memo_hash(int64_t cur, int64_t suffix)
+{
+    uint64_t h = (uint64_t)cur * 0x9e3779b97f4a7c15ULL ^ (uint64_t)suffix * 0xc2b2ae3d27d4eb4fULL;
+    return h ^ (h >> 29);
+}
+
+static struct memo *memo_find(struct reg *r, int64_t cur, int64_t suffix)
+{
+    if (!r->memo)
+        return NULL;
+    size_t j = memo_hash(cur, suffix) & (r->memo_cap - 1);
+    while (r->memo[j].used) {
+        if (r->memo[j].cur == cur && r->memo[j].suffix == suffix)
+            return &r->memo[j];
+        j = (j + 1) & (r->memo_cap - 1);
+    }
+    return NULL;
+}
+
+/* Remembers one append; a failed allocation only loses the memo. */
+static void memo_put(struct checker_model *m, int64_t cur, int64_t suffix, int64_t out)
+{
+    struct reg *r = m->impl;
+    if ((r->memo_n + 1) * 2 > r->memo_cap) {
+        size_t cap = r->memo_cap ? r->memo_cap * 2 : 1024;
+        struct memo *t = fl_calloc(cap, sizeof *t);
+        if (!t)
+            return;
+        for (size_t i = 0; i < r->memo_cap; i++) {
+            if (!r->memo[i].used)
+                continue;
+            size_t j = memo_hash(r->memo[i].cur, r->memo[i].suffix) & (cap - 1);
+            while (t[j].used)
+                j = (j + 1) & (cap - 1);
+            t[j] = r->memo[i];
+        }
+        m->mem_bytes += (cap - r->memo_cap) * sizeof *t;
+        fl_free(r->memo);
+        r->memo = t;
+        r->memo_cap = cap;
+    }
+    size_t j = memo_hash(cur, suffix) & (r->memo_cap - 1);
+    while (r->memo[j].used)
+        j = (j + 1) & (r->memo_cap - 1);
+    r->memo[j] = (struct memo){cur, suffix, out, 1};
+    r->memo_n++;
+}
 
 static int reg_create(struct checker_model *m, char *errmsg)
 {
@@ -159,8 +225,19 @@ static bool reg_step(struct checker_model *m, uint64_t state, const struct check
         return true;
     default: {
         int64_t out;
-        if (!append_atom(m, v, op->a, &out))
+        struct memo *hit = memo_find(m->impl, v, op->a);
+        if (hit) {
+            if (hit->out == CHECKER_NIL)
+                return false; /* remembered: appending to a non-string */
+            *next = (uint64_t)hit->out;
+            return true;
+        }
+        if (!append_atom(m, v, op->a, &out)) {
+            if (!m->oom)
+                memo_put(m, v, op->a, CHECKER_NIL);
             return false;
+        }
+        memo_put(m, v, op->a, out);
         *next = (uint64_t)out;
         return true;
     }
@@ -211,6 +288,7 @@ const struct checker_model_ops checker_model_register = {
     .summary = "read/write/cas register (alias cas-register); values any JSON, cas [old new]",
     .impl_size = sizeof(struct reg),
     .create = reg_create,
+    .destroy = reg_destroy,
     .prepare = reg_prepare,
     .init = reg_init,
     .step = reg_step,
@@ -226,6 +304,7 @@ const struct checker_model_ops checker_model_kv = {
     .summary = "a register per key: get/put/append or read/write/cas",
     .impl_size = sizeof(struct reg),
     .create = reg_create,
+    .destroy = reg_destroy,
     .prepare = kv_prepare,
     .init = reg_init,
     .step = reg_step,
