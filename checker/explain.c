@@ -81,6 +81,7 @@ json_t *checker_explain_json(const struct checker_history *h, const struct check
     json_object_set_new(o, "info", json_integer((json_int_t)h->n_info));
     if (res->reason[0])
         json_object_set_new(o, "reason", json_string(res->reason));
+    json_object_set_new(o, "keys_unchecked", json_integer((json_int_t)res->n_unchecked));
     if (res->verdict == CHECKER_INVALID && res->has_cex) {
         const struct checker_counterexample *c = &res->cex;
         json_t *cex = json_object();

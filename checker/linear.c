@@ -32,6 +32,9 @@
 #define MAX_CEX_STATES     16
 #define MAX_CEX_CONCURRENT 32
 #define CHUNK_WORDS        (1u << 17) /* 1 MiB arena chunks */
+#define ROUND_FIRST        20000      /* configurations per key in the first round */
+#define ROUND_GROWTH       8          /* each later round allows this many times more */
+#define ROUND_OVER         1          /* run()'s *err: the round's budget ran out */
 
 const char *checker_verdict_name(enum checker_verdict v)
 {
@@ -72,6 +75,8 @@ struct key_result {
     uint64_t configs;
     bool has_cex;
     struct checker_counterexample cex;
+    bool decided;   /* a verdict (or a model error) that no larger budget changes */
+    bool unchecked; /* left undecided once another key was invalid */
 };
 
 struct shared {
@@ -89,6 +94,7 @@ struct shared {
     atomic_size_t mem, peak;
     atomic_uint min_invalid;    /* lowest invalid key id so far */
     struct key_result *results; /* by key id */
+    uint64_t round_budget;      /* configurations per key in this round; 0: none */
 };
 
 /* Charges `bytes` to the budget; false when that would exceed it (the caller
@@ -469,7 +475,10 @@ static int run(struct search *S, int *err)
                     return RUN_ABORT;
                 }
                 if (added) {
-                    S->configs++;
+                    if (++S->configs > s->round_budget && s->round_budget) {
+                        *err = ROUND_OVER;
+                        return RUN_ABORT;
+                    }
                     S->stack[S->depth].e = e;
                     S->stack[S->depth].state = state;
                     S->stack[S->depth].forced = phase == 0;
@@ -729,6 +738,7 @@ static void search_key(struct shared *s, uint32_t key)
     res->n_crashed = S.nx;
     if (S.nc == 0) {
         res->verdict = CHECKER_VALID; /* nothing must be linearized */
+        res->decided = true;
         goto out;
     }
     size_t n_entries = 2 * S.nc + S.nx;
@@ -793,7 +803,12 @@ static void search_key(struct shared *s, uint32_t key)
     }
 
     int r = run(&S, &err);
-    res->configs = S.configs;
+    res->configs += S.configs;
+    if (r == RUN_ABORT && err == ROUND_OVER) {
+        err = 0; /* undecided: the next round searches again with more */
+        goto out;
+    }
+    res->decided = true;
     if (r == RUN_VALID) {
         res->verdict = CHECKER_VALID;
     } else if (r == RUN_INVALID) {
@@ -812,14 +827,18 @@ static void search_key(struct shared *s, uint32_t key)
     } else if (err) {
         budget_reason(s, err, res->reason, sizeof res->reason);
     } else {
-        snprintf(res->reason, sizeof res->reason, "not searched: a lower key is invalid");
+        res->unchecked = true;
+        snprintf(res->reason, sizeof res->reason, "not searched: another key is invalid");
     }
     err = 0;
 out:
     if (err) {
         res->verdict = CHECKER_UNKNOWN;
+        res->decided = true;
         budget_reason(s, err, res->reason, sizeof res->reason);
     }
+    if (res->err < 0)
+        res->decided = true;
     cache_free(&S.cache, s);
     fl_free(S.prefix);
     fl_free(S.ro);
@@ -881,10 +900,13 @@ static void *worker(void *arg)
         if (i >= s->n_order)
             return NULL;
         uint32_t key = s->order[i];
+        struct key_result *kr = &s->results[key];
+        if (kr->decided)
+            continue;
         if (atomic_load(&s->min_invalid) < key) {
-            s->results[key].verdict = CHECKER_UNKNOWN;
-            snprintf(s->results[key].reason, sizeof s->results[key].reason,
-                     "not searched: a lower key is invalid");
+            kr->verdict = CHECKER_UNKNOWN;
+            kr->decided = kr->unchecked = true;
+            snprintf(kr->reason, sizeof kr->reason, "not searched: another key is invalid");
             continue;
         }
         search_key(s, key);
@@ -966,16 +988,62 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
         threads = (int)(s.n_order ? s.n_order : 1);
     if (threads > 64)
         threads = 64;
-    pthread_t tids[64];
-    int started = 0;
-    for (int i = 1; i < threads; i++) {
-        if (pthread_create(&tids[started], NULL, worker, &s) != 0)
+    /* Rounds (iterative deepening over keys): every undecided key is
+     * searched with a budget of configurations that grows by ROUND_GROWTH a
+     * round, so one hard key cannot hold back an easy invalid one, and the
+     * first round with an invalid key is the last. Budgets count
+     * configurations, not time, so which keys a round decides, and so the
+     * verdict and the counterexample, do not depend on thread timing. A key
+     * alone (or the last undecided one) gets no budget. */
+    s.round_budget = ROUND_FIRST;
+    for (;;) {
+        size_t undecided = 0;
+        for (size_t i = 0; i < s.n_order; i++)
+            undecided += !s.results[s.order[i]].decided;
+        if (undecided == 0)
             break;
-        started++;
+        if (undecided == 1)
+            s.round_budget = 0;
+        atomic_store(&s.next, 0);
+        int want = threads;
+        if ((size_t)want > undecided)
+            want = (int)undecided;
+        pthread_t tids[64];
+        int started = 0;
+        for (int i = 1; i < want; i++) {
+            if (pthread_create(&tids[started], NULL, worker, &s) != 0)
+                break;
+            started++;
+        }
+        worker(&s);
+        for (int i = 0; i < started; i++)
+            pthread_join(tids[i], NULL);
+        if (atomic_load(&s.min_invalid) != UINT32_MAX || s.round_budget == 0)
+            break;
+        if (s.deadline > 0 && now_s() > s.deadline) {
+            for (size_t i = 0; i < s.n_order; i++) {
+                struct key_result *kr = &s.results[s.order[i]];
+                if (!kr->decided) {
+                    kr->verdict = CHECKER_UNKNOWN;
+                    kr->decided = true;
+                    snprintf(kr->reason, sizeof kr->reason,
+                             "search budget exhausted: --timeout %g s", s.timeout_s);
+                }
+            }
+            break;
+        }
+        s.round_budget = s.round_budget > UINT64_MAX / ROUND_GROWTH ? 0
+                                                                    : s.round_budget * ROUND_GROWTH;
     }
-    worker(&s);
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
+    /* Keys a round left undecided once a key was invalid are unchecked. */
+    for (size_t i = 0; i < s.n_order; i++) {
+        struct key_result *kr = &s.results[s.order[i]];
+        if (!kr->decided) {
+            kr->verdict = CHECKER_UNKNOWN;
+            kr->decided = kr->unchecked = true;
+            snprintf(kr->reason, sizeof kr->reason, "not searched: another key is invalid");
+        }
+    }
 
     /* Combine in key order: the first model error wins, then the lowest
      * invalid key, then any unknown. */
@@ -993,6 +1061,7 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
         if (s.key_start[k + 1] == s.key_start[k])
             continue;
         res->n_keys++;
+        res->n_unchecked += kr->unchecked;
         res->n_ops += kr->n_ops;
         res->n_crashed += kr->n_crashed;
         res->configs += kr->configs;
@@ -1009,6 +1078,12 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
             res->verdict = CHECKER_UNKNOWN;
             fl_errorf(res->reason, 0, "%s", kr->reason);
         }
+    }
+    if (res->verdict == CHECKER_INVALID && res->n_unchecked > 0) {
+        size_t len = strlen(res->reason);
+        snprintf(res->reason + len, sizeof res->reason - len,
+                 "; %zu of %zu keys left unchecked once one was invalid", res->n_unchecked,
+                 res->n_keys);
     }
 out:
     if (s.results)

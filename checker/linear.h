@@ -1,10 +1,14 @@
 /* linear.h - linearizability checking: Wing & Gong's search with Lowe's
  * memoization, split per key (P-compositionality), keys checked in parallel.
  *
- * The verdict is deterministic: keys are independent, each key's search is
- * deterministic, and when several keys are invalid the lowest key id is the
- * one reported. Only the budgets (time, memory) can turn a verdict into
- * `unknown`, and the result names the budget that ran out. */
+ * Keys are searched in rounds with a growing budget of configurations per
+ * key, and the check stops after the first round in which a key is invalid:
+ * the verdict cannot change, the keys left undecided are reported as
+ * unchecked. The verdict is deterministic: each key's search is, the round
+ * budgets count configurations (not time), and of the keys a round finds
+ * invalid the lowest key id is the one reported. Only the budgets (time,
+ * memory) can turn a verdict into `unknown`, and the result names the budget
+ * that ran out. */
 #ifndef CHECKER_LINEAR_H
 #define CHECKER_LINEAR_H
 
@@ -49,6 +53,7 @@ struct checker_result {
     size_t n_ops;       /* operations searched (after dropping fail/unobservable ones) */
     size_t n_keys;      /* keys with at least one operation */
     size_t n_crashed;   /* indeterminate operations searched */
+    size_t n_unchecked; /* keys left undecided once another key was invalid */
     uint64_t configs;   /* configurations cached across keys */
     size_t peak_memory; /* bytes of caches at the high-water mark */
     double seconds;
