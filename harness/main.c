@@ -1,6 +1,7 @@
 /* main.c - the faultline command: dispatches to subcommands. */
 #include "harness/bench.h"
 #include "harness/campaign.h"
+#include "harness/capture_cmd.h"
 #include "harness/check.h"
 #include "harness/clean.h"
 #include "harness/client.h"
@@ -8,6 +9,7 @@
 #include "harness/index.h"
 #include "harness/report_cmd.h"
 #include "harness/run.h"
+#include "harness/shrink.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +29,10 @@ static void usage(FILE *out)
                  "  run [SCENARIO]  run a scenario: cluster in namespaces, workload, nemesis,\n"
                  "                  check and report; see faultline run --help\n"
                  "  replay DIR      run a saved run's scenario again with its seed\n"
+                 "  shrink DIR      a smaller scenario that still fails like the run in DIR\n"
+                 "                  (fewer faults, clients, keys); see faultline shrink --help\n"
+                 "  capture DIR     the run's capture.pcap decoded: Raft messages between the\n"
+                 "                  nodes, TCP events; see faultline capture --help\n"
                  "  report DIR      write results.json and report.html (timeline, faults,\n"
                  "                  latency, counterexample) for a results folder or history\n"
                  "  compare SCENARIO --impl SPEC...  the same scenario and seeds for several\n"
@@ -61,6 +67,10 @@ int main(int argc, char **argv)
         return harness_run_main(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)
         return harness_replay_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "capture") == 0)
+        return harness_capture_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "shrink") == 0)
+        return harness_shrink_main(argc - 1, argv + 1);
     if (strcmp(cmd, "clean") == 0)
         return harness_clean_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -31,6 +31,7 @@
 #include "harness/index.h"
 #include "harness/report_cmd.h"
 #include "harness/scenario.h"
+#include "harness/schedule.h"
 #include "nemesis/capture.h"
 #include "nemesis/clock.h"
 #include "nemesis/fault.h"
@@ -951,8 +952,21 @@ static void *run_thread(void *arg)
     if (r->rc == 0) {
         char path[PATH_SZ + 32];
         snprintf(path, sizeof path, "%s/history.jsonl", r->dir);
-        if (workload_history_open(&r->hist, path, uv_hrtime(), err) != 0)
+        uint64_t t0 = uv_hrtime();
+        if (workload_history_open(&r->hist, path, t0, err) != 0)
             fail_run(r, "%s", err);
+        /* The wall-clock time of history time 0, so `faultline capture` can place the
+         * capture's packets (wall-clock stamps) on the history's clock. */
+        struct timespec wall;
+        clock_gettime(CLOCK_REALTIME, &wall);
+        snprintf(path, sizeof path, "%s/clock.json", r->dir);
+        FILE *cf = fopen(path, "w");
+        if (cf) {
+            fprintf(cf, "{\"history_t0_unix_ns\": %lld}\n",
+                    (long long)wall.tv_sec * 1000000000LL + wall.tv_nsec -
+                        (long long)(uv_hrtime() - t0));
+            fclose(cf);
+        }
         snprintf(path, sizeof path, "%s/nemesis.jsonl", r->dir);
         r->nemesis_log = fopen(path, "w");
     }
@@ -1061,42 +1075,7 @@ static void find_node_bin(struct run *r, const char *override)
 
 static int plan_nemesis(struct run *r, char *errmsg)
 {
-    struct nemesis_schedule s;
-    nemesis_schedule_init(&s);
-    s.seed = r->sc.nemesis.seed;
-    s.interval_ms = r->sc.nemesis.interval_ms + r->sc.nemesis.duration_ms;
-    s.jitter_ms = r->sc.nemesis.jitter_ms;
-    s.hold_ms = r->sc.nemesis.duration_ms;
-    s.start_ms = 0;
-    s.duration_ms = r->sc.phases.faults_s * 1000;
-    bool any = false;
-    for (int k = 0; k < HARNESS_FAULT_COUNT; k++) {
-        if (r->sc.nemesis.weights[k] == 0)
-            continue;
-        any = true;
-        /* The scenario says "random-partition", the nemesis registry "random". */
-        const char *kind = harness_fault_name((enum harness_fault)k);
-        if (strcmp(kind, "random-partition") == 0)
-            kind = "random";
-        int rv = nemesis_schedule_add(&s, kind, r->sc.nemesis.weights[k], errmsg);
-        if (rv != 0)
-            return rv;
-    }
-    s.opts.loss_percent = (int)r->sc.nemesis.options.loss_percent;
-    s.opts.dup_percent = (int)r->sc.nemesis.options.duplicate_percent;
-    s.opts.delay_ms = r->sc.nemesis.options.delay_ms;
-    s.opts.jitter_ms = r->sc.nemesis.options.delay_jitter_ms;
-    s.opts.reorder_percent = (int)r->sc.nemesis.options.delay_reorder_percent;
-    s.opts.skew_ms = r->sc.nemesis.options.clock_skew_max_ms;
-    s.opts.jump_ms = r->sc.nemesis.options.clock_jump_max_ms;
-    s.opts.rate = r->sc.nemesis.options.clock_rate_max;
-    memset(&r->plan, 0, sizeof r->plan);
-    if (!any)
-        return 0;
-    int rv = nemesis_schedule_check(&s, errmsg);
-    if (rv == 0)
-        rv = nemesis_schedule_plan(&s, &r->topo, &r->plan, errmsg);
-    return rv;
+    return harness_schedule_plan(&r->sc, &r->topo, &r->plan, errmsg);
 }
 
 /* Runs one scenario (seed set) into o->out_dir (or results/<name>/<time>):

@@ -670,10 +670,72 @@ static int parse_kinds(struct ctx *c, json_t *kinds, struct harness_scenario *s)
     return 0;
 }
 
+/* nemesis.schedule: [{"kind", "at_ms", "heal_ms", "seed", "spare": ["n2"]}...]. The order and
+ * the kinds are checked by harness_scenario_validate, which also sees command-line overrides. */
+static int parse_schedule(struct ctx *c, json_t *arr, struct harness_scenario *s)
+{
+    static const char *const keys[] = {"kind", "at_ms", "heal_ms", "seed", "spare", NULL};
+    if (!json_is_array(arr))
+        return fail(c, FL_ESHAPE, "nemesis", "schedule", "expected an array of steps, got %s",
+                    type_name(arr));
+    if (json_array_size(arr) > HARNESS_SCENARIO_MAX_STEPS)
+        return fail(c, FL_ELIMIT, "nemesis", "schedule", "more than %d steps",
+                    HARNESS_SCENARIO_MAX_STEPS);
+    s->nemesis.explicit_schedule = true;
+    s->nemesis.n_steps = 0;
+    size_t i;
+    json_t *st;
+    json_array_foreach(arr, i, st)
+    {
+        char path[48];
+        snprintf(path, sizeof(path), "nemesis.schedule[%zu]", i);
+        struct harness_step *d = &s->nemesis.steps[i];
+        memset(d, 0, sizeof(*d));
+        int rc, v = 0;
+        if (!json_is_object(st))
+            return fail(c, FL_ESHAPE, path, NULL, "expected an object, got %s", type_name(st));
+        if ((rc = only_keys(c, st, path, keys)))
+            return rc;
+        if (!json_object_get(st, "kind") || !json_object_get(st, "at_ms") ||
+            !json_object_get(st, "heal_ms"))
+            return fail(c, FL_ESHAPE, path, NULL, "needs kind, at_ms and heal_ms");
+        if ((rc = get_enum(c, st, path, "kind", fault_names, HARNESS_FAULT_COUNT, false, 0, &v)))
+            return rc;
+        d->kind = (enum harness_fault)v;
+        unsigned at = 0, heal = 0;
+        uint64_t seed = 0;
+        if ((rc = get_uint(c, st, path, "at_ms", 0, 86400000, &at)) ||
+            (rc = get_uint(c, st, path, "heal_ms", 1, 86400000, &heal)) ||
+            (rc = get_u64(c, st, path, "seed", 0, HARNESS_SCENARIO_SEED_MAX, &seed)))
+            return rc;
+        d->at_ms = at;
+        d->heal_ms = heal;
+        d->seed = seed;
+        json_t *spare = json_object_get(st, "spare");
+        if (spare && !json_is_array(spare))
+            return fail(c, FL_ESHAPE, path, "spare", "expected an array of node names, got %s",
+                        type_name(spare));
+        size_t j;
+        json_t *nm;
+        json_array_foreach(spare, j, nm)
+        {
+            const char *t = json_is_string(nm) ? json_string_value(nm) : "";
+            char *end = NULL;
+            unsigned long k = t[0] == 'n' ? strtoul(t + 1, &end, 10) : 0;
+            if (k < 1 || k > HARNESS_SCENARIO_MAX_NODES || !end || *end)
+                return fail(c, FL_ESHAPE, path, "spare", "expected node names n1..n%d",
+                            HARNESS_SCENARIO_MAX_NODES);
+            d->spare |= 1u << (k - 1);
+        }
+        s->nemesis.n_steps++;
+    }
+    return 0;
+}
+
 static int parse_nemesis(struct ctx *c, json_t *root, struct harness_scenario *s)
 {
     static const char *const keys[] = {"seed",  "interval_ms", "duration_ms", "jitter_ms",
-                                       "kinds", "options",     NULL};
+                                       "kinds", "options",     "schedule",    NULL};
     static const char *const okeys[] = {"loss",       "duplicate",  "delay", "clock-skew",
                                         "clock-jump", "clock-rate", "kill",  NULL};
     static const char *const kkeys[] = {"lose_unfsynced", NULL};
@@ -703,6 +765,9 @@ static int parse_nemesis(struct ctx *c, json_t *root, struct harness_scenario *s
         return rc;
     json_t *kinds = json_object_get(o, "kinds");
     if (kinds && (rc = parse_kinds(c, kinds, s)))
+        return rc;
+    json_t *sched = json_object_get(o, "schedule");
+    if (sched && !json_is_null(sched) && (rc = parse_schedule(c, sched, s)))
         return rc;
     if ((rc = get_object(c, o, P, "options", &opts)) || !opts)
         return rc;
@@ -914,6 +979,32 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
         return fail(c, FL_ESHAPE, "nemesis.options.delay", "jitter_ms",
                     "must not exceed ms (%u), got %u", s->nemesis.options.delay_ms,
                     s->nemesis.options.delay_jitter_ms);
+    uint64_t prev_heal = 0;
+    for (unsigned i = 0; s->nemesis.explicit_schedule && i < s->nemesis.n_steps; i++) {
+        const struct harness_step *st = &s->nemesis.steps[i];
+        char path[48];
+        snprintf(path, sizeof(path), "nemesis.schedule[%u]", i);
+        if ((unsigned)st->kind >= HARNESS_FAULT_COUNT || !s->nemesis.weights[st->kind])
+            return fail(c, FL_ESHAPE, path, "kind",
+                        "\"%s\" is not in nemesis.kinds (the kinds' rules apply to the steps)",
+                        harness_fault_name(st->kind));
+        if (st->heal_ms <= st->at_ms)
+            return fail(c, FL_ESHAPE, path, "heal_ms", "must be after at_ms (%u), got %u",
+                        st->at_ms, st->heal_ms);
+        if (st->at_ms < prev_heal)
+            return fail(c, FL_ESHAPE, path, "at_ms",
+                        "steps run one at a time: must not be before the previous heal (%llu), "
+                        "got %u",
+                        (unsigned long long)prev_heal, st->at_ms);
+        if ((uint64_t)st->heal_ms > (uint64_t)s->phases.faults_s * 1000)
+            return fail(c, FL_ESHAPE, path, "heal_ms",
+                        "must be within the fault phase (phases.faults_s = %u s), got %u ms",
+                        s->phases.faults_s, st->heal_ms);
+        if (st->spare >> (s->nodes.count + s->nodes.passive))
+            return fail(c, FL_ESHAPE, path, "spare", "names a node beyond n%u",
+                        s->nodes.count + s->nodes.passive);
+        prev_heal = st->heal_ms;
+    }
     for (int k = 0; k < HARNESS_FAULT_COUNT; k++) {
         if (!s->nemesis.weights[k])
             continue;
@@ -1178,6 +1269,28 @@ json_t *harness_scenario_to_json(const struct harness_scenario *s)
     put(nopts, "kill", json_pack("{s:b}", "lose_unfsynced", t->nemesis.options.kill_lose_unfsynced),
         &ok);
     put(nem, "options", nopts, &ok);
+    if (s->nemesis.explicit_schedule) {
+        json_t *steps = json_array();
+        for (unsigned i = 0; steps && i < s->nemesis.n_steps; i++) {
+            const struct harness_step *st = &s->nemesis.steps[i];
+            json_t *spare = json_array();
+            for (unsigned k = 0; spare && k < HARNESS_SCENARIO_MAX_NODES; k++) {
+                char nm[8];
+                snprintf(nm, sizeof(nm), "n%u", k + 1);
+                if ((st->spare & (1u << k)) && json_array_append_new(spare, json_string(nm)))
+                    ok = false;
+            }
+            json_t *o = json_pack("{s:s, s:I, s:I, s:I}", "kind", harness_fault_name(st->kind),
+                                  "at_ms", (json_int_t)st->at_ms, "heal_ms",
+                                  (json_int_t)st->heal_ms, "seed", (json_int_t)st->seed);
+            if (o && spare && json_array_size(spare) > 0)
+                put(o, "spare", json_incref(spare), &ok);
+            json_decref(spare);
+            if (!o || json_array_append_new(steps, o))
+                ok = false;
+        }
+        put(nem, "schedule", steps, &ok);
+    }
     put(root, "nemesis", nem, &ok);
 
     put(phases, "warmup_s", json_integer(s->phases.warmup_s), &ok);
@@ -1235,8 +1348,16 @@ bool harness_scenario_equal(const struct harness_scenario *a, const struct harne
         a->nemesis.interval_ms != b->nemesis.interval_ms ||
         a->nemesis.duration_ms != b->nemesis.duration_ms ||
         a->nemesis.jitter_ms != b->nemesis.jitter_ms ||
-        memcmp(a->nemesis.weights, b->nemesis.weights, sizeof(a->nemesis.weights)))
+        memcmp(a->nemesis.weights, b->nemesis.weights, sizeof(a->nemesis.weights)) ||
+        a->nemesis.explicit_schedule != b->nemesis.explicit_schedule ||
+        a->nemesis.n_steps != b->nemesis.n_steps)
         return false;
+    for (unsigned i = 0; a->nemesis.explicit_schedule && i < a->nemesis.n_steps; i++) {
+        const struct harness_step *x = &a->nemesis.steps[i], *y = &b->nemesis.steps[i];
+        if (x->kind != y->kind || x->at_ms != y->at_ms || x->heal_ms != y->heal_ms ||
+            x->seed != y->seed || x->spare != y->spare)
+            return false;
+    }
     const __typeof__(a->nemesis.options) *an = &a->nemesis.options, *bn = &b->nemesis.options;
     if (an->loss_percent != bn->loss_percent || an->duplicate_percent != bn->duplicate_percent ||
         an->delay_ms != bn->delay_ms || an->delay_jitter_ms != bn->delay_jitter_ms ||

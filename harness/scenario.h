@@ -26,6 +26,7 @@
 #define HARNESS_SCENARIO_MAX_ARGS  32                 /* implementation.options.args */
 #define HARNESS_SCENARIO_MAX_NODES 9                  /* nodes.count + nodes.passive */
 #define HARNESS_SCENARIO_SEED_MAX  ((1ull << 53) - 1) /* exact in every JSON reader */
+#define HARNESS_SCENARIO_MAX_STEPS 256                /* nemesis.schedule entries */
 
 enum harness_impl { HARNESS_IMPL_REFERENCE, HARNESS_IMPL_ETCD, HARNESS_IMPL_PROCESS };
 
@@ -99,6 +100,18 @@ enum harness_fault {
     HARNESS_FAULT_COUNT
 };
 
+/* One fault of an explicit schedule (nemesis.schedule): `faultline shrink` writes these so a
+ * schedule can lose steps, get shorter holds and spare nodes, and still load with `run`. The
+ * fault is planned by its kind from an rng seeded with `seed` alone, so a step plans the same
+ * fault whatever steps are around it. */
+struct harness_step {
+    enum harness_fault kind;
+    uint32_t at_ms;   /* since the fault phase began */
+    uint32_t heal_ms; /* > at_ms; at or before the next step's at_ms */
+    uint64_t seed;    /* 0..HARNESS_SCENARIO_SEED_MAX */
+    uint32_t spare;   /* bit i: node i is left out of the fault (links and targets) */
+};
+
 enum harness_checker {
     HARNESS_CHECKER_LINEARIZABLE,
     HARNESS_CHECKER_SET,
@@ -167,6 +180,9 @@ struct harness_scenario {
         unsigned duration_ms;                  /* how long each fault is held before it is healed */
         unsigned jitter_ms;                    /* both times vary uniformly by +- jitter_ms */
         unsigned weights[HARNESS_FAULT_COUNT]; /* 0: kind not used; all 0: no faults */
+        bool explicit_schedule; /* nemesis.schedule given: these steps, not a random plan */
+        unsigned n_steps;
+        struct harness_step steps[HARNESS_SCENARIO_MAX_STEPS];
         struct {
             unsigned loss_percent;                                     /* loss */
             unsigned duplicate_percent;                                /* duplicate */
