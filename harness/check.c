@@ -1,6 +1,8 @@
 /* check.c - `faultline check FILE...`: load, check, print, exit by verdict. */
 #include "harness/check.h"
 
+#include "harness/check_txn.h"
+
 #include "checker/check.h"
 #include "checker/countercheck.h"
 #include "checker/explain.h"
@@ -159,6 +161,7 @@ int harness_check_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
+        {"consistency", required_argument, NULL, 'C'},
         {"format", required_argument, NULL, 'f'},
         {"initial", required_argument, NULL, 'i'},
         {"nil-read-any", no_argument, NULL, 'a'},
@@ -180,18 +183,33 @@ int harness_check_main(int argc, char **argv)
     double d;
     size_t prefix_tail = 10;
     int c, code = 0;
+    struct harness_check_txn_opts txn = {.consistency = CHECKER_TXN_STRICT_SERIALIZABLE};
+    bool txn_mode = false;
 
     optind = 1;
     opterr = 0; /* our own message: getopt's would say "check: ..." */
     while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm':
+            if (checker_txn_workload_parse(optarg, &txn.workload) == 0) {
+                txn.workload_given = true;
+                txn_mode = true;
+                break;
+            }
             if (!checker_model_find(optarg)) {
                 fprintf(stderr, "faultline check: --model: unknown model \"%s\" (see --help)\n",
                         optarg);
                 goto usage_error;
             }
             opt.model = optarg;
+            break;
+        case 'C':
+            if (checker_txn_consistency_parse(optarg, &txn.consistency) < 0) {
+                fprintf(stderr, "faultline check: --consistency: unknown model \"%s\" (see --help)\n",
+                        optarg);
+                goto usage_error;
+            }
+            txn_mode = true;
             break;
         case 'f':
             if (fl_history_format_parse(optarg, &opt.format) < 0) {
@@ -275,6 +293,26 @@ int harness_check_main(int argc, char **argv)
         goto usage_error;
     }
 
+    if (txn_mode && (opt.model || export_path || want_stats)) {
+        fprintf(stderr, "faultline check: --model list-append/rw-register and --consistency go "
+                        "without --export-edn, --stats or another --model\n");
+        goto usage_error;
+    }
+    if (txn_mode) {
+        txn.format = opt.format;
+        txn.timeout_s = opt.limits.timeout_s;
+        txn.max_memory = opt.limits.max_memory;
+        txn.json = json_out;
+        txn.quiet = quiet;
+        for (int i = optind; i < argc; i++) {
+            int r = harness_check_txn_file(argv[i], &txn);
+            if (r == EXIT_ERROR || (r == EXIT_INVALID && code != EXIT_ERROR) ||
+                (r == EXIT_UNKNOWN && code == 0))
+                code = r;
+        }
+        json_decref(opt.initial);
+        return code;
+    }
     for (int i = optind; i < argc; i++) {
         const char *path = argv[i];
         char errmsg[FL_ERRMSG_SIZE] = "";

@@ -1,0 +1,1037 @@
+/* txn_history.c - loading transactional histories: a JSONL parser of our own, EDN through
+ * common/, key interning and invocation/completion pairing. */
+#include "checker/txn_history.h"
+
+#include "common/alloc.h"
+#include "common/error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+/* ==== Growable arrays ==== */
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c *= 2;
+    void *q = fl_reallocarray(*p, c, elem);
+    if (!q)
+        return FL_ENOMEM;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* ==== Keys ==== */
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t x = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        x = (x ^ (unsigned char)s[i]) * 1099511628211ull;
+    return x ^ (x >> 29);
+}
+
+static int key_rehash(struct checker_txn_history *h, size_t n_slots)
+{
+    uint32_t *slots = fl_calloc(n_slots, sizeof *slots);
+    if (!slots)
+        return FL_ENOMEM;
+    for (uint32_t k = 0; k < h->n_keys; k++) {
+        const char *s = h->names + h->key_off[k];
+        size_t i = hash_bytes(s, strlen(s)) & (n_slots - 1);
+        while (slots[i])
+            i = (i + 1) & (n_slots - 1);
+        slots[i] = k + 1;
+    }
+    fl_free(h->key_slots);
+    h->key_slots = slots;
+    h->n_key_slots = n_slots;
+    return 0;
+}
+
+/* Interns the key `s` (n bytes, no NUL inside) and returns its id in *id. */
+static int key_intern(struct checker_txn_history *h, const char *s, size_t n, uint32_t *id)
+{
+    if ((size_t)h->n_keys * 2 + 2 > h->n_key_slots &&
+        key_rehash(h, h->n_key_slots ? h->n_key_slots * 2 : 1024) < 0)
+        return FL_ENOMEM;
+    size_t mask = h->n_key_slots - 1, i = hash_bytes(s, n) & mask;
+    for (; h->key_slots[i]; i = (i + 1) & mask) {
+        uint32_t k = h->key_slots[i] - 1;
+        const char *t = h->names + h->key_off[k];
+        if (strncmp(t, s, n) == 0 && t[n] == '\0') {
+            *id = k;
+            return 0;
+        }
+    }
+    if (h->n_keys == UINT32_MAX - 1 || h->names_len + n + 1 > UINT32_MAX)
+        return FL_ELIMIT;
+    size_t cap = h->cap_keys;
+    if (grow((void **)&h->key_off, &cap, (size_t)h->n_keys + 1, sizeof *h->key_off) < 0 ||
+        grow((void **)&h->names, &h->names_cap, h->names_len + n + 1, 1) < 0)
+        return FL_ENOMEM;
+    h->cap_keys = (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap);
+    memcpy(h->names + h->names_len, s, n);
+    h->names[h->names_len + n] = '\0';
+    h->key_off[h->n_keys] = (uint32_t)h->names_len;
+    h->names_len += n + 1;
+    h->key_slots[i] = h->n_keys + 1;
+    *id = h->n_keys++;
+    return 0;
+}
+
+/* ==== Pairing ==== */
+
+/* One event's micro-ops, parsed before we know what to do with them. */
+struct scratch {
+    struct checker_txn_mop *mops;
+    size_t n, cap;
+    int64_t *elems;
+    size_t n_elems, cap_elems;
+};
+
+struct pending_slot {
+    int64_t process;
+    uint32_t txn; /* CHECKER_TXN_NONE: empty */
+};
+
+struct loader {
+    struct checker_txn_history *h;
+    struct scratch s;
+    struct pending_slot *pend; /* open addressing by process */
+    size_t n_pend_slots, n_pend_used;
+};
+
+static size_t pend_find(const struct loader *ld, int64_t process)
+{
+    size_t mask = ld->n_pend_slots - 1;
+    size_t i = (size_t)((uint64_t)process * 0x9e3779b97f4a7c15ull >> 20) & mask;
+    while (ld->pend[i].txn != CHECKER_TXN_NONE && ld->pend[i].process != process)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Removing from open addressing: re-insert the cluster after the hole. */
+static void pend_remove(struct loader *ld, size_t i)
+{
+    size_t mask = ld->n_pend_slots - 1;
+    ld->pend[i].txn = CHECKER_TXN_NONE;
+    ld->n_pend_used--;
+    for (size_t j = (i + 1) & mask; ld->pend[j].txn != CHECKER_TXN_NONE; j = (j + 1) & mask) {
+        struct pending_slot e = ld->pend[j];
+        ld->pend[j].txn = CHECKER_TXN_NONE;
+        ld->pend[pend_find(ld, e.process)] = e;
+    }
+}
+
+static int pend_reserve(struct loader *ld)
+{
+    if ((ld->n_pend_used + 1) * 2 <= ld->n_pend_slots)
+        return 0;
+    size_t n = ld->n_pend_slots ? ld->n_pend_slots * 2 : 64;
+    struct pending_slot *old = ld->pend;
+    size_t n_old = ld->n_pend_slots;
+    ld->pend = fl_malloc(n * sizeof *ld->pend);
+    if (!ld->pend) {
+        ld->pend = old;
+        return FL_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        ld->pend[i].txn = CHECKER_TXN_NONE;
+    ld->n_pend_slots = n;
+    for (size_t i = 0; i < n_old; i++)
+        if (old[i].txn != CHECKER_TXN_NONE)
+            ld->pend[pend_find(ld, old[i].process)] = old[i];
+    fl_free(old);
+    return 0;
+}
+
+struct event_head {
+    enum fl_event_type type;
+    int64_t process;
+    uint64_t line;
+    int64_t time;
+};
+
+/* Takes one client txn event whose micro-ops are in ld->s. */
+static int on_event(struct loader *ld, const struct event_head *e, char *errmsg)
+{
+    struct checker_txn_history *h = ld->h;
+    struct scratch *s = &ld->s;
+    uint64_t pos = h->n_events - 1;
+    int rc;
+    if ((rc = pend_reserve(ld)) < 0)
+        return fl_errorf(errmsg, rc, "out of memory");
+    size_t slot = pend_find(ld, e->process);
+    if (e->type == FL_EVENT_INVOKE) {
+        if (ld->pend[slot].txn != CHECKER_TXN_NONE)
+            return fl_errorf(errmsg, FL_EHISTORY,
+                             "line %" PRIu64 ": process: process %" PRId64
+                             " invokes while its operation of line %" PRIu64 " is in flight",
+                             e->line, e->process, h->txns[ld->pend[slot].txn].inv_line);
+        if (h->n_txns >= CHECKER_TXN_MAX_TXNS)
+            return fl_errorf(errmsg, FL_ELIMIT, "line %" PRIu64 ": more than %u transactions",
+                             e->line, CHECKER_TXN_MAX_TXNS);
+        if (h->n_mops + s->n > UINT32_MAX - 1)
+            return fl_errorf(errmsg, FL_ELIMIT, "line %" PRIu64 ": too many micro-ops", e->line);
+        if (grow((void **)&h->txns, &h->cap_txns, h->n_txns + 1, sizeof *h->txns) < 0 ||
+            grow((void **)&h->mops, &h->cap_mops, h->n_mops + s->n, sizeof *h->mops) < 0)
+            return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+        struct checker_txn *t = &h->txns[h->n_txns];
+        *t = (struct checker_txn){.inv_line = e->line,
+                                  .inv_pos = pos,
+                                  .end_pos = UINT64_MAX,
+                                  .process = e->process,
+                                  .inv_time = e->time,
+                                  .end_time = -1,
+                                  .mop = (uint32_t)h->n_mops,
+                                  .n_mops = (uint32_t)s->n,
+                                  .type = CHECKER_TXN_INFO};
+        for (size_t i = 0; i < s->n; i++) {
+            struct checker_txn_mop m = s->mops[i];
+            if (m.f == CHECKER_TXN_R) {
+                m.rkind = CHECKER_TXN_RUNKNOWN;
+                m.value = 0;
+                m.len = 0;
+            }
+            h->mops[h->n_mops++] = m;
+        }
+        ld->pend[slot] = (struct pending_slot){e->process, (uint32_t)h->n_txns++};
+        ld->n_pend_used++;
+        return 0;
+    }
+    if (ld->pend[slot].txn == CHECKER_TXN_NONE)
+        return fl_errorf(errmsg, FL_EHISTORY,
+                         "line %" PRIu64 ": process: %s of process %" PRId64
+                         " with no operation in flight",
+                         e->line, fl_event_type_name(e->type), e->process);
+    struct checker_txn *t = &h->txns[ld->pend[slot].txn];
+    pend_remove(ld, slot);
+    t->end_line = e->line;
+    if (e->type == FL_EVENT_INFO)
+        return 0; /* may take effect any time after its invocation: keep end_pos at infinity */
+    t->end_pos = pos;
+    t->end_time = e->time;
+    t->type = e->type == FL_EVENT_OK ? CHECKER_TXN_OK : CHECKER_TXN_FAIL;
+    if (e->type == FL_EVENT_FAIL)
+        return 0;
+    if (s->n != t->n_mops)
+        return fl_errorf(errmsg, FL_EHISTORY,
+                         "line %" PRIu64 ": value: %zu micro-ops, its invocation (line %" PRIu64
+                         ") had %u",
+                         e->line, s->n, t->inv_line, t->n_mops);
+    for (size_t i = 0; i < s->n; i++) {
+        struct checker_txn_mop *m = &h->mops[t->mop + i];
+        const struct checker_txn_mop *c = &s->mops[i];
+        if (c->f != m->f || c->key != m->key || (m->f != CHECKER_TXN_R && c->value != m->value))
+            return fl_errorf(errmsg, FL_EHISTORY,
+                             "line %" PRIu64
+                             ": value[%zu]: differs from its invocation (line %" PRIu64 ")",
+                             e->line, i, t->inv_line);
+        if (m->f != CHECKER_TXN_R)
+            continue;
+        m->rkind = c->rkind;
+        m->value = c->value;
+        m->len = c->len;
+        if (c->rkind == CHECKER_TXN_RLIST) {
+            if (grow((void **)&h->elems, &h->cap_elems, h->n_elems + c->len, sizeof *h->elems) < 0)
+                return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+            memcpy(h->elems + h->n_elems, s->elems + c->value, c->len * sizeof *h->elems);
+            m->value = (int64_t)h->n_elems;
+            h->n_elems += c->len;
+        }
+    }
+    return 0;
+}
+
+static int scratch_mop(struct scratch *s, struct checker_txn_mop **out)
+{
+    if (s->n >= CHECKER_TXN_MAX_MOPS)
+        return FL_ELIMIT;
+    if (grow((void **)&s->mops, &s->cap, s->n + 1, sizeof *s->mops) < 0)
+        return FL_ENOMEM;
+    *out = &s->mops[s->n++];
+    memset(*out, 0, sizeof **out);
+    return 0;
+}
+
+static int scratch_elem(struct scratch *s, int64_t v)
+{
+    if (s->n_elems >= UINT32_MAX - 1)
+        return FL_ELIMIT;
+    if (grow((void **)&s->elems, &s->cap_elems, s->n_elems + 1, sizeof *s->elems) < 0)
+        return FL_ENOMEM;
+    s->elems[s->n_elems++] = v;
+    return 0;
+}
+
+static int mop_f_parse(const char *s, size_t n, uint8_t *f)
+{
+    if (n == 6 && memcmp(s, "append", 6) == 0)
+        *f = CHECKER_TXN_APPEND;
+    else if (n == 1 && s[0] == 'r')
+        *f = CHECKER_TXN_R;
+    else if (n == 1 && s[0] == 'w')
+        *f = CHECKER_TXN_W;
+    else
+        return FL_ESHAPE;
+    return 0;
+}
+
+/* ==== JSONL ==== */
+
+struct jp {
+    const char *p, *end;
+    uint64_t line;
+    char *errmsg;
+    char *str; /* decoded string scratch */
+    size_t str_cap;
+    int depth;
+};
+
+static int jp_err(struct jp *j, const char *field, const char *what)
+{
+    return fl_errorf(j->errmsg, FL_EPARSE, "line %" PRIu64 ": %s: %s", j->line, field, what);
+}
+
+static void jp_ws(struct jp *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\r' || *j->p == '\n'))
+        j->p++;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int put_utf8(struct jp *j, size_t *n, uint32_t cp)
+{
+    char b[4];
+    size_t k;
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+        k = 1;
+    } else if (cp < 0x800) {
+        b[0] = (char)(0xc0 | (cp >> 6));
+        b[1] = (char)(0x80 | (cp & 0x3f));
+        k = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (char)(0xe0 | (cp >> 12));
+        b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        b[2] = (char)(0x80 | (cp & 0x3f));
+        k = 3;
+    } else {
+        b[0] = (char)(0xf0 | (cp >> 18));
+        b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        b[3] = (char)(0x80 | (cp & 0x3f));
+        k = 4;
+    }
+    if (grow((void **)&j->str, &j->str_cap, *n + k + 1, 1) < 0)
+        return FL_ENOMEM;
+    memcpy(j->str + *n, b, k);
+    *n += k;
+    return 0;
+}
+
+static int read_hex4(struct jp *j, uint32_t *out)
+{
+    if (j->end - j->p < 4)
+        return -1;
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        int d = hexval(j->p[i]);
+        if (d < 0)
+            return -1;
+        v = v * 16 + (uint32_t)d;
+    }
+    j->p += 4;
+    *out = v;
+    return 0;
+}
+
+/* Reads a JSON string at j->p into j->str (NUL-terminated, *len bytes). A
+ * string holding NUL is refused: keys become C strings. */
+static int jp_string(struct jp *j, const char *field, size_t *len)
+{
+    if (j->p >= j->end || *j->p != '"')
+        return jp_err(j, field, "expected a string");
+    j->p++;
+    size_t n = 0;
+    for (;;) {
+        const char *q = j->p;
+        while (q < j->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+            q++;
+        if (grow((void **)&j->str, &j->str_cap, n + (size_t)(q - j->p) + 1, 1) < 0)
+            return fl_errorf(j->errmsg, FL_ENOMEM, "out of memory");
+        memcpy(j->str + n, j->p, (size_t)(q - j->p));
+        n += (size_t)(q - j->p);
+        j->p = q;
+        if (q >= j->end)
+            return jp_err(j, field, "unterminated string");
+        if (*q == '"') {
+            j->p++;
+            break;
+        }
+        if ((unsigned char)*q < 0x20)
+            return jp_err(j, field, "control character in a string");
+        /* backslash */
+        if (++j->p >= j->end)
+            return jp_err(j, field, "unterminated string");
+        char c = *j->p++;
+        uint32_t cp;
+        switch (c) {
+        case '"':
+        case '\\':
+        case '/':
+            cp = (uint32_t)c;
+            break;
+        case 'b':
+            cp = '\b';
+            break;
+        case 'f':
+            cp = '\f';
+            break;
+        case 'n':
+            cp = '\n';
+            break;
+        case 'r':
+            cp = '\r';
+            break;
+        case 't':
+            cp = '\t';
+            break;
+        case 'u':
+            if (read_hex4(j, &cp) < 0)
+                return jp_err(j, field, "bad \\u escape");
+            if (cp >= 0xd800 && cp < 0xdc00) {
+                uint32_t lo;
+                if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u')
+                    return jp_err(j, field, "unpaired surrogate");
+                j->p += 2;
+                if (read_hex4(j, &lo) < 0 || lo < 0xdc00 || lo >= 0xe000)
+                    return jp_err(j, field, "unpaired surrogate");
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            } else if (cp >= 0xdc00 && cp < 0xe000)
+                return jp_err(j, field, "unpaired surrogate");
+            if (cp == 0)
+                return jp_err(j, field, "NUL in a string");
+            break;
+        default:
+            return jp_err(j, field, "bad escape");
+        }
+        if (put_utf8(j, &n, cp) < 0)
+            return fl_errorf(j->errmsg, FL_ENOMEM, "out of memory");
+    }
+    j->str[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+/* Reads an integer; a fraction or exponent is refused (values are ids). */
+static int jp_int(struct jp *j, const char *field, int64_t *out)
+{
+    const char *q = j->p;
+    bool neg = false;
+    if (q < j->end && *q == '-') {
+        neg = true;
+        q++;
+    }
+    if (q >= j->end || !isdigit((unsigned char)*q))
+        return jp_err(j, field, "expected an integer");
+    if (*q == '0' && q + 1 < j->end && isdigit((unsigned char)q[1]))
+        return jp_err(j, field, "leading zero");
+    uint64_t v = 0;
+    for (; q < j->end && isdigit((unsigned char)*q); q++) {
+        unsigned d = (unsigned)(*q - '0');
+        if (v > (UINT64_C(9223372036854775808) - d) / 10)
+            return jp_err(j, field, "integer out of range");
+        v = v * 10 + d;
+    }
+    if (q < j->end && (*q == '.' || *q == 'e' || *q == 'E'))
+        return jp_err(j, field, "expected an integer");
+    if (!neg && v > INT64_MAX)
+        return jp_err(j, field, "integer out of range");
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    j->p = q;
+    return 0;
+}
+
+static bool jp_lit(struct jp *j, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(j->end - j->p) >= n && memcmp(j->p, lit, n) == 0) {
+        j->p += n;
+        return true;
+    }
+    return false;
+}
+
+/* Skips any JSON value (validating it). */
+static int jp_skip(struct jp *j, const char *field)
+{
+    int rc;
+    size_t n;
+    jp_ws(j);
+    if (j->p >= j->end)
+        return jp_err(j, field, "unexpected end of line");
+    char c = *j->p;
+    if (c == '"')
+        return jp_string(j, field, &n);
+    if (c == '{' || c == '[') {
+        if (++j->depth > FL_HISTORY_MAX_DEPTH)
+            return jp_err(j, field, "nested too deeply");
+        char close = c == '{' ? '}' : ']';
+        j->p++;
+        jp_ws(j);
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            j->depth--;
+            return 0;
+        }
+        for (;;) {
+            if (c == '{') {
+                jp_ws(j);
+                if ((rc = jp_string(j, field, &n)) < 0)
+                    return rc;
+                jp_ws(j);
+                if (j->p >= j->end || *j->p != ':')
+                    return jp_err(j, field, "expected ':'");
+                j->p++;
+            }
+            if ((rc = jp_skip(j, field)) < 0)
+                return rc;
+            jp_ws(j);
+            if (j->p < j->end && *j->p == ',') {
+                j->p++;
+                continue;
+            }
+            if (j->p < j->end && *j->p == close) {
+                j->p++;
+                j->depth--;
+                return 0;
+            }
+            return jp_err(j, field, "expected ',' or a closing bracket");
+        }
+    }
+    if (c == '-' || isdigit((unsigned char)c)) {
+        const char *q = j->p;
+        if (*q == '-')
+            q++;
+        if (q >= j->end || !isdigit((unsigned char)*q))
+            return jp_err(j, field, "bad number");
+        while (q < j->end && isdigit((unsigned char)*q))
+            q++;
+        if (q < j->end && *q == '.') {
+            q++;
+            if (q >= j->end || !isdigit((unsigned char)*q))
+                return jp_err(j, field, "bad number");
+            while (q < j->end && isdigit((unsigned char)*q))
+                q++;
+        }
+        if (q < j->end && (*q == 'e' || *q == 'E')) {
+            q++;
+            if (q < j->end && (*q == '+' || *q == '-'))
+                q++;
+            if (q >= j->end || !isdigit((unsigned char)*q))
+                return jp_err(j, field, "bad number");
+            while (q < j->end && isdigit((unsigned char)*q))
+                q++;
+        }
+        j->p = q;
+        return 0;
+    }
+    if (jp_lit(j, "null") || jp_lit(j, "true") || jp_lit(j, "false"))
+        return 0;
+    return jp_err(j, field, "not JSON");
+}
+
+static int jp_expect(struct jp *j, char c, const char *field, const char *what)
+{
+    jp_ws(j);
+    if (j->p >= j->end || *j->p != c)
+        return jp_err(j, field, what);
+    j->p++;
+    return 0;
+}
+
+/* Parses a txn value (the span [p, end) of "value") into the scratch. */
+static int jp_txn_value(struct jp *j, struct checker_txn_history *h, struct scratch *s)
+{
+    int rc;
+    char field[48];
+    s->n = 0;
+    s->n_elems = 0;
+    if ((rc = jp_expect(j, '[', "value", "expected a list of micro-ops")) < 0)
+        return rc;
+    jp_ws(j);
+    if (j->p < j->end && *j->p == ']') {
+        j->p++;
+        return 0;
+    }
+    for (size_t i = 0;; i++) {
+        snprintf(field, sizeof field, "value[%zu]", i);
+        struct checker_txn_mop *m;
+        if ((rc = scratch_mop(s, &m)) < 0)
+            return fl_errorf(j->errmsg, rc, "line %" PRIu64 ": value: %s", j->line,
+                             rc == FL_ELIMIT ? "too many micro-ops" : "out of memory");
+        if ((rc = jp_expect(j, '[', field, "expected [f, key, value]")) < 0)
+            return rc;
+        jp_ws(j);
+        size_t n;
+        if ((rc = jp_string(j, field, &n)) < 0)
+            return rc;
+        if (mop_f_parse(j->str, n, &m->f) < 0)
+            return jp_err(j, field, "micro-op f must be \"append\", \"r\" or \"w\"");
+        if ((rc = jp_expect(j, ',', field, "expected [f, key, value]")) < 0)
+            return rc;
+        jp_ws(j);
+        if (j->p < j->end && *j->p == '"') {
+            if ((rc = jp_string(j, field, &n)) < 0)
+                return rc;
+        } else {
+            int64_t k;
+            if ((rc = jp_int(j, field, &k)) < 0)
+                return jp_err(j, field, "key must be a string or an integer");
+            char buf[24];
+            n = (size_t)snprintf(buf, sizeof buf, "%" PRId64, k);
+            if (grow((void **)&j->str, &j->str_cap, n + 1, 1) < 0)
+                return fl_errorf(j->errmsg, FL_ENOMEM, "out of memory");
+            memcpy(j->str, buf, n + 1);
+        }
+        if ((rc = key_intern(h, j->str, n, &m->key)) < 0)
+            return fl_errorf(j->errmsg, rc, "line %" PRIu64 ": %s: %s", j->line, field,
+                             rc == FL_ELIMIT ? "too many keys" : "out of memory");
+        if ((rc = jp_expect(j, ',', field, "expected [f, key, value]")) < 0)
+            return rc;
+        jp_ws(j);
+        if (m->f != CHECKER_TXN_R) {
+            if ((rc = jp_int(j, field, &m->value)) < 0)
+                return rc;
+        } else if (jp_lit(j, "null")) {
+            m->rkind = CHECKER_TXN_RNIL;
+        } else if (j->p < j->end && *j->p == '[') {
+            j->p++;
+            m->rkind = CHECKER_TXN_RLIST;
+            m->value = (int64_t)s->n_elems;
+            jp_ws(j);
+            if (j->p < j->end && *j->p == ']')
+                j->p++;
+            else
+                for (;;) {
+                    int64_t v;
+                    jp_ws(j);
+                    if ((rc = jp_int(j, field, &v)) < 0)
+                        return rc;
+                    if ((rc = scratch_elem(s, v)) < 0)
+                        return fl_errorf(j->errmsg, rc, "line %" PRIu64 ": %s: %s", j->line, field,
+                                         rc == FL_ELIMIT ? "too long" : "out of memory");
+                    jp_ws(j);
+                    if (j->p < j->end && *j->p == ',') {
+                        j->p++;
+                        continue;
+                    }
+                    if ((rc = jp_expect(j, ']', field, "expected ',' or ']'")) < 0)
+                        return rc;
+                    break;
+                }
+            m->len = (uint32_t)(s->n_elems - (size_t)m->value);
+        } else {
+            m->rkind = CHECKER_TXN_RINT;
+            if ((rc = jp_int(j, field, &m->value)) < 0)
+                return jp_err(j, field, "a read is nil, an integer or a list of integers");
+        }
+        if ((rc = jp_expect(j, ']', field, "expected the end of [f, key, value]")) < 0)
+            return rc;
+        jp_ws(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            continue;
+        }
+        return jp_expect(j, ']', "value", "expected ',' or ']'");
+    }
+}
+
+/* One JSONL line: returns 0 (event taken or skipped) or a negative code. */
+static int jsonl_line(struct loader *ld, struct jp *j)
+{
+    int rc;
+    size_t n;
+    jp_ws(j);
+    if (j->p >= j->end)
+        return 0; /* blank line */
+    if (*j->p != '{')
+        return jp_err(j, "line", "expected a JSON object");
+    j->p++;
+    bool have_type = false, have_f = false, have_process = false, nemesis = false, txn = false;
+    const char *value = NULL, *value_end = NULL;
+    struct event_head e = {.line = j->line, .time = -1};
+    jp_ws(j);
+    if (j->p < j->end && *j->p == '}')
+        return jp_err(j, "type", "missing");
+    for (;;) {
+        jp_ws(j);
+        if ((rc = jp_string(j, "field name", &n)) < 0)
+            return rc;
+        char name[16] = "";
+        if (n < sizeof name)
+            memcpy(name, j->str, n + 1);
+        if ((rc = jp_expect(j, ':', name, "expected ':'")) < 0)
+            return rc;
+        jp_ws(j);
+        if (strcmp(name, "type") == 0) {
+            if ((rc = jp_string(j, "type", &n)) < 0)
+                return rc;
+            if (fl_event_type_parse(j->str, &e.type) < 0)
+                return jp_err(j, "type", "expected invoke, ok, fail or info");
+            have_type = true;
+        } else if (strcmp(name, "f") == 0) {
+            if ((rc = jp_string(j, "f", &n)) < 0)
+                return rc;
+            txn = n == 3 && memcmp(j->str, "txn", 3) == 0;
+            have_f = true;
+        } else if (strcmp(name, "process") == 0) {
+            if (j->p < j->end && *j->p == '"') {
+                if ((rc = jp_string(j, "process", &n)) < 0)
+                    return rc;
+                if (strcmp(j->str, "nemesis") != 0)
+                    return jp_err(j, "process", "expected an integer or \"nemesis\"");
+                nemesis = true;
+            } else if ((rc = jp_int(j, "process", &e.process)) < 0)
+                return rc;
+            have_process = true;
+        } else if (strcmp(name, "time") == 0 && j->p < j->end && *j->p != 'n') {
+            const char *save = j->p;
+            if (jp_int(j, "time", &e.time) < 0) { /* a real time: keep -1 */
+                j->p = save;
+                e.time = -1;
+                if ((rc = jp_skip(j, "time")) < 0)
+                    return rc;
+            }
+        } else if (strcmp(name, "value") == 0) {
+            value = j->p;
+            if ((rc = jp_skip(j, "value")) < 0)
+                return rc;
+            value_end = j->p;
+        } else if ((rc = jp_skip(j, name)) < 0)
+            return rc;
+        jp_ws(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if ((rc = jp_expect(j, '}', name, "expected ',' or '}'")) < 0)
+            return rc;
+        break;
+    }
+    jp_ws(j);
+    if (j->p != j->end)
+        return jp_err(j, "line", "text after the object");
+    if (!have_type)
+        return jp_err(j, "type", "missing");
+    if (!have_process)
+        return jp_err(j, "process", "missing");
+    ld->h->n_events++;
+    if (nemesis)
+        return 0;
+    if (!have_f)
+        return jp_err(j, "f", "missing");
+    if (!txn)
+        return jp_err(j, "f", "expected \"txn\" (a transactional history)");
+    if (!value)
+        return jp_err(j, "value", "missing");
+    j->p = value;
+    j->end = value_end;
+    if ((rc = jp_txn_value(j, ld->h, &ld->s)) < 0)
+        return rc;
+    jp_ws(j);
+    if (j->p != j->end)
+        return jp_err(j, "value", "text after the micro-ops");
+    return on_event(ld, &e, j->errmsg);
+}
+
+static int load_jsonl(struct loader *ld, FILE *fp, char *errmsg)
+{
+    size_t cap = 1 << 20, len = 0;
+    char *buf = fl_malloc(cap);
+    struct jp j = {.errmsg = errmsg};
+    int rc = 0;
+    if (!buf)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    for (;;) {
+        if (cap - len < 4096 && len < FL_HISTORY_MAX_LINE + 2) {
+            char *nb = fl_realloc(buf, cap * 2);
+            if (!nb) {
+                rc = fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+                goto out;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - len, fp);
+        if (got == 0 && ferror(fp)) {
+            rc = fl_errorf(errmsg, -EIO, "line %" PRIu64 ": read error", j.line + 1);
+            goto out;
+        }
+        bool eof = got == 0;
+        len += got;
+        size_t start = 0;
+        for (;;) {
+            char *nl = memchr(buf + start, '\n', len - start);
+            if (!nl)
+                break;
+            j.line++;
+            if ((size_t)(nl - (buf + start)) > FL_HISTORY_MAX_LINE) {
+                rc = fl_errorf(errmsg, FL_ELIMIT, "line %" PRIu64 ": longer than %u bytes", j.line,
+                               FL_HISTORY_MAX_LINE);
+                goto out;
+            }
+            j.p = buf + start;
+            j.end = nl;
+            j.depth = 0;
+            if ((rc = jsonl_line(ld, &j)) < 0)
+                goto out;
+            start = (size_t)(nl - buf) + 1;
+        }
+        memmove(buf, buf + start, len - start);
+        len -= start;
+        if (len > FL_HISTORY_MAX_LINE) {
+            rc = fl_errorf(errmsg, FL_ELIMIT, "line %" PRIu64 ": longer than %u bytes", j.line + 1,
+                           FL_HISTORY_MAX_LINE);
+            goto out;
+        }
+        if (eof) {
+            bool blank = true;
+            for (size_t i = 0; i < len; i++)
+                if (!isspace((unsigned char)buf[i]))
+                    blank = false;
+            if (!blank)
+                rc = fl_errorf(errmsg, FL_EPARSE,
+                               "line %" PRIu64
+                               ": truncated (no newline at the end of the last line)",
+                               j.line + 1);
+            goto out;
+        }
+    }
+out:
+    fl_free(buf);
+    fl_free(j.str);
+    return rc;
+}
+
+/* ==== EDN (and anything else common/ reads), from JSON values ==== */
+
+static int json_int(json_t *v, int64_t *out)
+{
+    if (!json_is_integer(v))
+        return -1;
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int edn_txn_value(struct loader *ld, json_t *value, uint64_t line, char *errmsg)
+{
+    struct scratch *s = &ld->s;
+    int rc;
+    s->n = 0;
+    s->n_elems = 0;
+    if (!json_is_array(value))
+        return fl_errorf(errmsg, FL_ESHAPE, "line %" PRIu64 ": value: expected a list of micro-ops",
+                         line);
+    for (size_t i = 0; i < json_array_size(value); i++) {
+        json_t *op = json_array_get(value, i);
+        struct checker_txn_mop *m;
+        if ((rc = scratch_mop(s, &m)) < 0)
+            return fl_errorf(errmsg, rc, "line %" PRIu64 ": value: too many micro-ops", line);
+        const char *f = json_string_value(json_array_get(op, 0));
+        if (!json_is_array(op) || json_array_size(op) < 2 || json_array_size(op) > 3 || !f ||
+            mop_f_parse(f, strlen(f), &m->f) < 0)
+            return fl_errorf(errmsg, FL_ESHAPE,
+                             "line %" PRIu64
+                             ": value[%zu]: expected [f key value] with f :append, :r or :w",
+                             line, i);
+        json_t *k = json_array_get(op, 1), *v = json_array_get(op, 2);
+        char buf[24];
+        const char *ks = json_string_value(k);
+        size_t kn;
+        int64_t ki;
+        if (ks)
+            kn = json_string_length(k);
+        else if (json_int(k, &ki) == 0) {
+            kn = (size_t)snprintf(buf, sizeof buf, "%" PRId64, ki);
+            ks = buf;
+        } else
+            return fl_errorf(errmsg, FL_ESHAPE,
+                             "line %" PRIu64 ": value[%zu]: key must be a string or an integer",
+                             line, i);
+        if (memchr(ks, '\0', kn))
+            return fl_errorf(errmsg, FL_ESHAPE, "line %" PRIu64 ": value[%zu]: NUL in a key", line,
+                             i);
+        if ((rc = key_intern(ld->h, ks, kn, &m->key)) < 0)
+            return fl_errorf(errmsg, rc, "line %" PRIu64 ": value[%zu]: too many keys", line, i);
+        if (m->f != CHECKER_TXN_R) {
+            if (json_int(v, &m->value) < 0)
+                return fl_errorf(errmsg, FL_ESHAPE,
+                                 "line %" PRIu64 ": value[%zu]: expected an integer", line, i);
+        } else if (!v || json_is_null(v)) {
+            m->rkind = CHECKER_TXN_RNIL;
+        } else if (json_is_array(v)) {
+            m->rkind = CHECKER_TXN_RLIST;
+            m->value = (int64_t)s->n_elems;
+            for (size_t e = 0; e < json_array_size(v); e++) {
+                int64_t x;
+                if (json_int(json_array_get(v, e), &x) < 0)
+                    return fl_errorf(errmsg, FL_ESHAPE,
+                                     "line %" PRIu64 ": value[%zu]: expected a list of integers",
+                                     line, i);
+                if ((rc = scratch_elem(s, x)) < 0)
+                    return fl_errorf(errmsg, rc, "line %" PRIu64 ": value[%zu]: too long", line, i);
+            }
+            m->len = (uint32_t)(s->n_elems - (size_t)m->value);
+        } else if (json_int(v, &m->value) == 0) {
+            m->rkind = CHECKER_TXN_RINT;
+        } else
+            return fl_errorf(errmsg, FL_ESHAPE,
+                             "line %" PRIu64 ": value[%zu]: a read is nil, an integer or a list",
+                             line, i);
+    }
+    return 0;
+}
+
+static int load_events(struct loader *ld, FILE *fp, const char *name, enum fl_history_format format,
+                       char *errmsg)
+{
+    struct fl_history_reader r;
+    struct fl_event ev;
+    int rc;
+    /* The reader takes fp over (and closes it unless it is stdin). */
+    if ((rc = fl_history_reader_open_file(&r, fp, name, format, errmsg)) < 0) {
+        if (fp != stdin)
+            fclose(fp);
+        return rc;
+    }
+    fl_event_init(&ev);
+    while ((rc = fl_history_reader_next(&r, &ev, errmsg)) == 1) {
+        ld->h->n_events++;
+        if (ev.process == FL_PROCESS_NEMESIS)
+            continue;
+        if (strcmp(ev.f, "txn") != 0) {
+            rc = fl_errorf(errmsg, FL_ESHAPE,
+                           "%s:%" PRIu64 ": f: expected txn (a transactional history)", name,
+                           ev.line);
+            break;
+        }
+        struct event_head e = {
+            .type = ev.type, .process = ev.process, .line = ev.line, .time = ev.time};
+        if ((rc = edn_txn_value(ld, ev.value, ev.line, errmsg)) < 0 ||
+            (rc = on_event(ld, &e, errmsg)) < 0) {
+            fl_error_wrap(errmsg, rc, "%s", name);
+            break;
+        }
+    }
+    fl_event_clear(&ev);
+    fl_history_reader_close(&r);
+    return rc;
+}
+
+/* ==== Loading ==== */
+
+/* The format from the first meaningful bytes, as common/history.c does:
+ * '{"' is JSONL, '[', '(', '#', ';' or '{:' is EDN. */
+static enum fl_history_format detect(FILE *fp)
+{
+    char head[256];
+    size_t n = fread(head, 1, sizeof head, fp), i = 0;
+    while (i < n && (isspace((unsigned char)head[i]) || head[i] == ','))
+        i++;
+    if (i < n && (head[i] == '[' || head[i] == '(' || head[i] == '#' || head[i] == ';'))
+        return FL_FORMAT_EDN;
+    if (i < n && head[i] == '{') {
+        size_t j = i + 1;
+        while (j < n && isspace((unsigned char)head[j]))
+            j++;
+        if (j < n && head[j] == ':')
+            return FL_FORMAT_EDN;
+    }
+    return FL_FORMAT_JSONL;
+}
+
+int checker_txn_history_load_file(FILE *fp, const char *name, enum fl_history_format format,
+                                  struct checker_txn_history *h, char *errmsg)
+{
+    struct loader ld = {.h = h};
+    int rc;
+    memset(h, 0, sizeof *h);
+    h->path = fl_strdup(name);
+    if (!h->path) {
+        if (fp != stdin)
+            fclose(fp);
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    }
+    if (format == FL_FORMAT_AUTO) {
+        format = detect(fp);
+        if (fseek(fp, 0, SEEK_SET) != 0) {
+            rc = fl_errorf(errmsg, -errno, "%s: cannot rewind: %s", name, strerror(errno));
+            if (fp != stdin)
+                fclose(fp);
+            return rc;
+        }
+    }
+    h->format = format;
+    if (format == FL_FORMAT_JSONL) {
+        rc = load_jsonl(&ld, fp, errmsg);
+        if (rc < 0)
+            fl_error_wrap(errmsg, rc, "%s", name);
+        if (fp != stdin)
+            fclose(fp);
+    } else if (format == FL_FORMAT_EDN) {
+        rc = load_events(&ld, fp, name, format, errmsg);
+    } else {
+        rc = fl_errorf(errmsg, FL_EUSAGE, "%s: transactional histories are JSONL or EDN", name);
+        if (fp != stdin)
+            fclose(fp);
+    }
+    fl_free(ld.s.mops);
+    fl_free(ld.s.elems);
+    fl_free(ld.pend);
+    return rc;
+}
+
+int checker_txn_history_load(const char *path, enum fl_history_format format,
+                             struct checker_txn_history *h, char *errmsg)
+{
+    FILE *fp;
+    memset(h, 0, sizeof *h);
+    if (strcmp(path, "-") == 0) {
+        if (format == FL_FORMAT_AUTO)
+            return fl_errorf(errmsg, FL_EUSAGE, "-: give --format when reading standard input");
+        fp = stdin;
+    } else if (!(fp = fopen(path, "r")))
+        return fl_errorf(errmsg, -errno, "%s: %s", path, strerror(errno));
+    return checker_txn_history_load_file(fp, path, format, h, errmsg);
+}
+
+void checker_txn_history_free(struct checker_txn_history *h)
+{
+    fl_free(h->txns);
+    fl_free(h->mops);
+    fl_free(h->elems);
+    fl_free(h->names);
+    fl_free(h->key_off);
+    fl_free(h->key_slots);
+    fl_free(h->path);
+    memset(h, 0, sizeof *h);
+}
