@@ -47,8 +47,10 @@ static void edge_why(const struct checker_txn_history *h, const struct checker_t
                 ok = x->f != CHECKER_TXN_R && y->f == CHECKER_TXN_R && inf->read_w[j] == i;
                 break;
             case CHECKER_TXN_RW:
-                ok = x->f == CHECKER_TXN_R && (inf->mop_flags[i] & CHECKER_TXN_EXT) &&
-                     y->f != CHECKER_TXN_R && x->rkind != CHECKER_TXN_RUNKNOWN &&
+                ok = x->f == CHECKER_TXN_R &&
+                     (inf->mop_flags[i] & (CHECKER_TXN_EXT | CHECKER_TXN_FIRSTR)) &&
+                     !(inf->mop_flags[i] & CHECKER_TXN_BADINT) && y->f != CHECKER_TXN_R &&
+                     x->rkind != CHECKER_TXN_RUNKNOWN &&
                      (la ? !read_holds(h, inf, i, j) : x->rkind == CHECKER_TXN_RNIL);
                 break;
             default:

@@ -153,10 +153,11 @@ static int scan_txns(struct ctx *c)
     bool la = inf->workload == CHECKER_TXN_LIST_APPEND;
     uint32_t *kstamp = fl_calloc(h->n_keys ? h->n_keys : 1, sizeof *kstamp);
     uint32_t *klast = fl_malloc((h->n_keys ? h->n_keys : 1) * sizeof *klast);
+    uint32_t *rstamp = fl_calloc(h->n_keys ? h->n_keys : 1, sizeof *rstamp);
     uint32_t *prev = fl_malloc((h->n_mops ? h->n_mops : 1) * sizeof *prev);
     uint32_t stamp = 0;
     int rc = 0;
-    if (!kstamp || !klast || !prev) {
+    if (!kstamp || !klast || !prev || !rstamp) {
         rc = fl_errorf(c->errmsg, FL_ENOMEM, "out of memory");
         goto out;
     }
@@ -164,6 +165,7 @@ static int scan_txns(struct ctx *c)
         const struct checker_txn *tx = &h->txns[t];
         if (stamp >= UINT32_MAX - 2) {
             memset(kstamp, 0, h->n_keys * sizeof *kstamp);
+            memset(rstamp, 0, h->n_keys * sizeof *rstamp);
             stamp = 0;
         }
         uint32_t fwd = ++stamp, bwd = ++stamp;
@@ -192,6 +194,10 @@ static int scan_txns(struct ctx *c)
             } else
                 prev[mi] = klast[m->key];
             klast[m->key] = mi;
+            if (m->f == CHECKER_TXN_R && rstamp[m->key] != fwd) {
+                rstamp[m->key] = fwd;
+                inf->mop_flags[mi] |= CHECKER_TXN_FIRSTR;
+            }
         }
         /* backwards: the last write of each key, and reads a write follows */
         for (uint32_t mi = tx->mop + tx->n_mops; mi-- > tx->mop;) {
@@ -211,13 +217,17 @@ static int scan_txns(struct ctx *c)
             if (m->f != CHECKER_TXN_R || (inf->mop_flags[mi] & CHECKER_TXN_EXT))
                 continue;
             bool ok = la ? internal_ok_append(h, prev, mi) : internal_ok_register(h, prev, mi);
-            if (!ok && (rc = report(c, CHECKER_TXN_INTERNAL, t, NONE, mi, NONE, 0)) < 0)
+            if (ok)
+                continue;
+            inf->mop_flags[mi] |= CHECKER_TXN_BADINT;
+            if ((rc = report(c, CHECKER_TXN_INTERNAL, t, NONE, mi, NONE, 0)) < 0)
                 goto out;
         }
     }
 out:
     fl_free(kstamp);
     fl_free(klast);
+    fl_free(rstamp);
     fl_free(prev);
     return rc;
 }
@@ -325,6 +335,16 @@ static int resolve_reads(struct ctx *c)
                     }
                 }
             }
+            if (la) {
+                /* what it read from others: without its own appends at the end */
+                uint32_t eff = m->rkind == CHECKER_TXN_RLIST ? m->len : 0;
+                if (!(inf->mop_flags[mi] & CHECKER_TXN_EXT))
+                    while (eff > 0 && inf->elem_w[(size_t)m->value + eff - 1] != NONE &&
+                           inf->mop_txn[inf->elem_w[(size_t)m->value + eff - 1]] == t)
+                        eff--;
+                inf->rlen[mi] = eff;
+                last = eff ? inf->elem_w[(size_t)m->value + eff - 1] : NONE;
+            }
             inf->read_w[mi] = last;
             /* a first read that returns the transaction's own later write: a future read */
             bool future = false;
@@ -338,8 +358,11 @@ static int resolve_reads(struct ctx *c)
                 } else if (last != NONE && inf->mop_txn[last] == t)
                     future = true;
             }
-            if (future && (rc = report(c, CHECKER_TXN_INTERNAL, t, NONE, mi, NONE, 0)) < 0)
-                goto out;
+            if (future) {
+                inf->mop_flags[mi] |= CHECKER_TXN_BADINT;
+                if ((rc = report(c, CHECKER_TXN_INTERNAL, t, NONE, mi, NONE, 0)) < 0)
+                    goto out;
+            }
             if (garbage && (rc = report(c, CHECKER_TXN_GARBAGE, t, NONE, mi, NONE, gv)) < 0)
                 goto out;
             if (dupd && (rc = report(c, CHECKER_TXN_DUPLICATE, t, NONE, mi, NONE, dv)) < 0)
@@ -410,7 +433,10 @@ static int group_by_key(const struct ctx *c, bool (*want)(const struct ctx *, ui
 static bool want_ext_read(const struct ctx *c, uint32_t i)
 {
     const struct checker_txn_mop *m = &c->h->mops[i];
-    return m->f == CHECKER_TXN_R && (c->inf->mop_flags[i] & CHECKER_TXN_EXT) &&
+    uint8_t fl = c->inf->mop_flags[i];
+    bool la = c->inf->workload == CHECKER_TXN_LIST_APPEND;
+    return m->f == CHECKER_TXN_R && !(fl & CHECKER_TXN_BADINT) &&
+           ((fl & CHECKER_TXN_EXT) || (la && (fl & CHECKER_TXN_FIRSTR))) &&
            m->rkind != CHECKER_TXN_RUNKNOWN &&
            c->h->txns[c->inf->mop_txn[i]].type == CHECKER_TXN_OK;
 }
@@ -454,7 +480,8 @@ static int lost_updates(struct ctx *c, const uint32_t *roff, const uint32_t *rid
     for (uint32_t k = 0; k < h->n_keys; k++)
         for (uint32_t i = roff[k]; i < roff[k + 1]; i++) {
             uint32_t r = rids[i], t = c->inf->mop_txn[r];
-            if (!(c->inf->mop_flags[r] & CHECKER_TXN_RMW))
+            if ((c->inf->mop_flags[r] & (CHECKER_TXN_RMW | CHECKER_TXN_EXT)) !=
+                (CHECKER_TXN_RMW | CHECKER_TXN_EXT))
                 continue;
             if (n == cap) {
                 cap = cap ? cap * 2 : 256;
@@ -511,8 +538,7 @@ static int infer_append(struct ctx *c)
         /* the longest read gives the order */
         uint32_t longest = NONE, llen = 0;
         for (uint32_t i = roff[k]; i < roff[k + 1]; i++) {
-            const struct checker_txn_mop *m = &h->mops[rids[i]];
-            uint32_t len = m->rkind == CHECKER_TXN_RLIST ? m->len : 0;
+            uint32_t len = inf->rlen[rids[i]];
             if (longest == NONE || len > llen) {
                 longest = rids[i];
                 llen = len;
@@ -522,7 +548,7 @@ static int infer_append(struct ctx *c)
         const struct checker_txn_mop *L = longest == NONE ? NULL : &h->mops[longest];
         for (uint32_t i = roff[k]; i < roff[k + 1] && L; i++) {
             const struct checker_txn_mop *m = &h->mops[rids[i]];
-            uint32_t len = m->rkind == CHECKER_TXN_RLIST ? m->len : 0;
+            uint32_t len = inf->rlen[rids[i]];
             for (uint32_t e = 0; e < len; e++)
                 if (!same_elem(c, (size_t)m->value + e, (size_t)L->value + e)) {
                     if (!bad && (rc = report(c, CHECKER_TXN_INCOMPATIBLE, inf->mop_txn[rids[i]],
@@ -589,7 +615,7 @@ static int infer_append(struct ctx *c)
         for (uint32_t i = roff[k]; i < roff[k + 1]; i++) {
             uint32_t r = rids[i], rt = inf->mop_txn[r];
             const struct checker_txn_mop *m = &h->mops[r];
-            uint32_t len = m->rkind == CHECKER_TXN_RLIST ? m->len : 0;
+            uint32_t len = inf->rlen[rids[i]];
             uint32_t w = inf->read_w[r];
             if (w != NONE && committed_txn(c, inf->mop_txn[w]) &&
                 (rc = add_edge(c, inf->mop_txn[w], rt, CHECKER_TXN_WR, false)) < 0)
@@ -792,10 +818,11 @@ int checker_txn_infer(const struct checker_txn_history *h, enum checker_txn_work
     inf->read_w = fl_malloc(nm * sizeof *inf->read_w);
     inf->committed = fl_calloc(h->n_txns ? h->n_txns : 1, 1);
     inf->vpos = fl_malloc(nm * sizeof *inf->vpos);
+    inf->rlen = fl_calloc(nm, sizeof *inf->rlen);
     if (w == CHECKER_TXN_LIST_APPEND)
         inf->elem_w = fl_malloc((h->n_elems ? h->n_elems : 1) * sizeof *inf->elem_w);
     if (!inf->mop_txn || !inf->mop_flags || !inf->read_w || !inf->committed || !inf->vpos ||
-        (w == CHECKER_TXN_LIST_APPEND && !inf->elem_w))
+        !inf->rlen || (w == CHECKER_TXN_LIST_APPEND && !inf->elem_w))
         return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
     memset(inf->read_w, 0xff, nm * sizeof *inf->read_w);
     memset(inf->vpos, 0xff, nm * sizeof *inf->vpos);
@@ -832,5 +859,6 @@ void checker_txn_infer_free(struct checker_txn_infer *inf)
     fl_free(inf->read_w);
     fl_free(inf->committed);
     fl_free(inf->vpos);
+    fl_free(inf->rlen);
     memset(inf, 0, sizeof *inf);
 }

@@ -22,7 +22,10 @@
  * whose writes some read observed (an info transaction nobody observed may
  * never have happened, and the checker chooses that). Reads are taken from
  * ok transactions only; a transaction's own earlier micro-ops make its later
- * reads internal (checked against them, not used for inference). */
+ * reads internal (checked against them). The first read of a key in a
+ * transaction is used for inference: all of it when nothing of the
+ * transaction's came before, else (list-append) without its own appends at
+ * the end, when it passed the internal check. */
 #ifndef CHECKER_TXN_INFER_H
 #define CHECKER_TXN_INFER_H
 
@@ -33,22 +36,26 @@
 enum checker_txn_workload { CHECKER_TXN_LIST_APPEND, CHECKER_TXN_RW_REGISTER };
 
 /* mop_flags bits */
-#define CHECKER_TXN_EXT      1 /* first micro-op on its key in its transaction */
-#define CHECKER_TXN_FINAL    2 /* last write to its key in its transaction */
-#define CHECKER_TXN_OBSERVED 4 /* a write that a read of another transaction returned */
-#define CHECKER_TXN_RMW      8 /* an external read of a key its transaction then writes */
+#define CHECKER_TXN_EXT      1  /* first micro-op on its key in its transaction */
+#define CHECKER_TXN_FINAL    2  /* last write to its key in its transaction */
+#define CHECKER_TXN_OBSERVED 4  /* a write that a read of another transaction returned */
+#define CHECKER_TXN_RMW      8  /* an external read of a key its transaction then writes */
+#define CHECKER_TXN_FIRSTR   16 /* first read of its key in its transaction */
+#define CHECKER_TXN_BADINT   32 /* a read that disagrees with its own transaction (internal) */
 
 struct checker_txn_infer {
     enum checker_txn_workload workload;
-    uint32_t *mop_txn;      /* micro-op -> its transaction */
-    uint8_t *mop_flags;     /* CHECKER_TXN_EXT | ... */
-    uint32_t *elem_w;       /* list-append: elems[i] -> the append that wrote it, or NONE */
-    uint32_t *read_w;       /* per read micro-op: the write whose version it returned (the
-                               last element; the value), NONE for nil/empty or unknown */
-    uint8_t *committed;     /* per transaction */
-    uint32_t *vpos;         /* list-append: per write, its place in its key's order, or NONE */
-    bool orders_complete;   /* every key's version order is known: the graph is exact */
-    char incomplete[160];   /* why not */
+    uint32_t *mop_txn;    /* micro-op -> its transaction */
+    uint8_t *mop_flags;   /* CHECKER_TXN_EXT | ... */
+    uint32_t *elem_w;     /* list-append: elems[i] -> the append that wrote it, or NONE */
+    uint32_t *read_w;     /* per read micro-op: the write whose version it returned (the
+                             last element; the value), NONE for nil/empty or unknown */
+    uint8_t *committed;   /* per transaction */
+    uint32_t *vpos;       /* list-append: per write, its place in its key's order, or NONE */
+    uint32_t *rlen;       /* list-append: per read, how many of its values other transactions wrote
+                             (a first read after the transaction's own appends ends with them) */
+    bool orders_complete; /* every key's version order is known: the graph is exact */
+    char incomplete[160]; /* why not */
     size_t n_edges_skipped; /* rw edges dropped by the edge budget */
 };
 
