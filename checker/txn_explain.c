@@ -177,7 +177,11 @@ void checker_txn_step_text(const struct checker_txn_history *h, const struct che
             put_key(h, mb->key, out);
             fl_buf_puts(out, " as ");
             put_read(h, mb, out);
-            fl_buf_printf(out, ", which ends with %" PRId64 ", %s by T%u", ma->value, verb(ma), x);
+            if (mb->rkind == CHECKER_TXN_RLIST)
+                fl_buf_printf(out, ", which ends with %" PRId64 ", %s by T%u", ma->value, verb(ma),
+                              x);
+            else
+                fl_buf_printf(out, ", which T%u wrote", x);
         } else
             fl_buf_printf(out, "T%u read a value T%u wrote", y, x);
         break;

@@ -128,7 +128,8 @@ static int apply(struct sim *s, struct gtxn *t, bool stale_first_read)
                 t->reads[i] = fl_malloc((len ? len : 1) * sizeof(int64_t));
                 if (!t->reads[i])
                     return -ENOMEM;
-                memcpy(t->reads[i], k->list, len * sizeof(int64_t));
+                if (len)
+                    memcpy(t->reads[i], k->list, len * sizeof(int64_t));
                 t->rlen[i] = len;
             } else if (len)
                 o->value = k->list[len - 1];

@@ -242,7 +242,8 @@ static int on_event(struct loader *ld, const struct event_head *e, char *errmsg)
         if (c->rkind == CHECKER_TXN_RLIST) {
             if (grow((void **)&h->elems, &h->cap_elems, h->n_elems + c->len, sizeof *h->elems) < 0)
                 return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
-            memcpy(h->elems + h->n_elems, s->elems + c->value, c->len * sizeof *h->elems);
+            if (c->len)
+                memcpy(h->elems + h->n_elems, s->elems + c->value, c->len * sizeof *h->elems);
             m->value = (int64_t)h->n_elems;
             h->n_elems += c->len;
         }

@@ -494,7 +494,8 @@ static int lost_updates(struct ctx *c, const uint32_t *roff, const uint32_t *rid
             }
             v[n++] = (struct lu){(uint64_t)k << 32 | (uint32_t)(c->inf->read_w[r] + 1), t, r};
         }
-    qsort(v, n, sizeof *v, cmp_lu);
+    if (n)
+        qsort(v, n, sizeof *v, cmp_lu);
     for (size_t i = 0; i + 1 < n;) {
         size_t j = i + 1;
         while (j < n && v[j].version == v[i].version)
