@@ -10,6 +10,8 @@ FL_PACKAGES=(
   iproute2 nftables libnftables-dev iptables libnetfilter-queue-dev libmnl-dev
   tcpdump libfaketime faketime iputils-ping procps psmisc
   libcurl4-openssl-dev etcd-server etcd-client chromium
+  # the SSH lab (scripts/ssh-lab.sh) and campaigns over ssh runners
+  openssh-server openssh-client python3
 )
 
 fl_install_deps() {
