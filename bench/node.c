@@ -20,6 +20,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "node/client/client.h"
+#include "node/io/auth.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,6 +80,7 @@ struct bench {
     bool interrupted;
     const char *bin;
     char tmp[64];
+    char secret[96]; /* the cluster's key file, in tmp */
     int base_port;
     char gen[8]; /* data directory prefix of the current cluster */
     const char *et_ms;
@@ -303,9 +305,9 @@ static void node_start(struct bench *b, int k)
                  len > 0 ? "," : "", j, peer_port(b, j), client_port(b, j));
     }
     const char *argv[] = {
-        b->bin,   "--id",    id,      "--peer-listen", pl,    "--client-listen",
-        cl,       "--data",  nd->dir, "--peers",       peers, "--election-timeout-ms",
-        b->et_ms, "--quiet", NULL};
+        b->bin,   "--id",          id,        "--peer-listen", pl,    "--client-listen",
+        cl,       "--data",        nd->dir,   "--peers",       peers, "--election-timeout-ms",
+        b->et_ms, "--secret-file", b->secret, "--quiet",       NULL};
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -747,6 +749,12 @@ int main(int argc, char **argv)
     if (mkdtemp(b->tmp) == NULL) {
         b->tmp[0] = '\0';
         fail(b, "mkdtemp: %s", strerror(errno));
+    }
+    {
+        char kerr[FL_ERRMSG_SIZE];
+        snprintf(b->secret, sizeof b->secret, "%s/cluster.key", b->tmp);
+        if (io_auth_key_create(b->secret, kerr) != 0)
+            fail(b, "%s", kerr);
     }
     for (int tries = 0; tries < 500 && b->base_port == 0; tries++) {
         int p = 23000 + (int)(((unsigned)getpid() + (unsigned)tries * 7919u) % 4000u) * 8;

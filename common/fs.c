@@ -49,17 +49,23 @@ int fl_results_dir(char *dir, size_t cap, const char *out, const char *base)
     return fl_mkdir_p(dir);
 }
 
-int fl_parse_uint(const char *prog, const char *opt, const char *v, unsigned long long max,
-                  unsigned long long *out)
+int fl_parse_uint_range(const char *prog, const char *opt, const char *v, unsigned long long min,
+                        unsigned long long max, unsigned long long *out)
 {
     char *end;
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
-    if (errno != 0 || *end != '\0' || v[0] == '-' || v[0] == '\0' || x > max) {
-        fprintf(stderr, "%s: %s: expected an integer in [0, %llu], got \"%s\"\n", prog, opt, max,
-                v);
+    if (errno != 0 || *end != '\0' || v[0] == '-' || v[0] == '\0' || x < min || x > max) {
+        fprintf(stderr, "%s: %s: expected an integer in [%llu, %llu], got \"%s\"\n", prog, opt, min,
+                max, v);
         return -1;
     }
     *out = x;
     return 0;
+}
+
+int fl_parse_uint(const char *prog, const char *opt, const char *v, unsigned long long max,
+                  unsigned long long *out)
+{
+    return fl_parse_uint_range(prog, opt, v, 0, max, out);
 }

@@ -20,4 +20,8 @@ int fl_results_dir(char *dir, size_t cap, const char *out, const char *base);
 int fl_parse_uint(const char *prog, const char *opt, const char *v, unsigned long long max,
                   unsigned long long *out);
 
+/* The same with a lower bound: refuses x < min with "[MIN, MAX]" in the message. */
+int fl_parse_uint_range(const char *prog, const char *opt, const char *v, unsigned long long min,
+                        unsigned long long max, unsigned long long *out);
+
 #endif

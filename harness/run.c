@@ -42,6 +42,7 @@
 #include "nemesis/topology.h"
 #include "harness/figure37.h"
 #include "node/client/client.h"
+#include "node/io/auth.h"
 #include "workloads/adapter.h"
 #include "workloads/runner.h"
 
@@ -53,7 +54,7 @@ enum phase { PH_START, PH_WARMUP, PH_FAULTS, PH_HEAL, PH_STOPPING, PH_FINAL, PH_
 struct run {
     struct harness_scenario sc;
     json_t *sc_json;
-    char dir[512], tmp[64], node_bin[PATH_SZ], clock_dir[128];
+    char dir[512], tmp[64], node_bin[PATH_SZ], clock_dir[128], secret[96];
     struct nemesis_topology topo;
     const struct workload_adapter *adapter;
     struct workload_cluster cl;
@@ -75,7 +76,7 @@ struct run {
     /* The run thread. */
     uv_loop_t loop;
     uv_timer_t phase_timer, nemesis_timer, progress_timer, leader_timer;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup; /* SIGHUP: the terminal (an ssh session) went away */
     struct workload_history hist;
     FILE *nemesis_log;
     struct workload_runner runner;
@@ -735,6 +736,7 @@ static void on_runner_closed(void *data)
     close_handle(r, (uv_handle_t *)&r->leader_timer);
     close_handle(r, (uv_handle_t *)&r->sigint);
     close_handle(r, (uv_handle_t *)&r->sigterm);
+    close_handle(r, (uv_handle_t *)&r->sighup);
     if (r->mon_ok) {
         r->open_handles++;
         client_close(&r->mon, on_mon_closed);
@@ -843,7 +845,7 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     r->aborted = true;
     say(r, "%s: stopping the run (faults healed, nodes stopped, nothing left behind)",
-        signum == SIGINT ? "interrupted" : "terminated");
+        signum == SIGINT ? "interrupted" : signum == SIGHUP ? "hung up" : "terminated");
     begin_stop(r);
 }
 
@@ -890,8 +892,9 @@ static void *run_thread(void *arg)
     uv_timer_init(&r->loop, &r->leader_timer);
     uv_signal_init(&r->loop, &r->sigint);
     uv_signal_init(&r->loop, &r->sigterm);
+    uv_signal_init(&r->loop, &r->sighup);
     r->phase_timer.data = r->nemesis_timer.data = r->progress_timer.data = r;
-    r->leader_timer.data = r->sigint.data = r->sigterm.data = r;
+    r->leader_timer.data = r->sigint.data = r->sigterm.data = r->sighup.data = r;
     r->leader = -1;
     snprintf(r->lead.why, sizeof r->lead.why, "not asked yet");
     r->t0_ms = uv_now(&r->loop);
@@ -1005,6 +1008,7 @@ static void *run_thread(void *arg)
     if (r->rc == 0) {
         uv_signal_start(&r->sigint, on_signal, SIGINT);
         uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+        uv_signal_start(&r->sighup, on_signal, SIGHUP);
         uv_timer_start(&r->leader_timer, on_leader_timer, 300, 300);
         r->tty = isatty(STDERR_FILENO) && !r->quiet;
         uv_timer_start(&r->progress_timer, on_progress, 1000, 1000);
@@ -1143,8 +1147,23 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         rv = -1;
         goto out;
     }
-    snprintf(r->tmp, sizeof r->tmp, "/tmp/fl-%s", run_id);
-    fl_mkdir_p(r->tmp);
+    /* Not a guessable name (we run as root): mkdtemp. Removed at `out` too, so
+     * a run refused later (e.g. for its subnet) leaves nothing. */
+    snprintf(r->tmp, sizeof r->tmp, "/tmp/fl-%s-XXXXXX", run_id);
+    if (mkdtemp(r->tmp) == NULL) {
+        fl_errorf(errmsg, -errno, "temp dir %s: %s", r->tmp, strerror(errno));
+        r->tmp[0] = '\0';
+        rv = -1;
+        goto out;
+    }
+    /* The cluster's secret: reference peers prove membership with it. */
+    snprintf(r->secret, sizeof r->secret, "%s/cluster.key", r->tmp);
+    if ((rv = io_auth_key_create(r->secret, err)) != 0) {
+        fl_errorf(errmsg, rv, "%s", err);
+        rv = -1;
+        goto out;
+    }
+    r->cl.secret_file = r->secret;
     r->cl.n = n;
     r->cl.node_bin = r->node_bin;
     r->cl.model = (enum workload_model)(r->sc.workload.model + 1);
@@ -1261,6 +1280,10 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         rv = 0;
     }
 out:
+    if (r->tmp[0] != '\0') {
+        const char *rm[] = {"rm", "-rf", r->tmp, NULL};
+        nemesis_netns_exec(NULL, rm, err);
+    }
     for (unsigned i = 0; i < MAXN; i++)
         free(r->argv_buf[i]);
     nemesis_plan_clear(&r->plan);
@@ -1401,7 +1424,7 @@ static int run_or_replay(int argc, char **argv, bool replay)
         sc.nemesis.seed_set = true;
     }
     if (limit != NULL) {
-        if (fl_parse_uint("faultline run", "--time-limit", limit, 86400, &v) != 0 || v == 0)
+        if (fl_parse_uint_range("faultline run", "--time-limit", limit, 1, 86400, &v) != 0)
             return 3;
         sc.phases.faults_s = (unsigned)v;
     }
@@ -1416,8 +1439,8 @@ static int run_or_replay(int argc, char **argv, bool replay)
         sc.phases.heal_s = (unsigned)v;
     }
     if (nodes != NULL) {
-        if (fl_parse_uint("faultline run", "--nodes", nodes, HARNESS_SCENARIO_MAX_NODES, &v) != 0 ||
-            v == 0)
+        if (fl_parse_uint_range("faultline run", "--nodes", nodes, 1, HARNESS_SCENARIO_MAX_NODES,
+                                &v) != 0)
             return 3;
         sc.nodes.count = (unsigned)v;
     }
@@ -1435,7 +1458,7 @@ static int run_or_replay(int argc, char **argv, bool replay)
         sc.implementation.impl = (enum harness_impl)k;
     }
     if (count != NULL &&
-        (fl_parse_uint("faultline run", "--test-count", count, 100000, &runs) != 0 || runs == 0))
+        fl_parse_uint_range("faultline run", "--test-count", count, 1, 100000, &runs) != 0)
         return 3;
     if (no_capture)
         sc.network.capture.enabled = false;

@@ -12,6 +12,8 @@ FL_PACKAGES=(
   libcurl4-openssl-dev etcd-server etcd-client chromium
   # the SSH lab (scripts/ssh-lab.sh) and campaigns over ssh runners
   openssh-server openssh-client python3
+  # peer authentication (HMAC-SHA256 from OpenSSL) in the reference node
+  libssl-dev
 )
 
 fl_install_deps() {

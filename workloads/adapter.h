@@ -38,6 +38,7 @@ struct workload_cluster {
     const char *bug; /* planted bug name (reference only), or NULL */
     bool lose_unsynced; /* crash faults drop what was not fsynced (reference test hook) */
     json_t *options; /* implementation options from the scenario (borrowed), or NULL */
+    const char *secret_file; /* the cluster's secret key file (reference nodes), or NULL */
 };
 
 /* One operation in flight. The caller fills op/consistency/cb/data; the

@@ -55,6 +55,10 @@ static int ref_node_argv(const struct workload_cluster *cl, unsigned i, char **a
     }
     PUSH("--data");
     PUSH(cl->data_dir[i]);
+    if (cl->secret_file == NULL)
+        return fl_errorf(errmsg, FL_EUSAGE, "reference adapter: no cluster secret file");
+    PUSH("--secret-file");
+    PUSH(cl->secret_file);
     PUSH("--sm");
     PUSH(workload_model_sm(cl->model));
     if (cl->election_timeout_ms > 0) {

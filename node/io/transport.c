@@ -4,9 +4,11 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "node/io/auth.h"
 #include "node/io/codec.h"
 #include "node/io/frame.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -37,9 +39,11 @@ struct io_conn {
     /* Inbound. */
     bool hello_done;
     uint64_t remote;
-    struct io_frame_decoder dec;
+    unsigned char nonce[IO_AUTH_NONCE]; /* the challenge this connection's hello must answer */
+    struct io_frame_decoder dec;        /* inbound: messages; outbound: the challenge */
     struct io_conn *next, *prev;
     /* Outbound. */
+    bool challenged; /* the challenge arrived and the hello answering it is queued */
     uv_connect_t connect;
     uv_write_t write;
     bool writing;
@@ -346,52 +350,88 @@ static int peer_enqueue(struct io_peer *p, unsigned char *bytes, size_t len, boo
     return 0;
 }
 
-static void on_outbound_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Queues the hello answering the acceptor's challenge `obj` (borrowed) and
+ * starts sending. Returns 0 or a negative code with errmsg set. */
+static int on_challenge(struct io_conn *c, json_t *obj, char *err)
 {
-    struct io_conn *c = s->data;
-    fl_free(buf->base);
-    /* Outbound connections only send: data is ignored, EOF or an error is a loss. */
-    if (nread < 0 && c->peer != NULL)
-        peer_fail(c->peer, "read", (int)nread);
-}
-
-static void on_connect(uv_connect_t *req, int status)
-{
-    struct io_conn *c = req->data;
     struct io_peer *p = c->peer;
-    if (p == NULL)
-        return; /* detached (timed out, removed or closing): the close callback frees it */
     struct io_transport *t = p->t;
-    if (status < 0) {
-        peer_fail(p, "connect", status);
-        return;
-    }
-    /* Reading first: the hello must not stay queued if anything fails. */
-    int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_outbound_read);
-    if (rc != 0) {
-        peer_fail(p, "read", rc);
-        return;
-    }
-    char err[FL_ERRMSG_SIZE];
-    json_t *hello = json_pack("{s:s,s:I,s:s}", "type", "hello", "from", (json_int_t)t->id,
-                              "cluster", t->cluster);
+    const char *type = json_string_value(json_object_get(obj, "type"));
+    const char *hex = json_string_value(json_object_get(obj, "nonce"));
+    unsigned char nonce[IO_AUTH_NONCE], mac[IO_AUTH_MAC];
+    char mac_hex[IO_AUTH_MAC_HEX + 1];
+    if (type == NULL || strcmp(type, "challenge") != 0)
+        return fl_errorf(err, FL_ESHAPE, "first frame: type: expected \"challenge\"");
+    if (hex == NULL || strlen(hex) != IO_AUTH_NONCE_HEX || io_auth_unhex(hex, nonce, sizeof nonce))
+        return fl_errorf(err, FL_ESHAPE, "challenge: nonce: expected %d hex digits",
+                         IO_AUTH_NONCE_HEX);
+    if (io_auth_mac(&t->key, nonce, t->id, p->id, t->cluster, mac) != 0)
+        return fl_errorf(err, -EIO, "hello: cannot compute the MAC");
+    io_auth_hex(mac, sizeof mac, mac_hex);
+    json_t *hello = json_pack("{s:s,s:I,s:I,s:s,s:s}", "type", "hello", "from", (json_int_t)t->id,
+                              "to", (json_int_t)p->id, "cluster", t->cluster, "mac", mac_hex);
     unsigned char *bytes = NULL;
     size_t len = 0;
-    rc = hello != NULL ? io_frame_encode(hello, t->opt.max_frame, &bytes, &len, err) : FL_ENOMEM;
+    int rc = hello != NULL ? io_frame_encode(hello, t->opt.max_frame, &bytes, &len, err)
+                           : fl_errorf(err, FL_ENOMEM, "hello: out of memory");
     json_decref(hello);
     if (rc == 0)
         rc = peer_enqueue(p, bytes, len, true);
-    if (rc != 0) {
-        peer_fail(p, "hello", rc);
-        return;
-    }
-    tune_socket(c);
+    if (rc != 0)
+        return rc;
+    c->challenged = true;
     uv_timer_stop(&p->timer);
     p->state = PEER_CONNECTED;
     p->connected_at = uv_now(t->loop);
     t->stats.connects++;
     tlog(t, "peer %llu (%s): connected", (unsigned long long)p->id, p->address);
     peer_flush(p);
+    return 0;
+}
+
+static void on_outbound_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct io_conn *c = s->data;
+    /* Outbound connections only send: after the challenge, data is ignored;
+     * EOF or an error is a loss. */
+    if (nread < 0 && c->peer != NULL) {
+        peer_fail(c->peer, "read", (int)nread);
+    } else if (nread > 0 && c->peer != NULL && !c->challenged) {
+        const unsigned char *b = (const unsigned char *)buf->base;
+        size_t n = (size_t)nread;
+        json_t *obj = NULL;
+        char err[FL_ERRMSG_SIZE] = "";
+        int rc = io_frame_decoder_next(&c->dec, &b, &n, &obj, err);
+        if (rc == 1)
+            rc = on_challenge(c, obj, err) == 0 ? 1 : -1;
+        json_decref(obj);
+        if (rc < 0) {
+            struct io_peer *p = c->peer;
+            tlog(p->t, "peer %llu (%s): refused: %s", (unsigned long long)p->id, p->address, err);
+            peer_fail(p, "challenge", UV_EPROTO);
+        }
+    }
+    fl_free(buf->base);
+}
+
+/* Connected: wait for the acceptor's challenge (on_challenge); the connect
+ * timer keeps running until it comes. */
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct io_conn *c = req->data;
+    struct io_peer *p = c->peer;
+    if (p == NULL)
+        return; /* detached (timed out, removed or closing): the close callback frees it */
+    if (status < 0) {
+        peer_fail(p, "connect", status);
+        return;
+    }
+    int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_outbound_read);
+    if (rc != 0) {
+        peer_fail(p, "read", rc);
+        return;
+    }
+    tune_socket(c);
 }
 
 static void peer_connect(struct io_peer *p)
@@ -441,7 +481,9 @@ static int on_hello(struct io_conn *c, json_t *obj, char *err)
     struct io_transport *t = c->t;
     const char *type = json_string_value(json_object_get(obj, "type"));
     json_t *from = json_object_get(obj, "from");
+    json_t *to = json_object_get(obj, "to");
     const char *cluster = json_string_value(json_object_get(obj, "cluster"));
+    const char *mac = json_string_value(json_object_get(obj, "mac"));
     if (type == NULL || strcmp(type, "hello") != 0) {
         snprintf(err, FL_ERRMSG_SIZE, "first frame: type: expected \"hello\"");
         return -1;
@@ -450,8 +492,21 @@ static int on_hello(struct io_conn *c, json_t *obj, char *err)
         snprintf(err, FL_ERRMSG_SIZE, "hello: from: expected a positive integer");
         return -1;
     }
+    if (!json_is_integer(to) || (uint64_t)json_integer_value(to) != t->id) {
+        snprintf(err, FL_ERRMSG_SIZE, "hello: to: expected %llu (this node)",
+                 (unsigned long long)t->id);
+        return -1;
+    }
     if (cluster == NULL || strcmp(cluster, t->cluster) != 0) {
         snprintf(err, FL_ERRMSG_SIZE, "hello: cluster: expected \"%s\"", t->cluster);
+        return -1;
+    }
+    /* Only now may a hello displace a connection (below): a forged one cannot. */
+    if (!io_auth_verify(&t->key, c->nonce, (uint64_t)json_integer_value(from), t->id, cluster,
+                        mac)) {
+        snprintf(err, FL_ERRMSG_SIZE, "hello from %lld: mac: %s",
+                 (long long)json_integer_value(from),
+                 mac == NULL ? "missing" : "wrong (not this cluster's secret, or a replay)");
         return -1;
     }
     c->remote = (uint64_t)json_integer_value(from);
@@ -521,6 +576,44 @@ static void on_inbound_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     fl_free(buf->base);
 }
 
+static void on_challenge_written(uv_write_t *req, int status)
+{
+    struct io_conn *c = req->data;
+    free_outs(c->inflight);
+    c->inflight = NULL;
+    c->writing = false;
+    if (status < 0)
+        conn_close(c);
+}
+
+/* Sends a fresh nonce the dialler's hello must answer with its MAC. */
+static int send_challenge(struct io_conn *c)
+{
+    struct io_transport *t = c->t;
+    char hex[IO_AUTH_NONCE_HEX + 1], err[FL_ERRMSG_SIZE];
+    if (io_auth_nonce(c->nonce) != 0) {
+        tlog(t, "inbound connection: refused: no random bytes for the challenge");
+        return -1;
+    }
+    io_auth_hex(c->nonce, sizeof c->nonce, hex);
+    json_t *obj = json_pack("{s:s,s:s}", "type", "challenge", "nonce", hex);
+    struct io_out *o = fl_calloc(1, sizeof *o);
+    int rc = obj != NULL && o != NULL
+                 ? io_frame_encode(obj, t->opt.max_frame, &o->bytes, &o->len, err)
+                 : FL_ENOMEM;
+    json_decref(obj);
+    if (rc != 0) {
+        fl_free(o);
+        return -1;
+    }
+    c->inflight = o;
+    c->bufs[0] = uv_buf_init((char *)o->bytes, (unsigned)o->len);
+    if (uv_write(&c->write, (uv_stream_t *)&c->tcp, c->bufs, 1, on_challenge_written) != 0)
+        return -1; /* o is freed with the connection */
+    c->writing = true;
+    return 0;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct io_transport *t = server->data;
@@ -550,7 +643,8 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     tune_socket(c);
-    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_inbound_read) != 0)
+    if (send_challenge(c) != 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_inbound_read) != 0)
         conn_close(c);
 }
 
@@ -567,14 +661,16 @@ int io_transport_init(struct io_transport *t, uv_loop_t *loop, uint64_t id, cons
                       const struct io_transport_options *o, io_transport_recv_cb recv_cb,
                       void *data)
 {
-    if (id == 0 || cluster == NULL || strlen(cluster) > IO_TRANSPORT_CLUSTER_MAX || recv_cb == NULL)
+    if (id == 0 || cluster == NULL || strlen(cluster) > IO_TRANSPORT_CLUSTER_MAX ||
+        recv_cb == NULL || o == NULL || o->key == NULL || o->key->len < IO_AUTH_KEY_MIN)
         return FL_EUSAGE;
     memset(t, 0, sizeof *t);
     t->loop = loop;
     t->id = id;
     strcpy(t->cluster, cluster);
-    if (o != NULL)
-        t->opt = *o;
+    t->opt = *o;
+    t->key = *o->key;
+    t->opt.key = &t->key;
     if (t->opt.max_frame == 0)
         t->opt.max_frame = IO_FRAME_MAX_DEFAULT;
     if (t->opt.max_queue == 0)

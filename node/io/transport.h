@@ -5,7 +5,11 @@
  * node accepts only receive. The first frame on a connection is a hello
  * {"type":"hello","from":<id>,"cluster":"<token>"} naming the sender; every
  * later frame is one Raft message (node/io/codec.h). Lost connections are
- * redialled with exponential backoff. Each peer has a bounded send queue that
+ * redialled with exponential backoff. Peers authenticate: the acceptor sends a
+ * challenge {"type":"challenge","nonce":"<hex>"} first, and the dialler's
+ * hello {"type":"hello","from":<id>,"to":<id>,"cluster":"<token>","mac":"<hex>"}
+ * must carry the HMAC of that nonce under the cluster's secret key
+ * (node/io/auth.h); nothing else is accepted before it. Each peer has a bounded send queue that
  * drops its oldest frames when full: Raft tolerates loss (§3.3), and a stale
  * heartbeat is worth less than a fresh one. Inbound frames over the maximum,
  * malformed frames or messages, a bad hello or a message whose `from` differs
@@ -18,6 +22,7 @@
 #ifndef IO_TRANSPORT_H
 #define IO_TRANSPORT_H
 
+#include "node/io/auth.h"
 #include "node/raft/raft.h"
 
 #include <stdbool.h>
@@ -52,6 +57,7 @@ struct io_transport_options {
     unsigned write_timeout_ms;   /* unacknowledged data or a stalled write closes; 0 = 3000 */
     unsigned max_inbound;        /* accepted connections held at once; 0 = 64 */
     io_transport_log_cb log_cb;  /* NULL: silent */
+    const struct io_auth_key *key; /* required: the cluster's secret (copied by init) */
 };
 
 struct io_transport_stats {
@@ -60,7 +66,7 @@ struct io_transport_stats {
     uint64_t messages_received;
     uint64_t messages_misrouted; /* `to` was not this node: dropped */
     uint64_t connects;           /* outbound connections established */
-    uint64_t inbound_refused;    /* inbound connections closed for bad input */
+    uint64_t inbound_refused;    /* inbound connections closed for bad input or a failed hello */
 };
 
 /* The transport. Caller allocates; every field is private. */
@@ -68,6 +74,7 @@ struct io_transport {
     uv_loop_t *loop;
     uint64_t id;
     char cluster[IO_TRANSPORT_CLUSTER_MAX + 1];
+    struct io_auth_key key;
     struct io_transport_options opt;
     io_transport_recv_cb recv_cb;
     void *data; /* the user's; passed to recv_cb and log_cb */
@@ -90,9 +97,10 @@ int io_transport_parse_address(const char *s, bool allow_port0, struct sockaddr_
 
 /* Initialises `t` for node `id` (> 0) of cluster `cluster` (a token both ends
  * must share, at most IO_TRANSPORT_CLUSTER_MAX bytes; copied) on `loop`, with
- * options `o` (copied; NULL = defaults). recv_cb (required) receives each
- * message with `data`. Opens the listening handle (not yet bound). Returns 0
- * or a negative code (nothing to close then). */
+ * options `o` (required for its key; copied, zero fields = defaults). recv_cb
+ * (required) receives each message with `data`. Opens the listening handle
+ * (not yet bound). Returns 0, FL_EUSAGE (no key, a bad id or token), or a
+ * negative errno (nothing to close then). */
 int io_transport_init(struct io_transport *t, uv_loop_t *loop, uint64_t id, const char *cluster,
                       const struct io_transport_options *o, io_transport_recv_cb recv_cb,
                       void *data);

@@ -237,7 +237,7 @@ static int start(struct raft *r, const struct raft_event *ev)
 
 static int receive(struct raft *r, const struct raft_message *m)
 {
-    if (m->to != r->id)
+    if (m->to != r->id || raft_message_check(r, m) != NULL)
         return RAFT_EINVAL;
     switch (m->type) {
     case RAFT_APPEND:

@@ -129,6 +129,19 @@ struct raft_message {
     };
 };
 
+#define RAFT_VALUE_MAX     (UINT64_C(1) << 62) /* terms and indexes accepted from a peer */
+#define RAFT_TERM_JUMP_MAX (UINT64_C(1) << 32) /* a term further above ours is refused */
+
+/* Checks a received message's numbers against what a correct peer can send
+ * to `r` (borrowed): terms and indexes at most RAFT_VALUE_MAX (so term + 1
+ * and index + 1 always fit the wire), a term at most RAFT_TERM_JUMP_MAX above
+ * ours, entry and snapshot terms not above the message's term, a match index
+ * within our log and an echoed round we sent (in our term). Returns NULL when
+ * the message is acceptable, else a static "field: reason" string. RAFT_RECEIVE
+ * refuses such a message with RAFT_EINVAL; callers call this first to log why. */
+struct raft;
+const char *raft_message_check(const struct raft *r, const struct raft_message *m);
+
 /* Copies src into dst, taking new references on buffers (dst owns them);
  * returns 0 or RAFT_ENOMEM. raft_message_release drops what dst owns. */
 int raft_message_copy(struct raft_message *dst, const struct raft_message *src);

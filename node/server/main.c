@@ -23,11 +23,15 @@ static const char usage[] =
     "  --client-listen HOST:PORT  address for clients\n"
     "  --peers LIST               the other initial members: n2=HOST:PORT (client port = port+1)\n"
     "                             or n2=HOST:PORT/HOST:CPORT, comma-separated\n"
-    "  --passive-peers LIST       names among --peers (or this node) that start as passive members\n"
+    "  --passive-peers LIST       names among --peers (or this node) that start as passive "
+    "members\n"
     "  --join                     start with no configuration and wait to be added (faultline\n"
     "                             client join); give --peers too: they are whom it answers\n"
     "  --data DIR                 log, hard state and snapshots (created if missing)\n"
     "  --sm NAME                  state machine: kv (default), counter, set, queue\n"
+    "  --secret-file FILE         the cluster's secret key, shared by every node (required):\n"
+    "                             16 to 1024 bytes, e.g. `openssl rand -hex 32 > FILE`; peers\n"
+    "                             prove membership with it (node/PROTOCOL.md, Connections)\n"
     "  --cluster TOKEN            checked in the peer hello (default \"faultline\")\n"
     "  --election-timeout-ms N    default 300\n"
     "  --heartbeat-ms N           default 50\n"
@@ -43,7 +47,8 @@ static const char usage[] =
     "  --test-lose-unsynced       test hook: on SIGUSR1, drop log bytes not yet fsynced and exit\n"
     "                             137, as a power loss would (the harness's crash faults)\n"
     "  --config FILE.json         the same settings as a JSON object, keys as the long options\n"
-    "                             with '_' for '-' (e.g. {\"id\":\"n1\",\"peer_listen\":...,\"bug\":[...]})\n"
+    "                             with '_' for '-' (e.g. "
+    "{\"id\":\"n1\",\"peer_listen\":...,\"bug\":[...]})\n"
     "  -h, --help                 this text\n"
     "\n"
     "Stops cleanly on SIGTERM or SIGINT. Exit status: 0 after a clean stop, 1 on a storage or\n"
@@ -115,6 +120,10 @@ static int apply(struct server_options *o, const char *name, const char *v, char
         if (sm_type_find(v) == NULL)
             return die_usage("--sm: unknown state machine \"%s\" (kv, counter, set, queue)", v);
         snprintf(o->sm, sizeof o->sm, "%s", v);
+    } else if (strcmp(name, "secret-file") == 0) {
+        if (strlen(v) >= sizeof o->secret_file || v[0] == '\0')
+            return die_usage("--secret-file: bad path \"%s\"", v);
+        snprintf(o->secret_file, sizeof o->secret_file, "%s", v);
     } else if (strcmp(name, "cluster") == 0) {
         if (strlen(v) >= sizeof o->cluster || v[0] == '\0')
             return die_usage("--cluster: 1 to 64 bytes, got \"%s\"", v);
@@ -267,6 +276,7 @@ int main(int argc, char **argv)
         {"data", required_argument, NULL, 0},
         {"sm", required_argument, NULL, 0},
         {"cluster", required_argument, NULL, 0},
+        {"secret-file", required_argument, NULL, 0},
         {"election-timeout-ms", required_argument, NULL, 0},
         {"heartbeat-ms", required_argument, NULL, 0},
         {"lease-drift", required_argument, NULL, 0},
@@ -323,6 +333,8 @@ int main(int argc, char **argv)
         return die_usage("%s", "--peer-listen and --client-listen are required");
     if (o.data_dir[0] == '\0')
         return die_usage("%s", "--data is required");
+    if (o.secret_file[0] == '\0')
+        return die_usage("%s", "--secret-file is required (the cluster's shared key)");
     for (unsigned i = 0; i < o.n_peers; i++)
         if (o.peers[i].id == o.id)
             return die_usage("--peers: lists this node (%s) itself", "--id");

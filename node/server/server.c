@@ -19,6 +19,8 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "node/io/auth.h"
+#include "node/io/codec.h"
 #include "node/io/frame.h"
 #include "node/io/log.h"
 #include "node/io/meta.h"
@@ -123,6 +125,9 @@ struct server {
     uint64_t released_since_compaction;
     bool log_open;
     uint64_t bug_sync_at;
+    /* Peer messages refused (bounds or membership), logged at most once a second. */
+    uint64_t refused_msgs, refused_logged, refused_log_at;
+    const char *refused_why; /* the reason last logged (a static string) */
 };
 
 /* ==== Small helpers ==== */
@@ -1440,12 +1445,45 @@ static void on_tick(uv_timer_t *t)
 
 /* ==== Transport ==== */
 
+/* Why a message from m->from is refused for membership, or NULL. A member of
+ * its own configuration hears only from members, except from a leader its
+ * lagging configuration does not know yet (Raft §4.1: servers accept
+ * AppendEntries from leaders outside their configuration); a node not in its
+ * configuration (joining) hears from any authenticated peer. */
+static const char *membership_refusal(struct server *s, const struct raft_message *m)
+{
+    const struct raft_configuration *c = raft_configuration(&s->raft);
+    if (raft_role_of(c, s->o.id) == RAFT_REMOVED || raft_role_of(c, m->from) != RAFT_REMOVED)
+        return NULL;
+    if ((m->type == RAFT_APPEND || m->type == RAFT_SNAPSHOT) && m->term >= s->raft.term)
+        return NULL;
+    return "from: not a member of our configuration";
+}
+
 static void on_peer_message(struct io_transport *t, const struct raft_message *m, void *data)
 {
     struct server *s = data;
     (void)t;
     if (s->stopping || s->fatal != 0)
         return;
+    const char *why = raft_message_check(&s->raft, m);
+    if (why == NULL)
+        why = membership_refusal(s, m);
+    if (why != NULL) {
+        s->refused_msgs++;
+        uint64_t now = now_ms(s);
+        if (s->refused_logged == 0 || why != s->refused_why || now - s->refused_log_at >= 1000) {
+            log_event(s, "peer_message_refused",
+                      json_pack("{s:s,s:I,s:I,s:s,s:I}", "type", io_codec_type_name(m->type),
+                                "from", (json_int_t)m->from, "term",
+                                (json_int_t)(m->term > INT64_MAX ? INT64_MAX : m->term), "reason",
+                                why, "refused_total", (json_int_t)s->refused_msgs));
+            s->refused_logged = s->refused_msgs;
+            s->refused_why = why;
+            s->refused_log_at = now;
+        }
+        return;
+    }
     struct raft_event ev = {.type = RAFT_RECEIVE};
     ev.receive.msg = m;
     step(s, &ev, NULL);
@@ -1751,10 +1789,19 @@ int server_run(const struct server_options *o, char *errmsg)
     uv_tcp_init(&s->loop, &s->client_listener);
     s->flush_idle.data = s->tick.data = s->sigterm.data = s->sigint.data = s->sigusr1.data = s;
     s->client_listener.data = s;
-    struct io_transport_options to = {.max_frame = o->max_frame, .log_cb = on_transport_log};
-    rv = io_transport_init(&s->tr, &s->loop, o->id, o->cluster, &to, on_peer_message, s);
+    struct io_auth_key key;
+    char kerr[FL_ERRMSG_SIZE] = "";
+    struct io_transport_options to = {
+        .max_frame = o->max_frame, .log_cb = on_transport_log, .key = &key};
+    rv = io_auth_key_load(&key, o->secret_file, kerr);
+    if (rv == 0)
+        rv = io_transport_init(&s->tr, &s->loop, o->id, o->cluster, &to, on_peer_message, s);
+    memset(&key, 0, sizeof key);
     if (rv != 0) {
-        fl_errorf(errmsg, rv, "transport: %s", fl_strerror(rv));
+        if (kerr[0] != '\0')
+            fl_errorf(errmsg, rv, "%s", kerr);
+        else
+            fl_errorf(errmsg, rv, "transport: %s", fl_strerror(rv));
         s->stopping = true;
         uv_close((uv_handle_t *)&s->tick, on_closed_handle);
         uv_close((uv_handle_t *)&s->flush_idle, on_closed_handle);

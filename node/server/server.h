@@ -48,6 +48,7 @@ struct server_options {
     char data_dir[SERVER_PATH_MAX];
     char sm[16];       /* state machine: kv, counter, set, queue */
     char cluster[65];  /* token checked in the peer hello */
+    char secret_file[SERVER_PATH_MAX]; /* the cluster's secret key (node/io/auth.h); required */
     unsigned election_timeout_ms, heartbeat_ms;
     double lease_drift;
     uint64_t snapshot_threshold; /* entries applied between snapshots; 0: never */

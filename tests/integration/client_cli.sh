@@ -39,6 +39,7 @@ peer() { echo "127.0.0.1:$((BASE + 2 * ($1 - 1)))"; }
 cli() { echo "127.0.0.1:$((BASE + 2 * ($1 - 1) + 1))"; }
 CLUSTER="$(cli 1),$(cli 2),$(cli 3)"
 
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/cluster.key"
 start_node() {
     local k=$1 peers=""
     for j in 1 2 3; do
@@ -46,7 +47,7 @@ start_node() {
         peers="${peers:+$peers,}n$j=$(peer $j)/$(cli $j)"
     done
     "$NODE" --id "n$k" --peer-listen "$(peer $k)" --client-listen "$(cli $k)" --peers "$peers" \
-        --data "$TMP/n$k" 2>"$TMP/n$k.err" &
+        --secret-file "$TMP/cluster.key" --data "$TMP/n$k" 2>"$TMP/n$k.err" &
     PIDS[$k]=$!
 }
 for k in 1 2 3; do start_node $k; done
@@ -119,6 +120,7 @@ grep -q '"key":"k3"' "$TMP/watch.out" || fail "watch printed: $(cat "$TMP/watch.
 
 # membership: a 4th node started empty joins as passive, is promoted, demoted and leaves
 "$NODE" --id n4 --peer-listen "$(peer 4)" --client-listen "$(cli 4)" --join --data "$TMP/n4" \
+    --secret-file "$TMP/cluster.key" \
     2>"$TMP/n4.err" &
 PIDS[4]=$!
 expect 0 ok -- join n4 "$(peer 4)" "$(cli 4)" --role passive

@@ -7,6 +7,8 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "node/client/client.h"
+#include "node/io/auth.h"
+#include "node/io/frame.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -56,8 +58,9 @@ struct node {
 struct fixture {
     const char *bin;
     char tmp[64];
-    int base; /* first port */
-    int n;    /* nodes known to the initial configuration (--peers of each other) */
+    char secret[96]; /* the cluster key file, in tmp */
+    int base;        /* first port */
+    int n;           /* nodes known to the initial configuration (--peers of each other) */
     struct node nodes[NODES_MAX + 1];
     const char *common[ARGS_MAX]; /* extra options for every node */
     size_t n_common;
@@ -111,6 +114,11 @@ static void setup(void)
               "FL_NODE_BIN must name the faultline-node binary");
     snprintf(fx.tmp, sizeof fx.tmp, "/tmp/fl-integ-XXXXXX");
     cr_assert(mkdtemp(fx.tmp) != NULL);
+    {
+        char kerr[FL_ERRMSG_SIZE];
+        snprintf(fx.secret, sizeof fx.secret, "%s/cluster.key", fx.tmp);
+        cr_assert_eq(io_auth_key_create(fx.secret, kerr), 0, "%s", kerr);
+    }
     fx.rng = (unsigned)getpid() ^ (unsigned)time(NULL);
     signal(SIGPIPE, SIG_IGN); /* a write to a killed node's socket is an error, not a death */
     /* A port range per test run (each test runs in its own process), checked free. */
@@ -302,6 +310,8 @@ static void node_start(int k, const char *const *extra)
     argv[a++] = cl;
     argv[a++] = "--data";
     argv[a++] = nd->dir;
+    argv[a++] = "--secret-file";
+    argv[a++] = fx.secret;
     if (peers[0] != '\0') {
         argv[a++] = "--peers";
         argv[a++] = peers;
@@ -1245,4 +1255,133 @@ Test(node_cluster, fifo_cas_chain_across_a_leader_change)
     cr_assert(final <= w->next - 1, "final %" PRId64 " beyond the last submitted link", final);
     if (w->n_unknown == 0)
         cr_assert_eq(final, w->last_ok);
+}
+
+/* ==== Forged peer frames (issue 15) ==== */
+
+static bool send_frame(int fd, const char *json)
+{
+    size_t len = strlen(json);
+    unsigned char hdr[4];
+    io_frame_put_header(hdr, (uint32_t)len);
+    return send(fd, hdr, 4, MSG_NOSIGNAL) == 4 && send(fd, json, len, MSG_NOSIGNAL) == (ssize_t)len;
+}
+
+/* Opens a raw peer connection to node k as node `from`, answers its challenge
+ * with a hello (MAC'd with the cluster secret when `authenticate`, else with
+ * none, as someone who knows only the cluster token would), sends `frames`
+ * (JSON texts, NULL-terminated) and returns true when node k closed the
+ * connection within 2 s. */
+static bool peer_forge(int k, int from, bool authenticate, const char *const *frames)
+{
+    int fd = raw_connect(peer_port(k));
+    cr_assert(fd >= 0, "cannot connect to n%d's peer port", k);
+    unsigned char h[4];
+    char body[256] = "";
+    cr_assert(read_full(fd, h, 4), "n%d sent no challenge", k);
+    size_t n = ((size_t)h[2] << 8) | h[3];
+    cr_assert(h[0] == 0 && h[1] == 0 && n < sizeof body && read_full(fd, body, n));
+    json_t *ch = json_loads(body, 0, NULL);
+    const char *hex = json_string_value(json_object_get(ch, "nonce"));
+    unsigned char nonce[IO_AUTH_NONCE];
+    cr_assert(hex != NULL && io_auth_unhex(hex, nonce, sizeof nonce) == 0, "challenge: %s", body);
+    json_decref(ch);
+    char hello[256];
+    if (authenticate) {
+        struct io_auth_key key;
+        char err[FL_ERRMSG_SIZE];
+        unsigned char mac[IO_AUTH_MAC];
+        char mac_hex[IO_AUTH_MAC_HEX + 1];
+        cr_assert_eq(io_auth_key_load(&key, fx.secret, err), 0, "%s", err);
+        cr_assert_eq(io_auth_mac(&key, nonce, (uint64_t)from, (uint64_t)k, "faultline", mac), 0);
+        io_auth_hex(mac, sizeof mac, mac_hex);
+        snprintf(
+            hello, sizeof hello,
+            "{\"type\":\"hello\",\"from\":%d,\"to\":%d,\"cluster\":\"faultline\",\"mac\":\"%s\"}",
+            from, k, mac_hex);
+    } else {
+        snprintf(hello, sizeof hello, "{\"type\":\"hello\",\"from\":%d,\"cluster\":\"faultline\"}",
+                 from);
+    }
+    bool sent = send_frame(fd, hello);
+    for (size_t i = 0; sent && frames[i] != NULL; i++)
+        sent = send_frame(fd, frames[i]);
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    ssize_t r = read(fd, &c, 1);
+    bool closed = !sent || r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    close(fd);
+    return closed;
+}
+
+static int64_t members_term(int k)
+{
+    json_t *r = raw_request(k, json_pack("{s:s}", "type", "members"));
+    int64_t t = r != NULL ? json_integer_value(json_object_get(r, "term")) : -1;
+    json_decref(r);
+    return t;
+}
+
+/* 13. The forged frames of issue 15 (a hello with only the cluster token, then
+ * a vote with term 2^63-1, a leadership-moving timeout_now and a match index
+ * far past the log) neither wedge the cluster nor survive a restart. Sent once
+ * without the secret (refused at the hello) and once with it, as a member
+ * with a bug would (each message refused by the bounds checks and logged). */
+Test(node_cluster, forged_peer_frames_neither_wedge_nor_persist)
+{
+    cluster_start(3, NULL);
+    int leader = wait_leader();
+    struct client *c = client_all(3, NULL, NULL);
+    cr_assert(sync_cmd(c, kv_write("f", 1))->outcome == CLIENT_OK);
+    int64_t term0 = members_term(leader);
+    cr_assert_gt(term0, 0);
+    char vote[512], jump[512], match[512], tnow[256];
+    int from = leader % 3 + 1;
+    snprintf(vote, sizeof vote,
+             "{\"type\":\"vote\",\"from\":%d,\"to\":%d,\"term\":9223372036854775807,"
+             "\"last_index\":1000000000,\"last_term\":9223372036854775807,\"pre\":false,"
+             "\"transfer\":true}",
+             from, leader);
+    snprintf(jump, sizeof jump,
+             "{\"type\":\"vote\",\"from\":%d,\"to\":%d,\"term\":%lld,\"last_index\":1000000000,"
+             "\"last_term\":%lld,\"pre\":false,\"transfer\":true}",
+             from, leader, (long long)term0 + (1ll << 33), (long long)term0 + (1ll << 33));
+    snprintf(match, sizeof match,
+             "{\"type\":\"append_result\",\"from\":%d,\"to\":%d,\"term\":%lld,\"success\":true,"
+             "\"index\":1000000000000000,\"last_index\":1000000000000000,\"conflict_term\":0,"
+             "\"conflict_index\":0,\"round\":1000000000000}",
+             from, leader, (long long)term0);
+    snprintf(tnow, sizeof tnow, "{\"type\":\"timeout_now\",\"from\":%d,\"to\":%d,\"term\":%lld}",
+             leader, from, (long long)term0);
+    const char *to_leader[] = {vote, jump, match, NULL};
+    const char *to_follower[] = {tnow, NULL};
+    /* Without the secret: the hello is refused, nothing else is read. */
+    cr_assert(peer_forge(leader, from, false, to_leader), "a hello without the MAC was kept");
+    cr_assert(peer_forge(from, leader, false, to_follower), "a hello without the MAC was kept");
+    /* With the secret (a member with a bug): bounds refuse each message. */
+    peer_forge(leader, from, true, to_leader);
+    pump_ms(500);
+    cr_assert(file_contains(fx.nodes[leader].err, "peer_message_refused"),
+              "n%d logged no refused peer message", leader);
+    cr_assert(file_contains(fx.nodes[leader].err, "more than 2^32 above ours"));
+    for (int k = 1; k <= 3; k++) {
+        int64_t t = members_term(k);
+        cr_assert(t > 0 && t < (1ll << 32), "n%d took term %lld", k, (long long)t);
+    }
+    /* The cluster keeps serving. */
+    cr_assert(sync_cmd(c, kv_write("f", 2))->outcome == CLIENT_OK);
+    cr_assert_eq(ival(sync_query(c, kv_read("f"), CLIENT_LINEARIZABLE)), 2);
+    /* And restarts fine on the same data: no node kept a poisoned term. */
+    for (int k = 1; k <= 3; k++)
+        node_kill(k);
+    for (int k = 1; k <= 3; k++)
+        node_start(k, NULL);
+    leader = wait_leader();
+    cr_assert(sync_cmd(c, kv_write("f", 3))->outcome == CLIENT_OK);
+    cr_assert_eq(ival(sync_query(c, kv_read("f"), CLIENT_LINEARIZABLE)), 3);
+    for (int k = 1; k <= 3; k++) {
+        int64_t t = members_term(k);
+        cr_assert(t > 0 && t < (1ll << 32), "after restart n%d has term %lld", k, (long long)t);
+    }
 }

@@ -14,6 +14,9 @@
 
 #define N 3
 
+/* The cluster secret every test transport shares (only length matters to the transport). */
+static const struct io_auth_key test_key = {.len = 32, .bytes = "0123456789abcdef0123456789abcdef"};
+
 struct node {
     struct io_transport t;
     struct world *w;
@@ -100,6 +103,8 @@ static void start(struct world *w, int i, const struct io_transport_options *o, 
     if (o != NULL)
         opt = *o;
     opt.log_cb = on_log;
+    if (opt.key == NULL)
+        opt.key = &test_key;
     cr_assert_eq(io_transport_init(&n->t, &w->loop, (uint64_t)i + 1, "test-cluster", &opt,
                                    cb != NULL ? cb : on_recv, n),
                  0);
@@ -245,6 +250,16 @@ struct raw {
     unsigned char *bytes;
     size_t len;
     int read_status; /* 0 until the server closed the connection */
+    /* Authenticate first: answer the challenge with a hello from `hello_from`
+     * MAC'd with `key` (a wrong key forges), then send bytes. */
+    bool handshake;
+    const struct io_auth_key *key;
+    uint64_t hello_from;
+    unsigned char nonce[IO_AUTH_NONCE]; /* the challenge answered */
+    bool answered;
+    struct io_frame_decoder dec;
+    unsigned char out[512];
+    uv_write_t write2;
 };
 
 static void raw_alloc(uv_handle_t *h, size_t n, uv_buf_t *buf)
@@ -255,10 +270,44 @@ static void raw_alloc(uv_handle_t *h, size_t n, uv_buf_t *buf)
     *buf = uv_buf_init(scratch, sizeof scratch);
 }
 
+static void raw_written(uv_write_t *req, int status);
+
+/* Builds the hello answering the challenge in buf, then sends it with r->bytes. */
+static void raw_answer(struct raw *r, const uv_buf_t *buf, ssize_t nread)
+{
+    const unsigned char *p = (const unsigned char *)buf->base;
+    size_t n = (size_t)nread;
+    json_t *obj = NULL;
+    char err[FL_ERRMSG_SIZE];
+    if (io_frame_decoder_next(&r->dec, &p, &n, &obj, err) != 1)
+        return;
+    const char *hex = json_string_value(json_object_get(obj, "nonce"));
+    cr_assert_str_eq(json_string_value(json_object_get(obj, "type")), "challenge");
+    cr_assert_eq(io_auth_unhex(hex, r->nonce, sizeof r->nonce), 0);
+    json_decref(obj);
+    unsigned char mac[IO_AUTH_MAC];
+    char mac_hex[IO_AUTH_MAC_HEX + 1], hello[256];
+    cr_assert_eq(io_auth_mac(r->key, r->nonce, r->hello_from, 1, "test-cluster", mac), 0);
+    io_auth_hex(mac, sizeof mac, mac_hex);
+    snprintf(
+        hello, sizeof hello,
+        "{\"type\":\"hello\",\"from\":%llu,\"to\":1,\"cluster\":\"test-cluster\",\"mac\":\"%s\"}",
+        (unsigned long long)r->hello_from, mac_hex);
+    size_t hl = strlen(hello);
+    cr_assert_lt(hl + 4 + r->len, sizeof r->out);
+    io_frame_put_header(r->out, (uint32_t)hl);
+    memcpy(r->out + 4, hello, hl);
+    memcpy(r->out + 4 + hl, r->bytes, r->len);
+    r->answered = true;
+    uv_buf_t b = uv_buf_init((char *)r->out, (unsigned)(4 + hl + r->len));
+    cr_assert_eq(uv_write(&r->write2, (uv_stream_t *)&r->tcp, &b, 1, raw_written), 0);
+}
+
 static void raw_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-    (void)buf;
     struct raw *r = s->data;
+    if (nread > 0 && r->handshake && !r->answered)
+        raw_answer(r, buf, nread);
     if (nread < 0) {
         r->read_status = (int)nread;
         uv_close((uv_handle_t *)&r->tcp, NULL);
@@ -277,15 +326,21 @@ static void raw_connected(uv_connect_t *req, int status)
     struct raw *r = req->data;
     cr_assert_eq(status, 0);
     uv_buf_t b = uv_buf_init((char *)r->bytes, (unsigned)r->len);
-    cr_assert_eq(uv_write(&r->write, (uv_stream_t *)&r->tcp, &b, 1, raw_written), 0);
+    if (!r->handshake)
+        cr_assert_eq(uv_write(&r->write, (uv_stream_t *)&r->tcp, &b, 1, raw_written), 0);
     cr_assert_eq(uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read), 0);
 }
 
 /* Connects a raw client to node 1 of `w` (already started), sends `bytes` and
  * runs the loop until everything is closed. */
-static void raw_run(struct world *w, struct raw *r, const unsigned char *bytes, size_t len)
+static void raw_run_as(struct world *w, struct raw *r, const unsigned char *bytes, size_t len,
+                       const struct io_auth_key *key, uint64_t from)
 {
     memset(r, 0, sizeof *r);
+    r->handshake = key != NULL;
+    r->key = key;
+    r->hello_from = from;
+    io_frame_decoder_init(&r->dec, 4096);
     r->w = w;
     r->bytes = (unsigned char *)bytes;
     r->len = len;
@@ -296,22 +351,40 @@ static void raw_run(struct world *w, struct raw *r, const unsigned char *bytes, 
     uv_ip4_addr("127.0.0.1", w->n[0].port, &sa);
     cr_assert_eq(uv_tcp_connect(&r->connect, &r->tcp, (struct sockaddr *)&sa, raw_connected), 0);
     finish(w);
+    io_frame_decoder_close(&r->dec);
+}
+
+static void raw_run(struct world *w, struct raw *r, const unsigned char *bytes, size_t len)
+{
+    raw_run_as(w, r, bytes, len, NULL, 0);
 }
 
 /* Sends `bytes` to a transport with max_frame 1024 and expects it to close the
  * connection, count a refusal and log `needle`. */
-static void raw_refused(const unsigned char *bytes, size_t len, const char *needle)
+static void raw_refused_as(const unsigned char *bytes, size_t len, const char *needle,
+                           const struct io_auth_key *key)
 {
     struct world w = {0};
     cr_assert_eq(uv_loop_init(&w.loop), 0);
     struct io_transport_options o = {.max_frame = 1024};
     start(&w, 0, &o, 0, NULL);
     struct raw r;
-    raw_run(&w, &r, bytes, len);
+    raw_run_as(&w, &r, bytes, len, key, 2);
     cr_assert_lt(r.read_status, 0, "the connection was not closed");
     cr_assert_eq(w.n[0].t.stats.inbound_refused, 1u);
     cr_assert_eq(w.n[0].got, 0u);
     cr_assert(logged(&w.n[0], needle), "no log line with \"%s\" (last: %s)", needle, w.n[0].log[0]);
+}
+
+static void raw_refused(const unsigned char *bytes, size_t len, const char *needle)
+{
+    raw_refused_as(bytes, len, needle, NULL);
+}
+
+/* Refused after a genuine handshake (the hello is MAC'd with the right key). */
+static void authed_refused(const unsigned char *bytes, size_t len, const char *needle)
+{
+    raw_refused_as(bytes, len, needle, &test_key);
 }
 
 static size_t frame(unsigned char *out, const char *json)
@@ -322,21 +395,20 @@ static size_t frame(unsigned char *out, const char *json)
     return 4 + n;
 }
 
-#define HELLO "{\"type\":\"hello\",\"from\":2,\"cluster\":\"test-cluster\"}"
+#define HELLO "{\"type\":\"hello\",\"from\":2,\"to\":1,\"cluster\":\"test-cluster\"}"
 
 Test(io_transport, oversized_frame_from_a_raw_client_closes_the_connection, .timeout = 60)
 {
     unsigned char b[256];
-    size_t n = frame(b, HELLO);
-    io_frame_put_header(b + n, 4096);
-    memset(b + n + 4, ' ', 16);
-    raw_refused(b, n + 20, "length 4096 over the maximum of 1024");
+    io_frame_put_header(b, 4096);
+    memset(b + 4, ' ', 16);
+    raw_refused(b, 20, "length 4096 over the maximum of 1024");
 }
 
 Test(io_transport, a_wrong_cluster_token_closes_the_connection, .timeout = 60)
 {
     unsigned char b[256];
-    size_t n = frame(b, "{\"type\":\"hello\",\"from\":2,\"cluster\":\"other\"}");
+    size_t n = frame(b, "{\"type\":\"hello\",\"from\":2,\"to\":1,\"cluster\":\"other\"}");
     raw_refused(b, n, "hello: cluster: expected \"test-cluster\"");
 }
 
@@ -347,42 +419,76 @@ Test(io_transport, a_message_before_the_hello_closes_the_connection, .timeout = 
     raw_refused(b, n, "first frame: type: expected \"hello\"");
 }
 
+/* The forged frames of issue 15: a hello knowing only the cluster token, then
+ * a vote with term 2^63-1. The hello is refused: nothing reaches Raft. */
+Test(io_transport, a_hello_without_the_secret_is_refused_and_nothing_delivered, .timeout = 60)
+{
+    unsigned char b[512];
+    size_t n = frame(b, "{\"type\":\"hello\",\"from\":2,\"cluster\":\"test-cluster\"}");
+    raw_refused(b, n, "hello: to: expected 1");
+    n = frame(b, HELLO);
+    n += frame(b + n, "{\"type\":\"vote\",\"from\":2,\"to\":1,\"term\":9223372036854775807,"
+                      "\"last_index\":1000000000,\"last_term\":9223372036854775807,"
+                      "\"pre\":false,\"transfer\":true}");
+    raw_refused(b, n, "hello from 2: mac: missing");
+}
+
+Test(io_transport, a_hello_with_another_key_is_refused, .timeout = 60)
+{
+    static const struct io_auth_key other = {.len = 32,
+                                             .bytes = "0123456789abcdef0123456789abcdeX"};
+    unsigned char b[256];
+    size_t n = frame(b, "{\"type\":\"timeout_now\",\"from\":2,\"to\":1,\"term\":1}");
+    raw_refused_as(b, n, "hello from 2: mac: wrong", &other);
+}
+
+Test(io_transport, a_replayed_hello_is_refused, .timeout = 60)
+{
+    /* A hello MAC'd correctly for another connection's nonce. */
+    unsigned char nonce[IO_AUTH_NONCE] = {1, 2, 3}, mac[IO_AUTH_MAC];
+    char hex[IO_AUTH_MAC_HEX + 1], hello[256];
+    cr_assert_eq(io_auth_mac(&test_key, nonce, 2, 1, "test-cluster", mac), 0);
+    io_auth_hex(mac, sizeof mac, hex);
+    snprintf(hello, sizeof hello,
+             "{\"type\":\"hello\",\"from\":2,\"to\":1,\"cluster\":\"test-cluster\",\"mac\":\"%s\"}",
+             hex);
+    unsigned char b[512];
+    size_t n = frame(b, hello);
+    raw_refused(b, n, "hello from 2: mac: wrong");
+}
+
 Test(io_transport, a_message_not_from_the_hello_sender_closes_the_connection, .timeout = 60)
 {
     unsigned char b[256];
-    size_t n = frame(b, HELLO);
-    n += frame(b + n, "{\"type\":\"timeout_now\",\"from\":3,\"to\":1,\"term\":1}");
-    raw_refused(b, n, "timeout_now: from: 3 differs from the hello's 2");
+    size_t n = frame(b, "{\"type\":\"timeout_now\",\"from\":3,\"to\":1,\"term\":1}");
+    authed_refused(b, n, "timeout_now: from: 3 differs from the hello's 2");
 }
 
 Test(io_transport, an_invalid_message_closes_the_connection, .timeout = 60)
 {
     unsigned char b[256];
-    size_t n = frame(b, HELLO);
-    n += frame(b + n, "{\"type\":\"vote\",\"from\":2,\"to\":1,\"term\":1}");
-    raw_refused(b, n, "vote: last_index: missing");
+    size_t n = frame(b, "{\"type\":\"vote\",\"from\":2,\"to\":1,\"term\":1}");
+    authed_refused(b, n, "vote: last_index: missing");
 }
 
 Test(io_transport, garbage_bytes_close_the_connection, .timeout = 60)
 {
     unsigned char b[256];
-    size_t n = frame(b, HELLO);
-    n += frame(b + n, "{not json}");
-    raw_refused(b, n, "invalid JSON");
+    size_t n = frame(b, "{not json}");
+    authed_refused(b, n, "invalid JSON");
 }
 
 Test(io_transport, a_message_for_another_node_is_dropped_and_the_next_delivered, .timeout = 60)
 {
     unsigned char b[512];
-    size_t n = frame(b, HELLO);
-    n += frame(b + n, "{\"type\":\"timeout_now\",\"from\":2,\"to\":5,\"term\":1}");
+    size_t n = frame(b, "{\"type\":\"timeout_now\",\"from\":2,\"to\":5,\"term\":1}");
     n += frame(b + n, "{\"type\":\"timeout_now\",\"from\":2,\"to\":1,\"term\":7}");
     struct world w = {0};
     cr_assert_eq(uv_loop_init(&w.loop), 0);
     start(&w, 0, NULL, 0, NULL);
     w.expected = 1; /* the first delivery closes everything */
     struct raw r;
-    raw_run(&w, &r, b, n);
+    raw_run_as(&w, &r, b, n, &test_key, 2);
     cr_assert_eq(w.n[0].got, 1u);
     cr_assert_eq(w.n[0].terms[0], 7u);
     cr_assert_eq(w.n[0].froms[0], 2u);
