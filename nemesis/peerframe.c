@@ -8,9 +8,9 @@
 #include "common/alloc.h"
 #include "common/error.h"
 
-static const char *const peer_types[] = {"hello",         "append",   "append_result",
-                                         "vote",          "vote_result", "snapshot",
-                                         "snapshot_result", "timeout_now", NULL};
+static const char *const peer_types[] = {
+    "challenge",   "hello",    "append",          "append_result", "vote",
+    "vote_result", "snapshot", "snapshot_result", "timeout_now",   NULL};
 
 void nemesis_peerframe_init(struct nemesis_peerframe *d, size_t max_frame)
 {
@@ -91,11 +91,10 @@ void nemesis_peerframe_summarise(const uint8_t *body, size_t len, struct nemesis
         snprintf(d, cap, "%s%s", bool_field(o, "pre") == 1 ? "pre " : "",
                  bool_field(o, "granted") == 1 ? "granted" : "refused");
     } else if (strcmp(type, "snapshot") == 0) {
-        snprintf(d, cap, "index %llu/%llu offset %llu%s",
-                 (unsigned long long)uint_field(o, "index"),
-                 (unsigned long long)uint_field(o, "snap_term"),
-                 (unsigned long long)uint_field(o, "offset"),
-                 bool_field(o, "done") == 1 ? " done" : "");
+        snprintf(
+            d, cap, "index %llu/%llu offset %llu%s", (unsigned long long)uint_field(o, "index"),
+            (unsigned long long)uint_field(o, "snap_term"),
+            (unsigned long long)uint_field(o, "offset"), bool_field(o, "done") == 1 ? " done" : "");
     } else if (strcmp(type, "snapshot_result") == 0) {
         snprintf(d, cap, "index %llu next %llu%s", (unsigned long long)uint_field(o, "index"),
                  (unsigned long long)uint_field(o, "next_offset"),
