@@ -326,6 +326,13 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
     }
     if (rc < 0)
         goto out;
+    if (h->n_events == 0) {
+        /* Plain text, a Jepsen log without one event line, an empty file:
+         * calling that `valid` would pass a test that recorded nothing. */
+        rc = fl_errorf(errmsg, FL_EHISTORY, "%s: no history event in the file (%s format)", path,
+                       fl_history_format_name(r->format));
+        goto out;
+    }
     rc = 0;
     /* Operations never completed are indeterminate, like info. */
     for (size_t i = 0; i < procs.cap; i++)

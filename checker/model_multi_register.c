@@ -139,23 +139,78 @@ oom:
 
 /* ==== Prepare ==== */
 
+/* Appends one micro-op to r->scratch at slot *k, unless it is an
+ * unobserved read. The key is `key`, or the member name `name` (as in an
+ * object initial value) when key is NULL. Returns 0 or a negative code. */
+static int add_mop(struct checker_model *m, struct mreg *r, size_t *k, int kind, const json_t *key,
+                   const char *name, const json_t *val, bool crashed, char *errmsg)
+{
+    if (kind == MR_READ && (crashed || !val || (json_is_null(val) && m->config.nil_read_any)))
+        return 0; /* not observed */
+    if (!checker__vec_reserve(m, &r->scratch, 3 * (*k + 1)))
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    int64_t *t = &r->scratch.v[3 * *k];
+    t[0] = kind;
+    if (!(key ? checker_atom(m, key, &t[1]) : name_atom(m, name, &t[1])) ||
+        !checker_atom(m, val, &t[2]))
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    (*k)++;
+    return 0;
+}
+
+static int mop_kind(const char *f)
+{
+    if (strcmp(f, "read") == 0 || strcmp(f, "r") == 0)
+        return MR_READ;
+    if (strcmp(f, "write") == 0 || strcmp(f, "w") == 0)
+        return MR_WRITE;
+    return -1;
+}
+
+/* Operations are `txn` with a list of [f k v] micro-ops. Jepsen histories
+ * also hold `read` and `write` operations beside the transactions (issue
+ * 14: a braft test's history); they are one-kind transactions, their value
+ * a list of micro-ops, a map {k v ...}, or a single [k v]. */
 static int mr_prepare(struct checker_model *m, const struct checker_hop *hop, struct checker_op *op,
                       char *errmsg)
 {
     struct mreg *r = m->impl;
     bool crashed = op->crashed || hop->status == FL_EVENT_INFO;
     const json_t *v = hop->value;
-    if (strcmp(hop->f, "txn") != 0)
+    int whole = strcmp(hop->f, "txn") == 0 ? -2 : mop_kind(hop->f);
+    size_t k = 0;
+    int rc;
+    if (whole == -1)
         return fl_errorf(errmsg, FL_ESHAPE,
-                         "f: \"%s\" is not an operation of the multi-register model (txn)", hop->f);
+                         "f: \"%s\" is not an operation of the multi-register model (txn, read, "
+                         "write)",
+                         hop->f);
     op->f = MR_TXN;
+    if (whole >= 0 && json_is_object(v)) {
+        const char *name;
+        json_t *val;
+        json_object_foreach((json_t *)v, name, val) {
+            if ((rc = add_mop(m, r, &k, whole, NULL, name, val, crashed, errmsg)) < 0)
+                return rc;
+        }
+        goto done;
+    }
+    if (whole >= 0 && json_is_array(v) && json_array_size(v) == 2 &&
+        !json_is_array(json_array_get(v, 0))) {
+        rc = add_mop(m, r, &k, whole, json_array_get(v, 0), NULL, json_array_get(v, 1), crashed,
+                     errmsg);
+        if (rc < 0)
+            return rc;
+        goto done;
+    }
     if (!json_is_array(v))
-        return fl_errorf(errmsg, FL_ESHAPE, "value: txn expects a list of [f k v] micro-ops");
-    size_t n = json_array_size(v), k = 0;
+        return fl_errorf(errmsg, FL_ESHAPE,
+                         whole == -2 ? "value: txn expects a list of [f k v] micro-ops"
+                                     : "value: %s expects a list of [f k v] micro-ops, a map or [k v]",
+                         hop->f);
+    size_t n = json_array_size(v);
     if (n > UINT32_MAX / 3)
         return fl_errorf(errmsg, FL_ESHAPE, "value: txn has too many micro-ops");
-    if (!checker__vec_reserve(m, &r->scratch, 3 * n))
-        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const json_t *mop = json_array_get(v, i);
         size_t len = json_is_array(mop) ? json_array_size(mop) : 0;
@@ -163,25 +218,17 @@ static int mr_prepare(struct checker_model *m, const struct checker_hop *hop, st
         const char *f = fj && json_is_string(fj) ? json_string_value(fj) : NULL;
         if (!f || len < 2 || len > 3)
             return fl_errorf(errmsg, FL_ESHAPE, "value: micro-op %zu: expected [f k v]", i);
-        int kind;
-        if (strcmp(f, "read") == 0 || strcmp(f, "r") == 0)
-            kind = MR_READ;
-        else if (strcmp(f, "write") == 0 || strcmp(f, "w") == 0)
-            kind = MR_WRITE;
-        else
+        int kind = mop_kind(f);
+        if (kind < 0)
             return fl_errorf(errmsg, FL_ESHAPE, "value: micro-op %zu: \"%s\" is not read or write",
                              i, f);
         const json_t *val = len == 3 ? json_array_get(mop, 2) : NULL;
         if (kind == MR_WRITE && len != 3)
             return fl_errorf(errmsg, FL_ESHAPE, "value: micro-op %zu: write expects [f k v]", i);
-        if (kind == MR_READ && (crashed || !val || (json_is_null(val) && m->config.nil_read_any)))
-            continue; /* not observed */
-        int64_t *t = &r->scratch.v[3 * k];
-        t[0] = kind;
-        if (!checker_atom(m, json_array_get(mop, 1), &t[1]) || !checker_atom(m, val, &t[2]))
-            return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
-        k++;
+        if ((rc = add_mop(m, r, &k, kind, json_array_get(mop, 1), NULL, val, crashed, errmsg)) < 0)
+            return rc;
     }
+done:
     if (k == 0)
         return CHECKER_PREPARE_DROP;
     op->xs = checker__arena_copy(m, &r->args, r->scratch.v, 3 * k);

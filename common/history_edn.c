@@ -99,11 +99,18 @@ static int edn_next(struct fl_history_reader *r, struct fl_event *ev, char *errm
     }
 
     uint64_t line = h->rd.line;
+    const char *start = h->rd.p;
     ev->line = line;
     rc = fl_edn_read(&h->rd, &obj, errmsg);
     r->line = h->rd.line;
     if (rc < 0)
         return rc;
+    if ((size_t)(h->rd.p - start) > FL_HISTORY_MAX_LINE) {
+        /* The same bound as a JSONL or log line: one event, not a bulk value. */
+        json_decref(obj);
+        return fl_errorf(errmsg, FL_ELIMIT, "line %llu: event longer than %u bytes",
+                         (unsigned long long)line, FL_HISTORY_MAX_LINE);
+    }
     if (!json_is_object(obj)) {
         const char *what = json_is_array(obj) ? "a collection" : "a scalar";
         json_decref(obj);

@@ -34,19 +34,20 @@ struct field {
 /* ==== Lines ==== */
 
 /* Reads one line (without its newline and a trailing '\r') into j->buf.
- * Returns 0, 1 at the end, or a negative code. A line longer than
- * FL_HISTORY_MAX_LINE is cut there, the rest consumed, and *cut set. */
-static int read_line(struct fl_history_reader *r, struct jlog *j, size_t *len, bool *cut,
-                     char *errmsg)
+ * Returns 0, 1 at the end, or a negative code: a line longer than
+ * FL_HISTORY_MAX_LINE (as in JSONL; an endless line or /dev/zero must end)
+ * or a NUL byte (a text log has none; binary data is not a history). */
+static int read_line(struct fl_history_reader *r, struct jlog *j, size_t *len, char *errmsg)
 {
     size_t n = 0;
     int c;
-    *cut = false;
-    while ((c = getc(r->fp)) != EOF && c != '\n') {
-        if (n >= FL_HISTORY_MAX_LINE) {
-            *cut = true;
-            continue;
-        }
+    while ((c = getc_unlocked(r->fp)) != EOF && c != '\n') {
+        if (c == '\0')
+            return fl_errorf(errmsg, FL_EPARSE, "line %llu: column %zu: a NUL byte (not a text log)",
+                             (unsigned long long)r->line + 1, n + 1);
+        if (n >= FL_HISTORY_MAX_LINE)
+            return fl_errorf(errmsg, FL_ELIMIT, "line %llu: longer than %u bytes",
+                             (unsigned long long)r->line + 1, FL_HISTORY_MAX_LINE);
         if (n + 2 > j->cap) {
             size_t cap = j->cap ? j->cap * 2 : 4096;
             if (cap > FL_HISTORY_MAX_LINE + 2)
@@ -61,7 +62,7 @@ static int read_line(struct fl_history_reader *r, struct jlog *j, size_t *len, b
     }
     if (ferror(r->fp))
         return fl_errorf(errmsg, -EIO, "line %llu: read error", (unsigned long long)r->line + 1);
-    if (c == EOF && n == 0 && !*cut)
+    if (c == EOF && n == 0)
         return 1;
     r->line++;
     if (n > 0 && j->buf[n - 1] == '\r')
@@ -226,8 +227,24 @@ static int parse_line(struct fl_history_reader *r, const char *line, size_t len,
         }
         return 0;
     }
-    if ((rc = parse_process(r, f[k - 1], ev, errmsg)) <= 0)
+    if ((rc = parse_process(r, f[k - 1], ev, errmsg)) < 0)
         return rc;
+    if (rc == 0) {
+        /* A type field between tabs makes this an event line: its process
+         * must be there, not the line skipped (an event lost). */
+        struct field pf = f[k - 1];
+        trim(&pf);
+        size_t i = pf.len;
+        while (i > 0 && pf.s[i - 1] != ' ')
+            i--;
+        size_t shown = 0;
+        while (i + shown < pf.len && shown < 32 && pf.s[i + shown] > ' ' && pf.s[i + shown] < 127)
+            shown++;
+        return fl_errorf(errmsg, FL_ESHAPE,
+                         "line %llu: process: expected an integer or :nemesis before the type, "
+                         "found \"%.*s\"",
+                         (unsigned long long)r->line, (int)shown, pf.s + i);
+    }
     ev->type = type;
     ev->line = r->line;
 
@@ -293,22 +310,13 @@ static int jlog_next(struct fl_history_reader *r, struct fl_event *ev, char *err
     struct jlog *j = r->impl;
     for (;;) {
         size_t len = 0;
-        bool cut;
-        int rc = read_line(r, j, &len, &cut, errmsg);
+        int rc = read_line(r, j, &len, errmsg);
         if (rc == 1)
             return 0;
         if (rc < 0)
             return rc;
         if (len == 0)
             continue;
-        if (cut) {
-            struct field f[MAX_FIELDS];
-            enum fl_event_type type;
-            if (type_field(f, split(j->buf, len, f), &type) == 0)
-                continue; /* some other long line: ignore it */
-            return fl_errorf(errmsg, FL_ELIMIT, "line %llu: longer than %u bytes",
-                             (unsigned long long)r->line, FL_HISTORY_MAX_LINE);
-        }
         rc = parse_line(r, j->buf, len, ev, errmsg);
         if (rc < 0)
             return rc;

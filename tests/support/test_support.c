@@ -18,6 +18,11 @@ static void cleanup(void)
 
 const char *test_tmpfile(const char *text, const char *suffix)
 {
+    return test_tmpfile_n(text, strlen(text), suffix);
+}
+
+const char *test_tmpfile_n(const char *text, size_t len, const char *suffix)
+{
     if (n_tmp == 0)
         atexit(cleanup);
     if (n_tmp >= MAX_TMP)
@@ -27,7 +32,6 @@ const char *test_tmpfile(const char *text, const char *suffix)
     int fd = mkstemps(p, suffix ? (int)strlen(suffix) : 0);
     if (fd < 0)
         abort();
-    size_t len = strlen(text);
     if (write(fd, text, len) != (ssize_t)len)
         abort();
     close(fd);

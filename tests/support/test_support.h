@@ -7,6 +7,8 @@
 /* Writes `text` to a fresh temporary file and returns its path (static
  * storage per call slot; the file is removed at exit). */
 const char *test_tmpfile(const char *text, const char *suffix);
+/* The same for `len` bytes that may hold NULs. */
+const char *test_tmpfile_n(const char *text, size_t len, const char *suffix);
 /* Absolute path of a file in the source tree. Returned string is static. */
 const char *test_source_path(const char *rel);
 

@@ -122,7 +122,7 @@ Test(history_jepsenlog, other_lines_are_ignored)
              "java.lang.Exception: boom\n"
              "\tat clojure.core$eval.invoke(core.clj:1)\n"
              "INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]\r\n"
-             "INFO  x - notaprocess\t:ok\t:read\t1\n"
+             "INFO  x - ok\n"
              "INFO  jepsen.util - 3\t:ok\t:cas\t[1 4]", /* no final newline */
              &g);
     cr_assert_eq(g.rc, 0, "%s", g.err);
@@ -209,23 +209,18 @@ Test(history_jepsenlog, raw_nemesis_values_must_be_text)
           "line 1: error: not valid UTF-8 text");
 }
 
-Test(history_jepsenlog, long_lines)
+/* Issue 14: any line over the bound is an error, as in JSONL (a long line
+ * was once skipped unread, so /dev/zero never returned), and so is a NUL. */
+Test(history_jepsenlog, long_lines_and_nul_bytes_are_errors)
 {
     size_t big = FL_HISTORY_MAX_LINE + 100;
     char *text = malloc(big + 200);
-    /* A huge non-event line is skipped... */
     strcpy(text, "INFO  jepsen.core - ");
     size_t n = strlen(text);
     memset(text + n, 'x', big);
     n += big;
     strcpy(text + n, "\nINFO  jepsen.util - 1\t:invoke\t:read\tnil\n");
-    struct got g;
-    read_log(text, &g);
-    cr_assert_eq(g.rc, 0, "%s", g.err);
-    cr_assert_eq(g.n, 1);
-    cr_assert_eq(g.ev[0].line, 2);
-    got_free(&g);
-    /* ...a huge event line is an error. */
+    fails(text, "line 1: longer than 1048576 bytes");
     strcpy(text, "INFO  jepsen.util - 1\t:ok\t:read\t\"");
     n = strlen(text);
     memset(text + n, 'y', big);
@@ -233,6 +228,30 @@ Test(history_jepsenlog, long_lines)
     strcpy(text + n, "\"\n");
     fails(text, "line 1: longer than 1048576 bytes");
     free(text);
+    /* A NUL among the type field once read as "found :ok". */
+    char nul[] = "INFO  jepsen.util - 1\t:invoke\t:read\tnil\nINFO  jepsen.util - 1\t:o?\t:read\t1\n";
+    *strchr(nul, '?') = '\0';
+    const char *path = test_tmpfile_n(nul, sizeof nul - 1, ".log");
+    struct fl_history_reader r;
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    struct fl_event ev;
+    cr_assert_eq(fl_history_reader_open(&r, path, FL_FORMAT_JEPSEN_LOG, errmsg), 0, "%s", errmsg);
+    fl_event_init(&ev);
+    cr_assert_eq(fl_history_reader_next(&r, &ev, errmsg), 1, "%s", errmsg);
+    int rc = fl_history_reader_next(&r, &ev, errmsg);
+    cr_assert_lt(rc, 0);
+    cr_assert(strstr(errmsg, "line 2: column 25: a NUL byte (not a text log)"), "%s", errmsg);
+    fl_event_clear(&ev);
+    fl_history_reader_close(&r);
+}
+
+/* Issue 14: a line with a type field between tabs is an event line; a bad
+ * process there is reported, not the event silently skipped. */
+Test(history_jepsenlog, bad_process_on_an_event_line_is_an_error)
+{
+    fails("INFO  x - notaprocess\t:ok\t:read\t1\n",
+          "line 1: process: expected an integer or :nemesis before the type, found \"notaprocess\"");
+    fails("3.5\t:invoke\t:read\tnil\n", "line 1: process: expected an integer or :nemesis");
 }
 
 Test(history_jepsenlog, allocation_failures_are_reported)
