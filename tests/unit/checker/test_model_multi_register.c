@@ -134,8 +134,15 @@ Test(checker_model_multi_register, bad_shapes)
     cr_assert_eq(mt_prepare(&t, "txn", json_pack("[[ss]]", "write", "x"), FL_EVENT_OK, &op),
                  FL_ESHAPE);
     cr_assert_eq(mt_prepare(&t, "txn", json_pack("[i]", 4), FL_EVENT_OK, &op), FL_ESHAPE);
-    cr_assert_eq(mt_prepare(&t, "read", json_array(), FL_EVENT_OK, &op), FL_ESHAPE);
+    cr_assert_eq(mt_prepare(&t, "cas", json_array(), FL_EVENT_OK, &op), FL_ESHAPE);
     cr_assert(strncmp(t.errmsg, "f: ", 3) == 0, "%s", t.errmsg);
+    /* Jepsen's read/write beside txn (issue 14): micro-ops, a map, or [k v]. */
+    cr_assert_eq(mt_prepare(&t, "read", json_integer(3), FL_EVENT_OK, &op), FL_ESHAPE);
+    cr_assert(strstr(t.errmsg, "read expects"), "%s", t.errmsg);
+    cr_assert_eq(mt_prepare(&t, "read", json_pack("{s:i}", "x", 1), FL_EVENT_OK, &op), 0);
+    cr_assert_eq(op.nxs, 3);
+    cr_assert_eq(mt_prepare(&t, "write", json_pack("[s,i]", "x", 1), FL_EVENT_OK, &op), 0);
+    cr_assert_eq(op.nxs, 3);
     cr_assert_eq(mt_prepare(&t, "txn", json_array(), FL_EVENT_OK, &op), CHECKER_PREPARE_DROP);
     mt_destroy(&t);
     json_t *init = json_pack("[i]", 1);
