@@ -49,6 +49,8 @@ struct checker_report_input {
     const char *title;    /* e.g. the scenario name; NULL: the history path */
     const char *expected; /* "valid", "invalid", "unknown" or NULL */
     json_t *scenario;     /* the scenario as run, copied into results.json; or NULL */
+    const char *extra_html; /* trusted HTML placed after the counterexample (the harness's
+                               message diagram, its text escaped), or NULL */
 };
 
 /* One fault interval. Times are ns on the history's clock; -1 when unknown. */

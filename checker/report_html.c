@@ -809,6 +809,8 @@ int checker_report_html(const struct checker_report_input *in,
     if (rc)
         return rc;
     counterexample(out, in, a);
+    if (in->extra_html)
+        fl_buf_puts(out, in->extra_html);
     latency_plot(out, in, a, o, &ax);
     fault_tables(out, a, o);
     fl_buf_printf(out,

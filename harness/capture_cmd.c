@@ -32,8 +32,7 @@ void harness_capture_free(struct harness_capture *c)
     c->n = 0;
 }
 
-const char *harness_capture_name(const struct harness_capture *c, int node, uint32_t ip,
-                                 char *buf)
+const char *harness_capture_name(const struct harness_capture *c, int node, uint32_t ip, char *buf)
 {
     (void)c;
     if (node >= 0)
@@ -83,8 +82,8 @@ static void print_event(struct harness_capture *c, const struct harness_capmsg *
     harness_capture_name(c, m->dst, m->dst_ip, b);
     double t = (double)m->t / 1e9;
     if (c->json) {
-        json_t *j = json_pack("{s:f, s:s, s:s, s:i, s:i, s:s}", "t", t, "src", a, "dst", b,
-                              "sport", m->sport, "dport", m->dport, "event",
+        json_t *j = json_pack("{s:f, s:s, s:s, s:i, s:i, s:s}", "t", t, "src", a, "dst", b, "sport",
+                              m->sport, "dport", m->dport, "event",
                               m->kind == NEMESIS_CAPEV_MSG ? "message" : harness_capture_kind(m));
         if (j && m->kind == NEMESIS_CAPEV_MSG) {
             json_object_set_new(j, "type", json_string(m->msg.type));
@@ -264,8 +263,7 @@ int harness_capture_main(int argc, char **argv)
             " frames decoded, %" PRIu64 " not ours, %" PRIu64 " retransmissions, %" PRIu64
             " resets, %" PRIu64 " holes%s\n",
             c.st.packets, c.st.flows, c.st.frames, c.st.bad_frames, c.st.retrans, c.st.resets,
-            c.st.holes,
-            c.t0_exact ? "" : "; no clock.json: times count from the first packet");
+            c.st.holes, c.t0_exact ? "" : "; no clock.json: times count from the first packet");
     harness_capture_free(&c);
     return 0;
 }

@@ -29,11 +29,11 @@ struct harness_capture {
     /* Filled by harness_capture_load. */
     struct harness_capmsg *v; /* owned, in capture order */
     size_t n;
-    size_t dropped;      /* events in the window past `max` */
-    int64_t t0_unix;     /* wall-clock ns of history time 0 */
-    bool t0_exact;       /* from clock.json (else: the first packet) */
-    unsigned nodes;      /* node count (from scenario.json; 9 when absent) */
-    uint32_t net;        /* the /24 of the nodes, host order */
+    size_t dropped;  /* events in the window past `max` */
+    int64_t t0_unix; /* wall-clock ns of history time 0 */
+    bool t0_exact;   /* from clock.json (else: the first packet) */
+    unsigned nodes;  /* node count (from scenario.json; 9 when absent) */
+    uint32_t net;    /* the /24 of the nodes, host order */
     struct nemesis_capread_stats st;
     /* Set by the caller before loading. */
     int64_t from, to; /* window in ns of history time (inclusive); INT64_MIN/MAX: all */
@@ -50,8 +50,7 @@ void harness_capture_init(struct harness_capture *c, size_t max);
 int harness_capture_load(struct harness_capture *c, const char *dir, char *errmsg);
 void harness_capture_free(struct harness_capture *c);
 /* The lane name of a node index, or the dotted address (buf: at least 24 bytes). */
-const char *harness_capture_name(const struct harness_capture *c, int node, uint32_t ip,
-                                 char *buf);
+const char *harness_capture_name(const struct harness_capture *c, int node, uint32_t ip, char *buf);
 /* The event's short name: the message type, or "SYN", "FIN", "RST", "retransmit", "hole". */
 const char *harness_capture_kind(const struct harness_capmsg *m);
 

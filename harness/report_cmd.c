@@ -1,5 +1,6 @@
 /* report_cmd.c - `faultline report`: check a saved history, write results.json and report.html. */
 #include "harness/report_cmd.h"
+#include "harness/seqdiagram.h"
 
 #include "checker/check.h"
 #include "checker/countercheck.h"
@@ -44,13 +45,14 @@ int harness_report_generate(const struct harness_report_request *req, enum check
     bool have_lin = false, have_set = false, have_ctr = false, have_st = false;
     const struct checker_model_ops *model = NULL;
     json_t *scenario_json = NULL, *results = NULL;
-    struct fl_buf html;
+    struct fl_buf html, extra;
     int rc;
 
     memset(&h, 0, sizeof(h));
     memset(&lin, 0, sizeof(lin));
     memset(&an, 0, sizeof(an));
     fl_buf_init(&html);
+    fl_buf_init(&extra);
     checker_report_options_default(&opt);
 
     bool want_lin = !sc || sc->checkers[HARNESS_CHECKER_LINEARIZABLE];
@@ -123,6 +125,25 @@ int harness_report_generate(const struct harness_report_request *req, enum check
         if ((rc = write_json(req->json_out, results, errmsg)) < 0)
             goto out;
     }
+    if (req->html_out && have_lin && lin.verdict == CHECKER_INVALID && lin.has_cex &&
+        lin.cex.op < h.n_ops) {
+        /* The messages around the operation that cannot be linearized, when the history
+         * sits in a results folder with a capture. */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", req->history);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        const struct checker_hop *op = &h.ops[lin.cex.op];
+        if (op->call_time >= 0 &&
+            harness_seqdiagram_html(dir, op->call_time, op->ret_time, &an, &extra) != 0) {
+            rc = fl_errorf(errmsg, FL_ENOMEM, "report: out of memory");
+            goto out;
+        }
+        in.extra_html = extra.len ? fl_buf_cstr(&extra) : NULL;
+    }
     if (req->html_out) {
         if ((rc = checker_report_html(&in, &an, &opt, &html)) < 0) {
             fl_errorf(errmsg, rc, "report: out of memory");
@@ -137,6 +158,7 @@ out:
     json_decref(results);
     json_decref(scenario_json);
     fl_buf_free(&html);
+    fl_buf_free(&extra);
     checker_report_analysis_free(&an);
     if (have_st)
         checker_stats_free(&st);

@@ -104,8 +104,7 @@ static int explicit_plan(const struct harness_scenario *sc, const struct nemesis
         const struct nemesis_kind *kind = nemesis_kind_find(name);
         int rv;
         if (!kind) {
-            rv = fl_errorf(errmsg, FL_EUSAGE, "nemesis.schedule[%u]: unknown kind \"%s\"", i,
-                           name);
+            rv = fl_errorf(errmsg, FL_EUSAGE, "nemesis.schedule[%u]: unknown kind \"%s\"", i, name);
             goto err;
         }
         struct fl_rng rng;

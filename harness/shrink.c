@@ -21,19 +21,19 @@
 #include "harness/scenario.h"
 #include "harness/schedule.h"
 
-#define MAX_TRIES     50
-#define MAX_JOBS      16
-#define MAX_CACHE     4096
-#define MAX_JOURNAL   (4u << 20) /* bytes of journal.jsonl read back */
-#define PATH_SZ       1024
-#define MIN_HOLD_MS   250 /* shorter holds are below what a fault needs to take */
-#define CHANGE_SZ     240
+#define MAX_TRIES   50
+#define MAX_JOBS    16
+#define MAX_CACHE   4096
+#define MAX_JOURNAL (4u << 20) /* bytes of journal.jsonl read back */
+#define PATH_SZ     1024
+#define MIN_HOLD_MS 250 /* shorter holds are below what a fault needs to take */
+#define CHANGE_SZ   240
 
 struct outcome {
     int id;
     unsigned runs, fails, errors;
-    bool full;                 /* every try ran (no stop at the first failure) */
-    char first_fail[PATH_SZ];  /* the first failing try's folder ("" if none) */
+    bool full;                /* every try ran (no stop at the first failure) */
+    char first_fail[PATH_SZ]; /* the first failing try's folder ("" if none) */
 };
 
 struct cached {
@@ -69,7 +69,27 @@ struct shrink {
     unsigned best_steps, orig_steps;
     unsigned last_state;
     double last_print;
+    double target_rate; /* the result must fail at least this share of its tries */
+    /* Every kept candidate in order (the original first): the confirmation walks back along
+     * it when the smallest one fails too rarely. */
+    struct harness_scenario *chain;
+    size_t n_chain, cap_chain;
+    struct outcome smallest; /* the confirmation of the last kept candidate */
+    unsigned smallest_faults;
 };
+
+static void chain_push(struct shrink *sh, const struct harness_scenario *c)
+{
+    if (sh->n_chain == sh->cap_chain) {
+        size_t cap = sh->cap_chain ? sh->cap_chain * 2 : 16;
+        struct harness_scenario *nc = realloc(sh->chain, cap * sizeof *nc);
+        if (!nc)
+            return; /* the walk back is shorter, nothing worse */
+        sh->chain = nc;
+        sh->cap_chain = cap;
+    }
+    sh->chain[sh->n_chain++] = *c;
+}
 
 static volatile sig_atomic_t interrupted;
 
@@ -193,9 +213,10 @@ static void journal_load(struct shrink *sh)
         json_int_t id = 0, runs = 0, fails = 0, errs = 0;
         const char *key = NULL, *ff = "";
         int full = 0;
-        if (!j || json_unpack(j, "{s:I, s:s, s:I, s:I, s:I, s:b, s?s}", "id", &id, "key", &key,
-                              "runs", &runs, "failed", &fails, "errors", &errs, "full", &full,
-                              "first_fail", &ff) != 0 ||
+        if (!j ||
+            json_unpack(j, "{s:I, s:s, s:I, s:I, s:I, s:b, s?s}", "id", &id, "key", &key, "runs",
+                        &runs, "failed", &fails, "errors", &errs, "full", &full, "first_fail",
+                        &ff) != 0 ||
             id < 1 || id > 1000000 || runs < 0 || runs > MAX_TRIES || fails < 0 || fails > runs ||
             errs < 0 || errs > runs) {
             fprintf(stderr, "faultline shrink: %s:%u: malformed record skipped\n", path, lineno);
@@ -224,8 +245,8 @@ static void journal_append(struct shrink *sh, uint64_t key, const struct outcome
     snprintf(path, sizeof path, "%s/journal.jsonl", sh->dir);
     snprintf(hex, sizeof hex, "%016" PRIx64, key);
     json_t *j = json_pack("{s:i, s:s, s:s, s:i, s:i, s:i, s:b, s:s}", "id", o->id, "key", hex,
-                          "change", change, "runs", (int)o->runs, "failed", (int)o->fails,
-                          "errors", (int)o->errors, "full", o->full, "first_fail", o->first_fail);
+                          "change", change, "runs", (int)o->runs, "failed", (int)o->fails, "errors",
+                          (int)o->errors, "full", o->full, "first_fail", o->first_fail);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     FILE *fp = s ? fopen(path, "a") : NULL;
     if (fp) {
@@ -281,9 +302,20 @@ static pid_t launch(struct shrink *sh, const char *scen, const char *tdir, uint6
     _exit(127);
 }
 
+/* The search stops early enough for the confirmation (--tries runs, --jobs at a time) to
+ * end within the budget too; its length is estimated from the runs so far. */
 static bool over_budget(const struct shrink *sh)
 {
-    return elapsed(sh) >= sh->budget_s;
+    double avg = sh->run_s_n ? sh->run_s_sum / sh->run_s_n : 0;
+    double reserve = avg * (double)((sh->tries + sh->jobs - 1) / sh->jobs);
+    return elapsed(sh) + reserve >= sh->budget_s;
+}
+
+/* A verdict the journal already has (an early-stopped one is enough during the search). */
+static bool known(struct shrink *sh, const struct harness_scenario *c)
+{
+    const struct outcome *hit = cache_find(sh, scenario_key(c));
+    return hit && (hit->fails > 0 || hit->runs >= sh->tries);
 }
 
 /* Runs candidate `c` (or takes its verdict from the journal): up to sh->tries
@@ -296,8 +328,8 @@ static int evaluate(struct shrink *sh, const struct harness_scenario *c, const c
     uint64_t key = scenario_key(c);
     struct outcome *hit = cache_find(sh, key);
     snprintf(sh->change, sizeof sh->change, "%s", change);
-    if (hit && (full ? hit->full && hit->runs >= sh->tries
-                     : hit->fails > 0 || hit->runs >= sh->tries)) {
+    if (hit &&
+        (full ? hit->full && hit->runs >= sh->tries : hit->fails > 0 || hit->runs >= sh->tries)) {
         *o = *hit;
         return 0;
     }
@@ -430,7 +462,7 @@ static int attempt(struct shrink *sh, struct harness_scenario *best, struct harn
         add_row(sh, &o, change, "skipped: not a valid scenario");
         return 0;
     }
-    if (interrupted || over_budget(sh))
+    if ((interrupted || over_budget(sh)) && !known(sh, cand))
         return 2;
     struct outcome o;
     int rv = evaluate(sh, cand, change, false, &o);
@@ -439,10 +471,11 @@ static int attempt(struct shrink *sh, struct harness_scenario *best, struct harn
     if (rv == 1)
         return 2;
     bool fails = o.fails > 0;
-    add_row(sh, &o, change, fails ? "kept: still fails" : "rejected: no failure in every try");
+    add_row(sh, &o, change, fails ? "kept: still fails" : "rejected: no try failed");
     if (fails) {
         *best = *cand;
         sh->best_steps = best->nemesis.n_steps;
+        chain_push(sh, best);
     }
     return fails ? 1 : 0;
 }
@@ -593,14 +626,14 @@ static int shrink_workload(struct shrink *sh, struct harness_scenario *best)
     static const unsigned floor_v[] = {1, 10, 1};
     for (int d = 0; d < 3; d++) {
         for (;;) {
-            unsigned *v = d == 0 ? &best->workload.concurrency
+            unsigned *v = d == 0   ? &best->workload.concurrency
                           : d == 1 ? &best->workload.rate_per_s
                                    : &best->workload.keys;
             unsigned cur = *v;
             if (cur == 0 || cur / 2 < floor_v[d])
                 break;
             struct harness_scenario cand = *best;
-            unsigned *cv = d == 0 ? &cand.workload.concurrency
+            unsigned *cv = d == 0   ? &cand.workload.concurrency
                            : d == 1 ? &cand.workload.rate_per_s
                                     : &cand.workload.keys;
             *cv = cur / 2;
@@ -669,16 +702,17 @@ static void write_outputs(struct shrink *sh, const struct harness_scenario *orig
                 "shrink of %s (seed %" PRIu64 "): each candidate ran up to %u tries (seeds SEED, "
                 "SEED+1, ...), stopping at the first failure\n\n",
                 sh->src, orig->nemesis.seed, sh->tries);
-        fprintf(fp, "%-5s %-8s %-7s %-45s %s\n", "cand", "verdict", "failed", "outcome",
-                "change");
+        fprintf(fp, "%-5s %-8s %-7s %-45s %s\n", "cand", "verdict", "failed", "outcome", "change");
         for (size_t i = 0; i < sh->n_rows; i++) {
             const struct row *r = &sh->rows[i];
             char id[12], fr[16];
             snprintf(id, sizeof id, r->o.id ? "c%03d" : "-", r->o.id);
             snprintf(fr, sizeof fr, "%u/%u", r->o.fails, r->o.runs);
             fprintf(fp, "%-5s %-8s %-7s %-45s %s\n", id,
-                    r->o.runs == 0 ? "-" : r->o.fails ? "fails" : "passes", fr, r->outcome,
-                    r->change);
+                    r->o.runs == 0 ? "-"
+                    : r->o.fails   ? "fails"
+                                   : "passes",
+                    fr, r->outcome, r->change);
         }
         fprintf(fp, "\nbefore: %u faults, fault phase %u s, %u clients, rate %u/s, %u keys\n",
                 orig->nemesis.n_steps, orig->phases.faults_s, orig->workload.concurrency,
@@ -689,6 +723,9 @@ static void write_outputs(struct shrink *sh, const struct harness_scenario *orig
         if (confirm && confirm->runs)
             fprintf(fp, "reproduction: %u of %u tries failed (%.0f%%), c%03d\n", confirm->fails,
                     confirm->runs, 100.0 * confirm->fails / confirm->runs, confirm->id);
+        if (sh->smallest.runs && sh->smallest.id != (confirm ? confirm->id : 0))
+            fprintf(fp, "the smallest failing scenario (%u faults) failed %u of %u tries (c%03d)\n",
+                    sh->smallest_faults, sh->smallest.fails, sh->smallest.runs, sh->smallest.id);
         if (!complete)
             fprintf(fp, "search stopped early (budget or interrupt); run shrink again to go on\n");
         fclose(fp);
@@ -711,6 +748,10 @@ static void write_outputs(struct shrink *sh, const struct harness_scenario *orig
         (int)sh->tries, "confirm_runs", confirm ? (int)confirm->runs : 0, "confirm_failed",
         confirm ? (int)confirm->fails : 0, "complete", complete, "best_run", best_run, "elapsed_s",
         elapsed(sh), "candidates", (int)sh->n_rows, "runs", (int)sh->launched);
+    if (j)
+        json_object_set_new(j, "smallest",
+                            json_pack("{s:i, s:i, s:i}", "faults", (int)sh->smallest_faults, "runs",
+                                      (int)sh->smallest.runs, "failed", (int)sh->smallest.fails));
     snprintf(path, sizeof path, "%s/shrink.json", sh->dir);
     if (!j || json_dump_file(j, path, JSON_INDENT(2)) != 0)
         fprintf(stderr, "faultline shrink: warning: cannot write %s\n", path);
@@ -727,7 +768,8 @@ static const char usage[] =
     "fault, shorter holds, an earlier start (a shorter fault phase), then fewer\n"
     "clients, a lower rate, fewer keys. Each candidate is run up to --tries times as\n"
     "`faultline run` with seeds SEED, SEED+1, ...; it fails when any try is invalid.\n"
-    "The result runs --tries times again for its reproduction rate. Writes\n"
+    "The result runs --tries times again for its reproduction rate (see\n"
+    "--target-rate). Writes\n"
     "RESULTS_DIR/shrink/: scenario.json (loads with `faultline run`), table.txt,\n"
     "shrink.json, report.html, journal.jsonl; a second call resumes from it.\n"
     "\n"
@@ -735,6 +777,10 @@ static const char usage[] =
     "  --budget S      wall-time limit in seconds (default 3600); the search stops\n"
     "                  and the best so far is written\n"
     "  --jobs J        tries at once (default 1, at most 16)\n"
+    "  --target-rate P the result must fail in P percent of its tries (default 60):\n"
+    "                  when the smallest failing scenario fails less often, those kept\n"
+    "                  on the way are confirmed in turn, and the first that does is the\n"
+    "                  result (else the one with the best rate)\n"
     "  --node-bin PATH the faultline-node binary for the runs\n"
     "  -q, --quiet     no progress line\n"
     "  -h, --help      this text\n"
@@ -745,12 +791,16 @@ static const char usage[] =
 int harness_shrink_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"tries", required_argument, NULL, 't'},   {"budget", required_argument, NULL, 'B'},
-        {"jobs", required_argument, NULL, 'j'},    {"node-bin", required_argument, NULL, 'b'},
-        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"tries", required_argument, NULL, 't'},
+        {"budget", required_argument, NULL, 'B'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"node-bin", required_argument, NULL, 'b'},
+        {"target-rate", required_argument, NULL, 'r'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct shrink sh = {.tries = 5, .jobs = 1, .budget_s = 3600, .next_id = 1};
+    struct shrink sh = {.tries = 5, .jobs = 1, .budget_s = 3600, .next_id = 1, .target_rate = 0.6};
     unsigned long long v;
     int c;
     optind = 1;
@@ -774,6 +824,11 @@ int harness_shrink_main(int argc, char **argv)
             break;
         case 'b':
             sh.node_bin = optarg;
+            break;
+        case 'r':
+            if (fl_parse_uint("faultline shrink", "--target-rate", optarg, 100, &v) != 0)
+                return 3;
+            sh.target_rate = (double)v / 100.0;
             break;
         case 'q':
             sh.quiet = true;
@@ -867,6 +922,7 @@ int harness_shrink_main(int argc, char **argv)
         code = 1;
         goto out;
     }
+    chain_push(&sh, &orig);
     sh.stage = "steps";
     rv = shrink_steps(&sh, &best);
     if (rv == 0) {
@@ -881,15 +937,40 @@ int harness_shrink_main(int argc, char **argv)
         goto out;
     complete = rv == 0 && !interrupted;
     if (!interrupted) {
+        /* The smallest failing scenario was kept on a single failing try; the result must
+         * fail at least --target-rate of its tries. Walk back along the kept candidates
+         * (larger, each failed once) until one does; otherwise the best rate seen. */
         sh.stage = "confirm";
-        snprintf(change, sizeof change, "the result, %u tries for its reproduction rate",
-                 sh.tries);
-        rv = evaluate(&sh, &best, change, true, &confirm);
-        if (rv < 0)
-            goto out;
-        have_confirm = rv == 0;
-        if (have_confirm)
-            add_row(&sh, &confirm, change, "confirmation");
+        struct outcome top = {0};
+        size_t top_i = SIZE_MAX;
+        for (size_t i = sh.n_chain; i-- > 0 && !interrupted;) {
+            snprintf(change, sizeof change, "confirm: %u faults, %u clients, %u tries",
+                     sh.chain[i].nemesis.n_steps, sh.chain[i].workload.concurrency, sh.tries);
+            struct outcome o;
+            rv = evaluate(&sh, &sh.chain[i], change, true, &o);
+            if (rv < 0)
+                goto out;
+            if (rv == 1)
+                break;
+            bool enough = o.fails >= sh.target_rate * o.runs;
+            add_row(&sh, &o, change, enough ? "confirmed: the result" : "confirmation: too rare");
+            if (i == sh.n_chain - 1) {
+                sh.smallest = o;
+                sh.smallest_faults = sh.chain[i].nemesis.n_steps;
+            }
+            if (top_i == SIZE_MAX || o.fails * top.runs > top.fails * o.runs) {
+                top = o;
+                top_i = i;
+            }
+            if (enough || elapsed(&sh) > sh.budget_s)
+                break;
+        }
+        if (top_i != SIZE_MAX) {
+            best = sh.chain[top_i];
+            confirm = top;
+            have_confirm = true;
+        }
+        rv = 0;
     }
     progress_end(&sh);
     write_outputs(&sh, &orig, &best, have_confirm ? &confirm : NULL, complete);
@@ -902,13 +983,18 @@ int harness_shrink_main(int argc, char **argv)
     if (have_confirm)
         printf("reproduction: %u of %u tries failed (%.0f%%)\n", confirm.fails, confirm.runs,
                100.0 * confirm.fails / confirm.runs);
+    if (sh.smallest.runs && sh.smallest.id != confirm.id)
+        printf("the smallest failing scenario (%u faults) failed %u of %u tries, under the "
+               "target of %.0f%%\n",
+               sh.smallest_faults, sh.smallest.fails, sh.smallest.runs, 100 * sh.target_rate);
     printf("%s%s in %.0f s, %zu candidates, %u runs: %s/scenario.json, %s/table.txt\n",
-           complete ? "done" : "stopped early (budget or signal; run again to resume)",
-           "", elapsed(&sh), sh.n_rows, sh.launched, sh.dir, sh.dir);
+           complete ? "done" : "stopped early (budget or signal; run again to resume)", "",
+           elapsed(&sh), sh.n_rows, sh.launched, sh.dir, sh.dir);
     code = !have_confirm || confirm.fails > 0 ? 0 : 1;
 out:
     progress_end(&sh);
     free(sh.cache);
     free(sh.rows);
+    free(sh.chain);
     return code;
 }

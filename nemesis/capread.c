@@ -164,8 +164,8 @@ int nemesis_capread_packet(struct nemesis_capread *r, int64_t t_ns, const uint8_
     struct nemesis_capflow *f = flow_get(r, src, dst, sport, dport);
     if (!f)
         return r->flows ? 0 : FL_ENOMEM;
-    size_t plen = tot - ihl - thl;             /* payload on the wire */
-    size_t pcap = have - ihl - thl;            /* payload captured */
+    size_t plen = tot - ihl - thl;  /* payload on the wire */
+    size_t pcap = have - ihl - thl; /* payload captured */
     if (pcap > plen)
         pcap = plen; /* Ethernet padding */
     (void)wirelen;
@@ -233,8 +233,10 @@ int nemesis_capread_file(const char *path, size_t max_frame, nemesis_capev_cb cb
     if (dlt != NEMESIS_CAPREAD_DLT_EN10MB && dlt != NEMESIS_CAPREAD_DLT_RAW &&
         dlt != NEMESIS_CAPREAD_DLT_LINUX_SLL) {
         pcap_close(p);
-        return fl_errorf(errmsg, FL_EUNSUPPORTED, "%s: link type %d is not Ethernet, raw IP or "
-                         "Linux cooked", path, dlt);
+        return fl_errorf(errmsg, FL_EUNSUPPORTED,
+                         "%s: link type %d is not Ethernet, raw IP or "
+                         "Linux cooked",
+                         path, dlt);
     }
     struct nemesis_capread r;
     nemesis_capread_init(&r, 0, max_frame, cb, data);

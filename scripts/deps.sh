@@ -9,7 +9,7 @@ FL_PACKAGES=(
   # runs: namespaces, nemesis, capture, clocks, the etcd adapter, report rendering
   iproute2 nftables libnftables-dev iptables libnetfilter-queue-dev libmnl-dev
   tcpdump libfaketime faketime iputils-ping procps psmisc
-  libcurl4-openssl-dev etcd-server etcd-client chromium
+  libcurl4-openssl-dev etcd-server etcd-client chromium tshark
   # the SSH lab (scripts/ssh-lab.sh) and campaigns over ssh runners
   openssh-server openssh-client python3
   # peer authentication (HMAC-SHA256 from OpenSSL) in the reference node

@@ -18,9 +18,11 @@ static int parse(const char *text, struct harness_scenario *s, char *errmsg)
 }
 
 #define TWO_STEPS                                                                                  \
-    "{\"nemesis\": {\"kinds\": [\"halves\", \"kill-leader\"], \"seed\": 5, \"schedule\": ["      \
-    "{\"kind\": \"halves\", \"at_ms\": 1000, \"heal_ms\": 3000, \"seed\": 9, \"spare\": [\"n2\"]}," \
-    "{\"kind\": \"kill-leader\", \"at_ms\": 4000, \"heal_ms\": 5000}]}, \"phases\": {\"faults_s\": 6}}"
+    "{\"nemesis\": {\"kinds\": [\"halves\", \"kill-leader\"], \"seed\": 5, \"schedule\": ["        \
+    "{\"kind\": \"halves\", \"at_ms\": 1000, \"heal_ms\": 3000, \"seed\": 9, \"spare\": "          \
+    "[\"n2\"]},"                                                                                   \
+    "{\"kind\": \"kill-leader\", \"at_ms\": 4000, \"heal_ms\": 5000}]}, \"phases\": "              \
+    "{\"faults_s\": 6}}"
 
 Test(harness_schedule, explicit_steps_load_and_round_trip)
 {
@@ -125,10 +127,11 @@ Test(harness_schedule, make_explicit_keeps_kinds_and_times_of_the_random_plan)
 {
     struct harness_scenario s, e;
     char err[FL_ERRMSG_SIZE];
-    cr_assert_eq(parse("{\"nemesis\": {\"kinds\": [\"isolate-leader\", \"kill-one\"], \"seed\": 42},"
-                       " \"phases\": {\"faults_s\": 60}}",
-                       &s, err),
-                 0, "%s", err);
+    cr_assert_eq(
+        parse("{\"nemesis\": {\"kinds\": [\"isolate-leader\", \"kill-one\"], \"seed\": 42},"
+              " \"phases\": {\"faults_s\": 60}}",
+              &s, err),
+        0, "%s", err);
     struct nemesis_plan r;
     plan(&s, &r);
     e = s;

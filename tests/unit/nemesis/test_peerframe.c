@@ -31,7 +31,7 @@ static size_t frame(uint8_t *out, const char *json)
 }
 
 #define APPEND                                                                                     \
-    "{\"type\":\"append\",\"from\":1,\"to\":2,\"term\":3,\"prev_index\":12,\"prev_term\":2,"      \
+    "{\"type\":\"append\",\"from\":1,\"to\":2,\"term\":3,\"prev_index\":12,\"prev_term\":2,"       \
     "\"commit\":11,\"round\":7,\"leader\":1,\"entries\":[{\"term\":3,\"type\":\"noop\"}]}"
 #define VOTE_RESULT "{\"type\":\"vote_result\",\"from\":3,\"to\":1,\"term\":4,\"granted\":true}"
 
