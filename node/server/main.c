@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "node/raft/raft.h"
 #include "node/server/server.h"
+#include "node/server/state.h"
 #include "node/sm/sm.h"
 
 static const char usage[] =
@@ -37,6 +38,8 @@ static const char usage[] =
     "  --heartbeat-ms N           default 50\n"
     "  --lease-drift F            clock drift bound of leader leases, 0..0.9 (default 0.1)\n"
     "  --snapshot-threshold N     entries applied between snapshots (default 4096, 0 never)\n"
+    "  --max-sessions N           open client sessions before a registration evicts the one\n"
+    "                             idle the longest, 1..4096 (default 1024)\n"
     "  --request-timeout-ms N     a client request not answered by then gets \"timeout\" (5000)\n"
     "  --segment-bytes N          log segment size (default 8 MiB)\n"
     "  --max-batch N              entries per AppendEntries, 1..4096 (default 64)\n"
@@ -148,6 +151,10 @@ static int apply(struct server_options *o, const char *name, const char *v, char
         if ((rv = set_uint("--segment-bytes", v, 4096, 1ul << 30, &x)) != 0)
             return rv;
         o->segment_bytes = x;
+    } else if (strcmp(name, "max-sessions") == 0) {
+        if ((rv = set_uint("--max-sessions", v, 1, SERVER_SESSIONS_MAX, &x)) != 0)
+            return rv;
+        o->max_sessions = (unsigned)x;
     } else if (strcmp(name, "request-timeout-ms") == 0) {
         if ((rv = set_uint("--request-timeout-ms", v, 10, 600000, &x)) != 0)
             return rv;
@@ -277,6 +284,7 @@ int main(int argc, char **argv)
         {"sm", required_argument, NULL, 0},
         {"cluster", required_argument, NULL, 0},
         {"secret-file", required_argument, NULL, 0},
+        {"max-sessions", required_argument, NULL, 0},
         {"election-timeout-ms", required_argument, NULL, 0},
         {"heartbeat-ms", required_argument, NULL, 0},
         {"lease-drift", required_argument, NULL, 0},

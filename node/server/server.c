@@ -119,6 +119,10 @@ struct server {
     uint64_t last_maintenance;
     uint64_t expire_sent[64];
     uint64_t expire_sent_at[64];
+    /* Evictions for the session limit appended but perhaps not applied yet. */
+    uint64_t evict_sent[16];
+    uint64_t evict_sent_at[16];
+    unsigned evict_next;
     bool stopping;
     int fatal;
     char fatal_msg[FL_ERRMSG_SIZE];
@@ -988,6 +992,41 @@ static void resend_events_fn(void *data, uint64_t event_index, const json_t *eve
                            (json_int_t)event_index, "event", event));
 }
 
+/* The session limit (--max-sessions, node/PROTOCOL.md "Sessions"): before a
+ * registration that would pass it, the leader appends an eviction of the
+ * session idle the longest. Evictions appended within the last second and
+ * not yet applied count as done, so a burst of registrations evicts one
+ * session each; the state's hard bound (SERVER_SESSIONS_MAX) refuses with
+ * `busy` whatever a burst gets past this. */
+static void evict_for_limit(struct server *s)
+{
+    uint64_t now = now_ms(s), skip[16];
+    unsigned n_skip = 0, open = server_state_open_sessions(&s->st);
+    for (unsigned i = 0; i < 16; i++) {
+        if (s->evict_sent[i] == 0 || !server_state_has_session(&s->st, s->evict_sent[i]) ||
+            s->evict_sent_at[i] + 1000 <= now)
+            continue;
+        skip[n_skip++] = s->evict_sent[i];
+    }
+    if (open < n_skip || open - n_skip < s->o.max_sessions)
+        return;
+    uint64_t victim = server_state_oldest_idle(&s->st, skip, n_skip);
+    if (victim == 0)
+        return;
+    uint64_t idx, term;
+    if (submit_entry(s,
+                     json_pack("{s:s,s:I,s:I,s:b}", "t", "expire", "time", (json_int_t)wall_ms(),
+                               "session", (json_int_t)victim, "evict", 1),
+                     &idx, &term) != 0)
+        return;
+    s->evict_sent[s->evict_next] = victim;
+    s->evict_sent_at[s->evict_next] = now;
+    s->evict_next = (s->evict_next + 1) % 16;
+    log_event(s, "session_evicted",
+              json_pack("{s:I,s:I,s:I}", "session", (json_int_t)victim, "open", (json_int_t)open,
+                        "max_sessions", (json_int_t)s->o.max_sessions));
+}
+
 static void submit_and_wait(struct server *s, struct conn *c, uint64_t id, json_t *entry)
 {
     if (!is_leader(s)) {
@@ -1168,6 +1207,8 @@ static void handle_request(struct server *s, struct conn *c, json_t *req)
             timeout = SERVER_TIMEOUT_MIN;
         if (timeout > SERVER_TIMEOUT_MAX)
             timeout = SERVER_TIMEOUT_MAX;
+        if (is_leader(s))
+            evict_for_limit(s);
         submit_and_wait(s, c, id,
                         json_pack("{s:s,s:I,s:I}", "t", "register", "time", (json_int_t)wall_ms(),
                                   "timeout", (json_int_t)timeout));
@@ -1661,6 +1702,7 @@ void server_options_default(struct server_options *o)
     o->request_timeout_ms = 5000;
     o->hold_timeout_ms = 1000;
     o->max_frame = IO_FRAME_MAX_DEFAULT;
+    o->max_sessions = SERVER_SESSIONS_DEFAULT;
 }
 
 uint64_t server_parse_name(const char *name)

@@ -56,6 +56,7 @@ struct server_options {
     unsigned request_timeout_ms; /* a client request not answered by then gets "timeout" */
     unsigned hold_timeout_ms;    /* a command ahead of a gap is held at most this long */
     unsigned max_frame;
+    unsigned max_sessions; /* open sessions before a registration evicts the oldest idle one */
     uint64_t segment_bytes; /* log segment size; 0: the log's default (8 MiB) */
     unsigned max_batch;     /* entries per AppendEntries; 0: the core's default (64) */
     unsigned raft_bugs;   /* RAFT_BUG_* */

@@ -597,7 +597,9 @@ int server_state_apply(struct server_state *s, uint64_t index, const void *data,
     uint64_t alive_until = ss->last_time + ss->timeout;
     if (strcmp(t, "expire") != 0 && time > ss->last_time)
         ss->last_time = time;
-    if (strcmp(t, "expire") == 0 && time != 0 && time <= alive_until) {
+    /* An eviction (the leader's session limit) ends the session whatever its times. */
+    bool evict = json_is_true(json_object_get(e, "evict"));
+    if (strcmp(t, "expire") == 0 && !evict && time != 0 && time <= alive_until) {
         /* An entry of the session applied since the leader decided shows it
          * alive at the expiry's time: the expiry is void (deterministic, by
          * the entries' own times). */
@@ -674,6 +676,30 @@ bool server_state_is_read_only(const struct server_state *s, const json_t *op)
 bool server_state_has_session(const struct server_state *s, uint64_t session)
 {
     return open_session(s, session) != NULL;
+}
+
+unsigned server_state_open_sessions(const struct server_state *s)
+{
+    unsigned open = 0;
+    for (unsigned i = 0; i < s->n_sessions; i++)
+        open += !s->sessions[i]->ended;
+    return open;
+}
+
+uint64_t server_state_oldest_idle(const struct server_state *s, const uint64_t *skip,
+                                  unsigned n_skip)
+{
+    const struct server_session *best = NULL;
+    for (unsigned i = 0; i < s->n_sessions; i++) {
+        const struct server_session *ss = s->sessions[i];
+        bool skipped = false;
+        for (unsigned k = 0; k < n_skip && !skipped; k++)
+            skipped = skip[k] == ss->id;
+        /* Sessions are sorted by id: a tie keeps the lower id. */
+        if (!ss->ended && !skipped && (best == NULL || ss->last_time < best->last_time))
+            best = ss;
+    }
+    return best != NULL ? best->id : 0;
 }
 
 unsigned server_state_expired(const struct server_state *s, uint64_t now_ms, uint64_t since_ms,

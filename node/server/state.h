@@ -11,6 +11,8 @@
  *   {"t":"keepalive","time":T,"session":S,"command_ack":n,"event_ack":m}
  *   {"t":"close","time":T,"session":S}
  *   {"t":"expire","time":T,"session":S}                (appended by the leader)
+ *   {"t":"expire","time":T,"session":S,"evict":true}   (the leader's session limit: ends S
+ *                                                       even if it was active since)
  *   {"t":"command","time":T,"session":S,"seq":n,"op":{...}}
  *   {"t":"address","time":T,"id":K,"peer":"h:p","client":"h:p"}  (a joining server)
  *
@@ -41,12 +43,13 @@
 #include "common/buf.h"
 #include "node/sm/sm.h"
 
-#define SERVER_SESSIONS_MAX  4096 /* open sessions */
-#define SERVER_HELD_MAX      1024 /* commands held ahead of a gap, per session */
-#define SERVER_RESPONSES_MAX 4096 /* cached responses not yet acknowledged, per session */
-#define SERVER_EVENTS_MAX    4096 /* events not yet acknowledged, per session */
-#define SERVER_TIMEOUT_MIN   500  /* ms, session timeout bounds */
-#define SERVER_TIMEOUT_MAX   600000
+#define SERVER_SESSIONS_MAX     4096 /* open sessions: registrations past it are refused busy */
+#define SERVER_SESSIONS_DEFAULT 1024 /* --max-sessions: past it the oldest idle is evicted */
+#define SERVER_HELD_MAX         1024 /* commands held ahead of a gap, per session */
+#define SERVER_RESPONSES_MAX    4096 /* cached responses not yet acknowledged, per session */
+#define SERVER_EVENTS_MAX       4096 /* events not yet acknowledged, per session */
+#define SERVER_TIMEOUT_MIN      500  /* ms, session timeout bounds */
+#define SERVER_TIMEOUT_MAX      600000
 
 /* What applying an entry tells the server hosting the state. Every callback
  * may be NULL; json arguments are borrowed (incref to keep). */
@@ -101,6 +104,13 @@ bool server_state_is_read_only(const struct server_state *s, const json_t *op);
 
 /* Session facts for the server. Each returns false when the session is unknown. */
 bool server_state_has_session(const struct server_state *s, uint64_t session);
+/* Open (not ended) sessions. */
+unsigned server_state_open_sessions(const struct server_state *s);
+/* The open session idle the longest (oldest last entry time; the lower id on
+ * a tie), skipping the `n_skip` ids in `skip` (evictions already on their
+ * way); 0 when there is none. */
+uint64_t server_state_oldest_idle(const struct server_state *s, const uint64_t *skip,
+                                  unsigned n_skip);
 /* Sessions whose last entry time, or `since_ms` (when the leader took
  * office) if later, is older than their timeout at wall time `now_ms`: the
  * leader appends an expire entry for each. Fills up to `max` ids and

@@ -1385,3 +1385,45 @@ Test(node_cluster, forged_peer_frames_neither_wedge_nor_persist)
         cr_assert(t > 0 && t < (1ll << 32), "after restart n%d has term %lld", k, (long long)t);
     }
 }
+
+static uint64_t raw_register(int k)
+{
+    json_t *r = raw_request(k, json_pack("{s:s,s:I}", "type", "register", "timeout_ms", 60000));
+    uint64_t id = r != NULL && json_is_true(json_object_get(r, "ok"))
+                      ? (uint64_t)json_integer_value(json_object_get(r, "session"))
+                      : 0;
+    json_decref(r);
+    return id;
+}
+
+static bool raw_keepalive(int k, uint64_t session)
+{
+    json_t *r = raw_request(k, json_pack("{s:s,s:I,s:I,s:I}", "type", "keepalive", "session",
+                                         (json_int_t)session, "command_ack", 0, "event_ack", 0));
+    bool ok = r != NULL && json_is_true(json_object_get(r, "ok"));
+    json_decref(r);
+    return ok;
+}
+
+/* 14. Sessions are bounded per node (issue 15): with --max-sessions 3, a
+ * fourth registration evicts the session idle the longest; the others live on. */
+Test(node_cluster, a_registration_past_the_limit_evicts_the_oldest_idle_session)
+{
+    const char *opts[] = {"--max-sessions", "3", NULL};
+    set_common(opts);
+    cluster_start(3, NULL);
+    int leader = wait_leader();
+    uint64_t a = raw_register(leader), b = raw_register(leader), c = raw_register(leader);
+    cr_assert(a != 0 && b != 0 && c != 0);
+    pump_ms(20);
+    cr_assert(raw_keepalive(leader, a)); /* b is now idle the longest */
+    pump_ms(20);
+    uint64_t d = raw_register(leader);
+    cr_assert(d != 0, "the fourth registration was refused");
+    pump_ms(200);
+    cr_assert(!raw_keepalive(leader, b), "session %llu (idle the longest) was not evicted",
+              (unsigned long long)b);
+    cr_assert(raw_keepalive(leader, a) && raw_keepalive(leader, c) && raw_keepalive(leader, d),
+              "a session other than the oldest idle was evicted");
+    cr_assert(file_contains(fx.nodes[leader].err, "session_evicted"));
+}

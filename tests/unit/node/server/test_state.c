@@ -11,7 +11,7 @@
 #define MAXI 4096
 
 struct rec {
-    json_t *last;        /* last completion */
+    json_t *last; /* last completion */
     uint64_t last_index, last_session, last_seq;
     unsigned n_complete, n_events, n_ended;
     uint64_t event_session[64], event_index[64];
@@ -62,8 +62,11 @@ static void on_ended(void *d, uint64_t session, bool expired)
 
 static struct server_state_cb cb_of(struct rec *x)
 {
-    return (struct server_state_cb){.data = x, .complete = on_complete, .event = on_event,
-                                    .release = on_release, .session_ended = on_ended};
+    return (struct server_state_cb){.data = x,
+                                    .complete = on_complete,
+                                    .event = on_event,
+                                    .release = on_release,
+                                    .session_ended = on_ended};
 }
 
 static void apply(struct server_state *s, struct rec *x, uint64_t index, const char *json)
@@ -108,10 +111,14 @@ Test(server_state, duplicate_command_answered_from_cache_not_applied_twice)
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "counter", err), 0);
     apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
-    apply(&s, &x, 2, "{\"t\":\"command\",\"time\":2,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}}");
+    apply(&s, &x, 2,
+          "{\"t\":\"command\",\"time\":2,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}"
+          "}");
     cr_expect(ok(x.last));
     cr_expect_eq(x.last_seq, 1);
-    apply(&s, &x, 3, "{\"t\":\"command\",\"time\":3,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}}");
+    apply(&s, &x, 3,
+          "{\"t\":\"command\",\"time\":3,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}"
+          "}");
     cr_expect(ok(x.last), "retry answered from the cache");
     cr_expect_eq(x.last_index, 2, "answered with the index at which it took effect");
     cr_expect(x.released[3], "a duplicate entry is released at once");
@@ -121,9 +128,12 @@ Test(server_state, duplicate_command_answered_from_cache_not_applied_twice)
     json_decref(r);
     json_decref(op);
     /* After the client acknowledged seq 1, the cache no longer holds it. */
-    apply(&s, &x, 4, "{\"t\":\"keepalive\",\"time\":4,\"session\":1,\"command_ack\":1,\"event_ack\":0}");
+    apply(&s, &x, 4,
+          "{\"t\":\"keepalive\",\"time\":4,\"session\":1,\"command_ack\":1,\"event_ack\":0}");
     cr_expect_null(server_state_response(&s, 1, 1));
-    apply(&s, &x, 5, "{\"t\":\"command\",\"time\":5,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}}");
+    apply(&s, &x, 5,
+          "{\"t\":\"command\",\"time\":5,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}"
+          "}");
     cr_expect_str_eq(str(x.last, "error"), "duplicate");
     json_decref(x.last);
     server_state_close(&s);
@@ -135,12 +145,16 @@ Test(server_state, command_of_unknown_or_closed_session_refused)
     struct rec x = {0};
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "kv", err), 0);
-    apply(&s, &x, 1, "{\"t\":\"command\",\"time\":1,\"session\":9,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":\"a\",\"value\":1}}");
+    apply(&s, &x, 1,
+          "{\"t\":\"command\",\"time\":1,\"session\":9,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
+          "\"a\",\"value\":1}}");
     cr_expect_str_eq(str(x.last, "error"), "unknown_session");
     apply(&s, &x, 2, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
     apply(&s, &x, 3, "{\"t\":\"close\",\"time\":2,\"session\":2}");
     cr_expect_eq(x.n_ended, 1);
-    apply(&s, &x, 4, "{\"t\":\"command\",\"time\":3,\"session\":2,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":\"a\",\"value\":1}}");
+    apply(&s, &x, 4,
+          "{\"t\":\"command\",\"time\":3,\"session\":2,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
+          "\"a\",\"value\":1}}");
     cr_expect_str_eq(str(x.last, "error"), "unknown_session");
     cr_expect(x.released[2] && x.released[3], "an ended session with nothing left is released");
     apply(&s, &x, 5, "not json");
@@ -156,13 +170,19 @@ Test(server_state, released_only_after_state_machine_and_client_are_done)
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "kv", err), 0);
     apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
-    apply(&s, &x, 2, "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":\"k\",\"value\":1}}");
-    apply(&s, &x, 3, "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":\"k\",\"value\":2}}");
+    apply(&s, &x, 2,
+          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
+          "\"k\",\"value\":1}}");
+    apply(&s, &x, 3,
+          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":"
+          "\"k\",\"value\":2}}");
     cr_expect(!x.released[2], "superseded but its response is not acknowledged");
-    apply(&s, &x, 4, "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":2,\"event_ack\":0}");
+    apply(&s, &x, 4,
+          "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":2,\"event_ack\":0}");
     cr_expect(x.released[2]);
     cr_expect(!x.released[3], "the current value of k is still needed");
-    apply(&s, &x, 5, "{\"t\":\"keepalive\",\"time\":3,\"session\":1,\"command_ack\":2,\"event_ack\":0}");
+    apply(&s, &x, 5,
+          "{\"t\":\"keepalive\",\"time\":3,\"session\":1,\"command_ack\":2,\"event_ack\":0}");
     cr_expect(x.released[4], "a keepalive is superseded by the next");
     cr_expect(!x.twice);
     json_decref(x.last);
@@ -177,18 +197,27 @@ Test(server_state, watch_events_numbered_and_trimmed_by_ack)
     cr_assert_eq(server_state_init(&s, "kv", err), 0);
     apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
     apply(&s, &x, 2, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
-    apply(&s, &x, 3, "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"watch\",\"key\":\"k\"}}");
-    apply(&s, &x, 4, "{\"t\":\"command\",\"time\":1,\"session\":2,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":\"k\",\"value\":1}}");
-    apply(&s, &x, 5, "{\"t\":\"command\",\"time\":1,\"session\":2,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":\"k\",\"value\":2}}");
+    apply(&s, &x, 3,
+          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"watch\",\"key\":"
+          "\"k\"}}");
+    apply(&s, &x, 4,
+          "{\"t\":\"command\",\"time\":1,\"session\":2,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
+          "\"k\",\"value\":1}}");
+    apply(&s, &x, 5,
+          "{\"t\":\"command\",\"time\":1,\"session\":2,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":"
+          "\"k\",\"value\":2}}");
     cr_assert_eq(x.n_events, 2);
     cr_expect_eq(x.event_session[0], 1);
     cr_expect_eq(x.event_index[0], 4, "events carry the publishing entry's index");
     cr_expect_eq(x.event_index[1], 5);
-    apply(&s, &x, 6, "{\"t\":\"keepalive\",\"time\":2,\"session\":2,\"command_ack\":2,\"event_ack\":0}");
+    apply(&s, &x, 6,
+          "{\"t\":\"keepalive\",\"time\":2,\"session\":2,\"command_ack\":2,\"event_ack\":0}");
     cr_expect(!x.released[4], "its event is not acknowledged yet");
-    apply(&s, &x, 7, "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":1,\"event_ack\":4}");
+    apply(&s, &x, 7,
+          "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":1,\"event_ack\":4}");
     cr_expect(!x.released[4], "the event of the entry that superseded it is not acknowledged");
-    apply(&s, &x, 8, "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":1,\"event_ack\":5}");
+    apply(&s, &x, 8,
+          "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":1,\"event_ack\":5}");
     cr_expect(x.released[4], "superseded, acknowledged, its events acknowledged");
     json_decref(x.last);
     server_state_close(&s);
@@ -202,8 +231,12 @@ Test(server_state, snapshot_round_trip_and_garbage_refused)
     cr_assert_eq(server_state_init(&a, "kv", err), 0);
     cr_assert_eq(server_state_init(&b, "kv", err), 0);
     apply(&a, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
-    apply(&a, &x, 2, "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"watch\",\"key\":\"k\"}}");
-    apply(&a, &x, 3, "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":\"k\",\"value\":[1,2]}}");
+    apply(&a, &x, 2,
+          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"watch\",\"key\":"
+          "\"k\"}}");
+    apply(&a, &x, 3,
+          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":"
+          "\"k\",\"value\":[1,2]}}");
     struct fl_buf s1, s2;
     fl_buf_init(&s1);
     fl_buf_init(&s2);
@@ -212,11 +245,13 @@ Test(server_state, snapshot_round_trip_and_garbage_refused)
     cr_assert_eq(server_state_snapshot(&b, &s2), 0);
     cr_expect_str_eq(fl_buf_cstr(&s2), fl_buf_cstr(&s1));
     cr_expect_not_null(server_state_response(&b, 1, 2));
-    const char *bad[] = {"", "{}", "[1]", "{\"applied\":1,\"last_time\":1,\"sessions\":[{}],\"sm\":\"{}\"}",
+    const char *bad[] = {"", "{}", "[1]",
+                         "{\"applied\":1,\"last_time\":1,\"sessions\":[{}],\"sm\":\"{}\"}",
                          "{\"applied\":1,\"last_time\":1,\"sessions\":[],\"sm\":\"garbage\"}"};
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
-        cr_expect_neq(server_state_restore(&b, bad[i], strlen(bad[i]), err), 0, "accepted %s", bad[i]);
+        cr_expect_neq(server_state_restore(&b, bad[i], strlen(bad[i]), err), 0, "accepted %s",
+                      bad[i]);
         cr_expect_neq(err[0], '\0');
     }
     fl_buf_reset(&s2);
@@ -233,7 +268,8 @@ Test(server_state, snapshot_round_trip_and_garbage_refused)
  * the same state, over random traffic from several sessions. */
 Test(server_state, replay_of_unreleased_entries_gives_same_state)
 {
-    for (uint64_t seed = getenv("FL_SEED") ? strtoull(getenv("FL_SEED"), NULL, 10) : 1; seed <= (getenv("FL_SEED") ? strtoull(getenv("FL_SEED"), NULL, 10) : 200); seed++) {
+    for (uint64_t seed = getenv("FL_SEED") ? strtoull(getenv("FL_SEED"), NULL, 10) : 1;
+         seed <= (getenv("FL_SEED") ? strtoull(getenv("FL_SEED"), NULL, 10) : 200); seed++) {
         struct fl_rng rng;
         fl_rng_seed(&rng, seed);
         struct server_state a, b;
@@ -263,7 +299,8 @@ Test(server_state, replay_of_unreleased_entries_gives_same_state)
                 ack[c] = seq[c] - fl_rng_below(&rng, seq[c] + 1) / 2;
                 eack[c] = i - fl_rng_below(&rng, 40);
                 snprintf(e, sizeof e,
-                         "{\"t\":\"keepalive\",\"time\":1,\"session\":%llu,\"command_ack\":%llu,\"event_ack\":%llu}",
+                         "{\"t\":\"keepalive\",\"time\":1,\"session\":%llu,\"command_ack\":%llu,"
+                         "\"event_ack\":%llu}",
                          (unsigned long long)sess[c], (unsigned long long)ack[c],
                          (unsigned long long)eack[c]);
             } else {
@@ -276,12 +313,14 @@ Test(server_state, replay_of_unreleased_entries_gives_same_state)
                 unsigned key = (unsigned)fl_rng_below(&rng, 4), v = (unsigned)fl_rng_below(&rng, 3);
                 if (strcmp(f[fi], "cas") == 0)
                     snprintf(e, sizeof e,
-                             "{\"t\":\"command\",\"time\":1,\"session\":%llu,\"seq\":%llu,\"op\":{\"f\":\"cas\",\"key\":\"k%u\",\"value\":[%u,%u]}}",
+                             "{\"t\":\"command\",\"time\":1,\"session\":%llu,\"seq\":%llu,\"op\":{"
+                             "\"f\":\"cas\",\"key\":\"k%u\",\"value\":[%u,%u]}}",
                              (unsigned long long)sess[c], (unsigned long long)s, key, v,
                              (unsigned)fl_rng_below(&rng, 3));
                 else
                     snprintf(e, sizeof e,
-                             "{\"t\":\"command\",\"time\":1,\"session\":%llu,\"seq\":%llu,\"op\":{\"f\":\"%s\",\"key\":\"k%u\",\"value\":%u}}",
+                             "{\"t\":\"command\",\"time\":1,\"session\":%llu,\"seq\":%llu,\"op\":{"
+                             "\"f\":\"%s\",\"key\":\"k%u\",\"value\":%u}}",
                              (unsigned long long)sess[c], (unsigned long long)s, f[fi], key, v);
             }
             log[i] = strdup(e);
@@ -309,8 +348,9 @@ Test(server_state, replay_of_unreleased_entries_gives_same_state)
             fclose(f1);
             fclose(f2);
         }
-        cr_expect_str_eq(fl_buf_cstr(&s2), fl_buf_cstr(&s1), "seed %llu: replay differs (%u released)",
-                         (unsigned long long)seed, x->n_released);
+        cr_expect_str_eq(fl_buf_cstr(&s2), fl_buf_cstr(&s1),
+                         "seed %llu: replay differs (%u released)", (unsigned long long)seed,
+                         x->n_released);
         cr_expect_gt(x->n_released, n / 10, "seed %llu: only %u of %u released",
                      (unsigned long long)seed, x->n_released, n);
         fl_buf_free(&s1);
@@ -333,13 +373,50 @@ Test(server_state, expiry_void_when_the_session_was_heard_from_since)
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "kv", err), 0);
     apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1000,\"timeout\":5000}");
-    apply(&s, &x, 2, "{\"t\":\"keepalive\",\"time\":5500,\"session\":1,\"command_ack\":0,\"event_ack\":0}");
+    apply(&s, &x, 2,
+          "{\"t\":\"keepalive\",\"time\":5500,\"session\":1,\"command_ack\":0,\"event_ack\":0}");
     apply(&s, &x, 3, "{\"t\":\"expire\",\"time\":7000,\"session\":1}");
     cr_expect(server_state_has_session(&s, 1), "a keepalive at 5500 keeps it alive until 10500");
     cr_expect_eq(x.n_ended, 0);
     apply(&s, &x, 4, "{\"t\":\"expire\",\"time\":11000,\"session\":1}");
     cr_expect(!server_state_has_session(&s, 1), "expired at 11000");
     cr_expect_eq(x.n_ended, 1);
+    json_decref(x.last);
+    server_state_close(&s);
+}
+
+/* The session limit (issue 15): the leader evicts the session idle the
+ * longest with an expire entry marked "evict", which ends it even though it
+ * was active since the entry's time (a plain expire would be void). */
+Test(server_state, eviction_picks_the_oldest_idle_and_ends_it_even_if_alive)
+{
+    struct server_state s;
+    struct rec x = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&s, "kv", err), 0);
+    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1000,\"timeout\":5000}");
+    apply(&s, &x, 2, "{\"t\":\"register\",\"time\":1100,\"timeout\":5000}");
+    apply(&s, &x, 3, "{\"t\":\"register\",\"time\":1200,\"timeout\":5000}");
+    /* Session 1 active again: session 2 is now idle the longest. */
+    apply(&s, &x, 4,
+          "{\"t\":\"keepalive\",\"time\":1300,\"session\":1,\"command_ack\":0,\"event_ack\":0}");
+    cr_expect_eq(server_state_open_sessions(&s), 3u);
+    cr_expect_eq(server_state_oldest_idle(&s, NULL, 0), 2u);
+    uint64_t skip[1] = {2};
+    cr_expect_eq(server_state_oldest_idle(&s, skip, 1), 3u, "the next oldest, skipping 2");
+    /* A plain expire of a session active after its time is void... */
+    apply(&s, &x, 5, "{\"t\":\"expire\",\"time\":1250,\"session\":1}");
+    cr_expect(server_state_has_session(&s, 1));
+    /* ...an eviction is not. */
+    apply(&s, &x, 6, "{\"t\":\"expire\",\"time\":1400,\"session\":2,\"evict\":true}");
+    cr_expect(!server_state_has_session(&s, 2));
+    cr_expect_eq(x.n_ended, 1u);
+    cr_expect_eq(server_state_open_sessions(&s), 2u);
+    cr_expect_eq(server_state_oldest_idle(&s, NULL, 0), 3u);
+    apply(&s, &x, 7,
+          "{\"t\":\"command\",\"time\":1500,\"session\":2,\"seq\":1,\"op\":{\"f\":\"read\",\"key\":"
+          "\"k\"}}");
+    cr_expect_str_eq(str(x.last, "error"), "unknown_session");
     json_decref(x.last);
     server_state_close(&s);
 }
