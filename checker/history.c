@@ -200,12 +200,27 @@ static int keep_nemesis(struct checker_history *h, struct fl_event *ev, size_t *
     return 0;
 }
 
+static int keep_node_event(struct checker_history *h, struct fl_event *ev, size_t *cap)
+{
+    if (h->n_node_events == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct fl_event *n = fl_reallocarray(h->node_events, ncap, sizeof *n);
+        if (!n)
+            return FL_ENOMEM;
+        h->node_events = n;
+        *cap = ncap;
+    }
+    h->node_events[h->n_node_events++] = *ev; /* takes ownership */
+    fl_event_init(ev);
+    return 0;
+}
+
 int checker_history_read(struct checker_history *h, struct fl_history_reader *r, char *errmsg)
 {
     struct proctab procs = {0};
     struct keytab keys = {0};
     struct fl_event ev;
-    size_t cap = 0, nem_cap = 0;
+    size_t cap = 0, nem_cap = 0, node_cap = 0;
     int rc;
     const char *path = r->path;
 
@@ -219,6 +234,13 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
 
     while ((rc = fl_history_reader_next(r, &ev, errmsg)) == 1) {
         int64_t pos = (int64_t)h->n_events++;
+        if (ev.process == FL_PROCESS_NODE) {
+            if ((rc = keep_node_event(h, &ev, &node_cap)) < 0) {
+                fl_errorf(errmsg, rc, "%s: out of memory", path);
+                goto out;
+            }
+            continue;
+        }
         if (ev.process == FL_PROCESS_NEMESIS) {
             h->n_nemesis++;
             if ((rc = keep_nemesis(h, &ev, &nem_cap)) < 0) {
@@ -381,6 +403,9 @@ void checker_history_free(struct checker_history *h)
     for (size_t i = 0; i < h->n_nemesis_events; i++)
         fl_event_clear(&h->nemesis[i]);
     fl_free(h->nemesis);
+    for (size_t i = 0; i < h->n_node_events; i++)
+        fl_event_clear(&h->node_events[i]);
+    fl_free(h->node_events);
     strtab_free(h->strings);
     fl_free(h->path);
     memset(h, 0, sizeof *h);

@@ -46,6 +46,9 @@ struct checker_history {
     /* Nemesis events, kept for reports: (time, f, value) in order. */
     struct fl_event *nemesis;
     size_t n_nemesis_events;
+    /* Node events (process "node": a foreign node's log line), for reports. */
+    struct fl_event *node_events;
+    size_t n_node_events;
     void *strings; /* intern table */
 };
 

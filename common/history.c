@@ -123,11 +123,13 @@ int fl_event_from_json(json_t *obj, struct fl_event *ev, char *errmsg)
         return fl_errorf(errmsg, FL_ESHAPE, "process: missing");
     if (json_is_string(v) && strcmp(json_string_value(v), "nemesis") == 0) {
         ev->process = FL_PROCESS_NEMESIS;
+    } else if (json_is_string(v) && strcmp(json_string_value(v), "node") == 0) {
+        ev->process = FL_PROCESS_NODE;
     } else if (json_is_integer(v) && json_integer_value(v) >= 0) {
         ev->process = json_integer_value(v);
     } else {
         return fl_errorf(errmsg, FL_ESHAPE,
-                         "process: expected a non-negative integer or \"nemesis\"");
+                         "process: expected a non-negative integer, \"nemesis\" or \"node\"");
     }
 
     v = json_object_get(obj, "f");
@@ -176,6 +178,7 @@ json_t *fl_event_to_json(const struct fl_event *ev)
         bad |= json_object_set_new(o, "time", json_integer(ev->time));
     bad |= json_object_set_new(o, "process",
                                ev->process == FL_PROCESS_NEMESIS ? json_string("nemesis")
+                               : ev->process == FL_PROCESS_NODE  ? json_string("node")
                                                                  : json_integer(ev->process));
     bad |= json_object_set_new(o, "type", json_string(fl_event_type_name(ev->type)));
     bad |= json_object_set_new(o, "f", json_string(ev->f ? ev->f : ""));

@@ -24,6 +24,7 @@
 #define FL_HISTORY_MAX_FSTR  64           /* bytes of an `f` name */
 
 #define FL_PROCESS_NEMESIS (-1)
+#define FL_PROCESS_NODE    (-2) /* "node": a foreign node's log line (PROCESS_PROTOCOL.md) */
 
 enum fl_event_type { FL_EVENT_INVOKE, FL_EVENT_OK, FL_EVENT_FAIL, FL_EVENT_INFO };
 

@@ -198,8 +198,8 @@ int fl__history_edn_write_event(FILE *fp, const struct fl_event *ev)
         return -EIO;
     if ((rc = write_name(fp, ev->f)) < 0)
         return rc;
-    if (ev->process == FL_PROCESS_NEMESIS)
-        rc = fputs(", :process :nemesis", fp) < 0 ? -EIO : 0;
+    if (ev->process == FL_PROCESS_NEMESIS || ev->process == FL_PROCESS_NODE)
+        rc = fputs(", :process :nemesis", fp) < 0 ? -EIO : 0; /* Jepsen has no node events */
     else
         rc = fprintf(fp, ", :process %" PRId64, ev->process) < 0 ? -EIO : 0;
     if (rc < 0)

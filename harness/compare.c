@@ -32,15 +32,15 @@ int harness_impl_spec_parse(const char *s, struct harness_impl_spec *out, char *
     const char *colon = strchr(s, ':');
     size_t nlen = colon ? (size_t)(colon - s) : len;
     int k;
-    for (k = 0; k <= HARNESS_IMPL_PROCESS; k++) {
+    for (k = 0; k < HARNESS_IMPL_COUNT; k++) {
         const char *name = harness_impl_name((enum harness_impl)k);
         if (strlen(name) == nlen && strncmp(name, s, nlen) == 0)
             break;
     }
-    if (k > HARNESS_IMPL_PROCESS)
+    if (k >= HARNESS_IMPL_COUNT)
         return fl_errorf(
             errmsg, FL_EUSAGE,
-            "--impl \"%s\": unknown implementation \"%.*s\" (reference, etcd, process)", s,
+            "--impl \"%s\": unknown implementation \"%.*s\" (reference, etcd, process, client)", s,
             (int)nlen, s);
     out->impl = (enum harness_impl)k;
     out->bug = HARNESS_BUG_NONE;

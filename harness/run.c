@@ -41,6 +41,7 @@
 #include "nemesis/schedule.h"
 #include "nemesis/topology.h"
 #include "harness/figure37.h"
+#include "harness/nodelife.h"
 #include "node/client/client.h"
 #include "node/io/auth.h"
 #include "workloads/adapter.h"
@@ -58,7 +59,12 @@ struct run {
     struct nemesis_topology topo;
     const struct workload_adapter *adapter;
     struct workload_cluster cl;
-    char data_dirs[MAXN][128], logs[MAXN][600];
+    char data_dirs[MAXN][128], conf_dirs[MAXN][140], logs[MAXN][600], clients_dir[600];
+    const char *log_ptrs[MAXN], *ns_ptrs[MAXN];
+    unsigned programs;           /* client programs started (numbers them) */
+    struct harness_nodelife life; /* files, hooks, log events of process/client nodes */
+    bool life_ok;
+    uv_timer_t life_timer;
     char *argv_buf[MAXN];
     char *argv[MAXN][WORKLOAD_ARGV_MAX];
     char env[MAXN][NEMESIS_CLOCK_ENV_N][NEMESIS_CLOCK_ENV_MAX];
@@ -143,6 +149,8 @@ static void fail_run(struct run *r, const char *fmt, ...)
 
 static int start_node(struct run *r, unsigned i, char *errmsg)
 {
+    if (r->life_ok && harness_nodelife_before_start(&r->life, i, errmsg) != 0)
+        return -1;
     struct nemesis_process_opts o = {
         .ns = r->topo.nodes[i].ns,
         .argv = (const char *const *)r->argv[i],
@@ -152,6 +160,8 @@ static int start_node(struct run *r, unsigned i, char *errmsg)
         .die_with_parent = true,
     };
     int rv = nemesis_process_start(&r->procs[i], &o, errmsg);
+    if (rv == 0 && r->life_ok)
+        harness_nodelife_started(&r->life, i);
     if (rv == 0) {
         r->started_ms[i] = uv_now(&r->loop);
         r->started[i] = true;
@@ -167,8 +177,12 @@ static void stop_nodes(struct run *r)
         if (!r->started[i])
             continue;
         struct nemesis_exit ex;
+        if (r->life_ok)
+            harness_nodelife_stop(&r->life, i);
         nemesis_process_stop(&r->procs[i], 3000, &ex);
         r->started[i] = false;
+        if (r->life_ok)
+            harness_nodelife_teardown(&r->life, i);
     }
 }
 
@@ -734,6 +748,7 @@ static void on_runner_closed(void *data)
     close_handle(r, (uv_handle_t *)&r->nemesis_timer);
     close_handle(r, (uv_handle_t *)&r->progress_timer);
     close_handle(r, (uv_handle_t *)&r->leader_timer);
+    close_handle(r, (uv_handle_t *)&r->life_timer);
     close_handle(r, (uv_handle_t *)&r->sigint);
     close_handle(r, (uv_handle_t *)&r->sigterm);
     close_handle(r, (uv_handle_t *)&r->sighup);
@@ -851,6 +866,12 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ==== The run thread ==== */
 
+static void on_life_timer(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    harness_nodelife_tick(&r->life);
+}
+
 static int wait_for_leader(struct run *r, unsigned timeout_ms)
 {
     uint64_t until = uv_now(&r->loop) + timeout_ms;
@@ -890,6 +911,10 @@ static void *run_thread(void *arg)
     uv_timer_init(&r->loop, &r->nemesis_timer);
     uv_timer_init(&r->loop, &r->progress_timer);
     uv_timer_init(&r->loop, &r->leader_timer);
+    uv_timer_init(&r->loop, &r->life_timer);
+    r->life_timer.data = r;
+    if (r->life_ok)
+        uv_timer_start(&r->life_timer, on_life_timer, 100, 100);
     uv_signal_init(&r->loop, &r->sigint);
     uv_signal_init(&r->loop, &r->sigterm);
     uv_signal_init(&r->loop, &r->sighup);
@@ -972,6 +997,8 @@ static void *run_thread(void *arg)
         }
         snprintf(path, sizeof path, "%s/nemesis.jsonl", r->dir);
         r->nemesis_log = fopen(path, "w");
+        if (r->life_ok && r->hist.w.fp != NULL)
+            harness_nodelife_set_history(&r->life, &r->hist);
     }
     if (r->rc == 0) {
         struct workload_runner_config wc = {0};
@@ -1179,19 +1206,35 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
     snprintf(r->clock_dir, sizeof r->clock_dir, "%s/clock", r->tmp);
     if (r->use_clock)
         fl_mkdir_p(r->clock_dir);
+    bool foreign = r->sc.implementation.impl == HARNESS_IMPL_PROCESS ||
+                   r->sc.implementation.impl == HARNESS_IMPL_CLIENT;
     for (unsigned i = 0; i < n; i++) {
         r->cl.addr[i] = r->topo.nodes[i].addr;
         r->cl.passive[i] = i >= r->sc.nodes.count;
         snprintf(r->data_dirs[i], sizeof r->data_dirs[i], "%s/n%u", r->tmp, i + 1);
         r->cl.data_dir[i] = r->data_dirs[i];
         snprintf(r->logs[i], sizeof r->logs[i], "%s/n%u.log", nodes_dir, i + 1);
+        snprintf(r->conf_dirs[i], sizeof r->conf_dirs[i], "%s/n%u.conf", r->tmp, i + 1);
+        r->cl.conf_dir[i] = r->conf_dirs[i];
+        r->log_ptrs[i] = r->logs[i];
+        r->ns_ptrs[i] = r->topo.nodes[i].ns;
         /* PROCESS_PROTOCOL.md promises `{data}` exists (the reference node and etcd make
-         * their own). */
-        int mrc = r->sc.implementation.impl == HARNESS_IMPL_PROCESS && rv == 0
-                      ? fl_mkdir_p(r->data_dirs[i])
-                      : 0;
+         * their own), and the rendered files in `{conf}`. */
+        int mrc = foreign && rv == 0 ? fl_mkdir_p(r->data_dirs[i]) : 0;
         if (mrc != 0)
             rv = fl_errorf(err, mrc, "cannot create %s: %s", r->data_dirs[i], strerror(-mrc));
+        else if (foreign && rv == 0)
+            rv = harness_nodelife_files(&r->cl, i, NULL, err);
+    }
+    if (foreign && rv == 0) {
+        snprintf(r->clients_dir, sizeof r->clients_dir, "%s/clients", r->dir);
+        r->cl.log_dir = r->clients_dir;
+        r->cl.programs = &r->programs;
+        if (r->sc.implementation.impl == HARNESS_IMPL_CLIENT && (rv = fl_mkdir_p(r->clients_dir)))
+            rv = fl_errorf(err, rv, "cannot create %s: %s", r->clients_dir, strerror(-rv));
+        else if ((rv = harness_nodelife_init(&r->life, &r->cl, r->log_ptrs, r->ns_ptrs,
+                                             r->topo.run, err)) == 0)
+            r->life_ok = true;
     }
     for (unsigned i = 0; i < n && rv == 0; i++) {
         r->argv_buf[i] = malloc(8192);
@@ -1284,6 +1327,8 @@ out:
         const char *rm[] = {"rm", "-rf", r->tmp, NULL};
         nemesis_netns_exec(NULL, rm, err);
     }
+    if (r->life_ok)
+        harness_nodelife_free(&r->life);
     for (unsigned i = 0; i < MAXN; i++)
         free(r->argv_buf[i]);
     nemesis_plan_clear(&r->plan);
@@ -1446,12 +1491,12 @@ static int run_or_replay(int argc, char **argv, bool replay)
     }
     if (impl != NULL) {
         int k;
-        for (k = 0; k <= HARNESS_IMPL_PROCESS; k++)
+        for (k = 0; k < HARNESS_IMPL_COUNT; k++)
             if (strcmp(harness_impl_name((enum harness_impl)k), impl) == 0)
                 break;
-        if (k > HARNESS_IMPL_PROCESS) {
+        if (k >= HARNESS_IMPL_COUNT) {
             fprintf(stderr,
-                    "%s: --impl: unknown implementation \"%s\" (reference, etcd, process)\n", prog,
+                    "%s: --impl: unknown implementation \"%s\" (reference, etcd, process, client)\n", prog,
                     impl);
             return 3;
         }

@@ -3,6 +3,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "harness/foreign.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,7 +14,7 @@
 
 /* ==== Names ==== */
 
-static const char *const impl_names[] = {"reference", "etcd", "process"};
+static const char *const impl_names[] = {"reference", "etcd", "process", "client"};
 static const char *const bug_names[] = {
     NULL,       "stale-read",       "lease-no-drift", "commit-old-term",
     "no-dedup", "ack-before-fsync", "no-prevote",     "vote-not-persisted",
@@ -438,6 +439,13 @@ static int get_enum(struct ctx *c, json_t *obj, const char *path, const char *ke
 
 /* ==== Sections ==== */
 
+/* The implementations started from the scenario's command templates. */
+static bool is_foreign(const struct harness_scenario *s)
+{
+    return s->implementation.impl == HARNESS_IMPL_PROCESS ||
+           s->implementation.impl == HARNESS_IMPL_CLIENT;
+}
+
 static int parse_implementation(struct ctx *c, json_t *root, struct harness_scenario *s)
 {
     static const char *const keys[] = {"impl", "options", "bug", NULL};
@@ -446,7 +454,9 @@ static int parse_implementation(struct ctx *c, json_t *root, struct harness_scen
                                            "max_batch",    NULL};
     static const char *const etcd_opts[] = {"binary", "args", "election_timeout_ms", "heartbeat_ms",
                                             NULL};
-    static const char *const proc_opts[] = {"binary", "args", "dynamic", NULL};
+    static const char *const proc_opts[] = {"binary", "args",   "dynamic",   "client",
+                                            "processes", "files", "hooks",    "events",
+                                            "peer_port", "client_port", NULL};
     const char *P = "implementation", *PO = "implementation.options";
     json_t *o, *opts;
     int rc, v;
@@ -455,7 +465,7 @@ static int parse_implementation(struct ctx *c, json_t *root, struct harness_scen
     if ((rc = only_keys(c, o, P, keys)))
         return rc;
     v = (int)s->implementation.impl;
-    if ((rc = get_enum(c, o, P, "impl", impl_names, 3, false, 0, &v)))
+    if ((rc = get_enum(c, o, P, "impl", impl_names, HARNESS_IMPL_COUNT, false, 0, &v)))
         return rc;
     s->implementation.impl = (enum harness_impl)v;
     v = (int)s->implementation.bug;
@@ -478,6 +488,11 @@ static int parse_implementation(struct ctx *c, json_t *root, struct harness_scen
         for (size_t i = 0; ref_opts[i]; i++)
             known = known || strcmp(key, ref_opts[i]) == 0;
         known = known || strcmp(key, "dynamic") == 0;
+        bool foreign = harness_foreign_key(key);
+        if (foreign && (s->implementation.impl == HARNESS_IMPL_PROCESS ||
+                        s->implementation.impl == HARNESS_IMPL_CLIENT))
+            continue;
+        known = known || foreign;
         if (!ok && known)
             return fail(c, FL_ESHAPE, PO, key, "does not apply to the %s implementation",
                         harness_impl_name(s->implementation.impl));
@@ -520,6 +535,10 @@ static int parse_implementation(struct ctx *c, json_t *root, struct harness_scen
         (rc = get_uint(c, opts, PO, "max_batch", 1, 4096, &t->implementation.options.max_batch)) ||
         (rc = get_bool(c, opts, PO, "dynamic", &t->implementation.options.dynamic)))
         return rc;
+    if (is_foreign(s))
+        return harness_foreign_parse(opts, c->name, s->implementation.impl == HARNESS_IMPL_CLIENT,
+                                     t->implementation.options.foreign,
+                                     sizeof t->implementation.options.foreign, c->errmsg);
     return 0;
 }
 
@@ -886,10 +905,23 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
     if (s->implementation.bug != HARNESS_BUG_NONE && !ref)
         return fail(c, FL_ESHAPE, "implementation", "bug",
                     "planted bugs exist only in the reference implementation, not %s", impl);
-    if (s->implementation.impl == HARNESS_IMPL_PROCESS && !s->implementation.options.binary[0])
+    if (is_foreign(s) && !s->implementation.options.binary[0] &&
+        strstr(s->implementation.options.foreign, "\"processes\":") == NULL)
         return fail(c, FL_ESHAPE, "implementation.options", "binary",
-                    "required for the process implementation (the program to start per node)");
-    if (s->implementation.impl != HARNESS_IMPL_PROCESS &&
+                    "required for the %s implementation (the program to start per node), or "
+                    "processes",
+                    impl);
+    if (is_foreign(s)) {
+        json_t *o = harness_scenario_impl_options(s);
+        int rc = o == NULL ? fl_errorf(errmsg, FL_ENOMEM, "out of memory")
+                           : harness_foreign_check(o, name, s->nodes.count + s->nodes.passive,
+                                                   s->implementation.impl == HARNESS_IMPL_CLIENT,
+                                                   errmsg);
+        json_decref(o);
+        if (rc != 0)
+            return rc;
+    }
+    if (!is_foreign(s) &&
         s->implementation.options.heartbeat_ms >= s->implementation.options.election_timeout_ms)
         return fail(c, FL_ESHAPE, "implementation.options", "heartbeat_ms",
                     "must be less than election_timeout_ms (%u), got %u",
@@ -1012,7 +1044,7 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
             return fail(c, FL_ESHAPE, "nemesis.kinds", fault_names[k],
                         "clock faults do not apply to etcd or static binaries (they need "
                         "libfaketime in a dynamically linked node)");
-        if (is_clock_fault(k) && s->implementation.impl == HARNESS_IMPL_PROCESS &&
+        if (is_clock_fault(k) && is_foreign(s) &&
             !s->implementation.options.dynamic)
             return fail(c, FL_ESHAPE, "nemesis.kinds", fault_names[k],
                         "clock faults do not apply to etcd or static binaries (libfaketime); set "
@@ -1192,12 +1224,11 @@ json_t *harness_scenario_to_json(const struct harness_scenario *s)
 
     const char *bug = harness_bug_name(s->implementation.bug);
     put(impl, "impl", json_string(harness_impl_name(s->implementation.impl)), &ok);
-    put(opts, "binary", json_string(s->implementation.options.binary), &ok);
-    for (unsigned i = 0; i < s->implementation.options.n_args; i++)
-        if (json_array_append_new(args, json_string(s->implementation.options.args[i])) != 0)
-            ok = false;
-    put(opts, "args", args, &ok);
-    if (s->implementation.impl != HARNESS_IMPL_PROCESS) {
+    json_decref(opts);
+    json_decref(args);
+    opts = harness_scenario_impl_options(s);
+    ok = ok && opts != NULL;
+    if (!is_foreign(s)) {
         put(opts, "election_timeout_ms",
             json_integer(s->implementation.options.election_timeout_ms), &ok);
         put(opts, "heartbeat_ms", json_integer(s->implementation.options.heartbeat_ms), &ok);
@@ -1208,7 +1239,7 @@ json_t *harness_scenario_to_json(const struct harness_scenario *s)
             json_integer((json_int_t)s->implementation.options.snapshot_threshold), &ok);
         put(opts, "max_batch", json_integer(s->implementation.options.max_batch), &ok);
     }
-    if (s->implementation.impl == HARNESS_IMPL_PROCESS)
+    if (is_foreign(s))
         put(opts, "dynamic", json_boolean(s->implementation.options.dynamic), &ok);
     put(impl, "options", opts, &ok);
     put(impl, "bug", bug ? json_string(bug) : json_null(), &ok);
@@ -1323,7 +1354,7 @@ bool harness_scenario_equal(const struct harness_scenario *a, const struct harne
         ao->n_args != bo->n_args || ao->election_timeout_ms != bo->election_timeout_ms ||
         ao->heartbeat_ms != bo->heartbeat_ms || ao->lease_drift != bo->lease_drift ||
         ao->snapshot_threshold != bo->snapshot_threshold || ao->max_batch != bo->max_batch ||
-        ao->dynamic != bo->dynamic)
+        ao->dynamic != bo->dynamic || strcmp(ao->foreign, bo->foreign))
         return false;
     for (unsigned i = 0; i < ao->n_args; i++)
         if (strcmp(ao->args[i], bo->args[i]))
@@ -1371,4 +1402,22 @@ bool harness_scenario_equal(const struct harness_scenario *a, const struct harne
         a->phases.heal_s != b->phases.heal_s || a->phases.final_reads != b->phases.final_reads)
         return false;
     return memcmp(a->checkers, b->checkers, sizeof(a->checkers)) == 0 && a->expected == b->expected;
+}
+
+json_t *harness_scenario_impl_options(const struct harness_scenario *s)
+{
+    json_t *o = s->implementation.options.foreign[0] != '\0'
+                    ? json_loads(s->implementation.options.foreign, 0, NULL)
+                    : json_object();
+    json_t *args = json_array();
+    if (o == NULL || args == NULL) {
+        json_decref(o);
+        json_decref(args);
+        return NULL;
+    }
+    for (unsigned i = 0; i < s->implementation.options.n_args; i++)
+        json_array_append_new(args, json_string(s->implementation.options.args[i]));
+    json_object_set_new(o, "binary", json_string(s->implementation.options.binary));
+    json_object_set_new(o, "args", args);
+    return o;
 }

@@ -25,10 +25,17 @@
 #define HARNESS_SCENARIO_ARG_MAX   256                /* bytes of one argument */
 #define HARNESS_SCENARIO_MAX_ARGS  32                 /* implementation.options.args */
 #define HARNESS_SCENARIO_MAX_NODES 9                  /* nodes.count + nodes.passive */
+#define HARNESS_SCENARIO_FOREIGN_MAX (64u << 10) /* process/client options as JSON (harness/foreign.h) */
 #define HARNESS_SCENARIO_SEED_MAX  ((1ull << 53) - 1) /* exact in every JSON reader */
 #define HARNESS_SCENARIO_MAX_STEPS 256                /* nemesis.schedule entries */
 
-enum harness_impl { HARNESS_IMPL_REFERENCE, HARNESS_IMPL_ETCD, HARNESS_IMPL_PROCESS };
+enum harness_impl {
+    HARNESS_IMPL_REFERENCE,
+    HARNESS_IMPL_ETCD,
+    HARNESS_IMPL_PROCESS,
+    HARNESS_IMPL_CLIENT, /* a client program of the user's (workloads/CLIENT_PROTOCOL.md) */
+    HARNESS_IMPL_COUNT
+};
 
 /* Planted bugs of the reference node (node/raft RAFT_BUG_*, node/server SERVER_BUG_*). */
 enum harness_bug {
@@ -143,7 +150,10 @@ struct harness_scenario {
             double lease_drift;           /* reference */
             uint64_t snapshot_threshold;  /* reference; 0: never */
             unsigned max_batch;           /* reference: entries per AppendEntries */
-            bool dynamic;                 /* process: dynamically linked, so libfaketime works */
+            bool dynamic;                 /* process, client: dynamically linked (libfaketime) */
+            /* process, client: client, processes, files, hooks, events, ports as
+             * canonical JSON text ("" when none; harness/foreign.h) */
+            char foreign[HARNESS_SCENARIO_FOREIGN_MAX];
         } options;
     } implementation;
 
@@ -247,6 +257,11 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
  * its value (defaults included, the seed when set), in the file format, so
  * harness_scenario_from_json gives back an equal struct. NULL on OOM. */
 json_t *harness_scenario_to_json(const struct harness_scenario *s);
+
+/* Returns a new reference: implementation.options.binary, args and the
+ * foreign options (harness/foreign.h) as one JSON object, as adapters read
+ * them. NULL on OOM. */
+json_t *harness_scenario_impl_options(const struct harness_scenario *s);
 
 /* True when two scenarios have the same content (all fields compared). */
 bool harness_scenario_equal(const struct harness_scenario *a, const struct harness_scenario *b);

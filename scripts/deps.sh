@@ -14,6 +14,8 @@ FL_PACKAGES=(
   openssh-server openssh-client python3
   # peer authentication (HMAC-SHA256 from OpenSSL) in the reference node
   libssl-dev
+  # the client implementation's example and test (workloads/examples, Debian's python3-redis)
+  redis-server python3-redis
 )
 
 fl_install_deps() {

@@ -32,6 +32,9 @@ struct workload_cluster {
     const char *addr[WORKLOAD_MAX_NODES]; /* node i's IP address */
     bool passive[WORKLOAD_MAX_NODES];
     const char *data_dir[WORKLOAD_MAX_NODES];
+    const char *conf_dir[WORKLOAD_MAX_NODES]; /* rendered config files (process, client) */
+    const char *log_dir;   /* results folder for client programs' stderr (client), or NULL */
+    unsigned *programs;    /* client: programs started so far (numbers them), or NULL */
     const char *node_bin;    /* the implementation's binary (adapter default when NULL) */
     enum workload_model model;
     unsigned election_timeout_ms;
@@ -51,7 +54,7 @@ struct workload_call {
     void *data;
     enum workload_outcome outcome;
     json_t *value;      /* what a read saw, a dequeued element; NULL otherwise */
-    const char *error;  /* static text or NULL */
+    const char *error;  /* NULL, static text, or (client) the adapter's until its next completion */
     const char *node;   /* which node served it, when known */
     void *impl;         /* the adapter's */
 };
@@ -141,9 +144,19 @@ bool workload_adapter_clock_faults(const struct workload_adapter *a,
  * (unknown placeholder) or FL_ELIMIT, with errmsg. */
 int workload_process_expand(const struct workload_cluster *cl, unsigned i, const char *tmpl,
                             char *out, size_t len, char *errmsg);
+/* The node side shared by "process" and "client": node i's argv from
+ * options.binary/args, or for options.processes a /bin/sh group leader that
+ * starts each (quoted) in the background and waits. */
+int workload_process_node_argv(const struct workload_cluster *cl, unsigned i, char **argv,
+                               size_t max, char *buf, size_t buflen, char *errmsg);
+void workload_process_client_addr(const struct workload_cluster *cl, unsigned i, char *out,
+                                  size_t len);
+void workload_process_peer_addr(const struct workload_cluster *cl, unsigned i, char *out,
+                                size_t len);
 
 extern const struct workload_adapter workload_adapter_reference;
 extern const struct workload_adapter workload_adapter_etcd;    /* adapter_etcd.c */
 extern const struct workload_adapter workload_adapter_process; /* adapter_process.c */
+extern const struct workload_adapter workload_adapter_client;  /* adapter_client.c */
 
 #endif

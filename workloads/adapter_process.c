@@ -1,11 +1,9 @@
 /* adapter_process.c - the adapter for a program the scenario describes: argv template, JSON lines.
  *
  * Nodes: argv[0] = implementation.options.binary, then options.args with
- * these placeholders replaced per node (workloads/PROCESS_PROTOCOL.md):
- *   {id} 1-based node number   {name} "n<id>"        {addr} node IP
- *   {peer_port} {port} peer port (7000)   {client_port} client port (7001)
- *   {peers} "n1=IP:7000,n2=IP:7000,..." (every member, itself included)
- *   {data} {dir} the node's data directory            {{ a literal "{"
+ * the placeholders of workloads/PROCESS_PROTOCOL.md replaced per node
+ * (workloads/render.c); or options.processes under one /bin/sh group leader.
+ * The "client" implementation (adapter_client.c) shares this node side.
  * Client: one TCP connection per client to a node's client port, JSON lines
  * both ways, requests matched to replies by id (PROCESS_PROTOCOL.md). A
  * connection that fails moves the client to the next node; per-operation
@@ -22,103 +20,102 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/buf.h"
 #include "workloads/adapter.h"
+#include "workloads/render.h"
 
-#define PROC_PEER_PORT   7000
-#define PROC_CLIENT_PORT 7001
-#define PROC_MAX_LINE    (1u << 20)
-
-/* Ports: options.peer_port / options.client_port (adapter-level, for tests)
- * or the defaults. */
-static int opt_port(const struct workload_cluster *cl, const char *name, int def)
-{
-    json_t *v = cl->options != NULL ? json_object_get(cl->options, name) : NULL;
-    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 65536)
-        return (int)json_integer_value(v);
-    return def;
-}
-
-/* Appends `s` (n bytes) to out[*off..len); false when it does not fit. */
-static bool put(char *out, size_t len, size_t *off, const char *s, size_t n)
-{
-    if (*off + n >= len)
-        return false;
-    memcpy(out + *off, s, n);
-    *off += n;
-    out[*off] = '\0';
-    return true;
-}
+#define PROC_MAX_LINE (1u << 20)
 
 int workload_process_expand(const struct workload_cluster *cl, unsigned i, const char *tmpl,
                             char *out, size_t len, char *errmsg)
 {
-    size_t off = 0;
-    char v[2048];
     if (len == 0)
         return fl_errorf(errmsg, FL_ELIMIT, "process adapter: no room");
-    out[0] = '\0';
-    int pp = opt_port(cl, "peer_port", PROC_PEER_PORT),
-        cp = opt_port(cl, "client_port", PROC_CLIENT_PORT);
-    for (const char *p = tmpl; *p != '\0';) {
-        if (p[0] == '{' && p[1] == '{') {
-            if (!put(out, len, &off, "{", 1))
-                goto too_long;
-            p += 2;
-            continue;
-        }
-        if (p[0] != '{') {
-            if (!put(out, len, &off, p, 1))
-                goto too_long;
-            p++;
-            continue;
-        }
-        const char *end = strchr(p, '}');
-        size_t n = end != NULL ? (size_t)(end - p - 1) : 0;
-        const char *name = p + 1;
-#define IS(s) (end != NULL && n == strlen(s) && strncmp(name, s, n) == 0)
-        if (IS("id"))
-            snprintf(v, sizeof v, "%u", i + 1);
-        else if (IS("name"))
-            snprintf(v, sizeof v, "n%u", i + 1);
-        else if (IS("addr"))
-            snprintf(v, sizeof v, "%s", cl->addr[i]);
-        else if (IS("peer_port") || IS("port"))
-            snprintf(v, sizeof v, "%d", pp);
-        else if (IS("client_port"))
-            snprintf(v, sizeof v, "%d", cp);
-        else if (IS("data") || IS("dir"))
-            snprintf(v, sizeof v, "%s", cl->data_dir[i] != NULL ? cl->data_dir[i] : "");
-        else if (IS("peers")) {
-            size_t vo = 0;
-            v[0] = '\0';
-            for (unsigned j = 0; j < cl->n; j++) {
-                int k = snprintf(v + vo, sizeof v - vo, "%sn%u=%s:%d", j ? "," : "", j + 1,
-                                 cl->addr[j], pp);
-                if (k < 0 || (size_t)k >= sizeof v - vo)
-                    goto too_long;
-                vo += (size_t)k;
-            }
-        } else
-            return fl_errorf(errmsg, FL_ESHAPE,
-                             "process adapter: unknown placeholder in \"%.64s\" (known: {id} "
-                             "{name} {addr} {peer_port} {port} {client_port} {peers} {data} "
-                             "{dir}, {{ for a brace)",
-                             tmpl);
-#undef IS
-        if (!put(out, len, &off, v, strlen(v)))
-            goto too_long;
-        p = end + 1;
-    }
-    return 0;
-too_long:
-    return fl_errorf(errmsg, FL_ELIMIT, "process adapter: argument \"%.64s\" too long", tmpl);
+    struct fl_buf b;
+    fl_buf_init(&b);
+    char what[96];
+    snprintf(what, sizeof what, "argument \"%.64s\"", tmpl);
+    int rv = workload_render(cl, (int)i, NULL, tmpl, strlen(tmpl), what, &b, len - 1, errmsg);
+    if (rv == 0)
+        memcpy(out, fl_buf_cstr(&b), b.len + 1);
+    fl_buf_free(&b);
+    return rv;
 }
 
-static int proc_node_argv(const struct workload_cluster *cl, unsigned i, char **argv, size_t max,
-                          char *buf, size_t buflen, char *errmsg)
+/* Appends s to b in single quotes, for /bin/sh. */
+static void sh_quote(struct fl_buf *b, const char *s)
+{
+    fl_buf_puts(b, "'");
+    for (; *s != '\0'; s++) {
+        if (*s == '\'')
+            fl_buf_puts(b, "'\\''");
+        else
+            fl_buf_append(b, s, 1);
+    }
+    fl_buf_puts(b, "' ");
+}
+
+/* options.processes: one /bin/sh script that starts each in the background
+ * (one process group: the node) and waits. */
+static int group_argv(const struct workload_cluster *cl, unsigned i, json_t *procs, char **argv,
+                      size_t max, char *buf, size_t buflen, char *errmsg)
+{
+    struct fl_buf sh, arg;
+    fl_buf_init(&sh);
+    fl_buf_init(&arg);
+    int rv = 0;
+    size_t k;
+    json_t *p;
+    json_array_foreach(procs, k, p)
+    {
+        const char *bin = json_string_value(json_object_get(p, "binary"));
+        json_t *args = json_object_get(p, "args");
+        if (bin == NULL || bin[0] == '\0') {
+            rv = fl_errorf(errmsg, FL_ESHAPE, "process adapter: processes[%zu].binary is required",
+                           k);
+            break;
+        }
+        sh_quote(&sh, bin);
+        for (size_t j = 0; j < json_array_size(args) && rv == 0; j++) {
+            const char *t = json_string_value(json_array_get(args, j));
+            char what[96];
+            snprintf(what, sizeof what, "processes[%zu].args[%zu]", k, j);
+            fl_buf_reset(&arg);
+            rv = t == NULL ? fl_errorf(errmsg, FL_ESHAPE, "process adapter: %s is not a string",
+                                       what)
+                           : workload_render(cl, (int)i, NULL, t, strlen(t), what, &arg, 4096,
+                                             errmsg);
+            if (rv == 0)
+                sh_quote(&sh, fl_buf_cstr(&arg));
+        }
+        if (rv != 0)
+            break;
+        fl_buf_puts(&sh, "&\n");
+    }
+    fl_buf_puts(&sh, "wait\n");
+    if (rv == 0 && sh.oom)
+        rv = fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    size_t argc = 0, used = 0;
+    char name[32];
+    snprintf(name, sizeof name, "fl-node-n%u", i + 1);
+    const char *parts[] = {"/bin/sh", "-c", fl_buf_cstr(&sh), name};
+    for (size_t m = 0; m < 4 && rv == 0; m++)
+        if (workload_argv_push(argv, max, &argc, buf, buflen, &used, parts[m]) != 0)
+            rv = fl_errorf(errmsg, FL_ELIMIT, "process adapter: node n%u's command line too long",
+                           i + 1);
+    fl_buf_free(&sh);
+    fl_buf_free(&arg);
+    return rv;
+}
+
+int workload_process_node_argv(const struct workload_cluster *cl, unsigned i, char **argv,
+                               size_t max, char *buf, size_t buflen, char *errmsg)
 {
     if (i >= cl->n || cl->n > WORKLOAD_MAX_NODES)
         return fl_errorf(errmsg, FL_EUSAGE, "process adapter: node %u of %u", i, cl->n);
+    json_t *procs = cl->options != NULL ? json_object_get(cl->options, "processes") : NULL;
+    if (json_array_size(procs) > 0)
+        return group_argv(cl, i, procs, argv, max, buf, buflen, errmsg);
     const char *bin =
         cl->options != NULL ? json_string_value(json_object_get(cl->options, "binary")) : NULL;
     if (bin == NULL || bin[0] == '\0')
@@ -153,14 +150,16 @@ static int proc_node_argv(const struct workload_cluster *cl, unsigned i, char **
     return 0;
 }
 
-static void proc_client_addr(const struct workload_cluster *cl, unsigned i, char *out, size_t len)
+void workload_process_client_addr(const struct workload_cluster *cl, unsigned i, char *out,
+                                  size_t len)
 {
-    snprintf(out, len, "%s:%d", cl->addr[i], opt_port(cl, "client_port", PROC_CLIENT_PORT));
+    snprintf(out, len, "%s:%d", cl->addr[i], workload_port(cl, false));
 }
 
-static void proc_peer_addr(const struct workload_cluster *cl, unsigned i, char *out, size_t len)
+void workload_process_peer_addr(const struct workload_cluster *cl, unsigned i, char *out,
+                                size_t len)
 {
-    snprintf(out, len, "%s:%d", cl->addr[i], opt_port(cl, "peer_port", PROC_PEER_PORT));
+    snprintf(out, len, "%s:%d", cl->addr[i], workload_port(cl, true));
 }
 
 /* ==== Client ==== */
@@ -515,7 +514,7 @@ static int proc_client_open(void **out, uv_loop_t *loop, const struct workload_c
     struct pc_client *c = fl_calloc(1, sizeof *c);
     if (c == NULL)
         return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
-    int port = opt_port(cl, "client_port", PROC_CLIENT_PORT);
+    int port = workload_port(cl, false);
     for (unsigned i = 0; i < cl->n; i++) {
         if (uv_ip4_addr(cl->addr[i], port, &c->addr[i]) != 0) {
             fl_free(c);
@@ -656,9 +655,9 @@ static void proc_client_close(void *client, void (*cb)(void *data), void *data)
 
 const struct workload_adapter workload_adapter_process = {
     .name = "process",
-    .node_argv = proc_node_argv,
-    .client_addr = proc_client_addr,
-    .peer_addr = proc_peer_addr,
+    .node_argv = workload_process_node_argv,
+    .client_addr = workload_process_client_addr,
+    .peer_addr = workload_process_peer_addr,
     .client_open = proc_client_open,
     .invoke = proc_invoke,
     .leader = proc_leader,

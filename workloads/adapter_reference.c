@@ -345,13 +345,15 @@ const struct workload_adapter *workload_adapter_find(const char *name)
         return &workload_adapter_etcd;
     if (name != NULL && strcmp(name, "process") == 0)
         return &workload_adapter_process;
+    if (name != NULL && strcmp(name, "client") == 0)
+        return &workload_adapter_client;
     return NULL;
 }
 
 bool workload_adapter_clock_faults(const struct workload_adapter *a,
                                    const struct workload_cluster *cl)
 {
-    if (a == &workload_adapter_process)
+    if (a == &workload_adapter_process || a == &workload_adapter_client)
         return cl != NULL && cl->options != NULL &&
                json_is_true(json_object_get(cl->options, "dynamic"));
     return a != NULL && a->clock_faults;

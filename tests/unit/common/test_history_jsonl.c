@@ -166,7 +166,7 @@ Test(history_jsonl, missing_and_wrong_fields)
     fails_after("{\"type\":\"ok\",\"f\":\"read\"}\n", 0, "line 1: process: missing");
     fails_after("{\"process\":1,\"type\":\"ok\"}\n", 0, "line 1: f: missing");
     fails_after("{\"process\":-1,\"type\":\"ok\",\"f\":\"r\"}\n", 0,
-                "line 1: process: expected a non-negative integer or \"nemesis\"");
+                "line 1: process: expected a non-negative integer, \"nemesis\" or \"node\"");
     fails_after("{\"process\":\"client\",\"type\":\"ok\",\"f\":\"r\"}\n", 0, "process: expected");
     fails_after("{\"process\":1,\"type\":\"ok\",\"f\":\"\"}\n", 0,
                 "line 1: f: expected a non-empty");

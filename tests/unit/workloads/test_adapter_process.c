@@ -59,7 +59,8 @@ Test(workload_adapter_process, unknown_placeholder_is_refused_by_name)
     char out[256], err[256];
     cr_assert_eq(workload_process_expand(&cl, 0, "--x={nope}", out, sizeof out, err), FL_ESHAPE);
     cr_assert(strstr(err, "{nope}") != NULL, "%s", err);
-    cr_assert_eq(workload_process_expand(&cl, 0, "--x={unclosed", out, sizeof out, err), FL_ESHAPE);
+    cr_assert_eq(workload_process_expand(&cl, 0, "--x={unclosed", out, sizeof out, err), FL_EPARSE);
+    cr_assert(strstr(err, "col 5: malformed placeholder") != NULL, "%s", err);
 }
 
 Test(workload_adapter_process, expansion_that_does_not_fit_is_refused)

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# client_adapter.sh - the `client` implementation end to end (workloads/CLIENT_PROTOCOL.md): one
+# redis-server node started by `faultline run` from a config template, driven through the example
+# client program (workloads/examples/redis_client.py, Debian's python3-redis) in the hub namespace.
+#
+#   client_adapter.sh FAULTLINE SOURCE_DIR [--quick]
+#
+# Asserts: the example in CLIENT_PROTOCOL.md is the tested file; a correct store is valid at
+# 400 ops/s with 8 KiB values, 5 clients, 30 s (issue 11's bar; --quick: 8 s); the same store in
+# memory under kill-one faults forgets acknowledged writes and is judged invalid; a client program
+# that writes a malformed line and exits is restarted with one line each on stderr and the run
+# stays valid; node events (a log pattern) reach history.jsonl; nothing is left behind.
+set -uo pipefail
+fl=$1 src=$2 quick=${3:-}
+if [[ $(id -u) -ne 0 ]]; then
+    echo "client_adapter: needs root (network namespaces)"
+    exit 77
+fi
+for need in /usr/bin/redis-server /usr/bin/python3; do
+    [[ -x $need ]] || { echo "client_adapter: $need missing (scripts/deps.sh installs it)"; exit 1; }
+done
+/usr/bin/python3 -c 'import redis' || { echo "client_adapter: python3-redis missing"; exit 1; }
+work=$(mktemp -d /tmp/fl-it-client.XXXXXX)
+cleanup() {
+    "$fl" clean >/dev/null 2>&1 || true
+    [[ -n ${FL_KEEP:-} ]] || rm -rf "$work"
+}
+trap cleanup EXIT
+failed=0
+fail() {
+    echo "FAILED: $*"
+    failed=1
+}
+cd "$src" || exit 1
+
+# The documented example is the tested program.
+awk '/^```python$/{on=1;next} /^```$/{on=0} on' workloads/CLIENT_PROTOCOL.md >"$work/doc.py"
+cmp -s "$work/doc.py" workloads/examples/redis_client.py ||
+    fail "CLIENT_PROTOCOL.md's example differs from workloads/examples/redis_client.py"
+
+# scenario NAME CLIENT_ARGS_JSON KINDS_JSON FAULTS_S
+scenario() {
+    cat >"$work/$1.json" <<JSON
+{
+  "name": "$1",
+  "implementation": {"impl": "client",
+    "options": {"binary": "/usr/bin/redis-server", "args": ["{file:redis.conf}"],
+                "client_port": 6379,
+                "files": [{"path": "redis.conf", "template": "workloads/examples/redis.conf.tmpl"}],
+                "events": [{"pattern": "Ready to accept connections", "f": "ready"}],
+                "client": {"binary": "/usr/bin/python3", "args": $2}}},
+  "nodes": {"count": 1},
+  "workload": {"model": "kv", "keys": 5, "concurrency": 5, "rate_per_s": 400, "value_bytes": 8192,
+               "op_timeout_ms": 2000},
+  "nemesis": {"kinds": $3, "interval_ms": 2000, "duration_ms": 500, "jitter_ms": 0},
+  "phases": {"warmup_s": 1, "faults_s": $4, "heal_s": 1}
+}
+JSON
+}
+example='["workloads/examples/redis_client.py", "{nodes}"]'
+flaky='["tests/integration/flaky_client.py", "workloads/examples/redis_client.py", "{nodes}"]'
+long=30
+[[ $quick == --quick ]] && long=8
+scenario redis-valid "$example" '[]' "$long"
+scenario redis-killed "$example" '["kill-one"]' 8
+scenario redis-flaky "$flaky" '[]' 6
+
+uptime
+for sc in redis-valid redis-killed redis-flaky; do
+    "$fl" run "$work/$sc.json" --seed 11 --no-capture --out "$work/$sc" -q >"$work/$sc.log" 2>&1
+    code=$?
+    verdict=$(grep -Eo "^$sc: (valid|invalid|unknown).*" "$work/$sc.log" | tail -1)
+    echo "== $sc: exit $code: $verdict"
+    h=$work/$sc/history.jsonl
+    run=$(sed -n 's/.*, run \([0-9a-f]\{6\}\), results in.*/\1/p' "$work/$sc.log" | head -1)
+    grep -q '"type":"ok"' "$h" 2>/dev/null || fail "$sc: no ok operation"
+    grep -q '"process":"node","type":"info","f":"ready"' "$h" 2>/dev/null ||
+        fail "$sc: no node event \"ready\" in the history"
+    if [[ -n $run ]] && ip netns list | grep -q "fl-$run-"; then
+        fail "$sc: namespaces of run $run left behind"
+    fi
+    [[ -n $run ]] && pgrep -f "fl-$run" >/dev/null && fail "$sc: processes of run $run left behind"
+    pgrep -f "redis_client.py n1=" >/dev/null && fail "$sc: client programs left behind"
+    case $sc in
+    redis-valid)
+        [[ $verdict == "$sc: valid"* ]] || fail "$sc: expected valid"
+        ok=$(grep -c '"type":"ok"' "$h")
+        echo "   $ok ok operations in ${long}s + 2s ($((ok / (long + 2))) ok/s)"
+        (( ok >= 200 * long )) || fail "$sc: only $ok ok operations (400/s asked)"
+        # Values as long as the generator makes them (8 KiB once its 4095-byte cut is fixed).
+        len=$(grep -m1 '"f":"write","key"' "$h" | /usr/bin/python3 -c \
+              'import json,sys; print(len(json.loads(sys.stdin.readline())["value"]))')
+        echo "   value length: $len bytes"
+        (( len >= 4095 )) || fail "$sc: values of $len bytes"
+        ;;
+    redis-killed)
+        [[ $verdict == "$sc: invalid"* ]] ||
+            fail "$sc: expected invalid (a restarted in-memory redis forgets acknowledged writes)"
+        grep -q '"f":"kill-one"' "$h" || fail "$sc: no kill in the history"
+        ;;
+    redis-flaky)
+        [[ $verdict == "$sc: valid"* ]] || fail "$sc: expected valid (restarts lose no write)"
+        grep -q "client program w[0-9]*: malformed line on stdout: not JSON" "$work/$sc.log" ||
+            fail "$sc: no line about the malformed answer"
+        grep -q "client program w[0-9]*: exited with status 3" "$work/$sc.log" ||
+            fail "$sc: no line about the program's exit"
+        ;;
+    esac
+    if [[ $failed -ne 0 ]]; then
+        tail -20 "$work/$sc.log" | sed 's/^/   | /'
+    fi
+done
+exit $failed
