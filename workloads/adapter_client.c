@@ -9,8 +9,8 @@
  * (reads: fail; others: unknown unless never written), the program is
  * killed and a new one is started for the next operation; one line on
  * stderr says why (timeouts only in the program's log: they are routine
- * under faults). The leader question asks about every node at once and
- * takes the answer with the highest term. */
+ * under faults). The leader question (adapter.h) goes to the program as an
+ * operation {"f": "leader", "node": "nK"}. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -35,21 +35,11 @@ extern char **environ;
 
 struct cc_client;
 
-/* One question of the leader call, per node. */
-struct cc_leader {
-    struct workload_call *call;
-    unsigned waiting;
-    int best;          /* node index, -1 none */
-    int64_t best_term; /* -1: no term */
-    bool answered;
-};
-
 struct cc_call {
-    struct workload_call *call; /* NULL for a leader question (then agg) */
-    struct cc_leader *agg;
+    struct workload_call *call;
     uint64_t id;
     uint64_t deadline;
-    bool is_read, sent;
+    bool is_read, is_leader, sent;
     struct cc_call *next;
 };
 
@@ -120,8 +110,6 @@ static void note(struct cc_client *c, const char *msg)
 
 /* ==== Completing calls ==== */
 
-static void leader_done(struct cc_client *c, struct cc_leader *g);
-
 static void to_done(struct cc_client *c, struct cc_call *p)
 {
     p->next = c->done;
@@ -134,13 +122,6 @@ static void run_done(struct cc_client *c, bool closing)
     while ((closing || !c->closing) && c->done != NULL) {
         struct cc_call *p = c->done;
         c->done = p->next;
-        if (p->agg != NULL) {
-            struct cc_leader *g = p->agg;
-            fl_free(p);
-            if (--g->waiting == 0)
-                leader_done(c, g);
-            continue;
-        }
         struct workload_call *call = p->call;
         fl_free(p);
         call->impl = NULL;
@@ -148,26 +129,12 @@ static void run_done(struct cc_client *c, bool closing)
     }
 }
 
-static void leader_done(struct cc_client *c, struct cc_leader *g)
-{
-    (void)c;
-    struct workload_call *call = g->call;
-    call->outcome = g->answered ? WORKLOAD_OK : WORKLOAD_UNKNOWN;
-    call->value = !g->answered ? NULL : g->best >= 0 ? json_integer(g->best) : json_null();
-    call->error = g->answered ? NULL : "client program: no node answered the leader question";
-    fl_free(g);
-    call->impl = NULL;
-    call->cb(call);
-}
-
 /* p ends without an answer: reads and unsent calls fail, others are unknown. */
 static void fail_call(struct cc_client *c, struct cc_call *p, const char *error)
 {
-    if (p->call != NULL) {
-        p->call->outcome = p->is_read || !p->sent ? WORKLOAD_FAIL : WORKLOAD_UNKNOWN;
-        p->call->error = error;
-        p->call->value = NULL;
-    }
+    p->call->outcome = p->is_read || !p->sent ? WORKLOAD_FAIL : WORKLOAD_UNKNOWN;
+    p->call->error = error;
+    p->call->value = NULL;
     to_done(c, p);
 }
 
@@ -307,16 +274,22 @@ static void handle_line(struct cc_client *c, const char *line, size_t n)
         prog_broken(c, why);
         return;
     }
-    if (p->agg != NULL) {
-        struct cc_leader *g = p->agg;
-        if (a.kind == WORKLOAD_CLIENT_OK && a.has_leader && a.leader <= (int)c->n) {
-            /* The highest term wins; without terms, the first node named. */
-            int who = a.leader - 1;
-            if (who >= 0 && (g->best < 0 || a.term > g->best_term)) {
-                g->best = who;
-                g->best_term = a.term;
-            }
-            g->answered = true;
+    if (p->is_leader) { /* adapter.h: {"leader": L, "term": T} or {"unknown": true} */
+        struct workload_call *call = p->call;
+        call->value = NULL;
+        call->error = NULL;
+        call->outcome = WORKLOAD_OK;
+        if (a.kind == WORKLOAD_CLIENT_OK && a.unknown)
+            call->value = json_pack("{s:b}", "unknown", 1);
+        else if (a.kind == WORKLOAD_CLIENT_OK && a.has_leader && a.leader <= (int)c->n) {
+            call->value = json_pack("{s:o}", "leader",
+                                    a.leader > 0 ? json_integer(a.leader - 1) : json_null());
+            if (call->value != NULL && a.term >= 0)
+                json_object_set_new(call->value, "term", json_integer(a.term));
+        } else {
+            call->outcome = WORKLOAD_FAIL;
+            call->error = a.kind == WORKLOAD_CLIENT_OK ? "client program: no leader in the answer"
+                                                       : "client program: leader question failed";
         }
         json_decref(a.value);
         to_done(c, p);
@@ -682,48 +655,31 @@ static int cc_invoke(void *client, struct workload_call *call)
     return rv;
 }
 
-static int cc_leader(void *client, struct workload_call *call)
+static int cc_leader(void *client, unsigned node, struct workload_call *call)
 {
     struct cc_client *c = client;
-    if (c->closing)
+    if (c->closing || node >= c->n)
         return FL_EUSAGE;
-    struct cc_leader *g = fl_calloc(1, sizeof *g);
-    if (g == NULL)
+    struct cc_call *p = fl_calloc(1, sizeof *p);
+    if (p == NULL)
         return FL_ENOMEM;
-    g->call = call;
-    g->best = -1;
-    g->best_term = -1;
-    g->waiting = 1; /* held until every question is queued */
-    call->impl = g;
-    uint64_t timeout = (call->timeout_ms > 0 ? call->timeout_ms : 1000) * c->n;
-    for (unsigned i = 0; i < c->n; i++) {
-        struct cc_call *p = fl_calloc(1, sizeof *p);
-        if (p == NULL)
-            break;
-        p->agg = g;
-        p->id = c->next_id++;
-        p->deadline = uv_now(c->loop) + timeout;
-        g->waiting++;
-        char node[16];
-        snprintf(node, sizeof node, "n%u", i + 1);
-        json_t *msg = json_pack("{s:I,s:{s:s,s:s}}", "id", (json_int_t)p->id, "op", "f", "leader",
-                                "node", node);
-        if (submit(c, p, msg) != 0) {
-            g->waiting--;
-            fl_free(p);
-            break;
-        }
+    p->call = call;
+    p->is_leader = true;
+    p->id = c->next_id++;
+    /* The harness asks every node at once and a program answers in turn: the
+     * last in the queue waits for the others. */
+    p->deadline = uv_now(c->loop) + (call->timeout_ms > 0 ? call->timeout_ms : 1000) * c->n;
+    call->impl = p;
+    char name[16];
+    snprintf(name, sizeof name, "n%u", node + 1);
+    json_t *msg =
+        json_pack("{s:I,s:{s:s,s:s}}", "id", (json_int_t)p->id, "op", "f", "leader", "node", name);
+    int rv = submit(c, p, msg);
+    if (rv != 0) {
+        call->impl = NULL;
+        fl_free(p);
     }
-    /* The hold: a queued completion (never synchronous) ends the call. */
-    struct cc_call *hold = fl_calloc(1, sizeof *hold);
-    if (hold == NULL) {
-        g->waiting--; /* only when every question fails to queue does this lose the call */
-        return g->waiting == 0 ? (fl_free(g), FL_ENOMEM) : 0;
-    }
-    hold->agg = g;
-    to_done(c, hold);
-    arm_timer(c);
-    return 0;
+    return rv;
 }
 
 /* Once closing and every program is gone: the timer closes, then the

@@ -61,6 +61,10 @@ int workload_client_parse(const char *line, size_t n, struct workload_client_ans
             rc = fl_errorf(errmsg, FL_ESHAPE, "error: expected a string: \"%s\"", q);
     }
     json_t *leader = json_object_get(doc, "leader"), *term = json_object_get(doc, "term");
+    json_t *unknown = json_object_get(doc, "unknown");
+    if (rc == 0 && unknown != NULL && !json_is_boolean(unknown))
+        rc = fl_errorf(errmsg, FL_ESHAPE, "unknown: expected true or false: \"%s\"", q);
+    a->unknown = json_is_true(unknown);
     if (rc == 0 && leader != NULL) {
         a->has_leader = true;
         const char *s = json_string_value(leader);

@@ -3,7 +3,7 @@
  * Untrusted input: any line that is not exactly a completion (a JSON object
  * with a non-negative integer "id" and a boolean "ok"; for a leader answer
  * "leader" a node name "nK" or null and an optional non-negative integer
- * "term") is refused with a one-line reason. Lines are bounded by the
+ * "term", or "unknown": true) is refused with a one-line reason. Lines are bounded by the
  * caller (1 MiB); strings kept here are cut to fixed sizes. */
 #ifndef WORKLOAD_CLIENT_LINE_H
 #define WORKLOAD_CLIENT_LINE_H
@@ -27,6 +27,7 @@ struct workload_client_answer {
     enum workload_client_kind kind;
     json_t *value;  /* "value" (a new reference), or NULL when absent */
     bool has_leader; /* a "leader" field was present */
+    bool unknown;    /* "unknown": true (the system cannot say who leads) */
     int leader;      /* its node number K of "nK" (1-based), or 0 for null */
     int64_t term;    /* -1 when absent */
     char error[WORKLOAD_CLIENT_ERROR_MAX]; /* "" when absent */

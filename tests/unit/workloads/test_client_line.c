@@ -38,6 +38,10 @@ Test(client_line, completions)
     cr_assert(a.has_leader);
     cr_assert_eq(a.leader, 0);
     cr_assert_eq(a.term, -1);
+    cr_assert_not(a.unknown);
+    cr_assert_eq(parse("{\"id\":13,\"ok\":true,\"unknown\":true}", &a, err), 0);
+    cr_assert(a.unknown);
+    cr_assert_not(a.has_leader);
 }
 
 Test(client_line, malformed_lines_are_refused_with_a_reason)
@@ -60,6 +64,7 @@ Test(client_line, malformed_lines_are_refused_with_a_reason)
         {"{\"id\":7,\"ok\":true,\"leader\":\"n0\"}", "leader:"},
         {"{\"id\":7,\"ok\":true,\"leader\":\"n2\",\"term\":-3}", "term:"},
         {"{\"id\":7,\"id\":8,\"ok\":true}", "not JSON"},
+        {"{\"id\":7,\"ok\":true,\"unknown\":1}", "unknown:"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = parse(bad[i].line, &a, err);
