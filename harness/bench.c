@@ -21,8 +21,8 @@
 
 /* ==== Scenario and figures ==== */
 
-int harness_bench_scenario(const struct harness_impl_spec *spec, unsigned clients, bool reads,
-                           unsigned seconds, struct harness_scenario *sc, char *errmsg)
+int harness_bench_scenario(const struct harness_impl_spec *spec, unsigned nodes, unsigned clients,
+                           bool reads, unsigned seconds, struct harness_scenario *sc, char *errmsg)
 {
     harness_scenario_default(sc);
     snprintf(sc->name, sizeof sc->name, "bench");
@@ -33,7 +33,7 @@ int harness_bench_scenario(const struct harness_impl_spec *spec, unsigned client
      * implementation so the figures compare. Nothing fails over here. */
     sc->implementation.options.election_timeout_ms = 1000;
     sc->implementation.options.heartbeat_ms = 100;
-    sc->nodes.count = 3;
+    sc->nodes.count = nodes;
     sc->nodes.passive = 0;
     sc->network.capture.enabled = false;
     sc->workload.model = HARNESS_MODEL_KV;
@@ -68,10 +68,11 @@ int harness_bench_parse_clients(const char *s, unsigned *out, char *errmsg)
         char *end;
         errno = 0;
         unsigned long v = *p >= '0' && *p <= '9' ? strtoul(p, &end, 10) : 0;
-        if (*p < '0' || *p > '9' || errno != 0 || v < 1 || v > 256 ||
+        if (*p < '0' || *p > '9' || errno != 0 || v < 1 || v > HARNESS_BENCH_CLIENTS_MAX ||
             (*end != ',' && *end != '\0')) {
             fl_errorf(errmsg, FL_EUSAGE,
-                      "--clients \"%s\": expected comma-separated counts in 1..256", s);
+                      "--clients \"%s\": expected comma-separated counts in 1..%d", s,
+                      HARNESS_BENCH_CLIENTS_MAX);
             return -1;
         }
         if (n >= HARNESS_BENCH_MAX_CLIENTS) {
@@ -128,13 +129,14 @@ static const char usage[] =
     "\n"
     "Fault-free throughput and latency, side by side: for each client count and\n"
     "each implementation, a write-only run then a linearizable-read-only run\n"
-    "(3 nodes, kv over 5 keys, 100-byte values, rate unlimited, 1 s warm-up, then\n"
+    "(3 nodes or --nodes N, kv over 5 keys, 100-byte values, rate unlimited, 1 s warm-up, then\n"
     "S seconds measured). Prints writes/s, reads/s, p50/p99 latency (ms) and\n"
     "writes DIR/bench.json; each run's results folder is DIR/<spec>/c<N>-<write|read>/.\n"
     "\n"
     "  --impl SPEC         reference, etcd, reference:bug=BUG (up to 8)\n"
     "  --seconds S         measured seconds per run (default 10)\n"
-    "  --clients LIST      client counts (default 1,16,128)\n"
+    "  --clients LIST      client counts, each 1..512 (default 1,16,128,256,512)\n"
+    "  --nodes N           voting nodes, 1..9 (default 3)\n"
     "  --out DIR           default results/bench/<UTC time>\n"
     "  --node-bin PATH     the faultline-node binary (default: next to faultline)\n"
     "  -v, --verbose       the runs' progress lines\n"
@@ -149,6 +151,7 @@ struct bench {
     unsigned clients[HARNESS_BENCH_MAX_CLIENTS];
     int n_clients;
     unsigned seconds;
+    unsigned nodes;
     char dir[512];
     /* [client][spec][0 write, 1 read] */
     struct harness_bench_cell cells[HARNESS_BENCH_MAX_CLIENTS][HARNESS_COMPARE_MAX_IMPLS][2];
@@ -165,7 +168,7 @@ static void run_cell(struct bench *B, int ci, size_t si, int rd,
     cell->code = 3;
     snprintf(cell->dir, sizeof cell->dir, "%s/c%u-%s", spec->text, B->clients[ci],
              rd ? "read" : "write");
-    if (harness_bench_scenario(spec, B->clients[ci], rd, B->seconds, &sc, err) != 0) {
+    if (harness_bench_scenario(spec, B->nodes, B->clients[ci], rd, B->seconds, &sc, err) != 0) {
         snprintf(cell->error, sizeof cell->error, "%s", err);
         return;
     }
@@ -260,7 +263,7 @@ static json_t *bench_json(const struct bench *B)
     }
     bool ok = json_object_set_new(root, "format", json_integer(1)) == 0 &&
               json_object_set_new(root, "seconds", json_integer(B->seconds)) == 0 &&
-              json_object_set_new(root, "nodes", json_integer(3)) == 0 &&
+              json_object_set_new(root, "nodes", json_integer(B->nodes)) == 0 &&
               json_object_set_new(root, "value_bytes", json_integer(100)) == 0 &&
               json_object_set_new(root, "dir", json_string(B->dir)) == 0;
     for (int c = 0; ok && c < B->n_clients; c++)
@@ -291,10 +294,15 @@ static json_t *bench_json(const struct bench *B)
 int harness_bench_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"impl", required_argument, NULL, 'i'},     {"seconds", required_argument, NULL, 'S'},
-        {"clients", required_argument, NULL, 'c'},  {"out", required_argument, NULL, 'o'},
-        {"node-bin", required_argument, NULL, 'b'}, {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"impl", required_argument, NULL, 'i'},
+        {"seconds", required_argument, NULL, 'S'},
+        {"clients", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},
+        {"nodes", required_argument, NULL, 'n'},
+        {"node-bin", required_argument, NULL, 'b'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *prog = "faultline bench";
     char err[FL_ERRMSG_SIZE];
@@ -303,9 +311,10 @@ int harness_bench_main(int argc, char **argv)
         fprintf(stderr, "%s: out of memory\n", prog);
         return 3;
     }
-    const char *out = NULL, *clients = "1,16,128";
+    const char *out = NULL, *clients = "1,16,128,256,512";
     struct harness_run_opts o = {.quiet = true};
     B->seconds = 10;
+    B->nodes = 3;
     int rc = 3, opt;
     unsigned long long v;
     optind = 1;
@@ -329,6 +338,12 @@ int harness_bench_main(int argc, char **argv)
             break;
         case 'c':
             clients = optarg;
+            break;
+        case 'n':
+            if (fl_parse_uint_range("faultline bench", "--nodes", optarg, 1,
+                                    HARNESS_SCENARIO_MAX_NODES, &v) != 0)
+                goto out;
+            B->nodes = (unsigned)v;
             break;
         case 'o':
             out = optarg;
@@ -363,7 +378,8 @@ int harness_bench_main(int argc, char **argv)
     }
     for (size_t s = 0; s < B->n_specs; s++) {
         struct harness_scenario sc;
-        if (harness_bench_scenario(&B->specs[s], B->clients[0], false, B->seconds, &sc, err) != 0) {
+        if (harness_bench_scenario(&B->specs[s], B->nodes, B->clients[0], false, B->seconds, &sc,
+                                   err) != 0) {
             fprintf(stderr, "%s: --impl %s: %s\n", prog, B->specs[s].text, err);
             goto out;
         }

@@ -21,15 +21,17 @@
 
 #define HARNESS_BENCH_MAX_CLIENTS 8 /* client counts in --clients */
 
-/* Fills *sc with the bench scenario for `spec` (borrowed): `clients`
- * concurrent clients, reads only when `reads` else writes only, `seconds`
- * measured. Returns 0, or FL_ESHAPE with errmsg when the implementation
- * refuses it (harness_scenario_validate). */
-int harness_bench_scenario(const struct harness_impl_spec *spec, unsigned clients, bool reads,
-                           unsigned seconds, struct harness_scenario *sc, char *errmsg);
+#define HARNESS_BENCH_CLIENTS_MAX 512 /* concurrent clients of one run */
+
+/* Fills *sc with the bench scenario for `spec` (borrowed): `nodes` voting
+ * nodes, `clients` concurrent clients, reads only when `reads` else writes
+ * only, `seconds` measured. Returns 0, or FL_ESHAPE with errmsg when the
+ * implementation refuses it (harness_scenario_validate). */
+int harness_bench_scenario(const struct harness_impl_spec *spec, unsigned nodes, unsigned clients,
+                           bool reads, unsigned seconds, struct harness_scenario *sc, char *errmsg);
 
 /* Parses a comma-separated list of client counts ("1,16,128"), each in
- * 1..256, at most HARNESS_BENCH_MAX_CLIENTS. Returns the count, or -1 with
+ * 1..HARNESS_BENCH_CLIENTS_MAX, at most HARNESS_BENCH_MAX_CLIENTS. Returns the count, or -1 with
  * errmsg. */
 int harness_bench_parse_clients(const char *s, unsigned *out, char *errmsg);
 

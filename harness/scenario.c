@@ -624,7 +624,7 @@ static int parse_workload(struct ctx *c, json_t *root, struct harness_scenario *
     s->workload.read_consistency = (enum harness_consistency)v;
     if ((rc = get_uint(c, o, P, "keys", 1, 100000, &s->workload.keys)) ||
         (rc = get_u64(c, o, P, "key_rotation_ops", 0, 10000000, &s->workload.key_rotation_ops)) ||
-        (rc = get_uint(c, o, P, "concurrency", 1, 256, &s->workload.concurrency)) ||
+        (rc = get_uint(c, o, P, "concurrency", 1, 512, &s->workload.concurrency)) ||
         (rc = get_uint(c, o, P, "rate_per_s", 0, 100000, &s->workload.rate_per_s)) ||
         (rc = get_uint(c, o, P, "value_bytes", 0, 65536, &s->workload.value_bytes)) ||
         (rc = get_uint(c, o, P, "op_timeout_ms", 10, 600000, &s->workload.op_timeout_ms)))

@@ -17,7 +17,7 @@ Test(harness_bench, scenario_is_fault_free_single_op_and_valid_for_each_impl)
             struct harness_scenario sc;
             char err[FL_ERRMSG_SIZE] = "";
             cr_assert_eq(harness_impl_spec_parse(specs[i], &spec, err), 0, "%s", err);
-            cr_assert_eq(harness_bench_scenario(&spec, 128, rd, 7, &sc, err), 0, "%s %s: %s",
+            cr_assert_eq(harness_bench_scenario(&spec, 3, 128, rd, 7, &sc, err), 0, "%s %s: %s",
                          specs[i], rd ? "reads" : "writes", err);
             cr_assert_eq(sc.implementation.impl, spec.impl);
             cr_assert_eq(sc.nodes.count, 3);
@@ -38,14 +38,26 @@ Test(harness_bench, scenario_is_fault_free_single_op_and_valid_for_each_impl)
         }
 }
 
+Test(harness_bench, five_nodes_and_512_clients)
+{
+    struct harness_impl_spec spec;
+    struct harness_scenario sc;
+    char err[FL_ERRMSG_SIZE] = "";
+    cr_assert_eq(harness_impl_spec_parse("reference", &spec, err), 0, "%s", err);
+    cr_assert_eq(harness_bench_scenario(&spec, 5, 512, false, 3, &sc, err), 0, "%s", err);
+    cr_assert_eq(sc.nodes.count, 5);
+    cr_assert_eq(sc.workload.concurrency, 512);
+}
+
 Test(harness_bench, clients_list_parses_and_refuses_bad_counts)
 {
     unsigned c[HARNESS_BENCH_MAX_CLIENTS];
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(harness_bench_parse_clients("1,16,128", c, err), 3);
     cr_assert(c[0] == 1 && c[1] == 16 && c[2] == 128);
-    cr_assert_eq(harness_bench_parse_clients("256", c, err), 1);
-    static const char *bad[] = {"",   "0", "257", "1,,2", "1,",
+    cr_assert_eq(harness_bench_parse_clients("256,512", c, err), 2);
+    cr_assert(c[0] == 256 && c[1] == 512);
+    static const char *bad[] = {"",   "0", "513", "1,,2", "1,",
                                 ",1", "a", "1;2", "-1",   "1,2,3,4,5,6,7,8,9"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
