@@ -963,6 +963,13 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
         return fail(c, FL_ESHAPE, "workload", "value_bytes",
                     "the %s model uses integers; value_bytes must be 0",
                     model_names[s->workload.model]);
+    /* The reference node takes 64 KiB of value JSON per operation (node/PROTOCOL.md
+     * "Limits"); a cas carries two values: [old, new] in quotes, a comma, brackets. */
+    if (s->implementation.impl == HARNESS_IMPL_REFERENCE && s->workload.value_bytes > 32765)
+        return fail(c, FL_ESHAPE, "workload", "value_bytes",
+                    "%u is over 32765, the most the reference node takes (a cas carries two "
+                    "values in its 64 KiB value limit)",
+                    s->workload.value_bytes);
     if (s->implementation.impl == HARNESS_IMPL_ETCD &&
         s->workload.read_consistency == HARNESS_READ_LEASE)
         return fail(c, FL_ESHAPE, "workload", "read_consistency",

@@ -382,20 +382,26 @@ static void handle_line(struct pc_client *c, struct pc_conn *k, const char *line
     to_done(c, p);
 }
 
+/* The buffer doubles from 16 KiB while a line is incomplete, up to one line
+ * of PROC_MAX_LINE bytes plus its newline and a read's worth after it: a
+ * full buffer is no error, only a line that outgrows the limit is. */
+#define PROC_BUF_MAX (PROC_MAX_LINE + 65536)
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct pc_conn *k = h->data;
-    if (k->cap - k->len < 4096) {
+    if (k->cap - k->len < 4096 && k->cap < PROC_BUF_MAX) {
         size_t cap = k->cap ? k->cap * 2 : 16384;
-        if (cap > PROC_MAX_LINE + 8192)
-            cap = PROC_MAX_LINE + 8192;
-        char *p = cap > k->cap ? fl_realloc(k->buf, cap) : NULL;
+        if (cap > PROC_BUF_MAX)
+            cap = PROC_BUF_MAX;
+        char *p = fl_realloc(k->buf, cap);
         if (p != NULL) {
             k->buf = p;
             k->cap = cap;
         }
     }
+    /* 0 bytes (no memory to grow): libuv reports UV_ENOBUFS, the connection drops. */
     *buf = uv_buf_init(k->buf + k->len, (unsigned)(k->cap - k->len));
 }
 
@@ -406,7 +412,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct pc_client *c = k->c;
     if (nread < 0) {
         conn_fail(c, k->member,
-                  nread == UV_EOF ? "process: connection closed" : "process: connection lost");
+                  nread == UV_EOF        ? "process: connection closed"
+                  : nread == UV_ENOBUFS ? "process: out of memory for an answer"
+                                        : "process: connection lost");
         run_done(c, false);
         return;
     }
@@ -420,7 +428,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c->conn[k->member] == k) {
         memmove(k->buf, k->buf + start, k->len - start);
         k->len -= start;
-        if (k->len > PROC_MAX_LINE || (k->cap - k->len == 0))
+        /* What is left is one incomplete line. */
+        if (k->len > PROC_MAX_LINE)
             conn_fail(c, k->member, "process: answer line longer than 1 MiB");
     }
     arm_timer(c);

@@ -152,19 +152,27 @@ static const char *pick(struct workload_generator *g)
     return k[n - 1].f;
 }
 
-/* Value number v: the integer itself, or a string of value_bytes starting
- * with the number (unique, so a read still names the write it saw). */
+/* Value number v: the integer itself, or a string of exactly value_bytes
+ * characters starting with the number (unique, so a read still names the
+ * write it saw). Counter and set values stay integers (the scenario refuses
+ * value_bytes for them). NULL only when out of memory. */
 static json_t *value_json(const struct workload_generator *g, uint64_t v)
 {
-    if (g->c.value_bytes == 0 || g->c.model != WORKLOAD_KV)
+    if (g->c.value_bytes == 0 || g->c.model == WORKLOAD_COUNTER || g->c.model == WORKLOAD_SET)
         return json_integer((json_int_t)v);
-    char buf[4096];
-    size_t n = g->c.value_bytes < sizeof buf - 1 ? g->c.value_bytes : sizeof buf - 1;
-    int k = snprintf(buf, sizeof buf, "%llu-", (unsigned long long)v);
-    for (size_t i = (size_t)k; i < n; i++)
+    char num[24];
+    size_t k = (size_t)snprintf(num, sizeof num, "%llu-", (unsigned long long)v);
+    size_t n = g->c.value_bytes > k ? g->c.value_bytes : k;
+    char *buf = fl_malloc(n + 1);
+    if (buf == NULL)
+        return NULL;
+    memcpy(buf, num, k);
+    for (size_t i = k; i < n; i++)
         buf[i] = (char)('a' + (v + i) % 26);
-    buf[n > (size_t)k ? n : (size_t)k] = '\0';
-    return json_string(buf);
+    buf[n] = '\0';
+    json_t *out = json_stringn(buf, n);
+    fl_free(buf);
+    return out;
 }
 
 json_t *workload_generator_next(struct workload_generator *g)

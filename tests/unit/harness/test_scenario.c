@@ -310,6 +310,8 @@ Test(harness_scenario, cross_field_rules)
             "phases.final_reads: ", NULL);
     refused("{\"workload\":{\"model\":\"counter\",\"value_bytes\":8}}",
             "workload.value_bytes: ", NULL);
+    refused("{\"workload\":{\"value_bytes\":40000}}",
+            "workload.value_bytes: 40000 is over 32765, the most the reference node takes", NULL);
     refused(
         "{\"implementation\":{\"impl\":\"etcd\"},\"workload\":{\"read_consistency\":\"lease\"}}",
         "workload.read_consistency: etcd", NULL);
