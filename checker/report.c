@@ -225,9 +225,7 @@ void checker_report_analysis_free(struct checker_report_analysis *a)
 
 const char *checker__report_set_verdict(const struct checker_set_result *r)
 {
-    if (!r->has_final_read)
-        return "unknown";
-    return r->valid ? "valid" : "invalid";
+    return r->valid ? "valid" : r->unknown ? "unknown" : "invalid";
 }
 
 enum checker_verdict checker_report_verdict(const struct checker_report_input *in)
@@ -241,9 +239,9 @@ enum checker_verdict checker_report_verdict(const struct checker_report_input *i
     }
     if (in->set) {
         ran = true;
-        if (in->set->has_final_read && !in->set->valid)
+        if (!in->set->valid && !in->set->unknown)
             return CHECKER_INVALID;
-        unknown = unknown || !in->set->has_final_read;
+        unknown = unknown || in->set->unknown;
     }
     if (in->counter) {
         ran = true;

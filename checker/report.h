@@ -128,7 +128,7 @@ int checker_report_write_file(const char *path, const char *data, size_t len, ch
 
 /* ==== Internal (report.c and report_html.c) ==== */
 
-/* "valid", "invalid", or "unknown" when the set check had no final read. */
+/* "valid", "invalid", or "unknown" (no final read, or elements never read). */
 const char *checker__report_set_verdict(const struct checker_set_result *r);
 /* True when fault `f` (open faults last until t1) overlaps [start, end]. */
 bool checker__report_overlaps(const struct checker_report_fault *f, int64_t start, int64_t end,

@@ -1,4 +1,4 @@
-/* setcheck.c - Jepsen's set checker (lost, unexpected, duplicated, recovered). */
+/* setcheck.c - Jepsen's set checker (lost, unexpected, duplicated, recovered, never read). */
 #include "checker/setcheck.h"
 
 #include "common/alloc.h"
@@ -20,6 +20,7 @@ struct rec {
     char *text;    /* canonical JSON, allocated by jansson (free()) */
     json_t *value; /* borrowed from the history */
     unsigned flags;
+    int64_t add_ret; /* EL_ADD_OK: the add's completion (event position) */
 };
 
 struct recs {
@@ -112,6 +113,8 @@ int checker_set_check(const struct checker_history *h, uint32_t key_id,
                                                           : EL_ADD_INFO;
             if (!recs_push(&rs, op->value, flag))
                 goto oom;
+            if (op->status == FL_EVENT_OK)
+                rs.v[rs.n - 1].add_ret = op->ret;
         } else if (strcmp(op->f, "read") == 0 && op->status == FL_EVENT_OK) {
             if (!json_is_array(op->value)) {
                 rc = fl_errorf(errmsg, FL_ESHAPE, "%s: line %llu: value: read expects an array",
@@ -138,20 +141,29 @@ int checker_set_check(const struct checker_history *h, uint32_t key_id,
     r->unexpected = json_array();
     r->duplicated = json_array();
     r->recovered = json_array();
-    if (!r->lost || !r->unexpected || !r->duplicated || !r->recovered)
+    r->never_read = json_array();
+    if (!r->lost || !r->unexpected || !r->duplicated || !r->recovered || !r->never_read)
         goto oom;
     for (size_t i = 0; i < rs.n;) {
         size_t j = i;
         unsigned flags = 0;
-        while (j < rs.n && same(&rs.v[i], &rs.v[j]))
+        int64_t first_ack = INT64_MAX; /* when its first ok add completed */
+        while (j < rs.n && same(&rs.v[i], &rs.v[j])) {
+            if ((rs.v[j].flags & EL_ADD_OK) && rs.v[j].add_ret < first_ack)
+                first_ack = rs.v[j].add_ret;
             flags |= rs.v[j++].flags;
+        }
         json_t *v = rs.v[i].value;
         bool attempted = flags & (EL_ADD_OK | EL_ADD_INFO | EL_ADD_FAIL);
         bool present = flags & EL_IN_FINAL;
         r->attempt_count += attempted;
         r->acknowledged_count += !!(flags & EL_ADD_OK);
         r->ok_count += attempted && present;
-        if (final && (flags & EL_ADD_OK) && !present && json_array_append(r->lost, v) < 0)
+        /* Lost only if acknowledged before the final read began (event order). */
+        bool missing = final && (flags & EL_ADD_OK) && !present;
+        if (missing && first_ack < final->call && json_array_append(r->lost, v) < 0)
+            goto oom;
+        if (missing && first_ack > final->call && json_array_append(r->never_read, v) < 0)
             goto oom;
         if (present && !attempted && json_array_append(r->unexpected, v) < 0)
             goto oom;
@@ -166,7 +178,10 @@ int checker_set_check(const struct checker_history *h, uint32_t key_id,
     r->unexpected_count = json_array_size(r->unexpected);
     r->duplicated_count = json_array_size(r->duplicated);
     r->recovered_count = json_array_size(r->recovered);
-    r->valid = r->has_final_read && !r->lost_count && !r->unexpected_count && !r->duplicated_count;
+    r->never_read_count = json_array_size(r->never_read);
+    bool wrong = r->lost_count || r->unexpected_count || r->duplicated_count;
+    r->unknown = !wrong && (!r->has_final_read || r->never_read_count > 0);
+    r->valid = !wrong && !r->unknown;
     recs_free(&rs);
     recs_free(&tmp);
     return 0;
@@ -185,12 +200,13 @@ void checker_set_result_free(struct checker_set_result *r)
     json_decref(r->unexpected);
     json_decref(r->duplicated);
     json_decref(r->recovered);
+    json_decref(r->never_read);
     memset(r, 0, sizeof *r);
 }
 
 json_t *checker_set_result_json(const struct checker_set_result *r)
 {
-    json_t *valid = r->has_final_read ? json_boolean(r->valid) : json_string("unknown");
+    json_t *valid = r->unknown ? json_string("unknown") : json_boolean(r->valid);
     json_t *o = json_pack("{so sI sI sI sI sI sI sI sI sO sO sO sO}", "valid", valid, "read_count",
                           (json_int_t)r->read_count, "attempt_count", (json_int_t)r->attempt_count,
                           "acknowledged_count", (json_int_t)r->acknowledged_count, "ok_count",
@@ -199,6 +215,12 @@ json_t *checker_set_result_json(const struct checker_set_result *r)
                           (json_int_t)r->duplicated_count, "recovered_count",
                           (json_int_t)r->recovered_count, "lost", r->lost, "unexpected",
                           r->unexpected, "duplicated", r->duplicated, "recovered", r->recovered);
+    if (o && (json_object_set_new(o, "never_read_count",
+                                  json_integer((json_int_t)r->never_read_count)) < 0 ||
+              json_object_set(o, "never_read", r->never_read) < 0)) {
+        json_decref(o);
+        return NULL;
+    }
     if (o && r->has_final_read &&
         json_object_set_new(o, "final_read_op", json_integer((json_int_t)r->final_read_op)) < 0) {
         json_decref(o);
@@ -233,7 +255,10 @@ void checker_set_summary(const struct checker_set_result *r, struct fl_buf *out)
         return;
     }
     fl_buf_printf(out, "set: %s: %zu attempted, %zu acknowledged, %zu ok, %zu lost",
-                  r->valid ? "valid" : "invalid", r->attempt_count, r->acknowledged_count,
+                  r->valid     ? "valid"
+                  : r->unknown ? "unknown"
+                               : "invalid",
+                  r->attempt_count, r->acknowledged_count,
                   r->ok_count, r->lost_count);
     list_some(r->lost, out);
     fl_buf_printf(out, ", %zu unexpected", r->unexpected_count);
@@ -241,4 +266,8 @@ void checker_set_summary(const struct checker_set_result *r, struct fl_buf *out)
     fl_buf_printf(out, ", %zu duplicated", r->duplicated_count);
     list_some(r->duplicated, out);
     fl_buf_printf(out, ", %zu recovered", r->recovered_count);
+    fl_buf_printf(out, ", %zu never read", r->never_read_count);
+    list_some(r->never_read, out);
+    if (r->never_read_count > 0)
+        fl_buf_puts(out, " (acknowledged after the last ok read began)");
 }

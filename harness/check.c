@@ -112,7 +112,7 @@ fail:
 
 /* Runs the checks that go with the model (set, counter) and, if asked, the
  * statistics: JSON into extra, text lines into lines, and a failed check
- * turns *verdict invalid. Returns 0 or a negative code with errmsg. */
+ * turns *verdict invalid (an undecided one turns valid into unknown). Returns 0 or a negative code with errmsg. */
 static int extra_checks(const struct checker_history *h, const struct checker_model_ops *model,
                         const struct checker_check_options *opt, bool want_stats, json_t *extra,
                         struct fl_buf *lines, enum checker_verdict *verdict, char *errmsg)
@@ -128,8 +128,10 @@ static int extra_checks(const struct checker_history *h, const struct checker_mo
         fl_buf_puts(lines, "  ");
         checker_set_summary(&sr, lines);
         fl_buf_puts(lines, "\n");
-        if (sr.has_final_read && !sr.valid)
+        if (!sr.valid && !sr.unknown)
             *verdict = CHECKER_INVALID;
+        else if (sr.unknown && *verdict == CHECKER_VALID)
+            *verdict = CHECKER_UNKNOWN; /* no final read, or elements never read */
         checker_set_result_free(&sr);
     }
     if (model == &checker_model_counter) {

@@ -194,13 +194,14 @@ static void on_done(struct workload_call *call)
     r->in_flight--;
     bool unknown = call->outcome == WORKLOAD_UNKNOWN;
     if (r->phase == PHASE_FINAL) {
-        if (unknown && s->final_tries < 3) {
+        if (call->outcome != WORKLOAD_OK && uv_now(r->loop) < r->final_deadline) {
+            /* Read the same key again: a fresh process after unknown, as in Jepsen. */
             s->final_tries++;
-            retire(s);
-            /* Read the same key again from the new process. */
+            if (unknown)
+                retire(s);
             json_decref(s->op);
             s->op = NULL;
-            schedule(s);
+            uv_timer_start(&s->timer, on_timer, WORKLOAD_FINAL_RETRY_MS, 0);
             return;
         }
         r->final_done++;
@@ -337,6 +338,10 @@ void workload_runner_final_reads(struct workload_runner *r, void (*cb)(void *dat
     if (r->final_keys != NULL)
         r->n_final = workload_generator_keys(&r->gen, r->final_keys, n);
     r->final_next = r->final_done = 0;
+    uint64_t budget = r->c.final_budget_ms;
+    if (budget == 0)
+        budget = r->c.op_timeout_ms * 3 > 10000 ? r->c.op_timeout_ms * 3 : 10000;
+    r->final_deadline = uv_now(r->loop) + budget;
     r->idle_cb = cb;
     r->idle_data = data;
     for (unsigned i = 0; i < r->c.concurrency; i++) {

@@ -48,7 +48,13 @@ struct workload_runner_config {
     double rate_per_s; /* all processes together; 0: as fast as they go */
     enum workload_consistency consistency;
     uint64_t op_timeout_ms;
+    /* Final reads: a read that fails or ends unknown is tried again (after
+     * WORKLOAD_FINAL_RETRY_MS) until it is ok or this long has passed since
+     * the final reads began; 0: the larger of 10 s and 3 op timeouts. */
+    uint64_t final_budget_ms;
 };
+
+#define WORKLOAD_FINAL_RETRY_MS 100
 
 struct workload_slot;
 
@@ -69,6 +75,7 @@ struct workload_runner {
     int phase; /* internal */
     json_t **final_keys;
     uint64_t n_final, final_next, final_done;
+    uint64_t final_deadline; /* uv_now() ms: no retries after it */
     char errmsg[256];
 };
 
@@ -81,8 +88,11 @@ int workload_runner_init(struct workload_runner *r, uv_loop_t *loop,
 void workload_runner_start(struct workload_runner *r);
 /* Stops issuing operations; cb(data) once every operation in flight ended. */
 void workload_runner_stop(struct workload_runner *r, void (*cb)(void *data), void *data);
-/* Reads every key the run touched, linearizably, from a fresh process each,
- * retrying unknown outcomes a few times; cb(data) when all are done. */
+/* Reads every key the run touched, linearizably, retrying each read that
+ * fails (same process) or ends unknown (from a fresh process) until it is ok
+ * or the final-read budget is spent; cb(data) when all are done. A key whose
+ * every final read failed has no final read: the checkers treat what was
+ * acknowledged after the last ok read as never read, not lost. */
 void workload_runner_final_reads(struct workload_runner *r, void (*cb)(void *data), void *data);
 /* Closes every client; cb(data) when all are closed. Then free with _free. */
 void workload_runner_close(struct workload_runner *r, void (*cb)(void *data), void *data);

@@ -6,13 +6,13 @@ The kind of server a new user writes in an afternoon (issue 11): kv/register
 exact, so any `invalid` verdict on it is Faultline's fault.
 
   py_store.py --listen ADDR:PORT [--model kv|set|counter] [--id N] [--leaders JSON_LIST]
-              [--fail-reads-after-s S]
+              [--refuse-reads-after S [--refuse-for D]]
 
 --leaders: node K (--id K) answers the leader question with the K-th object
 of the list (the "id" is added); default {"leader": "n1"}.
---fail-reads-after-s: every read after S seconds of uptime answers a definite
-failure (a store whose reads are refused once its answers grow, as Redis
-with a size limit would) - for the final-read tests.
+--refuse-reads-after: S seconds after the first request (set it to the end of
+the workload, so Faultline's final reads fall after it), reads are refused (a
+definite failure) for D seconds (default: for good) - for the final-read tests.
 """
 import argparse
 import asyncio
@@ -24,15 +24,24 @@ p.add_argument("--listen", required=True)
 p.add_argument("--model", choices=["kv", "set", "counter"], default="kv")
 p.add_argument("--id", type=int, default=1)
 p.add_argument("--leaders", default=None)
-p.add_argument("--fail-reads-after-s", type=float, default=None)
+p.add_argument("--refuse-reads-after", type=float, default=None)
+p.add_argument("--refuse-for", type=float, default=float("inf"))
 args = p.parse_args()
 host, port = args.listen.rsplit(":", 1)
 leaders = json.loads(args.leaders) if args.leaders else None
-started = time.monotonic()
+first_request = None
 kv, sets, counters = {}, {}, {}
 
 
+def refused():
+    if args.refuse_reads_after is None:
+        return False
+    t = time.monotonic() - first_request
+    return args.refuse_reads_after <= t < args.refuse_reads_after + args.refuse_for
+
+
 def answer(req):
+    global first_request
     rid = req.get("id")
     if "leader" in req:
         a = dict(leaders[args.id - 1]) if leaders else {"leader": "n1"}
@@ -40,8 +49,9 @@ def answer(req):
         return a
     op = req["op"]
     f, key, value = op["f"], op.get("key", "r"), op.get("value")
-    if f == "read" and args.fail_reads_after_s is not None \
-            and time.monotonic() - started > args.fail_reads_after_s:
+    if first_request is None:
+        first_request = time.monotonic()
+    if f == "read" and refused():
         return {"id": rid, "ok": False, "definite": True, "error": "reads refused"}
     if args.model == "set" and f == "add":
         sets.setdefault(key, set()).add(value)

@@ -395,7 +395,7 @@ Test(checker_report, verdict_combines_checkers)
 {
     struct checker_result lin = {.verdict = CHECKER_VALID};
     struct checker_counter_result ctr = {.valid = false};
-    struct checker_set_result set = {.has_final_read = false};
+    struct checker_set_result set = {.has_final_read = false, .unknown = true};
     struct checker_history h;
     memset(&h, 0, sizeof h);
     struct checker_report_input in = {.h = &h};

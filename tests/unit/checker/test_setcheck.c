@@ -40,7 +40,7 @@ Test(checker_set, all_adds_present_is_valid)
     fl_buf_init(&b);
     checker_set_summary(&r, &b);
     cr_assert_str_eq(fl_buf_cstr(&b), "set: valid: 2 attempted, 2 acknowledged, 2 ok, 0 lost, 0 "
-                                      "unexpected, 0 duplicated, 0 recovered");
+                                      "unexpected, 0 duplicated, 0 recovered, 0 never read");
     fl_buf_free(&b);
     checker_set_result_free(&r);
     checker_history_free(&h);
@@ -98,6 +98,58 @@ Test(checker_set, final_read_is_the_last_completed)
     cr_assert(r.valid);
     cr_assert_eq(r.read_count, 2);
     cr_assert_eq(r.final_read_op, 2);
+    checker_set_result_free(&r);
+    checker_history_free(&h);
+}
+
+Test(checker_set, acknowledged_after_the_last_ok_read_is_never_read_not_lost)
+{
+    /* Issue 11: the final reads failed, so the last ok read is from the middle of
+     * the run; 2 and 3 were acknowledged after it began (3 concurrently with it):
+     * unknown, never lost. 1 was acknowledged before it and is there. */
+    struct checker_history h;
+    load(&h, EV(0, "invoke", "add", "1") EV(0, "ok", "add", "1") EV(1, "invoke", "read", "null")
+                 EV(0, "invoke", "add", "3") EV(0, "ok", "add", "3") EV(1, "ok", "read", "[1]")
+                     EV(0, "invoke", "add", "2") EV(0, "ok", "add", "2")
+                         EV(2, "invoke", "read", "null") EV(2, "fail", "read", "null"));
+    struct checker_set_result r;
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(checker_set_check(&h, CHECKER_SET_ALL_KEYS, &r, errmsg), 0);
+    cr_assert(r.has_final_read);
+    cr_assert_eq(r.lost_count, 0, "acknowledged after the read began: not lost");
+    cr_assert_eq(r.never_read_count, 2);
+    cr_assert_not(r.valid);
+    cr_assert(r.unknown);
+    char *s;
+    cr_assert_str_eq(s = dump(r.never_read), "[2,3]");
+    free(s);
+    json_t *j = checker_set_result_json(&r);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "valid")), "unknown");
+    cr_assert_eq(json_integer_value(json_object_get(j, "never_read_count")), 2);
+    json_decref(j);
+    struct fl_buf b;
+    fl_buf_init(&b);
+    checker_set_summary(&r, &b);
+    cr_assert(strstr(fl_buf_cstr(&b), "set: unknown: ") == fl_buf_cstr(&b), "%s", fl_buf_cstr(&b));
+    cr_assert(strstr(fl_buf_cstr(&b), "2 never read [2 3]"), "%s", fl_buf_cstr(&b));
+    fl_buf_free(&b);
+    checker_set_result_free(&r);
+    checker_history_free(&h);
+}
+
+Test(checker_set, lost_before_the_final_read_stays_lost_beside_never_read)
+{
+    /* 1 acknowledged before the final read began and missing: lost, whatever else. */
+    struct checker_history h;
+    load(&h, EV(0, "invoke", "add", "1") EV(0, "ok", "add", "1") EV(1, "invoke", "read", "null")
+                 EV(0, "invoke", "add", "2") EV(0, "ok", "add", "2") EV(1, "ok", "read", "[]"));
+    struct checker_set_result r;
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(checker_set_check(&h, CHECKER_SET_ALL_KEYS, &r, errmsg), 0);
+    cr_assert_eq(r.lost_count, 1);
+    cr_assert_eq(r.never_read_count, 1);
+    cr_assert_not(r.valid);
+    cr_assert_not(r.unknown, "a lost element makes it invalid");
     checker_set_result_free(&r);
     checker_history_free(&h);
 }

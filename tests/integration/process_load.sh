@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# process_load.sh - a correct one-node store through the process protocol must be judged
+# valid under load (issue 11, "Done when"): py_store.py, in memory, no faults.
+#
+#   process_load.sh FAULTLINE PY_STORE [SECONDS]
+#
+#   kv-8k:   kv model, 8 KiB values, 5 clients, 400 ops/s, SECONDS (default 30) -> valid
+#   set-400: set model, 5 clients, 400 adds/s, SECONDS -> valid (its reads outgrew 16 KiB
+#            and were dropped, giving "lost" elements on a correct store)
+#   kv-64k:  kv model, 64 KiB values, 8 s at 40 ops/s -> valid, and the history holds
+#            values of exactly 65536 characters (they were cut at 4095)
+set -uo pipefail
+fl=$1 store=$2 secs=${3:-30}
+if [[ $(id -u) -ne 0 ]]; then
+    echo "process_load: needs root (network namespaces)"
+    exit 77
+fi
+work=$(mktemp -d /tmp/fl-it-load.XXXXXX)
+cleanup() {
+    "$fl" clean >/dev/null 2>&1 || true
+    [[ -n ${FL_KEEP:-} ]] || rm -rf "$work"
+}
+trap cleanup EXIT
+failed=0
+fail() {
+    echo "FAILED: $*"
+    failed=1
+}
+
+# scenario NAME MODEL VALUE_BYTES RATE: one py_store node, no faults.
+scenario() {
+    cat >"$work/$1.json" <<JSON
+{
+  "name": "$1",
+  "implementation": {"impl": "process",
+                     "options": {"binary": "python3",
+                                 "args": ["$store", "--listen", "{addr}:{client_port}", "--model", "$2"]}},
+  "nodes": {"count": 1},
+  "workload": {"model": "$2", "concurrency": 5, "rate_per_s": $4, "value_bytes": $3,
+               "op_timeout_ms": 5000},
+  "nemesis": {"kinds": {}},
+  "expected": "valid"
+}
+JSON
+}
+scenario kv-8k kv 8192 400
+scenario set-400 set 0 400
+scenario kv-64k kv 65536 40
+
+uptime
+for sc in kv-8k set-400 kv-64k; do
+    t=$((secs - 4))
+    [[ $sc == kv-64k ]] && t=4
+    "$fl" run "$work/$sc.json" --seed 400 --warmup 2 --time-limit $t --heal 2 --no-capture \
+        --out "$work/$sc" -q >"$work/$sc.log" 2>&1
+    code=$?
+    line=$(grep -E "^$sc: (valid|invalid|unknown)" "$work/$sc.log" | tail -1)
+    echo "== $sc: exit $code: $line"
+    [[ $code -eq 0 && $line == "$sc: valid"* ]] || fail "$sc: expected valid"
+    h=$work/$sc/history.jsonl
+    python3 - "$h" "$sc" "$secs" <<'PY' || failed=1
+import json, sys
+path, sc, secs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ok = fails = 0
+sizes = set()
+for line in open(path):
+    e = json.loads(line)
+    if e.get("process") == "nemesis":
+        continue
+    if e["type"] == "ok":
+        ok += 1
+    elif e["type"] in ("fail", "info"):
+        fails += 1
+    v = e.get("value")
+    if e["type"] == "invoke" and e.get("f") == "write":
+        sizes.add(len(v))
+want = {"kv-8k": {8192}, "kv-64k": {65536}}.get(sc)
+msgs = []
+if want is not None and sizes != want:
+    msgs.append("written values of %s characters, expected %s" % (sorted(sizes)[:5], want))
+# The store never fails: nearly everything asked must be ok (the rate is what was asked).
+need = 40 * 4 // 2 if sc == "kv-64k" else 400 * secs // 2
+if ok < need:
+    msgs.append("only %d ok operations (expected at least %d)" % (ok, need))
+print("%s: %d ok, %d fail/info, value sizes %s" % (sc, ok, fails, sorted(sizes)[:3]))
+for m in msgs:
+    print("FAILED: %s: %s" % (sc, m))
+sys.exit(1 if msgs else 0)
+PY
+    [[ $failed -ne 0 ]] && tail -8 "$work/$sc.log" | sed 's/^/   | /'
+done
+exit $failed
