@@ -36,6 +36,9 @@ struct search {
     uint32_t *comp, n_comp;
     uint32_t *comp_kinds; /* per component: kinds already reported */
     uint32_t *nodes;      /* path scratch, n + 1 */
+    uint8_t *hot;         /* nodes in a cycle of the whole graph: the only ones searched */
+    uint32_t *hot_list;
+    uint32_t n_hot;
     uint8_t *types;
 };
 
@@ -79,7 +82,7 @@ static int pass(struct search *s, uint8_t scc_mask, uint8_t seed, uint8_t seed_n
                 uint8_t path_mask, enum checker_txn_path_mode mode, uint8_t *done, int max_tries)
 {
     struct checker_txn_graph *g = s->g;
-    int rc = checker_txn_graph_scc(g, scc_mask, s->comp, &s->n_comp);
+    int rc = checker_txn_graph_scc(g, scc_mask, s->hot, s->comp, &s->n_comp);
     if (rc < 0)
         return rc;
     if (s->n_comp == 0)
@@ -93,7 +96,8 @@ static int pass(struct search *s, uint8_t scc_mask, uint8_t seed, uint8_t seed_n
     }
     fl_free(s->comp_kinds);
     s->comp_kinds = kinds;
-    for (uint32_t u = 0; u < g->n && rc >= 0; u++) {
+    for (uint32_t hi = 0; hi < s->n_hot && rc >= 0; hi++) {
+        uint32_t u = s->hot_list[hi];
         uint32_t c = s->comp[u];
         if (c == NONE || (done && done[c]) || (max_tries && tries[c] >= (uint32_t)max_tries))
             continue;
@@ -130,10 +134,30 @@ int checker_txn_cycles(struct checker_txn_graph *g, struct checker_txn_found *fo
     s.nodes = fl_malloc(((size_t)g->n + 2) * sizeof *s.nodes);
     s.types = fl_malloc((size_t)g->n + 2);
     done = fl_calloc((size_t)g->n + 1, 1); /* components never outnumber nodes */
-    if (!s.comp || !s.nodes || !s.types || !done) {
+    s.hot = fl_calloc((size_t)g->n + 1, 1);
+    if (!s.comp || !s.nodes || !s.types || !done || !s.hot) {
         rc = FL_ENOMEM;
         goto out;
     }
+    /* every cycle lies inside a component of the whole graph: find those once */
+    if ((rc = checker_txn_graph_scc(g, DATA | P | RT, NULL, s.comp, &s.n_comp)) < 0)
+        goto out;
+    for (uint32_t v = 0; v < g->n; v++)
+        if (s.comp[v] != NONE) {
+            s.hot[v] = 1;
+            s.n_hot++;
+        }
+    if (s.n_hot == 0)
+        goto out;
+    s.hot_list = fl_malloc(s.n_hot * sizeof *s.hot_list);
+    if (!s.hot_list) {
+        rc = FL_ENOMEM;
+        goto out;
+    }
+    s.n_hot = 0;
+    for (uint32_t v = 0; v < g->n; v++)
+        if (s.hot[v])
+            s.hot_list[s.n_hot++] = v;
     /* G0, then G1c: one cycle per component settles it (SCC decides existence) */
     if ((rc = pass(&s, WW, WW, 0, WW, CHECKER_TXN_PATH_ANY, NULL, 4)) < 0)
         goto out;
@@ -156,6 +180,8 @@ out:
     fl_free(s.nodes);
     fl_free(s.types);
     fl_free(s.comp_kinds);
+    fl_free(s.hot);
+    fl_free(s.hot_list);
     fl_free(done);
     if (rc == 0 && budget && budget->exceeded)
         rc = FL_EBUDGET;

@@ -107,8 +107,8 @@ int checker_txn_graph_build(struct checker_txn_graph *g)
 
 /* ==== Tarjan ==== */
 
-int checker_txn_graph_scc(const struct checker_txn_graph *g, uint8_t mask, uint32_t *comp,
-                          uint32_t *n_comp)
+int checker_txn_graph_scc(const struct checker_txn_graph *g, uint8_t mask, const uint8_t *only,
+                          uint32_t *comp, uint32_t *n_comp)
 {
     uint32_t n = g->n;
     uint32_t *index = fl_malloc((size_t)n * sizeof *index);
@@ -128,7 +128,7 @@ int checker_txn_graph_scc(const struct checker_txn_graph *g, uint8_t mask, uint3
     }
     uint32_t next = 0, sp = 0, nc = 0;
     for (uint32_t root = 0; root < n; root++) {
-        if (index[root] != CHECKER_TXN_NONE)
+        if (index[root] != CHECKER_TXN_NONE || (only && !only[root]))
             continue;
         uint32_t depth = 0;
         cs_node[0] = root;
@@ -144,6 +144,8 @@ int checker_txn_graph_scc(const struct checker_txn_graph *g, uint8_t mask, uint3
                 if (!(g->type[e] & mask))
                     continue;
                 uint32_t w = g->dst[e];
+                if (only && !only[w])
+                    continue;
                 if (index[w] == CHECKER_TXN_NONE) {
                     cs_edge[depth] = e + 1;
                     depth++;

@@ -59,9 +59,10 @@ size_t checker_txn_graph_bytes(uint32_t n, size_t n_pairs);
 /* Strongly connected components over edges with a type in `mask` (Tarjan,
  * iterative). comp[v] is the component of v, or CHECKER_TXN_NONE (txn_history.h)
  * when v is alone in its component: only components that hold a cycle are
- * numbered. *n_comp receives how many. `comp` has n entries. */
-int checker_txn_graph_scc(const struct checker_txn_graph *g, uint8_t mask, uint32_t *comp,
-                          uint32_t *n_comp);
+ * numbered. *n_comp receives how many. `comp` has n entries. With `only`
+ * (n flags, or NULL for all), nodes without the flag are left out. */
+int checker_txn_graph_scc(const struct checker_txn_graph *g, uint8_t mask, const uint8_t *only,
+                          uint32_t *comp, uint32_t *n_comp);
 
 enum checker_txn_path_mode {
     CHECKER_TXN_PATH_ANY,   /* any edges of the mask */

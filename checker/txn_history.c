@@ -92,8 +92,10 @@ static int key_intern(struct checker_txn_history *h, const char *s, size_t n, ui
 struct scratch {
     struct checker_txn_mop *mops;
     size_t n, cap;
-    int64_t *elems;
-    size_t n_elems, cap_elems;
+    /* list-read values go straight to the end of h->elems (not yet counted
+     * in h->n_elems): an ok completion keeps them, anything else drops them */
+    struct checker_txn_history *h;
+    size_t n_elems;
 };
 
 struct pending_slot {
@@ -221,6 +223,9 @@ static int on_event(struct loader *ld, const struct event_head *e, char *errmsg)
     t->type = e->type == FL_EVENT_OK ? CHECKER_TXN_OK : CHECKER_TXN_FAIL;
     if (e->type == FL_EVENT_FAIL)
         return 0;
+    if (grow((void **)&h->ok_order, &h->cap_ok_order, h->n_ok_order + 1, sizeof *h->ok_order) < 0)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    h->ok_order[h->n_ok_order++] = (uint32_t)(t - h->txns);
     if (s->n != t->n_mops)
         return fl_errorf(errmsg, FL_EHISTORY,
                          "line %" PRIu64 ": value: %zu micro-ops, its invocation (line %" PRIu64
@@ -239,15 +244,10 @@ static int on_event(struct loader *ld, const struct event_head *e, char *errmsg)
         m->rkind = c->rkind;
         m->value = c->value;
         m->len = c->len;
-        if (c->rkind == CHECKER_TXN_RLIST) {
-            if (grow((void **)&h->elems, &h->cap_elems, h->n_elems + c->len, sizeof *h->elems) < 0)
-                return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
-            if (c->len)
-                memcpy(h->elems + h->n_elems, s->elems + c->value, c->len * sizeof *h->elems);
-            m->value = (int64_t)h->n_elems;
-            h->n_elems += c->len;
-        }
+        if (c->rkind == CHECKER_TXN_RLIST)
+            m->value = (int64_t)h->n_elems + c->value;
     }
+    h->n_elems += s->n_elems; /* keep this completion's list values */
     return 0;
 }
 
@@ -264,11 +264,14 @@ static int scratch_mop(struct scratch *s, struct checker_txn_mop **out)
 
 static int scratch_elem(struct scratch *s, int64_t v)
 {
+    struct checker_txn_history *h = s->h;
     if (s->n_elems >= UINT32_MAX - 1)
         return FL_ELIMIT;
-    if (grow((void **)&s->elems, &s->cap_elems, s->n_elems + 1, sizeof *s->elems) < 0)
+    size_t at = h->n_elems + s->n_elems;
+    if (at >= h->cap_elems && grow((void **)&h->elems, &h->cap_elems, at + 1, sizeof *h->elems) < 0)
         return FL_ENOMEM;
-    s->elems[s->n_elems++] = v;
+    h->elems[at] = v;
+    s->n_elems++;
     return 0;
 }
 
@@ -679,6 +682,7 @@ static int jsonl_line(struct loader *ld, struct jp *j)
     j->p++;
     bool have_type = false, have_f = false, have_process = false, nemesis = false, txn = false;
     const char *value = NULL, *value_end = NULL;
+    bool parsed = false;
     struct event_head e = {.line = j->line, .time = -1};
     jp_ws(j);
     if (j->p < j->end && *j->p == '}')
@@ -724,7 +728,14 @@ static int jsonl_line(struct loader *ld, struct jp *j)
             }
         } else if (strcmp(name, "value") == 0) {
             value = j->p;
-            if ((rc = jp_skip(j, "value")) < 0)
+            if (have_f && txn && !nemesis) {
+                /* the common case (f before value): parse it once, right here */
+                const char *end = j->end;
+                if ((rc = jp_txn_value(j, ld->h, &ld->s)) < 0)
+                    return rc;
+                j->end = end;
+                parsed = true;
+            } else if ((rc = jp_skip(j, "value")) < 0)
                 return rc;
             value_end = j->p;
         } else if ((rc = jp_skip(j, name)) < 0)
@@ -754,13 +765,15 @@ static int jsonl_line(struct loader *ld, struct jp *j)
         return jp_err(j, "f", "expected \"txn\" (a transactional history)");
     if (!value)
         return jp_err(j, "value", "missing");
-    j->p = value;
-    j->end = value_end;
-    if ((rc = jp_txn_value(j, ld->h, &ld->s)) < 0)
-        return rc;
-    jp_ws(j);
-    if (j->p != j->end)
-        return jp_err(j, "value", "text after the micro-ops");
+    if (!parsed) {
+        j->p = value;
+        j->end = value_end;
+        if ((rc = jp_txn_value(j, ld->h, &ld->s)) < 0)
+            return rc;
+        jp_ws(j);
+        if (j->p != j->end)
+            return jp_err(j, "value", "text after the micro-ops");
+    }
     return on_event(ld, &e, j->errmsg);
 }
 
@@ -973,7 +986,7 @@ static enum fl_history_format detect(FILE *fp)
 int checker_txn_history_load_file(FILE *fp, const char *name, enum fl_history_format format,
                                   struct checker_txn_history *h, char *errmsg)
 {
-    struct loader ld = {.h = h};
+    struct loader ld = {.h = h, .s = {.h = h}};
     int rc;
     memset(h, 0, sizeof *h);
     h->path = fl_strdup(name);
@@ -1006,7 +1019,6 @@ int checker_txn_history_load_file(FILE *fp, const char *name, enum fl_history_fo
             fclose(fp);
     }
     fl_free(ld.s.mops);
-    fl_free(ld.s.elems);
     fl_free(ld.pend);
     return rc;
 }
@@ -1028,6 +1040,7 @@ int checker_txn_history_load(const char *path, enum fl_history_format format,
 void checker_txn_history_free(struct checker_txn_history *h)
 {
     fl_free(h->txns);
+    fl_free(h->ok_order);
     fl_free(h->mops);
     fl_free(h->elems);
     fl_free(h->names);

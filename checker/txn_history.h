@@ -71,6 +71,8 @@ struct checker_txn_history {
     uint32_t n_keys, cap_keys;
     uint32_t *key_slots; /* open addressing: key id + 1, 0 empty */
     size_t n_key_slots;
+    uint32_t *ok_order; /* ok transactions in completion order */
+    size_t n_ok_order, cap_ok_order;
     uint64_t n_events; /* events read, nemesis included */
     enum fl_history_format format;
     char *path; /* owned copy, for messages */

@@ -12,6 +12,11 @@
 
 #define NONE CHECKER_TXN_NONE
 
+struct wslot {
+    int64_t value;
+    uint32_t key, mop; /* mop NONE: empty */
+};
+
 struct ctx {
     const struct checker_txn_history *h;
     struct checker_txn_infer *inf;
@@ -20,7 +25,7 @@ struct ctx {
     size_t max_edges;
     char *errmsg;
     /* (key, value) -> write micro-op */
-    uint32_t *wslots;
+    struct wslot *wslots; /* the key and value sit in the slot: one cache miss a probe */
     size_t wmask;
 };
 
@@ -39,15 +44,15 @@ static size_t wslot(const struct ctx *c, uint32_t key, int64_t value)
         mix(((uint64_t)key << 40) ^ (uint64_t)value ^ ((uint64_t)key * 0x9e3779b97f4a7c15ull)) &
         c->wmask;
     for (;; i = (i + 1) & c->wmask) {
-        uint32_t m = c->wslots[i];
-        if (m == NONE || (c->h->mops[m].key == key && c->h->mops[m].value == value))
+        const struct wslot *w = &c->wslots[i];
+        if (w->mop == NONE || (w->key == key && w->value == value))
             return i;
     }
 }
 
 static uint32_t writer_of(const struct ctx *c, uint32_t key, int64_t value)
 {
-    return c->wslots[wslot(c, key, value)];
+    return c->wslots[wslot(c, key, value)].mop;
 }
 
 static int add_edge(struct ctx *c, uint32_t a, uint32_t b, uint8_t t, bool optional)
@@ -253,8 +258,8 @@ static int index_writes(struct ctx *c)
         if (m->f == CHECKER_TXN_R)
             continue;
         size_t s = wslot(c, m->key, m->value);
-        if (c->wslots[s] != NONE) {
-            const struct checker_txn *a = &h->txns[c->inf->mop_txn[c->wslots[s]]];
+        if (c->wslots[s].mop != NONE) {
+            const struct checker_txn *a = &h->txns[c->inf->mop_txn[c->wslots[s].mop]];
             const struct checker_txn *b = &h->txns[c->inf->mop_txn[i]];
             return fl_errorf(c->errmsg, FL_EHISTORY,
                              "line %" PRIu64 ": value: %" PRId64
@@ -262,10 +267,16 @@ static int index_writes(struct ctx *c)
                              "%" PRIu64 "); Elle's inference needs unique values per key",
                              b->inv_line, m->value, checker_txn_key_name(h, m->key), a->inv_line);
         }
-        c->wslots[s] = i;
+        c->wslots[s] = (struct wslot){m->value, m->key, i};
     }
     return 0;
 }
+
+/* Per key: the longest list read resolved so far and where its first
+ * duplicate, garbage value and failed writer are (NONE: none). */
+struct kcache {
+    uint32_t read, first_dup, first_garbage, first_fail;
+};
 
 /* Resolves every read of an ok transaction to the writes it returned, and
  * reports garbage, duplicates, G1a and G1b. */
@@ -275,9 +286,15 @@ static int resolve_reads(struct ctx *c)
     struct checker_txn_infer *inf = c->inf;
     bool la = inf->workload == CHECKER_TXN_LIST_APPEND;
     uint32_t *dup = la ? fl_calloc(h->n_mops ? h->n_mops : 1, sizeof *dup) : NULL;
+    struct kcache *cache = la ? fl_malloc((h->n_keys ? h->n_keys : 1) * sizeof *cache) : NULL;
     int rc = 0;
-    if (la && !dup)
+    if (la && (!dup || !cache)) {
+        fl_free(dup);
+        fl_free(cache);
         return fl_errorf(c->errmsg, FL_ENOMEM, "out of memory");
+    }
+    for (uint32_t k = 0; la && k < h->n_keys; k++)
+        cache[k].read = NONE;
     for (uint32_t t = 0; t < h->n_txns; t++) {
         const struct checker_txn *tx = &h->txns[t];
         if (tx->type != CHECKER_TXN_OK)
@@ -291,32 +308,73 @@ static int resolve_reads(struct ctx *c)
             int64_t gv = 0, dv = 0, av = 0;
             uint32_t aw = NONE;
             if (m->rkind == CHECKER_TXN_RLIST) {
-                for (uint32_t e = 0; e < m->len; e++) {
+                /* Reads of a key mostly repeat the last one and add a few values:
+                 * reuse what the longest read so far resolved for the common prefix
+                 * (values are unique per key: equal values, equal writers). */
+                struct kcache *kc = &cache[m->key];
+                const int64_t *re = h->elems + m->value;
+                uint32_t common = 0, fd = NONE, fg = NONE, ff = NONE;
+                if (kc->read != NONE) {
+                    const struct checker_txn_mop *p = &h->mops[kc->read];
+                    const int64_t *pe = h->elems + p->value;
+                    uint32_t lim = p->len < m->len ? p->len : m->len;
+                    while (common < lim && re[common] == pe[common])
+                        common++;
+                    if (common)
+                        memcpy(inf->elem_w + m->value, inf->elem_w + p->value,
+                               common * sizeof *inf->elem_w);
+                    fd = kc->first_dup < common ? kc->first_dup : NONE;
+                    fg = kc->first_garbage < common ? kc->first_garbage : NONE;
+                    ff = kc->first_fail < common ? kc->first_fail : NONE;
+                }
+                bool stamp_all = m->len - common > 8;
+                if (stamp_all)
+                    for (uint32_t e = 0; e < common; e++)
+                        if (inf->elem_w[(size_t)m->value + e] != NONE)
+                            dup[inf->elem_w[(size_t)m->value + e]] = mi + 1;
+                for (uint32_t e = common; e < m->len; e++) {
                     size_t ei = (size_t)m->value + e;
-                    int64_t v = h->elems[ei];
+                    int64_t v = re[e];
                     uint32_t w = writer_of(c, m->key, v);
                     inf->elem_w[ei] = w;
-                    last = w;
                     if (w == NONE) {
-                        if (!garbage)
-                            gv = v;
-                        garbage = true;
+                        if (fg == NONE)
+                            fg = e;
                         continue;
                     }
-                    if (dup[w] == mi + 1) {
-                        if (!dupd)
-                            dv = v;
-                        dupd = true;
+                    if (fd == NONE) {
+                        if (stamp_all) {
+                            if (dup[w] == mi + 1)
+                                fd = e;
+                            dup[w] = mi + 1;
+                        } else
+                            for (uint32_t q = 0; q < e; q++)
+                                if (inf->elem_w[(size_t)m->value + q] == w) {
+                                    fd = e;
+                                    break;
+                                }
                     }
-                    dup[w] = mi + 1;
                     uint32_t wt = inf->mop_txn[w];
                     if (wt != t)
                         inf->mop_flags[w] |= CHECKER_TXN_OBSERVED;
-                    if (h->txns[wt].type == CHECKER_TXN_FAIL && !aborted) {
-                        aborted = true;
-                        av = v;
-                        aw = w;
-                    }
+                    if (ff == NONE && h->txns[wt].type == CHECKER_TXN_FAIL)
+                        ff = e;
+                }
+                if (kc->read == NONE || m->len >= h->mops[kc->read].len)
+                    *kc = (struct kcache){mi, fd, fg, ff};
+                last = m->len ? inf->elem_w[(size_t)m->value + m->len - 1] : NONE;
+                if (fg != NONE) {
+                    garbage = true;
+                    gv = re[fg];
+                }
+                if (fd != NONE) {
+                    dupd = true;
+                    dv = re[fd];
+                }
+                if (ff != NONE) {
+                    aborted = true;
+                    av = re[ff];
+                    aw = inf->elem_w[(size_t)m->value + ff];
                 }
             } else if (m->rkind == CHECKER_TXN_RINT) {
                 uint32_t w = writer_of(c, m->key, m->value);
@@ -348,7 +406,8 @@ static int resolve_reads(struct ctx *c)
             inf->read_w[mi] = last;
             /* a first read that returns the transaction's own later write: a future read */
             bool future = false;
-            if (inf->mop_flags[mi] & CHECKER_TXN_EXT) {
+            if ((inf->mop_flags[mi] & (CHECKER_TXN_EXT | CHECKER_TXN_RMW)) ==
+                (CHECKER_TXN_EXT | CHECKER_TXN_RMW)) {
                 if (m->rkind == CHECKER_TXN_RLIST) {
                     for (uint32_t e = 0; e < m->len; e++) {
                         uint32_t w = inf->elem_w[(size_t)m->value + e];
@@ -388,6 +447,7 @@ static int resolve_reads(struct ctx *c)
     }
 out:
     fl_free(dup);
+    fl_free(cache);
     return rc;
 }
 
@@ -512,20 +572,12 @@ out:
 
 /* ==== list-append ==== */
 
-static bool same_elem(const struct ctx *c, size_t a, size_t b)
-{
-    uint32_t wa = c->inf->elem_w[a], wb = c->inf->elem_w[b];
-    if (wa != NONE || wb != NONE)
-        return wa == wb;
-    return c->h->elems[a] == c->h->elems[b];
-}
-
 static int infer_append(struct ctx *c)
 {
     const struct checker_txn_history *h = c->h;
     struct checker_txn_infer *inf = c->inf;
     uint32_t *roff = NULL, *rids = NULL, *aoff = NULL, *aids = NULL, *order = NULL;
-    uint32_t *unobs = NULL, *in_order = NULL;
+    uint32_t *unobs = NULL, *in_order = NULL, *ncommitted = NULL;
     size_t nr, na, order_cap = 0;
     int rc;
     if ((rc = group_by_key(c, want_ext_read, &roff, &rids, &nr)) < 0 ||
@@ -550,8 +602,9 @@ static int infer_append(struct ctx *c)
         for (uint32_t i = roff[k]; i < roff[k + 1] && L; i++) {
             const struct checker_txn_mop *m = &h->mops[rids[i]];
             uint32_t len = inf->rlen[rids[i]];
+            const int64_t *re = h->elems + m->value, *le = h->elems + L->value;
             for (uint32_t e = 0; e < len; e++)
-                if (!same_elem(c, (size_t)m->value + e, (size_t)L->value + e)) {
+                if (re[e] != le[e]) { /* values are unique per key: equal values, one writer */
                     if (!bad && (rc = report(c, CHECKER_TXN_INCOMPATIBLE, inf->mop_txn[rids[i]],
                                              inf->mop_txn[longest], rids[i], longest, 0)) < 0)
                         goto out;
@@ -559,21 +612,28 @@ static int infer_append(struct ctx *c)
                     break;
                 }
         }
-        /* the committed writers along the order, each value once */
+        /* the committed writers along the order, each value once; ncommitted[e]:
+         * how many of the first e values of the order are committed writes */
         size_t n_order = 0;
-        if (llen > order_cap) {
-            order_cap = llen;
+        if (llen + 1 > order_cap) {
+            order_cap = llen + 1;
             uint32_t *no = fl_reallocarray(order, order_cap, sizeof *order);
-            if (!no) {
+            uint32_t *nc = no ? fl_reallocarray(ncommitted, order_cap, sizeof *ncommitted) : NULL;
+            if (no)
+                order = no;
+            if (!no || !nc) {
                 rc = fl_errorf(c->errmsg, FL_ENOMEM, "out of memory");
                 goto out;
             }
-            order = no;
+            ncommitted = nc;
         }
+        ncommitted[0] = 0;
         for (uint32_t e = 0; e < llen; e++) {
             uint32_t w = inf->elem_w[(size_t)L->value + e];
+            ncommitted[e + 1] = (uint32_t)n_order;
             if (w == NONE || !committed_txn(c, inf->mop_txn[w]))
                 continue;
+            ncommitted[e + 1] = (uint32_t)n_order + 1;
             if (in_order[w] == k + 1) {
                 bad = true; /* a duplicate: already reported */
                 break;
@@ -615,19 +675,13 @@ static int infer_append(struct ctx *c)
         /* position of each committed writer in the order, to find a read's successor */
         for (uint32_t i = roff[k]; i < roff[k + 1]; i++) {
             uint32_t r = rids[i], rt = inf->mop_txn[r];
-            const struct checker_txn_mop *m = &h->mops[r];
             uint32_t len = inf->rlen[rids[i]];
             uint32_t w = inf->read_w[r];
             if (w != NONE && committed_txn(c, inf->mop_txn[w]) &&
                 (rc = add_edge(c, inf->mop_txn[w], rt, CHECKER_TXN_WR, false)) < 0)
                 goto out;
-            /* committed values the read holds: the next one in the order is its successor */
-            size_t seen = 0;
-            for (uint32_t e = 0; e < len; e++) {
-                uint32_t x = inf->elem_w[(size_t)m->value + e];
-                if (x != NONE && committed_txn(c, inf->mop_txn[x]))
-                    seen++;
-            }
+            /* the read is a prefix of the order: the next committed value is its successor */
+            size_t seen = ncommitted[len];
             if (seen < n_order) {
                 if ((rc = add_edge(c, rt, inf->mop_txn[order[seen]], CHECKER_TXN_RW, false)) < 0)
                     goto out;
@@ -645,6 +699,7 @@ out:
     fl_free(aids);
     fl_free(unobs);
     fl_free(in_order);
+    fl_free(ncommitted);
     fl_free(order);
     return rc;
 }
@@ -690,45 +745,31 @@ out:
 
 /* ==== Process and realtime ==== */
 
-static int cmp_end(const void *a, const void *b, void *arg)
-{
-    const struct checker_txn *t = arg;
-    uint64_t x = t[*(const uint32_t *)a].end_pos, y = t[*(const uint32_t *)b].end_pos;
-    return x < y ? -1 : x > y;
-}
+struct proc_last {
+    int64_t p;
+    uint32_t last; /* NONE - 1: empty slot */
+};
 
 static int session_edges(struct ctx *c)
 {
     const struct checker_txn_history *h = c->h;
     struct checker_txn_infer *inf = c->inf;
     int rc = 0;
-    /* ok transactions by completion */
-    size_t n_ok = 0;
-    for (uint32_t t = 0; t < h->n_txns; t++)
-        n_ok += h->txns[t].type == CHECKER_TXN_OK;
-    uint32_t *by_end = fl_malloc((n_ok ? n_ok : 1) * sizeof *by_end);
+    /* ok transactions by completion: the order the loader saw them in */
+    const uint32_t *by_end = h->ok_order;
+    size_t n_ok = h->n_ok_order;
     uint32_t *prev = fl_malloc((h->n_txns ? h->n_txns : 1) * sizeof *prev);
     uint32_t *frontier = NULL;
     size_t nf = 0, capf = 0;
-    if (!by_end || !prev) {
+    if (!prev) {
         rc = fl_errorf(c->errmsg, FL_ENOMEM, "out of memory");
         goto out;
     }
-    n_ok = 0;
-    for (uint32_t t = 0; t < h->n_txns; t++)
-        if (h->txns[t].type == CHECKER_TXN_OK)
-            by_end[n_ok++] = t;
-    qsort_r(by_end, n_ok, sizeof *by_end, cmp_end, (void *)h->txns);
     /* the previous committed transaction of each one's process: transactions
      * are in invocation order and a process runs one at a time */
     {
-        struct {
-            int64_t p;
-            uint32_t last;
-        } *tab = NULL;
-        size_t nslots = 64;
-        while (nslots < (size_t)h->n_txns * 2 + 64)
-            nslots *= 2;
+        struct proc_last *tab = NULL;
+        size_t nslots = 256, used = 0;
         tab = fl_malloc(nslots * sizeof *tab);
         if (!tab) {
             rc = fl_errorf(c->errmsg, FL_ENOMEM, "out of memory");
@@ -741,6 +782,30 @@ static int session_edges(struct ctx *c)
         for (uint32_t t = 0; t < h->n_txns; t++) {
             if (!inf->committed[t])
                 continue;
+            if ((used + 1) * 2 > nslots) {
+                /* grow: rehash the processes seen so far */
+                size_t n2 = nslots * 2;
+                struct proc_last *t2 = fl_malloc(n2 * sizeof *t2);
+                if (!t2) {
+                    fl_free(tab);
+                    rc = fl_errorf(c->errmsg, FL_ENOMEM, "out of memory");
+                    goto out;
+                }
+                for (size_t i = 0; i < n2; i++)
+                    t2[i].last = NONE - 1;
+                for (size_t i = 0; i < nslots; i++) {
+                    if (tab[i].last == NONE - 1)
+                        continue;
+                    size_t j =
+                        (size_t)((uint64_t)tab[i].p * 0x9e3779b97f4a7c15ull >> 17) & (n2 - 1);
+                    while (t2[j].last != NONE - 1)
+                        j = (j + 1) & (n2 - 1);
+                    t2[j] = tab[i];
+                }
+                fl_free(tab);
+                tab = t2;
+                nslots = n2;
+            }
             size_t i =
                 (size_t)((uint64_t)h->txns[t].process * 0x9e3779b97f4a7c15ull >> 17) & (nslots - 1);
             while (tab[i].last != NONE - 1 && tab[i].p != h->txns[t].process)
@@ -748,6 +813,7 @@ static int session_edges(struct ctx *c)
             if (tab[i].last == NONE - 1) {
                 tab[i].p = h->txns[t].process;
                 tab[i].last = NONE;
+                used++;
             }
             prev[t] = tab[i].last;
             tab[i].last = t;
@@ -795,7 +861,6 @@ static int session_edges(struct ctx *c)
             goto out;
     }
 out:
-    fl_free(by_end);
     fl_free(prev);
     fl_free(frontier);
     return rc;
