@@ -16,6 +16,8 @@ FL_PACKAGES=(
   libssl-dev
   # the client implementation's example and test (workloads/examples, Debian's python3-redis)
   redis-server python3-redis
+  # the ready adapters (adapters/): Redis with Sentinel, ZooKeeper, their Python client libraries
+  redis-sentinel zookeeper python3-kazoo
 )
 
 fl_install_deps() {
