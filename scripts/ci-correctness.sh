@@ -72,9 +72,15 @@ mkdir -p "$out/.state" || exit 3
 node_args=()
 [[ -n $node_bin ]] && node_args=(--node-bin "$node_bin")
 
+# A matrix entry names a shipped scenario (scenarios/NAME.json) or, with a
+# slash, a ready adapter's (adapters/redis-sentinel/partition -> that .json).
+scenario_file() {
+    if [[ $1 == */* ]]; then echo "$1.json"; else echo "scenarios/$1.json"; fi
+}
+
 # The scenario's "expected" field (the files are pretty-printed by us).
 expected_of() {
-    sed -n 's/^  "expected": "\([a-z]*\)".*/\1/p' "scenarios/$1.json" | head -1
+    sed -n 's/^  "expected": "\([a-z]*\)".*/\1/p' "$(scenario_file "$1")" | head -1
 }
 
 # Seconds a run may take: its phases (fault seconds, or the scenario's
@@ -82,7 +88,7 @@ expected_of() {
 # reads and the check. A run past it is stopped and counts as unknown.
 run_limit() {
     local f=$2
-    [[ -n $f ]] || f=$(sed -n 's/^ *"faults_s": \([0-9]*\).*/\1/p' "scenarios/$1.json" | head -1)
+    [[ -n $f ]] || f=$(sed -n 's/^ *"faults_s": \([0-9]*\).*/\1/p' "$(scenario_file "$1")" | head -1)
     echo $((${f:-30} + 5 + 60))
 }
 
@@ -150,6 +156,16 @@ run_entry() {
         echo "-- $name: SKIPPED (etcd not installed)"
         return
     fi
+    if [[ $sc == adapters/* && -f ${sc%/*}/packages ]]; then
+        local p
+        for p in $(cat "${sc%/*}/packages"); do
+            if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+                echo "skip||0|package $p is not installed (scripts/deps.sh installs it); entry skipped" >"$out/.state/$name"
+                echo "-- $name: SKIPPED ($p not installed)"
+                return
+            fi
+        done
+    fi
     local seeds=$max
     [[ $want == invalid ]] || seeds=1
     local last=0
@@ -162,7 +178,7 @@ run_entry() {
         fi
         local t1=$SECONDS
         local dir=$out/$name/seed-$seed
-        timeout -k 30 "$(run_limit "$sc" "$secs")" "$fl" compare "scenarios/$sc.json" --impl "$spec" --test-count 1 --seed "$seed" \
+        timeout -k 30 "$(run_limit "$sc" "$secs")" "$fl" compare "$(scenario_file "$sc")" --impl "$spec" --test-count 1 --seed "$seed" \
             ${secs:+--time-limit "$secs"} --warmup 2 --heal 3 --no-capture --out "$dir" "${node_args[@]}" \
             >"$out/.state/$name.$seed.out" 2>"$out/.state/$name.$seed.err"
         local code=$? v
@@ -224,7 +240,7 @@ for entry in "${matrix[@]}"; do
     done
     k=$((k + 1))
     faults=${secs:+${secs} s of faults}
-    echo "[$k/$n] $name: $spec on scenarios/$sc.json, ${faults:-the fault phase of the scenario} (elapsed $((SECONDS - start))s)"
+    echo "[$k/$n] $name: $spec on $(scenario_file "$sc"), ${faults:-the fault phase of the scenario} (elapsed $((SECONDS - start))s)"
     run_entry "$name" "$sc" "$spec" "$want" "$secs" "$max" &
     pids+=($!)
 done
@@ -243,7 +259,7 @@ for entry in "${matrix[@]}"; do
     skip) skipped=$((skipped + 1)); cases+="<skipped message=\"$(xml_esc "$msg")\"/>" ;;
     *)
         failed=$((failed + 1))
-        cases+="<failure type=\"verdict\" message=\"$(xml_esc "$msg")\">$(xml_esc "$spec on scenarios/$sc.json: $msg")</failure>"
+        cases+="<failure type=\"verdict\" message=\"$(xml_esc "$msg")\">$(xml_esc "$spec on $(scenario_file "$sc"): $msg")</failure>"
         ;;
     esac
     cases+="</testcase>"$'\n'

@@ -4,19 +4,19 @@
 # program are named relative to it), 5 s of operations through the system's own
 # client library.
 #
-#   adapter_smoke.sh FAULTLINE SOURCE_DIR NAME PACKAGE...
+#   adapter_smoke.sh FAULTLINE SOURCE_DIR NAME
 #
-# Skips (77) only when one of the Debian packages is not installed (scripts/test.sh
-# installs them: scripts/deps.sh). Asserts: the verdict is valid, the history has ok
+# Skips (77) only when one of the Debian packages of adapters/NAME/packages is not
+# installed (scripts/test.sh installs them: scripts/deps.sh). Asserts: the verdict is valid, the history has ok
 # writes (or adds, cas) and ok reads, and nothing is left behind.
 set -uo pipefail
 fl=$1 src=$2 name=$3
-shift 3
 if [[ $(id -u) -ne 0 ]]; then
     echo "adapter_smoke: needs root (network namespaces)"
     exit 77
 fi
-for p in "$@"; do
+[[ -f $src/adapters/$name/packages ]] || { echo "adapter_smoke: no $src/adapters/$name/packages"; exit 1; }
+for p in $(cat "$src/adapters/$name/packages"); do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         echo "adapter_smoke: $name: package $p is not installed (scripts/deps.sh installs it); skipped"
         exit 77
