@@ -14,7 +14,8 @@ ensemble at random and moves to another when it loses it). Keys are znodes
                server the session is on, possibly behind the leader
     leader     the `srvr` four-letter word of the node asked: "Mode: leader"
                names the node, with the epoch of its zxid (zxid >> 32) as term;
-               a follower cannot say whom it follows: null
+               a follower cannot say whom it follows: unknown; a server
+               looking for a leader knows none: null
 
     client.py n1=ADDR:PORT[,n2=ADDR:PORT...]
 
@@ -152,7 +153,9 @@ def leader(nodes, asked, timeout):
             zxid = int(line.split(":", 1)[1].strip(), 16)
     if mode in ("leader", "standalone") and zxid is not None:
         return {"ok": True, "leader": asked, "term": zxid >> 32}
-    return {"ok": True, "leader": None}
+    if mode in ("follower", "observer"):  # it follows someone, but srvr does not say whom
+        return {"ok": True, "unknown": True}
+    return {"ok": True, "leader": None}  # looking for a leader: "not currently serving requests"
 
 
 def perform(store, model, op, consistency):
