@@ -65,7 +65,7 @@ class Store:
         hosts = ",".join(f"{h}:{p}" for _, h, p in nodes)
         # Reconnect quickly: the default backoff grows to a minute.
         retry = KazooRetry(max_tries=-1, delay=0.05, backoff=1.5, max_delay=0.5)
-        self.zk = KazooClient(hosts=hosts, timeout=2.0, connection_retry=retry,
+        self.zk = KazooClient(hosts=hosts, timeout=4.0, connection_retry=retry,
                               logger=None)
         # Wait a little for the first session; later operations find out
         # with require_connected.
