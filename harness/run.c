@@ -1223,9 +1223,11 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         int mrc = foreign && rv == 0 ? fl_mkdir_p(r->data_dirs[i]) : 0;
         if (mrc != 0)
             rv = fl_errorf(err, mrc, "cannot create %s: %s", r->data_dirs[i], strerror(-mrc));
-        else if (foreign && rv == 0)
-            rv = harness_nodelife_files(&r->cl, i, NULL, err);
     }
+    /* A node's files may name any node's address ({addr:nK}): rendered once every
+     * address is known (rendering inside the loop above met NULL for later nodes). */
+    for (unsigned i = 0; i < n && foreign && rv == 0; i++)
+        rv = harness_nodelife_files(&r->cl, i, NULL, err);
     if (foreign && rv == 0) {
         snprintf(r->clients_dir, sizeof r->clients_dir, "%s/clients", r->dir);
         r->cl.log_dir = r->clients_dir;
