@@ -133,7 +133,9 @@ static const char usage[] =
     "S seconds measured). Prints writes/s, reads/s, p50/p99 latency (ms) and\n"
     "writes DIR/bench.json; each run's results folder is DIR/<spec>/c<N>-<write|read>/.\n"
     "\n"
-    "  --impl SPEC         reference, etcd, reference:bug=BUG (up to 8)\n"
+    "  --impl SPEC         reference, etcd, reference:bug=BUG (up to 8); add \":disk\" to run\n"
+    "                      on the disk-fault filesystem (faultline fs), e.g. --impl etcd\n"
+    "                      --impl etcd:disk for its overhead\n"
     "  --seconds S         measured seconds per run (default 10)\n"
     "  --clients LIST      client counts, each 1..512 (default 1,16,128,256,512)\n"
     "  --nodes N           voting nodes, 1..9 (default 3)\n"
@@ -176,6 +178,7 @@ static void run_cell(struct bench *B, int ci, size_t si, int rd,
     snprintf(rundir, sizeof rundir, "%s/%s", B->dir, cell->dir);
     struct harness_run_opts o = *base;
     o.out_dir = rundir;
+    o.disk = spec->disk;
     struct harness_run_result res;
     if (harness_run_scenario(&sc, &o, &res, err) != 0) {
         snprintf(cell->error, sizeof cell->error, "%s", err);

@@ -44,12 +44,23 @@ int harness_impl_spec_parse(const char *s, struct harness_impl_spec *out, char *
             (int)nlen, s);
     out->impl = (enum harness_impl)k;
     out->bug = HARNESS_BUG_NONE;
-    if (colon != NULL) {
-        const char *opt = colon + 1;
-        if (strncmp(opt, "bug=", 4) != 0)
+    /* Options after the name, each after a ':': "bug=BUG", "disk". */
+    for (const char *opt = colon ? colon + 1 : NULL; opt != NULL;) {
+        const char *next = strchr(opt, ':');
+        size_t olen = next ? (size_t)(next - opt) : strlen(opt);
+        if (olen == 4 && strncmp(opt, "disk", 4) == 0 && !out->disk) {
+            out->disk = true;
+            opt = next ? next + 1 : NULL;
+            continue;
+        }
+        if (strncmp(opt, "bug=", 4) != 0 || out->bug != HARNESS_BUG_NONE)
             return fl_errorf(errmsg, FL_EUSAGE,
-                             "--impl \"%s\": expected \"bug=BUG\" after ':', got \"%s\"", s, opt);
-        const char *bug = opt + 4;
+                             "--impl \"%s\": expected \"bug=BUG\" or \"disk\" after ':', got "
+                             "\"%.*s\"",
+                             s, (int)olen, opt);
+        char bug[64];
+        snprintf(bug, sizeof bug, "%.*s", (int)(olen - 4 < sizeof bug ? olen - 4 : 0), opt + 4);
+        opt = next ? next + 1 : NULL;
         int b;
         for (b = HARNESS_BUG_NONE + 1; b < HARNESS_BUG_COUNT; b++)
             if (strcmp(harness_bug_name((enum harness_bug)b), bug) == 0)
@@ -70,11 +81,10 @@ int harness_impl_spec_parse(const char *s, struct harness_impl_spec *out, char *
                              s);
         out->bug = (enum harness_bug)b;
     }
-    if (out->bug == HARNESS_BUG_NONE)
-        snprintf(out->text, sizeof out->text, "%s", harness_impl_name(out->impl));
-    else
-        snprintf(out->text, sizeof out->text, "%s:bug=%s", harness_impl_name(out->impl),
-                 harness_bug_name(out->bug));
+    snprintf(out->text, sizeof out->text, "%s%s%s%s", harness_impl_name(out->impl),
+             out->bug != HARNESS_BUG_NONE ? ":bug=" : "",
+             out->bug != HARNESS_BUG_NONE ? harness_bug_name(out->bug) : "",
+             out->disk ? ":disk" : "");
     return 0;
 }
 
@@ -948,6 +958,7 @@ int harness_compare_main(int argc, char **argv)
             char rundir[900];
             snprintf(rundir, sizeof rundir, "%s/%s", c->dir, r->dir);
             o.out_dir = rundir;
+            o.disk = im->spec.disk;
             done++;
             fprintf(stderr, "== [%u/%u] %s, seed %" PRIu64 "\n", done, total, im->spec.text,
                     r->seed);

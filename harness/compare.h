@@ -43,11 +43,13 @@ enum harness_compare_code {
 struct harness_impl_spec {
     enum harness_impl impl;
     enum harness_bug bug;                /* HARNESS_BUG_NONE: none planted */
+    bool disk;                           /* ":disk": the disk-fault filesystem under every node */
     char text[HARNESS_COMPARE_SPEC_MAX]; /* "reference", "reference:bug=stale-read" */
 };
 
-/* Parses "NAME" or "NAME:bug=BUG" (names of harness_impl_name and
- * harness_bug_name; a bug only with the reference implementation). Returns 0
+/* Parses "NAME", "NAME:bug=BUG", "NAME:disk" or "NAME:bug=BUG:disk" (names of
+ * harness_impl_name and harness_bug_name; a bug only with the reference
+ * implementation; disk: run with the disk-fault filesystem mounted, for its overhead). Returns 0
  * or FL_EUSAGE with errmsg naming what is wrong. */
 int harness_impl_spec_parse(const char *s, struct harness_impl_spec *out, char *errmsg);
 

@@ -10,6 +10,7 @@
 #include "harness/report_cmd.h"
 #include "harness/run.h"
 #include "harness/shrink.h"
+#include "nemesis/fsd.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +46,8 @@ static void usage(FILE *out)
                  "  index [DIR]     write DIR/index.html (default results/): every run, with filters\n"
                  "  clean           remove what killed runs left behind (namespaces, processes,\n"
                  "                  temp dirs); see faultline clean --help\n"
+                 "  fs ...          the disk-fault filesystem of one node (started by run);\n"
+                 "                  see faultline fs --help\n"
                  "  version         print the version\n");
 }
 
@@ -87,6 +90,8 @@ int main(int argc, char **argv)
         return harness_campaign_main(argc - 1, argv + 1);
     if (strcmp(cmd, "index") == 0)
         return harness_index_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "fs") == 0)
+        return nemesis_fsd_main(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return harness_bench_main(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command \"%s\"\n", cmd);

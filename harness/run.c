@@ -34,8 +34,10 @@
 #include "harness/schedule.h"
 #include "nemesis/capture.h"
 #include "nemesis/clock.h"
+#include "nemesis/disk.h"
 #include "nemesis/fault.h"
 #include "nemesis/netns.h"
+#include "nemesis/nodefault.h"
 #include "nemesis/process.h"
 #include "nemesis/registry.h"
 #include "nemesis/schedule.h"
@@ -79,6 +81,10 @@ struct run {
     uint64_t slow_t1;
     int64_t slow_lag_ms[MAXN]; /* how far each node's clock is behind after slow episodes */
     bool use_clock;
+    /* The disk-fault filesystem over each node's data directory (nemesis/disk.h). */
+    bool use_disk;
+    struct nemesis_disk disks[MAXN];
+    char self_exe[PATH_SZ];
     /* The run thread. */
     uv_loop_t loop;
     uv_timer_t phase_timer, nemesis_timer, progress_timer, leader_timer;
@@ -183,6 +189,31 @@ static void stop_nodes(struct run *r)
         r->started[i] = false;
         if (r->life_ok)
             harness_nodelife_teardown(&r->life, i);
+    }
+}
+
+/* Mounts the disk-fault filesystem over every node's data directory. */
+static int mount_disks(struct run *r, char *errmsg)
+{
+    for (unsigned i = 0; i < r->cl.n; i++) {
+        char work[PATH_SZ], log[PATH_SZ + 16];
+        snprintf(work, sizeof work, "%s/disk/n%u", r->tmp, i + 1);
+        snprintf(log, sizeof log, "%s/nodes/fs-n%u.log", r->dir, i + 1);
+        int rv = nemesis_disk_mount(&r->disks[i], r->self_exe, r->data_dirs[i], work,
+                                    r->topo.run, log, errmsg);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+/* Unmounts them (the nodes are stopped first). */
+static void unmount_disks(struct run *r)
+{
+    for (unsigned i = 0; i < r->cl.n; i++) {
+        char err[FL_ERRMSG_SIZE];
+        if (nemesis_disk_unmount(&r->disks[i], err) != 0)
+            fprintf(stderr, "faultline run: %s\n", err);
     }
 }
 
@@ -399,6 +430,53 @@ static int kill_node(struct run *r, unsigned i)
     return rv;
 }
 
+/* A disk fault on node i (nemesis/disk.h). lose-unsynced, torn-write, bitflip
+ * and truncate kill the node first and start it again at the heal;
+ * fsync-error switches EIO on, and off at the heal, starting the node again
+ * if the errors made it exit. */
+static int disk_fault(struct run *r, enum nemesis_action action, unsigned i, bool heal,
+                      char *errmsg)
+{
+    struct nemesis_disk *d = &r->disks[i];
+    char reply[512], cmd[64];
+    int rv = 0;
+    if (!d->mounted)
+        return fl_errorf(errmsg, FL_EUSAGE, "n%u: no disk-fault filesystem", i + 1);
+    if (action == NEMESIS_ACTION_FSYNC_ERROR) {
+        rv = nemesis_disk_command(d, heal ? "fsync-error off" : "fsync-error on", reply,
+                                  sizeof reply, errmsg);
+        struct nemesis_exit ex;
+        if (rv == 0 && heal && r->started[i] && nemesis_process_reap(&r->procs[i], &ex) == 1) {
+            say(r, "nemesis: n%u exited under fsync errors (code %d, signal %d); starting it",
+                i + 1, ex.code, ex.signal);
+            r->started[i] = false;
+            rv = start_node(r, i, errmsg);
+        }
+        return rv;
+    }
+    if (heal)
+        return r->killed[i] ? start_node(r, i, errmsg) : 0;
+    if (r->started[i] && (rv = kill_node(r, i)) != 0)
+        return rv;
+    r->killed[i] = true; /* also when it had exited by itself: the heal starts it */
+    uint64_t seed = r->sc.nemesis.seed ^ ((uint64_t)r->faults_applied << 8 | i);
+    if (action == NEMESIS_ACTION_BITFLIP || action == NEMESIS_ACTION_TRUNCATE) {
+        rv = nemesis_disk_damage(d, action == NEMESIS_ACTION_BITFLIP, seed, reply, sizeof reply);
+        if (rv != 0)
+            return fl_errorf(errmsg, rv, "n%u: %s: %s", i + 1, nemesis_action_name(action),
+                             strerror(-rv));
+    } else {
+        if (action == NEMESIS_ACTION_TORN_WRITE)
+            snprintf(cmd, sizeof cmd, "torn %" PRIu64, seed);
+        else
+            snprintf(cmd, sizeof cmd, "lose");
+        if ((rv = nemesis_disk_command(d, cmd, reply, sizeof reply, errmsg)) != 0)
+            return rv;
+    }
+    say(r, "nemesis: n%u: %s", i + 1, reply);
+    return 0;
+}
+
 /* ==== figure-3-7 (harness/figure37.h): what the steps need from the run ==== */
 
 static int fig_kill(void *data, unsigned i, char *errmsg)
@@ -542,6 +620,13 @@ static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *er
             break;
         case NEMESIS_ACTION_SLOW_ISOLATE:
             rv = slow_isolate(r, i, heal, errmsg);
+            break;
+        case NEMESIS_ACTION_LOSE_UNSYNCED:
+        case NEMESIS_ACTION_TORN_WRITE:
+        case NEMESIS_ACTION_FSYNC_ERROR:
+        case NEMESIS_ACTION_BITFLIP:
+        case NEMESIS_ACTION_TRUNCATE:
+            rv = disk_fault(r, f->action, i, heal, errmsg);
             break;
         case NEMESIS_ACTION_FIGURE_3_7:
             if (!r->fig_ok)
@@ -798,6 +883,13 @@ static void on_phase_timer(uv_timer_t *t)
     struct run *r = t->data;
     switch (r->phase) {
     case PH_WARMUP:
+        /* What the nodes wrote while starting is on disk by now (a kernel's
+         * writeback would have put it there): faults forget only what comes after. */
+        for (unsigned i = 0; i < r->cl.n && r->use_disk; i++) {
+            char reply[128], err[FL_ERRMSG_SIZE];
+            if (nemesis_disk_command(&r->disks[i], "sync", reply, sizeof reply, err) != 0)
+                say(r, "disk: %s", err);
+        }
         r->phase = PH_FAULTS;
         r->faults_t0 = uv_now(&r->loop);
         say(r, "faults for %us (%zu planned)", r->sc.phases.faults_s, r->plan.n);
@@ -924,6 +1016,8 @@ static void *run_thread(void *arg)
     snprintf(r->lead.why, sizeof r->lead.why, "not asked yet");
     r->t0_ms = uv_now(&r->loop);
 
+    if (r->use_disk && mount_disks(r, err) != 0)
+        fail_run(r, "disk-fault filesystem: %s", err);
     for (unsigned i = 0; i < r->cl.n && r->rc == 0; i++)
         if (start_node(r, i, err) != 0)
             fail_run(r, "start n%u: %s", i + 1, err);
@@ -1056,6 +1150,7 @@ static void *run_thread(void *arg)
         uv_run(&r->loop, UV_RUN_DEFAULT);
     }
     stop_nodes(r);
+    unmount_disks(r);
     if (r->nctx_ok) {
         if (nemesis_ctx_close(&r->nctx, err) != 0)
             say(r, "nemesis clean-up: %s", err);
@@ -1203,6 +1298,15 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                    r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_JUMP] ||
                    r->sc.nemesis.weights[HARNESS_FAULT_CLOCK_RATE] ||
                    r->sc.nemesis.weights[HARNESS_FAULT_SLOW_ISOLATE_LEADER];
+    r->use_disk = o->disk || r->sc.nemesis.weights[HARNESS_FAULT_LOSE_UNSYNCED] ||
+                  r->sc.nemesis.weights[HARNESS_FAULT_TORN_WRITE] ||
+                  r->sc.nemesis.weights[HARNESS_FAULT_FSYNC_ERROR] ||
+                  r->sc.nemesis.weights[HARNESS_FAULT_BITFLIP] ||
+                  r->sc.nemesis.weights[HARNESS_FAULT_TRUNCATE];
+    {
+        ssize_t k = readlink("/proc/self/exe", r->self_exe, sizeof r->self_exe - 1);
+        r->self_exe[k > 0 ? k : 0] = '\0';
+    }
     snprintf(r->clock_dir, sizeof r->clock_dir, "%s/clock", r->tmp);
     if (r->use_clock)
         fl_mkdir_p(r->clock_dir);
@@ -1219,8 +1323,9 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         r->log_ptrs[i] = r->logs[i];
         r->ns_ptrs[i] = r->topo.nodes[i].ns;
         /* PROCESS_PROTOCOL.md promises `{data}` exists (the reference node and etcd make
-         * their own), and the rendered files in `{conf}`. */
-        int mrc = foreign && rv == 0 ? fl_mkdir_p(r->data_dirs[i]) : 0;
+         * their own), and the rendered files in `{conf}`; the disk-fault filesystem mounts
+         * over the data directory. */
+        int mrc = (foreign || r->use_disk) && rv == 0 ? fl_mkdir_p(r->data_dirs[i]) : 0;
         if (mrc != 0)
             rv = fl_errorf(err, mrc, "cannot create %s: %s", r->data_dirs[i], strerror(-mrc));
     }
@@ -1360,6 +1465,9 @@ static const char usage[] =
     "  --out DIR           results directory (a single run)\n"
     "  --node-bin PATH     the faultline-node binary (default: next to faultline)\n"
     "  --no-capture        no capture.pcap\n"
+    "  --disk              mount the disk-fault filesystem under every node even without disk\n"
+    "                      faults (it is mounted with them: lose-unsynced, torn-write,\n"
+    "                      fsync-error, bitflip, truncate; scenarios/README.md)\n"
     "  -q, --quiet         no progress lines\n"
     "  -h, --help          this text\n"
     "\n"
@@ -1380,6 +1488,7 @@ static int run_or_replay(int argc, char **argv, bool replay)
         {"out", required_argument, NULL, 'o'},
         {"node-bin", required_argument, NULL, 'b'},
         {"no-capture", no_argument, NULL, 'n'},
+        {"disk", no_argument, NULL, 'D'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1424,6 +1533,9 @@ static int run_or_replay(int argc, char **argv, bool replay)
             break;
         case 'n':
             no_capture = true;
+            break;
+        case 'D':
+            o.disk = true;
             break;
         case 'q':
             o.quiet = true;

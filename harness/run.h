@@ -12,6 +12,8 @@ struct harness_run_opts {
     const char *out_dir;  /* NULL: results/<name>/<UTC time> and results/latest */
     const char *node_bin; /* NULL: next to the faultline binary */
     bool quiet;           /* no progress lines */
+    bool disk;            /* the disk-fault filesystem under every node even without disk
+                             faults (bench: its overhead) */
 };
 
 struct harness_run_result {

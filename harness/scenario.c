@@ -31,7 +31,8 @@ static const char *const fault_names[] = {
     "duplicate",          "delay",          "clock-skew",
     "clock-jump",         "clock-rate",     "membership-remove-add",
     "membership-promote", "corrupt-tail",   "slow-isolate-leader",
-    "figure-3-7",
+    "figure-3-7",         "lose-unsynced",  "torn-write",
+    "fsync-error",        "bitflip",        "truncate",
 };
 static const char *const checker_names[] = {"linearizable", "set", "counter", "stats"};
 static const char *const expect_names[] = {NULL, "valid", "invalid", "unknown"};
@@ -63,6 +64,11 @@ static const unsigned fault_min_nodes[HARNESS_FAULT_COUNT] = {
     [HARNESS_FAULT_CORRUPT_TAIL] = 1,
     [HARNESS_FAULT_SLOW_ISOLATE_LEADER] = 3,
     [HARNESS_FAULT_FIGURE_3_7] = 5,
+    [HARNESS_FAULT_LOSE_UNSYNCED] = 1,
+    [HARNESS_FAULT_TORN_WRITE] = 1,
+    [HARNESS_FAULT_FSYNC_ERROR] = 1,
+    [HARNESS_FAULT_BITFLIP] = 1,
+    [HARNESS_FAULT_TRUNCATE] = 1,
 };
 
 #define NAME_AT(tab, v) ((size_t)(v) < sizeof(tab) / sizeof(tab[0]) ? tab[v] : "?")

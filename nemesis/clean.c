@@ -1,5 +1,6 @@
 /* clean.c - removing what runs left behind: processes, namespaces, veths, temp dirs. */
 #include "nemesis/clean.h"
+#include "nemesis/disk.h"
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -90,6 +91,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 int nemesis__rmtree(const char *path)
 {
+    /* A disk-fault filesystem left mounted inside (its daemon SIGKILLed) goes first. */
+    nemesis_disk_unmount_under(path);
     struct stat st;
     if (lstat(path, &st) < 0)
         return -errno;

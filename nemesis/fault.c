@@ -50,6 +50,11 @@ static const struct nemesis_kind *const all_kinds[] = {
     &nemesis_nodefault_corrupt_tail,
     &nemesis_nodefault_slow_isolate_leader,
     &nemesis_nodefault_figure_3_7,
+    &nemesis_nodefault_lose_unsynced,
+    &nemesis_nodefault_torn_write,
+    &nemesis_nodefault_fsync_error,
+    &nemesis_nodefault_bitflip,
+    &nemesis_nodefault_truncate,
 };
 
 const struct nemesis_kind *nemesis_kind_find(const char *name)

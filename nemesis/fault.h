@@ -50,6 +50,14 @@ enum nemesis_action {
                                     steps of Raft's Figure 3.7 (harness/figure37.h) with
                                     delay_ms on the lagging node's inbound links; heal: network
                                     back, every killed node started again */
+    NEMESIS_ACTION_LOSE_UNSYNCED, /* SIGKILL fault->nodes, undo their unsynced writes (disk.h);
+                                     heal: start them again */
+    NEMESIS_ACTION_TORN_WRITE,    /* the same, the last unsynced write kept in part */
+    NEMESIS_ACTION_FSYNC_ERROR,   /* fsync returns EIO on fault->nodes; heal: fsync works again
+                                     and a node that exited is started again */
+    NEMESIS_ACTION_BITFLIP,       /* SIGKILL fault->nodes, flip a bit of their newest file;
+                                     heal: start them again */
+    NEMESIS_ACTION_TRUNCATE,      /* the same, cutting bytes off the newest file */
 };
 
 /* Tunables of the kinds; nemesis_fault_opts_default gives sensible values. */

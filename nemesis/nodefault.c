@@ -21,6 +21,16 @@ const char *nemesis_action_name(enum nemesis_action action)
         return "slow-isolate";
     case NEMESIS_ACTION_FIGURE_3_7:
         return "figure-3-7";
+    case NEMESIS_ACTION_LOSE_UNSYNCED:
+        return "lose-unsynced";
+    case NEMESIS_ACTION_TORN_WRITE:
+        return "torn-write";
+    case NEMESIS_ACTION_FSYNC_ERROR:
+        return "fsync-error";
+    case NEMESIS_ACTION_BITFLIP:
+        return "bitflip";
+    case NEMESIS_ACTION_TRUNCATE:
+        return "truncate";
     case NEMESIS_ACTION_NONE:
         break;
     }
@@ -133,6 +143,16 @@ static int plan_figure_3_7(struct fl_rng *rng, const struct nemesis_topology *to
 const struct nemesis_kind nemesis_nodefault_figure_3_7 = {
     .name = "figure-3-7", .cls = NEMESIS_CLASS_PROCESS, .plan = plan_figure_3_7};
 
+NODE_KIND(nemesis_nodefault_lose_unsynced, "lose-unsynced", NEMESIS_CLASS_PROCESS, TARGET_ALL,
+          NEMESIS_ACTION_LOSE_UNSYNCED);
+NODE_KIND(nemesis_nodefault_torn_write, "torn-write", NEMESIS_CLASS_PROCESS, TARGET_ALL,
+          NEMESIS_ACTION_TORN_WRITE);
+NODE_KIND(nemesis_nodefault_fsync_error, "fsync-error", NEMESIS_CLASS_PROCESS, TARGET_ONE,
+          NEMESIS_ACTION_FSYNC_ERROR);
+NODE_KIND(nemesis_nodefault_bitflip, "bitflip", NEMESIS_CLASS_PROCESS, TARGET_ONE,
+          NEMESIS_ACTION_BITFLIP);
+NODE_KIND(nemesis_nodefault_truncate, "truncate", NEMESIS_CLASS_PROCESS, TARGET_ONE,
+          NEMESIS_ACTION_TRUNCATE);
 NODE_KIND(nemesis_nodefault_membership_remove_add, "membership-remove-add",
           NEMESIS_CLASS_MEMBERSHIP, TARGET_ONE, NEMESIS_ACTION_REMOVE);
 NODE_KIND(nemesis_nodefault_membership_promote, "membership-promote", NEMESIS_CLASS_MEMBERSHIP,

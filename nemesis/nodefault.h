@@ -24,6 +24,13 @@ extern const struct nemesis_kind nemesis_nodefault_membership_promote;
 extern const struct nemesis_kind nemesis_nodefault_corrupt_tail;
 extern const struct nemesis_kind nemesis_nodefault_slow_isolate_leader;
 extern const struct nemesis_kind nemesis_nodefault_figure_3_7;
+/* Disk faults (nemesis/disk.h): lose-unsynced and torn-write hit every node at
+ * once (a power loss); fsync-error, bitflip and truncate one node. */
+extern const struct nemesis_kind nemesis_nodefault_lose_unsynced;
+extern const struct nemesis_kind nemesis_nodefault_torn_write;
+extern const struct nemesis_kind nemesis_nodefault_fsync_error;
+extern const struct nemesis_kind nemesis_nodefault_bitflip;
+extern const struct nemesis_kind nemesis_nodefault_truncate;
 
 /* "pause", "kill", "remove", "promote" or "none". */
 const char *nemesis_action_name(enum nemesis_action action);

@@ -15,6 +15,10 @@
 #   etcd           etcd under partitions (scenarios/etcd-partition.json), 15 s:
 #                  must be valid; skipped, with a message, when etcd is not
 #                  installed
+#   disk-*         the disk-fault filesystem (scenarios/disk-lose-unsynced.json,
+#                  power losses that forget unsynced writes), 15 s: the reference
+#                  node and etcd valid, reference:bug=ack-before-fsync invalid
+#                  (up to 5 seeds, as below)
 #   bug-<name>     each scenarios/bug-*.json with its planted bug and its own
 #                  fault phase: must give the scenario's "expected" verdict
 #                  (invalid; valid for the liveness bug no-prevote, run 15 s).
@@ -25,7 +29,7 @@
 #                  A run is stopped past its phases + 60 s (a check the
 #                  search finds hard) and counts as unknown.
 # --quick runs a smaller matrix (partition, kill, ack-before-fsync, no-dedup,
-# stale-read, etcd) with 10 s fault phases for the valid entries.
+# stale-read, etcd, ack-before-fsync under the disk faults) with 10 s fault phases for the valid entries.
 #
 # Entries run --jobs at a time (default 2: the runs are mostly waiting; each
 # has its own namespaces). Exit status: 0 when every entry gave its expected
@@ -113,6 +117,7 @@ if ((quick)); then
         "bug-ack-before-fsync|bug-ack-before-fsync|reference:bug=ack-before-fsync||20|3"
         "bug-no-dedup|bug-no-dedup|reference:bug=no-dedup|||3"
         "bug-stale-read|bug-stale-read|reference:bug=stale-read|||2"
+        "disk-bug-ack-before-fsync|disk-lose-unsynced|reference:bug=ack-before-fsync|invalid|15|3"
     )
 else
     ref_s=15
@@ -127,6 +132,10 @@ else
         "etcd|etcd-partition|etcd|valid|$ref_s|1"
         # The figure-3-7 steps on a correct node (5 nodes, one round in 30 s): valid.
         "ref-figure-3-7|bug-commit-old-term|reference|valid|30|1"
+        # Power losses through the disk-fault filesystem (any implementation).
+        "disk-ref|disk-lose-unsynced|reference|valid|$ref_s|1"
+        "disk-etcd|disk-lose-unsynced|etcd|valid|$ref_s|1"
+        "disk-bug-ack-before-fsync|disk-lose-unsynced|reference:bug=ack-before-fsync|invalid|$ref_s|5"
     )
     for f in scenarios/bug-*.json; do
         b=$(basename "$f" .json)
@@ -151,7 +160,7 @@ run_entry() {
         echo "-- $name: SKIPPED (shown by the simulated cluster: ctest sim_bugs)"
         return
     fi
-    if [[ $spec == etcd ]] && ! command -v etcd >/dev/null 2>&1; then
+    if [[ ${spec%%:*} == etcd ]] && ! command -v etcd >/dev/null 2>&1; then
         echo "skip||0|etcd is not installed (apt-get install etcd-server); entry skipped" >"$out/.state/$name"
         echo "-- $name: SKIPPED (etcd not installed)"
         return

@@ -816,6 +816,12 @@ int io_log_append(struct io_log *log, uint64_t index, const struct raft_entry *e
     return 0;
 }
 
+int io_log_write(struct io_log *log, char *errmsg)
+{
+    int rc = flush(log, errmsg);
+    return rc < 0 ? rc : 0;
+}
+
 int io_log_sync(struct io_log *log, char *errmsg)
 {
     int rc = flush(log, errmsg);

@@ -146,6 +146,10 @@ int io_log_append(struct io_log *log, uint64_t index, const struct raft_entry *e
  * created since the last sync. Cheap when nothing is pending. Returns 0 or a
  * negative errno; after a failure the log refuses further writes. */
 int io_log_sync(struct io_log *log, char *errmsg);
+/* Writes what io_log_append buffered to the active segment without a sync
+ * (the ack-before-fsync planted bug: in the OS's cache, lost by a power loss
+ * but not by a crash). Returns 0 or a negative code with errmsg. */
+int io_log_write(struct io_log *log, char *errmsg);
 
 /* Deletes the records from index `from` on (all of them when from <= first),
  * durably before returning (deleted files and the shortened segment are

@@ -11,8 +11,8 @@ Test(nemesis_fault, every_kind_is_found_by_its_unique_name_with_the_right_effect
 {
     size_t n;
     const struct nemesis_kind *const *all = nemesis_kinds(&n);
-    cr_assert_eq(n, 26); /* 7 partition, 4 packet, 3 clock, 10 process (corrupt-tail,
-                            slow-isolate-leader and figure-3-7 too), 2 membership */
+    cr_assert_eq(n, 31); /* 7 partition, 4 packet, 3 clock, 10 process (corrupt-tail,
+                            slow-isolate-leader and figure-3-7 too), 2 membership, 5 disk */
     for (size_t i = 0; i < n; i++) {
         cr_assert_eq(nemesis_kind_find(all[i]->name), all[i]);
         cr_assert_not_null(all[i]->plan);
