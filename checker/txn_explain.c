@@ -1,6 +1,7 @@
 /* txn_explain.c - anomalies told in words, JSON and SVG. */
 #include "checker/txn_explain.h"
 
+#include "checker/report.h"
 #include "checker/txn_cycle.h"
 #include "common/alloc.h"
 #include "common/error.h"
@@ -452,4 +453,82 @@ void checker_txn_cycle_svg(const struct checker_txn_history *h, const struct che
                       "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">T%u</text>",
                       px[i], py[i], px[i], py[i] + 4, a->txns[i]);
     fl_buf_puts(out, "</svg>");
+}
+
+/* ==== HTML ==== */
+
+void checker_txn_report_html(const struct checker_txn_history *h,
+                             const struct checker_txn_result *res, const char *title,
+                             struct fl_buf *out)
+{
+    struct fl_buf t;
+    fl_buf_init(&t);
+    fl_buf_puts(out, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>");
+    checker_html_escape(out, title, 200);
+    fl_buf_puts(out, "</title><style>body{font-family:sans-serif;margin:2em;max-width:70em}"
+                     ".valid{color:#1e8449}.invalid{color:#c0392b}.unknown{color:#b9770e}"
+                     "li{margin:.2em 0}.anomaly{border-top:1px solid #ccc;margin-top:1em}"
+                     "</style></head><body><h1>");
+    checker_html_escape(out, title, 200);
+    fl_buf_printf(out, "</h1><p class=\"%s\"><b>%s</b> for %s (%s)",
+                  checker_verdict_name(res->verdict), checker_verdict_name(res->verdict),
+                  checker_txn_consistency_name(res->consistency),
+                  checker_txn_workload_name(res->workload));
+    if (res->reason[0]) {
+        fl_buf_puts(out, ": ");
+        checker_html_escape(out, res->reason, 400);
+    }
+    fl_buf_printf(out,
+                  "</p><p>%zu transactions (ok %zu, info %zu, fail %zu), %zu keys, %zu edges</p>",
+                  res->n_txns, res->n_ok, res->n_info, res->n_fail, res->n_keys, res->n_edges);
+    fl_buf_reset(&t);
+    model_list(res->ruled_out, &t);
+    fl_buf_puts(out, "<p>Rules out: ");
+    checker_html_escape(out, fl_buf_cstr(&t), 400);
+    fl_buf_reset(&t);
+    model_list(res->weakest, &t);
+    fl_buf_puts(out, "; weakest violated: ");
+    checker_html_escape(out, fl_buf_cstr(&t), 400);
+    fl_buf_reset(&t);
+    model_list(res->proven, &t);
+    fl_buf_puts(out, ". Proven: ");
+    checker_html_escape(out, fl_buf_cstr(&t), 400);
+    fl_buf_puts(out, ".</p>");
+    for (int k = 0; k < CHECKER_TXN_N_ANOMALIES; k++) {
+        const struct checker_txn_anomaly *a = &res->found.example[k];
+        if (!res->found.count[k] || !a->n)
+            continue;
+        fl_buf_printf(
+            out, "<div class=\"anomaly\"><h2>%s</h2><p>%" PRIu64 " found; the shortest:</p>",
+            checker_txn_anomaly_name((enum checker_txn_anomaly_kind)k), res->found.count[k]);
+        if (k < CHECKER_TXN_N_CYCLE_KINDS) {
+            checker_txn_cycle_svg(h, a, out);
+            fl_buf_puts(out, "<ol>");
+            for (uint32_t i = 0; i < a->n; i++) {
+                fl_buf_reset(&t);
+                checker_txn_step_text(h, a, i, &t);
+                fl_buf_puts(out, "<li>");
+                checker_html_escape(out, fl_buf_cstr(&t), 2000);
+                fl_buf_puts(out, "</li>");
+            }
+            fl_buf_puts(out, "</ol>");
+        } else {
+            fl_buf_reset(&t);
+            other_text(h, a, &t);
+            fl_buf_puts(out, "<p>");
+            checker_html_escape(out, fl_buf_cstr(&t), 2000);
+            fl_buf_puts(out, "</p>");
+        }
+        fl_buf_puts(out, "<ul>");
+        for (uint32_t i = 0; i < a->n; i++) {
+            fl_buf_reset(&t);
+            put_txn(h, a->txns[i], &t);
+            fl_buf_puts(out, "<li>");
+            checker_html_escape(out, fl_buf_cstr(&t), 400);
+            fl_buf_puts(out, "</li>");
+        }
+        fl_buf_puts(out, "</ul></div>");
+    }
+    fl_buf_puts(out, "</body></html>\n");
+    fl_buf_free(&t);
 }

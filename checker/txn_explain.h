@@ -33,6 +33,13 @@ json_t *checker_txn_result_json(const struct checker_txn_history *h,
 void checker_txn_cycle_svg(const struct checker_txn_history *h, const struct checker_txn_anomaly *a,
                            struct fl_buf *out);
 
+/* A self-contained HTML page (inline CSS and SVG, nothing fetched): the
+ * verdict, the models ruled out, and per anomaly kind its shortest example
+ * drawn as a cycle with its steps in words. `title` is escaped. */
+void checker_txn_report_html(const struct checker_txn_history *h,
+                             const struct checker_txn_result *res, const char *title,
+                             struct fl_buf *out);
+
 /* One sentence for step i of the cycle a (into out, no newline). */
 void checker_txn_step_text(const struct checker_txn_history *h, const struct checker_txn_anomaly *a,
                            uint32_t i, struct fl_buf *out);

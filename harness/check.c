@@ -36,7 +36,13 @@ static void usage(FILE *out)
             "\n"
             "options:\n"
             "  --model M          register (cas-register), kv, counter, set, queue, mutex,\n"
-            "                     multi-register; default: detected from the operations\n"
+            "                     multi-register; default: detected from the operations.\n"
+            "                     list-append, rw-register: Elle's transactional check\n"
+            "  --consistency C    with list-append / rw-register: strict-serializable (default),\n"
+            "                     serializable, snapshot-isolation, repeatable-read,\n"
+            "                     read-committed, read-uncommitted\n"
+            "  --html OUT         with list-append / rw-register: also write a report page\n"
+            "                     (each anomaly's shortest cycle drawn, steps in words)\n"
             "  --format F         auto (default), jsonl, edn, jepsen-log\n"
             "  --initial JSON     initial value (default: 0 for EDN as in Knossos, else nil)\n"
             "  --nil-read-any     an ok read of nil matches any state (default for EDN)\n"
@@ -164,6 +170,7 @@ int harness_check_main(int argc, char **argv)
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
         {"consistency", required_argument, NULL, 'C'},
+        {"html", required_argument, NULL, 'H'},
         {"format", required_argument, NULL, 'f'},
         {"initial", required_argument, NULL, 'i'},
         {"nil-read-any", no_argument, NULL, 'a'},
@@ -204,6 +211,10 @@ int harness_check_main(int argc, char **argv)
                 goto usage_error;
             }
             opt.model = optarg;
+            break;
+        case 'H':
+            txn.html = optarg;
+            txn_mode = true;
             break;
         case 'C':
             if (checker_txn_consistency_parse(optarg, &txn.consistency) < 0) {
@@ -298,6 +309,10 @@ int harness_check_main(int argc, char **argv)
     if (txn_mode && (opt.model || export_path || want_stats)) {
         fprintf(stderr, "faultline check: --model list-append/rw-register and --consistency go "
                         "without --export-edn, --stats or another --model\n");
+        goto usage_error;
+    }
+    if (txn.html && argc - optind != 1) {
+        fprintf(stderr, "faultline check: --html takes exactly one history file\n");
         goto usage_error;
     }
     if (txn_mode) {

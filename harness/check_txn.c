@@ -71,6 +71,22 @@ int harness_check_txn_file(const char *path, const struct harness_check_txn_opts
             fl_buf_free(&buf);
         }
     }
+    if (o->html) {
+        struct fl_buf page;
+        fl_buf_init(&page);
+        checker_txn_report_html(&h, &res, path, &page);
+        FILE *f = fopen(o->html, "w");
+        bool ok = f && !page.oom && fwrite(fl_buf_cstr(&page), 1, page.len, f) == page.len;
+        if (f && fclose(f) != 0)
+            ok = false;
+        fl_buf_free(&page);
+        if (!ok) {
+            fprintf(stderr, "faultline check: --html %s: cannot write\n", o->html);
+            checker_txn_result_free(&res);
+            checker_txn_history_free(&h);
+            return 3;
+        }
+    }
     fflush(stdout);
     int code = (int)res.verdict;
     checker_txn_result_free(&res);

@@ -15,6 +15,7 @@ struct harness_check_txn_opts {
     double timeout_s;
     size_t max_memory;
     bool json, quiet;
+    const char *html; /* write the report page here (one history), or NULL */
 };
 
 /* Checks `path` and prints its verdict line (and explanation, or one JSON

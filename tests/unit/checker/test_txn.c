@@ -451,6 +451,13 @@ Test(checker_txn, explanation_names_keys_and_values)
     checker_txn_cycle_svg(&r.h, &r.res.found.example[CHECKER_TXN_G_SINGLE], &b);
     cr_assert(strncmp(fl_buf_cstr(&b), "<svg", 4) == 0);
     cr_assert(strstr(fl_buf_cstr(&b), ">rw</text>"));
+    fl_buf_reset(&b);
+    checker_txn_report_html(&r.h, &r.res, "<history & co>", &b);
+    const char *page = fl_buf_cstr(&b);
+    cr_assert(strstr(page, "<svg"));
+    cr_assert(strstr(page, "&lt;history &amp; co&gt;"));
+    cr_assert(strstr(page, "G-single"));
+    cr_assert(!strstr(page, "src=") && !strstr(page, "<history"), "self-contained and escaped");
     fl_buf_free(&b);
     done(&r);
 }
