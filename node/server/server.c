@@ -30,6 +30,7 @@
 
 #define PENDING_MAX    20000 /* client requests in progress, all kinds */
 #define HELD_MAX       1024  /* commands held ahead of a gap, per session */
+#define SUBMIT_BATCH   256   /* commands submitted to the core in one step */
 #define CONN_WRITE_MAX (8u << 20)
 #define SNAPSHOT_CHUNK (256u << 10)
 
@@ -58,7 +59,8 @@ struct pending {
     uint64_t session, seq; /* P_COMMAND */
     json_t *op;            /* P_READ */
     uint64_t read_id, min_index, seq_hint;
-    bool ready; /* P_READ: the read index is confirmed (or not needed) */
+    bool ready;  /* P_READ: the read index is confirmed (or not needed) */
+    bool queued; /* P_COMMAND: its entry waits in the submit batch (struct server sq_*) */
     uint64_t deadline;
     uint64_t change_id; /* P_ENTRY of a join: the change to propose once committed */
     int change_role;
@@ -91,6 +93,14 @@ struct server {
     uv_loop_t loop;
     uv_timer_t tick;
     uv_idle_t flush_idle;
+    /* Commands arriving in one loop iteration go into the log as one batch
+     * (one core step, one append message per follower, one log write):
+     * flushed by submit_check after the iteration's reads, or before any
+     * other entry is submitted so the log keeps the arrival order. */
+    uv_check_t submit_check;
+    struct raft_buf *sq_bufs[SUBMIT_BATCH];
+    struct pending *sq_p[SUBMIT_BATCH]; /* NULL once freed while queued */
+    unsigned sq_n;
     uv_signal_t sigterm, sigint, sigusr1;
     uv_tcp_t client_listener;
     struct io_transport tr;
@@ -342,6 +352,10 @@ static void pending_free(struct server *s, struct pending *p)
         *pp = p->next;
         s->n_pending--;
     }
+    if (p->queued)
+        for (unsigned i = 0; i < s->sq_n; i++)
+            if (s->sq_p[i] == p)
+                s->sq_p[i] = NULL;
     json_decref(p->op);
     fl_free(p);
 }
@@ -369,9 +383,57 @@ static int step(struct server *s, struct raft_event *ev, uint64_t *submit_index)
     return rv;
 }
 
+static bool is_leader(struct server *s);
+
+/* Submits the queued commands as one batch; each command whose batch the
+ * core refuses is answered (not_leader with a hint, or busy). */
+static void flush_submits(struct server *s)
+{
+    unsigned n = s->sq_n;
+    if (n == 0)
+        return;
+    s->sq_n = 0;
+    struct raft_buf *bufs[SUBMIT_BATCH];
+    struct pending *ps[SUBMIT_BATCH];
+    memcpy(bufs, s->sq_bufs, n * sizeof bufs[0]);
+    memcpy(ps, s->sq_p, n * sizeof ps[0]);
+    for (unsigned i = 0; i < n; i++)
+        if (ps[i] != NULL)
+            ps[i]->queued = false;
+    struct raft_event ev = {.type = RAFT_SUBMIT};
+    ev.submit.n = n;
+    ev.submit.bufs = bufs;
+    int rv = step(s, &ev, NULL);
+    for (unsigned i = 0; i < n; i++)
+        raft_buf_unref(bufs[i]);
+    if (rv == 0)
+        return;
+    /* The step may have freed pendings (lost leadership answers them). */
+    for (unsigned i = 0; i < n; i++) {
+        bool live = false;
+        for (struct pending *p = s->pending; p != NULL && !live; p = p->next)
+            live = p == ps[i];
+        if (!live)
+            continue;
+        if (rv == RAFT_ENOTLEADER)
+            reply_redirect(s, ps[i]->conn, ps[i]->req_id);
+        else
+            reply_err(s, ps[i]->conn, ps[i]->req_id, "busy", "the entry could not be submitted");
+        pending_free(s, ps[i]);
+    }
+}
+
+static void on_submit_check(uv_check_t *h)
+{
+    struct server *s = h->data;
+    uv_check_stop(h);
+    flush_submits(s);
+}
+
 static int submit_entry(struct server *s, json_t *entry /* stolen */, uint64_t *index,
                         uint64_t *term)
 {
+    flush_submits(s);
     char *text = entry != NULL ? json_dumps(entry, JSON_COMPACT) : NULL;
     json_decref(entry);
     if (text == NULL)
@@ -899,17 +961,29 @@ static void submit_command(struct server *s, struct conn *c, uint64_t req_id, ui
     }
     p->session = session;
     p->seq = seq;
+    if (!is_leader(s)) {
+        reply_redirect(s, c, req_id);
+        pending_free(s, p);
+        return;
+    }
     json_t *e = json_pack("{s:s,s:I,s:I,s:I,s:O}", "t", "command", "time", (json_int_t)wall_ms(),
                           "session", (json_int_t)session, "seq", (json_int_t)seq, "op", op);
-    uint64_t index, term;
-    int rv = submit_entry(s, e, &index, &term);
-    if (rv != 0) {
-        if (rv == RAFT_ENOTLEADER)
-            reply_redirect(s, c, req_id);
-        else
-            reply_err(s, c, req_id, "busy", "the entry could not be submitted");
+    char *text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
+    json_decref(e);
+    struct raft_buf *b = text != NULL ? raft_buf_new(text, strlen(text)) : NULL;
+    free(text);
+    if (b == NULL) {
+        reply_err(s, c, req_id, "busy", "out of memory");
         pending_free(s, p);
+        return;
     }
+    if (s->sq_n == SUBMIT_BATCH)
+        flush_submits(s);
+    s->sq_bufs[s->sq_n] = b;
+    s->sq_p[s->sq_n] = p;
+    s->sq_n++;
+    p->queued = true;
+    uv_check_start(&s->submit_check, on_submit_check);
 }
 
 /* Submits held commands of `h` that are next in sequence (or overdue). */
@@ -1561,6 +1635,9 @@ static void begin_shutdown(struct server *s, const char *why)
         return;
     s->stopping = true;
     log_event(s, "shutdown", json_pack("{s:s}", "reason", why));
+    for (unsigned i = 0; i < s->sq_n; i++)
+        raft_buf_unref(s->sq_bufs[i]);
+    s->sq_n = 0;
     for (struct pending *p = s->pending, *next; p != NULL; p = next) {
         next = p->next;
         reply_err(s, p->conn, p->req_id, "shutting_down", "the node is stopping");
@@ -1570,6 +1647,7 @@ static void begin_shutdown(struct server *s, const char *why)
     uv_timer_stop(&s->tick);
     uv_close((uv_handle_t *)&s->tick, on_closed_handle);
     uv_close((uv_handle_t *)&s->flush_idle, on_closed_handle);
+    uv_close((uv_handle_t *)&s->submit_check, on_closed_handle);
     uv_close((uv_handle_t *)&s->sigterm, on_closed_handle);
     uv_close((uv_handle_t *)&s->sigint, on_closed_handle);
     uv_close((uv_handle_t *)&s->sigusr1, on_closed_handle);
@@ -1830,6 +1908,8 @@ int server_run(const struct server_options *o, char *errmsg)
     }
     uv_loop_init(&s->loop);
     uv_idle_init(&s->loop, &s->flush_idle);
+    uv_check_init(&s->loop, &s->submit_check);
+    s->submit_check.data = s;
     uv_timer_init(&s->loop, &s->tick);
     uv_signal_init(&s->loop, &s->sigterm);
     uv_signal_init(&s->loop, &s->sigint);
@@ -1853,6 +1933,7 @@ int server_run(const struct server_options *o, char *errmsg)
         s->stopping = true;
         uv_close((uv_handle_t *)&s->tick, on_closed_handle);
         uv_close((uv_handle_t *)&s->flush_idle, on_closed_handle);
+        uv_close((uv_handle_t *)&s->submit_check, on_closed_handle);
         uv_close((uv_handle_t *)&s->sigterm, on_closed_handle);
         uv_close((uv_handle_t *)&s->sigint, on_closed_handle);
         uv_close((uv_handle_t *)&s->sigusr1, on_closed_handle);
