@@ -150,6 +150,7 @@ int checker_report_analyze(const struct checker_history *h, const struct checker
             f->end = -1;
             f->failed = has_error(ev->value);
             f->first_ok = -1;
+            f->first_ok_invoked_after = -1;
             continue;
         }
         a->n_other_nemesis++;
@@ -185,6 +186,18 @@ int checker_report_analyze(const struct checker_history *h, const struct checker
                 hi = mid;
         }
         f->first_ok = lo < n_ok ? oks[lo] : -1;
+    }
+    for (size_t j = 0; j < a->n_faults; j++) {
+        struct checker_report_fault *f = &a->faults[j];
+        int64_t t = f->applied >= 0 ? f->applied : f->start;
+        if (t < 0)
+            continue;
+        for (size_t i = 0; i < h->n_ops; i++) {
+            const struct checker_hop *op = &h->ops[i];
+            if (op->status == FL_EVENT_OK && op->call_time >= t && op->ret_time >= 0 &&
+                (f->first_ok_invoked_after < 0 || op->ret_time < f->first_ok_invoked_after))
+                f->first_ok_invoked_after = op->ret_time;
+        }
     }
     if (any && o->unavailable_ns > 0) {
         size_t cap = n_ok + 1;
@@ -406,6 +419,12 @@ json_t *checker_report_json(const struct checker_report_input *in,
         put(fj, "value", f->value ? json_incref(f->value) : json_null(), &ok);
         put(fj, "recovery_s",
             f->first_ok >= 0 ? json_real((double)(f->first_ok - f->end) / NS_PER_S) : json_null(),
+            &ok);
+        int64_t t = f->applied >= 0 ? f->applied : f->start;
+        put(fj, "failover_s",
+            f->first_ok_invoked_after >= 0
+                ? json_real((double)(f->first_ok_invoked_after - t) / NS_PER_S)
+                : json_null(),
             &ok);
     }
 

@@ -46,9 +46,9 @@ struct checker_report_input {
     const struct checker_set_result *set;         /* Jepsen set check */
     const struct checker_counter_result *counter; /* counter bounds */
     const struct checker_stats *stats;            /* latency and throughput */
-    const char *title;    /* e.g. the scenario name; NULL: the history path */
-    const char *expected; /* "valid", "invalid", "unknown" or NULL */
-    json_t *scenario;     /* the scenario as run, copied into results.json; or NULL */
+    const char *title;      /* e.g. the scenario name; NULL: the history path */
+    const char *expected;   /* "valid", "invalid", "unknown" or NULL */
+    json_t *scenario;       /* the scenario as run, copied into results.json; or NULL */
     const char *extra_html; /* trusted HTML placed after the counterexample (the harness's
                                message diagram, its text escaped), or NULL */
 };
@@ -62,6 +62,11 @@ struct checker_report_fault {
     int64_t end;      /* the heal's info (or invoke); -1 never healed */
     bool failed;      /* the info carried an "error" */
     int64_t first_ok; /* first ok completion at or after `end`; -1 none */
+    /* First ok completion of an operation invoked at or after the fault took
+     * effect (`applied`, else `start`): time from the fault to service again
+     * (a failover), which `first_ok` cannot show when the fault heals before
+     * the cluster recovers (a kill); -1 none. */
+    int64_t first_ok_invoked_after;
 };
 
 /* A stretch without any ok completion. */
@@ -99,7 +104,7 @@ enum checker_verdict checker_report_verdict(const struct checker_report_input *i
  *    "throughput": {"bucket_s", "ok_per_s": [...], "mean_ok_per_s"},
  *    "latency_ms": {F: {"count", "p50", "p90", "p99", "max"}},
  *    "faults": [{"kind", "start_s", "applied_s", "end_s", "duration_s",
- *                "failed", "value", "recovery_s"}],
+ *                "failed", "value", "recovery_s", "failover_s"}],
  *    "unavailability": {"threshold_s", "total_s",
  *                       "windows": [{"start_s", "end_s", "duration_s", "open", "faults": [i]}]},
  *    "counterexample": {...} (only when linearizability found it invalid),

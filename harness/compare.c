@@ -177,7 +177,7 @@ void harness_compare_run_from_json(const json_t *results, struct harness_compare
 {
     /* Every figure is read below (NaN or 0 when absent). */
     run->anomaly[0] = '\0';
-    run->n_faults = run->n_recovered = 0;
+    run->n_faults = run->n_recovered = run->n_failover = 0;
     const char *v = json_string_value(json_object_get(results, "verdict"));
     if (v != NULL && strcmp(v, "valid") == 0)
         run->code = HARNESS_COMPARE_VALID;
@@ -212,6 +212,9 @@ void harness_compare_run_from_json(const json_t *results, struct harness_compare
         double rec = fl_json_number(json_object_get(f, "recovery_s"));
         if (!isnan(rec) && rec >= 0 && run->n_recovered < HARNESS_COMPARE_MAX_FAULTS)
             run->recovery_s[run->n_recovered++] = rec;
+        double fo = fl_json_number(json_object_get(f, "failover_s"));
+        if (!isnan(fo) && fo >= 0 && run->n_failover < HARNESS_COMPARE_MAX_FAULTS)
+            run->failover_s[run->n_failover++] = fo;
     }
     if (run->code == HARNESS_COMPARE_INVALID) {
         anomaly_line(results, run->anomaly, sizeof run->anomaly);
@@ -264,6 +267,28 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Median and maximum of every run's failover times (fault -> first ok op invoked after it). */
+static void failover_summary(const struct harness_compare_run *runs, size_t n,
+                             struct harness_compare_summary *s)
+{
+    size_t k = 0;
+    s->failover_median_s = s->failover_max_s = NAN;
+    for (size_t i = 0; i < n; i++)
+        k += runs[i].n_failover;
+    s->failovers = (unsigned)k;
+    double *all = k > 0 ? fl_calloc(k, sizeof *all) : NULL;
+    if (all == NULL)
+        return;
+    k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (unsigned j = 0; j < runs[i].n_failover; j++)
+            all[k++] = runs[i].failover_s[j];
+    qsort(all, k, sizeof *all, cmp_double);
+    s->failover_median_s = k % 2 ? all[k / 2] : (all[k / 2 - 1] + all[k / 2]) / 2;
+    s->failover_max_s = all[k - 1];
+    fl_free(all);
+}
+
 /* Mean of the non-NaN values of a field over the runs; NaN when none. */
 static double mean_of(const struct harness_compare_run *runs, size_t n, size_t offset)
 {
@@ -313,6 +338,7 @@ void harness_compare_summarize(const struct harness_compare_run *runs, size_t n,
 #undef MEAN
     s->recovered = (unsigned)n_rec;
     s->recovery_median_s = s->recovery_max_s = NAN;
+    failover_summary(runs, n, s);
     if (n_rec == 0)
         return;
     double *all = fl_calloc(n_rec, sizeof *all);
@@ -417,6 +443,10 @@ void harness_compare_table(const struct harness_compare *c, struct fl_buf *out)
         fl_buf_printf(out, "%-28s %4u %-16s %20s %8s %15s %15s %9s %15s\n", im->spec.text, s->runs,
                       v, cnt, tp, w, r, un, rec);
         fl_buf_printf(out, "%-28s      seeds: %s\n", "", s->letters);
+        if (s->failovers > 0)
+            fl_buf_printf(out, "%-28s      from fault to first ok op (median/max of %u): %s/%s\n",
+                          "", s->failovers, fig(a, sizeof a, "%.3fs", s->failover_median_s),
+                          fig(b, sizeof b, "%.3fs", s->failover_max_s));
     }
     fl_buf_puts(out,
                 "  latencies in ms (mean over runs of each run's percentile); unavail: total "
@@ -515,6 +545,8 @@ static json_t *summary_json(const struct harness_compare_summary *s, bool *ok)
     put(o, "recovered", json_integer(s->recovered), ok);
     put(o, "recovery_median_s", fl_json_real(s->recovery_median_s), ok);
     put(o, "recovery_max_s", fl_json_real(s->recovery_max_s), ok);
+    put(o, "failover_median_s", fl_json_real(s->failover_median_s), ok);
+    put(o, "failover_max_s", fl_json_real(s->failover_max_s), ok);
     if (o == NULL)
         *ok = false;
     return o;

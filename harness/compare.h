@@ -82,6 +82,8 @@ struct harness_compare_run {
     unsigned n_faults;    /* faults[] */
     unsigned n_recovered; /* of them, with recovery_s (kept: the first MAX_FAULTS) */
     double recovery_s[HARNESS_COMPARE_MAX_FAULTS];
+    unsigned n_failover; /* faults with failover_s (fault to the first ok op invoked after it) */
+    double failover_s[HARNESS_COMPARE_MAX_FAULTS];
 };
 
 /* Fills *run (all but seed and dir) from a results.json object `results`
@@ -104,7 +106,9 @@ struct harness_compare_summary {
     unsigned faults;           /* over runs */
     unsigned recovered;        /* faults with a recovery time */
     double recovery_median_s, recovery_max_s;
-    int worst; /* worst code: error > invalid > unknown > valid */
+    unsigned failovers;                       /* faults with a failover time */
+    double failover_median_s, failover_max_s; /* fault applied -> first ok op invoked after it */
+    int worst;                                /* worst code: error > invalid > unknown > valid */
 };
 
 /* Summarises `n` runs (borrowed). */

@@ -141,6 +141,9 @@ Test(checker_report, results_json_counts_percentiles_faults_windows_recovery)
     cr_assert(json_is_object(json_object_get(f, "value")));
     /* Recovery: the first ok completion after the heal (3202 ms) minus the heal (3002 ms). */
     cr_assert_float_eq(num(j, "faults.0.recovery_s"), 0.2, 1e-9);
+    /* Failover: from the fault taking effect (1001 ms) to the first ok completion of an
+     * operation invoked after it (the write of 3100-3202 ms). */
+    cr_assert_float_eq(num(j, "faults.0.failover_s"), 2.201, 1e-9);
     /* Unavailability: no ok completion from 919 ms (the last before the fault) to 3202 ms. */
     json_t *wins = json_object_get(json_object_get(j, "unavailability"), "windows");
     cr_assert_eq(json_array_size(wins), 1, "one gap longer than 1 s");
