@@ -14,6 +14,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "nemesis/topology.h"
 #include "workloads/render.h"
 
 #define HOOK_ARGS 34
@@ -396,4 +397,98 @@ void harness_nodelife_set_history(struct harness_nodelife *l, struct workload_hi
     json_array_foreach(l->pending, k, ev)
     workload_history_record_json(h, ev);
     json_array_clear(l->pending);
+}
+
+/* ==== Dry run ==== */
+
+static void print_argv(FILE *out, const char *label, char *const *argv)
+{
+    fprintf(out, "  %s:", label);
+    for (size_t k = 0; argv[k] != NULL; k++)
+        fprintf(out, " [%s]", argv[k]);
+    fputc('\n', out);
+}
+
+int harness_nodelife_dry_run(const struct harness_scenario *s, FILE *out, char *errmsg)
+{
+    const struct workload_adapter *a = workload_adapter_find(harness_impl_name(s->implementation.impl));
+    if (a == NULL)
+        return fl_errorf(errmsg, FL_EUNSUPPORTED, "implementation \"%s\" cannot be run",
+                         harness_impl_name(s->implementation.impl));
+    char run_id[8];
+    nemesis_run_id_new(run_id);
+    unsigned n = s->nodes.count + s->nodes.passive;
+    struct nemesis_topology topo;
+    int rc = nemesis_topology_plan(&topo, run_id, s->network.subnet, n, errmsg);
+    if (rc != 0)
+        return rc;
+    json_t *opts = harness_scenario_impl_options(s);
+    if (opts == NULL)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    json_object_set_new(opts, "dynamic", json_boolean(s->implementation.options.dynamic));
+    struct workload_cluster cl = {0};
+    char data[WORKLOAD_MAX_NODES][64], conf[WORKLOAD_MAX_NODES][72];
+    cl.n = n;
+    cl.options = opts;
+    cl.model = (enum workload_model)(s->workload.model + 1);
+    cl.node_bin = s->implementation.options.binary[0] ? s->implementation.options.binary
+                                                      : "faultline-node";
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(data[i], sizeof data[i], "/tmp/fl-%s/n%u", run_id, i + 1);
+        snprintf(conf[i], sizeof conf[i], "/tmp/fl-%s/n%u.conf", run_id, i + 1);
+        cl.addr[i] = topo.nodes[i].addr;
+        cl.data_dir[i] = data[i];
+        cl.conf_dir[i] = conf[i];
+        cl.passive[i] = i >= s->nodes.count;
+    }
+    fprintf(out, "dry run of scenario %s (%s implementation, %u nodes; run id %s, not started)\n",
+            s->name, a->name, n, run_id);
+    char *buf = malloc(65536);
+    if (buf == NULL) {
+        json_decref(opts);
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    }
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        char *argv[WORKLOAD_ARGV_MAX], addr[64];
+        a->client_addr(&cl, i, addr, sizeof addr);
+        fprintf(out, "node n%u: namespace %s, address %s, client %s, data %s\n", i + 1,
+                topo.nodes[i].ns, topo.nodes[i].addr, addr, data[i]);
+        if ((rc = a->node_argv(&cl, i, argv, WORKLOAD_ARGV_MAX, buf, 65536, errmsg)) != 0)
+            break;
+        print_argv(out, "command", argv);
+        rc = harness_nodelife_files(&cl, i, out, errmsg);
+        harness_nodelife_print_hooks(&cl, i, out);
+    }
+    json_t *prog = json_object_get(opts, "client");
+    if (rc == 0 && prog != NULL) {
+        json_t *args = json_object_get(prog, "args");
+        fprintf(out, "client program (one per worker; shown for worker 0):\n  command: [%s]",
+                json_string_value(json_object_get(prog, "binary")));
+        struct fl_buf b;
+        fl_buf_init(&b);
+        for (size_t k = 0; k < json_array_size(args) && rc == 0; k++) {
+            const char *t = json_string_value(json_array_get(args, k));
+            fl_buf_reset(&b);
+            if (t != NULL && (rc = workload_render(&cl, -1, "0", t, strlen(t), "client.args", &b,
+                                                   65536, errmsg)) == 0)
+                fprintf(out, " [%s]", fl_buf_cstr(&b));
+        }
+        fl_buf_free(&b);
+        fputc('\n', out);
+        fprintf(out, "  environment: FAULTLINE_NODES=[");
+        for (unsigned i = 0; i < n; i++)
+            fprintf(out, "%s{\"name\":\"n%u\",\"addr\":\"%s\",\"client_port\":%d,\"peer_port\":%d}",
+                    i ? "," : "", i + 1, cl.addr[i], workload_port(&cl, false),
+                    workload_port(&cl, true));
+        fprintf(out, "] FAULTLINE_MODEL=%s FAULTLINE_WORKER=0 FAULTLINE_OP_TIMEOUT_MS=%u\n",
+                workload_model_name(cl.model), s->workload.op_timeout_ms);
+    }
+    json_t *ev = json_object_get(opts, "events");
+    for (size_t k = 0; rc == 0 && k < json_array_size(ev); k++)
+        fprintf(out, "event %s: node log lines matching /%s/\n",
+                json_string_value(json_object_get(json_array_get(ev, k), "f")),
+                json_string_value(json_object_get(json_array_get(ev, k), "pattern")));
+    free(buf);
+    json_decref(opts);
+    return rc;
 }

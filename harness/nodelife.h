@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "harness/scenario.h"
 #include "nemesis/process.h"
 #include "workloads/adapter.h"
 #include "workloads/runner.h"
@@ -74,6 +75,12 @@ void harness_nodelife_teardown(struct harness_nodelife *l, unsigned i);
 void harness_nodelife_tick(struct harness_nodelife *l);
 /* The history is open: pending events go to it (at time 0), later ones at once. */
 void harness_nodelife_set_history(struct harness_nodelife *l, struct workload_history *h);
+
+/* `faultline run --dry-run`: plans the addresses and prints, for every node,
+ * its command line, rendered files and hooks, then the client program's
+ * command line and environment; builds and starts nothing. Returns 0 or an
+ * FL_E* code with errmsg (a template error names field, line, column). */
+int harness_nodelife_dry_run(const struct harness_scenario *s, FILE *out, char *errmsg);
 
 /* Matches one log line of node i against the patterns; returns the event's
  * f or NULL. (Exposed for tests.) */

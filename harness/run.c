@@ -1468,6 +1468,8 @@ static const char usage[] =
     "  --disk              mount the disk-fault filesystem under every node even without disk\n"
     "                      faults (it is mounted with them: lose-unsynced, torn-write,\n"
     "                      fsync-error, bitflip, truncate; scenarios/README.md)\n"
+    "  --dry-run           print every node's command line, rendered files and hooks and the\n"
+    "                      client program's (process, client); build and start nothing\n"
     "  -q, --quiet         no progress lines\n"
     "  -h, --help          this text\n"
     "\n"
@@ -1489,6 +1491,7 @@ static int run_or_replay(int argc, char **argv, bool replay)
         {"node-bin", required_argument, NULL, 'b'},
         {"no-capture", no_argument, NULL, 'n'},
         {"disk", no_argument, NULL, 'D'},
+        {"dry-run", no_argument, NULL, 'Y'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1498,7 +1501,7 @@ static int run_or_replay(int argc, char **argv, bool replay)
     const char *seed = NULL, *limit = NULL, *nodes = NULL, *impl = NULL, *count = NULL;
     const char *warmup = NULL, *heal = NULL;
     struct harness_run_opts o = {0};
-    bool no_capture = false;
+    bool no_capture = false, dry = false;
     int c;
     optind = 1;
     opterr = 0;
@@ -1536,6 +1539,9 @@ static int run_or_replay(int argc, char **argv, bool replay)
             break;
         case 'D':
             o.disk = true;
+            break;
+        case 'Y':
+            dry = true;
             break;
         case 'q':
             o.quiet = true;
@@ -1622,6 +1628,12 @@ static int run_or_replay(int argc, char **argv, bool replay)
     if (no_capture)
         sc.network.capture.enabled = false;
     if (harness_scenario_validate(&sc, sc.name, err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 3;
+    }
+    if (dry) { /* everything rendered, nothing built */
+        if (harness_nodelife_dry_run(&sc, stdout, err) == 0)
+            return 0;
         fprintf(stderr, "%s: %s\n", prog, err);
         return 3;
     }

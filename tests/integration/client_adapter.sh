@@ -38,6 +38,35 @@ awk '/^```python$/{on=1;next} /^```$/{on=0} on' workloads/CLIENT_PROTOCOL.md >"$
 cmp -s "$work/doc.py" workloads/examples/redis_client.py ||
     fail "CLIENT_PROTOCOL.md's example differs from workloads/examples/redis_client.py"
 
+# --dry-run prints every rendered argument and file; a template error is found before anything is
+# built, naming the field, the template, line, column and placeholder.
+cat >"$work/dry.json" <<'JSON'
+{"name": "dry", "nodes": {"count": 3},
+ "implementation": {"impl": "client", "options": {
+   "processes": [{"name": "redis", "binary": "/usr/bin/redis-server", "args": ["{file:redis.conf}"]},
+                 {"name": "sentinel", "binary": "/usr/bin/redis-sentinel", "args": ["{file:s.conf}"]}],
+   "files": [{"path": "redis.conf", "text": "port {client_port}\n{unless:n1:replicaof {addr:n1} {client_port}\n}"},
+             {"path": "s.conf", "text": "sentinel monitor m {addr:n1} {client_port} 2\n"}],
+   "hooks": {"setup": ["/bin/true", "{data}"]},
+   "client_port": 6379,
+   "client": {"binary": "/usr/bin/python3", "args": ["c.py", "{nodes}"]}}}}
+JSON
+"$fl" run "$work/dry.json" --dry-run >"$work/dry.out" 2>&1 || fail "dry run: exit $?"
+grep -q "replicaof 198.51.100.1 6379" "$work/dry.out" || fail "dry run: n2's redis.conf not shown"
+grep -q "command: \[/bin/sh\] \[-c\] \['/usr/bin/redis-server'" "$work/dry.out" ||
+    fail "dry run: the process group's command not shown"
+grep -q "hook setup: \[/bin/true\]" "$work/dry.out" || fail "dry run: the setup hook not shown"
+grep -q "\[n1=198.51.100.1:6379,n2=198.51.100.2:6379,n3=198.51.100.3:6379\]" "$work/dry.out" ||
+    fail "dry run: the client program's arguments not shown"
+sed 's/{addr:n1} {client_port}\\n}/{addr:n4} {client_port}\\n}/' "$work/dry.json" >"$work/dry-bad.json"
+"$fl" run "$work/dry-bad.json" --dry-run >"$work/dry-bad.out" 2>&1
+code=$?
+[[ $code -eq 3 ]] || fail "dry run of a bad template: exit $code, expected 3"
+grep -q 'implementation.options.files\[0\] (redis.conf) line 2 col 22: {addr:n4}: no node "n4"' \
+    "$work/dry-bad.out" ||
+    fail "dry run of a bad template: $(cat "$work/dry-bad.out")"
+echo "== dry run: $(wc -l <"$work/dry.out") lines; bad template: $(cat "$work/dry-bad.out")"
+
 # scenario NAME CLIENT_ARGS_JSON KINDS_JSON FAULTS_S
 scenario() {
     cat >"$work/$1.json" <<JSON
@@ -48,6 +77,7 @@ scenario() {
                 "client_port": 6379,
                 "files": [{"path": "redis.conf", "template": "workloads/examples/redis.conf.tmpl"}],
                 "events": [{"pattern": "Ready to accept connections", "f": "ready"}],
+                "hooks": {"setup": ["/bin/sh", "-c", "echo set up {name} > {data}/setup.txt"]},
                 "client": {"binary": "/usr/bin/python3", "args": $2}}},
   "nodes": {"count": 1},
   "workload": {"model": "kv", "keys": 5, "concurrency": 5, "rate_per_s": 400, "value_bytes": 8192,
@@ -76,6 +106,8 @@ for sc in redis-valid redis-killed redis-flaky; do
     grep -q '"type":"ok"' "$h" 2>/dev/null || fail "$sc: no ok operation"
     grep -q '"process":"node","type":"info","f":"ready"' "$h" 2>/dev/null ||
         fail "$sc: no node event \"ready\" in the history"
+    grep -q "faultline: hook setup: exit 0" "$work/$sc/nodes/n1.log" ||
+        fail "$sc: the setup hook did not run (nodes/n1.log)"
     if [[ -n $run ]] && ip netns list | grep -q "fl-$run-"; then
         fail "$sc: namespaces of run $run left behind"
     fi
