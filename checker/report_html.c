@@ -198,6 +198,40 @@ static void fault_shading(struct fl_buf *out, const struct checker_report_analys
     }
 }
 
+/* Node events (process "node": a foreign node's log line matched by a
+ * scenario pattern, PROCESS_PROTOCOL.md) as dashed marks with the node and
+ * the event's name, next to the faults. */
+#define MAX_NODE_EVENTS_DRAWN 300
+static void node_marks(struct fl_buf *out, const struct checker_history *h, const struct axis *ax,
+                       double y0, double y1)
+{
+    if (ax->positions)
+        return;
+    size_t n = h->n_node_events < MAX_NODE_EVENTS_DRAWN ? h->n_node_events : MAX_NODE_EVENTS_DRAWN;
+    for (size_t i = 0; i < n; i++) {
+        const struct fl_event *ev = &h->node_events[i];
+        if (ev->time < 0)
+            continue;
+        double x = PLOT_LEFT + ax_x(ax, ev->time);
+        const char *node = ev->node != NULL ? ev->node : "?";
+        fl_buf_printf(out,
+                      "<line class=\"nodeev\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\">"
+                      "<title>",
+                      x, y0, x, y1);
+        checker_html_escape(out, node, 16);
+        fl_buf_puts(out, " ");
+        checker_html_escape(out, ev->f, 64);
+        fl_buf_printf(out, " at %.3fs: ", (double)(ev->time - ax->t0) / NS_PER_S);
+        esc_json(out, ev->value, 300);
+        fl_buf_printf(out, "</title></line><text class=\"nlabel\" x=\"%.1f\" y=\"%.1f\">", x + 2,
+                      y0 + 8 + (double)(i % 3) * 9);
+        checker_html_escape(out, node, 16);
+        fl_buf_puts(out, " ");
+        checker_html_escape(out, ev->f, 24);
+        fl_buf_puts(out, "</text>\n");
+    }
+}
+
 /* ==== Timeline ==== */
 
 struct lanes {
@@ -414,6 +448,7 @@ static int timeline(struct fl_buf *out, const struct checker_report_input *in,
                   PLOT_LEFT + PLOT_W + 10, height, PLOT_LEFT + PLOT_W + 10, height);
     time_ticks(out, ax, FAULT_TOP, FAULT_TOP + lanes_h + 2);
     fault_shading(out, a, ax, 0, FAULT_TOP + lanes_h, true);
+    node_marks(out, h, ax, 0, FAULT_TOP + lanes_h);
     /* Row labels, at most ~40 of them. */
     size_t every = l.n / 40 + 1;
     for (size_t lane = 0; lane < l.n; lane += every) {
@@ -563,6 +598,7 @@ static const char page_css[] =
     ".k.info{background:#ffb74d}"
     ".fault{opacity:.16}.fn{fill:#1565c0}.fk{fill:#6a1b9a}.fp{fill:#00838f}.fd{fill:#ef6c00}"
     ".fc{fill:#2e7d32}.fm{fill:#5d4037}.fault.failed{opacity:.06}"
+    ".nodeev{stroke:#c62828;stroke-width:1;stroke-dasharray:3 2}.nlabel{font-size:9px;fill:#c62828}"
     ".flabel{font-size:10px;fill:#333}.tick,.lane{font-size:10px;fill:#666}"
     ".tick{text-anchor:middle}.lane{text-anchor:end}.grid{stroke:#eee}"
     ".cex-op{stroke:#b71c1c;stroke-width:3}.cex-concurrent{stroke:#b71c1c;stroke-width:1;"

@@ -106,6 +106,8 @@ for sc in redis-valid redis-killed redis-flaky; do
     grep -q '"type":"ok"' "$h" 2>/dev/null || fail "$sc: no ok operation"
     grep -q '"process":"node","type":"info","f":"ready"' "$h" 2>/dev/null ||
         fail "$sc: no node event \"ready\" in the history"
+    grep -q "<line class=\"nodeev\"[^>]*><title>n1 ready" "$work/$sc/report.html" ||
+        fail "$sc: the node event is not on report.html's timeline"
     grep -q "faultline: hook setup: exit 0" "$work/$sc/nodes/n1.log" ||
         fail "$sc: the setup hook did not run (nodes/n1.log)"
     if [[ -n $run ]] && ip netns list | grep -q "fl-$run-"; then
