@@ -121,11 +121,10 @@ for sc in redis-valid redis-killed redis-flaky; do
         ok=$(grep -c '"type":"ok"' "$h")
         echo "   $ok ok operations in ${long}s + 2s ($((ok / (long + 2))) ok/s)"
         (( ok >= 200 * long )) || fail "$sc: only $ok ok operations (400/s asked)"
-        # Values as long as the generator makes them (8 KiB once its 4095-byte cut is fixed).
         len=$(grep -m1 '"f":"write","key"' "$h" | /usr/bin/python3 -c \
               'import json,sys; print(len(json.loads(sys.stdin.readline())["value"]))')
         echo "   value length: $len bytes"
-        (( len >= 4095 )) || fail "$sc: values of $len bytes"
+        (( len == 8192 )) || fail "$sc: values of $len bytes, 8192 asked"
         ;;
     redis-killed)
         [[ $verdict == "$sc: invalid"* ]] ||
