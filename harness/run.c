@@ -164,6 +164,7 @@ static int start_node(struct run *r, unsigned i, char *errmsg)
         .log_path = r->logs[i],
         .registry_run = r->topo.run,
         .die_with_parent = true,
+        .whole_namespace = true,
     };
     int rv = nemesis_process_start(&r->procs[i], &o, errmsg);
     if (rv == 0 && r->life_ok)

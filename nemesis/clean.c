@@ -29,45 +29,42 @@ static void report(nemesis__report_cb cb, void *data, const char *kind, const ch
         cb(data, kind, name, err);
 }
 
+struct ns_kill {
+    const char *ns;
+    int dry_run;
+    nemesis__report_cb cb;
+    void *data;
+    int first;
+};
+
+static int kill_one(pid_t pid, void *data)
+{
+    struct ns_kill *k = data;
+    char name[128];
+    snprintf(name, sizeof name, "pid %ld in %s", (long)pid, k->ns);
+    int rc = 0;
+    if (!k->dry_run && kill(pid, SIGKILL) < 0 && errno != ESRCH)
+        rc = -errno;
+    if (rc < 0 && !k->first)
+        k->first = rc;
+    report(k->cb, k->data, "process", name, rc);
+    return 0;
+}
+
 int nemesis__ns_remove(const char *ns, int dry_run, nemesis__report_cb cb, void *data)
 {
     char path[128];
     struct stat nst;
-    int first = 0;
 
     if (!nemesis_netns_name_ok(ns))
         return -EINVAL;
     snprintf(path, sizeof path, "%s/%s", NEMESIS_NETNS_DIR, ns);
     if (lstat(path, &nst) < 0)
         return errno == ENOENT ? 0 : -errno;
-    /* stat follows the bind mount to the nsfs inode that /proc/<pid>/ns/net also shows;
-     * when the file is not (or no longer) a mount, there is no namespace to search. */
-    if (stat(path, &nst) == 0) {
-        DIR *d = opendir("/proc");
-        struct dirent *e;
-        pid_t self = getpid();
-        while (d && (e = readdir(d)) != NULL) {
-            char *end;
-            long pid = strtol(e->d_name, &end, 10);
-            if (*end || pid <= 0 || pid == self)
-                continue;
-            char p[64];
-            struct stat pst;
-            snprintf(p, sizeof p, "/proc/%ld/ns/net", pid);
-            if (stat(p, &pst) < 0 || pst.st_dev != nst.st_dev || pst.st_ino != nst.st_ino)
-                continue;
-            char name[128];
-            snprintf(name, sizeof name, "pid %ld in %s", pid, ns);
-            int rc = 0;
-            if (!dry_run && kill((pid_t)pid, SIGKILL) < 0 && errno != ESRCH)
-                rc = -errno;
-            if (rc < 0 && !first)
-                first = rc;
-            report(cb, data, "process", name, rc);
-        }
-        if (d)
-            closedir(d);
-    }
+    /* When the file is not (or no longer) a mount, there is no namespace to search. */
+    struct ns_kill k = {.ns = ns, .dry_run = dry_run, .cb = cb, .data = data};
+    nemesis__ns_each_pid(ns, kill_one, &k);
+    int first = k.first;
     int rc = 0;
     if (!dry_run) {
         if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)

@@ -34,6 +34,11 @@ void nemesis__sleep_ms(unsigned ms);
 typedef void (*nemesis__report_cb)(void *data, const char *kind, const char *name, int err);
 int nemesis__ns_remove(const char *ns, int dry_run, nemesis__report_cb cb, void *data);
 
+/* Calls cb(pid, data) for every process whose network namespace is the named one
+ * (stat of /proc/PID/ns/net against the bind mount; never the calling process); stops
+ * early when cb returns non-zero. Returns 0, or -ENOENT when the namespace is not there. */
+int nemesis__ns_each_pid(const char *ns, int (*cb)(pid_t pid, void *data), void *data);
+
 /* Removes a directory tree without following symlinks. Returns 0, -ENOENT,
  * or the first error. */
 int nemesis__rmtree(const char *path);

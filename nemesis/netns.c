@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "nemesis/internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -346,4 +347,58 @@ err_pipes:
 int nemesis_netns_exec(const char *ns, const char *const *argv, char *errmsg)
 {
     return nemesis_netns_run(ns, argv, NULL, 0, NULL, 0, NULL, NULL, errmsg);
+}
+
+/* ==== Processes of a namespace ==== */
+
+int nemesis__ns_each_pid(const char *ns, int (*cb)(pid_t pid, void *data), void *data)
+{
+    char path[128];
+    struct stat nst;
+    if (!nemesis_netns_name_ok(ns))
+        return -EINVAL;
+    snprintf(path, sizeof path, "%s/%s", NEMESIS_NETNS_DIR, ns);
+    /* stat follows the bind mount to the nsfs inode that /proc/<pid>/ns/net also shows. */
+    if (stat(path, &nst) < 0)
+        return -errno;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -errno;
+    struct dirent *e;
+    pid_t self = getpid();
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == self)
+            continue;
+        char p[64];
+        struct stat pst;
+        snprintf(p, sizeof p, "/proc/%ld/ns/net", pid);
+        if (stat(p, &pst) < 0 || pst.st_dev != nst.st_dev || pst.st_ino != nst.st_ino)
+            continue;
+        if (cb((pid_t)pid, data) != 0)
+            break;
+    }
+    closedir(d);
+    return 0;
+}
+
+struct signal_all {
+    int sig;
+    int count;
+};
+
+static int signal_one(pid_t pid, void *data)
+{
+    struct signal_all *a = data;
+    if (kill(pid, a->sig) == 0)
+        a->count++;
+    return 0;
+}
+
+int nemesis_netns_signal(const char *ns, int sig)
+{
+    struct signal_all a = {.sig = sig};
+    int rc = nemesis__ns_each_pid(ns, signal_one, &a);
+    return rc < 0 ? rc : a.count;
 }

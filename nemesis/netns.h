@@ -43,4 +43,11 @@ int nemesis_netns_run(const char *ns, const char *const *argv, const char *input
  * [A-Za-z0-9._-], not "." or "..". Pure. */
 int nemesis_netns_name_ok(const char *name);
 
+/* Sends `sig` to every process whose network namespace is `ns` (never the caller).
+ * A node is a machine: a daemon that left the node's process group (setsid, as
+ * PostgreSQL's backends do) still belongs to it, and a kill or a pause must reach it.
+ * Returns how many processes were signalled, or a negative errno (-ENOENT: no such
+ * namespace). */
+int nemesis_netns_signal(const char *ns, int sig);
+
 #endif

@@ -165,6 +165,7 @@ int nemesis_process_start(struct nemesis_process *p, const struct nemesis_proces
     p->pid = pid;
     if (o->ns)
         snprintf(p->ns, sizeof p->ns, "%s", o->ns);
+    p->whole_namespace = o->whole_namespace && o->ns;
     nemesis__proc_stat(pid, &p->start, NULL);
     if (o->registry_run) {
         rc = nemesis_registry_add_process(NULL, o->registry_run, pid, errmsg);
@@ -191,11 +192,16 @@ int nemesis_process_signal(struct nemesis_process *p, int sig)
 {
     if (p->pid <= 0)
         return -ESRCH;
-    if (kill(-p->pid, sig) == 0)
-        return 0;
-    if (errno == ESRCH && !p->exited && kill(p->pid, sig) == 0)
-        return 0; /* the leader left its group (setpgid by the node itself) */
-    return -errno;
+    int rv = 0;
+    if (kill(-p->pid, sig) != 0) {
+        rv = -errno;
+        if (errno == ESRCH && !p->exited && kill(p->pid, sig) == 0)
+            rv = 0; /* the leader left its group (setpgid by the node itself) */
+    }
+    /* Whatever left the group by setsid is still the node. */
+    if (p->whole_namespace && p->ns[0] && nemesis_netns_signal(p->ns, sig) > 0)
+        rv = 0;
+    return rv;
 }
 
 void nemesis_process_exit_info(const struct nemesis_process *p, struct nemesis_exit *ex)
@@ -249,8 +255,9 @@ int nemesis_process_stop(struct nemesis_process *p, unsigned grace_ms, struct ne
             waited += step;
         }
     }
-    /* Whatever is left of the group goes, then the leader is reaped for sure. */
-    kill(-p->pid, SIGKILL);
+    /* Whatever is left of the group (or the node's namespace) goes, then the leader is
+     * reaped for sure. */
+    nemesis_process_signal(p, SIGKILL);
     if (!p->exited) {
         kill(p->pid, SIGKILL);
         int status;

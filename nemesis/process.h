@@ -4,7 +4,8 @@
  * namespace, becomes the leader of a new process group, sends stdout and
  * stderr to a log file, adds environment variables (the clock fault's
  * LD_PRELOAD / FAKETIME*), and execs argv (no shell). Signals go to the
- * whole group, so whatever a node forks is paused and killed with it. */
+ * whole group, so whatever a node forks is paused and killed with it; a node's
+ * process (whole_namespace) takes every process of its namespace along. */
 #ifndef NEMESIS_PROCESS_H
 #define NEMESIS_PROCESS_H
 
@@ -23,6 +24,9 @@ struct nemesis_process_opts {
     const char *registry_run; /* run id: record the pid in its registry file; NULL = no */
     bool die_with_parent;     /* PR_SET_PDEATHSIG SIGKILL: the node dies when the
                                  starting THREAD exits; set only from a long-lived thread */
+    bool whole_namespace;     /* the process is a node: signals also reach every process
+                                 of namespace `ns` (a daemon that left the group by setsid,
+                                 as PostgreSQL's backends do, is still the node) */
 };
 
 struct nemesis_process {
@@ -31,6 +35,7 @@ struct nemesis_process {
     char ns[NEMESIS_NAME_MAX];
     bool exited; /* reaped */
     int status;  /* raw waitpid status once exited */
+    bool whole_namespace; /* from the options */
 };
 
 /* How a process ended. */
@@ -49,9 +54,9 @@ struct nemesis_exit {
 int nemesis_process_start(struct nemesis_process *p, const struct nemesis_process_opts *o,
                           char *errmsg);
 
-/* Sends sig to the process group (SIGSTOP, SIGCONT, SIGTERM, SIGKILL...).
- * Returns 0, -ESRCH when the process was already reaped or the group is
- * empty, or a negative errno. */
+/* Sends sig to the process group (SIGSTOP, SIGCONT, SIGTERM, SIGKILL...), and with
+ * whole_namespace to every other process of its namespace too. Returns 0, -ESRCH
+ * when nothing was signalled (reaped, the group empty), or a negative errno. */
 int nemesis_process_signal(struct nemesis_process *p, int sig);
 
 /* Non-blocking reap. Returns 1 and fills *ex (may be NULL) when the process

@@ -313,3 +313,73 @@ Test(nemesis_process, netns_exec_returns_the_exit_status_and_runs_inside)
     cr_assert_eq(len, 7);
     cr_assert(trunc);
 }
+
+/* A node whose daemon leaves the group by setsid (PostgreSQL's backends do): the daemon's
+ * pid, once it has written it. */
+static pid_t start_with_daemon(struct nemesis_process *p, bool whole_namespace, char *pidfile,
+                               size_t len)
+{
+    snprintf(pidfile, len, "%s.daemon", logpath);
+    char script[512];
+    snprintf(script, sizeof script,
+             "setsid sh -c 'echo $$ > %s.tmp && mv %s.tmp %s; exec sleep 30' & sleep 30", pidfile,
+             pidfile, pidfile);
+    const char *argv[] = {"sh", "-c", script, NULL};
+    char em[FL_ERRMSG_SIZE] = "";
+    struct nemesis_process_opts o = {.ns = topo.nodes[0].ns, .argv = argv, .log_path = logpath,
+                                     .whole_namespace = whole_namespace};
+    cr_assert_eq(nemesis_process_start(p, &o, em), 0, "%s", em);
+    long pid = 0;
+    for (int i = 0; i < 2000 && pid <= 0; i++) {
+        FILE *f = fopen(pidfile, "r");
+        if (f) {
+            if (fscanf(f, "%ld", &pid) != 1)
+                pid = 0;
+            fclose(f);
+        }
+        if (pid <= 0)
+            usleep(5000);
+    }
+    cr_assert_gt(pid, 0, "the daemon started");
+    cr_assert_neq(getpgid((pid_t)pid), p->pid, "the daemon left the node's group");
+    return (pid_t)pid;
+}
+
+static bool gone(pid_t pid)
+{
+    for (int i = 0; i < 2000; i++) {
+        char st = proc_state(pid);
+        if (st == '?' || st == 'Z')
+            return true;
+        usleep(5000);
+    }
+    return false;
+}
+
+Test(nemesis_process, a_node_pause_and_kill_reach_a_daemon_that_left_its_group)
+{
+    char pidfile[128];
+    pid_t daemon = start_with_daemon(&procs[0], true, pidfile, sizeof pidfile);
+    cr_assert_eq(nemesis_process_signal(&procs[0], SIGSTOP), 0);
+    cr_assert(wait_state(daemon, "T"), "the daemon is paused with the node: %c",
+              proc_state(daemon));
+    cr_assert_eq(nemesis_process_signal(&procs[0], SIGCONT), 0);
+    cr_assert(wait_state(daemon, "SR"), "and resumed with it");
+    cr_assert_eq(nemesis_process_signal(&procs[0], SIGKILL), 0);
+    cr_assert(gone(daemon), "the daemon dies with the node (a kill is a power loss)");
+    unlink(pidfile);
+}
+
+/* Without whole_namespace (a hook, not a node) the group alone is signalled: the daemon
+ * outlives it. This is what a node kill used to do, and why it missed such daemons. */
+Test(nemesis_process, a_group_signal_alone_misses_the_daemon)
+{
+    char pidfile[128];
+    pid_t daemon = start_with_daemon(&procs[0], false, pidfile, sizeof pidfile);
+    cr_assert_eq(nemesis_process_signal(&procs[0], SIGKILL), 0);
+    usleep(100000);
+    cr_assert_not(strchr("?Z", proc_state(daemon)), "the daemon is still there");
+    kill(daemon, SIGKILL);
+    cr_assert(gone(daemon));
+    unlink(pidfile);
+}
