@@ -1304,10 +1304,9 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                   r->sc.nemesis.weights[HARNESS_FAULT_FSYNC_ERROR] ||
                   r->sc.nemesis.weights[HARNESS_FAULT_BITFLIP] ||
                   r->sc.nemesis.weights[HARNESS_FAULT_TRUNCATE];
-    {
-        ssize_t k = readlink("/proc/self/exe", r->self_exe, sizeof r->self_exe - 1);
-        r->self_exe[k > 0 ? k : 0] = '\0';
-    }
+    /* Not its path: a rebuilt binary (replaced while a campaign runs) must not break the
+     * next run's mounts; the forked child execs the same inode. */
+    snprintf(r->self_exe, sizeof r->self_exe, "/proc/self/exe");
     snprintf(r->clock_dir, sizeof r->clock_dir, "%s/clock", r->tmp);
     if (r->use_clock)
         fl_mkdir_p(r->clock_dir);

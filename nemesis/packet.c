@@ -65,7 +65,8 @@ static int plan_delay(struct fl_rng *rng, const struct nemesis_topology *topo, i
 {
     (void)rng;
     (void)leader;
-    return plan_delay_common(topo, opts, 0, f, errmsg);
+    /* delay.reorder_percent of the scenario: a share released at once, out of order. */
+    return plan_delay_common(topo, opts, opts->reorder_percent, f, errmsg);
 }
 
 static int plan_reorder(struct fl_rng *rng, const struct nemesis_topology *topo, int leader,

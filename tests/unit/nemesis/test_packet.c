@@ -42,6 +42,28 @@ Test(nemesis_packet, plans_cover_every_link_and_say_the_percentage)
     nemesis_fault_clear(&f);
 }
 
+/* Regression: plan_delay hard-coded 0, so delay.reorder_percent of a scenario never reordered. */
+Test(nemesis_packet, delay_keeps_its_reorder_percent)
+{
+    struct nemesis_topology t;
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(nemesis_topology_plan(&t, "abc123", NULL, 3, errmsg), 0);
+    struct nemesis_fault_opts o;
+    nemesis_fault_opts_default(&o);
+    o.reorder_percent = 10;
+    struct fl_rng rng;
+    fl_rng_seed(&rng, 1);
+    struct nemesis_fault f;
+    cr_assert_eq(nemesis_fault_plan(&nemesis_packet_delay, &rng, &t, -1, &o, &f, errmsg), 0);
+    cr_assert_eq(f.percent, 10);
+    cr_assert_eq(json_integer_value(json_object_get(f.value, "reorder_percent")), 10);
+    nemesis_fault_clear(&f);
+    o.reorder_percent = 0;
+    cr_assert_eq(nemesis_fault_plan(&nemesis_packet_delay, &rng, &t, -1, &o, &f, errmsg), 0);
+    cr_assert_eq(f.percent, 0);
+    nemesis_fault_clear(&f);
+}
+
 Test(nemesis_packet, loss_of_half_drops_roughly_half_the_pings, .init = setup2, .fini = fx_down,
      .timeout = 60)
 {
