@@ -260,7 +260,7 @@ int harness_capture_main(int argc, char **argv)
     fflush(stdout);
     fprintf(stderr,
             "faultline capture: %" PRIu64 " packets, %" PRIu64 " TCP flows, %" PRIu64
-            " frames decoded, %" PRIu64 " not ours, %" PRIu64 " retransmissions, %" PRIu64
+            " frames decoded, %" PRIu64 " streams not ours, %" PRIu64 " retransmissions, %" PRIu64
             " resets, %" PRIu64 " holes%s\n",
             c.st.packets, c.st.flows, c.st.frames, c.st.bad_frames, c.st.retrans, c.st.resets,
             c.st.holes, c.t0_exact ? "" : "; no clock.json: times count from the first packet");

@@ -53,10 +53,11 @@ static void on_frame(void *data, const struct nemesis_peermsg *m)
     struct nemesis_capread *r = data;
     struct nemesis_capflow *f = r->cur;
     if (strcmp(m->type, "?") == 0) {
-        r->st.bad_frames++;
         /* The first frame of a stream that is not ours (HTTP, gRPC): stop decoding it. */
-        if (f->dec.frames == 0)
+        if (f->dec.frames == 0 && f->framed) {
             f->framed = false;
+            r->st.bad_frames++;
+        }
         return;
     }
     r->st.frames++;
@@ -110,7 +111,13 @@ static int feed(struct nemesis_capread *r, struct nemesis_capflow *f, const uint
     if (!f->framed || n == 0)
         return 0;
     r->cur = f;
-    return nemesis_peerframe_feed(&f->dec, p, n, on_frame, r);
+    int rv = nemesis_peerframe_feed(&f->dec, p, n, on_frame, r);
+    if (f->dec.frames == 0 && f->dec.bad > 0 && f->framed) {
+        /* It did not start with a length we accept (HTTP, gRPC): not ours, stop decoding. */
+        f->framed = false;
+        r->st.bad_frames++;
+    }
+    return rv;
 }
 
 int nemesis_capread_packet(struct nemesis_capread *r, int64_t t_ns, const uint8_t *pkt,

@@ -36,7 +36,8 @@ struct nemesis_capev {
 typedef void (*nemesis_capev_cb)(void *data, const struct nemesis_capev *ev);
 
 struct nemesis_capread_stats {
-    uint64_t packets, tcp, flows, frames, bad_frames, retrans, resets, holes;
+    uint64_t packets, tcp, flows, frames, retrans, resets, holes;
+    uint64_t bad_frames;    /* streams that did not start like our frames (not decoded) */
     uint64_t flows_dropped; /* flows past the table's bound: not followed */
 };
 

@@ -194,5 +194,6 @@ Test(nemesis_capread, a_stream_that_is_not_ours_shows_tcp_only)
     cr_assert_eq(e.k[0], NEMESIS_CAPEV_SYN);
     cr_assert_eq(e.k[1], NEMESIS_CAPEV_FIN);
     cr_assert_eq(r.st.frames, 0);
+    cr_assert_eq(r.st.bad_frames, 1, "the stream is counted as not ours");
     nemesis_capread_free(&r);
 }
