@@ -73,21 +73,26 @@ struct shrink {
     /* Every kept candidate in order (the original first): the confirmation walks back along
      * it when the smallest one fails too rarely. */
     struct harness_scenario *chain;
+    int *chain_id; /* the candidate each was kept as */
     size_t n_chain, cap_chain;
     struct outcome smallest; /* the confirmation of the last kept candidate */
     unsigned smallest_faults;
 };
 
-static void chain_push(struct shrink *sh, const struct harness_scenario *c)
+static void chain_push(struct shrink *sh, const struct harness_scenario *c, int id)
 {
     if (sh->n_chain == sh->cap_chain) {
         size_t cap = sh->cap_chain ? sh->cap_chain * 2 : 16;
         struct harness_scenario *nc = realloc(sh->chain, cap * sizeof *nc);
-        if (!nc)
+        if (nc)
+            sh->chain = nc;
+        int *ni = nc ? realloc(sh->chain_id, cap * sizeof *ni) : NULL;
+        if (!ni)
             return; /* the walk back is shorter, nothing worse */
-        sh->chain = nc;
+        sh->chain_id = ni;
         sh->cap_chain = cap;
     }
+    sh->chain_id[sh->n_chain] = id;
     sh->chain[sh->n_chain++] = *c;
 }
 
@@ -475,7 +480,7 @@ static int attempt(struct shrink *sh, struct harness_scenario *best, struct harn
     if (fails) {
         *best = *cand;
         sh->best_steps = best->nemesis.n_steps;
-        chain_push(sh, best);
+        chain_push(sh, best, o.id);
     }
     return fails ? 1 : 0;
 }
@@ -724,7 +729,9 @@ static void write_outputs(struct shrink *sh, const struct harness_scenario *orig
             fprintf(fp, "reproduction: %u of %u tries failed (%.0f%%), c%03d\n", confirm->fails,
                     confirm->runs, 100.0 * confirm->fails / confirm->runs, confirm->id);
         if (sh->smallest.runs && sh->smallest.id != (confirm ? confirm->id : 0))
-            fprintf(fp, "the smallest failing scenario (%u faults) failed %u of %u tries (c%03d)\n",
+            fprintf(fp,
+                    "the smallest scenario that failed in the search (%u faults) failed %u of %u "
+                    "tries when confirmed (c%03d)\n",
                     sh->smallest_faults, sh->smallest.fails, sh->smallest.runs, sh->smallest.id);
         if (!complete)
             fprintf(fp, "search stopped early (budget or interrupt); run shrink again to go on\n");
@@ -922,7 +929,7 @@ int harness_shrink_main(int argc, char **argv)
         code = 1;
         goto out;
     }
-    chain_push(&sh, &orig);
+    chain_push(&sh, &orig, base.id);
     sh.stage = "steps";
     rv = shrink_steps(&sh, &best);
     if (rv == 0) {
@@ -944,8 +951,11 @@ int harness_shrink_main(int argc, char **argv)
         struct outcome top = {0};
         size_t top_i = SIZE_MAX;
         for (size_t i = sh.n_chain; i-- > 0 && !interrupted;) {
-            snprintf(change, sizeof change, "confirm: %u faults, %u clients, %u tries",
-                     sh.chain[i].nemesis.n_steps, sh.chain[i].workload.concurrency, sh.tries);
+            const struct harness_scenario *k = &sh.chain[i];
+            snprintf(change, sizeof change,
+                     "confirm c%03d: %u faults in %u s, %u clients, rate %u/s, %u keys; %u tries",
+                     sh.chain_id[i], k->nemesis.n_steps, k->phases.faults_s,
+                     k->workload.concurrency, k->workload.rate_per_s, k->workload.keys, sh.tries);
             struct outcome o;
             rv = evaluate(&sh, &sh.chain[i], change, true, &o);
             if (rv < 0)
@@ -984,8 +994,8 @@ int harness_shrink_main(int argc, char **argv)
         printf("reproduction: %u of %u tries failed (%.0f%%)\n", confirm.fails, confirm.runs,
                100.0 * confirm.fails / confirm.runs);
     if (sh.smallest.runs && sh.smallest.id != confirm.id)
-        printf("the smallest failing scenario (%u faults) failed %u of %u tries, under the "
-               "target of %.0f%%\n",
+        printf("the smallest scenario that failed in the search (%u faults) failed %u of %u "
+               "tries when confirmed, under the target of %.0f%%\n",
                sh.smallest_faults, sh.smallest.fails, sh.smallest.runs, 100 * sh.target_rate);
     printf("%s%s in %.0f s, %zu candidates, %u runs: %s/scenario.json, %s/table.txt\n",
            complete ? "done" : "stopped early (budget or signal; run again to resume)", "",
@@ -996,5 +1006,6 @@ out:
     free(sh.cache);
     free(sh.rows);
     free(sh.chain);
+    free(sh.chain_id);
     return code;
 }
