@@ -139,7 +139,8 @@ static size_t packet(uint8_t *p, uint32_t seq, uint8_t flags, const uint8_t *dat
     t[7] = (uint8_t)seq;
     t[12] = 5 << 4;
     t[13] = flags;
-    memcpy(p + 54, data, n);
+    if (n)
+        memcpy(p + 54, data, n);
     return 54 + n;
 }
 
