@@ -952,6 +952,10 @@ int harness_shrink_main(int argc, char **argv)
         size_t top_i = SIZE_MAX;
         for (size_t i = sh.n_chain; i-- > 0 && !interrupted;) {
             const struct harness_scenario *k = &sh.chain[i];
+            const struct outcome *hit = cache_find(&sh, scenario_key(k));
+            bool cached = hit && hit->full && hit->runs >= sh.tries;
+            if (top_i != SIZE_MAX && !cached && elapsed(&sh) > sh.budget_s)
+                break; /* out of budget: one confirmation is enough */
             snprintf(change, sizeof change,
                      "confirm c%03d: %u faults in %u s, %u clients, rate %u/s, %u keys; %u tries",
                      sh.chain_id[i], k->nemesis.n_steps, k->phases.faults_s,
@@ -972,7 +976,7 @@ int harness_shrink_main(int argc, char **argv)
                 top = o;
                 top_i = i;
             }
-            if (enough || elapsed(&sh) > sh.budget_s)
+            if (enough)
                 break;
         }
         if (top_i != SIZE_MAX) {
