@@ -158,21 +158,30 @@ static uint64_t scenario_key(const struct harness_scenario *c)
     return h;
 }
 
-static struct outcome *cache_find(struct shrink *sh, uint64_t key)
+/* The journal's verdict on a scenario. The search's own verdict (tries stopped at the first
+ * failure) and a confirmation (every try) are kept apart, so a confirmation does not change
+ * the path a resumed search takes; `full` asks for a confirmation, otherwise the search's
+ * verdict is preferred. */
+static struct outcome *cache_find(struct shrink *sh, uint64_t key, bool full)
 {
-    for (size_t i = 0; i < sh->n_cache; i++)
-        if (sh->cache[i].key == key)
+    struct outcome *any = NULL;
+    for (size_t i = 0; i < sh->n_cache; i++) {
+        if (sh->cache[i].key != key)
+            continue;
+        if (sh->cache[i].o.full == full)
             return &sh->cache[i].o;
-    return NULL;
+        any = &sh->cache[i].o;
+    }
+    return full ? NULL : any;
 }
 
 static void cache_put(struct shrink *sh, uint64_t key, const struct outcome *o)
 {
-    struct outcome *old = cache_find(sh, key);
-    if (old) {
-        *old = *o;
-        return;
-    }
+    for (size_t i = 0; i < sh->n_cache; i++)
+        if (sh->cache[i].key == key && sh->cache[i].o.full == o->full) {
+            sh->cache[i].o = *o;
+            return;
+        }
     if (sh->n_cache == MAX_CACHE)
         return;
     sh->cache[sh->n_cache].key = key;
@@ -319,7 +328,7 @@ static bool over_budget(const struct shrink *sh)
 /* A verdict the journal already has (an early-stopped one is enough during the search). */
 static bool known(struct shrink *sh, const struct harness_scenario *c)
 {
-    const struct outcome *hit = cache_find(sh, scenario_key(c));
+    const struct outcome *hit = cache_find(sh, scenario_key(c), false);
     return hit && (hit->fails > 0 || hit->runs >= sh->tries);
 }
 
@@ -331,7 +340,7 @@ static int evaluate(struct shrink *sh, const struct harness_scenario *c, const c
                     bool full, struct outcome *o)
 {
     uint64_t key = scenario_key(c);
-    struct outcome *hit = cache_find(sh, key);
+    struct outcome *hit = cache_find(sh, key, full);
     snprintf(sh->change, sizeof sh->change, "%s", change);
     if (hit &&
         (full ? hit->full && hit->runs >= sh->tries : hit->fails > 0 || hit->runs >= sh->tries)) {
@@ -952,7 +961,7 @@ int harness_shrink_main(int argc, char **argv)
         size_t top_i = SIZE_MAX;
         for (size_t i = sh.n_chain; i-- > 0 && !interrupted;) {
             const struct harness_scenario *k = &sh.chain[i];
-            const struct outcome *hit = cache_find(&sh, scenario_key(k));
+            const struct outcome *hit = cache_find(&sh, scenario_key(k), true);
             bool cached = hit && hit->full && hit->runs >= sh.tries;
             if (top_i != SIZE_MAX && !cached && elapsed(&sh) > sh.budget_s)
                 break; /* out of budget: one confirmation is enough */
