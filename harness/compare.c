@@ -21,9 +21,77 @@
 
 /* ==== Implementation specs ==== */
 
+/* Implementations read from files ("process:PATH"), kept for the process's
+ * life: a spec is copied by value, so it names its slot. */
+static struct harness_scenario *impl_files[HARNESS_COMPARE_MAX_IMPLS * 2];
+static size_t n_impl_files;
+
+/* Reads the implementation of PATH (a scenario, or an implementation object)
+ * into a new slot; fills out->impl, file and text. */
+static int spec_from_file(const char *s, enum harness_impl want, const char *path,
+                          struct harness_impl_spec *out, char *errmsg)
+{
+    if (n_impl_files >= sizeof impl_files / sizeof impl_files[0])
+        return fl_errorf(errmsg, FL_EUSAGE, "--impl \"%s\": too many implementation files", s);
+    json_error_t je;
+    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (doc == NULL)
+        return fl_errorf(errmsg, FL_EUSAGE, "--impl \"%s\": %s: line %d: %s", s, path, je.line,
+                         je.text);
+    struct harness_scenario *sc = fl_calloc(1, sizeof *sc);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char name[HARNESS_SCENARIO_NAME_MAX];
+    const char *nm = json_string_value(json_object_get(doc, "name"));
+    snprintf(name, sizeof name, "%s", nm != NULL ? nm : base);
+    size_t nl = strlen(name);
+    if (nm == NULL && nl > 5 && strcmp(name + nl - 5, ".json") == 0)
+        name[nl - 5] = '\0';
+    int rv;
+    if (sc == NULL) {
+        rv = fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    } else if (!json_is_object(doc) || (json_object_get(doc, "implementation") == NULL &&
+                                        json_object_get(doc, "impl") == NULL)) {
+        rv = fl_errorf(errmsg, FL_EUSAGE,
+                       "--impl \"%s\": %s: expected a scenario with \"implementation\" or an "
+                       "implementation object with \"impl\"",
+                       s, path);
+    } else if (json_object_get(doc, "implementation") != NULL) {
+        rv = harness_scenario_load(path, sc, errmsg);
+    } else {
+        json_t *root = json_pack("{s:O}", "implementation", doc);
+        rv = root == NULL ? fl_errorf(errmsg, FL_ENOMEM, "out of memory")
+                          : harness_scenario_from_json(root, path, sc, errmsg);
+        json_decref(root);
+    }
+    json_decref(doc);
+    if (rv == 0 && sc->implementation.impl != want)
+        rv = fl_errorf(errmsg, FL_EUSAGE, "--impl \"%s\": %s holds a %s implementation, not %s",
+                       s, path, harness_impl_name(sc->implementation.impl),
+                       harness_impl_name(want));
+    if (rv != 0) {
+        fl_free(sc);
+        return rv;
+    }
+    impl_files[n_impl_files++] = sc;
+    out->impl = want;
+    out->bug = HARNESS_BUG_NONE;
+    out->file = (int)n_impl_files;
+    snprintf(out->text, sizeof out->text, "%s:%.40s", harness_impl_name(want), name);
+    for (char *c = out->text; *c != '\0'; c++)
+        if (*c == '/')
+            *c = '_'; /* the text names a results directory */
+    return 0;
+}
+
 int harness_impl_spec_parse(const char *s, struct harness_impl_spec *out, char *errmsg)
 {
     memset(out, 0, sizeof *out);
+    const char *c0 = strchr(s, ':');
+    if (c0 != NULL && strncmp(c0 + 1, "bug=", 4) != 0 && strcmp(c0 + 1, "disk") != 0 &&
+        ((c0 - s == 7 && strncmp(s, "process", 7) == 0) ||
+         (c0 - s == 6 && strncmp(s, "client", 6) == 0)))
+        return spec_from_file(s, s[0] == 'p' ? HARNESS_IMPL_PROCESS : HARNESS_IMPL_CLIENT, c0 + 1,
+                              out, errmsg);
     size_t len = strlen(s);
     if (len == 0 || len >= HARNESS_COMPARE_SPEC_MAX)
         return fl_errorf(errmsg, FL_EUSAGE,
@@ -90,6 +158,25 @@ int harness_impl_spec_parse(const char *s, struct harness_impl_spec *out, char *
 
 void harness_impl_spec_apply(const struct harness_impl_spec *spec, struct harness_scenario *sc)
 {
+    if (spec->file > 0 && (size_t)spec->file <= n_impl_files) {
+        memcpy(&sc->implementation, &impl_files[spec->file - 1]->implementation,
+               sizeof sc->implementation);
+        return;
+    }
+    bool foreign = spec->impl == HARNESS_IMPL_PROCESS || spec->impl == HARNESS_IMPL_CLIENT ||
+                   sc->implementation.impl == HARNESS_IMPL_PROCESS ||
+                   sc->implementation.impl == HARNESS_IMPL_CLIENT;
+    if (spec->impl != sc->implementation.impl && foreign) {
+        /* To or from a foreign program: the new impl's defaults, none of the
+         * scenario's options (reference and etcd share their timing options). */
+        struct harness_scenario d;
+        char err[FL_ERRMSG_SIZE];
+        json_t *root = json_pack("{s:{s:s}}", "implementation", "impl",
+                                 harness_impl_name(spec->impl));
+        if (root != NULL && harness_scenario_from_json(root, "defaults", &d, err) == 0)
+            memcpy(&sc->implementation, &d.implementation, sizeof sc->implementation);
+        json_decref(root);
+    }
     sc->implementation.impl = spec->impl;
     sc->implementation.bug = spec->bug;
 }
@@ -749,7 +836,11 @@ static const char usage[] =
     "DIR/compare.json and DIR/compare.html (links to every run's report.html).\n"
     "\n"
     "  --impl SPEC         NAME or NAME:bug=BUG, e.g. reference, etcd,\n"
-    "                      reference:bug=stale-read (up to 8)\n"
+    "                      reference:bug=stale-read; or process:FILE / client:FILE, a\n"
+    "                      foreign implementation from FILE: a scenario (its\n"
+    "                      \"implementation\" is taken) or an implementation object\n"
+    "                      {\"impl\": ..., \"options\": ...}; shown as process:NAME\n"
+    "                      (up to 8). Each must accept the scenario, as in run.\n"
     "  --test-count N      runs per implementation (default 1)\n"
     "  --time-limit S      seconds of the fault phase (phases.faults_s)\n"
     "  --warmup S          seconds of warm-up (phases.warmup_s)\n"

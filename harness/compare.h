@@ -44,13 +44,21 @@ struct harness_impl_spec {
     enum harness_impl impl;
     enum harness_bug bug;                /* HARNESS_BUG_NONE: none planted */
     bool disk;                           /* ":disk": the disk-fault filesystem under every node */
-    char text[HARNESS_COMPARE_SPEC_MAX]; /* "reference", "reference:bug=stale-read" */
+    char text[HARNESS_COMPARE_SPEC_MAX]; /* "reference", "reference:bug=stale-read",
+                                            "process:redis-sentinel" (a file's name) */
+    int file; /* 0, or 1 + the slot of an implementation read from a file */
 };
 
 /* Parses "NAME", "NAME:bug=BUG", "NAME:disk" or "NAME:bug=BUG:disk" (names of
  * harness_impl_name and harness_bug_name; a bug only with the reference
- * implementation; disk: run with the disk-fault filesystem mounted, for its overhead). Returns 0
- * or FL_EUSAGE with errmsg naming what is wrong. */
+ * implementation; disk: run with the disk-fault filesystem mounted, for its
+ * overhead), or "process:PATH" / "client:PATH" where PATH is a JSON file
+ * holding either a scenario (its "implementation" is taken) or an
+ * implementation object {"impl": ..., "options": {...}} of that impl; its
+ * text is then "IMPL:NAME", NAME the file's "name" or its base name without
+ * ".json". A foreign implementation thus joins reference and etcd in one
+ * compare table. Returns 0, or FL_EUSAGE / the file's error with errmsg
+ * naming what is wrong. */
 int harness_impl_spec_parse(const char *s, struct harness_impl_spec *out, char *errmsg);
 
 /* An --impl option of compare or bench: parses `arg` into specs[*n] and counts
@@ -59,7 +67,10 @@ int harness_impl_spec_parse(const char *s, struct harness_impl_spec *out, char *
 int harness_impl_spec_add(struct harness_impl_spec *specs, size_t *n, const char *arg,
                           char *errmsg);
 
-/* Sets the implementation of `sc` (in place) to `spec`: impl and bug. */
+/* Sets the implementation of `sc` (in place) to `spec`: impl and bug; the
+ * whole implementation object for a spec read from a file; and when going
+ * to or from process/client, the new impl's default options (a process
+ * scenario's binary and args never reach etcd). */
 void harness_impl_spec_apply(const struct harness_impl_spec *spec, struct harness_scenario *sc);
 
 /* What one run gave, read back from its results.json. Latencies and rates

@@ -29,6 +29,7 @@
 
 #include "common/error.h"
 #include "harness/index.h"
+#include "harness/compare.h"
 #include "harness/report_cmd.h"
 #include "harness/scenario.h"
 #include "harness/schedule.h"
@@ -1459,7 +1460,8 @@ static const char usage[] =
     "  --warmup S          seconds of warm-up before the faults (phases.warmup_s)\n"
     "  --heal S            quiet seconds after the faults (phases.heal_s)\n"
     "  --nodes N           voting nodes (nodes.count)\n"
-    "  --impl NAME         implementation (implementation.impl: reference)\n"
+    "  --impl SPEC         implementation: NAME (reference, etcd, process, client) or\n"
+    "                      process:FILE / client:FILE (see faultline compare --help)\n"
     "  --test-count N      N runs with seeds SEED, SEED+1, ...; a summary at the end; the\n"
     "                      exit code is the worst verdict\n"
     "  --out DIR           results directory (a single run)\n"
@@ -1610,17 +1612,13 @@ static int run_or_replay(int argc, char **argv, bool replay)
         sc.nodes.count = (unsigned)v;
     }
     if (impl != NULL) {
-        int k;
-        for (k = 0; k < HARNESS_IMPL_COUNT; k++)
-            if (strcmp(harness_impl_name((enum harness_impl)k), impl) == 0)
-                break;
-        if (k >= HARNESS_IMPL_COUNT) {
-            fprintf(stderr,
-                    "%s: --impl: unknown implementation \"%s\" (reference, etcd, process, client)\n", prog,
-                    impl);
+        /* As compare: another impl's own options, or a foreign one from a file. */
+        struct harness_impl_spec spec;
+        if (harness_impl_spec_parse(impl, &spec, err) != 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
             return 3;
         }
-        sc.implementation.impl = (enum harness_impl)k;
+        harness_impl_spec_apply(&spec, &sc);
     }
     if (count != NULL &&
         fl_parse_uint_range("faultline run", "--test-count", count, 1, 100000, &runs) != 0)

@@ -331,3 +331,66 @@ Test(harness_compare, impl_spec_add_counts_refuses_twice_and_past_the_maximum)
     cr_assert_eq(harness_impl_spec_add(specs, &n, "etcd", errmsg), FL_EUSAGE);
     cr_assert(strstr(errmsg, "at most"), "%s", errmsg);
 }
+
+/* Issue 11: `compare PROCESS_SCENARIO --impl etcd` started the process binary with
+ * etcd's arguments. Another impl than a foreign scenario's gets its own defaults. */
+Test(harness_compare, a_builtin_impl_on_a_process_scenario_drops_the_programs_options)
+{
+    struct harness_scenario sc;
+    char err[FL_ERRMSG_SIZE];
+    json_t *root = json_loads("{\"implementation\":{\"impl\":\"process\",\"options\":"
+                              "{\"binary\":\"/usr/bin/mykv\",\"args\":[\"--x\",\"{addr}\"]}}}",
+                              0, NULL);
+    cr_assert_eq(harness_scenario_from_json(root, "p", &sc, err), 0, "%s", err);
+    json_decref(root);
+    struct harness_impl_spec spec;
+    cr_assert_eq(harness_impl_spec_parse("etcd", &spec, err), 0, "%s", err);
+    harness_impl_spec_apply(&spec, &sc);
+    cr_assert_eq(sc.implementation.impl, HARNESS_IMPL_ETCD);
+    cr_assert_str_eq(sc.implementation.options.binary, "");
+    cr_assert_eq(sc.implementation.options.n_args, 0);
+    cr_assert_eq(harness_scenario_validate(&sc, "p", err), 0, "%s", err);
+}
+
+Test(harness_compare, a_foreign_implementation_is_named_by_its_file)
+{
+    char err[FL_ERRMSG_SIZE];
+    /* A bare implementation object, and a scenario whose implementation is taken. */
+    const char *impl = test_tmpfile("{\"impl\":\"process\",\"options\":{\"binary\":\"/bin/kv1\","
+                                    "\"args\":[\"--listen\",\"{addr}:{client_port}\"]}}",
+                                    ".json");
+    const char *scen = test_tmpfile("{\"name\":\"mykv\",\"implementation\":{\"impl\":\"process\","
+                                    "\"options\":{\"binary\":\"/bin/kv2\"}}}",
+                                    ".json");
+    char arg[600];
+    struct harness_impl_spec specs[HARNESS_COMPARE_MAX_IMPLS];
+    size_t n = 0;
+    cr_assert_eq(harness_impl_spec_add(specs, &n, "reference", err), 0, "%s", err);
+    snprintf(arg, sizeof arg, "process:%s", impl);
+    cr_assert_eq(harness_impl_spec_add(specs, &n, arg, err), 0, "%s", err);
+    snprintf(arg, sizeof arg, "process:%s", scen);
+    cr_assert_eq(harness_impl_spec_add(specs, &n, arg, err), 0, "%s", err);
+    cr_assert_str_eq(specs[2].text, "process:mykv");
+    cr_assert(strncmp(specs[1].text, "process:", 8) == 0 && strchr(specs[1].text, '/') == NULL,
+              "%s", specs[1].text);
+    /* Applied to a reference scenario: the file's program, args and all. */
+    struct harness_scenario sc;
+    json_t *root = json_object();
+    cr_assert_eq(harness_scenario_from_json(root, "r", &sc, err), 0, "%s", err);
+    json_decref(root);
+    struct harness_scenario t = sc;
+    harness_impl_spec_apply(&specs[1], &t);
+    cr_assert_eq(t.implementation.impl, HARNESS_IMPL_PROCESS);
+    cr_assert_str_eq(t.implementation.options.binary, "/bin/kv1");
+    cr_assert_eq(t.implementation.options.n_args, 2);
+    cr_assert_eq(harness_scenario_validate(&t, "r", err), 0, "%s", err);
+    t = sc;
+    harness_impl_spec_apply(&specs[2], &t);
+    cr_assert_str_eq(t.implementation.options.binary, "/bin/kv2");
+    /* The prefix must match the file's impl; a missing file is one clear line. */
+    snprintf(arg, sizeof arg, "client:%s", impl);
+    cr_assert_neq(harness_impl_spec_parse(arg, &specs[3], err), 0);
+    cr_assert(strstr(err, "holds a process implementation, not client") != NULL, "%s", err);
+    cr_assert_neq(harness_impl_spec_parse("process:/nonexistent/x.json", &specs[3], err), 0);
+    cr_assert(strstr(err, "/nonexistent/x.json") != NULL, "%s", err);
+}
