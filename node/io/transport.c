@@ -554,7 +554,11 @@ static void on_inbound_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct io_transport *t = c->t;
     char err[FL_ERRMSG_SIZE] = "";
     if (nread < 0) {
+        bool lost = c->hello_done && !c->closing && !t->closing;
+        uint64_t remote = c->remote;
         conn_close(c);
+        if (lost && t->opt.lost_cb != NULL)
+            t->opt.lost_cb(t, remote, t->data);
     } else if (nread > 0 && !c->closing) {
         const unsigned char *p = (const unsigned char *)buf->base;
         size_t n = (size_t)nread;

@@ -42,6 +42,9 @@ struct io_conn;
  * send, add or remove peers, or close the transport. */
 typedef void (*io_transport_recv_cb)(struct io_transport *t, const struct raft_message *m,
                                      void *data);
+/* Called when an authenticated inbound connection from peer `id` is closed by
+ * the peer or fails (not when we refuse it): its process may have died. */
+typedef void (*io_transport_lost_cb)(struct io_transport *t, uint64_t id, void *data);
 /* Called once every handle of the transport is closed; `t` may be freed then. */
 typedef void (*io_transport_close_cb)(struct io_transport *t);
 /* Called with a one-line description of a notable event (a peer connected or
@@ -49,15 +52,16 @@ typedef void (*io_transport_close_cb)(struct io_transport *t);
 typedef void (*io_transport_log_cb)(struct io_transport *t, const char *msg, void *data);
 
 struct io_transport_options {
-    size_t max_frame;            /* largest frame body sent or received; 0 = 1 MiB */
-    size_t max_queue;            /* bytes queued per peer before dropping the oldest; 0 = 8 MiB */
-    unsigned backoff_min_ms;     /* first redial delay; 0 = 50 */
-    unsigned backoff_max_ms;     /* redial delay cap (doubling); 0 = 1000 */
-    unsigned connect_timeout_ms; /* a dial not completed by then is retried; 0 = 2000 */
-    unsigned write_timeout_ms;   /* unacknowledged data or a stalled write closes; 0 = 3000 */
-    unsigned max_inbound;        /* accepted connections held at once; 0 = 64 */
-    io_transport_log_cb log_cb;  /* NULL: silent */
+    size_t max_frame;              /* largest frame body sent or received; 0 = 1 MiB */
+    size_t max_queue;              /* bytes queued per peer before dropping the oldest; 0 = 8 MiB */
+    unsigned backoff_min_ms;       /* first redial delay; 0 = 50 */
+    unsigned backoff_max_ms;       /* redial delay cap (doubling); 0 = 1000 */
+    unsigned connect_timeout_ms;   /* a dial not completed by then is retried; 0 = 2000 */
+    unsigned write_timeout_ms;     /* unacknowledged data or a stalled write closes; 0 = 3000 */
+    unsigned max_inbound;          /* accepted connections held at once; 0 = 64 */
+    io_transport_log_cb log_cb;    /* NULL: silent */
     const struct io_auth_key *key; /* required: the cluster's secret (copied by init) */
+    io_transport_lost_cb lost_cb;  /* NULL: not told */
 };
 
 struct io_transport_stats {

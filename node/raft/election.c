@@ -1,4 +1,5 @@
-/* election.c - roles and timers: follower, (pre-)candidate, leader; ticks and check-quorum (§3.4, §9.6). */
+/* election.c - roles and timers: follower, (pre-)candidate, leader; ticks and check-quorum (§3.4,
+ * §9.6). */
 #include "node/raft/impl.h"
 
 bool raft__sticky(const struct raft *r)
@@ -136,8 +137,7 @@ void raft__tick(struct raft *r)
                 const struct raft_server *s = &r->conf.servers[i];
                 if (s->role != RAFT_VOTER)
                     continue;
-                if (s->id == r->id ||
-                    r->prog[i].last_contact + r->opt.election_timeout > r->now)
+                if (s->id == r->id || r->prog[i].last_contact + r->opt.election_timeout > r->now)
                     live++;
             }
             r->quorum_deadline = r->now + r->opt.election_timeout;
@@ -154,4 +154,21 @@ void raft__tick(struct raft *r)
         return;
     bool pre = r->opt.pre_vote && !(r->opt.bugs & RAFT_BUG_NO_PREVOTE);
     raft__become_candidate(r, pre, false);
+}
+
+/* The leader's connection closed (a killed process's sockets close at once):
+ * instead of waiting out a whole election timeout, a follower campaigns
+ * within a quarter of one, randomized so that followers rarely split the
+ * vote, and stops being sticky to that leader. Pre-vote keeps this from
+ * disrupting a leader that is in fact alive: the others still hear from it
+ * and refuse (§9.6, §4.2.3). */
+void raft__peer_down(struct raft *r, uint64_t id)
+{
+    if (r->state != RAFT_FOLLOWER || id == 0 || id != r->leader)
+        return;
+    r->heard_leader = false;
+    uint64_t et = r->opt.election_timeout;
+    uint64_t d = r->now + fl_rng_below(&r->rng, et / 4 + 1);
+    if (d < r->election_deadline)
+        r->election_deadline = d;
 }

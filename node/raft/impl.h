@@ -62,6 +62,7 @@ int raft__recv_timeout_now(struct raft *r, const struct raft_message *m);
 /* ==== Reads and leases (read.c) ==== */
 int raft__read(struct raft *r, uint64_t id, int mode);
 void raft__round_acked(struct raft *r);
+void raft__peer_down(struct raft *r, uint64_t id);
 void raft__reads_flush(struct raft *r);
 void raft__reads_fail(struct raft *r, int status);
 

@@ -364,6 +364,9 @@ int raft_step(struct raft *r, const struct raft_event *ev, struct raft_update *u
     case RAFT_TRANSFER:
         rv = raft__transfer(r, ev->transfer.id);
         break;
+    case RAFT_PEER_DOWN:
+        raft__peer_down(r, ev->peer_down.id);
+        break;
     default:
         rv = RAFT_EINVAL;
     }

@@ -33,17 +33,17 @@
 #define RAFT_MAX_SERVERS 16
 
 /* Error codes (negative, far from errno and FL_E*). */
-#define RAFT_ENOTLEADER (-20001) /* request needs the leader */
-#define RAFT_EBUSY (-20002)      /* a change or transfer is already in progress */
-#define RAFT_EINVAL (-20003)     /* malformed event or message */
-#define RAFT_ENOMEM (-20004)     /* allocation failed; the struct stays usable */
+#define RAFT_ENOTLEADER  (-20001) /* request needs the leader */
+#define RAFT_EBUSY       (-20002) /* a change or transfer is already in progress */
+#define RAFT_EINVAL      (-20003) /* malformed event or message */
+#define RAFT_ENOMEM      (-20004) /* allocation failed; the struct stays usable */
 #define RAFT_ELEADERSHIP (-20005) /* leadership lost before the request completed */
 
 /* Planted bugs for demonstrations (raft_options.bugs). Off by default. */
-#define RAFT_BUG_COMMIT_OLD_TERM (1u << 0)  /* count replicas for old-term entries */
-#define RAFT_BUG_LOCAL_READS (1u << 1)      /* serve reads without ReadIndex or lease */
-#define RAFT_BUG_LEASE_NO_DRIFT (1u << 2)   /* lease lasts the full election timeout */
-#define RAFT_BUG_NO_PREVOTE (1u << 3)       /* ignore pre_vote and stickiness */
+#define RAFT_BUG_COMMIT_OLD_TERM    (1u << 0) /* count replicas for old-term entries */
+#define RAFT_BUG_LOCAL_READS        (1u << 1) /* serve reads without ReadIndex or lease */
+#define RAFT_BUG_LEASE_NO_DRIFT     (1u << 2) /* lease lasts the full election timeout */
+#define RAFT_BUG_NO_PREVOTE         (1u << 3) /* ignore pre_vote and stickiness */
 #define RAFT_BUG_VOTE_NOT_PERSISTED (1u << 4) /* grant a vote without persisting it */
 
 enum raft_role { RAFT_VOTER = 1, RAFT_PASSIVE, RAFT_RESERVE, RAFT_REMOVED };
@@ -157,6 +157,7 @@ enum raft_event_type {
     RAFT_READ,
     RAFT_CHANGE_CONF,
     RAFT_TRANSFER,
+    RAFT_PEER_DOWN,
 };
 
 enum raft_read_mode { RAFT_READ_INDEX = 1, RAFT_READ_LEASE };
@@ -184,7 +185,7 @@ struct raft_event {
             uint64_t index, term; /* last entry (or snapshot) durably written */
         } persisted;
         struct {
-            uint64_t index;       /* as asked by update.snapshot_take */
+            uint64_t index;        /* as asked by update.snapshot_take */
             struct raft_buf *data; /* borrowed: the core takes its own reference */
         } snapshot_taken;
         struct {
@@ -202,6 +203,9 @@ struct raft_event {
         struct {
             uint64_t id; /* 0: pick the most up-to-date voter */
         } transfer;
+        struct {
+            uint64_t id; /* a peer whose connection to us was closed (its process died?) */
+        } peer_down;
     };
 };
 
@@ -235,7 +239,7 @@ struct raft_update {
 };
 
 struct raft_options {
-    unsigned election_timeout;  /* ms; timers are uniform in [et, 2et) */
+    unsigned election_timeout;   /* ms; timers are uniform in [et, 2et) */
     unsigned heartbeat_interval; /* ms */
     double drift_bound;          /* lease = et * (1 - drift_bound) */
     unsigned max_batch;          /* entries per append message */

@@ -1610,6 +1610,17 @@ static void on_peer_message(struct io_transport *t, const struct raft_message *m
     step(s, &ev, NULL);
 }
 
+static void on_peer_lost(struct io_transport *t, uint64_t id, void *data)
+{
+    (void)t;
+    struct server *s = data;
+    if (s->stopping || s->fatal != 0)
+        return;
+    struct raft_event ev = {.type = RAFT_PEER_DOWN};
+    ev.peer_down.id = id;
+    step(s, &ev, NULL);
+}
+
 static void on_transport_log(struct io_transport *t, const char *msg, void *data)
 {
     (void)t;
@@ -1919,8 +1930,10 @@ int server_run(const struct server_options *o, char *errmsg)
     s->client_listener.data = s;
     struct io_auth_key key;
     char kerr[FL_ERRMSG_SIZE] = "";
-    struct io_transport_options to = {
-        .max_frame = o->max_frame, .log_cb = on_transport_log, .key = &key};
+    struct io_transport_options to = {.max_frame = o->max_frame,
+                                      .log_cb = on_transport_log,
+                                      .key = &key,
+                                      .lost_cb = on_peer_lost};
     rv = io_auth_key_load(&key, o->secret_file, kerr);
     if (rv == 0)
         rv = io_transport_init(&s->tr, &s->loop, o->id, o->cluster, &to, on_peer_message, s);
