@@ -23,6 +23,12 @@ void checker_explain_text(const struct checker_history *h, const struct checker_
     fl_buf_puts(out, "  key ");
     key_text(h, c->key_id, out);
     fl_buf_printf(out, ": cannot linearize %s\n", c->op_desc ? c->op_desc : "?");
+    if (c->rule) { /* decided by the unique-value procedure: no states, no prefix */
+        fl_buf_printf(out, "  because %s\n", c->rule);
+        for (size_t i = 0; i < c->n_concurrent; i++)
+            fl_buf_printf(out, "  the conflicting operation: %s\n", c->concurrent_desc[i]);
+        return;
+    }
     fl_buf_puts(out, "  states reachable just before it:");
     for (size_t i = 0; i < c->n_states; i++)
         fl_buf_printf(out, "%s%s", i ? ", " : " ", c->states[i]);
@@ -82,6 +88,10 @@ json_t *checker_explain_json(const struct checker_history *h, const struct check
     if (res->reason[0])
         json_object_set_new(o, "reason", json_string(res->reason));
     json_object_set_new(o, "keys_unchecked", json_integer((json_int_t)res->n_unchecked));
+    char proc[96];
+    json_object_set_new(o, "procedure",
+                        json_string(checker_result_procedure(res, proc, sizeof proc)));
+    json_object_set_new(o, "keys_unique_values", json_integer((json_int_t)res->n_unique));
     if (res->verdict == CHECKER_INVALID && res->has_cex) {
         const struct checker_counterexample *c = &res->cex;
         json_t *cex = json_object();
@@ -97,6 +107,8 @@ json_t *checker_explain_json(const struct checker_history *h, const struct check
         if (c->key_id && c->key_id < h->n_keys)
             json_object_set(cex, "key", h->keys[c->key_id]);
         json_object_set_new(cex, "op", hop_json(h, c->op, c->op_desc));
+        if (c->rule)
+            json_object_set_new(cex, "rule", json_string(c->rule));
         for (size_t i = 0; i < c->n_states; i++)
             json_array_append_new(states, json_string(c->states[i]));
         for (size_t i = 0; i < c->n_concurrent; i++)

@@ -29,7 +29,7 @@ void checker_gen_defaults(struct checker_gen_config *cfg)
     cfg->n_ops = 1000;
     cfg->processes = 5;
     cfg->keys = 1;
-    cfg->values = 5;
+    cfg->values = 0;
     cfg->crash_rate = 0.01;
     cfg->read_ratio = 0.5;
     cfg->cas_ratio = 0.25;
@@ -70,7 +70,8 @@ int checker_gen_write(const struct checker_gen_config *cfg, const char *path, ch
     struct fl_rng rng;
     struct gop *ops = NULL, **by_lp = NULL;
     struct gev *evs = NULL;
-    int64_t *clock = NULL, *pid = NULL, *reg = NULL;
+    int64_t *clock = NULL, *pid = NULL, *reg = NULL, *last = NULL;
+    int64_t next_value = 0; /* unique values: the last one handed out */
     int rc = 0;
     size_t n = cfg->n_ops;
     int P = cfg->processes > 0 ? cfg->processes : 1;
@@ -83,7 +84,8 @@ int checker_gen_write(const struct checker_gen_config *cfg, const char *path, ch
     clock = fl_calloc((size_t)P, sizeof *clock);
     pid = fl_calloc((size_t)P, sizeof *pid);
     reg = fl_calloc((size_t)K, sizeof *reg);
-    if (!ops || !by_lp || !evs || !clock || !pid || !reg) {
+    last = fl_calloc((size_t)K, sizeof *last);
+    if (!ops || !by_lp || !evs || !clock || !pid || !reg || !last) {
         rc = fl_errorf(errmsg, FL_ENOMEM, "generator: out of memory");
         goto out;
     }
@@ -109,6 +111,23 @@ int checker_gen_write(const struct checker_gen_config *cfg, const char *path, ch
         int V = cfg->values > 0 ? cfg->values : 1;
         if (r < cfg->read_ratio) {
             op->f = G_READ;
+        } else if (cfg->values <= 0) {
+            /* Unique values: each write a new one; a cas expects the value
+             * last written to its key (in invocation order, so it often
+             * matches) or, one time in five, an older one or nil. */
+            op->f = r < cfg->read_ratio + cfg->cas_ratio ? G_CAS : G_WRITE;
+            int64_t *a = op->f == G_CAS ? &op->a : NULL;
+            if (a) {
+                *a = last[op->key];
+                if (fl_rng_chance(&rng, 0.2))
+                    *a = (int64_t)fl_rng_below(&rng, (uint64_t)next_value + 1);
+            }
+            int64_t v = ++next_value;
+            if (op->f == G_CAS)
+                op->b = v;
+            else
+                op->a = v;
+            last[op->key] = v;
         } else if (r < cfg->read_ratio + cfg->cas_ratio) {
             op->f = G_CAS;
             op->a = fl_rng_range(&rng, 1, V);
@@ -152,7 +171,9 @@ int checker_gen_write(const struct checker_gen_config *cfg, const char *path, ch
         for (size_t j = 0; j < n; j++) {
             struct gop *op = &ops[(start + j) % n];
             if (op->f == G_READ && !op->crashed) {
-                int V = cfg->values > 0 ? cfg->values : 1;
+                /* Unique values: any other value handed out, nil, or one
+                 * never written. */
+                int64_t V = cfg->values > 0 ? cfg->values : next_value + 1;
                 op->read = (op->read + 1 + (int64_t)fl_rng_below(&rng, (uint64_t)V)) % (V + 1);
                 break;
             }
@@ -193,7 +214,7 @@ int checker_gen_write(const struct checker_gen_config *cfg, const char *path, ch
         else if (op->f == G_WRITE)
             ev.value = json_integer(op->a);
         else
-            ev.value = json_pack("[II]", (json_int_t)op->a, (json_int_t)op->b);
+            ev.value = json_pack("[oo]", val(op->a), val(op->b)); /* 0 is nil */
         if (!ev.value || (K > 1 && !ev.key))
             rc = fl_errorf(errmsg, FL_ENOMEM, "generator: out of memory");
         else
@@ -211,5 +232,6 @@ out:
     fl_free(clock);
     fl_free(pid);
     fl_free(reg);
+    fl_free(last);
     return rc;
 }

@@ -20,7 +20,7 @@ struct checker_gen_config {
     size_t n_ops;      /* operations invoked */
     int processes;     /* concurrent clients */
     int keys;          /* 1: no key field; >1: keys "k0".. */
-    int values;        /* written values drawn from [1, values] */
+    int values;        /* written values drawn from [1, values]; 0: unique (1, 2, 3, ...) */
     double crash_rate; /* probability an operation completes as info */
     double read_ratio; /* reads; the rest split between writes and cas */
     double cas_ratio;
@@ -29,7 +29,7 @@ struct checker_gen_config {
     bool mutate;            /* corrupt one ok read */
 };
 
-/* Fills sensible defaults (1000 ops, 5 processes, 1 key, 5 values, 1%
+/* Fills sensible defaults (1000 ops, 5 processes, 1 key, unique values, 1%
  * crashes, 50% reads, 25% cas, 1 ms latency, 0.5 ms think). */
 void checker_gen_defaults(struct checker_gen_config *cfg);
 

@@ -16,6 +16,7 @@
  * indeterminate operations) names a configuration exactly, in a few words
  * even for a 30,000-operation key. */
 #include "checker/linear.h"
+#include "checker/unique.h"
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -76,6 +77,7 @@ struct key_result {
     bool has_cex;
     struct checker_counterexample cex;
     bool decided;   /* a verdict (or a model error) that no larger budget changes */
+    bool unique;    /* decided by the unique-value procedure */
     bool unchecked; /* left undecided once another key was invalid */
 };
 
@@ -83,6 +85,7 @@ struct shared {
     const struct checker_history *h;
     const struct checker_model_ops *model;
     const struct checker_model_config *config;
+    enum checker_procedure procedure;
     size_t max_memory;
     double deadline; /* 0: none */
     double timeout_s;
@@ -615,6 +618,57 @@ static void cex_free(struct checker_counterexample *cex)
     memset(cex, 0, sizeof *cex);
 }
 
+/* Decides the key without search when its values are unique: sets
+ * res->decided (and the verdict, reason, counterexample) or leaves it for
+ * the search. Returns 0 or FL_ENOMEM. */
+static int decide_unique(struct search *S, struct key_result *res)
+{
+    enum checker_unique_outcome out;
+    struct checker_unique_why why;
+    uint64_t initial = S->model.ops->init(&S->model);
+    int rc = checker_unique_check(S->ops, S->nc + S->nx, (int64_t)initial, &out, &why);
+    if (rc < 0 || out == CHECKER_UNIQUE_INELIGIBLE)
+        return rc;
+    res->decided = res->unique = true;
+    if (out == CHECKER_UNIQUE_VALID) {
+        res->verdict = CHECKER_VALID;
+        return 0;
+    }
+    res->verdict = CHECKER_INVALID;
+    unsigned cur = atomic_load(&S->s->min_invalid);
+    while (S->key < cur && !atomic_compare_exchange_weak(&S->s->min_invalid, &cur, S->key))
+        ;
+    struct checker_counterexample *cex = &res->cex;
+    memset(cex, 0, sizeof *cex);
+    cex->key_id = S->key;
+    cex->op = S->ops[why.op].hop;
+    cex->rule = why.rule;
+    cex->op_desc = describe_hop(S, &S->ops[why.op]);
+    cex->concurrent = fl_calloc(1, sizeof *cex->concurrent);
+    cex->concurrent_desc = fl_calloc(MAX_CEX_CONCURRENT, sizeof *cex->concurrent_desc);
+    cex->states = fl_calloc(MAX_CEX_STATES, sizeof *cex->states);
+    if (!cex->op_desc || !cex->concurrent || !cex->concurrent_desc || !cex->states) {
+        cex_free(cex);
+        return FL_ENOMEM;
+    }
+    if (why.other != SIZE_MAX) {
+        cex->concurrent[0] = S->ops[why.other].hop;
+        cex->concurrent_desc[0] = describe_hop(S, &S->ops[why.other]);
+        if (!cex->concurrent_desc[0]) {
+            cex_free(cex);
+            return FL_ENOMEM;
+        }
+        cex->n_concurrent = 1;
+    }
+    res->has_cex = true;
+    if (why.other != SIZE_MAX)
+        fl_errorf(res->reason, 0, "no linearization: %s: %s (with %s)", cex->op_desc, why.rule,
+                  cex->concurrent_desc[0]);
+    else
+        fl_errorf(res->reason, 0, "no linearization: %s: %s", cex->op_desc, why.rule);
+    return 0;
+}
+
 static bool same_effect(const struct checker_op *a, const struct checker_op *b)
 {
     return a->f == b->f && a->a == b->a && a->b == b->b && a->nxs == b->nxs &&
@@ -736,6 +790,16 @@ static void search_key(struct shared *s, uint32_t key)
     }
     res->n_ops = S.nc + S.nx;
     res->n_crashed = S.nx;
+    if (s->procedure == CHECKER_PROC_AUTO &&
+        (s->model == &checker_model_register || s->model == &checker_model_kv)) {
+        rc = decide_unique(&S, res);
+        if (rc < 0) {
+            err = rc;
+            goto out;
+        }
+        if (res->decided)
+            goto out;
+    }
     if (S.nc == 0) {
         res->verdict = CHECKER_VALID; /* nothing must be linearized */
         res->decided = true;
@@ -939,6 +1003,7 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
     s.h = h;
     s.model = model;
     s.config = config;
+    s.procedure = limits ? limits->procedure : CHECKER_PROC_AUTO;
     s.max_memory = limits && limits->max_memory ? limits->max_memory : checker_default_max_memory();
     s.timeout_s = limits ? limits->timeout_s : 0;
     s.deadline = s.timeout_s > 0 ? t0 + s.timeout_s : 0;
@@ -1062,6 +1127,7 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
             continue;
         res->n_keys++;
         res->n_unchecked += kr->unchecked;
+        res->n_unique += kr->unique;
         res->n_ops += kr->n_ops;
         res->n_crashed += kr->n_crashed;
         res->configs += kr->configs;
@@ -1104,4 +1170,17 @@ void checker_result_free(struct checker_result *res)
     if (res->has_cex)
         cex_free(&res->cex);
     memset(res, 0, sizeof *res);
+}
+
+const char *checker_result_procedure(const struct checker_result *res, char *buf, size_t len)
+{
+    size_t searched = res->n_keys - res->n_unchecked;
+    size_t wgl = searched > res->n_unique ? searched - res->n_unique : 0;
+    if (res->n_unique == 0)
+        snprintf(buf, len, "wgl");
+    else if (wgl == 0)
+        snprintf(buf, len, "unique-values");
+    else
+        snprintf(buf, len, "unique-values(%zu keys)+wgl(%zu keys)", res->n_unique, wgl);
+    return buf;
 }

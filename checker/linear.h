@@ -22,8 +22,13 @@ enum checker_verdict { CHECKER_VALID = 0, CHECKER_INVALID = 1, CHECKER_UNKNOWN =
 
 const char *checker_verdict_name(enum checker_verdict v);
 
+/* Which procedure decides a key: the unique-value one when the key
+ * qualifies (checker/unique.h), else the search; or always the search. */
+enum checker_procedure { CHECKER_PROC_AUTO = 0, CHECKER_PROC_WGL = 1 };
+
 struct checker_limits {
     double timeout_s;  /* wall-clock budget for the whole check; <= 0: none */
+    enum checker_procedure procedure;
     size_t max_memory; /* bytes of search caches across all keys; 0: default */
     int threads;       /* 0: one per online CPU */
 };
@@ -45,6 +50,10 @@ struct checker_counterexample {
     char *op_desc;          /* the op as the model sees it */
     char **prefix_desc;     /* descriptions matching prefix[] */
     char **concurrent_desc; /* descriptions matching concurrent[] */
+    /* Set (static text) when the unique-value procedure decided: the rule
+     * `op` breaks, with concurrent[0] (if any) the operation it conflicts
+     * with; states and prefix are then empty. */
+    const char *rule;
 };
 
 struct checker_result {
@@ -54,6 +63,7 @@ struct checker_result {
     size_t n_keys;      /* keys with at least one operation */
     size_t n_crashed;   /* indeterminate operations searched */
     size_t n_unchecked; /* keys left undecided once another key was invalid */
+    size_t n_unique;    /* keys decided by the unique-value procedure (the rest: WGL) */
     uint64_t configs;   /* configurations cached across keys */
     size_t peak_memory; /* bytes of caches at the high-water mark */
     double seconds;
@@ -70,5 +80,8 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
                          const struct checker_limits *limits, struct checker_result *res,
                          char *errmsg);
 void checker_result_free(struct checker_result *res);
+/* Names the procedure that decided the result into buf: "unique-values",
+ * "wgl", or "unique-values(K keys)+wgl(M keys)". */
+const char *checker_result_procedure(const struct checker_result *res, char *buf, size_t len);
 
 #endif

@@ -103,6 +103,11 @@ bool checker_atom(struct checker_model *m, const json_t *v, int64_t *out);
 /* Appends the JSON text of an atom to out ("nil" for CHECKER_NIL). */
 void checker_atom_describe(struct checker_model *m, int64_t atom, struct fl_buf *out);
 
+/* Operation codes (checker_op.f) of the register and kv models: a read of
+ * a, a write of a, a cas from a to b, an append of a. checker/unique.c
+ * decides these without the search when values are unique. */
+enum { CHECKER_REG_READ, CHECKER_REG_WRITE, CHECKER_REG_CAS, CHECKER_REG_APPEND };
+
 /* Model vtables, one per file. */
 extern const struct checker_model_ops checker_model_register;
 extern const struct checker_model_ops checker_model_kv;

@@ -14,7 +14,12 @@
 
 #include <string.h>
 
-enum { REG_READ, REG_WRITE, REG_CAS, REG_APPEND };
+enum {
+    REG_READ = CHECKER_REG_READ,
+    REG_WRITE = CHECKER_REG_WRITE,
+    REG_CAS = CHECKER_REG_CAS,
+    REG_APPEND = CHECKER_REG_APPEND
+};
 
 /* Appends memoized: the search applies the same append to the same state
  * many times, and concatenating through JSON text is slow. Open addressing

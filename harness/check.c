@@ -51,6 +51,9 @@ static void usage(FILE *out)
             "  --max-memory MIB   cap the search caches: verdict unknown when exceeded\n"
             "                     (default: half the available memory, at most 8 GiB)\n"
             "  --threads N        keys checked in parallel (default: all cores)\n"
+            "  --procedure P      auto (default: registers and kv keys whose written values\n"
+            "                     are unique are decided without search, in O(n log n);\n"
+            "                     other keys by the WGL search) or wgl (always search)\n"
             "  --json             one JSON object per file instead of text\n"
             "  --prefix N         operations of the linearizable prefix to print (default 10,\n"
             "                     0 for all)\n"
@@ -178,6 +181,7 @@ int harness_check_main(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"max-memory", required_argument, NULL, 'M'},
         {"threads", required_argument, NULL, 'T'},
+        {"procedure", required_argument, NULL, 'P'},
         {"json", no_argument, NULL, 'j'},
         {"prefix", required_argument, NULL, 'p'},
         {"export-edn", required_argument, NULL, 'e'},
@@ -267,6 +271,17 @@ int harness_check_main(int argc, char **argv)
                 goto usage_error;
             }
             opt.limits.threads = (int)d;
+            break;
+        case 'P':
+            if (strcmp(optarg, "auto") == 0) {
+                opt.limits.procedure = CHECKER_PROC_AUTO;
+            } else if (strcmp(optarg, "wgl") == 0) {
+                opt.limits.procedure = CHECKER_PROC_WGL;
+            } else {
+                fprintf(stderr, "faultline check: --procedure: expected auto or wgl, got \"%s\"\n",
+                        optarg);
+                goto usage_error;
+            }
             break;
         case 'j':
             json_out = true;
@@ -400,9 +415,10 @@ int harness_check_main(int argc, char **argv)
                 json_decref(o);
             }
         } else {
-            printf("%s: %s  model=%s ops=%zu keys=%zu indeterminate=%zu time=%.3fs", path,
-                   checker_verdict_name(verdict), model->name, res.n_ops, res.n_keys, res.n_crashed,
-                   res.seconds);
+            char proc[96];
+            printf("%s: %s  model=%s ops=%zu keys=%zu indeterminate=%zu time=%.3fs procedure=%s",
+                   path, checker_verdict_name(verdict), model->name, res.n_ops, res.n_keys,
+                   res.n_crashed, res.seconds, checker_result_procedure(&res, proc, sizeof proc));
             if (res.verdict != CHECKER_VALID && res.reason[0])
                 printf("  (%s)", res.reason);
             putchar('\n');

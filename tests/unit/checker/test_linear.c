@@ -22,6 +22,8 @@ static enum checker_verdict check_text(const char *jsonl, const char *model, siz
     const struct checker_model_ops *used;
     char errmsg[FL_ERRMSG_SIZE] = "";
     const char *path = test_tmpfile(jsonl, ".jsonl");
+    if (n_prefix) /* the search's counterexample (a prefix) is what is looked at */
+        opt.limits.procedure = CHECKER_PROC_WGL;
     int rc = checker_check_file(path, &opt, &h, &res, &used, errmsg);
     cr_assert_eq(rc, 0, "check failed: %s", errmsg);
     enum checker_verdict v = res.verdict;
@@ -104,6 +106,7 @@ Test(checker_linear, timeout_turns_into_unknown_naming_the_budget)
 {
     struct checker_gen_config cfg;
     checker_gen_defaults(&cfg);
+    cfg.values = 5; /* repeated values: the search, not the unique-value procedure */
     cfg.n_ops = 20000;
     cfg.processes = 16;
     cfg.crash_rate = 0.01;
@@ -396,4 +399,81 @@ Test(checker_linear, agrees_with_exhaustive_search_on_random_histories)
     if (!only)
         cr_assert(invalid > cases / 10, "the generator produced enough invalid cases (%d)",
                   invalid);
+}
+
+/* ==== The unique-value procedure against the search (issue 14) ==== */
+
+/* Checks path with the given procedure; returns the verdict, *unique set
+ * when the unique-value procedure decided every key. */
+static enum checker_verdict check_with(const char *path, enum checker_procedure proc, bool *unique)
+{
+    struct checker_check_options opt = {.format = FL_FORMAT_JSONL, .nil_read_any = -1};
+    opt.limits.procedure = proc;
+    opt.limits.threads = 1;
+    struct checker_history h;
+    struct checker_result res;
+    const struct checker_model_ops *used;
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    cr_assert_eq(checker_check_file(path, &opt, &h, &res, &used, errmsg), 0, "%s", errmsg);
+    enum checker_verdict v = res.verdict;
+    if (unique)
+        *unique = res.n_unique + res.n_unchecked == res.n_keys;
+    checker_result_free(&res);
+    checker_history_free(&h);
+    return v;
+}
+
+/* 100,000 small random histories with unique values (reads of the initial
+ * value, reads concurrent with their write, crashed writes and cas, failed
+ * cas, mutated reads): the unique-value procedure must give the search's
+ * verdict every time, and must be the one deciding. FL_UNIQUE_CASES,
+ * FL_SEED as above. */
+Test(checker_linear, unique_value_procedure_agrees_with_the_search, .timeout = 900)
+{
+    int cases = env_int("FL_UNIQUE_CASES", 100000);
+    uint64_t only = (uint64_t)env_int("FL_SEED", 0);
+    int disagreements = 0, invalid = 0, decided = 0;
+    char path[] = "/dev/shm/fltest-uniq-XXXXXX";
+    if (access("/dev/shm", W_OK) != 0)
+        memcpy(path, "/tmp/fltest-uniq-XXXXXX", sizeof "/tmp/fltest-uniq-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    for (int c = 1; c <= cases; c++) {
+        uint64_t seed = only ? only : (uint64_t)c;
+        struct fl_rng rng;
+        fl_rng_seed(&rng, seed * 104729);
+        struct checker_gen_config cfg;
+        checker_gen_defaults(&cfg);
+        cfg.seed = seed;
+        cfg.values = 0;
+        cfg.n_ops = (size_t)fl_rng_range(&rng, 1, 12);
+        cfg.processes = (int)fl_rng_range(&rng, 1, 6);
+        cfg.keys = fl_rng_chance(&rng, 0.15) ? 2 : 1;
+        cfg.crash_rate = fl_rng_double(&rng) * 0.6;
+        cfg.read_ratio = fl_rng_double(&rng) * 0.7;
+        cfg.cas_ratio = fl_rng_double(&rng) * (1 - cfg.read_ratio);
+        cfg.max_latency_ns = fl_rng_range(&rng, 1, 1000);
+        cfg.max_think_ns = fl_rng_range(&rng, 0, 500);
+        cfg.mutate = fl_rng_chance(&rng, 0.5);
+        char errmsg[FL_ERRMSG_SIZE];
+        cr_assert_eq(checker_gen_write(&cfg, path, errmsg), 0, "%s", errmsg);
+        bool unique = false;
+        enum checker_verdict fast = check_with(path, CHECKER_PROC_AUTO, &unique);
+        enum checker_verdict slow = check_with(path, CHECKER_PROC_WGL, NULL);
+        decided += unique;
+        invalid += slow == CHECKER_INVALID;
+        if (fast != slow) {
+            disagreements++;
+            cr_log_error("FL_SEED=%llu: unique-values says %s, the search says %s",
+                         (unsigned long long)seed, checker_verdict_name(fast),
+                         checker_verdict_name(slow));
+        }
+    }
+    unlink(path);
+    cr_log_info("%d cases, %d invalid, %d decided by the unique-value procedure", cases, invalid,
+                decided);
+    cr_assert_eq(disagreements, 0);
+    cr_assert(only || invalid > cases / 10, "the mix has invalid cases (%d)", invalid);
+    cr_assert(only || decided == cases, "every case qualified (%d of %d)", decided, cases);
 }
