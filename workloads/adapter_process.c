@@ -174,6 +174,7 @@ struct pc_call {
     bool is_read, is_leader, sent;
     char *line; /* until written */
     size_t line_len;
+    char error[160]; /* the answer's own error text, valid during the callback */
     struct pc_call *next;
 };
 
@@ -229,9 +230,9 @@ static void run_done(struct pc_client *c, bool closing)
         struct pc_call *p = c->done;
         c->done = p->next;
         struct workload_call *call = p->call;
-        call_free(p);
         call->impl = NULL;
-        call->cb(call);
+        call->cb(call); /* call->error may point into p */
+        call_free(p);
     }
 }
 
@@ -373,7 +374,11 @@ static void handle_line(struct pc_client *c, struct pc_conn *k, const char *line
     } else if (json_is_false(json_object_get(doc, "ok"))) {
         bool definite = json_is_true(json_object_get(doc, "definite"));
         call->outcome = definite || p->is_read ? WORKLOAD_FAIL : WORKLOAD_UNKNOWN;
-        call->error = definite ? "process: failed" : "process: indefinite failure";
+        const char *e = json_string_value(json_object_get(doc, "error"));
+        snprintf(p->error, sizeof p->error, "%s", e != NULL ? e : "");
+        call->error = e != NULL && e[0] != '\0' ? p->error
+                      : definite                  ? "process: failed"
+                                                  : "process: indefinite failure";
     } else {
         call->outcome = p->is_read ? WORKLOAD_FAIL : WORKLOAD_UNKNOWN;
         call->error = "process: malformed answer";

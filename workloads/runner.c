@@ -19,10 +19,11 @@ int workload_history_open(struct workload_history *h, const char *path, uint64_t
 
 int workload_history_record(struct workload_history *h, int64_t process, enum fl_event_type type,
                             const char *f, const json_t *key, const json_t *value,
-                            const char *node, const char *consistency)
+                            const char *node, const char *consistency, const char *error)
 {
     if (h->failed != 0)
         return h->failed;
+    json_t *err = error != NULL && error[0] != '\0' ? json_stringn(error, strnlen(error, 200)) : NULL;
     struct fl_event ev;
     fl_event_init(&ev);
     ev.index = h->next_index++;
@@ -35,7 +36,9 @@ int workload_history_record(struct workload_history *h, int64_t process, enum fl
     ev.value = (json_t *)value;
     ev.node = (char *)node;
     ev.consistency = (char *)consistency;
+    ev.error = err; /* NULL also when the text is not UTF-8 */
     int rv = fl_history_writer_write(&h->w, &ev, h->errmsg);
+    json_decref(err);
     if (rv != 0)
         h->failed = rv;
     if (process != FL_PROCESS_NEMESIS) {
@@ -187,7 +190,8 @@ static void on_done(struct workload_call *call)
     const json_t *value = invoke_value(s->op, f);
     if (call->outcome == WORKLOAD_OK && (is_read(f) || strcmp(f, "dequeue") == 0))
         value = call->value != NULL ? call->value : json_null();
-    workload_history_record(r->history, s->process, type, f, key, value, call->node, cons);
+    workload_history_record(r->history, s->process, type, f, key, value, call->node, cons,
+                            call->outcome == WORKLOAD_OK ? NULL : call->error);
     json_decref(call->value);
     call->value = NULL;
     s->busy = false;
@@ -250,7 +254,8 @@ static void issue(struct workload_slot *s)
     s->op = op;
     const char *f = json_string_value(json_object_get(op, "f"));
     workload_history_record(r->history, s->process, FL_EVENT_INVOKE, f, json_object_get(op, "key"),
-                            invoke_value(op, f), NULL, is_read(f) ? consistency_name(cons) : NULL);
+                            invoke_value(op, f), NULL, is_read(f) ? consistency_name(cons) : NULL,
+                            NULL);
     memset(&s->call, 0, sizeof s->call);
     s->call.op = op;
     s->call.consistency = cons;

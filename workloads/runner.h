@@ -32,11 +32,12 @@ struct workload_history {
 int workload_history_open(struct workload_history *h, const char *path, uint64_t t0_ns,
                           char *errmsg);
 /* Appends one event: process (FL_PROCESS_NEMESIS for the nemesis), type, f,
- * key and value (borrowed, may be NULL), node (may be NULL). Returns 0 or the
+ * key and value (borrowed, may be NULL), node, consistency and error (the
+ * adapter's text of a fail/info, cut at 200 bytes; may be NULL). Returns 0 or the
  * first write error (kept in h->errmsg). */
 int workload_history_record(struct workload_history *h, int64_t process, enum fl_event_type type,
                             const char *f, const json_t *key, const json_t *value,
-                            const char *node, const char *consistency);
+                            const char *node, const char *consistency, const char *error);
 /* Appends an event given as a JSON object (borrowed; "index" and "time" are
  * set here), e.g. a nemesis event. Returns 0 or the first write error. */
 int workload_history_record_json(struct workload_history *h, json_t *obj);

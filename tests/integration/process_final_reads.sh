@@ -56,6 +56,9 @@ for sc in retry never; do
         python3 -c 'import json,sys; sys.exit(0 if any(e.get("type") == "fail" and e.get("f") == "read"
             for e in map(json.loads, open(sys.argv[1]))) else 1)' "$work/$sc/history.jsonl" ||
             fail "retry: no refused read in the history (the test did not test)"
+        # The system's own error text reaches history.jsonl (issue 11: it was dropped).
+        grep -q '"error":"reads refused"' "$work/$sc/history.jsonl" ||
+            fail "retry: the store's error text is not in the history"
         ;;
     never)
         [[ $code -eq 2 && $line == "$sc: unknown"* ]] || fail "never: expected unknown"
