@@ -1111,6 +1111,7 @@ static void *run_thread(void *arg)
             .dequeue = r->sc.workload.mix[HARNESS_OP_DEQUEUE],
         };
         wc.gen.value_bytes = r->sc.workload.value_bytes;
+        wc.gen.txn_max_ops = r->sc.workload.txn_max_ops;
         wc.gen.seed = r->sc.nemesis.seed ^ 0x5eedULL;
         wc.concurrency = r->sc.workload.concurrency;
         wc.rate_per_s = r->sc.workload.rate_per_s;

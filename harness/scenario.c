@@ -19,7 +19,14 @@ static const char *const bug_names[] = {
     NULL,       "stale-read",       "lease-no-drift", "commit-old-term",
     "no-dedup", "ack-before-fsync", "no-prevote",     "vote-not-persisted",
 };
-static const char *const model_names[] = {"register", "kv", "counter", "set", "queue"};
+static const char *const model_names[] = {"register", "kv",          "counter",    "set",
+                                          "queue",    "list-append", "rw-register"};
+/* In the order of enum checker_txn_consistency (checker/txn_model.h). */
+static const char *const txn_consistency_names[] = {
+    "read-uncommitted", "read-committed", "repeatable-read",
+    "snapshot-isolation", "serializable", "strict-serializable"};
+_Static_assert(sizeof txn_consistency_names / sizeof *txn_consistency_names == CHECKER_TXN_N_MODELS,
+               "txn consistency names");
 static const char *const consistency_names[] = {"linearizable", "lease", "sequential"};
 static const char *const op_names[] = {"read", "write", "cas", "add", "enqueue", "dequeue"};
 static const char *const fault_names[] = {
@@ -34,7 +41,7 @@ static const char *const fault_names[] = {
     "figure-3-7",         "lose-unsynced",  "torn-write",
     "fsync-error",        "bitflip",        "truncate",
 };
-static const char *const checker_names[] = {"linearizable", "set", "counter", "stats"};
+static const char *const checker_names[] = {"linearizable", "set", "counter", "stats", "txn"};
 static const char *const expect_names[] = {NULL, "valid", "invalid", "unknown"};
 
 /* Fewest voting nodes a fault kind needs to mean anything (see README.md). */
@@ -140,6 +147,9 @@ static bool model_has_op(enum harness_model model, int op)
         return op == HARNESS_OP_ADD || op == HARNESS_OP_READ;
     case HARNESS_MODEL_QUEUE:
         return op == HARNESS_OP_ENQUEUE || op == HARNESS_OP_DEQUEUE;
+    case HARNESS_MODEL_LIST_APPEND:
+    case HARNESS_MODEL_RW_REGISTER:
+        return op == HARNESS_OP_READ || op == HARNESS_OP_WRITE;
     default:
         return false;
     }
@@ -179,6 +189,15 @@ static void model_defaults(struct harness_scenario *s, enum harness_model model)
         s->workload.key_rotation_ops = 0;
         s->checkers[HARNESS_CHECKER_SET] = true;
         break;
+    case HARNESS_MODEL_LIST_APPEND:
+    case HARNESS_MODEL_RW_REGISTER:
+        /* Micro-ops: r, and append (list-append) or w (rw-register) as "write". */
+        s->workload.mix[HARNESS_OP_READ] = 1;
+        s->workload.mix[HARNESS_OP_WRITE] = 1;
+        s->workload.keys = 5;
+        s->workload.key_rotation_ops = 0;
+        s->checkers[HARNESS_CHECKER_TXN] = true;
+        break;
     case HARNESS_MODEL_QUEUE:
     default:
         s->workload.mix[HARNESS_OP_ENQUEUE] = 1;
@@ -215,6 +234,8 @@ void harness_scenario_default(struct harness_scenario *s)
     s->workload.read_consistency = HARNESS_READ_LINEARIZABLE;
     s->workload.value_bytes = 0;
     s->workload.op_timeout_ms = 1000;
+    s->workload.txn_max_ops = 4;
+    s->workload.txn_consistency = CHECKER_TXN_STRICT_SERIALIZABLE;
     s->nemesis.interval_ms = 5000;
     s->nemesis.duration_ms = 5000;
     s->nemesis.jitter_ms = 1000;
@@ -609,7 +630,7 @@ static int parse_workload(struct ctx *c, json_t *root, struct harness_scenario *
 {
     static const char *const keys[] = {"model",         "keys", "key_rotation_ops", "concurrency",
                                        "rate_per_s",    "mix",  "read_consistency", "value_bytes",
-                                       "op_timeout_ms", NULL};
+                                       "op_timeout_ms", "txn_max_ops", "txn_consistency", NULL};
     static const char *const mkeys[] = {"read", "write", "cas", "add", "enqueue", "dequeue", NULL};
     const char *P = "workload";
     json_t *o, *mix;
@@ -633,8 +654,14 @@ static int parse_workload(struct ctx *c, json_t *root, struct harness_scenario *
         (rc = get_uint(c, o, P, "concurrency", 1, 512, &s->workload.concurrency)) ||
         (rc = get_uint(c, o, P, "rate_per_s", 0, 100000, &s->workload.rate_per_s)) ||
         (rc = get_uint(c, o, P, "value_bytes", 0, 65536, &s->workload.value_bytes)) ||
-        (rc = get_uint(c, o, P, "op_timeout_ms", 10, 600000, &s->workload.op_timeout_ms)))
+        (rc = get_uint(c, o, P, "op_timeout_ms", 10, 600000, &s->workload.op_timeout_ms)) ||
+        (rc = get_uint(c, o, P, "txn_max_ops", 1, 16, &s->workload.txn_max_ops)))
         return rc;
+    v = (int)s->workload.txn_consistency;
+    if ((rc = get_enum(c, o, P, "txn_consistency", txn_consistency_names, CHECKER_TXN_N_MODELS,
+                       false, 0, &v)))
+        return rc;
+    s->workload.txn_consistency = (enum checker_txn_consistency)v;
     if ((rc = get_object(c, o, P, "mix", &mix)) || !mix)
         return rc;
     if ((rc = only_keys(c, mix, "workload.mix", mkeys)))
@@ -987,6 +1014,18 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
                     "the etcd adapter drives the register and kv models only, not %s",
                     model_names[s->workload.model]);
 
+    bool txn = s->workload.model == HARNESS_MODEL_LIST_APPEND ||
+               s->workload.model == HARNESS_MODEL_RW_REGISTER;
+    if (txn && s->implementation.impl != HARNESS_IMPL_CLIENT)
+        return fail(c, FL_ESHAPE, "workload", "model",
+                    "the %s transactions run through a client program (impl \"client\", "
+                    "workloads/CLIENT_PROTOCOL.md) only; the %s implementation has no txn operation",
+                    model_names[s->workload.model], impl_names[s->implementation.impl]);
+    if (txn && s->workload.value_bytes)
+        return fail(c, FL_ESHAPE, "workload", "value_bytes",
+                    "the %s model uses integers; value_bytes must be 0",
+                    model_names[s->workload.model]);
+
     /* Checkers. */
     bool any = false;
     for (int i = 0; i < HARNESS_CHECKER_COUNT; i++)
@@ -1005,6 +1044,18 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
     if (s->checkers[HARNESS_CHECKER_SET] && s->workload.model != HARNESS_MODEL_SET)
         return fail(c, FL_ESHAPE, NULL, "checkers",
                     "the \"set\" checker applies to the set workload only, not %s",
+                    model_names[s->workload.model]);
+    if (txn && !s->checkers[HARNESS_CHECKER_TXN])
+        return fail(c, FL_ESHAPE, NULL, "checkers", "the %s workload needs the \"txn\" checker",
+                    model_names[s->workload.model]);
+    if (txn && s->checkers[HARNESS_CHECKER_LINEARIZABLE])
+        return fail(c, FL_ESHAPE, NULL, "checkers",
+                    "the \"linearizable\" checker has no model for %s transactions; use \"txn\"",
+                    model_names[s->workload.model]);
+    if (s->checkers[HARNESS_CHECKER_TXN] && !txn)
+        return fail(c, FL_ESHAPE, NULL, "checkers",
+                    "the \"txn\" checker applies to the list-append and rw-register workloads "
+                    "only, not %s",
                     model_names[s->workload.model]);
     if (s->workload.model == HARNESS_MODEL_SET && !s->phases.final_reads)
         return fail(c, FL_ESHAPE, "phases", "final_reads",
@@ -1282,6 +1333,12 @@ json_t *harness_scenario_to_json(const struct harness_scenario *s)
         &ok);
     put(wl, "value_bytes", json_integer(s->workload.value_bytes), &ok);
     put(wl, "op_timeout_ms", json_integer(s->workload.op_timeout_ms), &ok);
+    if (s->workload.model == HARNESS_MODEL_LIST_APPEND ||
+        s->workload.model == HARNESS_MODEL_RW_REGISTER) {
+        put(wl, "txn_max_ops", json_integer(s->workload.txn_max_ops), &ok);
+        put(wl, "txn_consistency",
+            json_string(txn_consistency_names[s->workload.txn_consistency]), &ok);
+    }
     put(root, "workload", wl, &ok);
 
     put(nem, "seed", s->nemesis.seed_set ? json_integer((json_int_t)s->nemesis.seed) : json_null(),

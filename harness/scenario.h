@@ -13,6 +13,8 @@
 #ifndef HARNESS_SCENARIO_H
 #define HARNESS_SCENARIO_H
 
+#include "checker/txn_model.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,6 +58,8 @@ enum harness_model {
     HARNESS_MODEL_COUNTER,
     HARNESS_MODEL_SET,
     HARNESS_MODEL_QUEUE,
+    HARNESS_MODEL_LIST_APPEND, /* transactions (Elle), checked by the "txn" checker */
+    HARNESS_MODEL_RW_REGISTER,
     HARNESS_MODEL_COUNT
 };
 
@@ -129,6 +133,7 @@ enum harness_checker {
     HARNESS_CHECKER_SET,
     HARNESS_CHECKER_COUNTER,
     HARNESS_CHECKER_STATS,
+    HARNESS_CHECKER_TXN, /* Elle-style check of list-append / rw-register (checker/txn_check.h) */
     HARNESS_CHECKER_COUNT
 };
 
@@ -186,6 +191,8 @@ struct harness_scenario {
         enum harness_consistency read_consistency;
         unsigned value_bytes;   /* 0: small integers; else string values of this size */
         unsigned op_timeout_ms; /* an operation not answered by then becomes info */
+        unsigned txn_max_ops;   /* micro-ops per transaction, 1..16 (list-append, rw-register) */
+        enum checker_txn_consistency txn_consistency; /* what the txn checker checks */
     } workload;
 
     struct {

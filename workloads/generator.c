@@ -1,4 +1,5 @@
-/* generator.c - seeded operation generators for the register, kv, counter, set and queue workloads. */
+/* generator.c - seeded operation generators: register, kv, counter, set, queue and the
+ * transactional list-append / rw-register. */
 #include "workloads/generator.h"
 
 #include <stdio.h>
@@ -7,11 +8,12 @@
 #include "common/alloc.h"
 #include "common/error.h"
 
-static const char *const names[] = {NULL, "register", "kv", "counter", "set", "queue"};
+static const char *const names[] = {NULL,  "register",    "kv",         "counter",
+                                     "set", "queue",       "list-append", "rw-register"};
 
 int workload_model_parse(const char *s, enum workload_model *out)
 {
-    for (int m = WORKLOAD_REGISTER; m <= WORKLOAD_QUEUE; m++)
+    for (int m = WORKLOAD_REGISTER; m <= WORKLOAD_RW_REGISTER; m++)
         if (s != NULL && strcmp(s, names[m]) == 0) {
             *out = (enum workload_model)m;
             return 0;
@@ -21,7 +23,7 @@ int workload_model_parse(const char *s, enum workload_model *out)
 
 const char *workload_model_name(enum workload_model m)
 {
-    return m >= WORKLOAD_REGISTER && m <= WORKLOAD_QUEUE ? names[m] : "?";
+    return m >= WORKLOAD_REGISTER && m <= WORKLOAD_RW_REGISTER ? names[m] : "?";
 }
 
 const char *workload_model_sm(enum workload_model m)
@@ -49,17 +51,26 @@ const char *workload_model_checker(enum workload_model m)
         return "counter";
     case WORKLOAD_SET:
         return "set";
+    case WORKLOAD_LIST_APPEND:
+    case WORKLOAD_RW_REGISTER:
+        return names[m];
     default:
         return "queue";
     }
+}
+
+bool workload_model_is_txn(enum workload_model m)
+{
+    return m == WORKLOAD_LIST_APPEND || m == WORKLOAD_RW_REGISTER;
 }
 
 void workload_generator_defaults(struct workload_generator_config *c, enum workload_model m)
 {
     memset(c, 0, sizeof *c);
     c->model = m;
-    c->keys = m == WORKLOAD_KV ? 4 : 1;
+    c->keys = m == WORKLOAD_KV || workload_model_is_txn(m) ? 4 : 1;
     c->rotation_ops = m == WORKLOAD_KV ? 200 : 0;
+    c->txn_max_ops = 4;
     switch (m) {
     case WORKLOAD_REGISTER:
     case WORKLOAD_KV:
@@ -74,6 +85,10 @@ void workload_generator_defaults(struct workload_generator_config *c, enum workl
     case WORKLOAD_QUEUE:
         c->mix = (struct workload_mix){.enqueue = 1, .dequeue = 1};
         break;
+    case WORKLOAD_LIST_APPEND:
+    case WORKLOAD_RW_REGISTER:
+        c->mix = (struct workload_mix){.read = 1, .write = 1};
+        break;
     }
 }
 
@@ -83,6 +98,10 @@ int workload_generator_init(struct workload_generator *g, const struct workload_
     g->c = *c;
     if (g->c.keys == 0)
         g->c.keys = 1;
+    if (g->c.txn_max_ops == 0)
+        g->c.txn_max_ops = 1;
+    if (g->c.txn_max_ops > WORKLOAD_TXN_MAX_OPS)
+        g->c.txn_max_ops = WORKLOAD_TXN_MAX_OPS;
     fl_rng_seed(&g->rng, c->seed);
     g->next_value = 1;
     g->key_ops = fl_calloc(g->c.keys, sizeof *g->key_ops);
@@ -124,6 +143,8 @@ static const char *pick(struct workload_generator *g)
     switch (g->c.model) {
     case WORKLOAD_REGISTER:
     case WORKLOAD_KV:
+    case WORKLOAD_LIST_APPEND:
+    case WORKLOAD_RW_REGISTER:
         k[n++] = (struct choice){"read", m->read};
         k[n++] = (struct choice){"write", m->write};
         k[n++] = (struct choice){"cas", m->cas};
@@ -175,21 +196,64 @@ static json_t *value_json(const struct workload_generator *g, uint64_t v)
     return out;
 }
 
+/* The key slot of the next operation (kv, transactions): a random one,
+ * retired for a fresh key after rotation_ops operations. */
+static unsigned next_slot(struct workload_generator *g)
+{
+    unsigned slot = (unsigned)fl_rng_below(&g->rng, g->c.keys);
+    if (g->c.rotation_ops > 0 && g->key_ops[slot] >= g->c.rotation_ops) {
+        g->key_id[slot] = g->next_key++;
+        g->key_ops[slot] = 0;
+        g->key_last[slot] = 0;
+    }
+    g->key_ops[slot]++;
+    return slot;
+}
+
+/* A transaction of 1..txn_max_ops micro-ops: [f, key, value] with f "r"
+ * (value null), "append" (list-append) or "w" (rw-register) of a value no
+ * other micro-op of the run writes. */
+static json_t *txn_next(struct workload_generator *g)
+{
+    json_t *op = json_pack("{s:s}", "f", "txn"), *mops = json_array();
+    if (op == NULL || mops == NULL) {
+        json_decref(op);
+        json_decref(mops);
+        return NULL;
+    }
+    json_object_set_new(op, "value", mops);
+    unsigned n = 1 + (unsigned)fl_rng_below(&g->rng, g->c.txn_max_ops);
+    for (unsigned i = 0; i < n; i++) {
+        bool rd = strcmp(pick(g), "read") == 0;
+        unsigned slot = next_slot(g);
+        json_t *m = json_array();
+        if (m == NULL || json_array_append_new(mops, m) != 0) {
+            json_decref(op);
+            return NULL;
+        }
+        json_array_append_new(m, json_string(rd ? "r" : g->c.model == WORKLOAD_LIST_APPEND ? "append"
+                                                                                          : "w"));
+        json_array_append_new(m, key_json(g->key_id[slot]));
+        json_array_append_new(m, rd ? json_null() : json_integer((json_int_t)g->next_value++));
+        if (json_array_size(m) != 3) {
+            json_decref(op);
+            return NULL;
+        }
+    }
+    return op;
+}
+
 json_t *workload_generator_next(struct workload_generator *g)
 {
+    if (workload_model_is_txn(g->c.model))
+        return txn_next(g);
     const char *f = pick(g);
     json_t *op = json_pack("{s:s}", "f", f);
     if (op == NULL)
         return NULL;
     unsigned slot = 0;
     if (g->c.model == WORKLOAD_KV) {
-        slot = (unsigned)fl_rng_below(&g->rng, g->c.keys);
-        if (g->c.rotation_ops > 0 && g->key_ops[slot] >= g->c.rotation_ops) {
-            g->key_id[slot] = g->next_key++;
-            g->key_ops[slot] = 0;
-            g->key_last[slot] = 0;
-        }
-        g->key_ops[slot]++;
+        slot = next_slot(g);
         json_object_set_new(op, "key", key_json(g->key_id[slot]));
     }
     if (strcmp(f, "write") == 0 || strcmp(f, "enqueue") == 0 ||
@@ -229,6 +293,16 @@ uint64_t workload_generator_keys(const struct workload_generator *g, json_t **ke
 
 json_t *workload_generator_read(const struct workload_generator *g, const json_t *key)
 {
+    if (workload_model_is_txn(g->c.model)) {
+        json_t *op = json_pack("{s:s, s:[]}", "f", "txn", "value");
+        json_t *mops = json_object_get(op, "value");
+        for (uint64_t i = 0; op != NULL && i < g->next_key; i++)
+            if (json_array_append_new(mops, json_pack("[s, o, n]", "r", key_json(i))) != 0) {
+                json_decref(op);
+                op = NULL;
+            }
+        return op;
+    }
     json_t *op = json_pack("{s:s}", "f", "read");
     if (op != NULL && key != NULL && g->c.model == WORKLOAD_KV)
         json_object_set(op, "key", (json_t *)key);

@@ -10,8 +10,15 @@
  *   counter   add 1 / read
  *   set       add of unique integers / read
  *   queue     enqueue of unique integers / dequeue
+ *   list-append, rw-register
+ *             Elle's transactions {"f":"txn","value":[["append","k3",12],
+ *             ["r","k4",null]]}: 1..txn_max_ops micro-ops over `keys` keys
+ *             (rotated like kv), appends/writes of integers unique in the
+ *             run ("w" for rw-register), reads ["r",key,null] filled in by
+ *             the adapter on ok
  * Values written are unique per generator, so a read names the write it saw.
- * Final reads (after the faults) cover every key the run touched. */
+ * Final reads (after the faults) cover every key the run touched (for the
+ * transactional models: one transaction reading every key). */
 #ifndef WORKLOAD_GENERATOR_H
 #define WORKLOAD_GENERATOR_H
 
@@ -21,8 +28,10 @@
 
 #include "common/rng.h"
 
+#define WORKLOAD_TXN_MAX_OPS 16 /* micro-ops of one generated transaction, at most */
+
 enum workload_model { WORKLOAD_REGISTER = 1, WORKLOAD_KV, WORKLOAD_COUNTER, WORKLOAD_SET,
-                      WORKLOAD_QUEUE };
+                      WORKLOAD_QUEUE, WORKLOAD_LIST_APPEND, WORKLOAD_RW_REGISTER };
 
 /* Weights of each operation kind; zero disables one. `read` applies to every
  * model; `write`, `cas` to register/kv; `add` to counter/set; `enqueue`,
@@ -37,6 +46,7 @@ struct workload_generator_config {
     unsigned rotation_ops; /* operations on a key before it retires (kv); 0: never */
     struct workload_mix mix;
     unsigned value_bytes; /* 0: integer values; else strings of this size (unique prefix) */
+    unsigned txn_max_ops; /* micro-ops per transaction, 1..16 (list-append, rw-register) */
     uint64_t seed;
 };
 
@@ -51,7 +61,8 @@ struct workload_generator {
     uint64_t *key_last;  /* last value written to each active key slot */
 };
 
-/* Parses "register", "kv", "counter", "set", "queue". Returns 0 or FL_EUSAGE. */
+/* Parses "register", "kv", "counter", "set", "queue", "list-append",
+ * "rw-register". Returns 0 or FL_EUSAGE. */
 int workload_model_parse(const char *s, enum workload_model *out);
 const char *workload_model_name(enum workload_model m);
 /* The state machine of the reference node that hosts a model. */
@@ -61,7 +72,8 @@ const char *workload_model_checker(enum workload_model m);
 
 /* Fills defaults for `m`: 4 keys rotated every 200 ops, read/write/cas
  * 2/2/1 (register, kv), read/add 1/4 (counter), add 4, read 1 (set),
- * enqueue/dequeue 1/1 + read 0 (queue). */
+ * enqueue/dequeue 1/1 + read 0 (queue), read/write 1/1 and 4 micro-ops
+ * (list-append, rw-register: write is append or w). */
 void workload_generator_defaults(struct workload_generator_config *c, enum workload_model m);
 
 int workload_generator_init(struct workload_generator *g, const struct workload_generator_config *c);
@@ -71,11 +83,16 @@ void workload_generator_close(struct workload_generator *g);
  * when out of memory. */
 json_t *workload_generator_next(struct workload_generator *g);
 
+/* Whether `m` is transactional (list-append, rw-register). */
+bool workload_model_is_txn(enum workload_model m);
+
 /* The keys touched so far (kv: every key ever handed out; other models: the
- * one key they use). Fills up to `max` keys and returns the total count. */
+ * one key they use; transactional models: one NULL, the final transaction
+ * reads every key). Fills up to `max` keys and returns the total count. */
 uint64_t workload_generator_keys(const struct workload_generator *g, json_t **keys, uint64_t max);
 
-/* The read operation for `key` (final reads): a new reference. */
+/* The read operation for `key` (final reads; transactional models: a txn
+ * reading every key handed out so far, `key` unused): a new reference. */
 json_t *workload_generator_read(const struct workload_generator *g, const json_t *key);
 
 #endif

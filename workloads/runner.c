@@ -184,12 +184,19 @@ static void on_done(struct workload_call *call)
     const char *f = json_string_value(json_object_get(s->op, "f"));
     const json_t *key = json_object_get(s->op, "key");
     const char *cons = is_read(f) ? consistency_name(call->consistency) : NULL;
+    /* A committed transaction whose reads did not come back is no evidence
+     * of what it read: indeterminate, as an info. */
+    if (call->outcome == WORKLOAD_OK && strcmp(f, "txn") == 0 && !json_is_array(call->value))
+        call->outcome = WORKLOAD_UNKNOWN;
     enum fl_event_type type = call->outcome == WORKLOAD_OK     ? FL_EVENT_OK
                               : call->outcome == WORKLOAD_FAIL ? FL_EVENT_FAIL
                                                                : FL_EVENT_INFO;
     const json_t *value = invoke_value(s->op, f);
     if (call->outcome == WORKLOAD_OK && (is_read(f) || strcmp(f, "dequeue") == 0))
         value = call->value != NULL ? call->value : json_null();
+    /* A committed transaction: the adapter's micro-ops with the reads filled in. */
+    if (call->outcome == WORKLOAD_OK && strcmp(f, "txn") == 0)
+        value = call->value;
     workload_history_record(r->history, s->process, type, f, key, value, call->node, cons,
                             call->outcome == WORKLOAD_OK ? NULL : call->error);
     json_decref(call->value);
