@@ -19,6 +19,12 @@
 #                  power losses that forget unsynced writes), 15 s: the reference
 #                  node and etcd valid, reference:bug=ack-before-fsync invalid
 #                  (up to 5 seeds, as below)
+#   adapter-NAME   a ready adapter's partition scenario (adapters/NAME/), through its
+#                  own client program: redis-sentinel must be invalid (acknowledged
+#                  adds lost in a split brain; 30 s of faults and the scenario's 20 s
+#                  heal, so Sentinel demotes the old master before the final read; up
+#                  to 3 seeds), zookeeper valid (sync+read); skipped when a package of
+#                  adapters/NAME/packages is missing
 #   bug-<name>     each scenarios/bug-*.json with its planted bug and its own
 #                  fault phase: must give the scenario's "expected" verdict
 #                  (invalid; valid for the liveness bug no-prevote, run 15 s).
@@ -93,7 +99,7 @@ expected_of() {
 run_limit() {
     local f=$2
     [[ -n $f ]] || f=$(sed -n 's/^ *"faults_s": \([0-9]*\).*/\1/p' "$(scenario_file "$1")" | head -1)
-    echo $((${f:-30} + 5 + 60))
+    echo $((${f:-30} + ${3:-3} + 2 + 60))
 }
 
 # Planted bugs whose window is too narrow for second-long faults on a real
@@ -104,10 +110,10 @@ run_limit() {
 # slow-isolate-leader: both are gated like the others.)
 sim_only="vote-not-persisted"
 
-# The matrix: name|scenario|impl spec|expected|fault seconds|max seeds.
+# The matrix: name|scenario|impl spec|expected|fault seconds|max seeds[|heal seconds].
 # An empty expected means the scenario file's own "expected"; empty fault
 # seconds, the scenario's own phases.faults_s (the planted-bug scenarios are
-# tuned to trigger within theirs).
+# tuned to trigger within theirs); heal seconds default to 3.
 if ((quick)); then
     ref_s=10
     matrix=(
@@ -136,6 +142,9 @@ else
         "disk-ref|disk-lose-unsynced|reference|valid|$ref_s|1"
         "disk-etcd|disk-lose-unsynced|etcd|valid|$ref_s|1"
         "disk-bug-ack-before-fsync|disk-lose-unsynced|reference:bug=ack-before-fsync|invalid|$ref_s|5"
+        # Ready adapters through their own client programs (adapters/*/README.md).
+        "adapter-redis-sentinel|adapters/redis-sentinel/partition|client:adapters/redis-sentinel/partition.json|invalid|30|3|20"
+        "adapter-zookeeper|adapters/zookeeper/partition|client:adapters/zookeeper/partition.json|valid|$ref_s|1"
     )
     for f in scenarios/bug-*.json; do
         b=$(basename "$f" .json)
@@ -151,7 +160,7 @@ fi
 
 # Runs one entry; writes $out/.state/NAME: status|verdicts|seconds|message.
 run_entry() {
-    local name=$1 sc=$2 spec=$3 want=$4 secs=$5 max=$6
+    local name=$1 sc=$2 spec=$3 want=$4 secs=$5 max=$6 heal=${7:-3}
     local t0=$SECONDS letters="" status=fail msg="" seed
     [[ -n $want ]] || want=$(expected_of "$sc")
     [[ -n $want ]] || want=valid
@@ -187,8 +196,8 @@ run_entry() {
         fi
         local t1=$SECONDS
         local dir=$out/$name/seed-$seed
-        timeout -k 30 "$(run_limit "$sc" "$secs")" "$fl" compare "$(scenario_file "$sc")" --impl "$spec" --test-count 1 --seed "$seed" \
-            ${secs:+--time-limit "$secs"} --warmup 2 --heal 3 --no-capture --out "$dir" "${node_args[@]}" \
+        timeout -k 30 "$(run_limit "$sc" "$secs" "$heal")" "$fl" compare "$(scenario_file "$sc")" --impl "$spec" --test-count 1 --seed "$seed" \
+            ${secs:+--time-limit "$secs"} --warmup 2 --heal "$heal" --no-capture --out "$dir" "${node_args[@]}" \
             >"$out/.state/$name.$seed.out" 2>"$out/.state/$name.$seed.err"
         local code=$? v
         v=$(sed -n 's/^ *seeds: \([VIUE]\)$/\1/p' "$out/.state/$name.$seed.out" | head -1)
@@ -196,7 +205,7 @@ run_entry() {
             # Too long, usually the check of a history the search finds hard:
             # no verdict, as unknown; another seed may still show the bug.
             v=U
-            msg="seed $seed: stopped after $(run_limit "$sc" "$secs") s (run and check too long)"
+            msg="seed $seed: stopped after $(run_limit "$sc" "$secs" "$heal") s (run and check too long)"
             "$fl" clean >/dev/null 2>&1
         elif [[ -z $v ]]; then
             v=E
@@ -243,14 +252,14 @@ n=${#matrix[@]}
 echo "ci-correctness: $n entries, $jobs at a time, results in $out ($( ((quick)) && echo quick || echo full) matrix)"
 k=0
 for entry in "${matrix[@]}"; do
-    IFS='|' read -r name sc spec want secs max <<<"$entry"
+    IFS='|' read -r name sc spec want secs max heal <<<"$entry"
     while (($(jobs -rp | wc -l) >= jobs)); do
         wait -n
     done
     k=$((k + 1))
     faults=${secs:+${secs} s of faults}
     echo "[$k/$n] $name: $spec on $(scenario_file "$sc"), ${faults:-the fault phase of the scenario} (elapsed $((SECONDS - start))s)"
-    run_entry "$name" "$sc" "$spec" "$want" "$secs" "$max" &
+    run_entry "$name" "$sc" "$spec" "$want" "$secs" "$max" "$heal" &
     pids+=($!)
 done
 wait
@@ -259,7 +268,7 @@ failed=0 skipped=0 passed=0
 xml_esc() { sed 's/&/\&amp;/g; s/</\&lt;/g; s/>/\&gt;/g; s/"/\&quot;/g' <<<"$1"; }
 cases=""
 for entry in "${matrix[@]}"; do
-    IFS='|' read -r name sc spec want secs max <<<"$entry"
+    IFS='|' read -r name sc spec want secs max heal <<<"$entry"
     IFS='|' read -r status letters dt msg <"$out/.state/$name" 2>/dev/null ||
         { status=fail letters="" dt=0 msg="no result recorded"; }
     cases+="  <testcase classname=\"faultline.correctness\" name=\"$(xml_esc "$name")\" time=\"$dt\">"
