@@ -329,6 +329,8 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
         }
         op->status = ev.type;
         op->ret_line = ev.line;
+        if (ev.error && ev.type != FL_EVENT_OK)
+            op->error = json_incref(ev.error); /* a cas mismatch told from a refused connection */
         if (ev.type == FL_EVENT_INFO) {
             h->n_info++; /* may still take effect: stays open-ended */
         } else {
@@ -395,6 +397,7 @@ void checker_history_free(struct checker_history *h)
         json_decref(h->ops[i].key);
         json_decref(h->ops[i].value);
         json_decref(h->ops[i].invoke_value);
+        json_decref(h->ops[i].error);
     }
     fl_free(h->ops);
     for (size_t i = 0; i < h->n_keys; i++)

@@ -32,6 +32,7 @@ struct checker_hop {
     uint64_t call_line, ret_line;
     const char *node;        /* interned, optional */
     const char *consistency; /* interned, optional */
+    json_t *error;           /* the completion's error text (a fail or info), or NULL */
 };
 
 struct checker_history {

@@ -306,6 +306,14 @@ static void op_bar(struct fl_buf *out, const struct checker_history *h, const st
     fl_buf_puts(out, " ");
     esc_json(out, op->value, 80);
     fl_buf_printf(out, " %s", status_class(op->status));
+    if (op->error) {
+        fl_buf_puts(out, " (error: ");
+        if (json_is_string(op->error))
+            checker_html_escape(out, json_string_value(op->error), 160);
+        else
+            esc_json(out, op->error, 160);
+        fl_buf_puts(out, ")");
+    }
     if (!ax->positions && op->ret_time >= 0 && op->call_time >= 0)
         fl_buf_printf(out, " in %.3f ms", (double)(op->ret_time - op->call_time) / NS_PER_MS);
     fl_buf_printf(out, " (lines %llu-", (unsigned long long)op->call_line);

@@ -438,3 +438,36 @@ Test(checker_report, html_escape_leaves_no_markup_url_or_attribute_and_cuts_at_m
     cr_assert_str_eq(b.data, "abc...");
     fl_buf_free(&b);
 }
+
+/* A failed or unknown operation's error text reaches its tooltip (a cas mismatch must be told
+ * from a refused connection); an ok operation shows none. Markup in it is escaped. */
+Test(checker_report, error_text_of_failed_operations_reaches_the_timeline)
+{
+    const char *t =
+        "{\"index\":0,\"time\":0,\"process\":0,\"type\":\"invoke\",\"f\":\"cas\",\"value\":[1,2]}\n"
+        "{\"index\":1,\"time\":10,\"process\":0,\"type\":\"fail\",\"f\":\"cas\",\"value\":[1,2],"
+        "\"error\":\"cas mismatch: expected 1, found <null>\"}\n"
+        "{\"index\":2,\"time\":20,\"process\":1,\"type\":\"invoke\",\"f\":\"write\",\"value\":3}\n"
+        "{\"index\":3,\"time\":30,\"process\":1,\"type\":\"info\",\"f\":\"write\",\"value\":3,"
+        "\"error\":\"ConnectionError: reset by peer\"}\n"
+        "{\"index\":4,\"time\":40,\"process\":2,\"type\":\"invoke\",\"f\":\"write\",\"value\":4}\n"
+        "{\"index\":5,\"time\":50,\"process\":2,\"type\":\"ok\",\"f\":\"write\",\"value\":4}\n";
+    struct fixture x;
+    load(&x, t);
+    struct fl_buf b;
+    fl_buf_init(&b);
+    cr_assert_eq(checker_report_html(&x.in, &x.a, &x.o, &b), 0);
+    const char *html = fl_buf_cstr(&b);
+    cr_assert(strstr(html, "(error: cas mismatch&#58; expected 1, found &lt;null&gt;)"),
+              "the fail's error text, escaped");
+    cr_assert(strstr(html, "(error: ConnectionError&#58; reset by peer)"), "the info's");
+    const char *e = html;
+    int n = 0;
+    while ((e = strstr(e, "(error: ")) != NULL) {
+        n++;
+        e++;
+    }
+    cr_assert_eq(n, 2, "the ok operation has no error text (%d found)", n);
+    fl_buf_free(&b);
+    unload(&x);
+}
