@@ -712,8 +712,9 @@ static int jsonl_line(struct loader *ld, struct jp *j)
             if (j->p < j->end && *j->p == '"') {
                 if ((rc = jp_string(j, "process", &n)) < 0)
                     return rc;
-                if (strcmp(j->str, "nemesis") != 0)
-                    return jp_err(j, "process", "expected an integer or \"nemesis\"");
+                /* Fault and node events (DESIGN.md "Histories") are not transactions. */
+                if (strcmp(j->str, "nemesis") != 0 && strcmp(j->str, "node") != 0)
+                    return jp_err(j, "process", "expected an integer, \"nemesis\" or \"node\"");
                 nemesis = true;
             } else if ((rc = jp_int(j, "process", &e.process)) < 0)
                 return rc;

@@ -197,7 +197,7 @@ int harness_check_main(int argc, char **argv)
     size_t prefix_tail = 10;
     int c, code = 0;
     struct harness_check_txn_opts txn = {.consistency = CHECKER_TXN_STRICT_SERIALIZABLE};
-    bool txn_mode = false;
+    bool txn_mode = false, consistency_given = false;
 
     optind = 1;
     opterr = 0; /* our own message: getopt's would say "check: ..." */
@@ -227,6 +227,7 @@ int harness_check_main(int argc, char **argv)
                 goto usage_error;
             }
             txn_mode = true;
+            consistency_given = true;
             break;
         case 'f':
             if (fl_history_format_parse(optarg, &opt.format) < 0) {
@@ -337,7 +338,15 @@ int harness_check_main(int argc, char **argv)
         txn.json = json_out;
         txn.quiet = quiet;
         for (int i = optind; i < argc; i++) {
-            int r = harness_check_txn_file(argv[i], &txn);
+            /* A results folder: its history. */
+            char hist[4096];
+            struct stat dst;
+            const char *p = argv[i];
+            if (stat(p, &dst) == 0 && S_ISDIR(dst.st_mode)) {
+                snprintf(hist, sizeof hist, "%s/history.jsonl", p);
+                p = hist;
+            }
+            int r = harness_check_txn_file(p, &txn);
             if (r == EXIT_ERROR || (r == EXIT_INVALID && code != EXIT_ERROR) ||
                 (r == EXIT_UNKNOWN && code == 0))
                 code = r;
@@ -362,7 +371,32 @@ int harness_check_main(int argc, char **argv)
             char sc_path[4096];
             snprintf(sc_path, sizeof sc_path, "%s/scenario.json", path);
             json_t *sc = json_load_file(sc_path, 0, NULL);
-            const char *m = json_string_value(json_object_get(json_object_get(sc, "workload"), "model"));
+            json_t *wl = json_object_get(sc, "workload");
+            const char *m = json_string_value(json_object_get(wl, "model"));
+            struct harness_check_txn_opts t = txn;
+            if (m != NULL && opt.model == NULL && checker_txn_workload_parse(m, &t.workload) == 0) {
+                /* A transactional run: the txn checker at the scenario's consistency. */
+                const char *cs = json_string_value(json_object_get(wl, "txn_consistency"));
+                if (!consistency_given && cs && checker_txn_consistency_parse(cs, &t.consistency) < 0) {
+                    fprintf(stderr, "faultline check: %s: workload.txn_consistency: unknown \"%s\"\n",
+                            sc_path, cs);
+                    json_decref(sc);
+                    code = EXIT_ERROR;
+                    continue;
+                }
+                t.workload_given = true;
+                t.format = opt.format;
+                t.timeout_s = opt.limits.timeout_s;
+                t.max_memory = opt.limits.max_memory;
+                t.json = json_out;
+                t.quiet = quiet;
+                json_decref(sc);
+                int r = harness_check_txn_file(dir_history, &t);
+                if (r == EXIT_ERROR || (r == EXIT_INVALID && code != EXIT_ERROR) ||
+                    (r == EXIT_UNKNOWN && code == 0))
+                    code = r;
+                continue;
+            }
             if (m != NULL && opt.model == NULL && checker_model_find(m) != NULL) {
                 snprintf(model_name, sizeof model_name, "%s", m);
                 opt.model = model_name;

@@ -7,6 +7,8 @@
 #include "checker/report.h"
 #include "checker/setcheck.h"
 #include "checker/stats.h"
+#include "checker/txn_check.h"
+#include "checker/txn_explain.h"
 #include "common/buf.h"
 #include "common/error.h"
 
@@ -31,9 +33,81 @@ static int write_json(const char *path, json_t *j, char *errmsg)
     return rc;
 }
 
+/* A transactional run (checker "txn"): the history checked at the scenario's
+ * txn_consistency; results.json carries the txn checker's verdict, anomalies
+ * and weakest violated model, report.html draws each anomaly's cycle. */
+static int report_txn(const struct harness_report_request *req, enum checker_verdict *verdict,
+                      char *errmsg)
+{
+    const struct harness_scenario *sc = req->scenario;
+    struct checker_txn_history h;
+    struct checker_txn_result res;
+    json_t *root = NULL;
+    struct fl_buf page;
+    fl_buf_init(&page);
+    memset(&res, 0, sizeof res);
+    int rc = checker_txn_history_load(req->history, FL_FORMAT_AUTO, &h, errmsg);
+    if (rc < 0)
+        return rc;
+    struct checker_txn_options opt = {
+        .workload = sc->workload.model == HARNESS_MODEL_RW_REGISTER ? CHECKER_TXN_RW_REGISTER
+                                                                    : CHECKER_TXN_LIST_APPEND,
+        .consistency = sc->workload.txn_consistency,
+        .timeout_s = req->timeout_s,
+    };
+    if ((rc = checker_txn_check(&h, &opt, &res, errmsg)) < 0) {
+        fl_error_wrap(errmsg, rc, "%s", req->history);
+        goto out;
+    }
+    *verdict = res.verdict;
+    if (req->json_out) {
+        const char *exp = harness_expect_name(sc->expected);
+        json_t *txn = checker_txn_result_json(&h, &res);
+        root = json_object();
+        if (!txn || !root ||
+            json_object_set_new(root, "checkers", json_pack("{s:o}", "txn", txn)) != 0) {
+            rc = fl_errorf(errmsg, FL_ENOMEM, "report: out of memory");
+            goto out;
+        }
+        json_object_set_new(root, "format", json_integer(1));
+        json_object_set_new(root, "title", json_string(sc->name));
+        json_object_set_new(root, "history", json_string(req->history));
+        json_object_set_new(root, "model", json_string(harness_model_name(sc->workload.model)));
+        json_object_set_new(root, "consistency",
+                            json_string(checker_txn_consistency_name(res.consistency)));
+        json_object_set_new(root, "verdict", json_string(checker_verdict_name(res.verdict)));
+        json_object_set_new(root, "expected", exp ? json_string(exp) : json_null());
+        json_object_set_new(root, "as_expected",
+                            exp ? json_boolean(strcmp(exp, checker_verdict_name(res.verdict)) == 0)
+                                : json_null());
+        json_object_set_new(root, "scenario", harness_scenario_to_json(sc));
+        if ((rc = write_json(req->json_out, root, errmsg)) < 0)
+            goto out;
+    }
+    if (req->html_out) {
+        checker_txn_report_html(&h, &res, sc->name, &page);
+        if (page.oom) {
+            rc = fl_errorf(errmsg, FL_ENOMEM, "report: out of memory");
+            goto out;
+        }
+        if ((rc = checker_report_write_file(req->html_out, fl_buf_cstr(&page), page.len,
+                                            errmsg)) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    fl_buf_free(&page);
+    checker_txn_result_free(&res);
+    checker_txn_history_free(&h);
+    return rc;
+}
+
 int harness_report_generate(const struct harness_report_request *req, enum checker_verdict *verdict,
                             char *errmsg)
 {
+    if (req->scenario && req->scenario->checkers[HARNESS_CHECKER_TXN])
+        return report_txn(req, verdict, errmsg);
     const struct harness_scenario *sc = req->scenario;
     struct checker_history h;
     struct checker_result lin;

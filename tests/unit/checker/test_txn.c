@@ -529,3 +529,14 @@ Test(checker_txn, nemesis_lines_are_skipped)
         0, "[['append','x',1]]", "[['append','x',1]]");
     expect(h, LA, STRICT, CHECKER_VALID, -1);
 }
+
+/* A run's history carries node events (process "node": a client program's
+ * "ready", "crash-recovery"); they are not transactions. Another string is
+ * still refused. */
+Test(checker_txn, node_events_are_skipped)
+{
+    const char *h = "{'process':'node','type':'info','f':'ready','value':'ready','node':'n1'}\n" T(
+        0, "[['append','x',1]]", "[['append','x',1]]");
+    expect(h, LA, STRICT, CHECKER_VALID, -1);
+    expect_error("{'process':'client','type':'info','f':'ready','value':null}\n", "process");
+}
