@@ -145,6 +145,8 @@ else
         # Ready adapters through their own client programs (adapters/*/README.md).
         "adapter-redis-sentinel|adapters/redis-sentinel/partition|client:adapters/redis-sentinel/partition.json|invalid|30|3|20"
         "adapter-zookeeper|adapters/zookeeper/partition|client:adapters/zookeeper/partition.json|valid|$ref_s|1"
+        # PostgreSQL list-append at REPEATABLE READ (snapshot isolation) checked at serializable: G2-item.
+        "adapter-postgresql-rr|adapters/postgresql/list-append-repeatable-read|client:adapters/postgresql/list-append-repeatable-read.json|invalid|20|3"
     )
     for f in scenarios/bug-*.json; do
         b=$(basename "$f" .json)

@@ -18,6 +18,8 @@ FL_PACKAGES=(
   redis-server python3-redis
   # the ready adapters (adapters/): Redis with Sentinel, ZooKeeper, their Python client libraries
   redis-sentinel zookeeper python3-kazoo
+  # PostgreSQL 15 under transactions (adapters/postgresql) through psycopg2
+  postgresql python3-psycopg2
   # disk faults: the FUSE filesystem under each node (`faultline fs`)
   fuse3 libfuse3-dev
 )

@@ -41,8 +41,10 @@ code=$?
 echo "== $name: exit $code: $(grep -Eo ': (valid|invalid|unknown)' "$work/run.log" | tail -1)"
 h=$work/run/history.jsonl
 [[ $code -eq 0 ]] || fail "expected valid (exit 0), got exit $code"
-okw=$(grep -cE '"type":"ok","f":"(write|add|cas)"' "$h" 2>/dev/null)
-okr=$(grep -c '"type":"ok","f":"read"' "$h" 2>/dev/null)
+# Transactions (list-append, rw-register) count as writes with an append/w
+# micro-op, as reads with a read filled in.
+okw=$(grep -cE '"type":"ok","f":"(write|add|cas)"|"type":"ok","f":"txn".*\["(append|w)",' "$h" 2>/dev/null)
+okr=$(grep -cE '"type":"ok","f":"read"|"type":"ok","f":"txn".*\["r","[^"]*",[^n]' "$h" 2>/dev/null)
 echo "   ok writes/adds/cas: ${okw:-0}, ok reads: ${okr:-0}"
 ((${okw:-0} >= 50)) || fail "fewer than 50 ok writes (${okw:-0}) in 5 s"
 ((${okr:-0} >= 1)) || fail "no ok read"
