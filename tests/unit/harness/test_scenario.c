@@ -428,3 +428,46 @@ Test(harness_scenario, names_cover_every_enum)
     cr_assert_null(harness_bug_name(HARNESS_BUG_NONE));
     cr_assert_str_eq(harness_fault_name(HARNESS_FAULT_COUNT), "?");
 }
+
+/* Transactional models: through a client program only, with the txn checker
+ * (default at strict-serializable), which applies to them only. */
+Test(harness_scenario, txn_models_and_checker)
+{
+    static const char *const client =
+        "\"implementation\":{\"impl\":\"client\",\"options\":{\"binary\":\"/x\",\"client\":"
+        "{\"binary\":\"/x\"}}}";
+    struct harness_scenario s;
+    char errmsg[FL_ERRMSG_SIZE], text[1024];
+    snprintf(text, sizeof text, "{%s,\"workload\":{\"model\":\"list-append\"}}", client);
+    cr_assert_eq(parse(text, &s, errmsg), 0, "%s", errmsg);
+    cr_assert_eq(s.workload.model, HARNESS_MODEL_LIST_APPEND);
+    cr_assert(s.checkers[HARNESS_CHECKER_TXN]);
+    cr_assert(!s.checkers[HARNESS_CHECKER_LINEARIZABLE]);
+    cr_assert_eq(s.workload.txn_consistency, CHECKER_TXN_STRICT_SERIALIZABLE);
+    cr_assert_eq(s.workload.txn_max_ops, 4);
+    snprintf(text, sizeof text,
+             "{%s,\"workload\":{\"model\":\"rw-register\",\"txn_max_ops\":7,"
+             "\"txn_consistency\":\"read-committed\"}}",
+             client);
+    cr_assert_eq(parse(text, &s, errmsg), 0, "%s", errmsg);
+    cr_assert_eq(s.workload.txn_consistency, CHECKER_TXN_READ_COMMITTED);
+    cr_assert_eq(s.workload.txn_max_ops, 7);
+    json_t *j = harness_scenario_to_json(&s);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "workload"),
+                                                       "txn_consistency")),
+                     "read-committed");
+    json_decref(j);
+    refused("{\"workload\":{\"model\":\"list-append\"}}", "workload.model",
+            "client program");
+    snprintf(text, sizeof text, "{%s,\"workload\":{\"model\":\"list-append\",\"txn_max_ops\":17}}",
+             client);
+    refused(text, "workload.txn_max_ops", NULL);
+    snprintf(text, sizeof text,
+             "{%s,\"workload\":{\"model\":\"list-append\",\"txn_consistency\":\"linearizable\"}}",
+             client);
+    refused(text, "workload.txn_consistency", NULL);
+    snprintf(text, sizeof text, "{%s,\"workload\":{\"model\":\"list-append\"},\"checkers\":"
+                                "[\"linearizable\",\"txn\"]}", client);
+    refused(text, "checkers", "\"txn\"");
+    refused("{\"checkers\":[\"txn\"]}", "checkers", "list-append and rw-register");
+}
