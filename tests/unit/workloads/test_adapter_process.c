@@ -278,12 +278,15 @@ static void env_stop(void)
     json_decref(E.cl.options);
 }
 
+static char last_error[256]; /* the error text of do_op's last call */
+
+/* call->error may point into the adapter's own memory, valid only during the callback
+ * (workloads/adapter.h): copy it here, as the runner does. */
 static void on_done(struct workload_call *call)
 {
+    snprintf(last_error, sizeof last_error, "%s", call->error != NULL ? call->error : "");
     *(bool *)call->data = true;
 }
-
-static char last_error[256]; /* the error text of do_op's last call */
 
 static enum workload_outcome do_op(const char *text, uint64_t timeout_ms, json_t **value)
 {
@@ -296,7 +299,6 @@ static enum workload_outcome do_op(const char *text, uint64_t timeout_ms, json_t
     while (!done)
         uv_run(&E.loop, UV_RUN_ONCE);
     json_decref(call.op);
-    snprintf(last_error, sizeof last_error, "%s", call.error != NULL ? call.error : "");
     if (value != NULL)
         *value = call.value;
     else
