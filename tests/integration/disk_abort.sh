@@ -20,8 +20,11 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 [[ -e /dev/fuse ]] || { echo "disk_abort: no /dev/fuse"; exit 77; }
 
-# Mounts of one run: fuse.faultline under /tmp/fl-RUN/.
-mounts_of() { awk -v p="/tmp/fl-$1/" '$3 == "fuse.faultline" && index($2, p) == 1' /proc/mounts | wc -l; }
+# Mounts of one run: fuse.faultline under its temp dir, /tmp/fl-RUN-XXXXXX/ (mkdtemp).
+mounts_of() {
+    awk -v a="/tmp/fl-$1-" -v b="/tmp/fl-$1/" \
+        '$3 == "fuse.faultline" && (index($2, a) == 1 || index($2, b) == 1)' /proc/mounts | wc -l
+}
 
 # Starts a run in the background; sets pid and run (its id) once its 3 mounts are up.
 start_run() {
@@ -62,8 +65,8 @@ if start_run sigkill; then
     n=$(mounts_of "$run")
     if ((n != 0 || code != 0)); then
         echo "FAIL: SIGKILL + clean (exit $code) left $n mounts of run $run"; cat "$work/clean.log"; failed=1
-    elif [[ -e /tmp/fl-$run ]]; then
-        echo "FAIL: /tmp/fl-$run is still there after clean"; failed=1
+    elif compgen -G "/tmp/fl-$run-*" >/dev/null || [[ -e /tmp/fl-$run ]]; then
+        echo "FAIL: /tmp/fl-$run-* is still there after clean"; failed=1
     else echo "ok: SIGKILL + clean left no mount and no temp dir"; fi
 else failed=1; fi
 exit $failed
