@@ -56,11 +56,12 @@ for sc in "$@"; do
             echo "   FAILED: namespaces of run $run left behind: $(ip netns list | grep "fl-$run-" | tr '\n' ' ')"
             failed=1
         fi
-        if [[ -e /tmp/fl-$run ]]; then
-            echo "   FAILED: /tmp/fl-$run left behind"
+        # The run's temp dir is /tmp/fl-RUN-XXXXXX (mkdtemp).
+        if compgen -G "/tmp/fl-$run-*" >/dev/null || [[ -e /tmp/fl-$run ]]; then
+            echo "   FAILED: /tmp/fl-$run-* left behind"
             failed=1
         fi
-        if pgrep -f -- "--data /tmp/fl-$run/" >/dev/null; then
+        if pgrep -f -- "--data /tmp/fl-$run-" >/dev/null || pgrep -f -- "--data /tmp/fl-$run/" >/dev/null; then
             echo "   FAILED: node processes of run $run still running"
             failed=1
         fi
