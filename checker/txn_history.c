@@ -3,6 +3,7 @@
 #include "checker/txn_history.h"
 
 #include "common/alloc.h"
+#include "common/buf.h"
 #include "common/error.h"
 
 #include <ctype.h>
@@ -324,26 +325,7 @@ static int hexval(char c)
 static int put_utf8(struct jp *j, size_t *n, uint32_t cp)
 {
     char b[4];
-    size_t k;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        k = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xc0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3f));
-        k = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xe0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        b[2] = (char)(0x80 | (cp & 0x3f));
-        k = 3;
-    } else {
-        b[0] = (char)(0xf0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        b[3] = (char)(0x80 | (cp & 0x3f));
-        k = 4;
-    }
+    size_t k = fl_utf8_encode(cp, b);
     if (grow((void **)&j->str, &j->str_cap, *n + k + 1, 1) < 0)
         return FL_ENOMEM;
     memcpy(j->str + *n, b, k);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct fl_buf {
     char *data; /* NUL-terminated when len > 0 or after fl_buf_cstr */
@@ -21,6 +22,11 @@ void fl_buf_reset(struct fl_buf *b);
 void fl_buf_append(struct fl_buf *b, const char *s, size_t n);
 void fl_buf_puts(struct fl_buf *b, const char *s);
 void fl_buf_printf(struct fl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes code point cp (a valid scalar value, below 0x110000) as UTF-8 into out;
+ * returns the number of bytes (1 to 4). The one encoder for every reader that
+ * decodes \u escapes (EDN, JSON text). */
+size_t fl_utf8_encode(uint32_t cp, char out[4]);
+
 /* Returns the contents as a C string ("" when empty); borrowed. */
 const char *fl_buf_cstr(struct fl_buf *b);
 
