@@ -11,21 +11,8 @@
 #           last ok read is "never read": unknown (exit 2), nothing lost
 set -uo pipefail
 fl=$1 store=$2
-if [[ $(id -u) -ne 0 ]]; then
-    echo "process_final_reads: needs root (network namespaces)"
-    exit 77
-fi
-work=$(mktemp -d /tmp/fl-it-final.XXXXXX)
-cleanup() {
-    "$fl" clean >/dev/null 2>&1 || true
-    [[ -n ${FL_KEEP:-} ]] || rm -rf "$work"
-}
-trap cleanup EXIT
-failed=0
-fail() {
-    echo "FAILED: $*"
-    failed=1
-}
+source "$(dirname "$0")/lib.sh"
+it_begin process_final_reads
 
 scenario() {
     cat >"$work/$1.json" <<JSON

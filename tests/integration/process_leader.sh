@@ -12,21 +12,8 @@
 #            leader-targeted fault is recorded with "leader unknown", nothing killed.
 set -uo pipefail
 fl=$1 store=$2
-if [[ $(id -u) -ne 0 ]]; then
-    echo "process_leader: needs root (network namespaces)"
-    exit 77
-fi
-work=$(mktemp -d /tmp/fl-it-leader.XXXXXX)
-cleanup() {
-    "$fl" clean >/dev/null 2>&1 || true
-    [[ -n ${FL_KEEP:-} ]] || rm -rf "$work"
-}
-trap cleanup EXIT
-failed=0
-fail() {
-    echo "FAILED: $*"
-    failed=1
-}
+source "$(dirname "$0")/lib.sh"
+it_begin process_leader
 
 # scenario NAME LEADERS_JSON: 3 py_store nodes answering the leader question from the list.
 scenario() {

@@ -11,21 +11,8 @@
 #            values of exactly 65536 characters (they were cut at 4095)
 set -uo pipefail
 fl=$1 store=$2 secs=${3:-30}
-if [[ $(id -u) -ne 0 ]]; then
-    echo "process_load: needs root (network namespaces)"
-    exit 77
-fi
-work=$(mktemp -d /tmp/fl-it-load.XXXXXX)
-cleanup() {
-    "$fl" clean >/dev/null 2>&1 || true
-    [[ -n ${FL_KEEP:-} ]] || rm -rf "$work"
-}
-trap cleanup EXIT
-failed=0
-fail() {
-    echo "FAILED: $*"
-    failed=1
-}
+source "$(dirname "$0")/lib.sh"
+it_begin process_load
 
 # scenario NAME MODEL VALUE_BYTES RATE: one py_store node, no faults.
 scenario() {
