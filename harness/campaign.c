@@ -483,6 +483,23 @@ static int ssh_run(const struct campaign *C, size_t ri, const char *cmd, int in,
     return run_wait(argv, in, out, errfd);
 }
 
+/* The remote folder of cell c on runner ri, and the shell command that runs its compare
+ * there (appended to cmd). The same text runs and is printed by --dry-run. */
+static void remote_compare_cmd(const struct campaign *C, const struct cell *c, size_t ri,
+                               const char *remote, struct fl_buf *cmd)
+{
+    char scen[700], out[700], bufs[6][32];
+    snprintf(scen, sizeof scen, "%s/scenario.json", remote);
+    snprintf(out, sizeof out, "%s/out", remote);
+    const char *args[26];
+    size_t n = compare_args(C, c, scen, out, bufs, args);
+    harness_campaign_shell_quote(cmd, C->m.runners[ri].faultline);
+    for (size_t i = 0; i < n; i++) {
+        fl_buf_puts(cmd, " ");
+        harness_campaign_shell_quote(cmd, args[i]);
+    }
+}
+
 /* The child process of a cell on runner ri: copy the scenario in, run compare, copy the
  * folder back, remove it there. Exits 0 when compare ran (whatever its verdict),
  * CELL_RUNNER_LOST when ssh could not reach the runner. */
@@ -511,17 +528,10 @@ static void remote_cell(const struct campaign *C, const struct cell *c, size_t r
     if (rv != 0)
         _exit(CELL_SETUP_ERROR);
 
-    char scen[600], out[600], bufs[6][32];
-    snprintf(scen, sizeof scen, "%s/scenario.json", remote);
+    char out[600];
     snprintf(out, sizeof out, "%s/out", remote);
-    const char *args[24];
-    size_t n = compare_args(C, c, scen, out, bufs, args);
     fl_buf_reset(&cmd);
-    harness_campaign_shell_quote(&cmd, r->faultline);
-    for (size_t i = 0; i < n; i++) {
-        fl_buf_puts(&cmd, " ");
-        harness_campaign_shell_quote(&cmd, args[i]);
-    }
+    remote_compare_cmd(C, c, ri, remote, &cmd);
     rv = ssh_run(C, ri, fl_buf_cstr(&cmd), -1, log, log);
     if (rv == 255)
         _exit(CELL_RUNNER_LOST);
@@ -1008,18 +1018,11 @@ static void dry_run(const struct campaign *C)
         }
         size_t ri = i % C->m.n_runners;
         const struct harness_campaign_runner *r = &C->m.runners[ri];
-        char remote[600], scen[700], out[700];
+        char remote[600];
         snprintf(remote, sizeof remote, "%s/%s/%s", r->workdir, C->remote_id, c->name);
-        snprintf(scen, sizeof scen, "%s/scenario.json", remote);
-        snprintf(out, sizeof out, "%s/out", remote);
-        size_t n = compare_args(C, c, scen, out, bufs, args);
         struct fl_buf cmd;
         fl_buf_init(&cmd);
-        harness_campaign_shell_quote(&cmd, r->faultline);
-        for (size_t k = 0; k < n; k++) {
-            fl_buf_puts(&cmd, " ");
-            harness_campaign_shell_quote(&cmd, args[k]);
-        }
+        remote_compare_cmd(C, c, ri, remote, &cmd);
         const char *argv[48];
         char sb[4][300];
         size_t k;
