@@ -29,7 +29,7 @@ static const char usage[] =
     "  --join                     start with no configuration and wait to be added (faultline\n"
     "                             client join); give --peers too: they are whom it answers\n"
     "  --data DIR                 log, hard state and snapshots (created if missing)\n"
-    "  --sm NAME                  state machine: kv (default), counter, set, queue\n"
+    "  --sm NAME                  state machine: kv (default), counter, set, queue, txn\n"
     "  --secret-file FILE         the cluster's secret key, shared by every node (required):\n"
     "                             16 to 1024 bytes, e.g. `openssl rand -hex 32 > FILE`; peers\n"
     "                             prove membership with it (node/PROTOCOL.md, Connections)\n"
@@ -45,7 +45,7 @@ static const char usage[] =
     "  --max-batch N              entries per AppendEntries, 1..4096 (default 64)\n"
     "  --bug NAME                 plant a bug (repeatable): stale-read, lease-no-drift,\n"
     "                             commit-old-term, no-prevote, vote-not-persisted, no-dedup,\n"
-    "                             ack-before-fsync\n"
+    "                             ack-before-fsync, txn-early-reads\n"
     "  --quiet                    no JSON event lines on stderr\n"
     "  --test-lose-unsynced       test hook: on SIGUSR1, drop log bytes not yet fsynced and exit\n"
     "                             137, as a power loss would (the harness's crash faults)\n"
@@ -70,6 +70,7 @@ static const struct bug bugs[] = {
     {"vote-not-persisted", RAFT_BUG_VOTE_NOT_PERSISTED, 0},
     {"no-dedup", 0, SERVER_BUG_NO_DEDUP},
     {"ack-before-fsync", 0, SERVER_BUG_ACK_BEFORE_FSYNC},
+    {"txn-early-reads", 0, SERVER_BUG_TXN_EARLY_READS},
 };
 
 static int die_usage(const char *fmt, const char *arg)
@@ -121,7 +122,7 @@ static int apply(struct server_options *o, const char *name, const char *v, char
         snprintf(o->data_dir, sizeof o->data_dir, "%s", v);
     } else if (strcmp(name, "sm") == 0) {
         if (sm_type_find(v) == NULL)
-            return die_usage("--sm: unknown state machine \"%s\" (kv, counter, set, queue)", v);
+            return die_usage("--sm: unknown state machine \"%s\" (kv, counter, set, queue, txn)", v);
         snprintf(o->sm, sizeof o->sm, "%s", v);
     } else if (strcmp(name, "secret-file") == 0) {
         if (strlen(v) >= sizeof o->secret_file || v[0] == '\0')

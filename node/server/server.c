@@ -58,6 +58,7 @@ struct pending {
     uint64_t index, term;  /* P_ENTRY: the entry that answers it */
     uint64_t session, seq; /* P_COMMAND */
     json_t *op;            /* P_READ */
+    json_t *early;         /* P_COMMAND under txn-early-reads: the result the txn got when proposed */
     uint64_t read_id, min_index, seq_hint;
     bool ready;  /* P_READ: the read index is confirmed (or not needed) */
     bool queued; /* P_COMMAND: its entry waits in the submit batch (struct server sq_*) */
@@ -357,6 +358,7 @@ static void pending_free(struct server *s, struct pending *p)
             if (s->sq_p[i] == p)
                 s->sq_p[i] = NULL;
     json_decref(p->op);
+    json_decref(p->early);
     fl_free(p);
 }
 
@@ -487,8 +489,12 @@ static void complete_cb(void *data, uint64_t index, uint64_t session, uint64_t s
             reply_err(s, p->conn, p->req_id, "unknown_session",
                       "no such session (expired or closed)");
         } else if (p->kind == P_COMMAND) {
+            /* The planted bug txn-early-reads: the txn took effect here, but
+             * the client is told what it read back when it was proposed. */
+            const json_t *r =
+                ok && json_is_true(json_object_get(p->early, "ok")) ? p->early : result;
             reply_ok(p->conn, p->req_id,
-                     json_pack("{s:I,s:O}", "index", (json_int_t)index, "result", result));
+                     json_pack("{s:I,s:O}", "index", (json_int_t)index, "result", r));
         } else if (ok) {
             json_t *f = json_deep_copy(result);
             json_object_del(f, "ok");
@@ -966,6 +972,10 @@ static void submit_command(struct server *s, struct conn *c, uint64_t req_id, ui
         pending_free(s, p);
         return;
     }
+    const char *f = json_string_value(json_object_get(op, "f"));
+    if ((s->o.server_bugs & SERVER_BUG_TXN_EARLY_READS) && f != NULL && strcmp(f, "txn") == 0 &&
+        sm_txn_preview(&s->st.sm, op, &p->early) != 0)
+        p->early = NULL; /* no preview (not a txn state machine, out of memory): read in place */
     json_t *e = json_pack("{s:s,s:I,s:I,s:I,s:O}", "t", "command", "time", (json_int_t)wall_ms(),
                           "session", (json_int_t)session, "seq", (json_int_t)seq, "op", op);
     char *text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;

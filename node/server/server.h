@@ -29,6 +29,9 @@
 /* Server-level planted bugs (raft_options.bugs covers the core's). */
 #define SERVER_BUG_NO_DEDUP (1u << 0)         /* apply retried commands again */
 #define SERVER_BUG_ACK_BEFORE_FSYNC (1u << 1) /* treat entries as durable before fdatasync */
+/* a txn's reads answered from the leader's state when it proposes the entry,
+ * not at the entry's position in the log (its writes still go through it) */
+#define SERVER_BUG_TXN_EARLY_READS (1u << 2)
 
 struct server_peer {
     uint64_t id; /* node "nK" has id K */
@@ -46,7 +49,7 @@ struct server_options {
     bool passive; /* this server starts as a passive member */
     bool join;    /* no bootstrap configuration: wait to be added by the leader */
     char data_dir[SERVER_PATH_MAX];
-    char sm[16];       /* state machine: kv, counter, set, queue */
+    char sm[16];       /* state machine: kv, counter, set, queue, txn */
     char cluster[65];  /* token checked in the peer hello */
     char secret_file[SERVER_PATH_MAX]; /* the cluster's secret key (node/io/auth.h); required */
     unsigned election_timeout_ms, heartbeat_ms;

@@ -11,7 +11,8 @@
 
 /* ==== Registry and handle ==== */
 
-static const struct sm_type *const all_types[] = {&sm_kv, &sm_counter, &sm_set, &sm_queue, NULL};
+static const struct sm_type *const all_types[] = {&sm_kv, &sm_counter, &sm_set, &sm_queue,
+                                                 &sm_txn, NULL};
 
 const struct sm_type *sm_type_find(const char *name)
 {
@@ -34,7 +35,7 @@ int sm_open(struct sm *sm, const char *name, char *errmsg)
     const struct sm_type *type = sm_type_find(name);
     if (!type)
         return fl_errorf(errmsg, FL_EUSAGE,
-                         "state machine \"%s\" is unknown (kv, counter, set, queue)",
+                         "state machine \"%s\" is unknown (kv, counter, set, queue, txn)",
                          name ? name : "(null)");
     int rc = type->create(&sm->st);
     if (rc < 0)

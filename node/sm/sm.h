@@ -1,4 +1,4 @@
-/* sm.h - the replicated state machines a node hosts (kv, counter, set, queue).
+/* sm.h - the replicated state machines a node hosts (kv, counter, set, queue, txn).
  *
  * The server talks to every state machine through one vtable, struct sm_type,
  * usually via the sm_* wrappers below. Commands, query ops, results and
@@ -28,6 +28,14 @@
  *            true < numbers (by value) < strings (bytewise) < arrays < objects
  *            (by canonical encoding)
  *   queue    enqueue {value: any}; dequeue -> head; read -> array, head first
+ *   txn      txn {value: [[f, key, v], ...]}, 1..SM_TXN_OPS_MAX micro-ops with
+ *            f "r" (v null), "append" (to a list; an absent key starts one)
+ *            or "w"; applied all or nothing at the entry's position, ->
+ *            the micro-ops with each read's v filled in (null: absent key),
+ *            a txn's reads seeing its own earlier writes. Refused whole:
+ *            type_mismatch (append to a non-list), too_large (a list at
+ *            SM_TXN_LIST_MAX elements). The list-append and rw-register
+ *            workloads (Elle's) use it.
  *
  * Events (kv watches). After a successful write/put, cas or delete of key K
  * (delete of a present key only), every session watching K receives
@@ -58,6 +66,9 @@
  *   set:     a duplicate add and reads release themselves.
  *   queue:   a dequeue releases the enqueue it removed and itself; reads and
  *            a dequeue of an empty queue release themselves.
+ *   txn:     a txn that wrote is never released (one entry builds several
+ *            keys, and later appends build on it): snapshots compact it. A
+ *            txn that changed nothing (reads only, refused) releases itself.
  *
  * Snapshots are compact canonical JSON (sorted, no whitespace): two instances
  * with the same state produce the same bytes, and restore() then snapshot()
@@ -77,6 +88,8 @@
 #define SM_KEY_MAX     256   /* bytes of a string key */
 #define SM_VALUE_MAX   65536 /* bytes of an op's "value", JSON-encoded compactly */
 #define SM_WATCHES_MAX 1024  /* kv watches held by one session */
+#define SM_TXN_OPS_MAX 64    /* micro-ops in one txn */
+#define SM_TXN_LIST_MAX 10000 /* elements of one list-append list */
 
 /* What apply() and session_closed() may call back into. Either callback may be
  * NULL (ignored). Both are called synchronously, before the call returns, and
@@ -94,7 +107,7 @@ struct sm_ctx {
 
 /* One kind of state machine. `st` is the instance made by create(). */
 struct sm_type {
-    const char *name;    /* "kv", "counter", "set", "queue" */
+    const char *name;    /* "kv", "counter", "set", "queue", "txn" */
     const char *summary; /* one line: the operations it accepts */
     /* Makes an empty instance in *st. Returns 0 or FL_ENOMEM. */
     int (*create)(void **st);
@@ -132,6 +145,7 @@ extern const struct sm_type sm_kv;
 extern const struct sm_type sm_counter;
 extern const struct sm_type sm_set;
 extern const struct sm_type sm_queue;
+extern const struct sm_type sm_txn;
 
 /* Looks a state machine type up by name; NULL if unknown. */
 const struct sm_type *sm_type_find(const char *name);
@@ -159,5 +173,10 @@ int sm_query(struct sm *sm, const json_t *op, json_t **result);
 int sm_snapshot(struct sm *sm, struct fl_buf *out);
 int sm_restore(struct sm *sm, const char *bytes, size_t len, char *errmsg);
 void sm_session_closed(struct sm *sm, const struct sm_ctx *ctx, uint64_t session);
+
+/* The result a txn op would get if it were applied now, without applying it
+ * (the planted bug txn-early-reads serves reads from it). Same results as
+ * apply(); returns FL_EUSAGE when sm is not a txn state machine, FL_ENOMEM. */
+int sm_txn_preview(struct sm *sm, const json_t *op, json_t **result);
 
 #endif

@@ -108,6 +108,34 @@ static json_t *gen_queue(struct fl_rng *rng)
     return json_pack("{s:s,s:o}", "f", "enqueue", "value", PICK(rng, values));
 }
 
+/* Transactions over a few keys: list appends, register writes (so appends to
+ * a non-list are refused sometimes), reads, malformed micro-ops. */
+static json_t *gen_txn(struct fl_rng *rng)
+{
+    static const char *const keys[] = {"\"a\"", "\"b\"", "\"c\"", "1"};
+    static const char *const bad[] = {"[\"x\",\"a\",1]", "[\"r\",[],null]", "[\"w\",\"a\"]",
+                                      "[\"append\",\"a\",null]"};
+    uint64_t r = fl_rng_below(rng, 100);
+    if (r < 4)
+        return PICK(rng, malformed);
+    json_t *mops = json_array();
+    size_t n = 1 + fl_rng_below(rng, 4);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = fl_rng_below(rng, 100);
+        if (r < 8 && i == n - 1)
+            json_array_append_new(mops, PICK(rng, bad));
+        else if (k < 40)
+            json_array_append_new(mops, json_pack("[s,o,n]", "r", PICK(rng, keys)));
+        else if (k < 85)
+            json_array_append_new(mops, json_pack("[s,o,I]", "append", PICK(rng, keys),
+                                                  (json_int_t)fl_rng_below(rng, 1000)));
+        else
+            json_array_append_new(mops, json_pack("[s,o,o]", "w", PICK(rng, keys),
+                                                  pick(rng, values + 1, 6) /* not null */));
+    }
+    return json_pack("{s:s,s:o}", "f", "txn", "value", mops);
+}
+
 static void gen_log(struct log *log, const char *type, uint64_t seed)
 {
     struct fl_rng rng;
@@ -130,6 +158,8 @@ static void gen_log(struct log *log, const char *type, uint64_t seed)
             e->op = gen_counter(&rng);
         else if (strcmp(type, "set") == 0)
             e->op = gen_set(&rng);
+        else if (strcmp(type, "txn") == 0)
+            e->op = gen_txn(&rng);
         else
             e->op = gen_queue(&rng);
         cr_assert(e->op);
@@ -217,7 +247,7 @@ static void check_type(const char *type, uint64_t seed)
                      "%s seed %llu: replaying the %zu live entries of %zu differs", type,
                      (unsigned long long)seed, live, log->n);
     st_close(&c);
-    if (strcmp(type, "counter") != 0 && strcmp(type, "set") != 0)
+    if (strcmp(type, "counter") != 0 && strcmp(type, "set") != 0 && strcmp(type, "txn") != 0)
         cr_assert_lt(live, log->n / 2, "%s seed %llu: compaction frees most entries (%zu live)",
                      type, (unsigned long long)seed, live);
 
@@ -279,22 +309,27 @@ Test(node_sm, queue_live_entries_replay_to_the_same_state)
     check_seeds("queue");
 }
 
+Test(node_sm, txn_live_entries_replay_to_the_same_state)
+{
+    check_seeds("txn");
+}
+
 Test(node_sm, types_are_found_by_name_and_unknown_names_refused)
 {
-    static const char *const names[] = {"kv", "counter", "set", "queue"};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const names[] = {"kv", "counter", "set", "queue", "txn"};
+    for (size_t i = 0; i < 5; i++) {
         const struct sm_type *type = sm_type_find(names[i]);
         cr_assert(type);
         cr_assert_str_eq(type->name, names[i]);
         cr_assert_eq(sm_type_all()[i], type);
     }
-    cr_assert_null(sm_type_all()[4]);
+    cr_assert_null(sm_type_all()[5]);
     cr_assert_null(sm_type_find("register"));
     cr_assert_null(sm_type_find(NULL));
     struct sm sm;
     char errmsg[FL_ERRMSG_SIZE];
     cr_assert_eq(sm_open(&sm, "register", errmsg), FL_EUSAGE);
-    cr_assert_str_eq(errmsg, "state machine \"register\" is unknown (kv, counter, set, queue)");
+    cr_assert_str_eq(errmsg, "state machine \"register\" is unknown (kv, counter, set, queue, txn)");
     sm_close(&sm);
 }
 
