@@ -18,6 +18,7 @@ static const char *const impl_names[] = {"reference", "etcd", "process", "client
 static const char *const bug_names[] = {
     NULL,       "stale-read",       "lease-no-drift", "commit-old-term",
     "no-dedup", "ack-before-fsync", "no-prevote",     "vote-not-persisted",
+    "txn-early-reads",
 };
 static const char *const model_names[] = {"register", "kv",          "counter",    "set",
                                           "queue",    "list-append", "rw-register"};
@@ -1016,10 +1017,12 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
 
     bool txn = s->workload.model == HARNESS_MODEL_LIST_APPEND ||
                s->workload.model == HARNESS_MODEL_RW_REGISTER;
-    if (txn && s->implementation.impl != HARNESS_IMPL_CLIENT)
+    if (txn && s->implementation.impl != HARNESS_IMPL_CLIENT &&
+        s->implementation.impl != HARNESS_IMPL_REFERENCE)
         return fail(c, FL_ESHAPE, "workload", "model",
-                    "the %s transactions run through a client program (impl \"client\", "
-                    "workloads/CLIENT_PROTOCOL.md) only; the %s implementation has no txn operation",
+                    "the %s transactions run on the reference node or through a client program "
+                    "(impl \"client\", workloads/CLIENT_PROTOCOL.md); the %s implementation has "
+                    "no txn operation",
                     model_names[s->workload.model], impl_names[s->implementation.impl]);
     if (txn && s->workload.value_bytes)
         return fail(c, FL_ESHAPE, "workload", "value_bytes",

@@ -12,6 +12,9 @@
 #                  pause, kill, packet loss, clock), 15 s of faults: must be
 #                  valid (one seed); ref-figure-3-7, the figure-3-7 fault of
 #                  bug-commit-old-term.json without the bug, 30 s: valid
+#   ref-txn        the reference node's list-append transactions
+#                  (scenarios/txn-list-append.json: partitions, kills, pauses),
+#                  15 s: valid at strict-serializable (the txn checker)
 #   etcd           etcd under partitions (scenarios/etcd-partition.json), 15 s:
 #                  must be valid; skipped, with a message, when etcd is not
 #                  installed
@@ -35,7 +38,8 @@
 #                  A run is stopped past its phases + 60 s (a check the
 #                  search finds hard) and counts as unknown.
 # --quick runs a smaller matrix (partition, kill, ack-before-fsync, no-dedup,
-# stale-read, etcd, ack-before-fsync under the disk faults) with 10 s fault phases for the valid entries.
+# stale-read, txn-early-reads, etcd, ack-before-fsync under the disk faults) with 10 s
+# fault phases for the valid entries.
 #
 # Entries run --jobs at a time (default 2: the runs are mostly waiting; each
 # has its own namespaces). Exit status: 0 when every entry gave its expected
@@ -123,6 +127,7 @@ if ((quick)); then
         "bug-ack-before-fsync|bug-ack-before-fsync|reference:bug=ack-before-fsync||20|3"
         "bug-no-dedup|bug-no-dedup|reference:bug=no-dedup|||3"
         "bug-stale-read|bug-stale-read|reference:bug=stale-read|||2"
+        "bug-txn-early-reads|bug-txn-early-reads|reference:bug=txn-early-reads|||2"
         "disk-bug-ack-before-fsync|disk-lose-unsynced|reference:bug=ack-before-fsync|invalid|15|3"
     )
 else
@@ -135,6 +140,8 @@ else
         "ref-kill|kill|reference|valid|$ref_s|1"
         "ref-loss|loss|reference|valid|$ref_s|1"
         "ref-clock|clock-skew|reference|valid|$ref_s|1"
+        # list-append transactions, one log entry each, under partitions, kills and pauses.
+        "ref-txn|txn-list-append|reference|valid|$ref_s|1"
         "etcd|etcd-partition|etcd|valid|$ref_s|1"
         # The figure-3-7 steps on a correct node (5 nodes, one round in 30 s): valid.
         "ref-figure-3-7|bug-commit-old-term|reference|valid|30|1"

@@ -35,6 +35,9 @@ const char *workload_model_sm(enum workload_model m)
         return "set";
     case WORKLOAD_QUEUE:
         return "queue";
+    case WORKLOAD_LIST_APPEND:
+    case WORKLOAD_RW_REGISTER:
+        return "txn";
     default:
         return "kv";
     }
@@ -281,7 +284,7 @@ json_t *workload_generator_next(struct workload_generator *g)
 
 uint64_t workload_generator_keys(const struct workload_generator *g, json_t **keys, uint64_t max)
 {
-    if (g->c.model != WORKLOAD_KV) {
+    if (g->c.model != WORKLOAD_KV && !workload_model_is_txn(g->c.model)) {
         if (max > 0)
             keys[0] = NULL;
         return 1;
@@ -293,16 +296,8 @@ uint64_t workload_generator_keys(const struct workload_generator *g, json_t **ke
 
 json_t *workload_generator_read(const struct workload_generator *g, const json_t *key)
 {
-    if (workload_model_is_txn(g->c.model)) {
-        json_t *op = json_pack("{s:s, s:[]}", "f", "txn", "value");
-        json_t *mops = json_object_get(op, "value");
-        for (uint64_t i = 0; op != NULL && i < g->next_key; i++)
-            if (json_array_append_new(mops, json_pack("[s, o, n]", "r", key_json(i))) != 0) {
-                json_decref(op);
-                op = NULL;
-            }
-        return op;
-    }
+    if (workload_model_is_txn(g->c.model))
+        return key != NULL ? json_pack("{s:s, s:[[s, O, n]]}", "f", "txn", "value", "r", key) : NULL;
     json_t *op = json_pack("{s:s}", "f", "read");
     if (op != NULL && key != NULL && g->c.model == WORKLOAD_KV)
         json_object_set(op, "key", (json_t *)key);

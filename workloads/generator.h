@@ -86,13 +86,14 @@ json_t *workload_generator_next(struct workload_generator *g);
 /* Whether `m` is transactional (list-append, rw-register). */
 bool workload_model_is_txn(enum workload_model m);
 
-/* The keys touched so far (kv: every key ever handed out; other models: the
- * one key they use; transactional models: one NULL, the final transaction
- * reads every key). Fills up to `max` keys and returns the total count. */
+/* The keys touched so far (kv and transactional models: every key ever
+ * handed out; other models: the one key they use, NULL). Fills up to `max`
+ * keys and returns the total count. */
 uint64_t workload_generator_keys(const struct workload_generator *g, json_t **keys, uint64_t max);
 
 /* The read operation for `key` (final reads; transactional models: a txn
- * reading every key handed out so far, `key` unused): a new reference. */
+ * reading that one key, so no final read grows with the run past a
+ * system's bound on a transaction's size): a new reference. */
 json_t *workload_generator_read(const struct workload_generator *g, const json_t *key);
 
 #endif

@@ -425,11 +425,12 @@ Test(harness_scenario, names_cover_every_enum)
         cr_assert_eq((int)f, k);
     }
     cr_assert_str_eq(harness_bug_name(HARNESS_BUG_VOTE_NOT_PERSISTED), "vote-not-persisted");
+    cr_assert_str_eq(harness_bug_name(HARNESS_BUG_TXN_EARLY_READS), "txn-early-reads");
     cr_assert_null(harness_bug_name(HARNESS_BUG_NONE));
     cr_assert_str_eq(harness_fault_name(HARNESS_FAULT_COUNT), "?");
 }
 
-/* Transactional models: through a client program only, with the txn checker
+/* Transactional models: on the reference node or through a client program, with the txn checker
  * (default at strict-serializable), which applies to them only. */
 Test(harness_scenario, txn_models_and_checker)
 {
@@ -457,8 +458,13 @@ Test(harness_scenario, txn_models_and_checker)
                                                        "txn_consistency")),
                      "read-committed");
     json_decref(j);
-    refused("{\"workload\":{\"model\":\"list-append\"}}", "workload.model",
-            "client program");
+    /* The reference node has a txn state machine; a process implementation has none. */
+    cr_assert_eq(parse("{\"workload\":{\"model\":\"list-append\"}}", &s, errmsg), 0, "%s", errmsg);
+    cr_assert_eq(s.implementation.impl, HARNESS_IMPL_REFERENCE);
+    cr_assert(s.checkers[HARNESS_CHECKER_TXN]);
+    refused("{\"implementation\":{\"impl\":\"process\",\"options\":{\"binary\":\"/x\"}},"
+            "\"workload\":{\"model\":\"list-append\"}}",
+            "workload.model", "no txn operation");
     snprintf(text, sizeof text, "{%s,\"workload\":{\"model\":\"list-append\",\"txn_max_ops\":17}}",
              client);
     refused(text, "workload.txn_max_ops", NULL);
