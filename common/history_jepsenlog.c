@@ -2,7 +2,10 @@
  *
  * An event line has tab-separated fields
  *     <anything> PROCESS \t :TYPE \t :F [\t VALUE [\t ERROR]]
- * e.g. "INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]": PROCESS is the last
+ * e.g. "INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]", or, in logs that
+ * padded the fields with spaces instead ("INFO  jepsen.util - 1   :invoke
+ * :write  3", Porcupine's etcd_100..102), PROCESS :TYPE :F VALUE separated by
+ * spaces on a line without a tab (VALUE is the rest). PROCESS is the last
  * word of the field before the type (an integer or :nemesis), TYPE one of
  * :invoke :ok :fail :info. VALUE and ERROR are EDN. Every other line (test
  * set-up chatter, stack traces) is ignored. Early Jepsen printed values with
@@ -93,6 +96,64 @@ static size_t split(const char *s, size_t len, struct field *f)
     f[n].s = p;
     f[n].len = (size_t)(e - p);
     return n + 1;
+}
+
+static bool word_is_process(const char *w, size_t n)
+{
+    if (n == 8 && memcmp(w, ":nemesis", 8) == 0)
+        return true;
+    for (size_t k = 0; k < n; k++)
+        if (w[k] < '0' || w[k] > '9')
+            return false;
+    return n > 0;
+}
+
+/* The space-aligned form, for a line without a tab: the first word that is
+ * an event type, after a word that is a process (digits or :nemesis), then
+ * the f, then the rest. Returns the number of fields (3 or 4), or 0 when the
+ * line has no such words (log chatter stays ignored). */
+static size_t split_aligned(const char *s, size_t len, struct field *f)
+{
+    static const char *const names[] = {":invoke", ":ok", ":fail", ":info"};
+    const char *p = s, *e = s + len, *prev = NULL;
+    size_t prev_len = 0;
+    for (;;) {
+        while (p < e && (*p == ' ' || *p == '\r'))
+            p++;
+        const char *w = p;
+        while (p < e && *p != ' ' && *p != '\r')
+            p++;
+        size_t wl = (size_t)(p - w);
+        if (wl == 0)
+            return 0;
+        bool is_type = false;
+        for (int t = 0; t < 4 && !is_type; t++)
+            is_type = wl == strlen(names[t]) && memcmp(w, names[t], wl) == 0;
+        if (is_type && prev && word_is_process(prev, prev_len)) {
+            f[0].s = s;
+            f[0].len = (size_t)(w - s);
+            f[1].s = w;
+            f[1].len = wl;
+            while (p < e && *p == ' ')
+                p++;
+            const char *fw = p;
+            while (p < e && *p != ' ')
+                p++;
+            if (p == fw)
+                return 0;
+            f[2].s = fw;
+            f[2].len = (size_t)(p - fw);
+            while (p < e && *p == ' ')
+                p++;
+            if (p == e)
+                return 3;
+            f[3].s = p;
+            f[3].len = (size_t)(e - p);
+            return 4;
+        }
+        prev = w;
+        prev_len = wl;
+    }
 }
 
 static void trim(struct field *f)
@@ -203,6 +264,11 @@ static int parse_line(struct fl_history_reader *r, const char *line, size_t len,
 {
     struct field f[MAX_FIELDS];
     size_t n = split(line, len, f);
+    if (n == 1) {
+        size_t m = split_aligned(line, len, f);
+        if (m > 0)
+            n = m;
+    }
     enum fl_event_type type;
     size_t k = type_field(f, n, &type);
     json_t *v = NULL;

@@ -282,3 +282,34 @@ Test(history_jepsenlog, allocation_failures_are_reported)
     }
     cr_assert(done);
 }
+
+/* Porcupine's etcd_100..102 pad the fields with spaces instead of tabs. */
+Test(history_jepsenlog, space_aligned_fields)
+{
+    struct got g;
+    read_path(test_tmpfile("INFO  jepsen.util - 1   :invoke :write  3\n"
+                           "INFO  jepsen.util - 4   :invoke :cas    [1 2]\n"
+                           "INFO  jepsen.core - Run complete, writing :ok results\n"
+                           "INFO  jepsen.util - 1   :ok     :write  3\n"
+                           "INFO  jepsen.util - 4   :fail   :cas    [1 2]\n"
+                           "INFO  jepsen.util - 17  :invoke :read   nil\n"
+                           "INFO  jepsen.util - 17  :fail   :read   :timed-out\n"
+                           "INFO  jepsen.util - 10  :info   :cas    :timed-out\n",
+                           ".log"),
+              FL_FORMAT_AUTO, &g);
+    cr_assert_eq(g.rc, 0, "%s", g.err);
+    cr_assert_eq(g.n, 7);
+    cr_assert_eq(g.ev[0].process, 1);
+    cr_assert_eq(g.ev[0].type, FL_EVENT_INVOKE);
+    cr_assert_str_eq(g.ev[0].f, "write");
+    assert_json(g.ev[0].value, "3");
+    cr_assert_eq(g.ev[1].process, 4);
+    assert_json(g.ev[1].value, "[1, 2]");
+    cr_assert_eq(g.ev[3].type, FL_EVENT_FAIL);
+    cr_assert_eq(g.ev[4].process, 17);
+    assert_json(g.ev[4].value, "null");
+    cr_assert_eq(g.ev[6].type, FL_EVENT_INFO);
+    cr_assert_null(g.ev[6].value);
+    assert_json(g.ev[6].error, "\"timed-out\"");
+    got_free(&g);
+}
