@@ -136,6 +136,9 @@ Test(nemesis_disk, torn_write_keeps_part_of_the_last_write)
     cr_assert_gt(st.st_size, 0, "%s", reply);
     cr_assert_lt(st.st_size, (off_t)sizeof big - 1, "%s", reply);
     cr_assert_eq(st.st_size % 512, 0, "cut at a sector boundary: %s", reply);
+    char buf[5000];
+    cr_assert(get("wal", buf, sizeof buf));
+    cr_assert_eq(strspn(buf, "x"), (size_t)st.st_size, "the kept part is the write's own prefix");
 }
 
 Test(nemesis_disk, fsync_error_fails_fsync_until_healed)
@@ -152,6 +155,27 @@ Test(nemesis_disk, fsync_error_fails_fsync_until_healed)
     command("fsync-error off", reply, sizeof reply);
     cr_assert_eq(fsync(fd), 0);
     close(fd);
+}
+
+/* An fsync that failed with EIO made nothing durable: a power loss afterwards forgets the
+ * write, even though the errors were switched off before it. */
+Test(nemesis_disk, a_write_whose_fsync_failed_is_gone_after_a_loss)
+{
+    put("log", "durable;", true, true);
+    char path[256], buf[64], reply[512];
+    snprintf(path, sizeof path, "%s/log", mnt);
+    int fd = open(path, O_WRONLY | O_APPEND);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, "failed;", 7), 7);
+    command("fsync-error on", reply, sizeof reply);
+    cr_assert_eq(fdatasync(fd), -1);
+    command("fsync-error off", reply, sizeof reply);
+    close(fd);
+    cr_assert(get("log", buf, sizeof buf));
+    cr_assert_str_eq(buf, "durable;failed;");
+    command("lose", reply, sizeof reply);
+    cr_assert(get("log", buf, sizeof buf));
+    cr_assert_str_eq(buf, "durable;", "after %s", reply);
 }
 
 Test(nemesis_disk, bitflip_changes_one_bit_of_the_newest_file)
