@@ -21,6 +21,38 @@ static size_t clamp_max(size_t max)
     return max > UINT32_MAX ? UINT32_MAX : max;
 }
 
+/* The body is dumped once, straight after the header's room, into a buffer
+ * that doubles (dumping once to measure and once to write cost two encodes). */
+struct dump_ctx {
+    unsigned char *b;
+    size_t len, cap, max;
+    int rc;
+};
+
+static int dump_cb(const char *s, size_t n, void *data)
+{
+    struct dump_ctx *d = data;
+    if (d->len - IO_FRAME_HEADER + n > d->max) {
+        d->rc = FL_ELIMIT;
+        return -1;
+    }
+    if (d->len + n > d->cap) {
+        size_t cap = d->cap;
+        while (cap < d->len + n)
+            cap *= 2;
+        unsigned char *b = fl_realloc(d->b, cap);
+        if (b == NULL) {
+            d->rc = FL_ENOMEM;
+            return -1;
+        }
+        d->b = b;
+        d->cap = cap;
+    }
+    memcpy(d->b + d->len, s, n);
+    d->len += n;
+    return 0;
+}
+
 int io_frame_encode(const json_t *obj, size_t max, unsigned char **out, size_t *out_len,
                     char *errmsg)
 {
@@ -29,21 +61,18 @@ int io_frame_encode(const json_t *obj, size_t max, unsigned char **out, size_t *
     max = clamp_max(max);
     if (!json_is_object(obj))
         return fl_errorf(errmsg, FL_ESHAPE, "frame: not a JSON object");
-    size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-    if (n == 0)
-        return fl_errorf(errmsg, FL_ENOMEM, "frame: cannot encode the object");
-    if (n > max)
-        return fl_errorf(errmsg, FL_ELIMIT, "frame: %zu bytes over the maximum of %zu", n, max);
-    unsigned char *b = fl_malloc(IO_FRAME_HEADER + n);
-    if (b == NULL)
+    struct dump_ctx d = {.b = fl_malloc(256), .len = IO_FRAME_HEADER, .cap = 256, .max = max};
+    if (d.b == NULL)
         return fl_errorf(errmsg, FL_ENOMEM, "frame: out of memory");
-    if (json_dumpb(obj, (char *)b + IO_FRAME_HEADER, n, JSON_COMPACT) != n) {
-        fl_free(b);
+    if (json_dump_callback(obj, dump_cb, &d, JSON_COMPACT) != 0 || d.len == IO_FRAME_HEADER) {
+        fl_free(d.b);
+        if (d.rc == FL_ELIMIT)
+            return fl_errorf(errmsg, FL_ELIMIT, "frame: body over the maximum of %zu bytes", max);
         return fl_errorf(errmsg, FL_ENOMEM, "frame: cannot encode the object");
     }
-    io_frame_put_header(b, (uint32_t)n);
-    *out = b;
-    *out_len = IO_FRAME_HEADER + n;
+    io_frame_put_header(d.b, (uint32_t)(d.len - IO_FRAME_HEADER));
+    *out = d.b;
+    *out_len = d.len;
     return 0;
 }
 

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_SIZE   65536 /* bytes per read buffer */
 #define WRITE_BATCH 64    /* frames per uv_write */
 
 /* A frame waiting in a peer's queue or in flight on a connection. */
@@ -213,10 +212,10 @@ static struct io_conn *conn_new(struct io_transport *t)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
+    struct io_conn *c = h->data;
     (void)suggested;
-    buf->base = fl_malloc(READ_SIZE);
-    buf->len = buf->base != NULL ? READ_SIZE : 0;
+    buf->base = (char *)c->t->rbuf;
+    buf->len = sizeof c->t->rbuf;
 }
 
 /* ==== Outbound: dialling, backoff, sending ==== */
@@ -411,7 +410,6 @@ static void on_outbound_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             peer_fail(p, "challenge", UV_EPROTO);
         }
     }
-    fl_free(buf->base);
 }
 
 /* Connected: wait for the acceptor's challenge (on_challenge); the connect
@@ -577,7 +575,6 @@ static void on_inbound_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             json_decref(obj);
         }
     }
-    fl_free(buf->base);
 }
 
 static void on_challenge_written(uv_write_t *req, int status)

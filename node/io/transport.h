@@ -74,6 +74,8 @@ struct io_transport_stats {
 };
 
 /* The transport. Caller allocates; every field is private. */
+#define IO_TRANSPORT_READ_SIZE 65536 /* bytes per read */
+
 struct io_transport {
     uv_loop_t *loop;
     uint64_t id;
@@ -91,6 +93,9 @@ struct io_transport {
     bool closing;
     io_transport_close_cb close_cb;
     struct io_transport_stats stats;
+    /* One read buffer for every connection: a read is consumed (frames
+     * parsed or copied by the decoder) before the next one starts. */
+    unsigned char rbuf[IO_TRANSPORT_READ_SIZE];
 };
 
 /* Parses "a.b.c.d:port" or "[v6]:port" into *addr. Port 0 is accepted only

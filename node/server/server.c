@@ -29,6 +29,8 @@
 #include "node/server/state.h"
 
 #define PENDING_MAX    20000 /* client requests in progress, all kinds */
+#define PENDING_HASH   4096  /* buckets of the pending lookup (a power of two) */
+#define PENDING_SPARE  1024  /* freed pendings kept for reuse */
 #define HELD_MAX       1024  /* commands held ahead of a gap, per session */
 #define SUBMIT_BATCH   256   /* commands submitted to the core in one step */
 #define CONN_WRITE_MAX (8u << 20)
@@ -49,9 +51,17 @@ struct conn {
 
 enum pending_kind { P_ENTRY = 1, P_COMMAND, P_READ };
 
-/* A client request waiting for the log or for a read to be served. */
+/* A client request waiting for the log or for a read to be served. Every
+ * pending is on the server's list; a command is also found by (session,
+ * seq), an entry by its index and a read by its read id through the hash
+ * (complete_cb and reads_ready look up instead of scanning), and a read
+ * whose read index is confirmed waits on the ready list (serve_reads). */
 struct pending {
-    struct pending *next;
+    struct pending *next, *prev;
+    struct pending *hnext;         /* hash chain */
+    struct pending *rnext, *rprev; /* ready reads */
+    bool hashed, on_ready, in_flush;
+    uint64_t hkey;
     struct conn *conn; /* NULL once the connection is gone */
     uint64_t req_id;
     int kind;
@@ -60,7 +70,6 @@ struct pending {
     json_t *op;            /* P_READ */
     json_t *early;         /* P_COMMAND under txn-early-reads: the result the txn got when proposed */
     uint64_t read_id, min_index, seq_hint;
-    bool ready;  /* P_READ: the read index is confirmed (or not needed) */
     bool queued; /* P_COMMAND: its entry waits in the submit batch (struct server sq_*) */
     uint64_t deadline;
     uint64_t change_id; /* P_ENTRY of a join: the change to propose once committed */
@@ -80,6 +89,12 @@ struct hold {
     uint64_t session, expected; /* next seq to submit */
     struct held *held;
     unsigned n, cap;
+};
+
+struct flush_frame {
+    struct pending **p;
+    unsigned n;
+    struct flush_frame *up;
 };
 
 struct deferred_change {
@@ -102,6 +117,9 @@ struct server {
     struct raft_buf *sq_bufs[SUBMIT_BATCH];
     struct pending *sq_p[SUBMIT_BATCH]; /* NULL once freed while queued */
     unsigned sq_n;
+    /* The batches being stepped (flush_submits, innermost first): their
+     * pendings are set to NULL there when freed meanwhile. */
+    struct flush_frame *flushing;
     uv_signal_t sigterm, sigint, sigusr1;
     uv_tcp_t client_listener;
     struct io_transport tr;
@@ -112,6 +130,10 @@ struct server {
     struct conn *conns;
     struct pending *pending;
     unsigned n_pending;
+    struct pending *phash[PENDING_HASH];
+    struct pending *ready, *ready_tail; /* reads to serve once applied, FIFO */
+    struct pending *spare;              /* freed pendings for reuse (via next) */
+    unsigned n_spare;
     struct hold *holds;
     uint64_t next_read_id;
     /* Group commit. */
@@ -143,6 +165,9 @@ struct server {
     /* Peer messages refused (bounds or membership), logged at most once a second. */
     uint64_t refused_msgs, refused_logged, refused_log_at;
     const char *refused_why; /* the reason last logged (a static string) */
+    /* One read buffer for every client connection: a read is consumed
+     * (frames handled or copied by the decoder) before the next starts. */
+    char rbuf[65536];
 };
 
 /* ==== Small helpers ==== */
@@ -257,6 +282,48 @@ static void on_written(uv_write_t *req, int status)
 
 static void conn_close(struct conn *c);
 
+/* Sends a whole frame (`data`, fl_malloc'd, stolen). Written at once when
+ * nothing is queued (no request, no epoll change: one write syscall); what
+ * the socket does not take goes through uv_write. */
+static void conn_send_bytes(struct conn *c, unsigned char *data, size_t len)
+{
+    uv_stream_t *st = (uv_stream_t *)&c->tcp;
+    size_t off = 0;
+    if (uv_stream_get_write_queue_size(st) == 0) {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+        int n = uv_try_write(st, &b, 1);
+        if (n == (int)len) {
+            fl_free(data);
+            return;
+        }
+        if (n > 0)
+            off = (size_t)n;
+        else if (n != UV_EAGAIN) {
+            fl_free(data);
+            conn_close(c);
+            return;
+        }
+    } else if (uv_stream_get_write_queue_size(st) > CONN_WRITE_MAX) {
+        /* A client that does not read its replies loses its connection. */
+        fl_free(data);
+        conn_close(c);
+        return;
+    }
+    struct write_req *w = fl_malloc(sizeof *w);
+    if (w == NULL) {
+        fl_free(data);
+        conn_close(c);
+        return;
+    }
+    w->data = data;
+    uv_buf_t b = uv_buf_init((char *)data + off, (unsigned)(len - off));
+    if (uv_write(&w->req, st, &b, 1, on_written) != 0) {
+        fl_free(data);
+        fl_free(w);
+        conn_close(c);
+    }
+}
+
 static void conn_send(struct conn *c, json_t *msg /* stolen */)
 {
     if (c == NULL || c->closing) {
@@ -272,25 +339,42 @@ static void conn_send(struct conn *c, json_t *msg /* stolen */)
         conn_close(c);
         return;
     }
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_WRITE_MAX) {
-        /* A client that does not read its replies loses its connection. */
-        fl_free(data);
+    conn_send_bytes(c, data, len);
+}
+
+static int buf_dump_cb(const char *text, size_t n, void *data)
+{
+    fl_buf_append(data, text, n);
+    return 0;
+}
+
+/* The hot replies (a command's outcome, a read's result) written as text:
+ * {"type":"reply","id":ID,"ok":true,"index":INDEX,"result":RESULT}, the
+ * same bytes as reply_ok with those fields, without building the object. */
+static void reply_result(struct conn *c, uint64_t id, uint64_t index, const json_t *result)
+{
+    if (c == NULL || c->closing)
+        return;
+    struct fl_buf b;
+    fl_buf_init(&b);
+    fl_buf_append(&b, "\0\0\0\0", IO_FRAME_HEADER);
+    char head[96];
+    int n = snprintf(head, sizeof head, "{\"type\":\"reply\",\"id\":%" PRIu64
+                     ",\"ok\":true,\"index\":%" PRIu64 ",\"result\":",
+                     id, index);
+    fl_buf_append(&b, head, (size_t)n);
+    if (json_dump_callback(result, buf_dump_cb, &b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+        b.oom = true;
+    fl_buf_append(&b, "}", 1);
+    size_t body = b.len - IO_FRAME_HEADER;
+    size_t max = c->srv->o.max_frame ? c->srv->o.max_frame : IO_FRAME_MAX_DEFAULT;
+    if (b.oom || body > max || body > UINT32_MAX) {
+        fl_buf_free(&b);
         conn_close(c);
         return;
     }
-    struct write_req *w = fl_malloc(sizeof *w);
-    if (w == NULL) {
-        fl_free(data);
-        conn_close(c);
-        return;
-    }
-    w->data = data;
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
-        fl_free(data);
-        fl_free(w);
-        conn_close(c);
-    }
+    io_frame_put_header((unsigned char *)b.data, (uint32_t)body);
+    conn_send_bytes(c, (unsigned char *)b.data, b.len);
 }
 
 static void reply_ok(struct conn *c, uint64_t id, json_t *fields /* stolen, may be NULL */)
@@ -327,18 +411,102 @@ static void reply_redirect(struct server *s, struct conn *c, uint64_t id)
 
 /* ==== Pending requests ==== */
 
+static uint64_t pending_hkey(int kind, uint64_t a, uint64_t b)
+{
+    uint64_t h = (a + (uint64_t)kind * 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull;
+    return (h ^ (h >> 31) ^ b) * 0x94d049bb133111ebull;
+}
+
+static struct pending **pending_bucket(struct server *s, uint64_t hkey)
+{
+    return &s->phash[(hkey >> 32) & (PENDING_HASH - 1)];
+}
+
+static void pending_unhash(struct server *s, struct pending *p)
+{
+    if (!p->hashed)
+        return;
+    struct pending **pp = pending_bucket(s, p->hkey);
+    while (*pp != NULL && *pp != p)
+        pp = &(*pp)->hnext;
+    if (*pp == p)
+        *pp = p->hnext;
+    p->hashed = false;
+}
+
+/* Files `p` under its key (a command's session and seq, an entry's index, a
+ * read's id), to be called again when the key changes. */
+static void pending_rehash(struct server *s, struct pending *p)
+{
+    pending_unhash(s, p);
+    uint64_t a = p->kind == P_COMMAND ? p->session : 0;
+    uint64_t b = p->kind == P_COMMAND ? p->seq : p->kind == P_ENTRY ? p->index : p->read_id;
+    p->hkey = pending_hkey(p->kind, a, b);
+    struct pending **pp = pending_bucket(s, p->hkey);
+    p->hnext = *pp;
+    *pp = p;
+    p->hashed = true;
+}
+
+/* The first pending filed under the key of (kind, a, b); the chain may hold
+ * others of other keys: callers check the fields. */
+static struct pending *pending_chain(struct server *s, int kind, uint64_t a, uint64_t b,
+                                     uint64_t *hkey)
+{
+    *hkey = pending_hkey(kind, a, b);
+    return *pending_bucket(s, *hkey);
+}
+
+static void ready_add(struct server *s, struct pending *p)
+{
+    if (p->on_ready)
+        return;
+    p->on_ready = true;
+    p->rnext = NULL;
+    p->rprev = s->ready_tail;
+    if (s->ready_tail != NULL)
+        s->ready_tail->rnext = p;
+    else
+        s->ready = p;
+    s->ready_tail = p;
+}
+
+static void ready_del(struct server *s, struct pending *p)
+{
+    if (!p->on_ready)
+        return;
+    if (p->rprev != NULL)
+        p->rprev->rnext = p->rnext;
+    else
+        s->ready = p->rnext;
+    if (p->rnext != NULL)
+        p->rnext->rprev = p->rprev;
+    else
+        s->ready_tail = p->rprev;
+    p->on_ready = false;
+}
+
 static struct pending *pending_new(struct server *s, struct conn *c, uint64_t req_id, int kind)
 {
     if (s->n_pending >= PENDING_MAX)
         return NULL;
-    struct pending *p = fl_calloc(1, sizeof *p);
-    if (p == NULL)
-        return NULL;
+    struct pending *p = s->spare;
+    if (p != NULL) {
+        s->spare = p->next;
+        s->n_spare--;
+        memset(p, 0, sizeof *p);
+    } else {
+        p = fl_calloc(1, sizeof *p);
+        if (p == NULL)
+            return NULL;
+    }
     p->conn = c;
     p->req_id = req_id;
     p->kind = kind;
     p->deadline = now_ms(s) + s->o.request_timeout_ms;
     p->next = s->pending;
+    if (s->pending != NULL)
+        s->pending->prev = p;
     s->pending = p;
     s->n_pending++;
     return p;
@@ -346,20 +514,33 @@ static struct pending *pending_new(struct server *s, struct conn *c, uint64_t re
 
 static void pending_free(struct server *s, struct pending *p)
 {
-    struct pending **pp = &s->pending;
-    while (*pp != NULL && *pp != p)
-        pp = &(*pp)->next;
-    if (*pp == p) {
-        *pp = p->next;
-        s->n_pending--;
-    }
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        s->pending = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    s->n_pending--;
+    pending_unhash(s, p);
+    ready_del(s, p);
     if (p->queued)
         for (unsigned i = 0; i < s->sq_n; i++)
             if (s->sq_p[i] == p)
                 s->sq_p[i] = NULL;
+    if (p->in_flush)
+        for (struct flush_frame *f = s->flushing; f != NULL; f = f->up)
+            for (unsigned i = 0; i < f->n; i++)
+                if (f->p[i] == p)
+                    f->p[i] = NULL;
     json_decref(p->op);
     json_decref(p->early);
-    fl_free(p);
+    if (s->n_spare < PENDING_SPARE) {
+        p->next = s->spare;
+        s->spare = p;
+        s->n_spare++;
+    } else {
+        fl_free(p);
+    }
 }
 
 /* ==== Raft steps ==== */
@@ -400,22 +581,28 @@ static void flush_submits(struct server *s)
     memcpy(bufs, s->sq_bufs, n * sizeof bufs[0]);
     memcpy(ps, s->sq_p, n * sizeof ps[0]);
     for (unsigned i = 0; i < n; i++)
-        if (ps[i] != NULL)
+        if (ps[i] != NULL) {
             ps[i]->queued = false;
+            ps[i]->in_flush = true;
+        }
     struct raft_event ev = {.type = RAFT_SUBMIT};
     ev.submit.n = n;
     ev.submit.bufs = bufs;
+    /* The step may free pendings (lost leadership answers them): those
+     * are set to NULL in ps through the frame. */
+    struct flush_frame frame = {.p = ps, .n = n, .up = s->flushing};
+    s->flushing = &frame;
     int rv = step(s, &ev, NULL);
-    for (unsigned i = 0; i < n; i++)
+    s->flushing = frame.up;
+    for (unsigned i = 0; i < n; i++) {
         raft_buf_unref(bufs[i]);
+        if (ps[i] != NULL)
+            ps[i]->in_flush = false;
+    }
     if (rv == 0)
         return;
-    /* The step may have freed pendings (lost leadership answers them). */
     for (unsigned i = 0; i < n; i++) {
-        bool live = false;
-        for (struct pending *p = s->pending; p != NULL && !live; p = p->next)
-            live = p == ps[i];
-        if (!live)
+        if (ps[i] == NULL)
             continue;
         if (rv == RAFT_ENOTLEADER)
             reply_redirect(s, ps[i]->conn, ps[i]->req_id);
@@ -463,9 +650,14 @@ static void complete_cb(void *data, uint64_t index, uint64_t session, uint64_t s
                         const json_t *result)
 {
     struct server *s = data;
-    for (struct pending *p = s->pending, *next; p != NULL; p = next) {
-        next = p->next;
+    uint64_t hkey;
+    struct pending *first = seq != 0 ? pending_chain(s, P_COMMAND, session, seq, &hkey)
+                                     : pending_chain(s, P_ENTRY, 0, index, &hkey);
+    for (struct pending *p = first, *next; p != NULL; p = next) {
+        next = p->hnext;
         bool match = false;
+        if (p->hkey != hkey)
+            continue;
         if (p->kind == P_COMMAND && seq != 0)
             match = p->session == session && p->seq == seq;
         else if (p->kind == P_ENTRY && seq == 0)
@@ -493,8 +685,7 @@ static void complete_cb(void *data, uint64_t index, uint64_t session, uint64_t s
              * the client is told what it read back when it was proposed. */
             const json_t *r =
                 ok && json_is_true(json_object_get(p->early, "ok")) ? p->early : result;
-            reply_ok(p->conn, p->req_id,
-                     json_pack("{s:I,s:O}", "index", (json_int_t)index, "result", r));
+            reply_result(p->conn, p->req_id, index, r);
         } else if (ok) {
             json_t *f = json_deep_copy(result);
             json_object_del(f, "ok");
@@ -573,10 +764,8 @@ static void apply_range(struct server *s, uint64_t first, uint64_t last)
 
 static void serve_reads(struct server *s)
 {
-    for (struct pending *p = s->pending, *next; p != NULL; p = next) {
-        next = p->next;
-        if (p->kind != P_READ || !p->ready)
-            continue;
+    for (struct pending *p = s->ready, *next; p != NULL; p = next) {
+        next = p->rnext;
         if (s->st.applied < p->min_index)
             continue;
         if (p->seq_hint != 0 && server_state_next_seq(&s->st, p->session) <= p->seq_hint &&
@@ -587,8 +776,8 @@ static void serve_reads(struct server *s)
         if (rv != 0)
             reply_err(s, p->conn, p->req_id, "bad_request", "op: not a read-only operation");
         else
-            reply_ok(p->conn, p->req_id,
-                     json_pack("{s:I,s:o}", "index", (json_int_t)s->st.applied, "result", result));
+            reply_result(p->conn, p->req_id, s->st.applied, result);
+        json_decref(result);
         pending_free(s, p);
     }
 }
@@ -596,16 +785,18 @@ static void serve_reads(struct server *s)
 static void reads_ready(struct server *s, const struct raft_read *reads, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        for (struct pending *p = s->pending; p != NULL; p = p->next) {
-            if (p->kind != P_READ || p->read_id != reads[i].id)
+        uint64_t hkey;
+        for (struct pending *p = pending_chain(s, P_READ, 0, reads[i].id, &hkey); p != NULL;
+             p = p->hnext) {
+            if (p->hkey != hkey || p->kind != P_READ || p->read_id != reads[i].id)
                 continue;
             if (reads[i].status != 0) {
                 reply_err(s, p->conn, p->req_id, "not_leader", "leadership lost before the read");
                 pending_free(s, p);
             } else {
-                p->ready = true;
                 if (reads[i].index > p->min_index)
                     p->min_index = reads[i].index;
+                ready_add(s, p);
             }
             break;
         }
@@ -922,6 +1113,7 @@ static void run_deferred(struct server *s)
             /* Answered when the configuration entry is committed. */
             p->index = raft_last_index(&s->raft);
             p->term = s->raft.term;
+            pending_rehash(s, p);
         }
     }
 }
@@ -967,6 +1159,7 @@ static void submit_command(struct server *s, struct conn *c, uint64_t req_id, ui
     }
     p->session = session;
     p->seq = seq;
+    pending_rehash(s, p);
     if (!is_leader(s)) {
         reply_redirect(s, c, req_id);
         pending_free(s, p);
@@ -1133,7 +1326,9 @@ static void submit_and_wait(struct server *s, struct conn *c, uint64_t id, json_
     if (submit_entry(s, entry, &p->index, &p->term) != 0) {
         reply_redirect(s, c, id);
         pending_free(s, p);
+        return;
     }
+    pending_rehash(s, p);
 }
 
 static void members_reply(struct server *s, struct conn *c, uint64_t id)
@@ -1203,7 +1398,9 @@ static void membership_request(struct server *s, struct conn *c, uint64_t id, co
         if (submit_entry(s, e, &p->index, &p->term) != 0) {
             reply_redirect(s, c, id);
             pending_free(s, p);
+            return;
         }
+        pending_rehash(s, p);
         return;
     }
     if (strcmp(type, "leave") == 0)
@@ -1235,6 +1432,7 @@ static void membership_request(struct server *s, struct conn *c, uint64_t id, co
     }
     p->index = raft_last_index(&s->raft);
     p->term = s->raft.term;
+    pending_rehash(s, p);
 }
 
 /* Configuration entries are applied as no-ops: answer changes on commit. */
@@ -1384,11 +1582,12 @@ static void handle_request(struct server *s, struct conn *c, json_t *req)
         p->seq_hint = hint;
         p->min_index = index;
         if (mode == 0) {
-            p->ready = true; /* sequential: this node once it has caught up */
+            ready_add(s, p); /* sequential: this node once it has caught up */
             serve_reads(s);
             return;
         }
         p->read_id = ++s->next_read_id;
+        pending_rehash(s, p);
         struct raft_event ev = {.type = RAFT_READ};
         ev.read.id = p->read_id;
         ev.read.mode = mode;
@@ -1435,18 +1634,16 @@ static void conn_close(struct conn *c)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
-    if (suggested > 65536)
-        suggested = 65536;
-    buf->base = fl_malloc(suggested);
-    buf->len = buf->base != NULL ? suggested : 0;
+    struct conn *c = h->data;
+    (void)suggested;
+    buf->base = c->srv->rbuf;
+    buf->len = sizeof c->srv->rbuf;
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = stream->data;
     if (nread < 0) {
-        fl_free(buf->base);
         conn_close(c);
         return;
     }
@@ -1463,7 +1660,6 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         reply_err(c->srv, c, 0, "bad_request", err);
         conn_close(c);
     }
-    fl_free(buf->base);
 }
 
 static void on_client(uv_stream_t *listener, int status)
@@ -2000,6 +2196,11 @@ out_loop:
 out_state:
     server_state_close(&s->st);
 out_free:
+    while (s->spare != NULL) {
+        struct pending *p = s->spare;
+        s->spare = p->next;
+        fl_free(p);
+    }
     fl_free(s);
     return rv;
 }
