@@ -26,8 +26,12 @@
 #                  own client program: redis-sentinel must be invalid (acknowledged
 #                  adds lost in a split brain; 30 s of faults and the scenario's 20 s
 #                  heal, so Sentinel demotes the old master before the final read; up
-#                  to 3 seeds), zookeeper valid (sync+read); skipped when a package of
-#                  adapters/NAME/packages is missing
+#                  to 3 seeds), zookeeper valid (sync+read); adapter-redis-everysec and
+#                  adapter-redis-always, power losses of the whole Redis cluster on the
+#                  disk-fault filesystem (lose-unsynced-*.json, 15 s of faults, 10 s heal):
+#                  appendfsync everysec must be invalid (the acknowledged adds of the
+#                  last second before a loss are gone; up to 3 seeds), appendfsync always
+#                  valid; skipped when a package of adapters/NAME/packages is missing
 #   bug-<name>     each scenarios/bug-*.json with its planted bug and its own
 #                  fault phase: must give the scenario's "expected" verdict
 #                  (invalid; valid for the liveness bug no-prevote, run 15 s).
@@ -151,6 +155,10 @@ else
         "disk-bug-ack-before-fsync|disk-lose-unsynced|reference:bug=ack-before-fsync|invalid|$ref_s|5"
         # Ready adapters through their own client programs (adapters/*/README.md).
         "adapter-redis-sentinel|adapters/redis-sentinel/partition|client:adapters/redis-sentinel/partition.json|invalid|30|3|20"
+        # Redis power losses (lose-unsynced): appendfsync everysec forgets the last second's
+        # acknowledged adds, appendfsync always loses nothing (5 of 5 seeds each, README there).
+        "adapter-redis-everysec|adapters/redis-sentinel/lose-unsynced-everysec|client:adapters/redis-sentinel/lose-unsynced-everysec.json|invalid|15|3|10"
+        "adapter-redis-always|adapters/redis-sentinel/lose-unsynced-always|client:adapters/redis-sentinel/lose-unsynced-always.json|valid|15|1|10"
         "adapter-zookeeper|adapters/zookeeper/partition|client:adapters/zookeeper/partition.json|valid|$ref_s|1"
         # PostgreSQL list-append at REPEATABLE READ (snapshot isolation) checked at serializable: G2-item.
         "adapter-postgresql-rr|adapters/postgresql/list-append-repeatable-read|client:adapters/postgresql/list-append-repeatable-read.json|invalid|20|3"
