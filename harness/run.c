@@ -7,12 +7,9 @@
  * nemesis timers, the node processes (forked from that thread into their own
  * namespaces, and killed with it if the harness dies) and the capture. */
 #include "common/fs.h"
-#include "common/rng.h"
 #include "harness/run.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -37,13 +34,12 @@
 #include "nemesis/clock.h"
 #include "nemesis/disk.h"
 #include "nemesis/fault.h"
+#include "nemesis/figure37.h"
 #include "nemesis/netns.h"
-#include "nemesis/nodefault.h"
 #include "nemesis/process.h"
 #include "nemesis/registry.h"
 #include "nemesis/schedule.h"
 #include "nemesis/topology.h"
-#include "harness/figure37.h"
 #include "harness/nodelife.h"
 #include "node/client/client.h"
 #include "node/io/auth.h"
@@ -73,14 +69,8 @@ struct run {
     char env[MAXN][NEMESIS_CLOCK_ENV_N][NEMESIS_CLOCK_ENV_MAX];
     const char *envp[MAXN][NEMESIS_CLOCK_ENV_N + 1];
     struct nemesis_process procs[MAXN];
-    bool started[MAXN], paused[MAXN], killed[MAXN];
+    bool started[MAXN];
     uint64_t started_ms[MAXN]; /* when each node (re)started: libfaketime scales from there */
-    /* The active slow-isolate-leader fault: its partition and clock change. */
-    struct nemesis_fault slow_pf;
-    bool slow_active;
-    unsigned slow_node;
-    uint64_t slow_t1;
-    int64_t slow_lag_ms[MAXN]; /* how far each node's clock is behind after slow episodes */
     bool use_clock;
     /* The disk-fault filesystem over each node's data directory (nemesis/disk.h). */
     bool use_disk;
@@ -102,7 +92,7 @@ struct run {
     uint64_t faults_t0;
     struct nemesis_capture cap;
     bool capturing;
-    struct harness_figure37 fig; /* the figure-3-7 fault's steps and probes */
+    struct nemesis_figure37 fig; /* the figure-3-7 fault's steps and probes */
     bool fig_ok;
     struct client mon; /* membership requests (reference) */
     bool mon_ok;
@@ -115,7 +105,6 @@ struct run {
     enum phase phase;
     uint64_t t0_ms;
     unsigned faults_applied, faults_failed;
-    unsigned corrupt_count;
     bool aborted;
     bool quiet, tty;
     uint64_t last_ops, last_ops_at;
@@ -173,8 +162,6 @@ static int start_node(struct run *r, unsigned i, char *errmsg)
     if (rv == 0) {
         r->started_ms[i] = uv_now(&r->loop);
         r->started[i] = true;
-        r->killed[i] = false;
-        r->paused[i] = false;
     }
     return rv;
 }
@@ -322,16 +309,15 @@ static void on_member_done(struct client_req *req)
     free(m);
 }
 
-/* Membership faults go through the leader as client requests: remove (heal:
- * join again as a voter with the same addresses), promote (heal: nothing).
- * The info event is written when the answer comes. */
-static int membership_request(struct run *r, const struct nemesis_fault *f, unsigned i, bool heal,
-                              char *errmsg)
+/* The cluster's membership call (nemesis_node_ops.membership): requests through the leader,
+ * remove (heal: join again as a voter with the same addresses) and promote. The info event is
+ * written when the answer comes. */
+static int op_membership(void *data, const struct nemesis_fault *f, unsigned i, bool heal,
+                         char *errmsg)
 {
+    struct run *r = data;
     if (!r->mon_ok)
         return fl_errorf(errmsg, FL_EUSAGE, "no client to send membership changes");
-    if (heal && f->action != NEMESIS_ACTION_REMOVE)
-        return 1; /* nothing to undo: recorded as done at once */
     struct member_op *m = calloc(1, sizeof *m);
     if (m == NULL)
         return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
@@ -359,57 +345,6 @@ static int membership_request(struct run *r, const struct nemesis_fault *f, unsi
     return 0;
 }
 
-/* Damages the tail of node i's newest log segment as a torn or corrupted last
- * write would: cut 1..64 bytes off the end, or flip the last byte. The
- * node's recovery must cut the bad tail and log it. What was done goes into
- * `what` for the history. Returns 0 or a negative errno. */
-static int corrupt_tail(struct run *r, unsigned i, char *what, size_t len)
-{
-    char dir[200];
-    snprintf(dir, sizeof dir, "%s/log", r->data_dirs[i]);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return -errno;
-    char newest[64] = "";
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strncmp(e->d_name, "seg-", 4) == 0 && strlen(e->d_name) < sizeof newest &&
-            strcmp(e->d_name, newest) > 0 && strstr(e->d_name, ".tmp") == NULL)
-            snprintf(newest, sizeof newest, "%s", e->d_name);
-    closedir(d);
-    if (newest[0] == '\0') {
-        snprintf(what, len, "no log segment yet");
-        return 0;
-    }
-    char path[300];
-    snprintf(path, sizeof path, "%s/%s", dir, newest);
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    int rv = 0;
-    if (fstat(fd, &st) != 0 || st.st_size == 0) {
-        snprintf(what, len, "%s is empty", newest);
-    } else if (r->corrupt_count++ % 2 == 0) {
-        off_t cut = 1 + (off_t)(r->sc.nemesis.seed + r->corrupt_count) % 64;
-        if (cut > st.st_size)
-            cut = st.st_size;
-        rv = ftruncate(fd, st.st_size - cut) == 0 ? 0 : -errno;
-        snprintf(what, len, "cut %lld bytes off %s (%lld bytes)", (long long)cut, newest,
-                 (long long)st.st_size);
-    } else {
-        unsigned char b;
-        if (pread(fd, &b, 1, st.st_size - 1) == 1) {
-            b ^= 0xff;
-            rv = pwrite(fd, &b, 1, st.st_size - 1) == 1 ? 0 : -EIO;
-        }
-        snprintf(what, len, "flipped the last byte of %s (%lld bytes)", newest,
-                 (long long)st.st_size);
-    }
-    close(fd);
-    return rv;
-}
-
 /* Kills node i (SIGKILL, or the lose-unsynced test hook first) and reaps it. */
 static int kill_node(struct run *r, unsigned i)
 {
@@ -428,234 +363,104 @@ static int kill_node(struct run *r, unsigned i)
     for (int k = 0; k < 200 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
         usleep(1000);
     r->started[i] = false;
-    r->killed[i] = true;
     return rv;
 }
 
-/* A disk fault on node i (nemesis/disk.h). lose-unsynced, torn-write, bitflip
- * and truncate kill the node first and start it again at the heal;
- * fsync-error switches EIO on, and off at the heal, starting the node again
- * if the errors made it exit. */
-static int disk_fault(struct run *r, enum nemesis_action action, unsigned i, bool heal,
-                      char *errmsg)
-{
-    struct nemesis_disk *d = &r->disks[i];
-    char reply[512], cmd[64];
-    int rv = 0;
-    if (!d->mounted)
-        return fl_errorf(errmsg, FL_EUSAGE, "n%u: no disk-fault filesystem", i + 1);
-    if (action == NEMESIS_ACTION_FSYNC_ERROR) {
-        rv = nemesis_disk_command(d, heal ? "fsync-error off" : "fsync-error on", reply,
-                                  sizeof reply, errmsg);
-        struct nemesis_exit ex;
-        if (rv == 0 && heal && r->started[i] && nemesis_process_reap(&r->procs[i], &ex) == 1) {
-            say(r, "nemesis: n%u exited under fsync errors (code %d, signal %d); starting it",
-                i + 1, ex.code, ex.signal);
-            r->started[i] = false;
-            rv = start_node(r, i, errmsg);
-        }
-        return rv;
-    }
-    if (heal)
-        return r->killed[i] ? start_node(r, i, errmsg) : 0;
-    if (r->started[i] && (rv = kill_node(r, i)) != 0)
-        return rv;
-    r->killed[i] = true; /* also when it had exited by itself: the heal starts it */
-    uint64_t seed = r->sc.nemesis.seed ^ ((uint64_t)r->faults_applied << 8 | i);
-    if (action == NEMESIS_ACTION_BITFLIP || action == NEMESIS_ACTION_TRUNCATE) {
-        rv = nemesis_disk_damage(d, action == NEMESIS_ACTION_BITFLIP, seed, reply, sizeof reply);
-        if (rv != 0)
-            return fl_errorf(errmsg, rv, "n%u: %s: %s", i + 1, nemesis_action_name(action),
-                             strerror(-rv));
-    } else {
-        if (action == NEMESIS_ACTION_TORN_WRITE)
-            snprintf(cmd, sizeof cmd, "torn %" PRIu64, seed);
-        else
-            snprintf(cmd, sizeof cmd, "lose");
-        if ((rv = nemesis_disk_command(d, cmd, reply, sizeof reply, errmsg)) != 0)
-            return rv;
-    }
-    say(r, "nemesis: n%u: %s", i + 1, reply);
-    return 0;
-}
+/* ==== The nodes as the nemesis sees them (nemesis_node_ops) ==== */
 
-/* ==== figure-3-7 (harness/figure37.h): what the steps need from the run ==== */
-
-static int fig_kill(void *data, unsigned i, char *errmsg)
+static bool op_running(void *data, unsigned i)
 {
     struct run *r = data;
-    int rv = r->started[i] ? kill_node(r, i) : 0;
+    return r->started[i];
+}
+
+static int op_kill(void *data, unsigned i, char *errmsg)
+{
+    int rv = kill_node(data, i);
     return rv != 0 ? fl_errorf(errmsg, rv, "n%u: %s", i + 1, strerror(-rv)) : 0;
 }
 
-static int fig_start(void *data, unsigned i, char *errmsg)
+static int op_start(void *data, unsigned i, char *errmsg)
 {
-    struct run *r = data;
-    return r->started[i] ? 0 : start_node(r, i, errmsg);
+    return start_node(data, i, errmsg);
 }
 
-/* Replaces the partition and the delayed links (the nemesis runs one fault at a time). */
-static int fig_net(void *data, const uint32_t *drop, const uint32_t *delay, uint32_t delay_ms,
-                   char *errmsg)
+static int op_pause(void *data, unsigned i, bool on, char *errmsg)
 {
     struct run *r = data;
-    struct nemesis_fault f;
-    memset(&f, 0, sizeof f);
-    f.kind = nemesis_kind_find("delay");
-    int rv = nemesis_fault_heal(&r->nctx, &f, errmsg);
-    bool cut = false, held = false;
-    for (unsigned i = 0; i < r->cl.n; i++) {
-        cut |= drop[i] != 0;
-        held |= delay[i] != 0;
-    }
-    f.kind = nemesis_kind_find("isolate-one");
-    memcpy(f.drop, drop, r->cl.n * sizeof *drop);
-    if (rv == 0)
-        rv = cut ? nemesis_fault_apply(&r->nctx, &f, errmsg)
-                 : nemesis_fault_heal(&r->nctx, &f, errmsg);
-    if (rv == 0 && held) {
-        f.kind = nemesis_kind_find("delay");
-        memset(f.drop, 0, sizeof f.drop);
-        memcpy(f.drop, delay, r->cl.n * sizeof *delay);
-        f.delay_ms = delay_ms;
-        rv = nemesis_fault_apply(&r->nctx, &f, errmsg);
-    }
-    return rv;
+    int rv = nemesis_process_signal(&r->procs[i], on ? SIGSTOP : SIGCONT);
+    return rv != 0 ? fl_errorf(errmsg, rv, "n%u: %s", i + 1, strerror(-rv)) : 0;
 }
 
-static int fig_block_clients(void *data, unsigned i, bool on, char *errmsg)
+static int op_exited(void *data, unsigned i, int *code, int *sig)
+{
+    struct run *r = data;
+    struct nemesis_exit ex;
+    if (!r->started[i] || nemesis_process_reap(&r->procs[i], &ex) != 1)
+        return 0;
+    r->started[i] = false;
+    *code = ex.code;
+    *sig = ex.signal;
+    return 1;
+}
+
+static uint64_t op_uptime_ms(void *data, unsigned i)
+{
+    struct run *r = data;
+    return uv_now(&r->loop) - r->started_ms[i];
+}
+
+static const char *op_data_dir(void *data, unsigned i)
+{
+    struct run *r = data;
+    return r->data_dirs[i];
+}
+
+static unsigned op_client_port(void *data, unsigned i)
 {
     struct run *r = data;
     char addr[64];
     r->adapter->client_addr(&r->cl, i, addr, sizeof addr);
     const char *colon = strrchr(addr, ':');
     unsigned long port = colon != NULL ? strtoul(colon + 1, NULL, 10) : 0;
-    if (port == 0 || port > 65535)
-        return fl_errorf(errmsg, FL_EUSAGE, "n%u: no port in client address \"%s\"", i + 1, addr);
-    return nemesis_port_block(&r->topo, i, (uint16_t)port, on, errmsg);
+    return port <= 65535 ? (unsigned)port : 0;
 }
 
-static void fig_say(void *data, const char *line)
+static int op_disk_command(void *data, unsigned i, const char *cmd, char *reply, size_t size,
+                           char *errmsg)
+{
+    struct run *r = data;
+    if (!r->disks[i].mounted)
+        return fl_errorf(errmsg, FL_EUSAGE, "n%u: no disk-fault filesystem", i + 1);
+    return nemesis_disk_command(&r->disks[i], cmd, reply, size, errmsg);
+}
+
+static int op_disk_damage(void *data, unsigned i, bool flip, uint64_t seed, char *what,
+                          size_t len)
+{
+    struct run *r = data;
+    return nemesis_disk_damage(&r->disks[i], flip, seed, what, len);
+}
+
+static void op_say(void *data, const char *line)
 {
     say(data, "nemesis: %s", line);
 }
 
-/* slow-isolate-leader: the leader's clock runs at `rate` (libfaketime, with
- * an offset that avoids a jump: libfaketime scales the time since the
- * process started), then the leader is cut off from the others. A lease
- * longer than its drift bound allows outlives the leadership. */
-static int slow_isolate(struct run *r, unsigned i, bool heal, char *errmsg)
-{
-    double rate = r->sc.nemesis.options.clock_rate_min;
-    uint64_t now = uv_now(&r->loop);
-    int rv;
-    if (!heal) {
-        /* libfaketime scales from the process start: this offset keeps the
-         * clock where it stands now (behind by earlier episodes), no jump. */
-        double since = (double)(now - r->started_ms[i]);
-        rv = nemesis_clock_set(r->clock_dir, i, (int64_t)((1.0 - rate) * since) - r->slow_lag_ms[i],
-                               rate, errmsg);
-        if (rv != 0)
-            return rv;
-        struct fl_rng rng;
-        fl_rng_seed(&rng, r->sc.nemesis.seed + now);
-        struct nemesis_fault_opts fo;
-        nemesis_fault_opts_default(&fo);
-        rv = nemesis_fault_plan(nemesis_kind_find("isolate-leader"), &rng, &r->topo, (int)i, &fo,
-                                &r->slow_pf, errmsg);
-        if (rv == 0)
-            rv = nemesis_fault_apply(&r->nctx, &r->slow_pf, errmsg);
-        if (rv != 0) {
-            nemesis_fault_clear(&r->slow_pf);
-            return rv;
-        }
-        r->slow_active = true;
-        r->slow_node = i;
-        r->slow_t1 = now;
-        say(r, "nemesis: n%u runs at %.2fx and is cut off", i + 1, rate);
-        return 0;
-    }
-    if (!r->slow_active)
-        return 0;
-    rv = nemesis_fault_heal(&r->nctx, &r->slow_pf, errmsg);
-    nemesis_fault_clear(&r->slow_pf);
-    r->slow_active = false;
-    /* Back to rate 1 where the slow clock stands now: no jump. */
-    r->slow_lag_ms[r->slow_node] += (int64_t)((1.0 - rate) * (double)(now - r->slow_t1));
-    int crv =
-        nemesis_clock_set(r->clock_dir, r->slow_node, -r->slow_lag_ms[r->slow_node], 1.0, errmsg);
-    return rv != 0 ? rv : crv;
-}
-
-/* Carries out a process or membership fault (the orchestration owns them).
- * Returns 0 when done, 1 when a membership request will record the outcome
- * itself, or a negative code with errmsg. */
-static int act(struct run *r, const struct nemesis_fault *f, bool heal, char *errmsg)
-{
-    int rv = 0;
-    bool async = false;
-    for (unsigned i = 0; i < r->cl.n; i++) {
-        if (!(f->nodes & (1u << i)))
-            continue;
-        switch (f->action) {
-        case NEMESIS_ACTION_PAUSE:
-            if (r->started[i]) {
-                rv = nemesis_process_signal(&r->procs[i], heal ? SIGCONT : SIGSTOP);
-                r->paused[i] = !heal;
-            }
-            break;
-        case NEMESIS_ACTION_CORRUPT:
-        case NEMESIS_ACTION_KILL:
-            if (!heal && r->started[i]) {
-                rv = kill_node(r, i);
-                if (f->action == NEMESIS_ACTION_CORRUPT) {
-                    char what[200];
-                    int crv = corrupt_tail(r, i, what, sizeof what);
-                    if (crv != 0)
-                        rv = fl_errorf(errmsg, crv, "n%u: corrupt tail: %s", i + 1, strerror(-crv));
-                    else
-                        say(r, "nemesis: n%u: %s", i + 1, what);
-                }
-            } else if (heal && r->killed[i]) {
-                rv = start_node(r, i, errmsg);
-            }
-            break;
-        case NEMESIS_ACTION_SLOW_ISOLATE:
-            rv = slow_isolate(r, i, heal, errmsg);
-            break;
-        case NEMESIS_ACTION_LOSE_UNSYNCED:
-        case NEMESIS_ACTION_TORN_WRITE:
-        case NEMESIS_ACTION_FSYNC_ERROR:
-        case NEMESIS_ACTION_BITFLIP:
-        case NEMESIS_ACTION_TRUNCATE:
-            rv = disk_fault(r, f->action, i, heal, errmsg);
-            break;
-        case NEMESIS_ACTION_FIGURE_3_7:
-            if (!r->fig_ok)
-                rv =
-                    fl_errorf(errmsg, FL_EUSAGE, "figure-3-7: no probes (needs 5 reference nodes)");
-            else if (!heal)
-                rv = harness_figure37_begin(&r->fig, i, f->delay_ms, errmsg);
-            else
-                rv = harness_figure37_end(&r->fig, errmsg);
-            break;
-        default:
-            rv = membership_request(r, f, i, heal, errmsg);
-            if (rv == 0)
-                async = true;
-            break;
-        }
-        if (rv == 1) {
-            rv = 0; /* nothing to do for this node */
-            continue;
-        }
-        if (rv != 0 && errmsg[0] == '\0')
-            fl_errorf(errmsg, rv, "n%u: %s", i + 1, strerror(-rv));
-        if (rv != 0)
-            return rv;
-    }
-    return async ? 1 : 0;
-}
+static const struct nemesis_node_ops node_ops = {
+    .running = op_running,
+    .kill = op_kill,
+    .start = op_start,
+    .pause = op_pause,
+    .exited = op_exited,
+    .uptime_ms = op_uptime_ms,
+    .data_dir = op_data_dir,
+    .client_port = op_client_port,
+    .membership = op_membership,
+    .disk_command = op_disk_command,
+    .disk_damage = op_disk_damage,
+    .say = op_say,
+};
 
 static void apply_step(struct run *r, struct nemesis_step *st)
 {
@@ -672,13 +477,9 @@ static void apply_step(struct run *r, struct nemesis_step *st)
             rv = nemesis_fault_bind_leader(f, &r->topo, r->leader, err);
     }
     record_nemesis(r, f, NEMESIS_PHASE_START, FL_EVENT_INVOKE, NULL);
-    if (rv == 0) {
-        if (f->kind->cls == NEMESIS_CLASS_NET || f->kind->cls == NEMESIS_CLASS_CLOCK)
-            rv = nemesis_fault_apply(&r->nctx, f, err);
-        else
-            rv = act(r, f, false, err);
-    }
-    if (rv == 1) {
+    if (rv == 0)
+        rv = nemesis_fault_apply(&r->nctx, f, err);
+    if (rv == NEMESIS_PENDING) {
         rv = 0; /* the membership request records its outcome */
     } else {
         record_nemesis(r, f, NEMESIS_PHASE_START, FL_EVENT_INFO, rv != 0 ? err : NULL);
@@ -701,11 +502,8 @@ static void heal_step(struct run *r, struct nemesis_step *st)
     struct nemesis_fault *f = &st->fault;
     int rv;
     record_nemesis(r, f, NEMESIS_PHASE_HEAL, FL_EVENT_INVOKE, NULL);
-    if (f->kind->cls == NEMESIS_CLASS_NET || f->kind->cls == NEMESIS_CLASS_CLOCK)
-        rv = nemesis_fault_heal(&r->nctx, f, err);
-    else
-        rv = act(r, f, true, err);
-    if (rv == 1) {
+    rv = nemesis_fault_heal(&r->nctx, f, err);
+    if (rv == NEMESIS_PENDING) {
         r->step_active = false;
         return; /* the membership request records its outcome */
     }
@@ -755,15 +553,9 @@ static void nemesis_stop(struct run *r)
         r->next_step++;
     }
     /* Anything left paused or dead comes back for the quiet phase. */
-    for (unsigned i = 0; i < r->cl.n; i++) {
-        char err[FL_ERRMSG_SIZE];
-        if (r->paused[i]) {
-            nemesis_process_signal(&r->procs[i], SIGCONT);
-            r->paused[i] = false;
-        }
-        if (r->killed[i] && start_node(r, i, err) != 0)
-            say(r, "restart of n%u failed: %s", i + 1, err);
-    }
+    char err[FL_ERRMSG_SIZE];
+    if (r->nctx_ok && nemesis_ctx_restore_nodes(&r->nctx, err) != 0)
+        say(r, "%s", err);
 }
 
 /* ==== Phases ==== */
@@ -814,10 +606,10 @@ static void on_runner_closed(void *data)
     /* figure-3-7's heal may start nodes again: before they are all stopped. */
     if (r->fig_ok) {
         char err[FL_ERRMSG_SIZE];
-        if (harness_figure37_end(&r->fig, err) != 0)
+        if (nemesis_figure37_end(&r->fig, err) != 0)
             say(r, "%s", err);
         r->open_handles++;
-        harness_figure37_close(&r->fig, on_fig_closed, r);
+        nemesis_figure37_close(&r->fig, on_fig_closed, r);
         r->fig_ok = false;
     }
     stop_nodes(r);
@@ -1042,18 +834,6 @@ static void *run_thread(void *arg)
         if (r->rc == 0 &&
             r->adapter->client_open(&r->lead_client, &r->loop, &r->cl, 1000, err) != 0)
             fail_run(r, "leader monitor: %s", err);
-        if (r->rc == 0 && r->sc.nemesis.weights[HARNESS_FAULT_FIGURE_3_7] > 0) {
-            static const struct harness_figure37_ops ops = {.kill = fig_kill,
-                                                            .start = fig_start,
-                                                            .net = fig_net,
-                                                            .block_clients = fig_block_clients,
-                                                            .say = fig_say};
-            struct harness_figure37_ops o = ops;
-            o.data = r;
-            r->fig_ok = true; /* harness_figure37_close releases even a failed init */
-            if (harness_figure37_init(&r->fig, &r->loop, ptrs, r->cl.n, &o, err) != 0)
-                fail_run(r, "figure-3-7 probes: %s", err);
-        }
     }
     if (r->rc == 0 && wait_for_leader(r, 30000) == 0) {
         char who[160];
@@ -1128,6 +908,25 @@ static void *run_thread(void *arg)
             fail_run(r, "nemesis: %s", err);
         else
             r->nctx_ok = true;
+        struct nemesis_node_ops o = node_ops;
+        o.data = r;
+        nemesis_ctx_set_nodes(&r->nctx, &o);
+    }
+    if (r->rc == 0 && r->sc.nemesis.weights[HARNESS_FAULT_FIGURE_3_7] > 0) {
+        /* Its steps and probes: carried out through the nemesis ctx. */
+        char addrs[MAXN][64];
+        const char *ptrs[MAXN];
+        for (unsigned i = 0; i < r->cl.n; i++) {
+            r->adapter->client_addr(&r->cl, i, addrs[i], sizeof addrs[i]);
+            ptrs[i] = addrs[i];
+        }
+        struct nemesis_figure37_ops fo;
+        nemesis_figure37_ctx_ops(&r->nctx, &fo);
+        r->fig_ok = true; /* nemesis_figure37_close releases even a failed init */
+        if (nemesis_figure37_init(&r->fig, &r->loop, ptrs, r->cl.n, &fo, err) != 0)
+            fail_run(r, "figure-3-7 probes: %s", err);
+        else
+            r->nctx.figure37 = &r->fig;
     }
     if (r->rc == 0) {
         uv_signal_start(&r->sigint, on_signal, SIGINT);

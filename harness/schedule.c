@@ -25,6 +25,7 @@ static void fault_opts(const struct harness_scenario *sc, struct nemesis_fault_o
     o->skew_ms = sc->nemesis.options.clock_skew_max_ms;
     o->jump_ms = sc->nemesis.options.clock_jump_max_ms;
     o->rate = sc->nemesis.options.clock_rate_max;
+    o->slow_rate = sc->nemesis.options.clock_rate_min;
 }
 
 static int random_plan(const struct harness_scenario *sc, const struct nemesis_topology *topo,

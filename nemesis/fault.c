@@ -17,9 +17,14 @@
 #include "nemesis/clock.h"
 #include "nemesis/delayer.h"
 #include "nemesis/netns.h"
-#include "nemesis/nodefault.h"
+#include "nemesis/corrupt.h"
+#include "nemesis/diskfault.h"
+#include "nemesis/figure37.h"
+#include "nemesis/membership.h"
 #include "nemesis/packet.h"
 #include "nemesis/partition.h"
+#include "nemesis/procfault.h"
+#include "nemesis/slowisolate.h"
 
 /* ==== Kinds ==== */
 
@@ -38,23 +43,23 @@ static const struct nemesis_kind *const all_kinds[] = {
     &nemesis_clock_skew,
     &nemesis_clock_jump,
     &nemesis_clock_rate,
-    &nemesis_nodefault_pause_one,
-    &nemesis_nodefault_pause_leader,
-    &nemesis_nodefault_pause_minority,
-    &nemesis_nodefault_kill_one,
-    &nemesis_nodefault_kill_leader,
-    &nemesis_nodefault_kill_minority,
-    &nemesis_nodefault_kill_all,
-    &nemesis_nodefault_membership_remove_add,
-    &nemesis_nodefault_membership_promote,
-    &nemesis_nodefault_corrupt_tail,
-    &nemesis_nodefault_slow_isolate_leader,
-    &nemesis_nodefault_figure_3_7,
-    &nemesis_nodefault_lose_unsynced,
-    &nemesis_nodefault_torn_write,
-    &nemesis_nodefault_fsync_error,
-    &nemesis_nodefault_bitflip,
-    &nemesis_nodefault_truncate,
+    &nemesis_procfault_pause_one,
+    &nemesis_procfault_pause_leader,
+    &nemesis_procfault_pause_minority,
+    &nemesis_procfault_kill_one,
+    &nemesis_procfault_kill_leader,
+    &nemesis_procfault_kill_minority,
+    &nemesis_procfault_kill_all,
+    &nemesis_membership_remove_add,
+    &nemesis_membership_promote,
+    &nemesis_corrupt_tail,
+    &nemesis_slowisolate_leader,
+    &nemesis_figure37_kind,
+    &nemesis_diskfault_lose_unsynced,
+    &nemesis_diskfault_torn_write,
+    &nemesis_diskfault_fsync_error,
+    &nemesis_diskfault_bitflip,
+    &nemesis_diskfault_truncate,
 };
 
 const struct nemesis_kind *nemesis_kind_find(const char *name)
@@ -81,6 +86,7 @@ void nemesis_fault_opts_default(struct nemesis_fault_opts *opts)
     opts->skew_ms = 200;
     opts->jump_ms = 60000;
     opts->rate = 2.0;
+    opts->slow_rate = 0.5;
 }
 
 int nemesis_fault_opts_check(const struct nemesis_fault_opts *o, char *errmsg)
@@ -106,6 +112,8 @@ int nemesis_fault_opts_check(const struct nemesis_fault_opts *o, char *errmsg)
                          (long long)o->jump_ms);
     if (!(o->rate >= 0.1 && o->rate <= 10.0))
         return fl_errorf(errmsg, FL_EUSAGE, "rate: expected 0.1..10, got %g", o->rate);
+    if (!(o->slow_rate >= 0.1 && o->slow_rate <= 10.0))
+        return fl_errorf(errmsg, FL_EUSAGE, "slow_rate: expected 0.1..10, got %g", o->slow_rate);
     return 0;
 }
 
@@ -451,6 +459,10 @@ int nemesis_ctx_close(struct nemesis_ctx *ctx, char *errmsg)
         if (rc < 0 && first == 0)
             first = fl_errorf(errmsg, rc, "%s", msg);
     }
+    if (ctx->slow.active) { /* its partition and clock went with the rest */
+        nemesis_fault_clear(&ctx->slow.part);
+        ctx->slow.active = false;
+    }
     if (ctx->nft)
         nft_ctx_free(ctx->nft);
     ctx->nft = NULL;
@@ -461,9 +473,7 @@ int nemesis_ctx_close(struct nemesis_ctx *ctx, char *errmsg)
 int nemesis_fault_apply(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg)
 {
     if (!f->kind->apply)
-        return fl_errorf(errmsg, FL_EUSAGE,
-                         "%s: a process or membership fault, applied by the run orchestration",
-                         f->kind->name);
+        return fl_errorf(errmsg, FL_EUSAGE, "%s: not applied by the nemesis yet", f->kind->name);
     if (f->needs_leader)
         return fl_errorf(errmsg, FL_EUSAGE, "%s: the leader is not bound yet", f->kind->name);
     double t0 = nemesis__now_ms();
@@ -471,21 +481,20 @@ int nemesis_fault_apply(struct nemesis_ctx *ctx, const struct nemesis_fault *f, 
     ctx->last_apply_ms = nemesis__now_ms() - t0;
     if (rc < 0)
         return fl_error_wrap(errmsg, rc, "apply %s", f->kind->name);
-    return 0;
+    ctx->applied++;
+    return rc;
 }
 
 int nemesis_fault_heal(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg)
 {
     if (!f->kind->heal)
-        return fl_errorf(errmsg, FL_EUSAGE,
-                         "%s: a process or membership fault, healed by the run orchestration",
-                         f->kind->name);
+        return fl_errorf(errmsg, FL_EUSAGE, "%s: not healed by the nemesis yet", f->kind->name);
     double t0 = nemesis__now_ms();
     int rc = f->kind->heal(ctx, f, errmsg);
     ctx->last_heal_ms = nemesis__now_ms() - t0;
     if (rc < 0)
         return fl_error_wrap(errmsg, rc, "heal %s", f->kind->name);
-    return 0;
+    return rc;
 }
 
 /* ==== History events ==== */

@@ -1,17 +1,23 @@
 /* fault.h - the one interface behind every nemesis fault kind: pure seeded planning, then
  * apply/heal.
  *
- * A fault kind is a vtable (struct nemesis_kind). Planning is pure: from a
- * seeded fl_rng, the topology, the leader index when known and the options it
- * fills a struct nemesis_fault whose JSON `value` says exactly what will be
- * done. apply/heal touch the system (nft tables and iptables rules in the hub
- * namespace, the NFQUEUE delayer thread, libfaketime files) through a
- * struct nemesis_ctx that remembers what is active, so network faults of
- * different kinds can overlap and each heal removes only its own part.
+ * A fault kind is a vtable (struct nemesis_kind): plan, apply, heal. Planning is
+ * pure: from a seeded fl_rng, the topology, the leader index when known and the
+ * options it fills a struct nemesis_fault whose JSON `value` describes exactly
+ * what will be done (the history's record of the fault). apply/heal touch the
+ * system through a struct nemesis_ctx that remembers what is active, so faults
+ * of different kinds can overlap and each heal removes only its own part.
  *
- * Process and membership kinds (pause-*, kill-*, membership-*) are planned
- * here too but have no apply/heal: the run orchestration owns the processes
- * and the client, and acts on fault->nodes and fault->action.
+ * "Where are faults done?" has one answer: here, one module per family of kinds
+ * (partition.h, packet.h, clock.h, procfault.h, membership.h, ...). What a kind
+ * needs from whoever runs the nodes (start, kill, pause, membership requests,
+ * disk control) it asks through struct nemesis_node_ops, which the harness
+ * fills for its namespaced processes (and another backend, e.g. SSH hosts, can
+ * fill for its own); the network and clock kinds act on the topology directly.
+ *
+ * Using it: nemesis_ctx_init, nemesis_ctx_set_nodes, then for each planned
+ * fault nemesis_fault_apply ... nemesis_fault_heal, nemesis_ctx_restore_nodes
+ * at the end of the fault phase, nemesis_ctx_close.
  *
  * Node indices are 0-based (topology.nodes[i]); in JSON values nodes are named
  * "n<i+1>", like the namespaces. */
@@ -27,15 +33,18 @@
 #include "common/rng.h"
 #include "nemesis/topology.h"
 
-/* What a fault acts on; tells the orchestration which faults it must apply itself. */
+/* What a fault acts on (for reports and schedules; every class is applied here). */
 enum nemesis_fault_class {
-    NEMESIS_CLASS_NET,        /* partitions, loss, duplication, delay: apply/heal here */
-    NEMESIS_CLASS_CLOCK,      /* libfaketime files: apply/heal here */
-    NEMESIS_CLASS_PROCESS,    /* pause/kill: applied by the orchestration */
-    NEMESIS_CLASS_MEMBERSHIP, /* remove/add/promote: applied by the orchestration */
+    NEMESIS_CLASS_NET,        /* partitions, loss, duplication, delay: the hub's nft/iptables */
+    NEMESIS_CLASS_CLOCK,      /* libfaketime files */
+    NEMESIS_CLASS_PROCESS,    /* pause/kill/disk: through struct nemesis_node_ops */
+    NEMESIS_CLASS_MEMBERSHIP, /* remove/add/promote: through nemesis_node_ops.membership */
 };
 
-/* What the orchestration must do for PROCESS and MEMBERSHIP faults (NONE for the others). */
+/* apply/heal returned having sent a request whose answer records the outcome (membership). */
+#define NEMESIS_PENDING 1
+
+/* What a node fault does (NONE for network and clock faults). */
 enum nemesis_action {
     NEMESIS_ACTION_NONE,
     NEMESIS_ACTION_PAUSE,        /* SIGSTOP fault->nodes; heal: SIGCONT */
@@ -70,6 +79,7 @@ struct nemesis_fault_opts {
     int64_t skew_ms;     /* clock-skew: each node offset uniformly in [-skew, +skew] */
     int64_t jump_ms;     /* clock-jump: one node jumps by +-jump */
     double rate;         /* clock-rate: one node's clock runs at this rate (0.1..10) */
+    double slow_rate;    /* slow-isolate-leader: the leader's clock rate (0.1..10) */
 };
 
 struct nemesis_kind;
@@ -94,6 +104,57 @@ struct nemesis_fault {
 
 struct nemesis_delayer;
 struct nft_ctx;
+struct nemesis_figure37;
+
+/* The active slow-isolate-leader fault (slowisolate.h). */
+struct nemesis_slow {
+    struct nemesis_fault part; /* its partition (owned value while active) */
+    bool active;
+    unsigned node;
+    double t1_ms;                        /* when the node's clock was slowed (nemesis__now_ms) */
+    int64_t lag_ms[NEMESIS_MAX_NODES];   /* how far each clock is behind after slow episodes */
+};
+
+/* What the fault kinds need from whoever runs the nodes: filled by the caller
+ * (harness/run.c for namespaced processes), copied by nemesis_ctx_set_nodes.
+ * Every op returns 0 or a negative code with errmsg unless said otherwise;
+ * `node` is a 0-based index. An op a backend cannot do may be NULL: the kinds
+ * that need it then fail with a message naming it. */
+struct nemesis_node_ops {
+    void *data; /* passed back to every op */
+    /* The node's process was started and is not known to have ended. */
+    bool (*running)(void *data, unsigned node);
+    /* Kills the node at once (SIGKILL, or the run's power-loss hook first) and reaps it. */
+    int (*kill)(void *data, unsigned node, char *errmsg);
+    /* Starts the node again (it was killed or has exited). */
+    int (*start)(void *data, unsigned node, char *errmsg);
+    /* Stops (on: SIGSTOP) or continues (SIGCONT) the node's processes. */
+    int (*pause)(void *data, unsigned node, bool on, char *errmsg);
+    /* 1 when the running node's process has ended by itself (reaped: it no longer counts as
+     * running; *code and *sig say how), 0 while it runs. */
+    int (*exited)(void *data, unsigned node, int *code, int *sig);
+    /* Milliseconds since the node was last started (libfaketime scales from there). */
+    uint64_t (*uptime_ms)(void *data, unsigned node);
+    /* The node's data directory (borrowed, lives as long as the run), or NULL. */
+    const char *(*data_dir)(void *data, unsigned node);
+    /* The node's client port (figure-3-7 blocks it), 0 when unknown. */
+    unsigned (*client_port)(void *data, unsigned node);
+    /* Sends the membership change of `f` (borrowed; copy what the answer needs) for
+     * `node`: remove (heal: add back), promote. Returns 0 once sent: the caller records
+     * the outcome when the answer comes (nemesis_fault_apply returns NEMESIS_PENDING). */
+    int (*membership)(void *data, const struct nemesis_fault *f, unsigned node, bool heal,
+                      char *errmsg);
+    /* One command to the node's disk-fault filesystem (fsd.h: "lose", "torn SEED",
+     * "fsync-error on|off", "sync"); its JSON answer into reply. */
+    int (*disk_command)(void *data, unsigned node, const char *cmd, char *reply, size_t size,
+                        char *errmsg);
+    /* Damages the newest file of the stopped node's disk (disk.h nemesis_disk_damage);
+     * `what` says what was done. Returns 0 or a negative errno. */
+    int (*disk_damage)(void *data, unsigned node, bool flip, uint64_t seed, char *what,
+                       size_t len);
+    /* A progress line for the run's output (may be NULL). */
+    void (*say)(void *data, const char *line);
+};
 
 /* Apply/heal context: which network state is active. One per run, used from one thread. */
 struct nemesis_ctx {
@@ -115,6 +176,15 @@ struct nemesis_ctx {
     uint64_t delay_packets; /* the last delayer's counters, set when it stops */
     uint64_t delay_held;
     double last_apply_ms, last_heal_ms; /* duration of the last apply/heal (figures) */
+    /* The node side (nemesis_ctx_set_nodes); all NULL until then. */
+    struct nemesis_node_ops node_ops;
+    uint32_t killed; /* bit i: node i killed by a fault, started again by its heal */
+    uint32_t paused; /* bit i: node i paused by a fault */
+    uint64_t applied; /* faults applied so far (seeds the disk kinds' choices) */
+    unsigned corrupt_count; /* corrupt-tail faults done (cut and flip alternate) */
+    struct nemesis_slow slow;
+    /* figure-3-7's steps (figure37.h; borrowed, set after init by a caller that runs them). */
+    struct nemesis_figure37 *figure37;
 };
 
 /* Plans a fault. `rng` is advanced; `topo` borrowed (only n and names are read);
@@ -132,8 +202,8 @@ struct nemesis_kind {
     const char *name; /* the history's `f`, e.g. "isolate-one" */
     enum nemesis_fault_class cls;
     nemesis_plan_fn plan;
-    nemesis_effect_fn apply; /* NULL for PROCESS and MEMBERSHIP kinds */
-    nemesis_effect_fn heal;  /* NULL for PROCESS and MEMBERSHIP kinds */
+    nemesis_effect_fn apply; /* 0, NEMESIS_PENDING or a negative code */
+    nemesis_effect_fn heal;
 };
 
 /* ==== Kinds ==== */
@@ -178,11 +248,18 @@ int nemesis_ctx_init(struct nemesis_ctx *ctx, const struct nemesis_topology *top
  * files) and releases the context. Returns the first error, still healing the rest. */
 int nemesis_ctx_close(struct nemesis_ctx *ctx, char *errmsg);
 
-/* Applies `f` (its kind must have apply; leader bound). Records the time taken in
- * ctx->last_apply_ms. Returns 0 or a negative code with errmsg. */
+/* Gives the node kinds their way to the nodes (`ops` copied; ops->data borrowed). */
+void nemesis_ctx_set_nodes(struct nemesis_ctx *ctx, const struct nemesis_node_ops *ops);
+
+/* Applies `f` (leader bound) of any kind. Records the time taken in ctx->last_apply_ms
+ * and counts it in ctx->applied. Returns 0, NEMESIS_PENDING (a membership request is
+ * out: the caller records its outcome) or a negative code with errmsg. */
 int nemesis_fault_apply(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg);
-/* Heals `f`, previously applied. Records ctx->last_heal_ms. */
+/* Heals `f`, previously applied. Records ctx->last_heal_ms. Returns as apply. */
 int nemesis_fault_heal(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg);
+/* Brings back what node faults left (end of the fault phase): continues paused nodes and
+ * starts killed ones. Returns the first error (errmsg), still trying the others. */
+int nemesis_ctx_restore_nodes(struct nemesis_ctx *ctx, char *errmsg);
 
 /* Drops (on) or lets through again (off) TCP packets to `port` arriving at node `node`: an nft
  * table in the node's own namespace, so the drop is at the receiver; the namespace's deletion
@@ -233,5 +310,19 @@ int nemesis__nft(struct nemesis_ctx *ctx, const char *script, char *errmsg);
 int nemesis__net_sync(struct nemesis_ctx *ctx, char *errmsg);
 /* Monotonic milliseconds (for the apply/heal figures only). */
 double nemesis__now_ms(void);
+/* Node steps through ctx->node_ops that keep ctx->killed right (procfault.c).
+ * kill: a running node i is killed and marked killed (nothing happens to one
+ * that is not running). start: node i is started if it is not running, and no
+ * longer marked. */
+int nemesis__node_kill(struct nemesis_ctx *ctx, unsigned i, char *errmsg);
+int nemesis__node_start(struct nemesis_ctx *ctx, unsigned i, char *errmsg);
+/* node_ops.running(i), false without a backend. */
+bool nemesis__node_running(struct nemesis_ctx *ctx, unsigned i);
+/* A heal: starts the targets of `f` that are marked killed. */
+int nemesis__node_start_killed(struct nemesis_ctx *ctx, const struct nemesis_fault *f,
+                               char *errmsg);
+/* A progress line through node_ops.say (printf-style; nothing when say is NULL). */
+void nemesis__say(struct nemesis_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -1,38 +1,41 @@
-/* nodefault.h - process and membership fault kinds: planned here, applied by the run orchestration.
+/* nodefault.h - what the node fault kinds (procfault.h, membership.h, corrupt.h, slowisolate.h,
+ * figure37.h, diskfault.h) share: planning their targets and their value.
  *
- * Kinds: pause-one, pause-leader, pause-minority (SIGSTOP, heal SIGCONT);
- * kill-one, kill-leader, kill-minority, kill-all (SIGKILL, heal: start again);
- * membership-remove-add (remove, heal: add back); membership-promote (promote a
- * passive member, no heal). A planned fault names its targets in fault->nodes
- * (bit i = node i) and what to do in fault->action; its value is
- * {"action":"pause","nodes":["n2"]} ("nodes":"leader" until the leader is bound).
- * These kinds have no apply/heal function: nemesis_fault_apply refuses them. */
+ * A planned node fault names its targets in fault->nodes (bit i = node i) and
+ * what is done in fault->action; its value is {"action":"pause","nodes":["n2"]}
+ * ("nodes":"leader" until the leader is bound). */
 #ifndef NEMESIS_NODEFAULT_H
 #define NEMESIS_NODEFAULT_H
 
 #include "nemesis/fault.h"
 
-extern const struct nemesis_kind nemesis_nodefault_pause_one;
-extern const struct nemesis_kind nemesis_nodefault_pause_leader;
-extern const struct nemesis_kind nemesis_nodefault_pause_minority;
-extern const struct nemesis_kind nemesis_nodefault_kill_one;
-extern const struct nemesis_kind nemesis_nodefault_kill_leader;
-extern const struct nemesis_kind nemesis_nodefault_kill_minority;
-extern const struct nemesis_kind nemesis_nodefault_kill_all;
-extern const struct nemesis_kind nemesis_nodefault_membership_remove_add;
-extern const struct nemesis_kind nemesis_nodefault_membership_promote;
-extern const struct nemesis_kind nemesis_nodefault_corrupt_tail;
-extern const struct nemesis_kind nemesis_nodefault_slow_isolate_leader;
-extern const struct nemesis_kind nemesis_nodefault_figure_3_7;
-/* Disk faults (nemesis/disk.h): lose-unsynced and torn-write hit every node at
- * once (a power loss); fsync-error, bitflip and truncate one node. */
-extern const struct nemesis_kind nemesis_nodefault_lose_unsynced;
-extern const struct nemesis_kind nemesis_nodefault_torn_write;
-extern const struct nemesis_kind nemesis_nodefault_fsync_error;
-extern const struct nemesis_kind nemesis_nodefault_bitflip;
-extern const struct nemesis_kind nemesis_nodefault_truncate;
+/* Which nodes a node fault hits. */
+enum nemesis_target {
+    NEMESIS_TARGET_ONE,      /* one node chosen by the rng */
+    NEMESIS_TARGET_LEADER,   /* the leader (needs_leader until it is known) */
+    NEMESIS_TARGET_MINORITY, /* 1..(n-1)/2 distinct nodes (n >= 3) */
+    NEMESIS_TARGET_ALL,      /* every node */
+};
 
-/* "pause", "kill", "remove", "promote" or "none". */
+/* Chooses f->nodes for `target` and sets f->action and f->value. Returns 0,
+ * FL_EUSAGE (too few nodes) or FL_ENOMEM with errmsg. */
+int nemesis_nodefault_plan(struct fl_rng *rng, const struct nemesis_topology *topo, int leader,
+                           enum nemesis_target target, enum nemesis_action action,
+                           struct nemesis_fault *f, char *errmsg);
+
+/* "pause", "kill", "remove", "promote", ... or "none". */
 const char *nemesis_action_name(enum nemesis_action action);
+
+/* Defines `const struct nemesis_kind var` planned by nemesis_nodefault_plan. */
+#define NEMESIS_NODE_KIND(var, kname, cl, target, action, apply_fn, heal_fn)                       \
+    static int plan_##var(struct fl_rng *rng, const struct nemesis_topology *topo, int leader,     \
+                          const struct nemesis_fault_opts *opts, struct nemesis_fault *f,          \
+                          char *errmsg)                                                            \
+    {                                                                                              \
+        (void)opts;                                                                                \
+        return nemesis_nodefault_plan(rng, topo, leader, target, action, f, errmsg);               \
+    }                                                                                              \
+    const struct nemesis_kind var = {                                                              \
+        .name = kname, .cls = cl, .plan = plan_##var, .apply = apply_fn, .heal = heal_fn}
 
 #endif

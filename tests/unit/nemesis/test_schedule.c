@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "nemesis/figure37.h"
 #include "nemesis/nodefault.h"
+#include "nemesis/procfault.h"
 #include "nemesis/topology.h"
 
 static struct nemesis_topology topo(unsigned n)
@@ -137,7 +139,7 @@ Test(nemesis_schedule, the_mix_is_respected_by_weight)
         const struct nemesis_fault *f = &p.steps[i].fault;
         if (f->kind == nemesis_kind_find("isolate-one"))
             iso++;
-        else if (f->kind == &nemesis_nodefault_kill_minority) {
+        else if (f->kind == &nemesis_procfault_kill_minority) {
             kill++;
             cr_assert_eq(f->action, NEMESIS_ACTION_KILL);
             unsigned k = (unsigned)__builtin_popcount(f->nodes);
@@ -168,7 +170,7 @@ Test(nemesis_schedule, leader_kinds_are_planned_unbound_and_process_kinds_name_t
         cr_assert_not_null(f->value, "%s", f->kind->name);
         if (f->kind->cls == NEMESIS_CLASS_PROCESS || f->kind->cls == NEMESIS_CLASS_MEMBERSHIP) {
             cr_assert_neq(f->action, NEMESIS_ACTION_NONE);
-            cr_assert_null(f->kind->apply);
+            cr_assert_not_null(f->kind->apply, "%s", f->kind->name);
             cr_assert_str_eq(json_string_value(json_object_get(f->value, "action")),
                              nemesis_action_name(f->action));
         }

@@ -1,6 +1,6 @@
 /* figure37.c - the figure-3-7 fault: Raft's Figure 3.7 on a real cluster, step by step on what
  * the nodes report (see figure37.h). */
-#include "harness/figure37.h"
+#include "nemesis/figure37.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "nemesis/nodefault.h"
+#include "nemesis/packet.h"
+#include "nemesis/partition.h"
 
 #define POLL_MS    20
 #define PROBE_MS   300   /* a probe's deadline */
@@ -28,9 +31,9 @@ enum state {
     ST_DONE,        /* steps over (the network stays as it is until the heal), or given up */
 };
 
-static void say(struct harness_figure37 *f, const char *fmt, ...)
+static void say(struct nemesis_figure37 *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static void say(struct harness_figure37 *f, const char *fmt, ...)
+static void say(struct nemesis_figure37 *f, const char *fmt, ...)
 {
     char line[256];
     va_list ap;
@@ -40,7 +43,7 @@ static void say(struct harness_figure37 *f, const char *fmt, ...)
     f->ops.say(f->ops.data, line);
 }
 
-static void enter(struct harness_figure37 *f, int state)
+static void enter(struct nemesis_figure37 *f, int state)
 {
     f->state = state;
     f->state_since = uv_now(f->loop);
@@ -50,23 +53,23 @@ static void enter(struct harness_figure37 *f, int state)
 
 static void all_cut(uint32_t *drop)
 {
-    for (unsigned i = 0; i < HARNESS_FIGURE37_NODES; i++)
-        drop[i] = ((1u << HARNESS_FIGURE37_NODES) - 1) & ~(1u << i);
+    for (unsigned i = 0; i < NEMESIS_FIGURE37_NODES; i++)
+        drop[i] = ((1u << NEMESIS_FIGURE37_NODES) - 1) & ~(1u << i);
 }
 
-static void link_both(const struct harness_figure37 *f, uint32_t *drop, int a, int b)
+static void link_both(const struct nemesis_figure37 *f, uint32_t *drop, int a, int b)
 {
     unsigned x = f->role[a], y = f->role[b];
     drop[x] &= ~(1u << y);
     drop[y] &= ~(1u << x);
 }
 
-static void delay_to(const struct harness_figure37 *f, uint32_t *delay, unsigned from, int to)
+static void delay_to(const struct nemesis_figure37 *f, uint32_t *delay, unsigned from, int to)
 {
     delay[from] |= 1u << f->role[to];
 }
 
-static int net(struct harness_figure37 *f, const uint32_t *drop, const uint32_t *delay)
+static int net(struct nemesis_figure37 *f, const uint32_t *drop, const uint32_t *delay)
 {
     char err[FL_ERRMSG_SIZE] = "";
     int rv = f->ops.net(f->ops.data, drop, delay, f->delay_ms, err);
@@ -76,7 +79,7 @@ static int net(struct harness_figure37 *f, const uint32_t *drop, const uint32_t 
 }
 
 /* Kills (kill) or starts again node i, keeping f->killed up to date for the heal. */
-static int node_act(struct harness_figure37 *f, unsigned i, bool kill)
+static int node_act(struct nemesis_figure37 *f, unsigned i, bool kill)
 {
     char err[FL_ERRMSG_SIZE] = "";
     int rv = kill ? f->ops.kill(f->ops.data, i, err) : f->ops.start(f->ops.data, i, err);
@@ -91,17 +94,17 @@ static int node_act(struct harness_figure37 *f, unsigned i, bool kill)
     return 0;
 }
 
-static int kill_node(struct harness_figure37 *f, unsigned i)
+static int kill_node(struct nemesis_figure37 *f, unsigned i)
 {
     return node_act(f, i, true);
 }
 
-static int start_node(struct harness_figure37 *f, unsigned i)
+static int start_node(struct nemesis_figure37 *f, unsigned i)
 {
     return node_act(f, i, false);
 }
 
-static int block_d(struct harness_figure37 *f, bool on)
+static int block_d(struct nemesis_figure37 *f, bool on)
 {
     char err[FL_ERRMSG_SIZE] = "";
     int rv = f->ops.block_clients(f->ops.data, f->role[D], on, err);
@@ -112,11 +115,11 @@ static int block_d(struct harness_figure37 *f, bool on)
     return rv;
 }
 
-static void give_up(struct harness_figure37 *f, const char *why)
+static void give_up(struct nemesis_figure37 *f, const char *why)
 {
     char err[FL_ERRMSG_SIZE];
     say(f, "figure-3-7: %s; healing now", why);
-    harness_figure37_end(f, err);
+    nemesis_figure37_end(f, err);
     enter(f, ST_DONE);
 }
 
@@ -124,9 +127,9 @@ static void give_up(struct harness_figure37 *f, const char *why)
 
 /* Step 1, once the followers have caught up (a lagging B would get W's no-op in the same burst
  * as the entries it lacks). */
-static void step1(struct harness_figure37 *f)
+static void step1(struct nemesis_figure37 *f)
 {
-    uint32_t drop[HARNESS_FIGURE37_NODES], delay[HARNESS_FIGURE37_NODES] = {0};
+    uint32_t drop[NEMESIS_FIGURE37_NODES], delay[NEMESIS_FIGURE37_NODES] = {0};
     all_cut(drop);
     link_both(f, drop, L, A);
     link_both(f, drop, C, D);
@@ -143,9 +146,9 @@ static void step1(struct harness_figure37 *f)
 }
 
 /* Step 2: D leads. B has voted for it; D's entries to B are still held by the delay. */
-static void step2(struct harness_figure37 *f)
+static void step2(struct nemesis_figure37 *f)
 {
-    uint32_t drop[HARNESS_FIGURE37_NODES], delay[HARNESS_FIGURE37_NODES] = {0};
+    uint32_t drop[NEMESIS_FIGURE37_NODES], delay[NEMESIS_FIGURE37_NODES] = {0};
     if (kill_node(f, f->role[D]) != 0 || kill_node(f, f->role[B]) != 0)
         return give_up(f, "could not kill D or B");
     all_cut(drop);
@@ -167,9 +170,9 @@ static void step2(struct harness_figure37 *f)
 }
 
 /* Step 3: W's commit index moved. */
-static void step3(struct harness_figure37 *f, uint64_t commit)
+static void step3(struct nemesis_figure37 *f, uint64_t commit)
 {
-    uint32_t drop[HARNESS_FIGURE37_NODES], delay[HARNESS_FIGURE37_NODES] = {0};
+    uint32_t drop[NEMESIS_FIGURE37_NODES], delay[NEMESIS_FIGURE37_NODES] = {0};
     if (kill_node(f, f->w) != 0 || kill_node(f, f->role[B]) != 0)
         return give_up(f, "could not kill W or B");
     all_cut(drop);
@@ -189,7 +192,7 @@ static void step3(struct harness_figure37 *f, uint64_t commit)
 
 /* Before step 1: goes on once every follower has reached the leader's commit index, or all but
  * one after SETTLE_ONE ms, or whatever they reached after SETTLE_MAX ms. */
-static void settle_check(struct harness_figure37 *f)
+static void settle_check(struct nemesis_figure37 *f)
 {
     if (f->settle_to == 0)
         return;
@@ -225,7 +228,7 @@ static void settle_check(struct harness_figure37 *f)
 
 /* ==== Probes ==== */
 
-static bool watched(const struct harness_figure37 *f, unsigned i)
+static bool watched(const struct nemesis_figure37 *f, unsigned i)
 {
     switch (f->state) {
     case ST_SETTLE:
@@ -253,7 +256,7 @@ static bool report(const json_t *reply, int *leader, uint64_t *term, uint64_t *c
         return false;
     const char *l = json_string_value(jl);
     unsigned long id = l != NULL && l[0] == 'n' ? strtoul(l + 1, NULL, 10) : 0;
-    *leader = id >= 1 && id <= HARNESS_FIGURE37_NODES ? (int)id - 1 : -1;
+    *leader = id >= 1 && id <= NEMESIS_FIGURE37_NODES ? (int)id - 1 : -1;
     *term = (uint64_t)json_integer_value(jt);
     *commit = (uint64_t)json_integer_value(jc);
     return true;
@@ -261,8 +264,8 @@ static bool report(const json_t *reply, int *leader, uint64_t *term, uint64_t *c
 
 static void on_probe(struct client_req *req)
 {
-    struct harness_figure37_probe *p = req->data;
-    struct harness_figure37 *f = p->f;
+    struct nemesis_figure37_probe *p = req->data;
+    struct nemesis_figure37 *f = p->f;
     p->busy = false;
     int leader;
     uint64_t term, commit;
@@ -318,7 +321,7 @@ static void on_probe(struct client_req *req)
 
 static void on_poll(uv_timer_t *t)
 {
-    struct harness_figure37 *f = t->data;
+    struct nemesis_figure37 *f = t->data;
     if (f->state == ST_IDLE || f->state == ST_DONE) {
         uv_timer_stop(&f->timer);
         return;
@@ -336,8 +339,8 @@ static void on_poll(uv_timer_t *t)
                                                 : "no leader among B, C and D in time");
         return;
     }
-    for (unsigned i = 0; i < HARNESS_FIGURE37_NODES; i++) {
-        struct harness_figure37_probe *p = &f->probe[i];
+    for (unsigned i = 0; i < NEMESIS_FIGURE37_NODES; i++) {
+        struct nemesis_figure37_probe *p = &f->probe[i];
         if (p->busy || !watched(f, i) || (f->killed & (1u << i)))
             continue;
         memset(&p->req, 0, sizeof p->req);
@@ -351,9 +354,9 @@ static void on_poll(uv_timer_t *t)
 
 /* ==== Interface ==== */
 
-int harness_figure37_init(struct harness_figure37 *f, uv_loop_t *loop,
+int nemesis_figure37_init(struct nemesis_figure37 *f, uv_loop_t *loop,
                           const char *const *client_addrs, unsigned n,
-                          const struct harness_figure37_ops *ops, char *errmsg)
+                          const struct nemesis_figure37_ops *ops, char *errmsg)
 {
     memset(f, 0, sizeof *f);
     f->loop = loop;
@@ -364,10 +367,10 @@ int harness_figure37_init(struct harness_figure37 *f, uv_loop_t *loop,
     f->timer.data = f;
     f->timer_ok = true;
     f->open_handles = 1;
-    if (n != HARNESS_FIGURE37_NODES)
+    if (n != NEMESIS_FIGURE37_NODES)
         return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7 needs exactly 5 voting nodes, not %u", n);
     for (unsigned i = 0; i < n; i++) {
-        struct harness_figure37_probe *p = &f->probe[i];
+        struct nemesis_figure37_probe *p = &f->probe[i];
         const char *addr = client_addrs[i];
         struct client_config cc = {
             .addrs = &addr, .n_addrs = 1, .op_timeout_ms = PROBE_MS, .backoff_ms = POLL_MS};
@@ -383,15 +386,15 @@ int harness_figure37_init(struct harness_figure37 *f, uv_loop_t *loop,
     return 0;
 }
 
-int harness_figure37_begin(struct harness_figure37 *f, unsigned leader, uint32_t delay_ms,
+int nemesis_figure37_begin(struct nemesis_figure37 *f, unsigned leader, uint32_t delay_ms,
                            char *errmsg)
 {
     if ((f->state != ST_IDLE && f->state != ST_DONE) || f->blocked || f->killed != 0)
         return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7 is already going (or not healed)");
-    if (leader >= HARNESS_FIGURE37_NODES)
+    if (leader >= NEMESIS_FIGURE37_NODES)
         return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7: leader index %u out of range", leader);
-    for (unsigned k = 0; k < HARNESS_FIGURE37_NODES; k++)
-        f->role[k] = (leader + k) % HARNESS_FIGURE37_NODES;
+    for (unsigned k = 0; k < NEMESIS_FIGURE37_NODES; k++)
+        f->role[k] = (leader + k) % NEMESIS_FIGURE37_NODES;
     f->delay_ms = delay_ms;
     f->killed = 0;
     f->settle_to = 0;
@@ -401,12 +404,12 @@ int harness_figure37_begin(struct harness_figure37 *f, unsigned leader, uint32_t
     return 0;
 }
 
-int harness_figure37_end(struct harness_figure37 *f, char *errmsg)
+int nemesis_figure37_end(struct nemesis_figure37 *f, char *errmsg)
 {
     if (f->state == ST_IDLE)
         return 0;
     uv_timer_stop(&f->timer);
-    uint32_t zero[HARNESS_FIGURE37_NODES] = {0};
+    uint32_t zero[NEMESIS_FIGURE37_NODES] = {0};
     char err[FL_ERRMSG_SIZE] = "";
     int first = f->ops.net(f->ops.data, zero, zero, f->delay_ms, err);
     if (first != 0)
@@ -418,7 +421,7 @@ int harness_figure37_end(struct harness_figure37 *f, char *errmsg)
         else if (first == 0)
             first = fl_errorf(errmsg, rv, "figure-3-7 heal: %s", err);
     }
-    for (unsigned i = 0; i < HARNESS_FIGURE37_NODES; i++) {
+    for (unsigned i = 0; i < NEMESIS_FIGURE37_NODES; i++) {
         if (!(f->killed & (1u << i)))
             continue;
         int rv = f->ops.start(f->ops.data, i, err);
@@ -433,7 +436,7 @@ int harness_figure37_end(struct harness_figure37 *f, char *errmsg)
     return first;
 }
 
-static void closed_one(struct harness_figure37 *f)
+static void closed_one(struct nemesis_figure37 *f)
 {
     if (--f->open_handles == 0 && f->close_cb != NULL)
         f->close_cb(f->close_data);
@@ -441,7 +444,7 @@ static void closed_one(struct harness_figure37 *f)
 
 static void on_probe_closed(struct client *c)
 {
-    struct harness_figure37_probe *p = c->data;
+    struct nemesis_figure37_probe *p = c->data;
     closed_one(p->f);
 }
 
@@ -450,12 +453,12 @@ static void on_timer_closed(uv_handle_t *h)
     closed_one(h->data);
 }
 
-void harness_figure37_close(struct harness_figure37 *f, void (*cb)(void *data), void *data)
+void nemesis_figure37_close(struct nemesis_figure37 *f, void (*cb)(void *data), void *data)
 {
     f->close_cb = cb;
     f->close_data = data;
     f->state = ST_IDLE;
-    for (unsigned i = 0; i < HARNESS_FIGURE37_NODES; i++) {
+    for (unsigned i = 0; i < NEMESIS_FIGURE37_NODES; i++) {
         if (f->probe[i].open) {
             f->probe[i].open = false;
             client_close(&f->probe[i].c, on_probe_closed);
@@ -468,3 +471,119 @@ void harness_figure37_close(struct harness_figure37 *f, void (*cb)(void *data), 
         cb(data);
     }
 }
+
+/* ==== The steps through a nemesis ctx ==== */
+
+static int ctx_kill(void *data, unsigned i, char *errmsg)
+{
+    return nemesis__node_kill(data, i, errmsg);
+}
+
+static int ctx_start(void *data, unsigned i, char *errmsg)
+{
+    return nemesis__node_start(data, i, errmsg);
+}
+
+/* Replaces the partition and the delayed links (the nemesis runs one fault at a time). The
+ * kinds' own apply/heal, so that these steps are not counted as faults applied. */
+static int ctx_net(void *data, const uint32_t *drop, const uint32_t *delay, uint32_t delay_ms,
+                   char *errmsg)
+{
+    struct nemesis_ctx *ctx = data;
+    unsigned n = ctx->topo->n;
+    struct nemesis_fault f;
+    memset(&f, 0, sizeof f);
+    f.kind = &nemesis_packet_delay;
+    int rv = nemesis_packet_delay.heal(ctx, &f, errmsg);
+    bool cut = false, held = false;
+    for (unsigned i = 0; i < n; i++) {
+        cut |= drop[i] != 0;
+        held |= delay[i] != 0;
+    }
+    f.kind = &nemesis_partition_isolate_one;
+    memcpy(f.drop, drop, n * sizeof *drop);
+    if (rv == 0)
+        rv = cut ? nemesis_partition_isolate_one.apply(ctx, &f, errmsg)
+                 : nemesis_partition_isolate_one.heal(ctx, &f, errmsg);
+    if (rv == 0 && held) {
+        f.kind = &nemesis_packet_delay;
+        memset(f.drop, 0, sizeof f.drop);
+        memcpy(f.drop, delay, n * sizeof *delay);
+        f.delay_ms = delay_ms;
+        rv = nemesis_packet_delay.apply(ctx, &f, errmsg);
+    }
+    return rv;
+}
+
+static int ctx_block_clients(void *data, unsigned i, bool on, char *errmsg)
+{
+    struct nemesis_ctx *ctx = data;
+    unsigned port = ctx->node_ops.client_port != NULL
+                        ? ctx->node_ops.client_port(ctx->node_ops.data, i)
+                        : 0;
+    if (port == 0 || port > 65535)
+        return fl_errorf(errmsg, FL_EUSAGE, "n%u: no client port known", i + 1);
+    return nemesis_port_block(ctx->topo, i, (uint16_t)port, on, errmsg);
+}
+
+static void ctx_say(void *data, const char *line)
+{
+    nemesis__say(data, "%s", line);
+}
+
+void nemesis_figure37_ctx_ops(struct nemesis_ctx *ctx, struct nemesis_figure37_ops *ops)
+{
+    *ops = (struct nemesis_figure37_ops){.data = ctx,
+                                         .kill = ctx_kill,
+                                         .start = ctx_start,
+                                         .net = ctx_net,
+                                         .block_clients = ctx_block_clients,
+                                         .say = ctx_say};
+}
+
+/* ==== The fault kind ==== */
+
+/* figure-3-7 plays five roles and keeps the link delay it will use. */
+static int plan_figure_3_7(struct fl_rng *rng, const struct nemesis_topology *topo, int leader,
+                           const struct nemesis_fault_opts *opts, struct nemesis_fault *f,
+                           char *errmsg)
+{
+    if (topo->n != 5)
+        return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7 needs exactly 5 nodes, the topology has %u",
+                         topo->n);
+    f->delay_ms = opts->delay_ms;
+    return nemesis_nodefault_plan(rng, topo, leader, NEMESIS_TARGET_LEADER,
+                                  NEMESIS_ACTION_FIGURE_3_7, f, errmsg);
+}
+
+static int fig_effect(struct nemesis_ctx *ctx, const struct nemesis_fault *f, bool heal,
+                      char *errmsg)
+{
+    for (unsigned i = 0; i < ctx->topo->n; i++) {
+        if (!(f->nodes & (1u << i)))
+            continue;
+        if (ctx->figure37 == NULL)
+            return fl_errorf(errmsg, FL_EUSAGE, "figure-3-7: no probes (needs 5 reference nodes)");
+        int rv = heal ? nemesis_figure37_end(ctx->figure37, errmsg)
+                      : nemesis_figure37_begin(ctx->figure37, i, f->delay_ms, errmsg);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static int fig_apply(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg)
+{
+    return fig_effect(ctx, f, false, errmsg);
+}
+
+static int fig_heal(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg)
+{
+    return fig_effect(ctx, f, true, errmsg);
+}
+
+const struct nemesis_kind nemesis_figure37_kind = {.name = "figure-3-7",
+                                                   .cls = NEMESIS_CLASS_PROCESS,
+                                                   .plan = plan_figure_3_7,
+                                                   .apply = fig_apply,
+                                                   .heal = fig_heal};

@@ -23,20 +23,28 @@
  *      term T+1, gets B's vote and overwrites B's term-T entries. Acknowledged writes are gone.
  *      (D's client port is open again from step 2 on, when D is dead.)
  * The delay must be below the election timeout (a candidate waits that long for B's vote).
- * End (the fault's heal): the network back to whole, every node it killed started again. */
-#ifndef HARNESS_FIGURE37_H
-#define HARNESS_FIGURE37_H
+ * End (the fault's heal): the network back to whole, every node it killed started again.
+ *
+ * The fault kind (nemesis_figure37_kind, "figure-3-7") is planned with the leader as L and the
+ * link delay (delay.ms) it will use; its apply begins the steps on ctx->figure37 and its heal
+ * ends them. The steps' ops are callbacks; nemesis_figure37_ctx_ops binds them to a nemesis ctx
+ * (its node ops and its network), which is what a run does. */
+#ifndef NEMESIS_FIGURE37_H
+#define NEMESIS_FIGURE37_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
+#include "nemesis/fault.h"
 #include "node/client/client.h"
 
-#define HARNESS_FIGURE37_NODES 5
+#define NEMESIS_FIGURE37_NODES 5
 
-/* What the run orchestration does for the fault. Each returns 0 or a negative code with errmsg. */
-struct harness_figure37_ops {
+extern const struct nemesis_kind nemesis_figure37_kind;
+
+/* What the steps need done. Each returns 0 or a negative code with errmsg. Each returns 0 or a negative code with errmsg. */
+struct nemesis_figure37_ops {
     void *data;
     int (*kill)(void *data, unsigned node, char *errmsg);  /* SIGKILL, reaped */
     int (*start)(void *data, unsigned node, char *errmsg); /* start a killed node again */
@@ -48,27 +56,27 @@ struct harness_figure37_ops {
     void (*say)(void *data, const char *line); /* a progress line for the run's output */
 };
 
-struct harness_figure37_probe {
+struct nemesis_figure37_probe {
     struct client c;
     struct client_req req;
-    struct harness_figure37 *f;
+    struct nemesis_figure37 *f;
     unsigned node;
     bool open, busy;
     uint64_t sent_at; /* uv_now() of the request in flight or last answered */
 };
 
 /* Caller-allocated; fields private. */
-struct harness_figure37 {
+struct nemesis_figure37 {
     uv_loop_t *loop;
-    struct harness_figure37_ops ops;
+    struct nemesis_figure37_ops ops;
     uv_timer_t timer;
-    struct harness_figure37_probe probe[HARNESS_FIGURE37_NODES];
+    struct nemesis_figure37_probe probe[NEMESIS_FIGURE37_NODES];
     unsigned open_handles;
     bool timer_ok;
     void (*close_cb)(void *data);
     void *close_data;
     int state;
-    unsigned role[HARNESS_FIGURE37_NODES]; /* L, A, B, C, D */
+    unsigned role[NEMESIS_FIGURE37_NODES]; /* L, A, B, C, D */
     unsigned w, v;                         /* the step-2 winner (L or A) and the other */
     uint64_t term_d, term_w, commit_w0, state_since;
     uint32_t delay_ms;
@@ -76,26 +84,31 @@ struct harness_figure37 {
     bool blocked;       /* D's client port is blocked */
     uint64_t settle_to; /* before step 1: the leader's commit index to reach */
     uint64_t
-        commit[HARNESS_FIGURE37_NODES]; /* before step 1: each node's last reported commit index */
+        commit[NEMESIS_FIGURE37_NODES]; /* before step 1: each node's last reported commit index */
 };
 
 /* Prepares `f` on `loop` with one probe client per node (client_addrs: "host:port", the
  * nodes' client addresses, borrowed; `ops` is copied). Starts nothing. Returns 0 or a negative
- * code; either way harness_figure37_close must be called to release what was opened. */
-int harness_figure37_init(struct harness_figure37 *f, uv_loop_t *loop,
+ * code; either way nemesis_figure37_close must be called to release what was opened. */
+int nemesis_figure37_init(struct nemesis_figure37 *f, uv_loop_t *loop,
                           const char *const *client_addrs, unsigned n,
-                          const struct harness_figure37_ops *ops, char *errmsg);
+                          const struct nemesis_figure37_ops *ops, char *errmsg);
 
 /* Starts the steps with `leader` as L. Returns 0, FL_EUSAGE when a run is already going. */
-int harness_figure37_begin(struct harness_figure37 *f, unsigned leader, uint32_t delay_ms,
+int nemesis_figure37_begin(struct nemesis_figure37 *f, unsigned leader, uint32_t delay_ms,
                            char *errmsg);
 
 /* Stops the steps and heals: network whole, D's client port open, the nodes it killed started
  * again. Returns the first error (still healing the rest; a later call tries again what
  * failed); 0 when nothing was going. */
-int harness_figure37_end(struct harness_figure37 *f, char *errmsg);
+int nemesis_figure37_end(struct nemesis_figure37 *f, char *errmsg);
 
-/* Closes the probes and the timer, then calls cb(data). Call harness_figure37_end first. */
-void harness_figure37_close(struct harness_figure37 *f, void (*cb)(void *data), void *data);
+/* Closes the probes and the timer, then calls cb(data). Call nemesis_figure37_end first. */
+void nemesis_figure37_close(struct nemesis_figure37 *f, void (*cb)(void *data), void *data);
+
+/* Fills `ops` to act through `ctx` (borrowed, must outlive the steps; it may be initialised
+ * later): kill and start through its node ops (ctx->killed kept), the network through its
+ * partition and delay kinds, the client port blocked in the node's namespace. */
+void nemesis_figure37_ctx_ops(struct nemesis_ctx *ctx, struct nemesis_figure37_ops *ops);
 
 #endif

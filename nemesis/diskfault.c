@@ -1,0 +1,98 @@
+/* diskfault.c - lose-unsynced, torn-write, fsync-error, bitflip, truncate. */
+#include "nemesis/diskfault.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nemesis/nodefault.h"
+
+/* fsync-error on node i: EIO on (apply) or off (heal); at the heal a node the errors made
+ * exit is started again. */
+static int fsync_error(struct nemesis_ctx *ctx, unsigned i, bool heal, char *errmsg)
+{
+    char reply[512];
+    int rv = ctx->node_ops.disk_command(ctx->node_ops.data, i,
+                                        heal ? "fsync-error off" : "fsync-error on", reply,
+                                        sizeof reply, errmsg);
+    int code = 0, sig = 0;
+    if (rv == 0 && heal && ctx->node_ops.exited != NULL &&
+        ctx->node_ops.exited(ctx->node_ops.data, i, &code, &sig) == 1) {
+        nemesis__say(ctx, "n%u exited under fsync errors (code %d, signal %d); starting it", i + 1,
+                     code, sig);
+        rv = nemesis__node_start(ctx, i, errmsg);
+    }
+    return rv;
+}
+
+/* The other kinds on node i: killed (it stays marked killed even when it had exited by
+ * itself: the heal starts it), then its disk changed under it. */
+static int damage(struct nemesis_ctx *ctx, enum nemesis_action action, unsigned i, char *errmsg)
+{
+    int rv = nemesis__node_kill(ctx, i, errmsg);
+    if (rv != 0)
+        return rv;
+    ctx->killed |= 1u << i;
+    uint64_t seed = ctx->seed ^ (ctx->applied << 8 | i);
+    char reply[512], cmd[64];
+    if (action == NEMESIS_ACTION_BITFLIP || action == NEMESIS_ACTION_TRUNCATE) {
+        if (ctx->node_ops.disk_damage == NULL)
+            return fl_errorf(errmsg, FL_EUNSUPPORTED, "the nodes' backend cannot damage a disk");
+        rv = ctx->node_ops.disk_damage(ctx->node_ops.data, i, action == NEMESIS_ACTION_BITFLIP,
+                                       seed, reply, sizeof reply);
+        if (rv != 0)
+            return fl_errorf(errmsg, rv, "n%u: %s: %s", i + 1, nemesis_action_name(action),
+                             strerror(-rv));
+    } else {
+        if (action == NEMESIS_ACTION_TORN_WRITE)
+            snprintf(cmd, sizeof cmd, "torn %" PRIu64, seed);
+        else
+            snprintf(cmd, sizeof cmd, "lose");
+        rv = ctx->node_ops.disk_command(ctx->node_ops.data, i, cmd, reply, sizeof reply, errmsg);
+        if (rv != 0)
+            return rv;
+    }
+    nemesis__say(ctx, "n%u: %s", i + 1, reply);
+    return 0;
+}
+
+static int disk(struct nemesis_ctx *ctx, const struct nemesis_fault *f, bool heal, char *errmsg)
+{
+    if (ctx->node_ops.disk_command == NULL)
+        return fl_errorf(errmsg, FL_EUNSUPPORTED, "the nodes have no disk-fault filesystem");
+    for (unsigned i = 0; i < ctx->topo->n; i++) {
+        if (!(f->nodes & (1u << i)))
+            continue;
+        int rv;
+        if (f->action == NEMESIS_ACTION_FSYNC_ERROR)
+            rv = fsync_error(ctx, i, heal, errmsg);
+        else if (heal)
+            rv = (ctx->killed & (1u << i)) ? nemesis__node_start(ctx, i, errmsg) : 0;
+        else
+            rv = damage(ctx, f->action, i, errmsg);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static int disk_apply(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg)
+{
+    return disk(ctx, f, false, errmsg);
+}
+
+static int disk_heal(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg)
+{
+    return disk(ctx, f, true, errmsg);
+}
+
+NEMESIS_NODE_KIND(nemesis_diskfault_lose_unsynced, "lose-unsynced", NEMESIS_CLASS_PROCESS,
+                  NEMESIS_TARGET_ALL, NEMESIS_ACTION_LOSE_UNSYNCED, disk_apply, disk_heal);
+NEMESIS_NODE_KIND(nemesis_diskfault_torn_write, "torn-write", NEMESIS_CLASS_PROCESS,
+                  NEMESIS_TARGET_ALL, NEMESIS_ACTION_TORN_WRITE, disk_apply, disk_heal);
+NEMESIS_NODE_KIND(nemesis_diskfault_fsync_error, "fsync-error", NEMESIS_CLASS_PROCESS,
+                  NEMESIS_TARGET_ONE, NEMESIS_ACTION_FSYNC_ERROR, disk_apply, disk_heal);
+NEMESIS_NODE_KIND(nemesis_diskfault_bitflip, "bitflip", NEMESIS_CLASS_PROCESS, NEMESIS_TARGET_ONE,
+                  NEMESIS_ACTION_BITFLIP, disk_apply, disk_heal);
+NEMESIS_NODE_KIND(nemesis_diskfault_truncate, "truncate", NEMESIS_CLASS_PROCESS, NEMESIS_TARGET_ONE,
+                  NEMESIS_ACTION_TRUNCATE, disk_apply, disk_heal);
