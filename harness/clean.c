@@ -2,6 +2,7 @@
 #include "harness/clean.h"
 
 #include "common/error.h"
+#include "harness/hosts.h"
 #include "nemesis/clean.h"
 
 #include <getopt.h>
@@ -12,6 +13,7 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: faultline clean [--all] [--dry-run]\n"
+                 "       faultline clean --hosts FILE [--dry-run]\n"
                  "\n"
                  "Removes what runs whose harness is no longer running left behind: processes\n"
                  "in their namespaces, the fl-<run>-* namespaces (with their veths, bridge and\n"
@@ -19,6 +21,11 @@ static void usage(FILE *out)
                  "run records in /run/faultline. Runs of a live harness are left alone.\n"
                  "\n"
                  "  --all       also remove the runs of live harnesses (stops them)\n"
+                 "  --hosts FILE  on each host of FILE (over ssh) instead: every process a run\n"
+                 "              started (FAULTLINE_WORKDIR=its workdir in the environment), every\n"
+                 "              inet faultline_XXXXXX nft table (no other table), FUSE mounts and\n"
+                 "              folders WORKDIR/fl-XXXXXX; whether a run is live or not\n"
+                 "  --insecure-host-keys  allow hosts whose host_key_checking is \"off\"\n"
                  "  -n, --dry-run  print what would be removed, remove nothing\n"
                  "  -h, --help  this help\n"
                  "\n"
@@ -47,9 +54,13 @@ int harness_clean_main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"all", no_argument, NULL, 'a'},
                                              {"dry-run", no_argument, NULL, 'n'},
+                                             {"hosts", required_argument, NULL, 'H'},
+                                             {"insecure-host-keys", no_argument, NULL, 'K'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     struct nemesis_clean_opts o = {0};
+    const char *hosts = NULL;
+    bool insecure = false;
     int c;
     opterr = 0;
     optind = 1;
@@ -60,6 +71,12 @@ int harness_clean_main(int argc, char **argv)
             break;
         case 'n':
             o.dry_run = true;
+            break;
+        case 'H':
+            hosts = optarg;
+            break;
+        case 'K':
+            insecure = true;
             break;
         case 'h':
             usage(stdout);
@@ -77,6 +94,13 @@ int harness_clean_main(int argc, char **argv)
         fprintf(stderr, "faultline clean: unexpected argument \"%s\"\n", argv[optind]);
         usage(stderr);
         return 3;
+    }
+    if (hosts != NULL) {
+        if (o.all) {
+            fprintf(stderr, "faultline clean: --hosts and --all do not go together\n");
+            return 3;
+        }
+        return harness_hosts_clean_main(hosts, o.dry_run, insecure);
     }
     if (geteuid() != 0 && !o.dry_run) {
         fprintf(stderr, "faultline clean: needs root (it removes network namespaces); "

@@ -27,6 +27,7 @@
 #include "common/error.h"
 #include "harness/index.h"
 #include "harness/compare.h"
+#include "harness/hosts.h"
 #include "harness/report_cmd.h"
 #include "harness/scenario.h"
 #include "harness/schedule.h"
@@ -76,6 +77,8 @@ struct run {
     bool use_disk;
     struct nemesis_disk disks[MAXN];
     char self_exe[PATH_SZ];
+    /* Nodes on hosts over ssh (scenario "hosts"), NULL in namespaces. */
+    struct harness_hosts *hosts;
     /* The run thread. */
     uv_loop_t loop;
     uv_timer_t phase_timer, nemesis_timer, progress_timer, leader_timer;
@@ -156,6 +159,9 @@ static int start_node(struct run *r, unsigned i, char *errmsg)
         .die_with_parent = true,
         .whole_namespace = true,
     };
+    if (r->hosts != NULL)
+        o = (struct nemesis_process_opts){.argv = o.argv, .env = o.env, .log_path = o.log_path,
+                                          .remote = &r->hosts->remote, .host = i};
     int rv = nemesis_process_start(&r->procs[i], &o, errmsg);
     if (rv == 0 && r->life_ok)
         harness_nodelife_started(&r->life, i);
@@ -788,7 +794,8 @@ static void *run_thread(void *arg)
 {
     struct run *r = arg;
     char err[FL_ERRMSG_SIZE];
-    if (nemesis_netns_enter(r->topo.hub_ns, err) != 0) {
+    /* On hosts the harness talks to them from where it runs (the lab: its control namespace). */
+    if (r->hosts == NULL && nemesis_netns_enter(r->topo.hub_ns, err) != 0) {
         fail_run(r, "%s", err);
         return NULL;
     }
@@ -840,7 +847,9 @@ static void *run_thread(void *arg)
         leader_text(r, who, sizeof who);
         say(r, "cluster up: %u nodes, leader %s", r->cl.n, who);
     }
-    if (r->rc == 0 && r->sc.network.capture.enabled) {
+    if (r->rc == 0 && r->sc.network.capture.enabled && r->hosts != NULL)
+        say(r, "capture: not on hosts yet (no capture.pcap)");
+    if (r->rc == 0 && r->sc.network.capture.enabled && r->hosts == NULL) {
         char path[PATH_SZ + 32];
         snprintf(path, sizeof path, "%s/capture.pcap", r->dir);
         struct nemesis_capture_opts co = {.ns = r->topo.hub_ns,
@@ -903,8 +912,11 @@ static void *run_thread(void *arg)
             r->runner_ok = true;
     }
     if (r->rc == 0) {
-        if (nemesis_ctx_init(&r->nctx, &r->topo, r->use_clock ? r->clock_dir : NULL,
-                             r->sc.nemesis.seed, err) != 0)
+        if ((r->hosts != NULL ? nemesis_ctx_init_remote(&r->nctx, &r->topo, &r->hosts->remote,
+                                                        r->use_clock, r->sc.nemesis.seed, err)
+                              : nemesis_ctx_init(&r->nctx, &r->topo,
+                                                 r->use_clock ? r->clock_dir : NULL,
+                                                 r->sc.nemesis.seed, err)) != 0)
             fail_run(r, "nemesis: %s", err);
         else
             r->nctx_ok = true;
@@ -1071,6 +1083,21 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         rv = -1;
         goto out;
     }
+    if (r->sc.hosts[0] != '\0') {
+        /* The nodes get the hosts' addresses; everything else is planned as in namespaces. */
+        if ((r->hosts = calloc(1, sizeof *r->hosts)) == NULL)
+            rv = fl_errorf(err, FL_ENOMEM, "out of memory");
+        else if (o->disk)
+            rv = fl_errorf(err, FL_EUNSUPPORTED, "--disk: not on hosts yet");
+        else
+            rv = harness_hosts_prepare(r->hosts, &r->sc, run_id, n, &r->topo,
+                                       o->insecure_host_keys, NULL, err);
+        if (rv != 0) {
+            fl_errorf(errmsg, rv, "%s", err);
+            rv = -1;
+            goto out;
+        }
+    }
     /* Not a guessable name (we run as root): mkdtemp. Removed at `out` too, so
      * a run refused later (e.g. for its subnet) leaves nothing. */
     snprintf(r->tmp, sizeof r->tmp, "/tmp/fl-%s-XXXXXX", run_id);
@@ -1144,6 +1171,8 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                                              r->topo.run, err)) == 0)
             r->life_ok = true;
     }
+    if (r->hosts != NULL)
+        harness_hosts_paths(r->hosts, &r->sc, &r->cl);
     for (unsigned i = 0; i < n && rv == 0; i++) {
         r->argv_buf[i] = malloc(8192);
         if (r->argv_buf[i] == NULL)
@@ -1152,7 +1181,10 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
             rv = r->adapter->node_argv(&r->cl, i, r->argv[i], WORKLOAD_ARGV_MAX, r->argv_buf[i],
                                        8192, err);
         if (rv == 0 && r->use_clock) {
-            rv = nemesis_clock_env(i, r->clock_dir, r->env[i], err);
+            if (r->hosts != NULL)
+                harness_hosts_clock_env(i, r->env[i]);
+            else
+                rv = nemesis_clock_env(i, r->clock_dir, r->env[i], err);
             for (int k = 0; k < NEMESIS_CLOCK_ENV_N; k++)
                 r->envp[i][k] = r->env[i][k];
             r->envp[i][NEMESIS_CLOCK_ENV_N] = NULL;
@@ -1165,13 +1197,25 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
     }
     fprintf(stderr, "faultline run: scenario %s, seed %" PRIu64 ", run %s, results in %s\n",
             r->sc.name, r->sc.nemesis.seed, run_id, r->dir);
-    if ((rv = nemesis_topology_up(&r->topo, err)) != 0) {
+    if (r->hosts != NULL) {
+        bool net = false;
+        for (int k = HARNESS_FAULT_ISOLATE_ONE; k <= HARNESS_FAULT_RANDOM_PARTITION; k++)
+            net |= r->sc.nemesis.weights[k] > 0;
+        net |= r->sc.nemesis.weights[HARNESS_FAULT_LOSS] > 0 || r->sc.nemesis.explicit_schedule;
+        if ((rv = harness_hosts_open(r->hosts, net,
+                                     r->cl.node_bin == r->hosts->node_bin ? r->node_bin : NULL,
+                                     r->secret, r->use_clock, err)) != 0) {
+            fl_errorf(errmsg, rv, "hosts: %s", err);
+            rv = -1;
+            goto out;
+        }
+    } else if ((rv = nemesis_topology_up(&r->topo, err)) != 0) {
         fl_errorf(errmsg, rv, "topology: %s", err);
         rv = -1;
         goto out;
     }
     /* The data dirs go with the run, also when `faultline clean` removes it. */
-    if (nemesis_registry_add_tempdir(NULL, run_id, r->tmp, err) != 0)
+    if (r->hosts == NULL && nemesis_registry_add_tempdir(NULL, run_id, r->tmp, err) != 0)
         fprintf(stderr, "faultline run: warning: %s\n", err);
     /* SIGINT and SIGTERM reach the run thread's loop (uv_signal handlers are
      * process-wide): it heals, stops the nodes and comes back here. */
@@ -1182,7 +1226,11 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         goto out;
     }
     pthread_join(th, NULL);
-    if (nemesis_topology_down(&r->topo) != 0)
+    if (r->hosts != NULL) {
+        if (harness_hosts_finish(r->hosts, r->log_ptrs, err) != 0)
+            fprintf(stderr, "faultline run: warning: hosts: %s; run `faultline clean --hosts %s`\n",
+                    err, r->sc.hosts);
+    } else if (nemesis_topology_down(&r->topo) != 0)
         fprintf(stderr, "faultline run: warning: clean-up incomplete; run `faultline clean`\n");
     /* Data dirs are removed with the namespaces (registry); make sure. */
     {
@@ -1231,6 +1279,11 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         rv = 0;
     }
 out:
+    if (r->hosts != NULL) {
+        if (harness_hosts_finish(r->hosts, NULL, err) != 0)
+            fprintf(stderr, "faultline run: warning: hosts: %s\n", err);
+        free(r->hosts);
+    }
     if (r->tmp[0] != '\0') {
         const char *rm[] = {"rm", "-rf", r->tmp, NULL};
         nemesis_netns_exec(NULL, rm, err);
@@ -1271,7 +1324,11 @@ static const char usage[] =
     "                      faults (it is mounted with them: lose-unsynced, torn-write,\n"
     "                      fsync-error, bitflip, truncate; scenarios/README.md)\n"
     "  --dry-run           print every node's command line, rendered files and hooks and the\n"
-    "                      client program's (process, client); build and start nothing\n"
+    "                      client program's (process, client); build and start nothing; with\n"
+    "                      hosts, every command each host would be sent\n"
+    "  --hosts FILE        run the nodes on the hosts of FILE over ssh (README: \"Running\n"
+    "                      against real machines\"); node i on the file's i-th host\n"
+    "  --insecure-host-keys  allow hosts whose host_key_checking is \"off\"\n"
     "  -q, --quiet         no progress lines\n"
     "  -h, --help          this text\n"
     "\n"
@@ -1294,6 +1351,8 @@ static int run_or_replay(int argc, char **argv, bool replay)
         {"no-capture", no_argument, NULL, 'n'},
         {"disk", no_argument, NULL, 'D'},
         {"dry-run", no_argument, NULL, 'Y'},
+        {"hosts", required_argument, NULL, 'O'},
+        {"insecure-host-keys", no_argument, NULL, 'K'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1301,7 +1360,7 @@ static int run_or_replay(int argc, char **argv, bool replay)
     const char *prog = replay ? "faultline replay" : "faultline run";
     char err[FL_ERRMSG_SIZE];
     const char *seed = NULL, *limit = NULL, *nodes = NULL, *impl = NULL, *count = NULL;
-    const char *warmup = NULL, *heal = NULL;
+    const char *warmup = NULL, *heal = NULL, *hosts = NULL;
     struct harness_run_opts o = {0};
     bool no_capture = false, dry = false;
     int c;
@@ -1344,6 +1403,12 @@ static int run_or_replay(int argc, char **argv, bool replay)
             break;
         case 'Y':
             dry = true;
+            break;
+        case 'O':
+            hosts = optarg;
+            break;
+        case 'K':
+            o.insecure_host_keys = true;
             break;
         case 'q':
             o.quiet = true;
@@ -1425,12 +1490,20 @@ static int run_or_replay(int argc, char **argv, bool replay)
         return 3;
     if (no_capture)
         sc.network.capture.enabled = false;
+    if (hosts != NULL) {
+        if (strlen(hosts) >= sizeof sc.hosts) {
+            fprintf(stderr, "%s: --hosts: path too long\n", prog);
+            return 3;
+        }
+        snprintf(sc.hosts, sizeof sc.hosts, "%s", hosts);
+    }
     if (harness_scenario_validate(&sc, sc.name, err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
         return 3;
     }
     if (dry) { /* everything rendered, nothing built */
-        if (harness_nodelife_dry_run(&sc, stdout, err) == 0)
+        if ((sc.hosts[0] ? harness_hosts_dry_run(&sc, o.insecure_host_keys, stdout, err)
+                         : harness_nodelife_dry_run(&sc, stdout, err)) == 0)
             return 0;
         fprintf(stderr, "%s: %s\n", prog, err);
         return 3;
@@ -1439,7 +1512,7 @@ static int run_or_replay(int argc, char **argv, bool replay)
         fprintf(stderr, "%s: --out names one folder; it cannot take --test-count\n", prog);
         return 3;
     }
-    if (geteuid() != 0) {
+    if (geteuid() != 0 && !sc.hosts[0]) {
         fprintf(stderr, "%s: needs root (network namespaces); try sudo\n", prog);
         return 3;
     }

@@ -14,6 +14,7 @@ struct harness_run_opts {
     bool quiet;           /* no progress lines */
     bool disk;            /* the disk-fault filesystem under every node even without disk
                              faults (bench: its overhead) */
+    bool insecure_host_keys; /* hosts: allow host_key_checking "off" */
 };
 
 struct harness_run_result {

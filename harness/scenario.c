@@ -930,11 +930,43 @@ static int parse_checkers(struct ctx *c, json_t *root, struct harness_scenario *
 
 /* ==== Cross-field rules ==== */
 
+bool harness_fault_on_hosts(enum harness_fault v)
+{
+    /* Partitions and loss are each host's nft table, clocks its libfaketime file, processes
+     * ssh + kill; the rest needs more on the host (remote.h). */
+    switch (v) {
+    case HARNESS_FAULT_DUPLICATE:
+    case HARNESS_FAULT_DELAY:
+    case HARNESS_FAULT_CORRUPT_TAIL:
+    case HARNESS_FAULT_SLOW_ISOLATE_LEADER:
+    case HARNESS_FAULT_FIGURE_3_7:
+    case HARNESS_FAULT_LOSE_UNSYNCED:
+    case HARNESS_FAULT_TORN_WRITE:
+    case HARNESS_FAULT_FSYNC_ERROR:
+    case HARNESS_FAULT_BITFLIP:
+    case HARNESS_FAULT_TRUNCATE:
+        return false;
+    default:
+        return v < HARNESS_FAULT_COUNT;
+    }
+}
+
 int harness_scenario_validate(const struct harness_scenario *s, const char *name, char *errmsg)
 {
     struct ctx cx = {name, errmsg}, *c = &cx;
     const char *impl = harness_impl_name(s->implementation.impl);
     bool ref = s->implementation.impl == HARNESS_IMPL_REFERENCE;
+
+    if (s->hosts[0] && s->implementation.impl != HARNESS_IMPL_REFERENCE &&
+        s->implementation.impl != HARNESS_IMPL_ETCD)
+        return fail(c, FL_ESHAPE, "", "hosts",
+                    "nodes on hosts run the reference node or etcd, not %s (yet)", impl);
+    for (int k = 0; s->hosts[0] && k < HARNESS_FAULT_COUNT; k++)
+        if (s->nemesis.weights[k] > 0 && !harness_fault_on_hosts((enum harness_fault)k))
+            return fail(c, FL_ESHAPE, "nemesis", "faults",
+                        "%s does not run on hosts yet (partitions, loss, pause, kill, clock and "
+                        "membership faults do)",
+                        fault_names[k]);
 
     if (s->implementation.bug != HARNESS_BUG_NONE && !ref)
         return fail(c, FL_ESHAPE, "implementation", "bug",
@@ -1169,7 +1201,7 @@ int harness_scenario_from_json(json_t *root, const char *name, struct harness_sc
 {
     static const char *const keys[] = {
         "name",    "description", "implementation", "nodes",    "network", "workload",
-        "nemesis", "phases",      "checkers",       "expected", NULL};
+        "nemesis", "phases",      "checkers",       "expected", "hosts",   NULL};
     struct ctx cx = {name, errmsg}, *c = &cx;
     int rc, v;
     harness_scenario_default(s);
@@ -1184,6 +1216,8 @@ int harness_scenario_from_json(json_t *root, const char *name, struct harness_sc
         return rc;
     snprintf(s->description, sizeof(s->description), "%s", "");
     if ((rc = get_text(c, root, "", "description", s->description, sizeof(s->description))))
+        return rc;
+    if ((rc = get_text(c, root, "", "hosts", s->hosts, sizeof(s->hosts))))
         return rc;
     /* The workload first: its model sets the defaults of the mix and checkers. */
     if ((rc = parse_implementation(c, root, s)) || (rc = parse_nodes(c, root, s)) ||
@@ -1288,6 +1322,8 @@ json_t *harness_scenario_to_json(const struct harness_scenario *s)
     }
     put(root, "name", json_string(s->name), &ok);
     put(root, "description", json_string(s->description), &ok);
+    if (s->hosts[0])
+        put(root, "hosts", json_string(s->hosts), &ok);
 
     const char *bug = harness_bug_name(s->implementation.bug);
     put(impl, "impl", json_string(harness_impl_name(s->implementation.impl)), &ok);
@@ -1420,7 +1456,8 @@ bool harness_scenario_equal(const struct harness_scenario *a, const struct harne
 {
     const __typeof__(a->implementation.options) *ao = &a->implementation.options,
                                                 *bo = &b->implementation.options;
-    if (strcmp(a->name, b->name) || strcmp(a->description, b->description))
+    if (strcmp(a->name, b->name) || strcmp(a->description, b->description) ||
+        strcmp(a->hosts, b->hosts))
         return false;
     if (a->implementation.impl != b->implementation.impl ||
         a->implementation.bug != b->implementation.bug || strcmp(ao->binary, bo->binary) ||

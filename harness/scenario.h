@@ -148,6 +148,9 @@ enum harness_expect {
 struct harness_scenario {
     char name[HARNESS_SCENARIO_NAME_MAX];        /* [A-Za-z0-9._-]+; names results/<name>/ */
     char description[HARNESS_SCENARIO_DESC_MAX]; /* one line for people */
+    /* The hosts file (nemesis/hostfile.h) when the nodes run on hosts over ssh, "" when
+     * they run in namespaces here; `run --hosts FILE` sets it. */
+    char hosts[HARNESS_SCENARIO_PATH_MAX];
 
     struct {
         enum harness_impl impl;
@@ -237,6 +240,8 @@ const char *harness_op_name(enum harness_op v);
 const char *harness_fault_name(enum harness_fault v);
 const char *harness_checker_name(enum harness_checker v);
 const char *harness_expect_name(enum harness_expect v); /* NULL for HARNESS_EXPECT_NONE */
+/* Whether fault kind v can run with the nodes on hosts (scenario "hosts"). */
+bool harness_fault_on_hosts(enum harness_fault v);
 /* Parses a fault kind name; returns 0 or -1. */
 int harness_fault_parse(const char *s, enum harness_fault *out);
 

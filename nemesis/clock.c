@@ -1,5 +1,6 @@
 /* clock.c - libfaketime clock faults: per-node timestamp files rewritten atomically at run time. */
 #include "nemesis/clock.h"
+#include "nemesis/remote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,23 +44,45 @@ static int write_spec(const char *path, const char *spec, char *errmsg)
     return 0;
 }
 
+/* The libfaketime spec for an offset and a rate: "+1.250s x1.000\n". */
+static int clock_spec(int64_t offset_ms, double rate, char *spec, size_t cap, char *errmsg)
+{
+    if (!(rate >= 0.01 && rate <= 100.0))
+        return fl_errorf(errmsg, FL_EUSAGE, "clock: rate %g out of range 0.01..100", rate);
+    uint64_t mag = offset_ms < 0 ? (uint64_t)(-(offset_ms + 1)) + 1 : (uint64_t)offset_ms;
+    int w = snprintf(spec, cap, "%c%llu.%03llus", offset_ms < 0 ? '-' : '+',
+                     (unsigned long long)(mag / 1000), (unsigned long long)(mag % 1000));
+    /* Always name the rate: libfaketime keeps the last rate it read when a
+     * spec has none, so "-1.2s" after "x0.6" would stay slow. */
+    snprintf(spec + w, cap - (size_t)w, " x%.3f\n", rate);
+    return 0;
+}
+
 int nemesis_clock_set(const char *dir, unsigned node, int64_t offset_ms, double rate, char *errmsg)
 {
     char path[NEMESIS_CLOCK_ENV_MAX];
     int rc = clock_path(dir, node, path, sizeof path, errmsg);
     if (rc < 0)
         return rc;
-    if (!(rate >= 0.01 && rate <= 100.0))
-        return fl_errorf(errmsg, FL_EUSAGE, "clock: rate %g out of range 0.01..100", rate);
     char spec[64];
-    uint64_t mag = offset_ms < 0 ? (uint64_t)(-(offset_ms + 1)) + 1 : (uint64_t)offset_ms;
-    int w = snprintf(spec, sizeof spec, "%c%llu.%03llus", offset_ms < 0 ? '-' : '+',
-                     (unsigned long long)(mag / 1000), (unsigned long long)(mag % 1000));
-    /* Always name the rate: libfaketime keeps the last rate it read when a
-     * spec has none, so "-1.2s" after "x0.6" would stay slow. */
-    snprintf(spec + w, sizeof spec - (size_t)w, " x%.3f", rate);
-    strcat(spec, "\n");
+    if ((rc = clock_spec(offset_ms, rate, spec, sizeof spec, errmsg)) < 0)
+        return rc;
     return write_spec(path, spec, errmsg);
+}
+
+/* Node i's clock through the context: its file here, or on its host (remote.h). */
+static int ctx_clock_set(struct nemesis_ctx *ctx, unsigned i, int64_t offset_ms, double rate,
+                         char *errmsg)
+{
+    if (ctx->remote == NULL)
+        return nemesis_clock_set(ctx->clock_dir, i, offset_ms, rate, errmsg);
+    char spec[64];
+    int rc = clock_spec(offset_ms, rate, spec, sizeof spec, errmsg);
+    if (rc == 0) {
+        spec[strcspn(spec, "\n")] = '\0';
+        rc = nemesis_remote_clock(ctx->remote, i, spec, errmsg);
+    }
+    return rc;
 }
 
 int nemesis_clock_env(unsigned node, const char *dir,
@@ -83,6 +106,14 @@ int nemesis_clock_env(unsigned node, const char *dir,
 int nemesis__clock_reset_all(struct nemesis_ctx *ctx, char *errmsg)
 {
     int first = 0;
+    for (unsigned i = 0; ctx->remote != NULL && i < ctx->topo->n; i++) {
+        char msg[FL_ERRMSG_SIZE];
+        int rc = ctx_clock_set(ctx, i, 0, 1.0, msg);
+        if (rc < 0 && first == 0)
+            first = fl_errorf(errmsg, rc, "%s", msg);
+    }
+    if (ctx->remote != NULL)
+        return first;
     for (unsigned i = 0; i < ctx->topo->n; i++) {
         char path[NEMESIS_CLOCK_ENV_MAX];
         char msg[FL_ERRMSG_SIZE];
@@ -173,7 +204,7 @@ static int apply_clock(struct nemesis_ctx *ctx, const struct nemesis_fault *f, c
     int rc = need_dir(ctx, errmsg);
     for (unsigned i = 0; rc == 0 && i < ctx->topo->n; i++)
         if (f->nodes & (1u << i))
-            rc = nemesis_clock_set(ctx->clock_dir, i, f->clock_offset_ms[i], f->clock_rate, errmsg);
+            rc = ctx_clock_set(ctx, i, f->clock_offset_ms[i], f->clock_rate, errmsg);
     return rc;
 }
 
@@ -185,7 +216,7 @@ static int heal_clock(struct nemesis_ctx *ctx, const struct nemesis_fault *f, ch
         if (!(f->nodes & (1u << i)))
             continue;
         char msg[FL_ERRMSG_SIZE];
-        int r = nemesis_clock_set(ctx->clock_dir, i, 0, 1.0, msg);
+        int r = ctx_clock_set(ctx, i, 0, 1.0, msg);
         if (r < 0 && first == 0)
             first = fl_errorf(errmsg, r, "%s", msg);
     }

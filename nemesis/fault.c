@@ -25,6 +25,7 @@
 #include "nemesis/partition.h"
 #include "nemesis/procfault.h"
 #include "nemesis/slowisolate.h"
+#include "nemesis/remote.h"
 
 /* ==== Kinds ==== */
 
@@ -422,6 +423,21 @@ int nemesis_ctx_init(struct nemesis_ctx *ctx, const struct nemesis_topology *top
     return 0;
 }
 
+int nemesis_ctx_init_remote(struct nemesis_ctx *ctx, const struct nemesis_topology *topo,
+                            struct nemesis_remote *remote, bool clock, uint64_t seed,
+                            char *errmsg)
+{
+    memset(ctx, 0, sizeof *ctx);
+    if (topo->n < 1 || topo->n > remote->n)
+        return fl_errorf(errmsg, FL_EUSAGE, "topology: %u nodes for %u hosts", topo->n, remote->n);
+    ctx->topo = topo;
+    ctx->remote = remote;
+    ctx->seed = seed;
+    if (clock)
+        snprintf(ctx->clock_dir, sizeof ctx->clock_dir, "%s/clock", NEMESIS_REMOTE_DIR);
+    return 0;
+}
+
 static bool any_edges(const uint32_t *m)
 {
     for (unsigned i = 0; i < NEMESIS_MAX_NODES; i++)
@@ -476,6 +492,10 @@ int nemesis_fault_apply(struct nemesis_ctx *ctx, const struct nemesis_fault *f, 
         return fl_errorf(errmsg, FL_EUSAGE, "%s: not applied by the nemesis yet", f->kind->name);
     if (f->needs_leader)
         return fl_errorf(errmsg, FL_EUSAGE, "%s: the leader is not bound yet", f->kind->name);
+    if (ctx->remote && (f->kind == &nemesis_packet_duplicate || f->kind == &nemesis_packet_delay ||
+                        f->kind == &nemesis_packet_reorder))
+        return fl_errorf(errmsg, FL_EUNSUPPORTED, "%s: not on hosts yet (partitions, loss and "
+                         "clock faults are)", f->kind->name);
     double t0 = nemesis__now_ms();
     int rc = f->kind->apply(ctx, f, errmsg);
     ctx->last_apply_ms = nemesis__now_ms() - t0;

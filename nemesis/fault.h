@@ -185,6 +185,9 @@ struct nemesis_ctx {
     struct nemesis_slow slow;
     /* figure-3-7's steps (figure37.h; borrowed, set after init by a caller that runs them). */
     struct nemesis_figure37 *figure37;
+    /* Nodes on hosts (remote.h; borrowed): partitions and loss become each host's nft table,
+     * clock files are written on the hosts; duplication and delay are refused. */
+    struct nemesis_remote *remote;
 };
 
 /* Plans a fault. `rng` is advanced; `topo` borrowed (only n and names are read);
@@ -244,6 +247,12 @@ void nemesis_fault_clear(struct nemesis_fault *f);
  * negative code with errmsg; on error there is nothing to close. */
 int nemesis_ctx_init(struct nemesis_ctx *ctx, const struct nemesis_topology *topo,
                      const char *clock_dir, uint64_t seed, char *errmsg);
+/* Prepares a context whose nodes run on the hosts of `remote` (borrowed; opened), with
+ * clock faults when `clock` (the nodes started with nemesis_clock_env's variables, their
+ * folder NEMESIS_REMOTE_DIR "/clock"). Touches nothing here. Returns 0 or FL_EUSAGE. */
+int nemesis_ctx_init_remote(struct nemesis_ctx *ctx, const struct nemesis_topology *topo,
+                            struct nemesis_remote *remote, bool clock, uint64_t seed,
+                            char *errmsg);
 /* Heals everything still active (nft tables, iptables rules, delayer, clock
  * files) and releases the context. Returns the first error, still healing the rest. */
 int nemesis_ctx_close(struct nemesis_ctx *ctx, char *errmsg);

@@ -1,6 +1,7 @@
 /* partition.c - partition kinds: pure planning of a directed drop matrix, applied as one nft bridge
  * table in the hub. */
 #include "nemesis/partition.h"
+#include "nemesis/remote.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -269,6 +270,13 @@ int nemesis_partition_render(const struct nemesis_ctx *ctx, char *buf, size_t ca
 
 int nemesis__net_sync(struct nemesis_ctx *ctx, char *errmsg)
 {
+    if (ctx->remote != NULL) {
+        /* Each host drops what reaches it (remote.h): the same state, rendered per host. */
+        memcpy(ctx->remote->part_drop, ctx->part_drop, sizeof ctx->remote->part_drop);
+        memcpy(ctx->remote->loss_drop, ctx->loss_drop, sizeof ctx->remote->loss_drop);
+        ctx->remote->loss_percent = ctx->loss_percent;
+        return nemesis_remote_net_sync(ctx->remote, errmsg);
+    }
     char *script = fl_malloc(SCRIPT_CAP);
     if (!script)
         return fl_errorf(errmsg, FL_ENOMEM, "out of memory for the nft script");

@@ -6,6 +6,7 @@
 #include "nemesis/internal.h"
 #include "nemesis/netns.h"
 #include "nemesis/registry.h"
+#include "nemesis/remote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +76,19 @@ int nemesis_process_start(struct nemesis_process *p, const struct nemesis_proces
     memset(p, 0, sizeof *p);
     if (!o || !o->argv || !o->argv[0])
         return fl_errorf(errmsg, FL_EUSAGE, "process: empty command");
+    if (o->remote != NULL) {
+        const char *slash = o->log_path ? strrchr(o->log_path, '/') : NULL;
+        rc = nemesis_remote_start(o->remote, o->host, o->argv, o->env,
+                                  slash ? slash + 1 : o->log_path ? o->log_path : "node.log",
+                                  &p->pid, errmsg);
+        if (rc != 0) {
+            p->pid = 0;
+            return rc;
+        }
+        p->remote = o->remote;
+        p->host = o->host;
+        return 0;
+    }
     for (size_t j = 0; o->env && o->env[j]; j++)
         if (!strchr(o->env[j], '=') || o->env[j][0] == '=')
             return fl_errorf(errmsg, FL_EUSAGE,
@@ -192,6 +206,10 @@ int nemesis_process_signal(struct nemesis_process *p, int sig)
 {
     if (p->pid <= 0)
         return -ESRCH;
+    if (p->remote != NULL) {
+        char err[FL_ERRMSG_SIZE];
+        return p->exited ? -ESRCH : nemesis_remote_signal(p->remote, p->host, p->pid, sig, err);
+    }
     int rv = 0;
     if (kill(-p->pid, sig) != 0) {
         rv = -errno;
@@ -215,6 +233,18 @@ int nemesis_process_reap(struct nemesis_process *p, struct nemesis_exit *ex)
 {
     if (p->pid <= 0)
         return -ESRCH;
+    if (p->remote != NULL && !p->exited) {
+        /* The host's init reaps it: no status, only that it is gone. */
+        char err[FL_ERRMSG_SIZE];
+        int rv = nemesis_remote_gone(p->remote, p->host, p->pid, err);
+        if (rv < 0)
+            return rv;
+        p->exited = rv == 1;
+        p->status = 0x7f00; /* WIFEXITED, code 127: "unknown" */
+        if (ex)
+            nemesis_process_exit_info(p, ex);
+        return p->exited ? 1 : 0;
+    }
     if (!p->exited) {
         int status;
         pid_t r;
@@ -240,6 +270,15 @@ int nemesis_process_stop(struct nemesis_process *p, unsigned grace_ms, struct ne
 {
     if (p->pid <= 0)
         return -ESRCH;
+    if (p->remote != NULL) {
+        char err[FL_ERRMSG_SIZE];
+        int rv = p->exited ? 0 : nemesis_remote_stop(p->remote, p->host, p->pid, grace_ms, err);
+        p->exited = true;
+        p->status = 0x7f00;
+        if (ex)
+            nemesis_process_exit_info(p, ex);
+        return rv;
+    }
     if (!p->exited) {
         nemesis_process_signal(p, SIGTERM);
         nemesis_process_signal(p, SIGCONT);

@@ -14,6 +14,8 @@
 
 #include "nemesis/topology.h"
 
+struct nemesis_remote;
+
 struct nemesis_process_opts {
     const char *ns;           /* network namespace name; NULL = the caller's */
     const char *const *argv;  /* argv[0]: a path, or a name looked up in PATH */
@@ -27,6 +29,12 @@ struct nemesis_process_opts {
     bool whole_namespace;     /* the process is a node: signals also reach every process
                                  of namespace `ns` (a daemon that left the group by setsid,
                                  as PostgreSQL's backends do, is still the node) */
+    /* Remote (nemesis/remote.h): when set, the process runs on host `host` of `remote`
+     * (borrowed, must outlive the process) over ssh; `ns`, `cwd`, `registry_run` and
+     * `die_with_parent` do not apply, log_path names a file in the host's run folder
+     * (fetched by the caller), and every call below becomes an ssh command. */
+    struct nemesis_remote *remote;
+    unsigned host;
 };
 
 struct nemesis_process {
@@ -36,6 +44,8 @@ struct nemesis_process {
     bool exited; /* reaped */
     int status;  /* raw waitpid status once exited */
     bool whole_namespace; /* from the options */
+    struct nemesis_remote *remote; /* from the options; pid is then the host's */
+    unsigned host;
 };
 
 /* How a process ended. */

@@ -1,0 +1,227 @@
+/* hosts.c - the glue between `faultline run` and nodes on hosts over ssh (nemesis/remote.h). */
+#include "harness/hosts.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+/* Host-key checking off is a choice made twice: in the file and on the command line. */
+static int hostkeys_check(const struct nemesis_hostfile *hf, bool insecure, char *errmsg)
+{
+    for (unsigned i = 0; i < hf->n && !insecure; i++)
+        if (hf->hosts[i].hostkeys == NEMESIS_HOSTKEYS_OFF)
+            return fl_errorf(errmsg, FL_EUSAGE,
+                             "%s line %u: hosts[%u].host_key_checking is \"off\": refused "
+                             "without --insecure-host-keys",
+                             hf->path, hf->hosts[i].line, i);
+    return 0;
+}
+
+int harness_hosts_prepare(struct harness_hosts *h, const struct harness_scenario *sc,
+                          const char *run, unsigned n, struct nemesis_topology *topo,
+                          bool insecure_host_keys, FILE *dry, char *errmsg)
+{
+    memset(h, 0, sizeof *h);
+    int rv = nemesis_hostfile_load(sc->hosts, &h->hf, errmsg);
+    if (rv != 0)
+        return rv;
+    if ((rv = hostkeys_check(&h->hf, insecure_host_keys, errmsg)) != 0)
+        return rv;
+    if (n > h->hf.n)
+        return fl_errorf(errmsg, FL_EUSAGE,
+                         "%s: %u hosts for %u nodes (node i runs on hosts[i-1]: one host each)",
+                         sc->hosts, h->hf.n, n);
+    if ((rv = nemesis_remote_init(&h->remote, &h->hf, run, n, dry, errmsg)) != 0)
+        return rv;
+    for (unsigned i = 0; i < n && i < topo->n; i++)
+        snprintf(topo->nodes[i].addr, sizeof topo->nodes[i].addr, "%s", h->hf.hosts[i].addr);
+    return 0;
+}
+
+void harness_hosts_paths(struct harness_hosts *h, const struct harness_scenario *sc,
+                         struct workload_cluster *cl)
+{
+    for (unsigned i = 0; i < cl->n; i++) {
+        snprintf(h->data_dirs[i], sizeof h->data_dirs[i], "%s/n%u", NEMESIS_REMOTE_DIR, i + 1);
+        cl->data_dir[i] = h->data_dirs[i];
+    }
+    snprintf(h->node_bin, sizeof h->node_bin, "%s/faultline-node", NEMESIS_REMOTE_DIR);
+    snprintf(h->secret, sizeof h->secret, "%s/cluster.key", NEMESIS_REMOTE_DIR);
+    /* A binary the scenario names is the host's own; otherwise ours, uploaded. */
+    if (sc->implementation.impl == HARNESS_IMPL_REFERENCE &&
+        !sc->implementation.options.binary[0])
+        cl->node_bin = h->node_bin;
+    cl->secret_file = h->secret;
+}
+
+int harness_hosts_open(struct harness_hosts *h, bool need_nft, const char *node_bin,
+                       const char *secret, bool clock, char *errmsg)
+{
+    struct nemesis_remote *r = &h->remote;
+    h->opened = true;
+    int rv = nemesis_remote_open(r, need_nft, errmsg);
+    for (unsigned i = 0; i < r->n && rv == 0; i++) {
+        if (node_bin != NULL)
+            rv = nemesis_remote_upload(r, i, node_bin, "faultline-node", true, errmsg);
+        if (rv == 0 && secret != NULL)
+            rv = nemesis_remote_upload(r, i, secret, "cluster.key", false, errmsg);
+        if (rv == 0 && clock)
+            rv = nemesis_remote_clock(r, i, "+0", errmsg);
+    }
+    return rv;
+}
+
+void harness_hosts_clock_env(unsigned i, char env[NEMESIS_CLOCK_ENV_N][NEMESIS_CLOCK_ENV_MAX])
+{
+    snprintf(env[0], NEMESIS_CLOCK_ENV_MAX, "LD_PRELOAD=%s", NEMESIS_FAKETIME_LIB);
+    snprintf(env[1], NEMESIS_CLOCK_ENV_MAX, "FAKETIME_TIMESTAMP_FILE=%s/clock/n%u.faketime",
+             NEMESIS_REMOTE_DIR, i + 1);
+    snprintf(env[2], NEMESIS_CLOCK_ENV_MAX, "FAKETIME_NO_CACHE=1");
+}
+
+int harness_hosts_finish(struct harness_hosts *h, const char *const *logs, char *errmsg)
+{
+    if (!h->opened)
+        return 0;
+    int first = 0;
+    char msg[FL_ERRMSG_SIZE];
+    for (unsigned i = 0; logs != NULL && i < h->remote.n; i++) {
+        if (!h->remote.hosts[i].opened)
+            continue;
+        char name[16];
+        snprintf(name, sizeof name, "n%u.log", i + 1);
+        int rv = nemesis_remote_fetch(&h->remote, i, name, logs[i], msg);
+        /* A node never started has no log: not an error of the run. */
+        if (rv != 0 && first == 0 && strstr(msg, "No such file") == NULL)
+            first = fl_errorf(errmsg, rv, "log of n%u: %s", i + 1, msg);
+    }
+    int rv = nemesis_remote_close(&h->remote, msg);
+    if (rv != 0 && first == 0)
+        first = fl_errorf(errmsg, rv, "%s", msg);
+    h->opened = false;
+    return first;
+}
+
+/* ==== Dry run ==== */
+
+int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_keys, FILE *out,
+                          char *errmsg)
+{
+    struct harness_hosts *h = calloc(1, sizeof *h);
+    char *buf = malloc(8192);
+    json_t *scj = harness_scenario_to_json(sc);
+    int rv = 0;
+    if (h == NULL || buf == NULL || scj == NULL) {
+        rv = fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+        goto out;
+    }
+    const struct workload_adapter *a =
+        workload_adapter_find(harness_impl_name(sc->implementation.impl));
+    if (a == NULL) {
+        rv = fl_errorf(errmsg, FL_EUNSUPPORTED, "no adapter for %s",
+                       harness_impl_name(sc->implementation.impl));
+        goto out;
+    }
+    unsigned n = sc->nodes.count + sc->nodes.passive;
+    struct nemesis_topology topo;
+    char run[8] = "d0d0d0"; /* what a run's id looks like: a dry run has none */
+    if ((rv = nemesis_topology_plan(&topo, run, sc->network.subnet, n, errmsg)) != 0 ||
+        (rv = harness_hosts_prepare(h, sc, run, n, &topo, insecure_host_keys, out, errmsg)) != 0)
+        goto out;
+    struct workload_cluster cl = {0};
+    cl.n = n;
+    for (unsigned i = 0; i < n; i++) {
+        cl.addr[i] = topo.nodes[i].addr;
+        cl.passive[i] = i >= sc->nodes.count;
+    }
+    cl.model = (enum workload_model)(sc->workload.model + 1);
+    cl.election_timeout_ms = sc->implementation.options.election_timeout_ms;
+    cl.bug = harness_bug_name(sc->implementation.bug);
+    cl.lose_unsynced = sc->nemesis.options.kill_lose_unfsynced;
+    cl.options = json_object_get(json_object_get(scj, "implementation"), "options");
+    harness_hosts_paths(h, sc, &cl);
+    bool clock = sc->nemesis.weights[HARNESS_FAULT_CLOCK_SKEW] ||
+                 sc->nemesis.weights[HARNESS_FAULT_CLOCK_JUMP] ||
+                 sc->nemesis.weights[HARNESS_FAULT_CLOCK_RATE];
+    bool ref = cl.node_bin == h->node_bin;
+    fprintf(out,
+            "# %s: %u nodes on the hosts of %s, run id %s in this dry run (a random one when it "
+            "runs); CONTROL is the harness's address as each host's sshd reports it\n",
+            sc->name, n, sc->hosts, run);
+    fprintf(out, "# connect: one ControlMaster per host, then every command through it\n");
+    if ((rv = harness_hosts_open(h, true, ref ? "faultline-node (next to faultline)" : NULL,
+                                 "cluster.key (made for the run)", clock, errmsg)) != 0)
+        goto out;
+    fprintf(out, "# start (and start again after a kill); pause/resume/kill: kill -STOP/-CONT/-KILL "
+                 "-- -PID on the host\n");
+    for (unsigned i = 0; i < n; i++) {
+        char *argv[WORKLOAD_ARGV_MAX];
+        if ((rv = a->node_argv(&cl, i, argv, WORKLOAD_ARGV_MAX, buf, 8192, errmsg)) != 0)
+            goto out;
+        char env[NEMESIS_CLOCK_ENV_N][NEMESIS_CLOCK_ENV_MAX];
+        const char *envp[NEMESIS_CLOCK_ENV_N + 1] = {0};
+        if (clock) {
+            harness_hosts_clock_env(i, env);
+            for (int k = 0; k < NEMESIS_CLOCK_ENV_N; k++)
+                envp[k] = env[k];
+        }
+        char log[16];
+        snprintf(log, sizeof log, "n%u.log", i + 1);
+        pid_t pid;
+        if ((rv = nemesis_remote_start(&h->remote, i, (const char *const *)argv, envp, log, &pid,
+                                       errmsg)) != 0)
+            goto out;
+    }
+    fprintf(out, "# network faults: each host's own table, replaced in one transaction; e.g. "
+                 "isolate-one n1:\n");
+    for (unsigned j = 1; j < n; j++) {
+        h->remote.part_drop[0] |= 1u << j;
+        h->remote.part_drop[j] |= 1u;
+    }
+    if ((rv = nemesis_remote_net_sync(&h->remote, errmsg)) != 0)
+        goto out;
+    if (clock) {
+        fprintf(out, "# clock faults: the node's libfaketime file, e.g. n1 60 s ahead:\n");
+        if ((rv = nemesis_remote_clock(&h->remote, 0, "+60.000s x1.000", errmsg)) != 0)
+            goto out;
+    }
+    fprintf(out, "# at the end (and on Ctrl-C): logs fetched, then everything of the run "
+                 "removed\n");
+    const char *logs[NEMESIS_MAX_NODES];
+    char names[NEMESIS_MAX_NODES][32];
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "RESULTS/nodes/n%u.log", i + 1);
+        logs[i] = names[i];
+    }
+    rv = harness_hosts_finish(h, logs, errmsg);
+out:
+    json_decref(scj);
+    free(buf);
+    free(h);
+    return rv;
+}
+
+/* ==== clean --hosts ==== */
+
+int harness_hosts_clean_main(const char *file, bool dry, bool insecure_host_keys)
+{
+    struct nemesis_hostfile *hf = calloc(1, sizeof *hf);
+    char err[FL_ERRMSG_SIZE];
+    if (hf == NULL) {
+        fprintf(stderr, "faultline clean: out of memory\n");
+        return 3;
+    }
+    int rv = nemesis_hostfile_load(file, hf, err);
+    if (rv == 0)
+        rv = hostkeys_check(hf, insecure_host_keys, err);
+    if (rv == 0)
+        rv = nemesis_remote_clean(hf, stdout, dry ? stdout : NULL, err);
+    free(hf);
+    if (rv != 0) {
+        fprintf(stderr, "faultline clean: %s\n", err);
+        return 3;
+    }
+    return 0;
+}

@@ -1,0 +1,62 @@
+/* hosts.h - a run's nodes on the hosts of a hosts file (scenario "hosts", `run --hosts FILE`):
+ * what `faultline run` needs besides nemesis/remote.h — the hosts' folders as the adapters'
+ * paths, the node binary and the cluster key uploaded, the clock files, the logs fetched at
+ * the end — plus `run --dry-run` with hosts and `faultline clean --hosts FILE`. */
+#ifndef HARNESS_HOSTS_H
+#define HARNESS_HOSTS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "harness/scenario.h"
+#include "nemesis/clock.h"
+#include "nemesis/remote.h"
+#include "nemesis/topology.h"
+#include "workloads/adapter.h"
+
+struct harness_hosts {
+    struct nemesis_hostfile hf;
+    struct nemesis_remote remote;
+    bool opened;
+    char data_dirs[NEMESIS_MAX_NODES][32]; /* NEMESIS_REMOTE_DIR "/nK" */
+    char node_bin[64];                     /* NEMESIS_REMOTE_DIR "/faultline-node" */
+    char secret[64];                       /* NEMESIS_REMOTE_DIR "/cluster.key" */
+};
+
+/* Loads sc->hosts, checks it has a host per node (n) and that no host turns host-key
+ * checking off unless `insecure_host_keys`, prepares the remote side for run
+ * `run` (dry: print commands there instead of running them) and gives every node of `topo`
+ * its host's address. Returns 0 or a negative code with errmsg naming the file, line and
+ * field. */
+int harness_hosts_prepare(struct harness_hosts *h, const struct harness_scenario *sc,
+                          const char *run, unsigned n, struct nemesis_topology *topo,
+                          bool insecure_host_keys, FILE *dry, char *errmsg);
+
+/* Points the cluster's paths at the hosts' run folders: data dirs, the reference node's
+ * binary (uploaded by open) unless the scenario names one, the cluster key. */
+void harness_hosts_paths(struct harness_hosts *h, const struct harness_scenario *sc,
+                         struct workload_cluster *cl);
+
+/* Connects (ControlMaster per host), makes the run folders, uploads `node_bin` (local; the
+ * reference node, NULL for others) and `secret` (local, may be NULL), and with `clock`
+ * writes every node's faketime file "+0". Returns 0 or a negative code with errmsg. */
+int harness_hosts_open(struct harness_hosts *h, bool need_nft, const char *node_bin,
+                       const char *secret, bool clock, char *errmsg);
+
+/* The libfaketime variables for node i on its host (see nemesis_clock_env). */
+void harness_hosts_clock_env(unsigned i, char env[NEMESIS_CLOCK_ENV_N][NEMESIS_CLOCK_ENV_MAX]);
+
+/* Appends each host's node log to logs[i] (local), then removes everything of the run from
+ * the hosts (nemesis_remote_close). Idempotent. Returns 0 or the first error. */
+int harness_hosts_finish(struct harness_hosts *h, const char *const *logs, char *errmsg);
+
+/* `run --dry-run` of a scenario with hosts: for each host, every command the run would send
+ * (connect, folders, uploads, each node's start with its rendered command line, an example
+ * partition's nft table, the clean-up). Nothing is run. */
+int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_keys, FILE *out,
+                          char *errmsg);
+
+/* `faultline clean --hosts FILE [--dry-run] [--insecure-host-keys]`: exit code. */
+int harness_hosts_clean_main(const char *file, bool dry, bool insecure_host_keys);
+
+#endif

@@ -1,0 +1,786 @@
+/* remote.c - nodes and faults on hosts over OpenSSH (ControlMaster per host; a dry run prints). */
+#include "nemesis/remote.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/error.h"
+
+#define TIMEOUT_MS 60000
+#define SCRIPT_CAP 4096
+
+/* ==== ssh ==== */
+
+struct argv_buf {
+    const char *v[48];
+    size_t n;
+    char s[6][320];
+};
+
+/* ssh's options for host i, up to and including the destination. `master`: the command that
+ * starts the host's ControlMaster (-f -N: it backgrounds once authenticated). */
+static void ssh_argv(const struct nemesis_remote *r, unsigned i, bool master, struct argv_buf *a)
+{
+    const struct nemesis_host *h = &r->hosts[i].h;
+    a->n = 0;
+#define A(x) (a->v[a->n++] = (x))
+    A("ssh");
+    A("-o"), A("BatchMode=yes");
+    A("-o"), A("ConnectTimeout=10");
+    /* A host that goes away is noticed within 15 s, not at TCP's timeout. */
+    A("-o"), A("ServerAliveInterval=5");
+    A("-o"), A("ServerAliveCountMax=3");
+    A("-o"), A("LogLevel=ERROR");
+    snprintf(a->s[0], sizeof a->s[0], "ControlPath=%s/%u", r->ctl_dir, i + 1);
+    A("-o"), A(a->s[0]);
+    if (master) {
+        A("-o"), A("ControlMaster=yes");
+        /* Outlives a killed harness by 5 idle minutes at most. */
+        A("-o"), A("ControlPersist=300");
+        A("-f"), A("-N");
+    } else {
+        A("-o"), A("ControlMaster=no");
+    }
+    A("-o");
+    A(h->hostkeys == NEMESIS_HOSTKEYS_YES          ? "StrictHostKeyChecking=yes"
+      : h->hostkeys == NEMESIS_HOSTKEYS_ACCEPT_NEW ? "StrictHostKeyChecking=accept-new"
+                                                   : "StrictHostKeyChecking=no");
+    if (h->known_hosts[0]) {
+        snprintf(a->s[1], sizeof a->s[1], "UserKnownHostsFile=%s", h->known_hosts);
+        A("-o"), A(a->s[1]);
+    }
+    if (h->port) {
+        snprintf(a->s[2], sizeof a->s[2], "%u", h->port);
+        A("-p"), A(a->s[2]);
+    }
+    if (h->identity[0]) {
+        A("-i"), A(h->identity);
+        A("-o"), A("IdentitiesOnly=yes");
+    }
+    A("--");
+    A(h->ssh);
+#undef A
+}
+
+struct job {
+    unsigned host;
+    pid_t pid;
+    int out, err; /* read ends, -1 when closed */
+    char *obuf;
+    size_t ocap, olen;
+    char ebuf[400];
+    size_t elen;
+    int status;
+};
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* Starts ssh for host i with `cmd` (NULL: the master). stdin: `in` (a pipe; len < 64 KiB) or
+ * in_fd (>= 0) or /dev/null; stdout: out_fd (>= 0), or captured into obuf. In a dry run
+ * prints the command and starts nothing (j->pid = 0). */
+static int job_start(struct nemesis_remote *r, unsigned i, const char *cmd, const char *in,
+                     size_t len, int in_fd, int out_fd, char *obuf, size_t ocap, struct job *j,
+                     char *errmsg)
+{
+    memset(j, 0, sizeof *j);
+    j->host = i;
+    j->out = j->err = -1;
+    j->obuf = obuf;
+    j->ocap = ocap;
+    if (obuf && ocap)
+        obuf[0] = '\0';
+    if (r->dry) {
+        if (cmd)
+            fprintf(r->dry, "%s (%s): %s\n", r->hosts[i].h.name, r->hosts[i].h.ssh, cmd);
+        if (in && len)
+            fprintf(r->dry, "    with stdin:\n%.*s%s", (int)len, in,
+                    len && in[len - 1] == '\n' ? "" : "\n");
+        return 0;
+    }
+    if (len >= 65536)
+        return fl_errorf(errmsg, FL_ELIMIT, "%s: command input over 64 KiB", r->hosts[i].h.name);
+    struct argv_buf a;
+    ssh_argv(r, i, cmd == NULL, &a);
+    if (cmd)
+        a.v[a.n++] = cmd;
+    a.v[a.n] = NULL;
+    int inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
+    char errpath[128] = "";
+    int errfile = -1;
+    if ((in && pipe2(inp, O_CLOEXEC) < 0) || (out_fd < 0 && pipe2(outp, O_CLOEXEC) < 0))
+        goto fail;
+    if (cmd == NULL) {
+        /* The master keeps stderr open once it backgrounds: a file, not a pipe. */
+        snprintf(errpath, sizeof errpath, "%s/%u.err", r->ctl_dir, i + 1);
+        errfile = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (errfile < 0)
+            goto fail;
+    } else if (pipe2(errp, O_CLOEXEC) < 0) {
+        goto fail;
+    }
+    if (in && len && write(inp[1], in, len) != (ssize_t)len)
+        goto fail;
+    close_fd(&inp[1]);
+    j->pid = fork();
+    if (j->pid < 0)
+        goto fail;
+    if (j->pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(in ? inp[0] : in_fd >= 0 ? in_fd : devnull, 0);
+        dup2(out_fd >= 0 ? out_fd : outp[1] >= 0 ? outp[1] : devnull, 1);
+        dup2(errfile >= 0 ? errfile : errp[1], 2);
+        /* ssh must not see the harness's signals (Ctrl-C heals first, then closes). */
+        setpgid(0, 0);
+        execvp(a.v[0], (char *const *)a.v);
+        _exit(127);
+    }
+    close_fd(&inp[0]);
+    close_fd(&outp[1]);
+    close_fd(&errp[1]);
+    if (errfile >= 0)
+        close(errfile);
+    j->out = outp[0];
+    j->err = errp[0];
+    return 0;
+fail: {
+    int e = errno ? errno : EIO;
+    close_fd(&inp[0]), close_fd(&inp[1]), close_fd(&outp[0]), close_fd(&outp[1]);
+    close_fd(&errp[0]), close_fd(&errp[1]);
+    if (errfile >= 0)
+        close(errfile);
+    return fl_errorf(errmsg, -e, "%s: ssh: %s", r->hosts[i].h.name, strerror(e));
+}
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Reads the job's output until both pipes close, then reaps ssh. Returns the exit status
+ * (255: ssh failed to reach the host) or a negative errno; errmsg names the host and carries
+ * the command's stderr when the status is not 0. */
+static int job_wait(struct nemesis_remote *r, struct job *j, char *errmsg)
+{
+    if (r->dry)
+        return 0;
+    uint64_t until = now_ms() + TIMEOUT_MS;
+    bool killed = false;
+    while (j->out >= 0 || j->err >= 0) {
+        struct pollfd p[2] = {{.fd = j->out, .events = POLLIN}, {.fd = j->err, .events = POLLIN}};
+        uint64_t now = now_ms();
+        int rv = poll(p, 2, now < until ? (int)(until - now) : 0);
+        if (rv < 0 && errno == EINTR)
+            continue;
+        if (rv <= 0) {
+            kill(j->pid, SIGKILL);
+            killed = true;
+            close_fd(&j->out);
+            close_fd(&j->err);
+            break;
+        }
+        char tmp[4096];
+        if (p[0].revents) {
+            ssize_t n = read(j->out, tmp, sizeof tmp);
+            if (n <= 0) {
+                close_fd(&j->out);
+            } else if (j->obuf && j->ocap > 1) {
+                size_t k = (size_t)n < j->ocap - 1 - j->olen ? (size_t)n : j->ocap - 1 - j->olen;
+                memcpy(j->obuf + j->olen, tmp, k);
+                j->olen += k;
+                j->obuf[j->olen] = '\0';
+            }
+        }
+        if (p[1].revents) {
+            ssize_t n = read(j->err, tmp, sizeof tmp);
+            if (n <= 0) {
+                close_fd(&j->err);
+            } else {
+                size_t k = (size_t)n < sizeof j->ebuf - 1 - j->elen ? (size_t)n
+                                                                     : sizeof j->ebuf - 1 - j->elen;
+                memcpy(j->ebuf + j->elen, tmp, k);
+                j->elen += k;
+            }
+        }
+    }
+    int st;
+    while (waitpid(j->pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return fl_errorf(errmsg, -errno, "%s: waitpid: %s", r->hosts[j->host].h.name,
+                             strerror(errno));
+    j->ebuf[j->elen] = '\0';
+    while (j->elen > 0 && (j->ebuf[j->elen - 1] == '\n' || j->ebuf[j->elen - 1] == '\r'))
+        j->ebuf[--j->elen] = '\0';
+    if (killed)
+        return fl_errorf(errmsg, -ETIMEDOUT, "%s: ssh: no answer within %d s",
+                         r->hosts[j->host].h.name, TIMEOUT_MS / 1000);
+    j->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (j->status != 0)
+        fl_errorf(errmsg, FL_EUSAGE, "%s: %s (exit %d)", r->hosts[j->host].h.name,
+                  j->elen ? j->ebuf : "command failed", j->status);
+    return j->status;
+}
+
+int nemesis_remote_exec(struct nemesis_remote *r, unsigned i, const char *cmd, const char *in,
+                        size_t len, char *out, size_t cap, char *errmsg)
+{
+    struct job j;
+    int rv = job_start(r, i, cmd, in, len, -1, -1, out, cap, &j, errmsg);
+    return rv < 0 ? rv : job_wait(r, &j, errmsg);
+}
+
+/* Runs cmds[i] (NULL: skip) on every host at once; returns the first failure as a negative
+ * code (an exit status s > 0 becomes FL_EUSAGE) with errmsg. */
+static int exec_all(struct nemesis_remote *r, char *const *cmds, char outs[][256], char *errmsg)
+{
+    struct job jobs[NEMESIS_MAX_NODES];
+    bool started[NEMESIS_MAX_NODES] = {0};
+    int first = 0;
+    char msg[FL_ERRMSG_SIZE];
+    for (unsigned i = 0; i < r->n; i++) {
+        if (cmds[i] == NULL)
+            continue;
+        int rv = job_start(r, i, cmds[i], NULL, 0, -1, -1, outs ? outs[i] : NULL,
+                           outs ? 256 : 0, &jobs[i], msg);
+        if (rv < 0 && first == 0)
+            first = fl_errorf(errmsg, rv, "%s", msg);
+        started[i] = rv == 0;
+    }
+    for (unsigned i = 0; i < r->n; i++) {
+        if (!started[i])
+            continue;
+        int rv = job_wait(r, &jobs[i], msg);
+        if (rv != 0 && first == 0)
+            first = fl_errorf(errmsg, rv < 0 ? rv : FL_EUSAGE, "%s", msg);
+    }
+    return first;
+}
+
+/* ==== Quoting ==== */
+
+bool nemesis_remote_quote(const struct nemesis_remote *r, unsigned i, const char *s, char *buf,
+                          size_t cap)
+{
+    size_t len = strlen(buf);
+    const char *dir = NULL;
+    size_t dl = strlen(NEMESIS_REMOTE_DIR);
+    if (strncmp(s, NEMESIS_REMOTE_DIR, dl) == 0) {
+        dir = r->hosts[i].dir;
+        s += dl;
+    }
+    /* dir never holds a quote (hostfile.c's path rules). */
+    int w = snprintf(buf + len, cap - len, "'%s", dir ? dir : "");
+    if (w < 0 || (size_t)w >= cap - len)
+        return false;
+    len += (size_t)w;
+    for (; *s; s++) {
+        const char *piece = *s == '\'' ? "'\\''" : NULL;
+        size_t pl = piece ? 4 : 1;
+        if (len + pl + 2 >= cap)
+            return false;
+        if (piece)
+            memcpy(buf + len, piece, pl);
+        else
+            buf[len] = *s;
+        len += pl;
+    }
+    buf[len++] = '\'';
+    buf[len] = '\0';
+    return true;
+}
+
+static bool put(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool put(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + len, cap - len, fmt, ap);
+    va_end(ap);
+    return w >= 0 && (size_t)w < cap - len;
+}
+
+/* ==== Set-up and tear-down ==== */
+
+int nemesis_remote_init(struct nemesis_remote *r, const struct nemesis_hostfile *hf,
+                        const char *run, unsigned n, FILE *dry, char *errmsg)
+{
+    memset(r, 0, sizeof *r);
+    if (n == 0 || n > hf->n)
+        return fl_errorf(errmsg, FL_EUSAGE, "%u nodes but %u hosts in %s", n, hf->n, hf->path);
+    snprintf(r->run, sizeof r->run, "%s", run);
+    r->n = n;
+    r->dry = dry;
+    for (unsigned i = 0; i < n; i++) {
+        r->hosts[i].h = hf->hosts[i];
+        snprintf(r->hosts[i].dir, sizeof r->hosts[i].dir, "%s/fl-%s", hf->hosts[i].workdir, run);
+        snprintf(r->hosts[i].control, sizeof r->hosts[i].control, "%s",
+                 hf->hosts[i].control[0] ? hf->hosts[i].control : "CONTROL");
+        r->hosts[i].sshd_port = hf->hosts[i].port ? hf->hosts[i].port : 22;
+    }
+    if (dry) {
+        snprintf(r->ctl_dir, sizeof r->ctl_dir, "/tmp/fl-ssh-%s-XXXXXX", run);
+    } else {
+        snprintf(r->ctl_dir, sizeof r->ctl_dir, "/tmp/fl-ssh-%s-XXXXXX", run);
+        if (mkdtemp(r->ctl_dir) == NULL) {
+            int e = errno;
+            r->ctl_dir[0] = '\0';
+            return fl_errorf(errmsg, -e, "ControlPath folder: %s", strerror(e));
+        }
+    }
+    char err[FL_ERRMSG_SIZE];
+    for (unsigned i = 0; i < n; i++)
+        nemesis_remote_render(r, i, r->hosts[i].applied, sizeof r->hosts[i].applied, err);
+    return 0;
+}
+
+int nemesis_remote_open(struct nemesis_remote *r, bool need_nft, char *errmsg)
+{
+    struct job jobs[NEMESIS_MAX_NODES];
+    int rv = 0;
+    /* The masters, in parallel. */
+    for (unsigned i = 0; i < r->n && rv == 0; i++)
+        if ((rv = job_start(r, i, NULL, NULL, 0, -1, -1, NULL, 0, &jobs[i], errmsg)) == 0)
+            r->hosts[i].master = true;
+    for (unsigned i = 0; i < r->n; i++) {
+        if (!r->hosts[i].master || r->dry)
+            continue;
+        char msg[FL_ERRMSG_SIZE];
+        int st = job_wait(r, &jobs[i], msg);
+        if (st != 0) {
+            r->hosts[i].master = false;
+            char path[128], text[300] = "";
+            snprintf(path, sizeof path, "%s/%u.err", r->ctl_dir, i + 1);
+            FILE *f = fopen(path, "r");
+            if (f) {
+                size_t k = fread(text, 1, sizeof text - 1, f);
+                text[k] = '\0';
+                fclose(f);
+                text[strcspn(text, "\r\n")] = '\0';
+            }
+            if (rv == 0)
+                rv = fl_errorf(errmsg, FL_EUSAGE, "%s (%s): ssh cannot connect: %s",
+                               r->hosts[i].h.name, r->hosts[i].h.ssh, text[0] ? text : msg);
+        }
+    }
+    if (rv != 0)
+        return rv;
+    char *cmds[NEMESIS_MAX_NODES] = {0};
+    char bufs[NEMESIS_MAX_NODES][800];
+    char outs[NEMESIS_MAX_NODES][256];
+    for (unsigned i = 0; i < r->n; i++) {
+        bufs[i][0] = '\0';
+        put(bufs[i], sizeof bufs[i], "echo \"$SSH_CONNECTION\"; ");
+        if (need_nft)
+            put(bufs[i], sizeof bufs[i],
+                "command -v nft >/dev/null || { echo 'nft is missing (Debian: nftables)' >&2; "
+                "exit 3; }; ");
+        put(bufs[i], sizeof bufs[i], "mkdir -p -m 700 ");
+        nemesis_remote_quote(r, i, NEMESIS_REMOTE_DIR, bufs[i], sizeof bufs[i]);
+        put(bufs[i], sizeof bufs[i], " && mkdir -p ");
+        nemesis_remote_quote(r, i, NEMESIS_REMOTE_DIR "/clock", bufs[i], sizeof bufs[i]);
+        cmds[i] = bufs[i];
+        r->hosts[i].opened = true;
+    }
+    if ((rv = exec_all(r, cmds, outs, errmsg)) != 0)
+        return rv;
+    if (r->dry)
+        return 0;
+    for (unsigned i = 0; i < r->n; i++) {
+        /* SSH_CONNECTION: client address, client port, server address, server port. */
+        char c[64] = "", s[64] = "";
+        unsigned cport = 0, sport = 0;
+        if (sscanf(outs[i], "%63s %u %63s %u", c, &cport, s, &sport) != 4 || sport == 0 ||
+            sport > 65535)
+            return fl_errorf(errmsg, FL_EUSAGE, "%s: no SSH_CONNECTION from the host's sshd",
+                             r->hosts[i].h.name);
+        r->hosts[i].sshd_port = sport;
+        if (!r->hosts[i].h.control[0])
+            snprintf(r->hosts[i].control, sizeof r->hosts[i].control, "%s", c);
+        if (!nemesis_hostfile_addr_allowed(r->hosts[i].control))
+            return fl_errorf(errmsg, FL_EUSAGE,
+                             "%s: the control address \"%s\" is refused (IPv4 only, not "
+                             "192.0.2.0/24, loopback or unspecified); name it with \"control\"",
+                             r->hosts[i].h.name, r->hosts[i].control);
+        for (unsigned j = 0; j < r->n; j++)
+            if (strcmp(r->hosts[i].control, r->hosts[j].h.addr) == 0)
+                return fl_errorf(errmsg, FL_EUSAGE,
+                                 "%s: the control address %s is %s's: the harness must run on "
+                                 "another machine than the nodes",
+                                 r->hosts[i].h.name, r->hosts[i].control, r->hosts[j].h.name);
+    }
+    return 0;
+}
+
+/* The shell loop that SIGKILLs every process whose environment holds `marker` (and `marker2`
+ * when not NULL): how a run's processes are found again without a pid file. */
+static void put_kill_marked(struct nemesis_remote *r, unsigned i, char *buf, size_t cap,
+                            const char *marker, const char *marker2)
+{
+    put(buf, cap, "k=0; for e in /proc/[0-9]*/environ; do p=${e#/proc/}; p=${p%%/environ}; "
+                  "[ \"$p\" = $$ ] && continue; grep -qszx ");
+    nemesis_remote_quote(r, i, marker, buf, cap);
+    put(buf, cap, " \"$e\" || continue; ");
+    if (marker2) {
+        put(buf, cap, "grep -qszx ");
+        nemesis_remote_quote(r, i, marker2, buf, cap);
+        put(buf, cap, " \"$e\" || continue; ");
+    }
+    put(buf, cap, "kill -9 \"$p\" 2>/dev/null && k=$((k+1)); done; ");
+}
+
+int nemesis_remote_close(struct nemesis_remote *r, char *errmsg)
+{
+    char *cmds[NEMESIS_MAX_NODES] = {0};
+    char bufs[NEMESIS_MAX_NODES][1500];
+    int first = 0;
+    for (unsigned i = 0; i < r->n; i++) {
+        struct nemesis_remote_host *h = &r->hosts[i];
+        if (!h->opened && !h->table)
+            continue;
+        char m1[300], m2[64];
+        snprintf(m1, sizeof m1, "FAULTLINE_WORKDIR=%s", h->h.workdir);
+        snprintf(m2, sizeof m2, "FAULTLINE_RUN=%s", r->run);
+        bufs[i][0] = '\0';
+        put(bufs[i], sizeof bufs[i], "nft delete table inet faultline_%s 2>/dev/null; ", r->run);
+        put_kill_marked(r, i, bufs[i], sizeof bufs[i], m1, m2);
+        put(bufs[i], sizeof bufs[i], "rm -rf ");
+        nemesis_remote_quote(r, i, NEMESIS_REMOTE_DIR, bufs[i], sizeof bufs[i]);
+        cmds[i] = bufs[i];
+    }
+    first = exec_all(r, cmds, NULL, errmsg);
+    for (unsigned i = 0; i < r->n; i++) {
+        r->hosts[i].opened = r->hosts[i].table = false;
+        if (!r->hosts[i].master)
+            continue;
+        r->hosts[i].master = false;
+        if (r->dry)
+            continue;
+        struct argv_buf a;
+        ssh_argv(r, i, false, &a);
+        /* `ssh OPTIONS -O exit -- dest`: ssh_argv ends with "--" and the destination. */
+        const char *v[52];
+        size_t k = 0;
+        for (size_t x = 0; x + 2 < a.n; x++)
+            v[k++] = a.v[x];
+        v[k++] = "-O", v[k++] = "exit", v[k++] = "--", v[k++] = r->hosts[i].h.ssh;
+        v[k] = NULL;
+        pid_t pid = fork();
+        if (pid == 0) {
+            int devnull = open("/dev/null", O_RDWR);
+            dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2);
+            execvp(v[0], (char *const *)v);
+            _exit(127);
+        }
+        int st;
+        if (pid > 0)
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+    }
+    if (!r->dry && r->ctl_dir[0]) {
+        for (unsigned i = 0; i < r->n; i++) {
+            char p[128];
+            snprintf(p, sizeof p, "%s/%u.err", r->ctl_dir, i + 1);
+            unlink(p);
+            snprintf(p, sizeof p, "%s/%u", r->ctl_dir, i + 1);
+            unlink(p);
+        }
+        rmdir(r->ctl_dir);
+        r->ctl_dir[0] = '\0';
+    }
+    return first;
+}
+
+int nemesis_remote_clean(const struct nemesis_hostfile *hf, FILE *out, FILE *dry, char *errmsg)
+{
+    struct nemesis_remote r;
+    int first = nemesis_remote_init(&r, hf, "000000", hf->n, dry, errmsg);
+    if (first != 0)
+        return first;
+    char *cmds[NEMESIS_MAX_NODES] = {0};
+    char bufs[NEMESIS_MAX_NODES][2000];
+    char outs[NEMESIS_MAX_NODES][256];
+    for (unsigned i = 0; i < r.n; i++) {
+        const struct nemesis_host *h = &r.hosts[i].h;
+        char m[300], q[300] = "";
+        snprintf(m, sizeof m, "FAULTLINE_WORKDIR=%s", h->workdir);
+        nemesis_remote_quote(&r, i, h->workdir, q, sizeof q);
+        bufs[i][0] = '\0';
+        put_kill_marked(&r, i, bufs[i], sizeof bufs[i], m, NULL);
+        /* Only tables named as a run's: inet faultline_ and 6 hex digits. */
+        put(bufs[i], sizeof bufs[i],
+            "t=0; for name in $(nft list tables 2>/dev/null | "
+            "sed -n 's/^table inet \\(faultline_[0-9a-f]\\{6\\}\\)$/\\1/p'); do "
+            "nft delete table inet \"$name\" && t=$((t+1)); done; "
+            "m=0; for mp in $(awk -v w=%s/fl- 'index($2, w) == 1 {print $2}' /proc/mounts); do "
+            "{ fusermount3 -uz \"$mp\" 2>/dev/null || umount -l \"$mp\"; } && m=$((m+1)); done; "
+            "d=0; for x in %s/fl-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]; do "
+            "[ -e \"$x\" ] || continue; rm -rf \"$x\" && d=$((d+1)); done; "
+            "echo \"$k processes, $t nft tables, $m mounts, $d folders\"",
+            q, q);
+        cmds[i] = bufs[i];
+    }
+    for (unsigned i = 0; i < r.n; i++)
+        r.hosts[i].master = false; /* no master: one connection per host is enough */
+    first = exec_all(&r, cmds, outs, errmsg);
+    if (!dry && out)
+        for (unsigned i = 0; i < r.n; i++) {
+            outs[i][strcspn(outs[i], "\n")] = '\0';
+            fprintf(out, "%s (%s): removed %s\n", r.hosts[i].h.name, r.hosts[i].h.ssh,
+                    outs[i][0] ? outs[i] : "nothing (no answer)");
+        }
+    char err[FL_ERRMSG_SIZE];
+    nemesis_remote_close(&r, err);
+    return first;
+}
+
+/* ==== Files ==== */
+
+int nemesis_remote_upload(struct nemesis_remote *r, unsigned i, const char *path,
+                          const char *name, bool exec, char *errmsg)
+{
+    char cmd[1200] = "cat > ";
+    char dest[400];
+    snprintf(dest, sizeof dest, NEMESIS_REMOTE_DIR "/%s", name);
+    nemesis_remote_quote(r, i, dest, cmd, sizeof cmd);
+    if (exec) {
+        put(cmd, sizeof cmd, " && chmod 755 ");
+        nemesis_remote_quote(r, i, dest, cmd, sizeof cmd);
+    }
+    int fd = r->dry ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+    if (!r->dry && fd < 0)
+        return fl_errorf(errmsg, -errno, "%s: %s", path, strerror(errno));
+    struct job j;
+    int rv = job_start(r, i, cmd, NULL, 0, fd, -1, NULL, 0, &j, errmsg);
+    if (r->dry)
+        fprintf(r->dry, "    with stdin: %s\n", path);
+    if (fd >= 0)
+        close(fd);
+    return rv < 0 ? rv : job_wait(r, &j, errmsg) != 0 ? FL_EUSAGE : 0;
+}
+
+int nemesis_remote_fetch(struct nemesis_remote *r, unsigned i, const char *name, const char *path,
+                         char *errmsg)
+{
+    char cmd[600] = "cat ";
+    char src[400];
+    snprintf(src, sizeof src, NEMESIS_REMOTE_DIR "/%s", name);
+    nemesis_remote_quote(r, i, src, cmd, sizeof cmd);
+    int fd = r->dry ? -1 : open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (!r->dry && fd < 0)
+        return fl_errorf(errmsg, -errno, "%s: %s", path, strerror(errno));
+    struct job j;
+    int rv = job_start(r, i, cmd, NULL, 0, -1, fd, NULL, 0, &j, errmsg);
+    if (fd >= 0)
+        close(fd);
+    return rv < 0 ? rv : job_wait(r, &j, errmsg) != 0 ? FL_EUSAGE : 0;
+}
+
+/* ==== Processes ==== */
+
+int nemesis_remote_start(struct nemesis_remote *r, unsigned i, const char *const *argv,
+                         const char *const *env, const char *log, pid_t *pid, char *errmsg)
+{
+    struct nemesis_remote_host *h = &r->hosts[i];
+    char *cmd = malloc(16384);
+    if (cmd == NULL)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    cmd[0] = '\0';
+    bool ok = put(cmd, 16384, "cd ");
+    ok = ok && nemesis_remote_quote(r, i, NEMESIS_REMOTE_DIR, cmd, 16384);
+    /* `cd || exit; VARS setsid ARGV & echo $!`: with `cd && ... &` the background job would
+     * be a subshell holding the session's output open until the node exits. */
+    ok = ok && put(cmd, 16384, " || exit 1; FAULTLINE_WORKDIR=");
+    ok = ok && nemesis_remote_quote(r, i, h->h.workdir, cmd, 16384);
+    ok = ok && put(cmd, 16384, " FAULTLINE_RUN=%s", r->run);
+    for (size_t k = 0; ok && env && env[k]; k++) {
+        const char *eq = strchr(env[k], '=');
+        if (eq == NULL || eq == env[k])
+            continue;
+        /* NAME is [A-Za-z_][A-Za-z0-9_]* (the clock's and the adapters' own). */
+        ok = put(cmd, 16384, " %.*s=", (int)(eq - env[k]), env[k]) &&
+             nemesis_remote_quote(r, i, eq + 1, cmd, 16384);
+    }
+    ok = ok && put(cmd, 16384, " setsid");
+    for (size_t k = 0; ok && argv[k]; k++)
+        ok = put(cmd, 16384, " ") && nemesis_remote_quote(r, i, argv[k], cmd, 16384);
+    char lp[400];
+    snprintf(lp, sizeof lp, NEMESIS_REMOTE_DIR "/%s", log);
+    ok = ok && put(cmd, 16384, " >>") && nemesis_remote_quote(r, i, lp, cmd, 16384);
+    /* Not a group leader in a non-interactive shell, so setsid execs without forking: $! is
+     * the node, its group and its session. */
+    ok = ok && put(cmd, 16384, " 2>&1 </dev/null & echo $!");
+    if (!ok) {
+        free(cmd);
+        return fl_errorf(errmsg, FL_ELIMIT, "%s: command line too long", h->h.name);
+    }
+    char out[64];
+    int rv = nemesis_remote_exec(r, i, cmd, NULL, 0, out, sizeof out, errmsg);
+    free(cmd);
+    if (rv != 0)
+        return rv < 0 ? rv : FL_EUSAGE;
+    if (r->dry) {
+        *pid = 1;
+        return 0;
+    }
+    long v = strtol(out, NULL, 10);
+    if (v <= 1)
+        return fl_errorf(errmsg, FL_EUSAGE, "%s: no process id from the start command",
+                         h->h.name);
+    *pid = (pid_t)v;
+    return 0;
+}
+
+/* `gone P` as a shell function: true when /proc/P is absent or a zombie. */
+#define GONE_FN                                                                                    \
+    "gone() { [ ! -d /proc/$1 ] || grep -qs '^State:[[:space:]]*Z' /proc/$1/status; }; "
+
+int nemesis_remote_signal(struct nemesis_remote *r, unsigned i, pid_t pid, int sig, char *errmsg)
+{
+    char cmd[400];
+    if (sig == SIGKILL)
+        snprintf(cmd, sizeof cmd,
+                 GONE_FN "kill -KILL -- -%d 2>/dev/null || exit 3; "
+                         "for k in $(seq 50); do gone %d && exit 0; sleep 0.02; done; exit 0",
+                 (int)pid, (int)pid);
+    else
+        snprintf(cmd, sizeof cmd, "kill -%d -- -%d 2>/dev/null || exit 3", sig, (int)pid);
+    char msg[FL_ERRMSG_SIZE];
+    int rv = nemesis_remote_exec(r, i, cmd, NULL, 0, NULL, 0, msg);
+    if (rv == 3)
+        return -ESRCH;
+    if (rv != 0)
+        return fl_errorf(errmsg, rv < 0 ? rv : FL_EUSAGE, "%s", msg);
+    return 0;
+}
+
+int nemesis_remote_gone(struct nemesis_remote *r, unsigned i, pid_t pid, char *errmsg)
+{
+    if (r->dry)
+        return 0;
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, GONE_FN "gone %d && exit 7; exit 0", (int)pid);
+    int rv = nemesis_remote_exec(r, i, cmd, NULL, 0, NULL, 0, errmsg);
+    return rv == 7 ? 1 : rv == 0 ? 0 : rv < 0 ? rv : FL_EUSAGE;
+}
+
+int nemesis_remote_stop(struct nemesis_remote *r, unsigned i, pid_t pid, unsigned grace_ms,
+                        char *errmsg)
+{
+    char cmd[500];
+    snprintf(cmd, sizeof cmd,
+             GONE_FN "kill -TERM -- -%d 2>/dev/null; kill -CONT -- -%d 2>/dev/null; "
+                     "for k in $(seq %u); do gone %d && break; sleep 0.05; done; "
+                     "kill -KILL -- -%d 2>/dev/null; exit 0",
+             (int)pid, (int)pid, grace_ms / 50 + 1, (int)pid, (int)pid);
+    int rv = nemesis_remote_exec(r, i, cmd, NULL, 0, NULL, 0, errmsg);
+    return rv == 0 ? 0 : rv < 0 ? rv : FL_EUSAGE;
+}
+
+/* ==== Faults ==== */
+
+static bool put_sources(const struct nemesis_remote *r, unsigned j, const uint32_t *m, char *buf,
+                        size_t cap, bool *any)
+{
+    *any = false;
+    bool ok = true;
+    for (unsigned i = 0; i < r->n && ok; i++) {
+        if (!(m[i] & (1u << j)) || i == j)
+            continue;
+        ok = put(buf, cap, "%s%s", *any ? ", " : "", r->hosts[i].h.addr);
+        *any = true;
+    }
+    return ok;
+}
+
+int nemesis_remote_render(const struct nemesis_remote *r, unsigned j, char *buf, size_t cap,
+                          char *errmsg)
+{
+    buf[0] = '\0';
+    /* add+delete: the delete succeeds when the table is absent, and the whole script is one
+     * nft transaction, so the host goes from the old rules to the new at once. */
+    bool ok = put(buf, cap, "add table inet faultline_%s\ndelete table inet faultline_%s\n",
+                  r->run, r->run);
+    char part[1024] = "", loss[1024] = "";
+    bool any_part, any_loss;
+    ok = ok && put_sources(r, j, r->part_drop, part, sizeof part, &any_part);
+    ok = ok && put_sources(r, j, r->loss_drop, loss, sizeof loss, &any_loss);
+    if (ok && (any_part || (any_loss && r->loss_percent > 0))) {
+        const struct nemesis_remote_host *h = &r->hosts[j];
+        ok = put(buf, cap,
+                 "table inet faultline_%s {\n  chain input {\n"
+                 "    type filter hook input priority -10; policy accept;\n"
+                 "    ip saddr %s tcp dport %u accept\n",
+                 r->run, h->control, h->sshd_port);
+        if (any_part)
+            ok = ok && put(buf, cap, "    ip saddr { %s } drop\n", part);
+        if (any_loss && r->loss_percent > 0)
+            ok = ok && put(buf, cap, "    ip saddr { %s } numgen random mod 100 < %d drop\n",
+                           loss, r->loss_percent);
+        ok = ok && put(buf, cap, "  }\n}\n");
+    }
+    return ok ? 0 : fl_errorf(errmsg, FL_ELIMIT, "nft script longer than %zu bytes", cap);
+}
+
+int nemesis_remote_net_sync(struct nemesis_remote *r, char *errmsg)
+{
+    struct job jobs[NEMESIS_MAX_NODES];
+    bool started[NEMESIS_MAX_NODES] = {0};
+    char scripts[NEMESIS_MAX_NODES][SCRIPT_CAP];
+    int first = 0;
+    char msg[FL_ERRMSG_SIZE];
+    for (unsigned i = 0; i < r->n; i++) {
+        int rv = nemesis_remote_render(r, i, scripts[i], SCRIPT_CAP, msg);
+        if (rv == 0 && strcmp(scripts[i], r->hosts[i].applied) == 0)
+            continue;
+        if (rv == 0)
+            rv = job_start(r, i, "nft -f -", scripts[i], strlen(scripts[i]), -1, -1, NULL, 0,
+                           &jobs[i], msg);
+        if (rv != 0 && first == 0)
+            first = fl_errorf(errmsg, rv, "%s", msg);
+        started[i] = rv == 0;
+        r->hosts[i].table = true;
+    }
+    for (unsigned i = 0; i < r->n; i++) {
+        if (!started[i])
+            continue;
+        int rv = job_wait(r, &jobs[i], msg);
+        if (rv == 0)
+            snprintf(r->hosts[i].applied, sizeof r->hosts[i].applied, "%s", scripts[i]);
+        else if (first == 0)
+            first = fl_errorf(errmsg, rv < 0 ? rv : FL_EUSAGE, "nft: %s", msg);
+    }
+    return first;
+}
+
+int nemesis_remote_clock(struct nemesis_remote *r, unsigned i, const char *spec, char *errmsg)
+{
+    char cmd[1200] = "printf '%s\\n' ", file[64], tmp[64];
+    snprintf(file, sizeof file, NEMESIS_REMOTE_DIR "/clock/n%u.faketime", i + 1);
+    snprintf(tmp, sizeof tmp, NEMESIS_REMOTE_DIR "/clock/n%u.faketime.tmp", i + 1);
+    bool ok = nemesis_remote_quote(r, i, spec, cmd, sizeof cmd) && put(cmd, sizeof cmd, " > ") &&
+              nemesis_remote_quote(r, i, tmp, cmd, sizeof cmd) &&
+              put(cmd, sizeof cmd, " && mv -f ") &&
+              nemesis_remote_quote(r, i, tmp, cmd, sizeof cmd) && put(cmd, sizeof cmd, " ") &&
+              nemesis_remote_quote(r, i, file, cmd, sizeof cmd);
+    if (!ok)
+        return fl_errorf(errmsg, FL_ELIMIT, "clock command too long");
+    int rv = nemesis_remote_exec(r, i, cmd, NULL, 0, NULL, 0, errmsg);
+    return rv == 0 ? 0 : rv < 0 ? rv : FL_EUSAGE;
+}

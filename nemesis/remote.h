@@ -1,0 +1,135 @@
+/* remote.h - a run's nodes on real hosts, driven only through OpenSSH's ssh client.
+ *
+ * One ControlMaster connection per host (opened by nemesis_remote_open, closed by
+ * nemesis_remote_close) so each command costs one round trip. Everything done on a host is a
+ * shell command, so a dry run (`dry` set) prints the same text instead of running it.
+ *
+ * On each host a run owns, and removes on every exit path (and `faultline clean --hosts`
+ * removes after a killed harness):
+ *   WORKDIR/fl-RUN/          node binary, cluster key, data dirs nK/, logs nK.log, clock/
+ *   processes               started with FAULTLINE_WORKDIR=WORKDIR and FAULTLINE_RUN=RUN in
+ *                           their environment (how clean finds them), each a process group
+ *   table inet faultline_RUN  the run's network faults, and nothing else: other tables of the
+ *                           host are never read or touched
+ * The table's input chain first accepts the control's ssh connection (source = the control
+ * address, destination port = the host's sshd port), so no fault cuts the harness off; faults
+ * drop at the receiver, by source address, only addresses of the hosts file. */
+#ifndef NEMESIS_REMOTE_H
+#define NEMESIS_REMOTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "nemesis/hostfile.h"
+
+/* Prefix of argv elements and env values replaced by the host's run folder (WORKDIR/fl-RUN):
+ * adapters build one command line for every host, each host's folder differs. */
+#define NEMESIS_REMOTE_DIR "{rundir}"
+
+struct nemesis_remote_host {
+    struct nemesis_host h;
+    char dir[300];       /* WORKDIR/fl-RUN */
+    char control[16];    /* the harness's address as this host sees it */
+    unsigned sshd_port;  /* the port the control connection reaches */
+    bool master;         /* a ControlMaster runs for it */
+    bool opened;         /* the run folder was made: close removes it */
+    bool table;          /* the run's nft table may exist */
+    char applied[4096];  /* the nft ruleset last loaded (to skip unchanged hosts) */
+};
+
+struct nemesis_remote {
+    char run[8];
+    unsigned n;
+    struct nemesis_remote_host hosts[NEMESIS_MAX_NODES];
+    char ctl_dir[64]; /* ControlPath sockets (local, mkdtemp) */
+    FILE *dry;        /* non-NULL: print commands here, run nothing (borrowed) */
+    /* Active network faults (bit j of drop[i]: traffic from node i to node j). */
+    uint32_t part_drop[NEMESIS_MAX_NODES];
+    uint32_t loss_drop[NEMESIS_MAX_NODES];
+    int loss_percent;
+};
+
+/* ==== Set-up and tear-down ==== */
+
+/* Prepares the first `n` hosts of `hf` (copied) for run `run` (6 hex digits). With `dry`,
+ * nothing is run: each command is printed to dry. Makes the local ControlPath folder.
+ * Returns 0, FL_EUSAGE (more nodes than hosts) or a negative errno. */
+int nemesis_remote_init(struct nemesis_remote *r, const struct nemesis_hostfile *hf,
+                        const char *run, unsigned n, FILE *dry, char *errmsg);
+
+/* Connects to every host (a ControlMaster each, in parallel), learns the control address
+ * from SSH_CONNECTION (unless the hosts file names it), checks nft is there (`need_nft`),
+ * and makes the run folder. Refuses a control address that is a host's, or that the safety
+ * rules refuse. Returns 0 or a negative code with errmsg naming the host. */
+int nemesis_remote_open(struct nemesis_remote *r, bool need_nft, char *errmsg);
+
+/* Removes everything of the run from every host: the nft table, every process carrying the
+ * run's marker, the run folder; then stops the ControlMasters and removes the local folder.
+ * Idempotent; tries everything and returns the first error. */
+int nemesis_remote_close(struct nemesis_remote *r, char *errmsg);
+
+/* Removes from each host of `hf` what any Faultline run left there: processes carrying
+ * FAULTLINE_WORKDIR=<its workdir>, every `inet faultline_XXXXXX` table (no other), FUSE
+ * mounts under WORKDIR/fl-*, and the folders WORKDIR/fl-*. Prints one line per host to out.
+ * With dry, prints the commands instead. Returns 0 or the first error (still cleaning the rest). */
+int nemesis_remote_clean(const struct nemesis_hostfile *hf, FILE *out, FILE *dry, char *errmsg);
+
+/* ==== Commands ==== */
+
+/* Runs shell command `cmd` on host i: stdin from `in` (len bytes, may be NULL), stdout into
+ * out (cap bytes, NUL-terminated, may be NULL: discarded). Returns the command's exit status
+ * (>= 0; 255 is ssh's own failure) or a negative errno with errmsg. Blocks (timeout 60 s). */
+int nemesis_remote_exec(struct nemesis_remote *r, unsigned i, const char *cmd, const char *in,
+                        size_t len, char *out, size_t cap, char *errmsg);
+
+/* Copies local file `path` to RUNDIR/name on host i (ssh + cat), mode 0755 when `exec`. */
+int nemesis_remote_upload(struct nemesis_remote *r, unsigned i, const char *path,
+                          const char *name, bool exec, char *errmsg);
+
+/* Appends RUNDIR/name of host i to local file `path` (created). */
+int nemesis_remote_fetch(struct nemesis_remote *r, unsigned i, const char *name, const char *path,
+                         char *errmsg);
+
+/* Appends `s` to buf as one single-quoted shell word, replacing a leading
+ * NEMESIS_REMOTE_DIR by host i's run folder. Returns false when buf is full. */
+bool nemesis_remote_quote(const struct nemesis_remote *r, unsigned i, const char *s, char *buf,
+                          size_t cap);
+
+/* ==== Processes ==== */
+
+/* Starts argv on host i in the run folder as a new process group (setsid), stdout and stderr
+ * appended to RUNDIR/<log>, with env ("NAME=value", NULL-terminated, may be NULL) and the
+ * run's markers. Arguments and values starting with NEMESIS_REMOTE_DIR get the folder.
+ * *pid receives the group's id on the host (1 in a dry run). */
+int nemesis_remote_start(struct nemesis_remote *r, unsigned i, const char *const *argv,
+                         const char *const *env, const char *log, pid_t *pid, char *errmsg);
+
+/* Sends sig to process group pid on host i. SIGKILL waits (up to 1 s) until the leader is
+ * gone. Returns 0, -ESRCH when nothing was signalled, or a negative code. */
+int nemesis_remote_signal(struct nemesis_remote *r, unsigned i, pid_t pid, int sig, char *errmsg);
+
+/* 1 when process pid on host i is gone (or a zombie), 0 when it runs, < 0 on error. */
+int nemesis_remote_gone(struct nemesis_remote *r, unsigned i, pid_t pid, char *errmsg);
+
+/* SIGTERM (and SIGCONT) to the group, up to grace_ms, then SIGKILL. */
+int nemesis_remote_stop(struct nemesis_remote *r, unsigned i, pid_t pid, unsigned grace_ms,
+                        char *errmsg);
+
+/* ==== Faults ==== */
+
+/* Renders host i's nft ruleset for the active faults (pure): a transaction that replaces
+ * table inet faultline_RUN (control exemption first, then drops by source address), or only
+ * deletes it when no fault touches the host. */
+int nemesis_remote_render(const struct nemesis_remote *r, unsigned i, char *buf, size_t cap,
+                          char *errmsg);
+
+/* Loads every host's ruleset that changed (in parallel). Returns 0 or the first error. */
+int nemesis_remote_net_sync(struct nemesis_remote *r, char *errmsg);
+
+/* Writes libfaketime spec `spec` into host i's RUNDIR/clock/n<i+1>.faketime (atomically:
+ * temporary file, mv). */
+int nemesis_remote_clock(struct nemesis_remote *r, unsigned i, const char *spec, char *errmsg);
+
+#endif

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# hosts_ssh.sh - a scenario's nodes on hosts over SSH: three hosts of the SSH lab
+# (scripts/ssh-lab.sh: namespaces running sshd, each with its own network stack and workdir),
+# the harness in the lab's control namespace.
+#   1. --dry-run prints each host's commands (start, the nft table with the control's ssh
+#      accepted first) and starts nothing;
+#   2. the default scenario with the reference node on the hosts gives the verdict the same
+#      scenario and seed give in namespaces;
+#   3. a partition scenario (the isolated node's log shows it lost its leader: the host's own
+#      table cut it off) and a kill scenario on the hosts, valid;
+#   4. after each run nothing is left on any host: no process with the run marker, no
+#      faultline nft table, no run folder;
+#   5. a harness killed mid-run leaves its nodes, table and folder; `faultline clean --hosts`
+#      removes them and says so.
+#
+#   hosts_ssh.sh FAULTLINE FAULTLINE_NODE SOURCE_DIR
+# Exit 77 (skipped) without root, sshd, nft or python3.
+set -euo pipefail
+fl=$(readlink -f "$1")
+node=$(readlink -f "$2")
+src=$(readlink -f "$3")
+[[ $(id -u) -eq 0 ]] || { echo "needs root"; exit 77; }
+[[ -x /usr/sbin/sshd ]] || { echo "sshd missing (openssh-server)"; exit 77; }
+command -v nft >/dev/null || { echo "nft missing (nftables)"; exit 77; }
+command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
+[[ -x $node ]] || { echo "faultline-node missing"; exit 77; }
+
+# The lab has fixed namespace names: one lab at a time on this machine.
+exec 9>/run/fl-ssh-lab.lock
+flock -w 900 9 || { echo "FAIL: the SSH lab stayed busy for 15 minutes" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/fl-hosts-test.XXXXXX)
+labsh="$src/scripts/ssh-lab.sh"
+lab=$tmp/lab
+cleanup() {
+  bash "$labsh" down --dir "$lab" >/dev/null 2>&1 || true
+  "$fl" clean >/dev/null 2>&1 || true # the namespace run's leftovers, if it failed
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+bash "$labsh" down --dir "$lab" >/dev/null 2>&1 || true # an aborted lab
+bash "$labsh" up 3 --dir "$lab"
+hosts=$lab/hosts.json
+inlab() { bash "$labsh" exec --dir "$lab" "$@"; }
+
+# Nothing of Faultline's on host k: no process carrying a workdir marker of the lab, no
+# faultline table, nothing in its workdir.
+nothing_left() {
+  local what=$1 k e left
+  for k in 1 2 3; do
+    left=$(ip netns exec "fl-lab-h$k" nft list tables | grep faultline || true)
+    [[ -z $left ]] || fail "$what: h$k keeps nft table(s): $left"
+    left=$(ls -A "$lab/h$k/work")
+    [[ -z $left ]] || fail "$what: h$k keeps $left in its workdir"
+  done
+  for e in /proc/[0-9]*/environ; do
+    if grep -qszF "FAULTLINE_WORKDIR=$lab/" "$e"; then
+      fail "$what: process ${e//[^0-9]/} still runs: $(tr '\0' ' ' <"${e%environ}cmdline")"
+    fi
+  done
+}
+verdict() { sed -n 's/^[^:]*: \(valid\|invalid\|unknown\) (seed.*/\1/p' "$1" | head -1; }
+faults() { sed -n 's/.* info, \([0-9]*\) faults).*/\1/p' "$1" | head -1; }
+
+# 1. Dry run.
+"$fl" run --hosts "$hosts" --dry-run >"$tmp/dry.out"
+grep -q "^h2 (root@203.0.113.12): .* setsid '$lab/h2/work/fl-d0d0d0/faultline-node' '--id' 'n2'" \
+  "$tmp/dry.out" || fail "dry run: no start command for n2 on h2"
+grep -q "ip saddr CONTROL tcp dport 22 accept" "$tmp/dry.out" || fail "dry run: no control exemption"
+grep -q "nft delete table inet faultline_d0d0d0" "$tmp/dry.out" || fail "dry run: no clean-up"
+nothing_left "after the dry run"
+
+# A bad hosts file is refused with the line and field.
+python3 - "$hosts" "$tmp/bad.json" <<'EOF'
+import json, sys
+h = json.load(open(sys.argv[1])); h["hosts"][1]["addr"] = "192.0.2.9"
+json.dump(h, open(sys.argv[2], "w"), indent=1)
+EOF
+set +e
+"$fl" run --hosts "$tmp/bad.json" --dry-run >/dev/null 2>"$tmp/bad.err"
+rc=$?
+set -e
+[[ $rc -eq 3 ]] || fail "a host in 192.0.2.0/24 accepted (exit $rc)"
+grep -q "bad.json line [0-9]*: hosts\[1\].addr" "$tmp/bad.err" || fail "no line/field: $(cat "$tmp/bad.err")"
+
+# 2. The default scenario: namespaces here, then the lab's hosts, same seed.
+common=(--seed 3 --time-limit 12 --warmup 2 --heal 4 --no-capture -q)
+set +e
+"$fl" run "${common[@]}" --out "$tmp/ns" >"$tmp/ns.out" 2>"$tmp/ns.err"
+inlab "$fl" run "${common[@]}" --hosts "$hosts" --node-bin "$node" --out "$tmp/h-default" \
+  >"$tmp/h-default.out" 2>"$tmp/h-default.err"
+rc=$?
+set -e
+cat "$tmp/ns.out" "$tmp/h-default.out"
+[[ $rc -eq 0 ]] || { cat "$tmp/h-default.err"; fail "default on hosts: exit $rc"; }
+v_ns=$(verdict "$tmp/ns.out")
+v_h=$(verdict "$tmp/h-default.out")
+[[ -n $v_ns && $v_ns == "$v_h" ]] || fail "default: $v_ns in namespaces, $v_h on hosts"
+[[ $(faults "$tmp/h-default.out") -ge 1 ]] || fail "default on hosts: no fault applied"
+for k in 1 2 3; do
+  [[ -s $tmp/h-default/nodes/n$k.log ]] || fail "default on hosts: no log of n$k fetched"
+done
+nothing_left "after the default scenario"
+
+# 3. A partition and a kill scenario on the hosts.
+set +e
+inlab "$fl" run "$src/scenarios/partition-one.json" "${common[@]}" --hosts "$hosts" \
+  --out "$tmp/h-part" >"$tmp/h-part.out" 2>"$tmp/h-part.err"
+rc=$?
+set -e
+cat "$tmp/h-part.out"
+[[ $rc -eq 0 ]] || { cat "$tmp/h-part.err"; fail "partition-one on hosts: exit $rc"; }
+[[ $(faults "$tmp/h-part.out") -ge 1 ]] || fail "partition-one on hosts: no fault applied"
+# Cut off by its host's table, the isolated node stops hearing its leader and pre-votes.
+grep -qh '"state":"precandidate"' "$tmp/h-part/nodes/"n*.log ||
+  fail "partition-one on hosts: no node lost its leader (the partition did not cut)"
+nothing_left "after partition-one"
+
+set +e
+inlab "$fl" run "$src/scenarios/kill.json" "${common[@]}" --nodes 3 --hosts "$hosts" \
+  --out "$tmp/h-kill" >"$tmp/h-kill.out" 2>"$tmp/h-kill.err"
+rc=$?
+set -e
+cat "$tmp/h-kill.out"
+[[ $rc -eq 0 ]] || { cat "$tmp/h-kill.err"; fail "kill on hosts: exit $rc"; }
+[[ $(faults "$tmp/h-kill.out") -ge 1 ]] || fail "kill on hosts: no fault applied"
+nothing_left "after kill"
+
+# 5. A killed harness, then clean --hosts.
+inlab "$fl" run "$src/scenarios/partition-one.json" --seed 5 --time-limit 60 --warmup 1 \
+  --no-capture --hosts "$hosts" --out "$tmp/h-killed" >"$tmp/h-killed.out" 2>"$tmp/h-killed.err" &
+hpid=$!
+for _ in $(seq 1 300); do
+  grep -q "nemesis: isolate-one" "$tmp/h-killed.err" 2>/dev/null && break
+  kill -0 $hpid 2>/dev/null || break
+  sleep 0.2
+done
+grep -q "nemesis: isolate-one" "$tmp/h-killed.err" || { cat "$tmp/h-killed.err"; fail "no fault before the kill"; }
+kill -9 $hpid
+wait $hpid 2>/dev/null || true
+tables=0
+for k in 1 2 3; do
+  ip netns exec "fl-lab-h$k" nft list tables | grep -q faultline_ && tables=$((tables + 1))
+done
+((tables >= 1)) || fail "the killed run left no table (the test would prove nothing)"
+ls "$lab"/h1/work/fl-* >/dev/null 2>&1 || fail "the killed run left no folder on h1"
+inlab "$fl" clean --hosts "$hosts" | tee "$tmp/clean.out"
+grep -q "^h1 (root@203.0.113.11): removed 1 processes, [0-9]* nft tables, 0 mounts, 1 folders" \
+  "$tmp/clean.out" || fail "clean --hosts did not report what it removed on h1"
+nothing_left "after clean --hosts"
+echo "hosts_ssh: ok"

@@ -1,0 +1,156 @@
+/* test_remote.c - what remote.c would send to hosts, without sending it: each host's nft table
+ * (the control's ssh connection accepted first, drops by source, only the run's table),
+ * quoting, and the commands of a dry run. */
+#include "nemesis/remote.h"
+
+#include "common/error.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct nemesis_hostfile HF;
+static struct nemesis_remote R;
+
+static void lab(FILE *dry)
+{
+    const char *text =
+        "{\"hosts\": [{\"name\": \"h1\", \"ssh\": \"root@203.0.113.11\", \"addr\": \"203.0.113.11\", "
+        "\"workdir\": \"/w/h1\", \"control\": \"203.0.113.2\"},"
+        "{\"name\": \"h2\", \"ssh\": \"root@203.0.113.12\", \"addr\": \"203.0.113.12\", "
+        "\"workdir\": \"/w/h2\", \"port\": 2222, \"control\": \"203.0.113.2\"},"
+        "{\"name\": \"h3\", \"ssh\": \"root@203.0.113.13\", \"addr\": \"203.0.113.13\", "
+        "\"workdir\": \"/w/h3\", \"control\": \"203.0.113.2\"}]}";
+    char err[FL_ERRMSG_SIZE] = "";
+    cr_assert_eq(nemesis_hostfile_parse(text, strlen(text), "lab.json", &HF, err), 0, "%s", err);
+    cr_assert_eq(nemesis_remote_init(&R, &HF, "abc123", 3, dry, err), 0, "%s", err);
+}
+
+static void fini(void)
+{
+    char err[FL_ERRMSG_SIZE];
+    if (R.ctl_dir[0])
+        nemesis_remote_close(&R, err);
+}
+
+Test(remote, no_fault_only_deletes_the_runs_table, .fini = fini)
+{
+    lab(NULL);
+    char buf[4096], err[FL_ERRMSG_SIZE];
+    cr_assert_eq(nemesis_remote_render(&R, 0, buf, sizeof buf, err), 0);
+    cr_assert_str_eq(buf, "add table inet faultline_abc123\ndelete table inet faultline_abc123\n");
+}
+
+Test(remote, isolation_drops_by_source_after_the_control_exemption, .fini = fini)
+{
+    lab(NULL);
+    /* isolate n1: n1 -> n2, n3 and back. */
+    R.part_drop[0] = 0x6;
+    R.part_drop[1] = 0x1;
+    R.part_drop[2] = 0x1;
+    char buf[4096], err[FL_ERRMSG_SIZE];
+    cr_assert_eq(nemesis_remote_render(&R, 0, buf, sizeof buf, err), 0);
+    const char *accept = strstr(buf, "ip saddr 203.0.113.2 tcp dport 22 accept");
+    const char *drop = strstr(buf, "ip saddr { 203.0.113.12, 203.0.113.13 } drop");
+    cr_assert_not_null(accept, "%s", buf);
+    cr_assert_not_null(drop, "%s", buf);
+    cr_assert_lt(accept, drop, "the control's connection is accepted before any drop");
+    cr_assert(strstr(buf, "hook input") != NULL, "dropped at the receiver: %s", buf);
+    cr_assert_null(strstr(buf, "hook output"), "never at the sender: %s", buf);
+    /* h2 listens for ssh on 2222: its exemption names that port. */
+    cr_assert_eq(nemesis_remote_render(&R, 1, buf, sizeof buf, err), 0);
+    cr_assert_not_null(strstr(buf, "ip saddr 203.0.113.2 tcp dport 2222 accept"), "%s", buf);
+    cr_assert_not_null(strstr(buf, "ip saddr { 203.0.113.11 } drop"), "%s", buf);
+    cr_assert_null(strstr(buf, "203.0.113.13 } drop"), "h2 still hears h3: %s", buf);
+    /* Only the run's own table, never another (no flush, no other name). */
+    cr_assert_null(strstr(buf, "flush"), "%s", buf);
+    const char *p = buf;
+    while ((p = strstr(p, "table ")) != NULL) {
+        cr_assert_eq(strncmp(p, "table inet faultline_abc123", 27), 0, "%s", p);
+        p += 6;
+    }
+}
+
+Test(remote, one_way_and_loss, .fini = fini)
+{
+    lab(NULL);
+    R.part_drop[2] = 0x2; /* n3 -> n2 only */
+    R.loss_drop[0] = 0x4; /* n1 -> n3 lossy */
+    R.loss_percent = 20;
+    char buf[4096], err[FL_ERRMSG_SIZE];
+    cr_assert_eq(nemesis_remote_render(&R, 1, buf, sizeof buf, err), 0);
+    cr_assert_not_null(strstr(buf, "ip saddr { 203.0.113.13 } drop"), "%s", buf);
+    cr_assert_eq(nemesis_remote_render(&R, 2, buf, sizeof buf, err), 0);
+    cr_assert_not_null(strstr(buf, "ip saddr { 203.0.113.11 } numgen random mod 100 < 20 drop"),
+                       "%s", buf);
+    cr_assert_null(strstr(buf, "} drop"), "n3 receives everything else: %s", buf);
+    cr_assert_eq(nemesis_remote_render(&R, 0, buf, sizeof buf, err), 0);
+    cr_assert_null(strstr(buf, "chain"), "n1 receives everything: %s", buf);
+}
+
+Test(remote, quoting_and_the_run_folder, .fini = fini)
+{
+    lab(NULL);
+    char buf[256] = "";
+    cr_assert(nemesis_remote_quote(&R, 1, NEMESIS_REMOTE_DIR "/n2", buf, sizeof buf));
+    cr_assert_str_eq(buf, "'/w/h2/fl-abc123/n2'");
+    buf[0] = '\0';
+    cr_assert(nemesis_remote_quote(&R, 0, "it's $(rm -rf /)", buf, sizeof buf));
+    cr_assert_str_eq(buf, "'it'\\''s $(rm -rf /)'");
+    buf[0] = '\0';
+    cr_assert(nemesis_remote_quote(&R, 0, "x" NEMESIS_REMOTE_DIR, buf, sizeof buf));
+    cr_assert_str_eq(buf, "'x{rundir}'", "only a leading {rundir} is the folder");
+    char small[8] = "";
+    cr_assert_not(nemesis_remote_quote(&R, 0, "much too long", small, sizeof small));
+}
+
+Test(remote, dry_run_prints_every_command_and_runs_none, .fini = fini)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    lab(out);
+    char err[FL_ERRMSG_SIZE] = "";
+    cr_assert_eq(nemesis_remote_open(&R, true, err), 0, "%s", err);
+    const char *argv[] = {NEMESIS_REMOTE_DIR "/faultline-node", "--data", NEMESIS_REMOTE_DIR "/n1",
+                          NULL};
+    const char *env[] = {"FAKETIME_TIMESTAMP_FILE=" NEMESIS_REMOTE_DIR "/clock/n1.faketime", NULL};
+    pid_t pid = 0;
+    cr_assert_eq(nemesis_remote_start(&R, 0, argv, env, "n1.log", &pid, err), 0, "%s", err);
+    cr_assert_eq(pid, 1);
+    cr_assert_eq(nemesis_remote_signal(&R, 0, 4242, SIGSTOP, err), 0, "%s", err);
+    R.part_drop[0] = 0x2;
+    cr_assert_eq(nemesis_remote_net_sync(&R, err), 0, "%s", err);
+    cr_assert_eq(nemesis_remote_clock(&R, 2, "+1.500s x1.000", err), 0, "%s", err);
+    cr_assert_eq(nemesis_remote_close(&R, err), 0, "%s", err);
+    fclose(out);
+    cr_assert_not_null(strstr(text, "h1 (root@203.0.113.11): echo \"$SSH_CONNECTION\""), "%s", text);
+    cr_assert_not_null(strstr(text, "mkdir -p -m 700 '/w/h3/fl-abc123'"), "%s", text);
+    cr_assert_not_null(
+        strstr(text, "cd '/w/h1/fl-abc123' || exit 1; FAULTLINE_WORKDIR='/w/h1' FAULTLINE_RUN=abc123 "
+                     "FAKETIME_TIMESTAMP_FILE='/w/h1/fl-abc123/clock/n1.faketime' setsid "
+                     "'/w/h1/fl-abc123/faultline-node' '--data' '/w/h1/fl-abc123/n1' "
+                     ">>'/w/h1/fl-abc123/n1.log' 2>&1 </dev/null & echo $!"),
+        "%s", text);
+    cr_assert_not_null(strstr(text, "kill -19 -- -4242"), "%s", text);
+    /* The partition touched h2 only (n1 -> n2): one nft load. */
+    cr_assert_not_null(strstr(text, "h2 (root@203.0.113.12): nft -f -"), "%s", text);
+    cr_assert_null(strstr(text, "h1 (root@203.0.113.11): nft -f -"), "%s", text);
+    cr_assert_not_null(strstr(text, "printf '%s\\n' '+1.500s x1.000' > "
+                                    "'/w/h3/fl-abc123/clock/n3.faketime.tmp' && mv -f"),
+                       "%s", text);
+    cr_assert_not_null(strstr(text, "nft delete table inet faultline_abc123"), "%s", text);
+    cr_assert_not_null(strstr(text, "rm -rf '/w/h2/fl-abc123'"), "%s", text);
+    free(text);
+}
+
+Test(remote, more_nodes_than_hosts_is_refused)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    const char *text = "{\"hosts\": [{\"name\": \"h1\", \"ssh\": \"h1\", \"addr\": \"10.0.0.1\"}]}";
+    cr_assert_eq(nemesis_hostfile_parse(text, strlen(text), "one.json", &HF, err), 0, "%s", err);
+    cr_assert_eq(nemesis_remote_init(&R, &HF, "abc123", 3, NULL, err), FL_EUSAGE);
+    cr_assert_not_null(strstr(err, "3 nodes but 1 hosts in one.json"), "%s", err);
+    R.ctl_dir[0] = '\0';
+}
