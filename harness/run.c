@@ -1332,6 +1332,11 @@ static const char usage[] =
     "  -q, --quiet         no progress lines\n"
     "  -h, --help          this text\n"
     "\n"
+    "Fault kinds and their options: scenarios/README.md (nemesis.kinds, nemesis.options).\n"
+    "Packet delay: `delay` holds packets delay.ms +- delay.jitter_ms and keeps their order\n"
+    "unless delay.reorder_percent (default 0) is set; `reorder` holds them the same way and\n"
+    "sends reorder.percent (default 25) ahead of the held ones, out of order.\n"
+    "\n"
     "Needs root (namespaces). Exit status: 0 valid, 1 invalid, 2 unknown, 3 usage or\n"
     "environment error. Ctrl-C stops the run and removes everything it made;\n"
     "`faultline clean` removes what a killed run left.\n";

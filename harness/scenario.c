@@ -41,6 +41,7 @@ static const char *const fault_names[] = {
     "membership-promote", "corrupt-tail",   "slow-isolate-leader",
     "figure-3-7",         "lose-unsynced",  "torn-write",
     "fsync-error",        "bitflip",        "truncate",
+    "reorder",
 };
 static const char *const checker_names[] = {"linearizable", "set", "counter", "stats", "txn"};
 static const char *const expect_names[] = {NULL, "valid", "invalid", "unknown"};
@@ -77,6 +78,7 @@ static const unsigned fault_min_nodes[HARNESS_FAULT_COUNT] = {
     [HARNESS_FAULT_FSYNC_ERROR] = 1,
     [HARNESS_FAULT_BITFLIP] = 1,
     [HARNESS_FAULT_TRUNCATE] = 1,
+    [HARNESS_FAULT_REORDER] = 1,
 };
 
 #define NAME_AT(tab, v) ((size_t)(v) < sizeof(tab) / sizeof(tab[0]) ? tab[v] : "?")
@@ -250,6 +252,7 @@ void harness_scenario_default(struct harness_scenario *s)
     s->nemesis.options.delay_ms = 100;
     s->nemesis.options.delay_jitter_ms = 50;
     s->nemesis.options.delay_reorder_percent = 0;
+    s->nemesis.options.reorder_percent = 25;
     s->nemesis.options.clock_skew_max_ms = 5000;
     s->nemesis.options.clock_jump_max_ms = 60000;
     s->nemesis.options.clock_rate_min = 0.5;
@@ -789,7 +792,7 @@ static int parse_nemesis(struct ctx *c, json_t *root, struct harness_scenario *s
 {
     static const char *const keys[] = {"seed",  "interval_ms", "duration_ms", "jitter_ms",
                                        "kinds", "options",     "schedule",    NULL};
-    static const char *const okeys[] = {"loss",       "duplicate",  "delay", "clock-skew",
+    static const char *const okeys[] = {"loss",       "duplicate",  "delay", "reorder", "clock-skew",
                                         "clock-jump", "clock-rate", "kill",  NULL};
     static const char *const kkeys[] = {"lose_unfsynced", NULL};
     static const char *const pct[] = {"percent", NULL};
@@ -860,6 +863,10 @@ static int parse_nemesis(struct ctx *c, json_t *root, struct harness_scenario *s
                         &t->nemesis.options.delay_jitter_ms)) ||
          (rc = get_uint(c, g, "nemesis.options.delay", "reorder_percent", 0, 100,
                         &t->nemesis.options.delay_reorder_percent))))
+        return rc;
+    if ((g = json_object_get(opts, "reorder")) &&
+        (rc = get_uint(c, g, "nemesis.options.reorder", "percent", 1, 100,
+                       &t->nemesis.options.reorder_percent)))
         return rc;
     if ((g = json_object_get(opts, "clock-skew")) &&
         (rc = get_uint(c, g, "nemesis.options.clock-skew", "max_ms", 1, 86400000,
@@ -1398,6 +1405,8 @@ json_t *harness_scenario_to_json(const struct harness_scenario *s)
                   (int)t->nemesis.options.delay_jitter_ms, "reorder_percent",
                   (int)t->nemesis.options.delay_reorder_percent),
         &ok);
+    put(nopts, "reorder", json_pack("{s:i}", "percent", (int)t->nemesis.options.reorder_percent),
+        &ok);
     put(nopts, "clock-skew",
         json_pack("{s:i}", "max_ms", (int)t->nemesis.options.clock_skew_max_ms), &ok);
     put(nopts, "clock-jump",
@@ -1503,6 +1512,7 @@ bool harness_scenario_equal(const struct harness_scenario *a, const struct harne
     if (an->loss_percent != bn->loss_percent || an->duplicate_percent != bn->duplicate_percent ||
         an->delay_ms != bn->delay_ms || an->delay_jitter_ms != bn->delay_jitter_ms ||
         an->delay_reorder_percent != bn->delay_reorder_percent ||
+        an->reorder_percent != bn->reorder_percent ||
         an->clock_skew_max_ms != bn->clock_skew_max_ms ||
         an->clock_jump_max_ms != bn->clock_jump_max_ms ||
         an->clock_rate_min != bn->clock_rate_min || an->clock_rate_max != bn->clock_rate_max ||

@@ -114,6 +114,7 @@ enum harness_fault {
     HARNESS_FAULT_FSYNC_ERROR,
     HARNESS_FAULT_BITFLIP,
     HARNESS_FAULT_TRUNCATE,
+    HARNESS_FAULT_REORDER, /* delay with reorder.percent of the packets sent ahead */
     HARNESS_FAULT_COUNT
 };
 
@@ -212,7 +213,9 @@ struct harness_scenario {
         struct {
             unsigned loss_percent;                                     /* loss */
             unsigned duplicate_percent;                                /* duplicate */
-            unsigned delay_ms, delay_jitter_ms, delay_reorder_percent; /* delay */
+            unsigned delay_ms, delay_jitter_ms, delay_reorder_percent; /* delay (and reorder's
+                                                                          delays) */
+            unsigned reorder_percent; /* reorder: share released at once, ahead */
             unsigned clock_skew_max_ms;            /* clock-skew: offsets in [-max, max] */
             unsigned clock_jump_max_ms;            /* clock-jump: one jump in [-max, max] */
             double clock_rate_min, clock_rate_max; /* clock-rate: speed factor range */

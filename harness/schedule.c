@@ -21,7 +21,8 @@ static void fault_opts(const struct harness_scenario *sc, struct nemesis_fault_o
     o->dup_percent = (int)sc->nemesis.options.duplicate_percent;
     o->delay_ms = sc->nemesis.options.delay_ms;
     o->jitter_ms = sc->nemesis.options.delay_jitter_ms;
-    o->reorder_percent = (int)sc->nemesis.options.delay_reorder_percent;
+    o->delay_reorder_percent = (int)sc->nemesis.options.delay_reorder_percent;
+    o->reorder_percent = (int)sc->nemesis.options.reorder_percent;
     o->skew_ms = sc->nemesis.options.clock_skew_max_ms;
     o->jump_ms = sc->nemesis.options.clock_jump_max_ms;
     o->rate = sc->nemesis.options.clock_rate_max;

@@ -13,6 +13,10 @@ struct nemesis_capflow {
     bool seq_known;
     bool framed; /* still decoded as our frames */
     uint32_t next_seq;
+    /* Bytes [hole_lo, hole_hi) skipped by a later segment and not seen yet (one span: gaps
+     * merged), so that a segment filling them counts as reordered, not only retransmitted. */
+    bool has_hole;
+    uint32_t hole_lo, hole_hi;
     struct nemesis_peerframe dec;
 };
 
@@ -187,6 +191,7 @@ int nemesis_capread_packet(struct nemesis_capread *r, int64_t t_ns, const uint8_
             emit(r, f, NEMESIS_CAPEV_SYN, NULL);
         f->seq_known = true;
         f->next_seq = seq + 1;
+        f->has_hole = false;
         nemesis_peerframe_free(&f->dec);
         nemesis_peerframe_init(&f->dec, r->max_frame);
         f->framed = true;
@@ -200,6 +205,15 @@ int nemesis_capread_packet(struct nemesis_capread *r, int64_t t_ns, const uint8_
             nemesis_peerframe_hole(&f->dec);
         }
         int32_t d = (int32_t)(seq - f->next_seq);
+        uint32_t end = seq + (uint32_t)plen;
+        if (d < 0 && f->has_hole && (int32_t)(end - f->hole_lo) > 0 &&
+            (int32_t)(seq - f->hole_hi) < 0) {
+            r->st.reordered++; /* it fills bytes a later segment skipped */
+            if ((int32_t)(seq - f->hole_lo) <= 0)
+                f->hole_lo = end; /* filled from the front (a middle part leaves the span) */
+            if ((int32_t)(f->hole_lo - f->hole_hi) >= 0)
+                f->has_hole = false;
+        }
         if (d < 0) {
             r->st.retrans++;
             emit(r, f, NEMESIS_CAPEV_RETRANS, NULL);
@@ -210,6 +224,10 @@ int nemesis_capread_packet(struct nemesis_capread *r, int64_t t_ns, const uint8_
         } else {
             if (d > 0) {
                 r->st.holes++;
+                if (!f->has_hole)
+                    f->hole_lo = f->next_seq;
+                f->has_hole = true;
+                f->hole_hi = seq;
                 emit(r, f, NEMESIS_CAPEV_HOLE, NULL);
                 nemesis_peerframe_hole(&f->dec);
             }

@@ -20,7 +20,8 @@ enum nemesis_capev_kind {
     NEMESIS_CAPEV_SYN,     /* a connection attempt (SYN without ACK) */
     NEMESIS_CAPEV_FIN,     /* an orderly close from src */
     NEMESIS_CAPEV_RST,     /* a reset from src */
-    NEMESIS_CAPEV_RETRANS, /* a segment whose bytes were seen already */
+    NEMESIS_CAPEV_RETRANS, /* a segment starting before bytes seen already (a retransmission,
+                              or a reordered segment: stats.reordered) */
     NEMESIS_CAPEV_HOLE,    /* bytes of the stream missing from the capture */
 };
 
@@ -37,6 +38,10 @@ typedef void (*nemesis_capev_cb)(void *data, const struct nemesis_capev *ev);
 
 struct nemesis_capread_stats {
     uint64_t packets, tcp, flows, frames, retrans, resets, holes;
+    /* Of retrans: segments that brought bytes a later segment had skipped (not seen before):
+     * they arrived out of order. Where nothing is lost (a namespace), reordering; on a lossy
+     * link a retransmission that fills a loss counts too. */
+    uint64_t reordered;
     uint64_t bad_frames;    /* streams that did not start like our frames (not decoded) */
     uint64_t flows_dropped; /* flows past the table's bound: not followed */
 };

@@ -83,6 +83,7 @@ void nemesis_fault_opts_default(struct nemesis_fault_opts *opts)
     opts->dup_percent = 20;
     opts->delay_ms = 50;
     opts->jitter_ms = 10;
+    opts->delay_reorder_percent = 0;
     opts->reorder_percent = 25;
     opts->skew_ms = 200;
     opts->jump_ms = 60000;
@@ -102,6 +103,9 @@ int nemesis_fault_opts_check(const struct nemesis_fault_opts *o, char *errmsg)
     if (o->jitter_ms > o->delay_ms)
         return fl_errorf(errmsg, FL_EUSAGE, "jitter_ms: expected at most delay_ms (%u), got %u",
                          o->delay_ms, o->jitter_ms);
+    if (o->delay_reorder_percent < 0 || o->delay_reorder_percent > 100)
+        return fl_errorf(errmsg, FL_EUSAGE, "delay_reorder_percent: expected 0..100, got %d",
+                         o->delay_reorder_percent);
     if (o->reorder_percent < 0 || o->reorder_percent > 100)
         return fl_errorf(errmsg, FL_EUSAGE, "reorder_percent: expected 0..100, got %d",
                          o->reorder_percent);

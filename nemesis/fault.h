@@ -75,7 +75,10 @@ struct nemesis_fault_opts {
     int dup_percent;     /* duplicate: 1..100 */
     uint32_t delay_ms;   /* delay, reorder: added one-way per packet, 1..60000 */
     uint32_t jitter_ms;  /* delay, reorder: uniform +-jitter, <= delay_ms */
-    int reorder_percent; /* reorder: share of packets released at once (out of order) */
+    int delay_reorder_percent; /* delay: share of packets released at once (0..100, default 0:
+                                  a plain delay keeps the order) */
+    int reorder_percent;       /* reorder: the same share for the reorder kind (0..100,
+                                  default 25) */
     int64_t skew_ms;     /* clock-skew: each node offset uniformly in [-skew, +skew] */
     int64_t jump_ms;     /* clock-jump: one node jumps by +-jump */
     double rate;         /* clock-rate: one node's clock runs at this rate (0.1..10) */

@@ -65,8 +65,9 @@ static int plan_delay(struct fl_rng *rng, const struct nemesis_topology *topo, i
 {
     (void)rng;
     (void)leader;
-    /* delay.reorder_percent of the scenario: a share released at once, out of order. */
-    return plan_delay_common(topo, opts, opts->reorder_percent, f, errmsg);
+    /* Its own share (delay.reorder_percent of a scenario, 0 by default): a plain delay keeps
+     * the order; the reorder kind has reorder.percent. */
+    return plan_delay_common(topo, opts, opts->delay_reorder_percent, f, errmsg);
 }
 
 static int plan_reorder(struct fl_rng *rng, const struct nemesis_topology *topo, int leader,

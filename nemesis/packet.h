@@ -8,8 +8,10 @@
  *   duplicate  `table netdev nemesis_dup`: on ingress of each node's hub port,
  *              `ip daddr D numgen random mod 100 < x dup to "<D's port>"`.
  *              value {"percent":x,"links":{...}}
- *   delay      delay +- jitter per packet, one way (an RTT gets it twice).
- *   reorder    the same, with `reorder_percent` of the packets released at once.
+ *   delay      delay +- jitter per packet, one way (an RTT gets it twice); with
+ *              opts.delay_reorder_percent (default 0) a share released at once.
+ *   reorder    the same, with opts.reorder_percent (default 25) of the packets released
+ *              at once, ahead of the held ones.
  *              value {"delay_ms":d,"jitter_ms":j,"reorder_percent":r,"links":{...}}
  * Delay uses tc netem on the hub ports (per destination) when the kernel has
  * it (ctx->netem), else iptables `-j NFQUEUE --queue-bypass` rules in the hub

@@ -89,7 +89,7 @@ Test(harness_scenario, every_field_read)
         "\"read_consistency\":\"lease\",\"value_bytes\":16,\"op_timeout_ms\":250},"
         "\"nemesis\":{\"seed\":42,\"interval_ms\":100,\"duration_ms\":200,\"jitter_ms\":50,"
         "\"kinds\":[\"bridge\",\"membership-promote\"],\"options\":{\"loss\":{\"percent\":5},"
-        "\"delay\":{\"ms\":10,\"jitter_ms\":5,\"reorder_percent\":1},"
+        "\"delay\":{\"ms\":10,\"jitter_ms\":5,\"reorder_percent\":1},\"reorder\":{\"percent\":60},"
         "\"clock-rate\":{\"min\":0.9,\"max\":1.1}}},"
         "\"phases\":{\"warmup_s\":0,\"faults_s\":2,\"heal_s\":1,\"final_reads\":false},"
         "\"checkers\":[\"linearizable\"],\"expected\":\"invalid\"}";
@@ -111,6 +111,7 @@ Test(harness_scenario, every_field_read)
     cr_assert_eq(s.nemesis.weights[HARNESS_FAULT_KILL_ONE], 0, "given kinds replace the default");
     cr_assert_eq(s.nemesis.options.loss_percent, 5);
     cr_assert_eq(s.nemesis.options.delay_reorder_percent, 1);
+    cr_assert_eq(s.nemesis.options.reorder_percent, 60, "reorder has its own share");
     cr_assert_eq(s.phases.final_reads, false);
     cr_assert(!s.checkers[HARNESS_CHECKER_STATS]);
     cr_assert_eq(s.expected, HARNESS_EXPECT_INVALID);
@@ -225,6 +226,8 @@ Test(harness_scenario, every_field_names_its_path)
         {"{\"nemesis\":{\"options\":{\"delay\":{\"ms\":0}}}}", "nemesis.options.delay.ms: "},
         {"{\"nemesis\":{\"options\":{\"delay\":{\"reorder_percent\":101}}}}",
          "nemesis.options.delay.reorder_percent: "},
+        {"{\"nemesis\":{\"options\":{\"reorder\":{\"percent\":0}}}}",
+         "nemesis.options.reorder.percent: "},
         {"{\"nemesis\":{\"options\":{\"clock-skew\":{\"max_ms\":0}}}}",
          "nemesis.options.clock-skew.max_ms: "},
         {"{\"nemesis\":{\"options\":{\"clock-jump\":{\"max_ms\":\"1\"}}}}",

@@ -61,7 +61,7 @@ Test(nemesis_delayer, delay_adds_to_ping_rtt_and_heal_removes_rules_and_thread, 
     nemesis_fault_opts_default(&o);
     o.delay_ms = 40;
     o.jitter_ms = 5;
-    o.reorder_percent = 0; /* a plain delay holds every packet (delay takes delay.reorder_percent) */
+    cr_assert_eq(o.delay_reorder_percent, 0, "a plain delay holds every packet by default");
     cr_assert_eq(nemesis_fault_plan(&nemesis_packet_delay, &rng, &fx.topo, -1, &o, &f, fx.errmsg),
                  0, "%s", fx.errmsg);
     int threads = thread_count();

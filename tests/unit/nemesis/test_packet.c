@@ -42,7 +42,8 @@ Test(nemesis_packet, plans_cover_every_link_and_say_the_percentage)
     nemesis_fault_clear(&f);
 }
 
-/* Regression: plan_delay hard-coded 0, so delay.reorder_percent of a scenario never reordered. */
+/* Regression: plan_delay hard-coded 0, so delay.reorder_percent of a scenario never reordered;
+ * then delay and reorder shared one option whose default (25) made a plain delay reorder. */
 Test(nemesis_packet, delay_keeps_its_reorder_percent)
 {
     struct nemesis_topology t;
@@ -50,7 +51,9 @@ Test(nemesis_packet, delay_keeps_its_reorder_percent)
     cr_assert_eq(nemesis_topology_plan(&t, "abc123", NULL, 3, errmsg), 0);
     struct nemesis_fault_opts o;
     nemesis_fault_opts_default(&o);
-    o.reorder_percent = 10;
+    cr_assert_eq(o.delay_reorder_percent, 0); /* a plain delay keeps the order by default */
+    o.delay_reorder_percent = 10;
+    o.reorder_percent = 40; /* the reorder kind's, not the delay's */
     struct fl_rng rng;
     fl_rng_seed(&rng, 1);
     struct nemesis_fault f;
@@ -58,9 +61,12 @@ Test(nemesis_packet, delay_keeps_its_reorder_percent)
     cr_assert_eq(f.percent, 10);
     cr_assert_eq(json_integer_value(json_object_get(f.value, "reorder_percent")), 10);
     nemesis_fault_clear(&f);
-    o.reorder_percent = 0;
+    o.delay_reorder_percent = 0;
     cr_assert_eq(nemesis_fault_plan(&nemesis_packet_delay, &rng, &t, -1, &o, &f, errmsg), 0);
     cr_assert_eq(f.percent, 0);
+    nemesis_fault_clear(&f);
+    cr_assert_eq(nemesis_fault_plan(&nemesis_packet_reorder, &rng, &t, -1, &o, &f, errmsg), 0);
+    cr_assert_eq(f.percent, 40);
     nemesis_fault_clear(&f);
 }
 

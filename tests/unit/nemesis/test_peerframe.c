@@ -198,3 +198,34 @@ Test(nemesis_capread, a_stream_that_is_not_ours_shows_tcp_only)
     cr_assert_eq(r.st.bad_frames, 1, "the stream is counted as not ours");
     nemesis_capread_free(&r);
 }
+
+/* A segment that brings bytes a later one skipped arrived out of order: counted as reordered;
+ * bytes seen already are a retransmission only. */
+Test(nemesis_capread, reordered_segments_are_told_from_retransmissions)
+{
+    struct evs e = {0};
+    struct nemesis_capread r;
+    nemesis_capread_init(&r, 4, 0, on_ev, &e);
+    uint8_t pkt[600], d[100];
+    memset(d, 'x', sizeof d);
+    size_t n = packet(pkt, 0, 0x02, NULL, 0); /* SYN: data from 1 */
+    nemesis_capread_packet(&r, 1, pkt, n, n, NEMESIS_CAPREAD_DLT_EN10MB);
+    n = packet(pkt, 1, 0x18, d, 100); /* 1..100 */
+    nemesis_capread_packet(&r, 2, pkt, n, n, NEMESIS_CAPREAD_DLT_EN10MB);
+    n = packet(pkt, 201, 0x18, d, 100); /* 201..300 first: 101..200 skipped */
+    nemesis_capread_packet(&r, 3, pkt, n, n, NEMESIS_CAPREAD_DLT_EN10MB);
+    n = packet(pkt, 301, 0x18, d, 100); /* in order after it */
+    nemesis_capread_packet(&r, 4, pkt, n, n, NEMESIS_CAPREAD_DLT_EN10MB);
+    cr_assert_eq(r.st.reordered, 0);
+    n = packet(pkt, 101, 0x18, d, 100); /* the skipped one arrives */
+    nemesis_capread_packet(&r, 5, pkt, n, n, NEMESIS_CAPREAD_DLT_EN10MB);
+    cr_assert_eq(r.st.reordered, 1);
+    n = packet(pkt, 101, 0x18, d, 100); /* the same bytes again: a retransmission */
+    nemesis_capread_packet(&r, 6, pkt, n, n, NEMESIS_CAPREAD_DLT_EN10MB);
+    n = packet(pkt, 1, 0x18, d, 100);
+    nemesis_capread_packet(&r, 7, pkt, n, n, NEMESIS_CAPREAD_DLT_EN10MB);
+    cr_assert_eq(r.st.reordered, 1);
+    cr_assert_eq(r.st.retrans, 3);
+    cr_assert_eq(r.st.holes, 1);
+    nemesis_capread_free(&r);
+}
