@@ -41,8 +41,16 @@
 #                  the time budget (--budget, default 600 s from the start).
 #                  A run is stopped past its phases + 60 s (a check the
 #                  search finds hard) and counts as unknown.
+#   lab-<impl>-<family>  the same scenarios with the nodes on three hosts of the SSH lab
+#                  (scripts/ssh-lab.sh up 3; `faultline run --hosts`, the harness in the lab's
+#                  control namespace, --nodes 3), reference (partition, pause, kill, loss,
+#                  clock) and etcd (partition, pause, kill, loss), 15 s of faults: valid as in
+#                  namespaces, and nothing left on any host afterwards (no process carrying
+#                  the run marker, no faultline nft table, no run folder). The lab has fixed
+#                  namespace names: these entries take /run/fl-ssh-lab.lock one at a time.
 # --quick runs a smaller matrix (partition, kill, ack-before-fsync, no-dedup,
-# stale-read, txn-early-reads, etcd, ack-before-fsync under the disk faults) with 10 s
+# stale-read, txn-early-reads, etcd, ack-before-fsync under the disk faults, the lab's
+# reference and etcd partitions) with 10 s
 # fault phases for the valid entries.
 #
 # Entries run --jobs at a time (default 2: the runs are mostly waiting; each
@@ -133,6 +141,8 @@ if ((quick)); then
         "bug-stale-read|bug-stale-read|reference:bug=stale-read|||2"
         "bug-txn-early-reads|bug-txn-early-reads|reference:bug=txn-early-reads|||2"
         "disk-bug-ack-before-fsync|disk-lose-unsynced|reference:bug=ack-before-fsync|invalid|15|3"
+        "lab-ref-partition|partition-leader|lab:reference|valid|$ref_s|1"
+        "lab-etcd-partition|etcd-partition|lab:etcd|valid|$ref_s|1"
     )
 else
     ref_s=15
@@ -162,6 +172,16 @@ else
         "adapter-zookeeper|adapters/zookeeper/partition|client:adapters/zookeeper/partition.json|valid|$ref_s|1"
         # PostgreSQL list-append at REPEATABLE READ (snapshot isolation) checked at serializable: G2-item.
         "adapter-postgresql-rr|adapters/postgresql/list-append-repeatable-read|client:adapters/postgresql/list-append-repeatable-read.json|invalid|20|3"
+        # The nodes on the SSH lab's hosts over ssh (one fault class each): as in namespaces.
+        "lab-ref-partition|partition-leader|lab:reference|valid|$ref_s|1"
+        "lab-ref-pause|pause|lab:reference|valid|$ref_s|1"
+        "lab-ref-kill|kill|lab:reference|valid|$ref_s|1"
+        "lab-ref-loss|loss|lab:reference|valid|$ref_s|1"
+        "lab-ref-clock|clock-skew|lab:reference|valid|$ref_s|1"
+        "lab-etcd-partition|etcd-partition|lab:etcd|valid|$ref_s|1"
+        "lab-etcd-pause|pause|lab:etcd|valid|$ref_s|1"
+        "lab-etcd-kill|kill|lab:etcd|valid|$ref_s|1"
+        "lab-etcd-loss|loss|lab:etcd|valid|$ref_s|1"
     )
     for f in scenarios/bug-*.json; do
         b=$(basename "$f" .json)
@@ -175,6 +195,43 @@ else
     done
 fi
 
+# One run of a lab entry: the SSH lab up (3 hosts), `faultline run --hosts` from its control
+# namespace, a check that nothing is left on the hosts, the lab down; one lab at a time.
+# Writes "seeds: X" (V, I, U, or E with the reason on stderr) to $6 like compare does.
+lab_run() {
+    local sc=$1 impl=$2 secs=$3 heal=$4 seed=$5 outf=$6 errf=$7 dir=$8 limit=$9
+    local lk lab code v k e left=""
+    exec {lk}>/run/fl-ssh-lab.lock
+    flock -w 1800 "$lk" || { echo "the SSH lab stayed busy" >>"$errf"; echo "  seeds: E" >>"$outf"; return; }
+    lab=$(mktemp -d /tmp/fl-ci-lab.XXXXXX)
+    bash scripts/ssh-lab.sh down --dir "$lab/lab" >/dev/null 2>&1
+    if ! bash scripts/ssh-lab.sh up 3 --dir "$lab/lab" >>"$errf" 2>&1; then
+        echo "ssh-lab.sh up 3 failed" >>"$errf"
+        echo "  seeds: E" >>"$outf"
+    else
+        timeout -k 30 "$limit" bash scripts/ssh-lab.sh exec --dir "$lab/lab" "$fl" run "$(scenario_file "$sc")" \
+            --impl "$impl" --nodes 3 --seed "$seed" ${secs:+--time-limit "$secs"} --warmup 2 --heal "$heal" \
+            --no-capture --hosts "$lab/lab/hosts.json" --out "$dir" "${node_args[@]}" >>"$outf" 2>>"$errf"
+        code=$?
+        case $code in 0) v=V ;; 1) v=I ;; 2) v=U ;; 124 | 137) v=U ;; *) v=E; echo "faultline run exit $code" >>"$errf" ;; esac
+        for k in 1 2 3; do
+            ip netns exec "fl-lab-h$k" nft list tables 2>/dev/null | grep -q faultline && left+=" h$k:nft-table"
+            [[ -z $(ls -A "$lab/lab/h$k/work" 2>/dev/null) ]] || left+=" h$k:folder"
+        done
+        for e in /proc/[0-9]*/environ; do
+            grep -qszF "FAULTLINE_WORKDIR=$lab/lab/" "$e" && left+=" process:${e//[^0-9]/}"
+        done
+        if [[ -n $left ]]; then
+            echo "left on the lab hosts:$left" >>"$errf"
+            v=E
+        fi
+        echo "  seeds: $v" >>"$outf"
+    fi
+    bash scripts/ssh-lab.sh down --dir "$lab/lab" >/dev/null 2>&1
+    rm -rf "$lab"
+    exec {lk}>&-
+}
+
 # Runs one entry; writes $out/.state/NAME: status|verdicts|seconds|message.
 run_entry() {
     local name=$1 sc=$2 spec=$3 want=$4 secs=$5 max=$6 heal=${7:-3}
@@ -186,7 +243,7 @@ run_entry() {
         echo "-- $name: SKIPPED (shown by the simulated cluster: ctest sim_bugs)"
         return
     fi
-    if [[ ${spec%%:*} == etcd ]] && ! command -v etcd >/dev/null 2>&1; then
+    if [[ ${spec%%:*} == etcd || $spec == lab:etcd* ]] && ! command -v etcd >/dev/null 2>&1; then
         echo "skip||0|etcd is not installed (apt-get install etcd-server); entry skipped" >"$out/.state/$name"
         echo "-- $name: SKIPPED (etcd not installed)"
         return
@@ -213,9 +270,16 @@ run_entry() {
         fi
         local t1=$SECONDS
         local dir=$out/$name/seed-$seed
+        if [[ $spec == lab:* ]]; then
+            : >"$out/.state/$name.$seed.out"
+            : >"$out/.state/$name.$seed.err"
+            lab_run "$sc" "${spec#lab:}" "$secs" "$heal" "$seed" "$out/.state/$name.$seed.out" \
+                "$out/.state/$name.$seed.err" "$dir" "$(run_limit "$sc" "$secs" "$heal")"
+        else
         timeout -k 30 "$(run_limit "$sc" "$secs" "$heal")" "$fl" compare "$(scenario_file "$sc")" --impl "$spec" --test-count 1 --seed "$seed" \
             ${secs:+--time-limit "$secs"} --warmup 2 --heal "$heal" --no-capture --out "$dir" "${node_args[@]}" \
             >"$out/.state/$name.$seed.out" 2>"$out/.state/$name.$seed.err"
+        fi
         local code=$? v
         v=$(sed -n 's/^ *seeds: \([VIUE]\)$/\1/p' "$out/.state/$name.$seed.out" | head -1)
         if ((code == 124 || code == 137)); then
@@ -227,6 +291,8 @@ run_entry() {
         elif [[ -z $v ]]; then
             v=E
             msg="seed $seed: faultline compare exit $code: $(grep -v '^\[' "$out/.state/$name.$seed.err" | tail -1)"
+        elif [[ $v == E && $spec == lab:* ]]; then
+            msg="seed $seed: $(grep -v '^\[' "$out/.state/$name.$seed.err" | tail -1)"
         fi
         letters+=$v
         last=$((SECONDS - t1))
