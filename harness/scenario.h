@@ -243,8 +243,17 @@ const char *harness_op_name(enum harness_op v);
 const char *harness_fault_name(enum harness_fault v);
 const char *harness_checker_name(enum harness_checker v);
 const char *harness_expect_name(enum harness_expect v); /* NULL for HARNESS_EXPECT_NONE */
-/* Whether fault kind v can run with the nodes on hosts (scenario "hosts"). */
-bool harness_fault_on_hosts(enum harness_fault v);
+/* The name of a workload.txn_consistency value (checker/txn_model.h order). */
+const char *harness_txn_consistency_name(int v);
+/* Fewest voting nodes fault kind v needs to mean anything (0 out of range). */
+unsigned harness_fault_min_nodes(enum harness_fault v);
+/* Clock kinds (the nodes run under libfaketime), membership kinds. */
+bool harness_fault_is_clock(int k);
+bool harness_fault_is_membership(int k);
+/* Whether operation `op` (enum harness_op) belongs to `model`. */
+bool harness_model_has_op(enum harness_model model, int op);
+/* The implementation is a foreign one (process or client: harness/foreign.h). */
+bool harness_scenario_is_foreign(const struct harness_scenario *s);
 /* Parses a fault kind name; returns 0 or -1. */
 int harness_fault_parse(const char *s, enum harness_fault *out);
 
@@ -269,22 +278,9 @@ int harness_scenario_from_json(json_t *root, const char *name, struct harness_sc
  * of harness_scenario_from_json; errmsg names the file. */
 int harness_scenario_load(const char *path, struct harness_scenario *s, char *errmsg);
 
-/* Checks the cross-field rules of an already filled scenario (used after
- * command-line overrides such as --nodes or --impl). Returns 0 or FL_ESHAPE
- * with errmsg "scenario NAME: field.path: problem". */
-int harness_scenario_validate(const struct harness_scenario *s, const char *name, char *errmsg);
 
-/* Returns a new reference: the scenario as run, every field written out with
- * its value (defaults included, the seed when set), in the file format, so
- * harness_scenario_from_json gives back an equal struct. NULL on OOM. */
-json_t *harness_scenario_to_json(const struct harness_scenario *s);
-
-/* Returns a new reference: implementation.options.binary, args and the
- * foreign options (harness/foreign.h) as one JSON object, as adapters read
- * them. NULL on OOM. */
-json_t *harness_scenario_impl_options(const struct harness_scenario *s);
-
-/* True when two scenarios have the same content (all fields compared). */
-bool harness_scenario_equal(const struct harness_scenario *a, const struct harness_scenario *b);
+/* The rest of the module's interface, in its own files: the cross-field rules, JSON out. */
+#include "harness/scenario_check.h"
+#include "harness/scenario_json.h"
 
 #endif
