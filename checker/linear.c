@@ -33,7 +33,7 @@
 #define MAX_CEX_STATES     16
 #define MAX_CEX_CONCURRENT 32
 #define CHUNK_WORDS        (1u << 17) /* 1 MiB arena chunks */
-#define ROUND_FIRST        20000      /* configurations per key in the first round */
+#define ROUND_FIRST        5000       /* configurations per key in the first round */
 #define ROUND_GROWTH       8          /* each later round allows this many times more */
 #define ROUND_OVER         1          /* run()'s *err: the round's budget ran out */
 

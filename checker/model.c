@@ -112,6 +112,20 @@ bool checker_atom(struct checker_model *m, const json_t *v, int64_t *out)
     return ok;
 }
 
+const char *checker_atom_text_of(const struct checker_model *m, int64_t atom)
+{
+    const struct atomtab *t = m->atoms;
+    if (!t || atom < CHECKER_ATOM_BASE || atom >= CHECKER_ATOM_LIMIT)
+        return NULL;
+    size_t id = (size_t)(atom - CHECKER_ATOM_BASE);
+    return id < t->n ? t->by_id[id] : NULL;
+}
+
+bool checker_atom_text(struct checker_model *m, const char *text, int64_t *out)
+{
+    return atom_intern(m, text, out);
+}
+
 void checker_atom_describe(struct checker_model *m, int64_t atom, struct fl_buf *out)
 {
     struct atomtab *t = m->atoms;

@@ -102,6 +102,11 @@ void checker_model_destroy(struct checker_model *m);
 bool checker_atom(struct checker_model *m, const json_t *v, int64_t *out);
 /* Appends the JSON text of an atom to out ("nil" for CHECKER_NIL). */
 void checker_atom_describe(struct checker_model *m, int64_t atom, struct fl_buf *out);
+/* The canonical JSON text of an interned atom (owned by the table), or NULL
+ * for nil, integers and unknown ids. */
+const char *checker_atom_text_of(const struct checker_model *m, int64_t atom);
+/* Interns canonical JSON text as checker_atom() would have produced it. */
+bool checker_atom_text(struct checker_model *m, const char *text, int64_t *out);
 
 /* Operation codes (checker_op.f) of the register and kv models: a read of
  * a, a write of a, a cas from a to b, an append of a. checker/unique.c

@@ -2,6 +2,8 @@
  * driven through their vtables. */
 #include "common/alloc.h"
 #include "support/model_test.h"
+#include <stdio.h>
+#include <string.h>
 
 Test(checker_model_register, write_read_cas)
 {
@@ -103,6 +105,33 @@ Test(checker_model_kv, both_spellings_and_append)
     s = mt_must(&t, s, &write);
     cr_assert_not(mt_step(&t, s, &app, &next), "appending to an integer is illegal");
     cr_assert_not(t.m.oom, "illegal, not out of memory");
+    mt_destroy(&t);
+}
+
+/* Appends concatenate the atoms' JSON texts directly (no decode/encode);
+ * escapes, non-ASCII text and long values must come out as the value a get
+ * of the whole string names. */
+Test(checker_model_kv, append_concatenates_escaped_and_long_strings)
+{
+    struct model_test t;
+    cr_assert_eq(mt_create(&t, "kv", NULL, false), 0);
+    uint64_t s = t.m.ops->init(&t.m);
+    struct checker_op put = mt_ok(&t, "put", json_string("a\\\"q\n"));
+    struct checker_op app = mt_ok(&t, "append", json_string("\"\u00e9\t/"));
+    char big[700];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    struct checker_op app_big = mt_ok(&t, "append", json_string(big));
+    s = mt_must(&t, s, &put);
+    s = mt_must(&t, s, &app);
+    struct checker_op get = mt_ok(&t, "get", json_string("a\\\"q\n\"\u00e9\t/"));
+    mt_must(&t, s, &get);
+    s = mt_must(&t, s, &app_big);
+    char want[800];
+    snprintf(want, sizeof want, "a\\\"q\n\"\u00e9\t/%s", big);
+    struct checker_op get_big = mt_ok(&t, "get", json_string(want));
+    mt_must(&t, s, &get_big);
+    cr_assert_not(t.m.oom);
     mt_destroy(&t);
 }
 
