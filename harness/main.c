@@ -9,6 +9,7 @@
 #include "harness/index.h"
 #include "harness/report_cmd.h"
 #include "harness/run.h"
+#include "harness/runcmd.h"
 #include "harness/shrink.h"
 #include "nemesis/fsd.h"
 

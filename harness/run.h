@@ -33,11 +33,4 @@ struct harness_run_result {
 int harness_run_scenario(const struct harness_scenario *sc, const struct harness_run_opts *o,
                          struct harness_run_result *res, char *errmsg);
 
-/* Runs the run subcommand (argv[0] is "run"). Returns the exit code: 0 valid,
- * 1 invalid, 2 unknown, 3 usage or environment error (Jepsen's convention). */
-int harness_run_main(int argc, char **argv);
-
-/* `faultline replay RESULTS_DIR`: the saved scenario again, same seed. */
-int harness_replay_main(int argc, char **argv);
-
 #endif
