@@ -2,8 +2,18 @@
 #include "checker/check.h"
 
 #include "common/error.h"
+#include "common/mem.h"
+
+#include <stdio.h>
 
 #include <string.h>
+
+/* What the check allocates per operation besides the search caches (per-key
+ * operation arrays, the unique-value procedure's sort, the search's stack
+ * and bitsets), and the least cache worth starting a search with. Measured
+ * with bench_checker --memory: peak RSS less the RSS after loading. */
+#define CHECKER_SEARCH_BYTES_PER_OP 160
+#define CHECKER_SEARCH_MIN_CACHE    ((size_t)4 << 20)
 
 void checker_check_defaults(enum fl_history_format format, bool *initial_zero, bool *nil_read_any)
 {
@@ -49,8 +59,8 @@ int checker_check_file(const char *path, const struct checker_check_options *opt
 {
     int rc;
     memset(res, 0, sizeof *res);
-    rc = checker_history_load(h, path, opt->format, errmsg);
-    if (rc < 0)
+    rc = checker_history_load_capped(h, path, opt->format, opt->max_rss, errmsg);
+    if (rc < 0 && !(rc == FL_EBUDGET && h->truncated))
         return rc;
     const struct checker_model_ops *model;
     if (opt->model) {
@@ -61,6 +71,38 @@ int checker_check_file(const char *path, const struct checker_check_options *opt
         model = checker_detect_model(h);
     }
     *model_used = model;
+    if (h->truncated) {
+        /* "PATH: line N: ..." -> the reason without the path the output
+         * line already starts with. */
+        size_t plen = strlen(path);
+        const char *why = strncmp(errmsg, path, plen) == 0 && errmsg[plen] == ':'
+                              ? errmsg + plen + 2
+                              : errmsg;
+        res->verdict = CHECKER_UNKNOWN;
+        snprintf(res->reason, sizeof res->reason, "%s", why);
+        return 0;
+    }
+    struct checker_limits limits = opt->limits;
+    if (opt->max_rss) {
+        /* The search gets what the history left, less what it allocates per
+         * operation besides its caches (measured: README "Memory"). */
+        size_t rss = fl_mem_rss();
+        size_t need = rss + h->n_ops * CHECKER_SEARCH_BYTES_PER_OP + CHECKER_SEARCH_MIN_CACHE;
+        if (rss && need > opt->max_rss) {
+            res->verdict = CHECKER_UNKNOWN;
+            res->n_ops = h->n_ops;
+            snprintf(res->reason, sizeof res->reason,
+                     "the history leaves no room for the search within --max-memory %zu MiB "
+                     "(%zu MiB resident for %zu operations, %zu MiB more needed)",
+                     opt->max_rss >> 20, rss >> 20, h->n_ops, (need - opt->max_rss + (1 << 20) - 1) >> 20);
+            return 0;
+        }
+        if (rss) {
+            size_t room = opt->max_rss - (need - CHECKER_SEARCH_MIN_CACHE);
+            size_t cap = limits.max_memory ? limits.max_memory : checker_default_max_memory();
+            limits.max_memory = room < cap ? room : cap;
+        }
+    }
 
     struct checker_model_config cfg = {0};
     json_t *zero = NULL;
@@ -77,7 +119,7 @@ int checker_check_file(const char *path, const struct checker_check_options *opt
     if (opt->initial)
         cfg.initial = opt->initial;
     cfg.nil_read_any = opt->nil_read_any >= 0 ? opt->nil_read_any != 0 : nil_any;
-    rc = checker_linear_check(h, model, &cfg, &opt->limits, res, errmsg);
+    rc = checker_linear_check(h, model, &cfg, &limits, res, errmsg);
     json_decref(zero);
     return rc;
 }

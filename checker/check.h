@@ -14,6 +14,12 @@ struct checker_check_options {
     json_t *initial;               /* borrowed; NULL: the format's default (below) */
     int nil_read_any;              /* -1: the format's default */
     struct checker_limits limits;
+    /* Bytes the whole process may keep resident (faultline check's
+     * --max-memory): reading stops past it, and the search caches get what
+     * the loaded history leaves (at most limits.max_memory). Over it, the
+     * verdict is `unknown` with the reason, never an out-of-memory kill.
+     * 0: no process-wide bound (limits.max_memory alone caps the caches). */
+    size_t max_rss;
 };
 
 /* Defaults by format. Knossos/Jepsen EDN histories use Knossos's conventions:
@@ -31,7 +37,9 @@ const struct checker_model_ops *checker_detect_model(const struct checker_histor
 /* Loads `path` into *h (caller frees with checker_history_free, also on
  * error) and checks it into *res (caller frees with checker_result_free).
  * *model_used is set to the model chosen. Returns 0 for any verdict, or a
- * negative code with errmsg naming file, line and field. */
+ * negative code with errmsg naming file, line and field. A history that does
+ * not fit opt->max_rss is verdict `unknown` (reason: how far reading got)
+ * with h->truncated set and no operations. */
 int checker_check_file(const char *path, const struct checker_check_options *opt,
                        struct checker_history *h, struct checker_result *res,
                        const struct checker_model_ops **model_used, char *errmsg);

@@ -3,6 +3,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/mem.h"
 #include "common/rng.h"
 
 #include <string.h>
@@ -120,6 +121,107 @@ static int key_id(struct checker_history *h, struct keytab *kt, json_t *key, uin
     return 0;
 }
 
+/* ==== Values: equal values shared ==== */
+
+/* Open addressing over values that can be compared cheaply: integers,
+ * strings, and arrays of at most 4 of those (a cas's [old new]). With unique
+ * values every write's value is held once and every read's value is the
+ * written one, instead of one allocation per event. The table holds one
+ * reference per entry. */
+struct valtab {
+    json_t **slots;
+    size_t cap, n;
+};
+
+static bool internable(const json_t *v, int depth)
+{
+    switch (json_typeof(v)) {
+    case JSON_INTEGER:
+    case JSON_STRING:
+        return true;
+    case JSON_ARRAY:
+        if (depth > 0 || json_array_size(v) > 4)
+            return false;
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const json_t *e = json_array_get(v, i);
+            if (!json_is_null(e) && !internable(e, depth + 1))
+                return false;
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
+static uint64_t value_hash(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_INTEGER:
+        return fl_mix64((uint64_t)json_integer_value(v) ^ 0x9e3779b97f4a7c15ULL);
+    case JSON_STRING:
+        return fl_hash_str(json_string_value(v)) ^ 0x51;
+    case JSON_ARRAY: {
+        uint64_t x = 0xa5a5 + json_array_size(v);
+        for (size_t i = 0; i < json_array_size(v); i++)
+            x = fl_mix64(x ^ value_hash(json_array_get(v, i)));
+        return x;
+    }
+    default:
+        return 7;
+    }
+}
+
+/* Returns a new reference to a value equal to `v` (borrowed): the shared one
+ * when `v` can be interned, else `v` itself; NULL when out of memory. */
+static json_t *intern_value(struct checker_history *h, json_t *v)
+{
+    if (json_is_null(v) || json_is_true(v) || json_is_false(v) || !internable(v, 0))
+        return json_incref(v); /* singletons, or kept as read */
+    struct valtab *t = h->values;
+    if (!t) {
+        t = fl_calloc(1, sizeof *t);
+        if (!t)
+            return NULL;
+        h->values = t;
+    }
+    if ((t->n + 1) * 2 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        json_t **slots = fl_calloc(cap, sizeof *slots);
+        if (!slots)
+            return NULL;
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->slots[i])
+                continue;
+            size_t j = value_hash(t->slots[i]) & (cap - 1);
+            while (slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = t->slots[i];
+        }
+        fl_free(t->slots);
+        t->slots = slots;
+        t->cap = cap;
+    }
+    size_t j = value_hash(v) & (t->cap - 1);
+    while (t->slots[j]) {
+        if (json_equal(t->slots[j], v))
+            return json_incref(t->slots[j]);
+        j = (j + 1) & (t->cap - 1);
+    }
+    t->slots[j] = json_incref(v);
+    t->n++;
+    return json_incref(v);
+}
+
+static void valtab_free(struct valtab *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->cap; i++)
+        json_decref(t->slots[i]);
+    fl_free(t->slots);
+    fl_free(t);
+}
+
 /* ==== Pairing ==== */
 
 /* Open operation per process: index into ops, or -1. Processes are dense
@@ -233,6 +335,20 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
     h->format = r->format;
 
     while ((rc = fl_history_reader_next(r, &ev, errmsg)) == 1) {
+        /* Every 8192 events: one read of /proc/self/statm (~2 us), so the
+         * bound costs nothing measurable and overshoots by at most 8192
+         * events' worth of memory. */
+        if (h->max_rss && (h->n_events & 8191) == 0) {
+            size_t rss = fl_mem_rss();
+            if (rss > h->max_rss) {
+                rc = fl_errorf(errmsg, FL_EBUDGET,
+                               "%s: line %llu: the history needs more memory than --max-memory "
+                               "%zu MiB (%.1f MiB resident after %zu operations)",
+                               path, (unsigned long long)ev.line, h->max_rss >> 20,
+                               (double)rss / (1 << 20), h->n_ops);
+                goto out;
+            }
+        }
         int64_t pos = (int64_t)h->n_events++;
         if (ev.process == FL_PROCESS_NODE) {
             if ((rc = keep_node_event(h, &ev, &node_cap)) < 0) {
@@ -281,20 +397,21 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
             op->call_time = ev.time;
             op->ret_time = -1;
             op->call_line = ev.line;
-            op->invoke_value = ev.value ? json_incref(ev.value) : json_null();
+            op->invoke_value = ev.value ? intern_value(h, ev.value) : json_null();
             op->value = json_incref(op->invoke_value);
             if (ev.key) {
-                op->key = json_incref(ev.key);
+                /* The key table's value, shared by every op of the key. */
                 if ((rc = key_id(h, &keys, ev.key, &op->key_id)) < 0) {
-                    json_decref(op->key);
                     json_decref(op->value);
                     json_decref(op->invoke_value);
                     fl_errorf(errmsg, rc, "%s: line %llu: key: too many keys", path,
                               (unsigned long long)ev.line);
                     goto out;
                 }
+                op->key = json_incref(h->keys[op->key_id]);
             }
-            if (!op->f || (ev.node && !op->node) || (ev.consistency && !op->consistency)) {
+            if (!op->f || !op->invoke_value || (ev.node && !op->node) ||
+                (ev.consistency && !op->consistency)) {
                 json_decref(op->key);
                 json_decref(op->value);
                 json_decref(op->invoke_value);
@@ -339,8 +456,13 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
             if (ev.type == FL_EVENT_OK) {
                 h->n_ok++;
                 if (ev.value) {
+                    json_t *v = intern_value(h, ev.value);
+                    if (!v) {
+                        rc = fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", path);
+                        goto out;
+                    }
                     json_decref(op->value);
-                    op->value = json_incref(ev.value);
+                    op->value = v;
                 }
             } else {
                 h->n_fail++;
@@ -370,14 +492,15 @@ out:
     return rc;
 }
 
-int checker_history_load(struct checker_history *h, const char *path, enum fl_history_format format,
-                         char *errmsg)
+int checker_history_load_capped(struct checker_history *h, const char *path,
+                                enum fl_history_format format, size_t max_rss, char *errmsg)
 {
     struct fl_history_reader r;
     memset(h, 0, sizeof *h);
     h->path = fl_strdup(path);
     if (!h->path)
         return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", path);
+    h->max_rss = max_rss;
     int rc = fl_history_reader_open(&r, path, format, errmsg);
     if (rc < 0) {
         fl_free(h->path);
@@ -386,9 +509,24 @@ int checker_history_load(struct checker_history *h, const char *path, enum fl_hi
     }
     rc = checker_history_read(h, &r, errmsg);
     fl_history_reader_close(&r);
-    if (rc < 0)
+    if (rc < 0) {
+        /* Over the memory bound, the history is released but keeps its name
+         * and says why it is empty. */
+        char *keep = rc == FL_EBUDGET ? h->path : NULL;
+        if (keep)
+            h->path = NULL;
         checker_history_free(h);
+        h->path = keep;
+        h->truncated = keep != NULL;
+        h->max_rss = max_rss;
+    }
     return rc;
+}
+
+int checker_history_load(struct checker_history *h, const char *path, enum fl_history_format format,
+                         char *errmsg)
+{
+    return checker_history_load_capped(h, path, format, 0, errmsg);
 }
 
 void checker_history_free(struct checker_history *h)
@@ -410,6 +548,7 @@ void checker_history_free(struct checker_history *h)
         fl_event_clear(&h->node_events[i]);
     fl_free(h->node_events);
     strtab_free(h->strings);
+    valtab_free(h->values);
     fl_free(h->path);
     memset(h, 0, sizeof *h);
 }

@@ -18,13 +18,16 @@
 #define CHECKER_POS_NEVER INT64_MAX  /* ret position of an operation that never completed */
 #define CHECKER_MAX_OPS   (1u << 26) /* operations in one history */
 
-/* One operation. Strings and JSON values are owned by the history. */
+/* One operation. Strings and JSON values are owned by the history: each
+ * pointer member holds a reference, and equal keys and equal scalar values
+ * (and short arrays of scalars, such as a cas's [old new]) share one JSON
+ * value, so a read costs no allocation for the value it returns. */
 struct checker_hop {
     int64_t process;
     enum fl_event_type status;   /* FL_EVENT_OK, FL_EVENT_FAIL or FL_EVENT_INFO */
+    uint32_t key_id;             /* dense key number; 0 when there are no keys */
     const char *f;               /* interned in the history */
     json_t *key;                 /* NULL for histories without keys */
-    uint32_t key_id;             /* dense key number; 0 when there are no keys */
     json_t *value;               /* effective value (see above); never NULL (json null) */
     json_t *invoke_value;        /* the invoke's value; never NULL */
     int64_t call, ret;           /* event positions (0-based order of observation) */
@@ -51,6 +54,12 @@ struct checker_history {
     struct fl_event *node_events;
     size_t n_node_events;
     void *strings; /* intern table */
+    void *values;  /* interned JSON values */
+    /* Reading stops once the process's resident memory passes max_rss bytes
+     * (0: no bound); the history is then emptied and marked truncated, and
+     * loading fails with FL_EBUDGET (a verdict of `unknown`, not an error). */
+    size_t max_rss;
+    bool truncated;
 };
 
 /* Reads and pairs a whole history file. Rejects (FL_EHISTORY with errmsg
@@ -59,7 +68,13 @@ struct checker_history {
  * invoke's. */
 int checker_history_load(struct checker_history *h, const char *path, enum fl_history_format format,
                          char *errmsg);
-/* Pairs events from an open reader (borrowed). */
+/* As checker_history_load, stopping with FL_EBUDGET (h->truncated set, the
+ * operations released, errmsg "PATH: line N: ...") once the resident memory
+ * of the process exceeds max_rss bytes (0: no bound). The caller frees h in
+ * every case. */
+int checker_history_load_capped(struct checker_history *h, const char *path,
+                                enum fl_history_format format, size_t max_rss, char *errmsg);
+/* Pairs events from an open reader (borrowed), within h->max_rss. */
 int checker_history_read(struct checker_history *h, struct fl_history_reader *r, char *errmsg);
 void checker_history_free(struct checker_history *h);
 

@@ -19,7 +19,6 @@
 
 /* Bounds on untrusted input. */
 #define FL_HISTORY_MAX_LINE  (1u << 20)   /* bytes in one JSONL/log line */
-#define FL_HISTORY_MAX_FILE  (1ull << 30) /* bytes of a whole-file (EDN) input */
 #define FL_HISTORY_MAX_DEPTH 64           /* nesting of values */
 #define FL_HISTORY_MAX_FSTR  64           /* bytes of an `f` name */
 

@@ -1,9 +1,10 @@
 /* history_edn.c - Jepsen/Knossos EDN histories: the reader backend and the one-map writer.
  *
  * Accepted shapes: a top-level vector or list of maps, or a bare sequence of
- * maps (one per line or spread over lines). The file is loaded whole (at most
- * FL_HISTORY_MAX_FILE bytes) and the maps are converted one at a time, so
- * only one event's JSON exists at once. */
+ * maps (one per line or spread over lines). The file is read through a
+ * window of about 2 MiB that slides forward (an event is at most
+ * FL_HISTORY_MAX_LINE bytes, as a JSONL or log line), and the maps are
+ * converted one at a time, so memory does not grow with the file. */
 #include "common/alloc.h"
 #include "common/edn.h"
 #include "common/error.h"
@@ -13,9 +14,12 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* Room for one whole event past the read position, and some to spare. */
+#define WINDOW ((size_t)2 * FL_HISTORY_MAX_LINE + 65536)
+
 struct edn_hist {
-    char *data; /* the whole file */
-    size_t len;
+    char *buf; /* WINDOW bytes: [rd.data, rd.end) is what is buffered */
+    bool eof;  /* nothing past rd.end */
     struct fl_edn_reader rd;
     char close;         /* ']' or ')' inside a top-level collection, 0 when bare */
     uint64_t open_line; /* where that collection opened */
@@ -24,34 +28,69 @@ struct edn_hist {
 
 /* ==== Reading ==== */
 
-/* Loads the rest of r->fp into h->data. */
-static int load(struct fl_history_reader *r, struct edn_hist *h, char *errmsg)
+/* Slides the window so that at least FL_HISTORY_MAX_LINE + 2 bytes follow
+ * rd.p (or the file ends before): a form that does not end inside the
+ * window is longer than an event may be. Keeps the current line's start
+ * when it is near, so error columns stay true. */
+static int fill(struct fl_history_reader *r, struct edn_hist *h, char *errmsg)
 {
-    size_t cap = 0;
-    for (;;) {
-        if (h->len == cap) {
-            if (cap >= FL_HISTORY_MAX_FILE) {
-                if (fread(h->data + h->len, 1, 1, r->fp) == 0 && !ferror(r->fp))
-                    return 0;
-                return fl_errorf(errmsg, FL_ELIMIT, "larger than %llu bytes",
-                                 (unsigned long long)FL_HISTORY_MAX_FILE);
-            }
-            size_t ncap = cap ? cap * 2 : 65536;
-            if (ncap > FL_HISTORY_MAX_FILE)
-                ncap = FL_HISTORY_MAX_FILE;
-            /* One spare byte lets us tell "exactly the limit" from "over it". */
-            char *p = fl_realloc(h->data, ncap + 1);
-            if (!p)
-                return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
-            h->data = p;
-            cap = ncap;
-        }
-        size_t n = fread(h->data + h->len, 1, cap - h->len, r->fp);
-        h->len += n;
+    struct fl_edn_reader *rd = &h->rd;
+    if (h->eof || (size_t)(rd->end - rd->p) >= FL_HISTORY_MAX_LINE + 2)
+        return 0;
+    const char *keep = rd->p;
+    if (rd->line_start <= rd->p && rd->p - rd->line_start <= 4096)
+        keep = rd->line_start;
+    size_t shift = (size_t)(keep - h->buf), have = (size_t)(rd->end - keep);
+    memmove(h->buf, keep, have);
+    rd->p -= shift;
+    rd->line_start = rd->line_start >= keep ? rd->line_start - shift : h->buf;
+    while (have < WINDOW && !h->eof) {
+        size_t n = fread(h->buf + have, 1, WINDOW - have, r->fp);
+        have += n;
         if (n == 0) {
             if (ferror(r->fp))
-                return fl_errorf(errmsg, -EIO, "read error");
-            return 0;
+                return fl_errorf(errmsg, -EIO, "line %llu: read error",
+                                 (unsigned long long)rd->line);
+            h->eof = true;
+        }
+    }
+    rd->data = h->buf;
+    rd->end = h->buf + have;
+    return 0;
+}
+
+/* fl_edn_skip over the stream: whitespace, commas and comments may run past
+ * the window (they are consumed and the window slides); a discarded form
+ * may not be longer than an event. Returns 1 when a form follows, 0 at the
+ * end of the file, or a negative code. */
+static int skip(struct fl_history_reader *r, struct edn_hist *h, char *errmsg)
+{
+    struct fl_edn_reader *rd = &h->rd;
+    for (;;) {
+        int rc = fill(r, h, errmsg);
+        if (rc < 0)
+            return rc;
+        rc = fl_edn_skip(rd, errmsg);
+        if (rc != 0 || h->eof)
+            return rc;
+        /* The window ended in whitespace or a comment: is it a comment,
+         * i.e. does the last (partial) line hold a ';' or '#!'? Then the
+         * rest of that line, past the window, is comment too. */
+        const char *q = rd->end;
+        while (q > rd->data && q[-1] != '\n')
+            q--;
+        bool comment = false;
+        for (const char *c = q; c < rd->end; c++)
+            if (*c == ';' || (*c == '#' && c + 1 < rd->end && c[1] == '!'))
+                comment = true;
+        rd->p = rd->end;
+        while (comment) {
+            if ((rc = fill(r, h, errmsg)) < 0)
+                return rc;
+            while (rd->p < rd->end && *rd->p != '\n')
+                rd->p++;
+            if (rd->p < rd->end || h->eof)
+                comment = false;
         }
     }
 }
@@ -64,7 +103,7 @@ static int edn_next(struct fl_history_reader *r, struct fl_event *ev, char *errm
 
     if (h->done)
         return 0;
-    rc = fl_edn_skip(&h->rd, errmsg);
+    rc = skip(r, h, errmsg);
     r->line = h->rd.line;
     if (rc < 0)
         return rc;
@@ -77,7 +116,7 @@ static int edn_next(struct fl_history_reader *r, struct fl_event *ev, char *errm
         if (*h->rd.p == h->close) {
             h->rd.p++;
             h->done = 1;
-            rc = fl_edn_skip(&h->rd, errmsg);
+            rc = skip(r, h, errmsg);
             r->line = h->rd.line;
             if (rc < 0)
                 return rc;
@@ -103,14 +142,19 @@ static int edn_next(struct fl_history_reader *r, struct fl_event *ev, char *errm
     ev->line = line;
     rc = fl_edn_read(&h->rd, &obj, errmsg);
     r->line = h->rd.line;
-    if (rc < 0)
-        return rc;
-    if ((size_t)(h->rd.p - start) > FL_HISTORY_MAX_LINE) {
+    /* An error at the window's end (not the file's) means the form ran into
+     * it: more than FL_HISTORY_MAX_LINE + 2 bytes, too long whatever else. */
+    bool too_long = rc < 0 ? !h->eof && (h->rd.p >= h->rd.end || strstr(errmsg, "unterminated") ||
+                                         strstr(errmsg, "end of input"))
+                           : (size_t)(h->rd.p - start) > FL_HISTORY_MAX_LINE;
+    if (too_long) {
         /* The same bound as a JSONL or log line: one event, not a bulk value. */
         json_decref(obj);
         return fl_errorf(errmsg, FL_ELIMIT, "line %llu: event longer than %u bytes",
                          (unsigned long long)line, FL_HISTORY_MAX_LINE);
     }
+    if (rc < 0)
+        return rc;
     if (!json_is_object(obj)) {
         const char *what = json_is_array(obj) ? "a collection" : "a scalar";
         json_decref(obj);
@@ -128,7 +172,7 @@ static void edn_close(struct fl_history_reader *r)
 {
     struct edn_hist *h = r->impl;
     if (h) {
-        fl_free(h->data);
+        fl_free(h->buf);
         fl_free(h);
     }
     r->impl = NULL;
@@ -142,10 +186,13 @@ int fl__history_edn_open(struct fl_history_reader *r, char *errmsg)
     struct edn_hist *h = fl_calloc(1, sizeof *h);
     if (!h)
         return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
-    if ((rc = load(r, h, errmsg)) < 0)
+    h->buf = fl_malloc(WINDOW);
+    if (!h->buf) {
+        rc = fl_errorf(errmsg, FL_ENOMEM, "out of memory");
         goto err;
-    fl_edn_reader_init(&h->rd, h->data ? h->data : "", h->len);
-    rc = fl_edn_skip(&h->rd, errmsg);
+    }
+    fl_edn_reader_init(&h->rd, h->buf, 0);
+    rc = skip(r, h, errmsg);
     if (rc < 0)
         goto err;
     if (rc > 0 && (*h->rd.p == '[' || *h->rd.p == '(')) {
@@ -159,7 +206,7 @@ int fl__history_edn_open(struct fl_history_reader *r, char *errmsg)
     return 0;
 
 err:
-    fl_free(h->data);
+    fl_free(h->buf);
     fl_free(h);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include "checker/gen.h"
 #include "common/error.h"
 #include "common/history.h"
+#include "common/mem.h"
 #include "common/rng.h"
 #include "support/test_support.h"
 
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* A fresh temporary path (tmpfs when there is one); caller unlinks. */
@@ -225,4 +228,77 @@ Test(checker_check, unknown_model_is_an_error_naming_the_option)
     cr_assert(strstr(errmsg, "bogus"), "%s", errmsg);
     checker_result_free(&res);
     checker_history_free(&h);
+}
+
+/* ==== --max-memory bounds the whole process (issue 14 item 3) ==== */
+
+/* Checks `path` in a child with the process bounded to its resident memory
+ * now plus `room` bytes; the child exits 0 when the verdict is `want` and
+ * its peak resident memory stayed within the bound (plus the 8192 events
+ * between two looks at it), 10 + verdict otherwise, 20 on a peak over. */
+static int check_bounded(const char *path, size_t room, enum checker_verdict want)
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
+        size_t base = fl_mem_rss();
+        opt.max_rss = base + room;
+        opt.limits.threads = 1;
+        struct checker_history h;
+        struct checker_result res;
+        const struct checker_model_ops *used;
+        char errmsg[FL_ERRMSG_SIZE] = "";
+        int rc = checker_check_file(path, &opt, &h, &res, &used, errmsg);
+        int code = 0;
+        if (rc < 0)
+            code = 9;
+        else if (res.verdict != want)
+            code = 10 + (int)res.verdict;
+        else if (want == CHECKER_UNKNOWN &&
+                 (!h.truncated || !strstr(res.reason, "needs more memory than --max-memory")))
+            code = 30;
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        if (code == 0 && (size_t)ru.ru_maxrss * 1024 > opt.max_rss + ((size_t)4 << 20))
+            code = 20;
+        if (code)
+            fprintf(stderr, "check_bounded(%s): rc %d verdict %s reason \"%s\" peak %ld KiB "
+                            "bound %zu KiB\n",
+                    path, rc, checker_verdict_name(res.verdict), res.reason, ru.ru_maxrss,
+                    opt.max_rss >> 10);
+        _exit(code);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status), "the check was killed (signal %d), not bounded",
+              WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return WEXITSTATUS(status);
+}
+
+/* A history larger than the bound is `unknown` with the reason, in every
+ * format, and the process stays within the bound instead of being killed;
+ * with room enough the same history is decided. */
+Test(checker_check, history_over_max_memory_is_unknown_not_killed, .timeout = 300)
+{
+    struct checker_gen_config cfg;
+    checker_gen_defaults(&cfg);
+    cfg.n_ops = 60000; /* ~11 MB of JSONL, ~11 MB resident once read */
+    cfg.processes = 16;
+    cfg.crash_rate = 0.05;
+    cfg.seed = 14;
+    char jsonl[64], edn[64], errmsg[FL_ERRMSG_SIZE];
+    tmp_path(jsonl, sizeof jsonl, "bigj");
+    tmp_path(edn, sizeof edn, "bige");
+    cr_assert_eq(checker_gen_write(&cfg, jsonl, errmsg), 0, "%s", errmsg);
+    convert(jsonl, edn, FL_FORMAT_EDN);
+    const char *paths[] = {jsonl, edn};
+    for (int i = 0; i < 2; i++) {
+        cr_expect_eq(check_bounded(paths[i], (size_t)3 << 20, CHECKER_UNKNOWN), 0, "%s",
+                     paths[i]);
+        cr_expect_eq(check_bounded(paths[i], (size_t)400 << 20, CHECKER_VALID), 0, "%s",
+                     paths[i]);
+    }
+    unlink(jsonl);
+    unlink(edn);
 }

@@ -460,3 +460,69 @@ Test(history_edn, allocation_failures_are_reported)
     }
     cr_assert(done);
 }
+
+/* ==== Streaming: the file goes through a ~2 MiB window ==== */
+
+/* Builds "[" + pad + events + "]" where pad is `n_pad` bytes of `fill`
+ * (after `lead`), so that the events sit past the first window. */
+static char *padded(const char *lead, char fill, size_t n_pad, const char *events)
+{
+    size_t ll = strlen(lead), le = strlen(events);
+    char *s = malloc(1 + ll + n_pad + le + 3);
+    cr_assert(s);
+    s[0] = '[';
+    memcpy(s + 1, lead, ll);
+    memset(s + 1 + ll, fill, n_pad);
+    memcpy(s + 1 + ll + n_pad, events, le);
+    strcpy(s + 1 + ll + n_pad + le, "]\n");
+    return s;
+}
+
+/* A comment and a run of whitespace longer than the window are skipped
+ * whole: an event-like text inside the comment is not read, the events
+ * after them are, with their true line numbers. */
+Test(history_edn, long_comment_and_whitespace_cross_the_window)
+{
+    char *text = padded("; {:type :invoke, :f :read, :process 9} ", 'x', 5u << 20,
+                        "\n  \n{:type :invoke, :f :write, :process 1, :value 3}\n");
+    size_t len = strlen(text);
+    char *ws = padded("", ' ', 5u << 20, "{:type :ok, :f :write, :process 1, :value 3}\n");
+    char *both = malloc(len + strlen(ws) + 1);
+    cr_assert(both);
+    memcpy(both, text, len - 2); /* without "]\n" */
+    strcpy(both + len - 2, ws + 1);
+    struct got g;
+    read_text(both, &g);
+    cr_assert_eq(g.rc, 0, "%s", g.err);
+    cr_assert_eq(g.n, 2);
+    cr_assert_eq(g.ev[0].process, 1);
+    cr_assert_eq(g.ev[0].line, 3);
+    cr_assert_eq(g.ev[1].type, FL_EVENT_OK);
+    cr_assert_eq(g.ev[1].line, 4);
+    got_free(&g);
+    free(text);
+    free(ws);
+    free(both);
+}
+
+/* An event longer than FL_HISTORY_MAX_LINE is refused as such, also when it
+ * starts deep in a large file; a syntax error early in a large file is
+ * reported as itself, not as a length. */
+Test(history_edn, event_over_the_line_cap_and_early_errors_in_large_files)
+{
+    char *text = padded("{:type :invoke, :f :write, :process 1, :value \"", 'y', 3u << 20,
+                        "\"}\n");
+    struct got g;
+    read_text(text, &g);
+    cr_assert_eq(g.rc, FL_ELIMIT, "%s", g.err);
+    cr_assert(strstr(g.err, "line 1: event longer than"), "%s", g.err);
+    got_free(&g);
+    free(text);
+    text = padded("{:type :invoke, :f :write, :process 1, :value #foo 1}\n", ' ', 3u << 20,
+                  "{:type :ok, :f :write, :process 1, :value 3}\n");
+    read_text(text, &g);
+    cr_assert(g.rc < 0 && g.rc != FL_ELIMIT, "%s", g.err);
+    cr_assert(strstr(g.err, "line 1: column 48: tagged literal"), "%s", g.err);
+    got_free(&g);
+    free(text);
+}
