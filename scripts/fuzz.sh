@@ -3,6 +3,7 @@
 # for a while on a scratch copy of its seed corpus. Exits non-zero if any target crashed.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     (or FUZZ_SECONDS=N; default 30 per target)
+#   FUZZ_JOBS=N: targets run N at a time (default: the number of CPUs)
 #
 # Crash inputs are kept in tests/fuzz/artifacts/<target>/ (ignored by git);
 # replay one with build-fuzz/tests/fuzz/<target> <file>. Inputs the run
@@ -26,25 +27,45 @@ fi
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFL_FUZZ=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
 
-status=0
-for t in "${targets[@]}"; do
-    name=${t#fuzz_}
-    seeds=$root/tests/fuzz/corpus/$name
-    work=$build/fuzz-corpus/$t
-    artifacts=$root/tests/fuzz/artifacts/$t
+# One target: its own corpus copy, log and artifacts; prints its summary when done.
+fuzz_one() {
+    local t=$1 name=${1#fuzz_}
+    local seeds=$root/tests/fuzz/corpus/$name work=$build/fuzz-corpus/$1
+    local artifacts=$root/tests/fuzz/artifacts/$1 log=$build/$1.log
     mkdir -p "$work" "$artifacts"
     [ -d "$seeds" ] && cp -n "$seeds"/* "$work"/ 2>/dev/null || true
-    log=$build/$t.log
-    echo "== $t: ${seconds}s on $(ls "$work" | wc -l) inputs (log: $log)"
+    local inputs
+    inputs=$(ls "$work" | wc -l)
     if "$build/tests/fuzz/$t" "$work" -max_total_time="$seconds" -max_len=4096 \
         -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" >"$log" 2>&1; then
-        grep -E "^stat::number_of_executed_units|^Done" "$log" || true
+        # One write per target, so that targets running side by side do not interleave.
+        printf '== %s: %ss on %s inputs (log: %s)\n%s\n' "$t" "$seconds" "$inputs" "$log" \
+            "$(grep -E "^stat::number_of_executed_units|^Done" "$log" || true)"
     else
-        echo "!! $t crashed; input and trace:" >&2
-        grep -E "^(==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)" "$log" >&2 || true
-        tail -n 40 "$log" >&2
-        status=1
+        printf '!! %s crashed; input and trace:\n%s\n%s\n' "$t" \
+            "$(grep -E "^(==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)" "$log" || true)" \
+            "$(tail -n 40 "$log")" >&2
+        return 1
     fi
+}
+
+# The targets run FUZZ_JOBS at a time (default: the number of CPUs): each libFuzzer run is
+# one process on one core for its SECONDS, so running them side by side keeps every
+# target's time and cuts the wall time.
+jobs=${FUZZ_JOBS:-$(nproc)}
+status=0
+running=0
+for t in "${targets[@]}"; do
+    if ((running >= jobs)); then
+        wait -n || status=1
+        running=$((running - 1))
+    fi
+    fuzz_one "$t" &
+    running=$((running + 1))
+done
+while ((running > 0)); do
+    wait -n || status=1
+    running=$((running - 1))
 done
 exit $status

@@ -4,6 +4,12 @@
 # the fuzzers for a bounded time and the correctness matrix on real clusters
 # (scripts/ci-correctness.sh). Exits non-zero on any failure.
 #
+# ctest runs nproc tests at a time, integration tests included (each run has its
+# own namespaces; tests/integration/CMakeLists.txt says which may not overlap).
+# The sanitized build runs the long integration tests shorter or not at all, and
+# the unique-value property test on 5,000 of its 100,000 cases (tests/CMakeLists.txt,
+# tests/integration/CMakeLists.txt); the Release build runs them in full.
+#
 #   scripts/test.sh            everything
 #   FL_TEST_QUICK=1 scripts/test.sh   Release build only, no fuzzing, no correctness matrix
 #   FL_CORRECTNESS=full|quick|off     the correctness matrix (default full)
