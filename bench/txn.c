@@ -2,6 +2,7 @@
  *
  *   bench_txn [--sizes 10000,100000,1000000] [--workload list-append|rw-register]
  *             [--plant G-single|G1c|G1a] [--consistency C] [--procs P] [--dir DIR]
+ *             [--keep 1]
  *
  * For each size it writes a history (checker/txn_gen.h: a simulated
  * strict-serializable store, optionally with one planted anomaly) to DIR
@@ -9,11 +10,13 @@
  * memory (ru_maxrss) is that check's alone: load, inference, graph, cycle
  * search, witness, as `faultline check --model ...` does. Prints wall and
  * CPU time (the child's user + system: the figure that survives a shared,
- * loaded machine) and peak memory; never asserts on time. */
+ * loaded machine) and peak memory; never asserts on time. --keep 1 leaves
+ * the histories in DIR (to profile `faultline check --model ...` on them). */
 #include "checker/txn_check.h"
 #include "checker/txn_gen.h"
 #include "common/error.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +72,7 @@ static int check_one(const char *path, enum checker_txn_workload w, enum checker
 int main(int argc, char **argv)
 {
     const char *sizes = "10000,100000,1000000", *dir = "/tmp";
+    bool keep = false;
     struct checker_txn_gen_config cfg;
     enum checker_txn_consistency cons = CHECKER_TXN_STRICT_SERIALIZABLE;
     checker_txn_gen_defaults(&cfg);
@@ -83,6 +87,8 @@ int main(int argc, char **argv)
             sizes = v;
         else if (strcmp(a, "--dir") == 0)
             dir = v;
+        else if (strcmp(a, "--keep") == 0)
+            keep = strcmp(v, "0") != 0;
         else if (strcmp(a, "--plant") == 0)
             cfg.plant = v;
         else if (strcmp(a, "--procs") == 0)
@@ -141,7 +147,10 @@ int main(int argc, char **argv)
                "%.2f s)\n",
                cpu, (double)cfg.n_txns / cpu, (double)ru.ru_maxrss / 1024, (double)size / 1048576,
                g1 - g0);
-        unlink(path);
+        if (keep)
+            printf("  kept %s\n", path);
+        else
+            unlink(path);
     }
     free(list);
     return 0;

@@ -66,7 +66,8 @@ static int key_intern(struct checker_txn_history *h, const char *s, size_t n, ui
     for (; h->key_slots[i]; i = (i + 1) & mask) {
         uint32_t k = h->key_slots[i] - 1;
         const char *t = h->names + h->key_off[k];
-        if (strncmp(t, s, n) == 0 && t[n] == '\0') {
+        size_t tn = (k + 1 < h->n_keys ? h->key_off[k + 1] : h->names_len) - h->key_off[k] - 1;
+        if (tn == n && memcmp(t, s, n) == 0) {
             *id = k;
             return 0;
         }
@@ -427,6 +428,12 @@ static int jp_string(struct jp *j, const char *field, size_t *len)
     return 0;
 }
 
+/* isdigit() without the locale table lookup. */
+static inline bool is_digit(char c)
+{
+    return (unsigned char)(c - '0') < 10;
+}
+
 /* Reads an integer; a fraction or exponent is refused (values are ids). */
 static int jp_int(struct jp *j, const char *field, int64_t *out)
 {
@@ -436,12 +443,12 @@ static int jp_int(struct jp *j, const char *field, int64_t *out)
         neg = true;
         q++;
     }
-    if (q >= j->end || !isdigit((unsigned char)*q))
+    if (q >= j->end || !is_digit(*q))
         return jp_err(j, field, "expected an integer");
-    if (*q == '0' && q + 1 < j->end && isdigit((unsigned char)q[1]))
+    if (*q == '0' && q + 1 < j->end && is_digit(q[1]))
         return jp_err(j, field, "leading zero");
     uint64_t v = 0;
-    for (; q < j->end && isdigit((unsigned char)*q); q++) {
+    for (; q < j->end && is_digit(*q); q++) {
         unsigned d = (unsigned)(*q - '0');
         if (v > (UINT64_C(9223372036854775808) - d) / 10)
             return jp_err(j, field, "integer out of range");
@@ -554,6 +561,22 @@ static int jp_expect(struct jp *j, char c, const char *field, const char *what)
     return 0;
 }
 
+/* Writes "value[i]" into field (>= 32 bytes). */
+static void value_field(char *field, size_t i)
+{
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i > 0);
+    memcpy(field, "value[", 6);
+    for (size_t k = 0; k < n; k++)
+        field[6 + k] = digits[n - 1 - k];
+    field[6 + n] = ']';
+    field[7 + n] = '\0';
+}
+
 /* Parses a txn value (the span [p, end) of "value") into the scratch. */
 static int jp_txn_value(struct jp *j, struct checker_txn_history *h, struct scratch *s)
 {
@@ -569,7 +592,7 @@ static int jp_txn_value(struct jp *j, struct checker_txn_history *h, struct scra
         return 0;
     }
     for (size_t i = 0;; i++) {
-        snprintf(field, sizeof field, "value[%zu]", i);
+        value_field(field, i); /* for error messages: no printf per micro-op */
         struct checker_txn_mop *m;
         if ((rc = scratch_mop(s, &m)) < 0)
             return fl_errorf(j->errmsg, rc, "line %" PRIu64 ": value: %s", j->line,
@@ -652,6 +675,22 @@ static int jp_txn_value(struct jp *j, struct checker_txn_history *h, struct scra
 }
 
 /* One JSONL line: returns 0 (event taken or skipped) or a negative code. */
+/* fl_event_type_parse for a string of known length, without a strcmp chain. */
+static bool event_type_parse(const char *s, size_t n, enum fl_event_type *type)
+{
+    if (n == 2 && memcmp(s, "ok", 2) == 0)
+        *type = FL_EVENT_OK;
+    else if (n == 6 && memcmp(s, "invoke", 6) == 0)
+        *type = FL_EVENT_INVOKE;
+    else if (n == 4 && memcmp(s, "fail", 4) == 0)
+        *type = FL_EVENT_FAIL;
+    else if (n == 4 && memcmp(s, "info", 4) == 0)
+        *type = FL_EVENT_INFO;
+    else
+        return false;
+    return true;
+}
+
 static int jsonl_line(struct loader *ld, struct jp *j)
 {
     int rc;
@@ -676,21 +715,22 @@ static int jsonl_line(struct loader *ld, struct jp *j)
         char name[16] = "";
         if (n < sizeof name)
             memcpy(name, j->str, n + 1);
+#define NAME_IS(lit) (n == sizeof lit - 1 && memcmp(name, lit, sizeof lit - 1) == 0)
         if ((rc = jp_expect(j, ':', name, "expected ':'")) < 0)
             return rc;
         jp_ws(j);
-        if (strcmp(name, "type") == 0) {
+        if (NAME_IS("type")) {
             if ((rc = jp_string(j, "type", &n)) < 0)
                 return rc;
-            if (fl_event_type_parse(j->str, &e.type) < 0)
+            if (!event_type_parse(j->str, n, &e.type))
                 return jp_err(j, "type", "expected invoke, ok, fail or info");
             have_type = true;
-        } else if (strcmp(name, "f") == 0) {
+        } else if (NAME_IS("f")) {
             if ((rc = jp_string(j, "f", &n)) < 0)
                 return rc;
             txn = n == 3 && memcmp(j->str, "txn", 3) == 0;
             have_f = true;
-        } else if (strcmp(name, "process") == 0) {
+        } else if (NAME_IS("process")) {
             if (j->p < j->end && *j->p == '"') {
                 if ((rc = jp_string(j, "process", &n)) < 0)
                     return rc;
@@ -701,7 +741,7 @@ static int jsonl_line(struct loader *ld, struct jp *j)
             } else if ((rc = jp_int(j, "process", &e.process)) < 0)
                 return rc;
             have_process = true;
-        } else if (strcmp(name, "time") == 0 && j->p < j->end && *j->p != 'n') {
+        } else if (NAME_IS("time") && j->p < j->end && *j->p != 'n') {
             const char *save = j->p;
             if (jp_int(j, "time", &e.time) < 0) { /* a real time: keep -1 */
                 j->p = save;
@@ -709,7 +749,7 @@ static int jsonl_line(struct loader *ld, struct jp *j)
                 if ((rc = jp_skip(j, "time")) < 0)
                     return rc;
             }
-        } else if (strcmp(name, "value") == 0) {
+        } else if (NAME_IS("value")) {
             value = j->p;
             if (have_f && txn && !nemesis) {
                 /* the common case (f before value): parse it once, right here */
@@ -723,6 +763,7 @@ static int jsonl_line(struct loader *ld, struct jp *j)
             value_end = j->p;
         } else if ((rc = jp_skip(j, name)) < 0)
             return rc;
+#undef NAME_IS
         jp_ws(j);
         if (j->p < j->end && *j->p == ',') {
             j->p++;

@@ -38,11 +38,16 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 33);
 }
 
+/* Runs of 16 consecutive values of a key share one hashed block of slots, so
+ * the writes of a run (values mostly counted up) and the reads that name them
+ * in order touch neighbouring cache lines instead of one random line each. */
 static size_t wslot(const struct ctx *c, uint32_t key, int64_t value)
 {
-    size_t i =
-        mix(((uint64_t)key << 40) ^ (uint64_t)value ^ ((uint64_t)key * 0x9e3779b97f4a7c15ull)) &
-        c->wmask;
+    uint64_t v = (uint64_t)value;
+    size_t i = (mix(((uint64_t)key << 40) ^ (v >> 4) ^ ((uint64_t)key * 0x9e3779b97f4a7c15ull))
+                    << 4 |
+                (v & 15)) &
+               c->wmask;
     for (;; i = (i + 1) & c->wmask) {
         const struct wslot *w = &c->wslots[i];
         if (w->mop == NONE || (w->key == key && w->value == value))
@@ -905,6 +910,9 @@ int checker_txn_infer(const struct checker_txn_history *h, enum checker_txn_work
     LAP("index");
     if ((rc = resolve_reads(&c)) < 0)
         goto out;
+    /* No more writer lookups: give the table back before the edges take memory. */
+    fl_free(c.wslots);
+    c.wslots = NULL;
     LAP("resolve");
     rc = w == CHECKER_TXN_LIST_APPEND ? infer_append(&c) : infer_register(&c);
     if (rc < 0)
