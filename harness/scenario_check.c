@@ -130,20 +130,23 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
             "etcd has no lease reads to choose; use \"linearizable\" or \"sequential\" "
             "(serializable)");
     if (s->implementation.impl == HARNESS_IMPL_ETCD &&
-        s->workload.model != HARNESS_MODEL_REGISTER && s->workload.model != HARNESS_MODEL_KV)
-        return harness__fail(c, FL_ESHAPE, "workload", "model",
-                             "the etcd adapter drives the register and kv models only, not %s",
-                             harness_model_name(s->workload.model));
+        s->workload.model != HARNESS_MODEL_REGISTER && s->workload.model != HARNESS_MODEL_KV &&
+        s->workload.model != HARNESS_MODEL_RW_REGISTER)
+        return harness__fail(
+            c, FL_ESHAPE, "workload", "model",
+            "the etcd adapter drives the register, kv and rw-register models only, not %s",
+            harness_model_name(s->workload.model));
 
     bool txn = s->workload.model == HARNESS_MODEL_LIST_APPEND ||
                s->workload.model == HARNESS_MODEL_RW_REGISTER;
     if (txn && s->implementation.impl != HARNESS_IMPL_CLIENT &&
-        s->implementation.impl != HARNESS_IMPL_REFERENCE)
+        s->implementation.impl != HARNESS_IMPL_REFERENCE &&
+        s->implementation.impl != HARNESS_IMPL_ETCD)
         return harness__fail(
             c, FL_ESHAPE, "workload", "model",
-            "the %s transactions run on the reference node or through a client program "
-            "(impl \"client\", workloads/CLIENT_PROTOCOL.md); the %s implementation has "
-            "no txn operation",
+            "the %s transactions run on the reference node, etcd (rw-register) or through a "
+            "client program (impl \"client\", workloads/CLIENT_PROTOCOL.md); the %s "
+            "implementation has no txn operation",
             harness_model_name(s->workload.model), harness_impl_name(s->implementation.impl));
     if (txn && s->workload.value_bytes)
         return harness__fail(c, FL_ESHAPE, "workload", "value_bytes",

@@ -13,8 +13,15 @@
  *             etcd has no lease reads: WORKLOAD_LEASE reads are linearizable)
  *   cas    -> /v3/kv/txn   compare VALUE == old (old null: VERSION == 0),
  *             success put new; "succeeded" absent/false -> FAIL (definite)
- * The register model has no key: it uses "r". Models counter/set/queue are
- * refused by client_open.
+ *   txn    -> /v3/kv/txn   (rw-register) no compare, success = one
+ *             request_range per ["r", k, null] and one request_put per
+ *             ["w", k, v], in the micro-ops' order: etcd applies them as one
+ *             transaction, a range seeing the txn's earlier puts; the reads
+ *             come back from responses[i].response_range. etcd refuses two
+ *             puts of one key in a txn (InvalidArgument: FAIL, definite).
+ *             A txn of reads only is classified as a read.
+ * The register model has no key: it uses "r". Models counter/set/queue and
+ * list-append are refused by client_open.
  *
  * Outcomes (the mapping scenarios/README.md documents):
  *   HTTP 200 with a JSON body                    -> OK (cas: FAIL if not succeeded)
@@ -215,7 +222,7 @@ struct ec_req {
     bool resp_too_big;
     enum ec_kind kind;
     unsigned member;
-    const char *f;              /* EC_OP: "read", "write", "cas" */
+    const char *f;              /* EC_OP: "read", "write", "cas", "txn", "txn-read" (reads only) */
     struct workload_call *call; /* EC_OP */
     struct ec_lead *lead;       /* EC_STATUS, EC_MEMBERS */
     struct ec_req *prev, *next; /* in flight */
@@ -520,10 +527,50 @@ static json_t *range_value(json_t *doc, const char **error)
 }
 
 /* Classifies a finished operation into call's outcome/value/error. */
+/* The micro-ops of `op` (a txn) with each read filled in from the txn
+ * answer's responses[i].response_range; NULL with *error set when the answer
+ * does not match the request. */
+static json_t *txn_value(const json_t *op, json_t *doc, const char **error)
+{
+    const json_t *mops = json_object_get(op, "value");
+    json_t *resp = json_object_get(doc, "responses"), *out = json_array();
+    if (!json_is_array(resp) || json_array_size(resp) != json_array_size(mops) || out == NULL) {
+        json_decref(out);
+        *error = "etcd: txn answer does not match the request";
+        return NULL;
+    }
+    for (size_t i = 0; i < json_array_size(mops); i++) {
+        const json_t *m = json_array_get(mops, i);
+        const char *f = json_string_value(json_array_get(m, 0));
+        json_t *v;
+        if (f != NULL && strcmp(f, "r") == 0) {
+            json_t *rr = json_object_get(json_array_get(resp, i), "response_range");
+            if (!json_is_object(rr)) {
+                json_decref(out);
+                *error = "etcd: txn answer does not match the request";
+                return NULL;
+            }
+            if ((v = range_value(rr, error)) == NULL) {
+                json_decref(out);
+                return NULL;
+            }
+        } else {
+            v = json_incref(json_array_get(m, 2));
+        }
+        if (json_array_append_new(out, json_pack("[O,O,o]", json_array_get(m, 0),
+                                                 json_array_get(m, 1), v)) != 0) {
+            json_decref(out);
+            *error = "out of memory";
+            return NULL;
+        }
+    }
+    return out;
+}
+
 static void op_classify(struct ec_req *r, CURLcode code)
 {
     struct workload_call *call = r->call;
-    bool is_read = strcmp(r->f, "read") == 0;
+    bool is_read = strcmp(r->f, "read") == 0 || strcmp(r->f, "txn-read") == 0;
     long status = 0;
     call->value = NULL;
     call->error = NULL;
@@ -545,16 +592,24 @@ static void op_classify(struct ec_req *r, CURLcode code)
                       : strstr(gw_message(doc), "timed out") != NULL ? "etcd: request timed out"
                       : strstr(gw_message(doc), "leader changed") != NULL ? "etcd: leader changed"
                       : strstr(gw_message(doc), "no leader") != NULL      ? "etcd: no leader"
+                      : strstr(gw_message(doc), "duplicate key") != NULL
+                          ? "etcd: duplicate key given in txn request"
                       : strstr(gw_message(doc), "too many requests") != NULL
                           ? "etcd: too many requests"
                           : "etcd: error answer";
         json_decref(doc);
         return;
     }
-    if (is_read) {
+    if (strcmp(r->f, "read") == 0) {
         const char *err = NULL;
         call->value = range_value(doc, &err);
         call->outcome = call->value != NULL ? WORKLOAD_OK : WORKLOAD_FAIL;
+        call->error = err;
+    } else if (strncmp(r->f, "txn", 3) == 0) {
+        const char *err = NULL;
+        call->value = txn_value(call->op, doc, &err);
+        /* It committed (HTTP 200): without its reads it is evidence of nothing we can use. */
+        call->outcome = call->value != NULL ? WORKLOAD_OK : is_read ? WORKLOAD_FAIL : WORKLOAD_UNKNOWN;
         call->error = err;
     } else if (strcmp(r->f, "cas") == 0) {
         bool ok = json_is_true(json_object_get(doc, "succeeded"));
@@ -678,9 +733,11 @@ static int etcd_client_open(void **out, uv_loop_t *loop, const struct workload_c
                             uint64_t op_timeout_ms, char *errmsg)
 {
     (void)op_timeout_ms;
-    if (cl->model != WORKLOAD_REGISTER && cl->model != WORKLOAD_KV)
+    if (cl->model != WORKLOAD_REGISTER && cl->model != WORKLOAD_KV &&
+        cl->model != WORKLOAD_RW_REGISTER)
         return fl_errorf(errmsg, FL_EUNSUPPORTED,
-                         "etcd adapter: the %s model is not supported (register and kv only)",
+                         "etcd adapter: the %s model is not supported (register, kv and "
+                         "rw-register only)",
                          workload_model_name(cl->model));
     if (cl->n == 0 || cl->n > WORKLOAD_MAX_NODES)
         return fl_errorf(errmsg, FL_EUSAGE, "etcd adapter: %u nodes", cl->n);
@@ -717,12 +774,74 @@ static int etcd_client_open(void **out, uv_loop_t *loop, const struct workload_c
     return 0;
 }
 
+/* An rw-register transaction as one /v3/kv/txn (see the top of the file). */
+static int etcd_txn(struct ec_client *c, struct workload_call *call)
+{
+    const json_t *mops = json_object_get(call->op, "value");
+    if (c->model != WORKLOAD_RW_REGISTER || !json_is_array(mops) || json_array_size(mops) == 0)
+        return FL_EUNSUPPORTED;
+    json_t *ops = json_array();
+    bool reads_only = true;
+    int rv = FL_ENOMEM;
+    for (size_t i = 0; ops != NULL && i < json_array_size(mops); i++) {
+        const json_t *m = json_array_get(mops, i);
+        const char *f = json_string_value(json_array_get(m, 0));
+        const char *key = json_string_value(json_array_get(m, 1));
+        if (f == NULL || key == NULL || json_array_size(m) != 3 ||
+            (strcmp(f, "r") != 0 && strcmp(f, "w") != 0)) {
+            rv = FL_ESHAPE;
+            goto err;
+        }
+        char *k64 = b64_encode(key, strlen(key)), *v64 = NULL;
+        json_t *req = NULL;
+        if (k64 != NULL && f[0] == 'r') {
+            req = json_pack("{s:{s:s}}", "request_range", "key", k64);
+        } else if (k64 != NULL) {
+            reads_only = false;
+            char *t = json_dumps(json_array_get(m, 2), JSON_COMPACT | JSON_ENCODE_ANY);
+            v64 = t != NULL ? b64_encode(t, strlen(t)) : NULL;
+            free(t);
+            if (v64 != NULL)
+                req = json_pack("{s:{s:s,s:s}}", "request_put", "key", k64, "value", v64);
+        }
+        fl_free(k64);
+        fl_free(v64);
+        if (req == NULL || json_array_append_new(ops, req) != 0)
+            goto err;
+    }
+    if (ops == NULL)
+        goto err;
+    struct ec_req *r = fl_calloc(1, sizeof *r);
+    if (r == NULL)
+        goto err;
+    char *body = body_text(json_pack("{s:o}", "success", ops)); /* steals ops */
+    if (body == NULL) {
+        req_free(r);
+        return FL_ENOMEM;
+    }
+    r->kind = EC_OP;
+    r->call = call;
+    r->f = reads_only ? "txn-read" : "txn";
+    call->impl = r;
+    rv = req_start(c, r, c->cur, "/v3/kv/txn", body, call->timeout_ms);
+    if (rv != 0) {
+        call->impl = NULL;
+        req_free(r);
+    }
+    return rv;
+err:
+    json_decref(ops);
+    return rv;
+}
+
 static int etcd_invoke(void *client, struct workload_call *call)
 {
     struct ec_client *c = client;
     if (c->closing)
         return FL_EUSAGE;
     const char *f = json_string_value(json_object_get(call->op, "f"));
+    if (f != NULL && strcmp(f, "txn") == 0)
+        return etcd_txn(c, call);
     if (f == NULL || (strcmp(f, "read") != 0 && strcmp(f, "write") != 0 && strcmp(f, "cas") != 0))
         return FL_EUNSUPPORTED;
     const char *key = json_string_value(json_object_get(call->op, "key"));

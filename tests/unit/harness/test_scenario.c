@@ -468,6 +468,13 @@ Test(harness_scenario, txn_models_and_checker)
     refused("{\"implementation\":{\"impl\":\"process\",\"options\":{\"binary\":\"/x\"}},"
             "\"workload\":{\"model\":\"list-append\"}}",
             "workload.model", "no txn operation");
+    /* etcd: rw-register transactions (one /v3/kv/txn), not list-append. */
+    cr_assert_eq(parse("{\"implementation\":{\"impl\":\"etcd\"},\"workload\":{\"model\":"
+                       "\"rw-register\"}}",
+                       &s, errmsg),
+                 0, "%s", errmsg);
+    refused("{\"implementation\":{\"impl\":\"etcd\"},\"workload\":{\"model\":\"list-append\"}}",
+            "workload.model", "rw-register");
     snprintf(text, sizeof text, "{%s,\"workload\":{\"model\":\"list-append\",\"txn_max_ops\":17}}",
              client);
     refused(text, "workload.txn_max_ops", NULL);

@@ -403,3 +403,75 @@ Test(workload_adapter_etcd_live, close_completes_calls_in_flight_before_its_call
     json_decref(call.op);
     json_decref(call.value);
 }
+
+/* One rw-register txn through a client opened for that model (the suite's is kv). */
+static enum workload_outcome do_txn(const char *text, json_t **value, const char **error)
+{
+    struct workload_cluster cl = L.cl;
+    cl.model = WORKLOAD_RW_REGISTER;
+    void *kv = L.client, *rw = NULL;
+    char err[256];
+    cr_assert_eq(workload_adapter_etcd.client_open(&rw, &L.loop, &cl, 1000, err), 0, "%s", err);
+    L.client = rw;
+    struct workload_call call = {.timeout_ms = 5000};
+    call.op = op(text);
+    run_call(&call, workload_adapter_etcd.invoke);
+    json_decref(call.op);
+    *value = call.value;
+    if (error != NULL)
+        *error = call.error;
+    bool closed = false;
+    workload_adapter_etcd.client_close(rw, on_closed, &closed);
+    while (!closed)
+        uv_run(&L.loop, UV_RUN_ONCE);
+    L.client = kv;
+    return call.outcome;
+}
+
+static void expect_txn(const char *text, const char *want)
+{
+    json_t *v = NULL;
+    cr_assert_eq(do_txn(text, &v, NULL), WORKLOAD_OK, "%s", text);
+    char *got = json_dumps(v, JSON_COMPACT);
+    cr_assert_str_eq(got, want, "%s -> %s", text, got);
+    free(got);
+    json_decref(v);
+}
+
+/* rw-register transactions are one etcd txn: reads see the txn's own earlier
+ * writes and what earlier txns wrote; two puts of one key are refused by etcd
+ * before anything is applied (a definite failure). */
+Test(workload_adapter_etcd_live, rw_register_txns_read_in_order_and_duplicate_puts_fail)
+{
+    if (!etcd_on_path())
+        cr_skip_test("etcd not installed");
+    expect_txn("{\"f\":\"txn\",\"value\":[[\"r\",\"t1\",null],[\"w\",\"t1\",1],[\"r\",\"t1\",null],"
+               "[\"w\",\"t2\",2]]}",
+               "[[\"r\",\"t1\",null],[\"w\",\"t1\",1],[\"r\",\"t1\",1],[\"w\",\"t2\",2]]");
+    expect_txn("{\"f\":\"txn\",\"value\":[[\"r\",\"t2\",null],[\"r\",\"t1\",null]]}",
+               "[[\"r\",\"t2\",2],[\"r\",\"t1\",1]]");
+    json_t *v = NULL;
+    const char *error = NULL;
+    cr_assert_eq(do_txn("{\"f\":\"txn\",\"value\":[[\"w\",\"t1\",3],[\"w\",\"t1\",4]]}", &v, &error),
+                 WORKLOAD_FAIL);
+    cr_assert_null(v);
+    cr_assert_str_eq(error, "etcd: duplicate key given in txn request");
+    expect_txn("{\"f\":\"txn\",\"value\":[[\"r\",\"t1\",null]]}", "[[\"r\",\"t1\",1]]");
+    /* A txn is for the rw-register model only; list-append micro-ops are refused. */
+    struct workload_cluster cl = L.cl;
+    cl.model = WORKLOAD_RW_REGISTER;
+    void *rw = NULL;
+    char err[256];
+    cr_assert_eq(workload_adapter_etcd.client_open(&rw, &L.loop, &cl, 1000, err), 0, "%s", err);
+    struct workload_call call = {.timeout_ms = 5000};
+    call.op = op("{\"f\":\"txn\",\"value\":[[\"append\",\"t1\",5]]}");
+    cr_assert_neq(workload_adapter_etcd.invoke(rw, &call), 0);
+    json_decref(call.op);
+    call.op = op("{\"f\":\"txn\",\"value\":[[\"r\",\"t1\",null]]}");
+    cr_assert_neq(workload_adapter_etcd.invoke(L.client, &call), 0, "a kv client took a txn");
+    json_decref(call.op);
+    bool closed = false;
+    workload_adapter_etcd.client_close(rw, on_closed, &closed);
+    while (!closed)
+        uv_run(&L.loop, UV_RUN_ONCE);
+}
