@@ -17,7 +17,9 @@
 #                  15 s: valid at strict-serializable (the txn checker)
 #   etcd           etcd under partitions (scenarios/etcd-partition.json), 15 s:
 #                  must be valid; skipped, with a message, when etcd is not
-#                  installed
+#                  installed; etcd-txn, its rw-register transactions
+#                  (scenarios/etcd-rw-register.json), 15 s: must be unknown
+#                  (no anomaly; rw-register cannot order concurrent writes)
 #   disk-*         the disk-fault filesystem (scenarios/disk-lose-unsynced.json,
 #                  power losses that forget unsynced writes), 15 s: the reference
 #                  node and etcd valid, reference:bug=ack-before-fsync invalid
@@ -157,6 +159,9 @@ else
         # list-append transactions, one log entry each, under partitions, kills and pauses.
         "ref-txn|txn-list-append|reference|valid|$ref_s|1"
         "etcd|etcd-partition|etcd|valid|$ref_s|1"
+        # etcd rw-register txns: no anomaly may show; unknown, as rw-register leaves the
+        # order of concurrent writes open (scenarios/README.md).
+        "etcd-txn|etcd-rw-register|etcd|unknown|$ref_s|1"
         # The figure-3-7 steps on a correct node (5 nodes, one round in 30 s): valid.
         "ref-figure-3-7|bug-commit-old-term|reference|valid|30|1"
         # Power losses through the disk-fault filesystem (any implementation).
