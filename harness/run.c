@@ -41,6 +41,7 @@
 #include "nemesis/schedule.h"
 #include "nemesis/topology.h"
 #include "harness/nodelife.h"
+#include "harness/nodes.h"
 #include "node/client/client.h"
 #include "node/io/auth.h"
 #include "workloads/adapter.h"
@@ -68,13 +69,10 @@ struct run {
     char *argv[MAXN][WORKLOAD_ARGV_MAX];
     char env[MAXN][NEMESIS_CLOCK_ENV_N][NEMESIS_CLOCK_ENV_MAX];
     const char *envp[MAXN][NEMESIS_CLOCK_ENV_N + 1];
-    struct nemesis_process procs[MAXN];
-    bool started[MAXN];
-    uint64_t started_ms[MAXN]; /* when each node (re)started: libfaketime scales from there */
+    struct harness_nodes nodes; /* the node processes and their disks */
     bool use_clock;
     /* The disk-fault filesystem over each node's data directory (nemesis/disk.h). */
     bool use_disk;
-    struct nemesis_disk disks[MAXN];
     char self_exe[PATH_SZ];
     /* Nodes on hosts over ssh (scenario "hosts"), NULL in namespaces. */
     struct harness_hosts *hosts;
@@ -144,72 +142,6 @@ static void fail_run(struct run *r, const char *fmt, ...)
 }
 
 /* ==== Nodes ==== */
-
-static int start_node(struct run *r, unsigned i, char *errmsg)
-{
-    if (r->life_ok && harness_nodelife_before_start(&r->life, i, errmsg) != 0)
-        return -1;
-    struct nemesis_process_opts o = {
-        .ns = r->topo.nodes[i].ns,
-        .argv = (const char *const *)r->argv[i],
-        .env = r->use_clock ? r->envp[i] : NULL,
-        .log_path = r->logs[i],
-        .registry_run = r->topo.run,
-        .die_with_parent = true,
-        .whole_namespace = true,
-    };
-    if (r->hosts != NULL)
-        o = (struct nemesis_process_opts){.argv = o.argv, .env = o.env, .log_path = o.log_path,
-                                          .remote = &r->hosts->remote, .host = i};
-    int rv = nemesis_process_start(&r->procs[i], &o, errmsg);
-    if (rv == 0 && r->life_ok)
-        harness_nodelife_started(&r->life, i);
-    if (rv == 0) {
-        r->started_ms[i] = uv_now(&r->loop);
-        r->started[i] = true;
-    }
-    return rv;
-}
-
-static void stop_nodes(struct run *r)
-{
-    for (unsigned i = 0; i < r->cl.n; i++) {
-        if (!r->started[i])
-            continue;
-        struct nemesis_exit ex;
-        if (r->life_ok)
-            harness_nodelife_stop(&r->life, i);
-        nemesis_process_stop(&r->procs[i], 3000, &ex);
-        r->started[i] = false;
-        if (r->life_ok)
-            harness_nodelife_teardown(&r->life, i);
-    }
-}
-
-/* Mounts the disk-fault filesystem over every node's data directory. */
-static int mount_disks(struct run *r, char *errmsg)
-{
-    for (unsigned i = 0; i < r->cl.n; i++) {
-        char work[PATH_SZ], log[PATH_SZ + 16];
-        snprintf(work, sizeof work, "%s/disk/n%u", r->tmp, i + 1);
-        snprintf(log, sizeof log, "%s/nodes/fs-n%u.log", r->dir, i + 1);
-        int rv = nemesis_disk_mount(&r->disks[i], r->self_exe, r->data_dirs[i], work,
-                                    r->topo.run, log, errmsg);
-        if (rv != 0)
-            return rv;
-    }
-    return 0;
-}
-
-/* Unmounts them (the nodes are stopped first). */
-static void unmount_disks(struct run *r)
-{
-    for (unsigned i = 0; i < r->cl.n; i++) {
-        char err[FL_ERRMSG_SIZE];
-        if (nemesis_disk_unmount(&r->disks[i], err) != 0)
-            fprintf(stderr, "faultline run: %s\n", err);
-    }
-}
 
 /* ==== Leader monitor (through the adapter) ==== */
 
@@ -320,7 +252,7 @@ static void on_member_done(struct client_req *req)
 static int op_membership(void *data, const struct nemesis_fault *f, unsigned i, bool heal,
                          char *errmsg)
 {
-    struct run *r = data;
+    struct run *r = ((struct harness_nodes *)data)->owner;
     if (!r->mon_ok)
         return fl_errorf(errmsg, FL_EUSAGE, "no client to send membership changes");
     struct member_op *m = calloc(1, sizeof *m);
@@ -350,122 +282,6 @@ static int op_membership(void *data, const struct nemesis_fault *f, unsigned i, 
     return 0;
 }
 
-/* Kills node i (SIGKILL, or the lose-unsynced test hook first) and reaps it. */
-static int kill_node(struct run *r, unsigned i)
-{
-    struct nemesis_exit ex;
-    if (r->cl.lose_unsynced) {
-        /* The node's test hook drops its unsynced log bytes and
-         * exits, as a power loss would; SIGKILL if it cannot. */
-        nemesis_process_signal(&r->procs[i], SIGCONT);
-        nemesis_process_signal(&r->procs[i], SIGUSR1);
-        for (int k = 0; k < 300 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
-            usleep(1000);
-    }
-    int rv = nemesis_process_signal(&r->procs[i], SIGKILL);
-    if (rv == -ESRCH)
-        rv = 0;
-    for (int k = 0; k < 200 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
-        usleep(1000);
-    r->started[i] = false;
-    return rv;
-}
-
-/* ==== The nodes as the nemesis sees them (nemesis_node_ops) ==== */
-
-static bool op_running(void *data, unsigned i)
-{
-    struct run *r = data;
-    return r->started[i];
-}
-
-static int op_kill(void *data, unsigned i, char *errmsg)
-{
-    int rv = kill_node(data, i);
-    return rv != 0 ? fl_errorf(errmsg, rv, "n%u: %s", i + 1, strerror(-rv)) : 0;
-}
-
-static int op_start(void *data, unsigned i, char *errmsg)
-{
-    return start_node(data, i, errmsg);
-}
-
-static int op_pause(void *data, unsigned i, bool on, char *errmsg)
-{
-    struct run *r = data;
-    int rv = nemesis_process_signal(&r->procs[i], on ? SIGSTOP : SIGCONT);
-    return rv != 0 ? fl_errorf(errmsg, rv, "n%u: %s", i + 1, strerror(-rv)) : 0;
-}
-
-static int op_exited(void *data, unsigned i, int *code, int *sig)
-{
-    struct run *r = data;
-    struct nemesis_exit ex;
-    if (!r->started[i] || nemesis_process_reap(&r->procs[i], &ex) != 1)
-        return 0;
-    r->started[i] = false;
-    *code = ex.code;
-    *sig = ex.signal;
-    return 1;
-}
-
-static uint64_t op_uptime_ms(void *data, unsigned i)
-{
-    struct run *r = data;
-    return uv_now(&r->loop) - r->started_ms[i];
-}
-
-static const char *op_data_dir(void *data, unsigned i)
-{
-    struct run *r = data;
-    return r->data_dirs[i];
-}
-
-static unsigned op_client_port(void *data, unsigned i)
-{
-    struct run *r = data;
-    char addr[64];
-    r->adapter->client_addr(&r->cl, i, addr, sizeof addr);
-    const char *colon = strrchr(addr, ':');
-    unsigned long port = colon != NULL ? strtoul(colon + 1, NULL, 10) : 0;
-    return port <= 65535 ? (unsigned)port : 0;
-}
-
-static int op_disk_command(void *data, unsigned i, const char *cmd, char *reply, size_t size,
-                           char *errmsg)
-{
-    struct run *r = data;
-    if (!r->disks[i].mounted)
-        return fl_errorf(errmsg, FL_EUSAGE, "n%u: no disk-fault filesystem", i + 1);
-    return nemesis_disk_command(&r->disks[i], cmd, reply, size, errmsg);
-}
-
-static int op_disk_damage(void *data, unsigned i, bool flip, uint64_t seed, char *what,
-                          size_t len)
-{
-    struct run *r = data;
-    return nemesis_disk_damage(&r->disks[i], flip, seed, what, len);
-}
-
-static void op_say(void *data, const char *line)
-{
-    say(data, "nemesis: %s", line);
-}
-
-static const struct nemesis_node_ops node_ops = {
-    .running = op_running,
-    .kill = op_kill,
-    .start = op_start,
-    .pause = op_pause,
-    .exited = op_exited,
-    .uptime_ms = op_uptime_ms,
-    .data_dir = op_data_dir,
-    .client_port = op_client_port,
-    .membership = op_membership,
-    .disk_command = op_disk_command,
-    .disk_damage = op_disk_damage,
-    .say = op_say,
-};
 
 static void apply_step(struct run *r, struct nemesis_step *st)
 {
@@ -617,7 +433,7 @@ static void on_runner_closed(void *data)
         nemesis_figure37_close(&r->fig, on_fig_closed, r);
         r->fig_ok = false;
     }
-    stop_nodes(r);
+    harness_nodes_stop_all(&r->nodes);
     if (r->capturing) {
         char err[FL_ERRMSG_SIZE];
         struct nemesis_capture_stats cs;
@@ -686,7 +502,7 @@ static void on_phase_timer(uv_timer_t *t)
          * writeback would have put it there): faults forget only what comes after. */
         for (unsigned i = 0; i < r->cl.n && r->use_disk; i++) {
             char reply[128], err[FL_ERRMSG_SIZE];
-            if (nemesis_disk_command(&r->disks[i], "sync", reply, sizeof reply, err) != 0)
+            if (nemesis_disk_command(&r->nodes.disks[i], "sync", reply, sizeof reply, err) != 0)
                 say(r, "disk: %s", err);
         }
         r->phase = PH_FAULTS;
@@ -775,7 +591,7 @@ static int wait_for_leader(struct run *r, unsigned timeout_ms)
             return 0;
         for (unsigned i = 0; i < r->cl.n; i++) {
             struct nemesis_exit ex;
-            if (r->started[i] && nemesis_process_reap(&r->procs[i], &ex) == 1) {
+            if (r->nodes.started[i] && nemesis_process_reap(&r->nodes.procs[i], &ex) == 1) {
                 fail_run(r, "node n%u exited during start-up (code %d, signal %d); see %s", i + 1,
                          ex.code, ex.signal, r->logs[i]);
                 return -1;
@@ -816,10 +632,10 @@ static void *run_thread(void *arg)
     snprintf(r->lead.why, sizeof r->lead.why, "not asked yet");
     r->t0_ms = uv_now(&r->loop);
 
-    if (r->use_disk && mount_disks(r, err) != 0)
+    if (r->use_disk && harness_nodes_mount_disks(&r->nodes, err) != 0)
         fail_run(r, "disk-fault filesystem: %s", err);
     for (unsigned i = 0; i < r->cl.n && r->rc == 0; i++)
-        if (start_node(r, i, err) != 0)
+        if (harness_nodes_start(&r->nodes, i, err) != 0)
             fail_run(r, "start n%u: %s", i + 1, err);
     if (r->rc == 0) {
         char addrs[MAXN][64];
@@ -919,8 +735,9 @@ static void *run_thread(void *arg)
             fail_run(r, "nemesis: %s", err);
         else
             r->nctx_ok = true;
-        struct nemesis_node_ops o = node_ops;
-        o.data = r;
+        struct nemesis_node_ops o;
+        harness_nodes_ops(&r->nodes, &o);
+        o.membership = op_membership; /* through the run's membership client */
         nemesis_ctx_set_nodes(&r->nctx, &o);
     }
     if (r->rc == 0 && r->sc.nemesis.weights[HARNESS_FAULT_FIGURE_3_7] > 0) {
@@ -962,8 +779,8 @@ static void *run_thread(void *arg)
         }
         uv_run(&r->loop, UV_RUN_DEFAULT);
     }
-    stop_nodes(r);
-    unmount_disks(r);
+    harness_nodes_stop_all(&r->nodes);
+    harness_nodes_unmount_disks(&r->nodes);
     if (r->nctx_ok) {
         if (nemesis_ctx_close(&r->nctx, err) != 0)
             say(r, "nemesis clean-up: %s", err);
@@ -1010,6 +827,35 @@ static void find_node_bin(struct run *r, const char *override)
         }
     }
     snprintf(r->node_bin, sizeof r->node_bin, "faultline-node");
+}
+
+static void nodes_say(void *data, const char *line)
+{
+    say(data, "nemesis: %s", line);
+}
+
+/* What harness/nodes.h needs of the run, once everything is set up. */
+static void set_nodes(struct run *r)
+{
+    struct harness_nodes *ns = &r->nodes;
+    ns->owner = r;
+    ns->topo = &r->topo;
+    ns->adapter = r->adapter;
+    ns->cl = &r->cl;
+    ns->loop = &r->loop;
+    ns->life = r->life_ok ? &r->life : NULL;
+    ns->hosts = r->hosts;
+    for (unsigned i = 0; i < r->cl.n; i++) {
+        ns->argv[i] = r->argv[i];
+        ns->env[i] = r->use_clock ? r->envp[i] : NULL;
+        ns->logs[i] = r->logs[i];
+        ns->data_dirs[i] = r->data_dirs[i];
+    }
+    ns->tmp = r->tmp;
+    ns->dir = r->dir;
+    ns->self_exe = r->self_exe;
+    ns->say = nodes_say;
+    ns->say_data = r;
 }
 
 static int plan_nemesis(struct run *r, char *errmsg)
@@ -1218,6 +1064,7 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         fprintf(stderr, "faultline run: warning: %s\n", err);
     /* SIGINT and SIGTERM reach the run thread's loop (uv_signal handlers are
      * process-wide): it heals, stops the nodes and comes back here. */
+    set_nodes(r);
     pthread_t th;
     if (pthread_create(&th, NULL, run_thread, r) != 0) {
         nemesis_topology_down(&r->topo);

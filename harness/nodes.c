@@ -1,0 +1,206 @@
+/* nodes.c - a run's node processes, their disks, and the nemesis node ops over them. */
+#include "harness/nodes.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "harness/hosts.h"
+#include "harness/nodelife.h"
+
+#define PATH_SZ 1024
+
+/* ==== Processes ==== */
+
+int harness_nodes_start(struct harness_nodes *r, unsigned i, char *errmsg)
+{
+    if (r->life != NULL && harness_nodelife_before_start(r->life, i, errmsg) != 0)
+        return -1;
+    struct nemesis_process_opts o = {
+        .ns = r->topo->nodes[i].ns,
+        .argv = (const char *const *)r->argv[i],
+        .env = r->env[i],
+        .log_path = r->logs[i],
+        .registry_run = r->topo->run,
+        .die_with_parent = true,
+        .whole_namespace = true,
+    };
+    if (r->hosts != NULL)
+        o = (struct nemesis_process_opts){.argv = o.argv,
+                                          .env = o.env,
+                                          .log_path = o.log_path,
+                                          .remote = &r->hosts->remote,
+                                          .host = i};
+    int rv = nemesis_process_start(&r->procs[i], &o, errmsg);
+    if (rv == 0 && r->life != NULL)
+        harness_nodelife_started(r->life, i);
+    if (rv == 0) {
+        r->started_ms[i] = uv_now(r->loop);
+        r->started[i] = true;
+    }
+    return rv;
+}
+
+void harness_nodes_stop_all(struct harness_nodes *r)
+{
+    for (unsigned i = 0; i < r->cl->n; i++) {
+        if (!r->started[i])
+            continue;
+        struct nemesis_exit ex;
+        if (r->life != NULL)
+            harness_nodelife_stop(r->life, i);
+        nemesis_process_stop(&r->procs[i], 3000, &ex);
+        r->started[i] = false;
+        if (r->life != NULL)
+            harness_nodelife_teardown(r->life, i);
+    }
+}
+
+/* Mounts the disk-fault filesystem over every node's data directory. */
+int harness_nodes_mount_disks(struct harness_nodes *r, char *errmsg)
+{
+    for (unsigned i = 0; i < r->cl->n; i++) {
+        char work[PATH_SZ], log[PATH_SZ + 16];
+        snprintf(work, sizeof work, "%s/disk/n%u", r->tmp, i + 1);
+        snprintf(log, sizeof log, "%s/nodes/fs-n%u.log", r->dir, i + 1);
+        int rv = nemesis_disk_mount(&r->disks[i], r->self_exe, r->data_dirs[i], work, r->topo->run,
+                                    log, errmsg);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+/* Unmounts them (the nodes are stopped first). */
+void harness_nodes_unmount_disks(struct harness_nodes *r)
+{
+    for (unsigned i = 0; i < r->cl->n; i++) {
+        char err[FL_ERRMSG_SIZE];
+        if (nemesis_disk_unmount(&r->disks[i], err) != 0)
+            fprintf(stderr, "faultline run: %s\n", err);
+    }
+}
+
+int harness_nodes_kill(struct harness_nodes *r, unsigned i)
+{
+    struct nemesis_exit ex;
+    if (r->cl->lose_unsynced) {
+        /* The node's test hook drops its unsynced log bytes and
+         * exits, as a power loss would; SIGKILL if it cannot. */
+        nemesis_process_signal(&r->procs[i], SIGCONT);
+        nemesis_process_signal(&r->procs[i], SIGUSR1);
+        for (int k = 0; k < 300 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
+            usleep(1000);
+    }
+    int rv = nemesis_process_signal(&r->procs[i], SIGKILL);
+    if (rv == -ESRCH)
+        rv = 0;
+    for (int k = 0; k < 200 && nemesis_process_reap(&r->procs[i], &ex) == 0; k++)
+        usleep(1000);
+    r->started[i] = false;
+    return rv;
+}
+
+/* ==== The nodes as the nemesis sees them ==== */
+
+static bool op_running(void *data, unsigned i)
+{
+    struct harness_nodes *r = data;
+    return r->started[i];
+}
+
+static int op_kill(void *data, unsigned i, char *errmsg)
+{
+    int rv = harness_nodes_kill(data, i);
+    return rv != 0 ? fl_errorf(errmsg, rv, "n%u: %s", i + 1, strerror(-rv)) : 0;
+}
+
+static int op_start(void *data, unsigned i, char *errmsg)
+{
+    return harness_nodes_start(data, i, errmsg);
+}
+
+static int op_pause(void *data, unsigned i, bool on, char *errmsg)
+{
+    struct harness_nodes *r = data;
+    int rv = nemesis_process_signal(&r->procs[i], on ? SIGSTOP : SIGCONT);
+    return rv != 0 ? fl_errorf(errmsg, rv, "n%u: %s", i + 1, strerror(-rv)) : 0;
+}
+
+static int op_exited(void *data, unsigned i, int *code, int *sig)
+{
+    struct harness_nodes *r = data;
+    struct nemesis_exit ex;
+    if (!r->started[i] || nemesis_process_reap(&r->procs[i], &ex) != 1)
+        return 0;
+    r->started[i] = false;
+    *code = ex.code;
+    *sig = ex.signal;
+    return 1;
+}
+
+static uint64_t op_uptime_ms(void *data, unsigned i)
+{
+    struct harness_nodes *r = data;
+    return uv_now(r->loop) - r->started_ms[i];
+}
+
+static const char *op_data_dir(void *data, unsigned i)
+{
+    struct harness_nodes *r = data;
+    return r->data_dirs[i];
+}
+
+static unsigned op_client_port(void *data, unsigned i)
+{
+    struct harness_nodes *r = data;
+    char addr[64];
+    r->adapter->client_addr(r->cl, i, addr, sizeof addr);
+    const char *colon = strrchr(addr, ':');
+    unsigned long port = colon != NULL ? strtoul(colon + 1, NULL, 10) : 0;
+    return port <= 65535 ? (unsigned)port : 0;
+}
+
+static int op_disk_command(void *data, unsigned i, const char *cmd, char *reply, size_t size,
+                           char *errmsg)
+{
+    struct harness_nodes *r = data;
+    if (!r->disks[i].mounted)
+        return fl_errorf(errmsg, FL_EUSAGE, "n%u: no disk-fault filesystem", i + 1);
+    return nemesis_disk_command(&r->disks[i], cmd, reply, size, errmsg);
+}
+
+static int op_disk_damage(void *data, unsigned i, bool flip, uint64_t seed, char *what, size_t len)
+{
+    struct harness_nodes *r = data;
+    return nemesis_disk_damage(&r->disks[i], flip, seed, what, len);
+}
+
+static void op_say(void *data, const char *line)
+{
+    struct harness_nodes *r = data;
+    if (r->say != NULL)
+        r->say(r->say_data, line);
+}
+
+void harness_nodes_ops(struct harness_nodes *r, struct nemesis_node_ops *ops)
+{
+    *ops = (struct nemesis_node_ops){
+        .data = r,
+        .running = op_running,
+        .kill = op_kill,
+        .start = op_start,
+        .pause = op_pause,
+        .exited = op_exited,
+        .uptime_ms = op_uptime_ms,
+        .data_dir = op_data_dir,
+        .client_port = op_client_port,
+        .disk_command = op_disk_command,
+        .disk_damage = op_disk_damage,
+        .say = op_say,
+    };
+}
