@@ -1,7 +1,8 @@
 /* gen_history.c - writes a synthetic register history (checker/gen.h) as JSONL,
  * for experiments with `faultline check`:
  *   bench_gen_history OUT [--ops N] [--procs P] [--keys K] [--values V]
- *                         [--crash R] [--seed S] [--mutate] */
+ *                         [--crash R] [--seed S] [--mutate] [--stale]
+ * --stale: certainly invalid (a read of a value overwritten before it began). */
 #include "checker/gen.h"
 #include "common/error.h"
 
@@ -16,13 +17,17 @@ int main(int argc, char **argv)
     checker_gen_defaults(&cfg);
     if (argc < 2 || argv[1][0] == '-') {
         fprintf(stderr, "usage: bench_gen_history OUT [--ops N] [--procs P] [--keys K] "
-                        "[--values V] [--crash R] [--seed S] [--mutate]\n");
+                        "[--values V] [--crash R] [--seed S] [--mutate] [--stale]\n");
         return 3;
     }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--mutate") == 0) {
             cfg.mutate = true;
+            continue;
+        }
+        if (strcmp(a, "--stale") == 0) {
+            cfg.stale = true;
             continue;
         }
         if (!v) {

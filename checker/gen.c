@@ -65,6 +65,42 @@ static json_t *val(int64_t v)
     return v == 0 ? json_null() : json_integer(v);
 }
 
+static bool ok_write(const struct gop *op, int key)
+{
+    return op->f == G_WRITE && op->key == key && !op->crashed;
+}
+
+/* cfg->stale: from a random start, the first ok read R with ok writes
+ * W1, W2 of its key such that W1.ret < W2.call and W2.ret < R.call reads
+ * W1's value. ops are in call order, so the scan back from R stops at the
+ * first W2 and then at the first W1 before it. */
+static int make_stale(const struct checker_gen_config *cfg, struct fl_rng *rng, struct gop *ops,
+                      size_t n, char *errmsg)
+{
+    if (cfg->values > 0)
+        return fl_errorf(errmsg, FL_EUNSUPPORTED, "generator: stale reads need unique values");
+    size_t start = fl_rng_below(rng, n ? n : 1);
+    for (size_t t = 0; t < n; t++) {
+        struct gop *r = &ops[(start + t) % n];
+        if (r->f != G_READ || r->crashed)
+            continue;
+        const struct gop *w2 = NULL, *w1 = NULL;
+        for (size_t j = (size_t)(r - ops); j-- > 0 && !w1;) {
+            const struct gop *o = &ops[j];
+            if (!w2 && ok_write(o, r->key) && o->ret < r->call)
+                w2 = o;
+            else if (w2 && ok_write(o, r->key) && o->ret < w2->call)
+                w1 = o;
+        }
+        if (w1) {
+            r->read = w1->a;
+            return 0;
+        }
+    }
+    return fl_errorf(errmsg, FL_EUNSUPPORTED,
+                     "generator: no read follows two writes in real time (too few operations)");
+}
+
 int checker_gen_write(const struct checker_gen_config *cfg, const char *path, char *errmsg)
 {
     struct fl_rng rng;
@@ -179,6 +215,8 @@ int checker_gen_write(const struct checker_gen_config *cfg, const char *path, ch
             }
         }
     }
+    if (cfg->stale && (rc = make_stale(cfg, &rng, ops, n, errmsg)) < 0)
+        goto out;
     for (size_t i = 0; i < n; i++) {
         evs[2 * i] = (struct gev){ops[i].call, &ops[i], true};
         evs[2 * i + 1] = (struct gev){ops[i].ret, &ops[i], false};

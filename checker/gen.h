@@ -27,6 +27,12 @@ struct checker_gen_config {
     int64_t max_latency_ns; /* operation duration drawn from [1, max] */
     int64_t max_think_ns;   /* gap before a process's next operation */
     bool mutate;            /* corrupt one ok read */
+    /* Certainly invalid (unique values only): one ok read R is made to
+     * return the value of an ok write W1 although another ok write W2 of the
+     * key began after W1 returned and returned before R began. No
+     * linearization can put R after W1 and before W2. checker_gen_write
+     * fails with FL_EUNSUPPORTED when no such read exists. */
+    bool stale;
 };
 
 /* Fills sensible defaults (1000 ops, 5 processes, 1 key, unique values, 1%
