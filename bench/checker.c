@@ -10,17 +10,29 @@
  * processes with many crashed operations; a 100,000-operation history over 64
  * keys with 32 processes and 1% crashed operations; a 30,000-operation
  * single-key history with 16 processes, valid and mutated into invalid.
- * Figures only: no assertions. */
+ * Figures only: no assertions.
+ *
+ *   bench_checker --unique 1000,10000,100000,1000000
+ *     generated unique-value histories: 8/64 processes, 1%/30% crashed,
+ *     valid and certainly invalid (a stale read): verdict and search time per
+ *     case, and the WGL search's verdict (10 s budget) up to 100,000 ops;
+ *     exit 1 if any is undecided or disagrees.
+ *   bench_checker --memory 1000000,10000000
+ *     peak RSS of faultline-check on such histories, unbounded and with
+ *     --max-memory 512 (FL_ANCHOR_CHECK=PROGRAM runs that one too). */
 #include "checker/check.h"
 #include "checker/gen.h"
 #include "common/alloc.h"
 #include "common/error.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,10 +140,191 @@ static void generated(const char *label, struct checker_gen_config *cfg, bool pr
     unlink(path);
 }
 
+/* ==== --unique: generated unique-value histories (issue 14) ==== */
+
+/* Checks `path` with `proc` in this process; returns the verdict and sets
+ * *secs (search) and *unique (decided without search). */
+static enum checker_verdict timed_check(const char *path, enum checker_procedure proc,
+                                        double timeout, double *secs, bool *unique)
+{
+    struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
+    opt.limits.procedure = proc;
+    opt.limits.timeout_s = timeout;
+    struct checker_history h;
+    struct checker_result res;
+    const struct checker_model_ops *model;
+    char errmsg[FL_ERRMSG_SIZE];
+    enum checker_verdict v = CHECKER_UNKNOWN;
+    if (checker_check_file(path, &opt, &h, &res, &model, errmsg) < 0) {
+        printf("ERROR %s\n", errmsg);
+    } else {
+        v = res.verdict;
+        *secs = res.seconds;
+        *unique = res.n_keys > 0 && res.n_unique == res.n_keys;
+    }
+    checker_result_free(&res);
+    checker_history_free(&h);
+    return v;
+}
+
+/* Sizes x {8, 64} processes x {1%, 30%} crashed x {valid, stale read}: the
+ * unique-value procedure's time and verdict, and the WGL search's (10 s
+ * budget, up to 100,000 operations) where it finishes. */
+static int unique_bench(const size_t *sizes, int n_sizes)
+{
+    static const int procs[] = {8, 64};
+    static const double crash[] = {0.01, 0.30};
+    int wrong = 0;
+    printf("%-9s %5s %6s %-7s  %-8s %9s %-9s  %-8s %9s\n", "ops", "procs", "crash", "kind",
+           "verdict", "search s", "procedure", "wgl", "wgl s");
+    for (int si = 0; si < n_sizes; si++)
+        for (int pi = 0; pi < 2; pi++)
+            for (int ci = 0; ci < 2; ci++)
+                for (int stale = 0; stale < 2; stale++) {
+                    struct checker_gen_config cfg;
+                    checker_gen_defaults(&cfg);
+                    cfg.seed = 1000 + (uint64_t)(si * 8 + pi * 4 + ci * 2 + stale);
+                    cfg.n_ops = sizes[si];
+                    cfg.processes = procs[pi];
+                    cfg.crash_rate = crash[ci];
+                    cfg.stale = stale;
+                    char path[] = "/tmp/fl-bench-XXXXXX";
+                    char errmsg[FL_ERRMSG_SIZE];
+                    int fd = mkstemp(path);
+                    if (fd < 0)
+                        return 2;
+                    close(fd);
+                    printf("%-9zu %5d %5.0f%% %-7s  ", cfg.n_ops, cfg.processes,
+                           cfg.crash_rate * 100, stale ? "stale" : "valid");
+                    fflush(stdout);
+                    if (checker_gen_write(&cfg, path, errmsg) < 0) {
+                        printf("ERROR %s\n", errmsg);
+                        unlink(path);
+                        continue;
+                    }
+                    double t = 0, tw = 0;
+                    bool uq = false, uw;
+                    enum checker_verdict v = timed_check(path, CHECKER_PROC_AUTO, 0, &t, &uq);
+                    enum checker_verdict want = stale ? CHECKER_INVALID : CHECKER_VALID;
+                    printf("%-8s %9.4f %-9s  ", checker_verdict_name(v), t,
+                           uq ? "unique" : "wgl");
+                    wrong += v != want || !uq;
+                    if (cfg.n_ops <= 100000) {
+                        enum checker_verdict w = timed_check(path, CHECKER_PROC_WGL, 10, &tw, &uw);
+                        printf("%-8s %9.4f%s\n", checker_verdict_name(w), tw,
+                               w != CHECKER_UNKNOWN && w != v ? "  DISAGREES" : "");
+                        wrong += w != CHECKER_UNKNOWN && w != v;
+                    } else {
+                        printf("%-8s %9s\n", "-", "-");
+                    }
+                    unlink(path);
+                }
+    printf("%s\n", wrong ? "SOME CASES UNDECIDED OR WRONG" : "all decided, as expected");
+    return wrong ? 1 : 0;
+}
+
+/* ==== --memory: peak RSS of faultline-check on large histories ==== */
+
+/* Runs `bin` on `path` with extra arguments and prints its peak RSS and wall
+ * time (wait4's rusage: the child's own peak). */
+static void rss_run(const char *label, const char *bin, const char *path, const char *a1,
+                    const char *a2)
+{
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid < 0)
+        return;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 1);
+        execl(bin, bin, "-q", path, a1, a2, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) < 0)
+        return;
+    printf("  %-38s exit %d  peak RSS %7.1f MiB  wall %6.1f s  cpu %6.1f s\n", label,
+           WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+           (double)ru.ru_maxrss / 1024, now_s() - t0,
+           (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+               ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6);
+}
+
+/* Generates a unique-value history of each size (64 processes, 30% crashed)
+ * and prints faultline-check's peak RSS without a bound and with
+ * --max-memory 512, and the anchor's (FL_ANCHOR_CHECK: another checker
+ * program taking FILE, e.g. an older faultline-check) when set. */
+static int memory_bench(const size_t *sizes, int n_sizes)
+{
+    const char *anchor = getenv("FL_ANCHOR_CHECK");
+    for (int i = 0; i < n_sizes; i++) {
+        struct checker_gen_config cfg;
+        checker_gen_defaults(&cfg);
+        cfg.seed = 77;
+        cfg.n_ops = sizes[i];
+        cfg.processes = 64;
+        cfg.crash_rate = 0.3;
+        char path[] = "/tmp/fl-bench-XXXXXX";
+        char errmsg[FL_ERRMSG_SIZE];
+        int fd = mkstemp(path);
+        if (fd < 0)
+            return 2;
+        close(fd);
+        if (checker_gen_write(&cfg, path, errmsg) < 0) {
+            printf("ERROR %s\n", errmsg);
+            unlink(path);
+            return 2;
+        }
+        struct stat st;
+        stat(path, &st);
+        printf("%zu ops (64 processes, 30%% crashed, unique values), %.0f MiB of JSONL:\n",
+               cfg.n_ops, (double)st.st_size / (1 << 20));
+        rss_run("faultline-check", FL_CHECK_BIN, path, NULL, NULL);
+        rss_run("faultline-check --max-memory 512", FL_CHECK_BIN, path, "--max-memory", "512");
+        if (anchor)
+            rss_run(anchor, anchor, path, NULL, NULL);
+        unlink(path);
+    }
+    return 0;
+}
+
+static int parse_sizes(const char *s, size_t *out, int max)
+{
+    int n = 0;
+    while (*s && n < max) {
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (end == s || v == 0)
+            return -1;
+        out[n++] = (size_t)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return -1;
+    }
+    return n;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && (strcmp(argv[1], "--unique") == 0 || strcmp(argv[1], "--memory") == 0)) {
+        size_t sizes[16];
+        int n = parse_sizes(argv[2], sizes, 16);
+        if (n <= 0) {
+            fprintf(stderr, "bench_checker: %s: expected sizes like 1000,1000000\n", argv[1]);
+            return 2;
+        }
+        printf("faultline checker benchmark (%ld cores)\n", sysconf(_SC_NPROCESSORS_ONLN));
+        return strcmp(argv[1], "--unique") == 0 ? unique_bench(sizes, n) : memory_bench(sizes, n);
+    }
     if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-        fprintf(stderr, "usage: bench_checker [KNOSSOS_DIR]\n");
+        fprintf(stderr, "usage: bench_checker [KNOSSOS_DIR]\n"
+                        "       bench_checker --unique SIZES   generated unique-value histories\n"
+                        "                                      (8/64 procs, 1/30%% crashed, valid\n"
+                        "                                      and stale), vs the WGL search\n"
+                        "       bench_checker --memory SIZES   peak RSS of faultline-check\n"
+                        "                                      (FL_ANCHOR_CHECK=PROGRAM: also it)\n");
         return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
     }
     const char *dir = argc > 1 ? argv[1] : FL_SOURCE_DIR "/tests/data/knossos";

@@ -234,8 +234,8 @@ Test(checker_check, unknown_model_is_an_error_naming_the_option)
 
 /* Checks `path` in a child with the process bounded to its resident memory
  * now plus `room` bytes; the child exits 0 when the verdict is `want` and
- * its peak resident memory stayed within the bound (plus the 8192 events
- * between two looks at it), 10 + verdict otherwise, 20 on a peak over. */
+ * its peak resident memory stayed within the bound, 10 + verdict
+ * otherwise, 20 on a peak over. */
 static int check_bounded(const char *path, size_t room, enum checker_verdict want)
 {
     pid_t pid = fork();
@@ -260,7 +260,7 @@ static int check_bounded(const char *path, size_t room, enum checker_verdict wan
             code = 30;
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        if (code == 0 && (size_t)ru.ru_maxrss * 1024 > opt.max_rss + ((size_t)4 << 20))
+        if (code == 0 && (size_t)ru.ru_maxrss * 1024 > opt.max_rss)
             code = 20;
         if (code)
             fprintf(stderr, "check_bounded(%s): rc %d verdict %s reason \"%s\" peak %ld KiB "
