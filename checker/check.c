@@ -53,6 +53,45 @@ const struct checker_model_ops *checker_detect_model(const struct checker_histor
     return &checker_model_register;
 }
 
+/* The model configuration checker_check_file() checks with; *zero (to
+ * release) holds a default initial value it made. */
+static int make_config(const struct checker_history *h, const struct checker_model_ops *model,
+                       const struct checker_check_options *opt, struct checker_model_config *cfg,
+                       json_t **zero, char *errmsg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    *zero = NULL;
+    bool initial_zero, nil_any;
+    checker_check_defaults(h->format, &initial_zero, &nil_any);
+    if (initial_zero) {
+        /* Knossos registers start at 0; get/put/append histories in EDN come
+         * from Porcupine's kv model, where every key starts as "". */
+        *zero = model == &checker_model_kv ? json_string("") : json_integer(0);
+        if (!*zero)
+            return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+        cfg->initial = *zero;
+    }
+    if (opt->initial)
+        cfg->initial = opt->initial;
+    cfg->nil_read_any = opt->nil_read_any >= 0 ? opt->nil_read_any != 0 : nil_any;
+    return 0;
+}
+
+int checker_check_minimize(const struct checker_history *h, const struct checker_model_ops *model,
+                           const struct checker_check_options *opt,
+                           const struct checker_result *res, struct checker_minimized *out,
+                           char *errmsg)
+{
+    struct checker_model_config cfg;
+    json_t *zero;
+    int rc = make_config(h, model, opt, &cfg, &zero, errmsg);
+    if (rc == 0)
+        rc = checker_minimize(h, model, &cfg, res, opt->limits.procedure, opt->limits.timeout_s,
+                              out, errmsg);
+    json_decref(zero);
+    return rc;
+}
+
 int checker_check_file(const char *path, const struct checker_check_options *opt,
                        struct checker_history *h, struct checker_result *res,
                        const struct checker_model_ops **model_used, char *errmsg)
@@ -104,21 +143,10 @@ int checker_check_file(const char *path, const struct checker_check_options *opt
         }
     }
 
-    struct checker_model_config cfg = {0};
-    json_t *zero = NULL;
-    bool initial_zero, nil_any;
-    checker_check_defaults(h->format, &initial_zero, &nil_any);
-    if (initial_zero) {
-        /* Knossos registers start at 0; get/put/append histories in EDN come
-         * from Porcupine's kv model, where every key starts as "". */
-        zero = model == &checker_model_kv ? json_string("") : json_integer(0);
-        if (!zero)
-            return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
-        cfg.initial = zero;
-    }
-    if (opt->initial)
-        cfg.initial = opt->initial;
-    cfg.nil_read_any = opt->nil_read_any >= 0 ? opt->nil_read_any != 0 : nil_any;
+    struct checker_model_config cfg;
+    json_t *zero;
+    if ((rc = make_config(h, model, opt, &cfg, &zero, errmsg)) < 0)
+        return rc;
     rc = checker_linear_check(h, model, &cfg, &limits, res, errmsg);
     json_decref(zero);
     return rc;

@@ -6,6 +6,7 @@
 
 #include "checker/history.h"
 #include "checker/linear.h"
+#include "checker/minimize.h"
 #include "checker/model.h"
 
 struct checker_check_options {
@@ -43,5 +44,12 @@ const struct checker_model_ops *checker_detect_model(const struct checker_histor
 int checker_check_file(const char *path, const struct checker_check_options *opt,
                        struct checker_history *h, struct checker_result *res,
                        const struct checker_model_ops **model_used, char *errmsg);
+
+/* Minimizes an invalid result of checker_check_file() (same model
+ * configuration; budget: opt->limits.timeout_s). See minimize.h. */
+int checker_check_minimize(const struct checker_history *h, const struct checker_model_ops *model,
+                           const struct checker_check_options *opt,
+                           const struct checker_result *res, struct checker_minimized *out,
+                           char *errmsg);
 
 #endif

@@ -51,7 +51,7 @@ void checker_explain_text(const struct checker_history *h, const struct checker_
         fl_buf_printf(out, "    %zu. %s\n", i + 1, c->prefix_desc[i]);
 }
 
-static json_t *hop_json(const struct checker_history *h, size_t idx, const char *desc)
+json_t *checker_hop_json(const struct checker_history *h, size_t idx, const char *desc)
 {
     const struct checker_hop *op = &h->ops[idx];
     json_t *o =
@@ -106,15 +106,15 @@ json_t *checker_explain_json(const struct checker_history *h, const struct check
         }
         if (c->key_id && c->key_id < h->n_keys)
             json_object_set(cex, "key", h->keys[c->key_id]);
-        json_object_set_new(cex, "op", hop_json(h, c->op, c->op_desc));
+        json_object_set_new(cex, "op", checker_hop_json(h, c->op, c->op_desc));
         if (c->rule)
             json_object_set_new(cex, "rule", json_string(c->rule));
         for (size_t i = 0; i < c->n_states; i++)
             json_array_append_new(states, json_string(c->states[i]));
         for (size_t i = 0; i < c->n_concurrent; i++)
-            json_array_append_new(conc, hop_json(h, c->concurrent[i], c->concurrent_desc[i]));
+            json_array_append_new(conc, checker_hop_json(h, c->concurrent[i], c->concurrent_desc[i]));
         for (size_t i = 0; i < c->n_prefix; i++)
-            json_array_append_new(prefix, hop_json(h, c->prefix[i], c->prefix_desc[i]));
+            json_array_append_new(prefix, checker_hop_json(h, c->prefix[i], c->prefix_desc[i]));
         json_object_set_new(cex, "states_before", states);
         json_object_set_new(cex, "concurrent", conc);
         json_object_set_new(cex, "prefix_length", json_integer((json_int_t)c->n_prefix));

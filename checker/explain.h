@@ -18,5 +18,8 @@ void checker_explain_text(const struct checker_history *h, const struct checker_
 /* Returns a new reference: the result as a JSON object (verdict, counts,
  * timing, and the full counterexample when invalid). NULL on OOM. */
 json_t *checker_explain_json(const struct checker_history *h, const struct checker_result *res);
+/* One operation as JSON: process, type, f, value, lines and positions, key,
+ * and `desc` when not NULL. */
+json_t *checker_hop_json(const struct checker_history *h, size_t idx, const char *desc);
 
 #endif

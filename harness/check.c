@@ -60,6 +60,11 @@ static void usage(FILE *out)
             "  --prefix N         operations of the linearizable prefix to print (default 10,\n"
             "                     0 for all)\n"
             "  --export-edn OUT   also write the (single) history as Jepsen EDN to OUT\n"
+            "  --minimize         when invalid, also the smallest set of operations (each\n"
+            "                     keeping its interval) that is still not linearizable:\n"
+            "                     delta debugging over the invalid key's operations, each\n"
+            "                     candidate decided by the check; within --timeout S (then\n"
+            "                     the smallest found so far, which may not be minimal)\n"
             "  --stats            also print latency percentiles and counts per f\n"
             "  -q, --quiet        print only the verdict lines\n"
             "  -h, --help         this text\n"
@@ -170,6 +175,35 @@ static int extra_checks(const struct checker_history *h, const struct checker_mo
     return 0;
 }
 
+static json_t *minimized_json(const struct checker_history *h, const struct checker_minimized *m)
+{
+    json_t *ops = json_array();
+    for (size_t i = 0; ops && i < m->n_ops; i++)
+        json_array_append_new(ops, checker_hop_json(h, m->ops[i], NULL));
+    return json_pack("{s:o*, s:I, s:I, s:b}", "operations", ops, "from", (json_int_t)m->n_start,
+                     "candidates", (json_int_t)m->candidates, "minimal", m->complete);
+}
+
+static void minimized_text(const struct checker_history *h, const struct checker_minimized *m)
+{
+    printf("  minimized: %zu of the key's %zu operations are still not linearizable "
+           "(%zu candidates checked)%s:\n",
+           m->n_ops, m->n_start, m->candidates,
+           m->complete ? "" : "; the budget ran out, so this may not be minimal");
+    for (size_t i = 0; i < m->n_ops; i++) {
+        const struct checker_hop *op = &h->ops[m->ops[i]];
+        char *v = json_dumps(op->value, JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("    process %lld %s %s %s", (long long)op->process,
+               fl_event_type_name(op->status), op->f, v ? v : "?");
+        free(v);
+        if (op->status == FL_EVENT_INFO)
+            printf(" (line %llu, never completed)\n", (unsigned long long)op->call_line);
+        else
+            printf(" (lines %llu-%llu)\n", (unsigned long long)op->call_line,
+                   (unsigned long long)op->ret_line);
+    }
+}
+
 int harness_check_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -187,6 +221,7 @@ int harness_check_main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"prefix", required_argument, NULL, 'p'},
         {"export-edn", required_argument, NULL, 'e'},
+        {"minimize", no_argument, NULL, 1001},
         {"quiet", no_argument, NULL, 'q'},
         {"stats", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
@@ -194,7 +229,7 @@ int harness_check_main(int argc, char **argv)
     };
     struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
     const char *export_path = NULL;
-    bool json_out = false, quiet = false, want_stats = false;
+    bool json_out = false, quiet = false, want_stats = false, minimize = false;
     double d;
     size_t prefix_tail = 10;
     int c, code = 0;
@@ -296,6 +331,9 @@ int harness_check_main(int argc, char **argv)
             break;
         case 'e':
             export_path = optarg;
+            break;
+        case 1001:
+            minimize = true;
             break;
         case 'q':
             quiet = true;
@@ -443,8 +481,18 @@ int harness_check_main(int argc, char **argv)
             checker_history_free(&h);
             continue;
         }
+        struct checker_minimized mini = {0};
+        bool have_mini = false;
+        if (minimize && res.verdict == CHECKER_INVALID && res.has_cex) {
+            if (checker_check_minimize(&h, model, &opt, &res, &mini, errmsg) < 0)
+                fprintf(stderr, "faultline check: --minimize: %s\n", errmsg);
+            else
+                have_mini = true;
+        }
         if (json_out) {
             json_t *o = checker_explain_json(&h, &res);
+            if (o && have_mini)
+                json_object_set_new(o, "minimized", minimized_json(&h, &mini));
             if (o) {
                 json_object_set_new(o, "model", json_string(model->name));
                 json_object_set_new(o, "linearizable",
@@ -470,9 +518,12 @@ int harness_check_main(int argc, char **argv)
                 fputs(fl_buf_cstr(&b), stdout);
                 fl_buf_free(&b);
             }
+            if (!quiet && have_mini)
+                minimized_text(&h, &mini);
             if (!quiet)
                 fputs(fl_buf_cstr(&lines), stdout);
         }
+        checker_minimized_free(&mini);
         json_decref(extra);
         fl_buf_free(&lines);
         res.verdict = verdict;
