@@ -41,6 +41,7 @@
 #include "nemesis/schedule.h"
 #include "nemesis/topology.h"
 #include "harness/nodelife.h"
+#include "harness/leadmon.h"
 #include "harness/nodes.h"
 #include "node/client/client.h"
 #include "node/io/auth.h"
@@ -96,10 +97,7 @@ struct run {
     bool fig_ok;
     struct client mon; /* membership requests (reference) */
     bool mon_ok;
-    void *lead_client; /* the adapter's client asking who leads */
-    struct workload_call lead_call[MAXN]; /* one question per node per round */
-    json_t *lead_answer[MAXN];
-    unsigned lead_pending; /* questions of the round still out */
+    struct harness_leadmon lm; /* who leads, asked every 300 ms */
     struct workload_leader lead; /* the latest round's decision */
     int leader; /* lead.node: index, -1 when none or unknown */
     enum phase phase;
@@ -143,65 +141,12 @@ static void fail_run(struct run *r, const char *fmt, ...)
 
 /* ==== Nodes ==== */
 
-/* ==== Leader monitor (through the adapter) ==== */
-
-/* Every node is asked each round (adapter.h, the leader question); the
- * answer with the highest term decides (workload_leader_decide). */
-static void lead_round_end(struct run *r)
-{
-    workload_leader_decide(r->lead_answer, r->cl.n, &r->lead);
-    r->leader = r->lead.state == WORKLOAD_LEADER_KNOWN ? r->lead.node : -1;
-    for (unsigned i = 0; i < r->cl.n; i++) {
-        json_decref(r->lead_answer[i]);
-        r->lead_answer[i] = NULL;
-    }
-}
-
-static void on_leader_answer(struct workload_call *call)
-{
-    struct run *r = call->data;
-    unsigned i = (unsigned)(call - r->lead_call);
-    if (call->outcome == WORKLOAD_OK && call->value != NULL)
-        r->lead_answer[i] = call->value; /* owned */
-    else
-        json_decref(call->value);
-    call->value = NULL;
-    if (--r->lead_pending == 0)
-        lead_round_end(r);
-}
+/* ==== Leader monitor (harness/leadmon.h) ==== */
 
 static void on_leader_timer(uv_timer_t *t)
 {
     struct run *r = t->data;
-    if (r->lead_client == NULL || r->lead_pending > 0)
-        return;
-    r->lead_pending = 1; /* held until every question is out */
-    for (unsigned i = 0; i < r->cl.n; i++) {
-        struct workload_call *call = &r->lead_call[i];
-        memset(call, 0, sizeof *call);
-        call->data = r;
-        call->timeout_ms = 1000;
-        call->cb = on_leader_answer;
-        if (r->adapter->leader == NULL)
-            r->lead_answer[i] = json_pack("{s:b}", "unknown", 1);
-        else if (r->adapter->leader(r->lead_client, i, call) == 0)
-            r->lead_pending++;
-    }
-    if (--r->lead_pending == 0)
-        lead_round_end(r);
-}
-
-/* The leader as the progress line and the history name it. */
-static void leader_text(const struct run *r, char *out, size_t len)
-{
-    if (r->lead.state == WORKLOAD_LEADER_KNOWN && r->lead.has_term)
-        snprintf(out, len, "n%d (term %" PRId64 ")", r->lead.node + 1, r->lead.term);
-    else if (r->lead.state == WORKLOAD_LEADER_KNOWN)
-        snprintf(out, len, "n%d", r->lead.node + 1);
-    else if (r->lead.state == WORKLOAD_LEADER_UNKNOWN)
-        snprintf(out, len, "unknown (%s)", r->lead.why);
-    else
-        snprintf(out, len, "none (%s)", r->lead.why);
+    harness_leadmon_ask(&r->lm);
 }
 
 /* ==== Nemesis ==== */
@@ -290,12 +235,12 @@ static void apply_step(struct run *r, struct nemesis_step *st)
     int rv = 0;
     if (f->needs_leader) {
         /* Never a guess: an unknown leader is recorded as such, nothing is applied. */
-        if (r->leader < 0 && r->lead.state == WORKLOAD_LEADER_UNKNOWN)
-            rv = fl_errorf(err, FL_EUSAGE, "leader unknown: %s", r->lead.why);
-        else if (r->leader < 0)
-            rv = fl_errorf(err, FL_EUSAGE, "no leader known: %s", r->lead.why);
+        if (r->lm.leader < 0 && r->lm.lead.state == WORKLOAD_LEADER_UNKNOWN)
+            rv = fl_errorf(err, FL_EUSAGE, "leader unknown: %s", r->lm.lead.why);
+        else if (r->lm.leader < 0)
+            rv = fl_errorf(err, FL_EUSAGE, "no leader known: %s", r->lm.lead.why);
         else
-            rv = nemesis_fault_bind_leader(f, &r->topo, r->leader, err);
+            rv = nemesis_fault_bind_leader(f, &r->topo, r->lm.leader, err);
     }
     record_nemesis(r, f, NEMESIS_PHASE_START, FL_EVENT_INVOKE, NULL);
     if (rv == 0)
@@ -457,10 +402,10 @@ static void on_runner_closed(void *data)
         client_close(&r->mon, on_mon_closed);
         r->mon_ok = false;
     }
-    if (r->lead_client != NULL) {
+    if (r->lm.client != NULL) {
         r->open_handles++;
-        r->adapter->client_close(r->lead_client, on_lead_closed, r);
-        r->lead_client = NULL;
+        r->adapter->client_close(r->lm.client, on_lead_closed, r);
+        r->lm.client = NULL;
     }
 }
 
@@ -548,7 +493,7 @@ static void on_progress(uv_timer_t *t)
     r->last_ops = ops;
     r->last_ops_at = now;
     char leader[160], fault[64] = "none";
-    leader_text(r, leader, sizeof leader);
+    harness_leadmon_text(&r->lm, leader, sizeof leader);
     if (r->step_active && r->next_step < r->plan.n)
         snprintf(fault, sizeof fault, "%s", r->plan.steps[r->next_step].fault.kind->name);
     fprintf(stderr,
@@ -586,8 +531,8 @@ static int wait_for_leader(struct run *r, unsigned timeout_ms)
         on_leader_timer(&r->leader_timer);
         uv_run(&r->loop, UV_RUN_ONCE);
         /* A system that cannot say who leads is not waited for. */
-        if (r->leader >= 0 || (r->lead.state == WORKLOAD_LEADER_UNKNOWN && r->lead.answers > 0 &&
-                               r->lead.cannot_say == r->lead.answers))
+        if (r->lm.leader >= 0 || (r->lm.lead.state == WORKLOAD_LEADER_UNKNOWN && r->lm.lead.answers > 0 &&
+                               r->lm.lead.cannot_say == r->lm.lead.answers))
             return 0;
         for (unsigned i = 0; i < r->cl.n; i++) {
             struct nemesis_exit ex;
@@ -599,7 +544,7 @@ static int wait_for_leader(struct run *r, unsigned timeout_ms)
         }
     }
     char why[160];
-    leader_text(r, why, sizeof why);
+    harness_leadmon_text(&r->lm, why, sizeof why);
     fail_run(r, "no leader within %u ms after start (leader %s); see the node logs in %s/nodes",
              timeout_ms, why, r->dir);
     return -1;
@@ -628,8 +573,7 @@ static void *run_thread(void *arg)
     uv_signal_init(&r->loop, &r->sighup);
     r->phase_timer.data = r->nemesis_timer.data = r->progress_timer.data = r;
     r->leader_timer.data = r->sigint.data = r->sigterm.data = r->sighup.data = r;
-    r->leader = -1;
-    snprintf(r->lead.why, sizeof r->lead.why, "not asked yet");
+    harness_leadmon_init(&r->lm, r->adapter, &r->cl);
     r->t0_ms = uv_now(&r->loop);
 
     if (r->use_disk && harness_nodes_mount_disks(&r->nodes, err) != 0)
@@ -654,12 +598,12 @@ static void *run_thread(void *arg)
             }
         }
         if (r->rc == 0 &&
-            r->adapter->client_open(&r->lead_client, &r->loop, &r->cl, 1000, err) != 0)
+            r->adapter->client_open(&r->lm.client, &r->loop, &r->cl, 1000, err) != 0)
             fail_run(r, "leader monitor: %s", err);
     }
     if (r->rc == 0 && wait_for_leader(r, 30000) == 0) {
         char who[160];
-        leader_text(r, who, sizeof who);
+        harness_leadmon_text(&r->lm, who, sizeof who);
         say(r, "cluster up: %u nodes, leader %s", r->cl.n, who);
     }
     if (r->rc == 0 && r->sc.network.capture.enabled && r->hosts != NULL)
