@@ -4,6 +4,9 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "node/io/frame.h"
+
+#include <inttypes.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -313,6 +316,151 @@ int io_codec_encode(const struct raft_message *m, json_t **out, char *errmsg)
     }
     *out = e.obj;
     return 0;
+}
+
+/* ==== Encoding straight into a frame ==== */
+
+/* Appends are most of the traffic (a batch of entries per follower per
+ * loop iteration): they are written as text into the frame, the same bytes
+ * io_frame_encode(io_codec_encode(m)) gives (tests/unit/node/io/test_codec.c
+ * compares them), without a JSON tree per entry. */
+struct tbuf {
+    unsigned char *b;
+    size_t len, cap;
+    bool oom;
+};
+
+static bool tb_reserve(struct tbuf *t, size_t n)
+{
+    if (t->oom)
+        return false;
+    if (t->len + n <= t->cap)
+        return true;
+    size_t cap = t->cap ? t->cap : 256;
+    while (cap < t->len + n)
+        cap *= 2;
+    unsigned char *b = fl_realloc(t->b, cap);
+    if (b == NULL) {
+        t->oom = true;
+        return false;
+    }
+    t->b = b;
+    t->cap = cap;
+    return true;
+}
+
+static void tb_put(struct tbuf *t, const char *s, size_t n)
+{
+    if (tb_reserve(t, n)) {
+        memcpy(t->b + t->len, s, n);
+        t->len += n;
+    }
+}
+
+static void tb_u64(struct tbuf *t, const char *key, uint64_t v)
+{
+    char tmp[64];
+    int n = snprintf(tmp, sizeof tmp, ",\"%s\":%" PRIu64, key, v);
+    tb_put(t, tmp, (size_t)n);
+}
+
+static void tb_b64(struct tbuf *t, const unsigned char *data, size_t len)
+{
+    if (!tb_reserve(t, (len + 2) / 3 * 4))
+        return;
+    unsigned char *s = t->b + t->len;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)data[i + 1] << 8;
+        if (i + 2 < len)
+            v |= data[i + 2];
+        s[o++] = (unsigned char)b64[v >> 18 & 63];
+        s[o++] = (unsigned char)b64[v >> 12 & 63];
+        s[o++] = i + 1 < len ? (unsigned char)b64[v >> 6 & 63] : '=';
+        s[o++] = i + 2 < len ? (unsigned char)b64[v & 63] : '=';
+    }
+    t->len += o;
+}
+
+static int encode_append_frame(const struct raft_message *m, size_t max, unsigned char **out,
+                               size_t *out_len, char *errmsg)
+{
+    uint64_t nums[] = {m->from,           m->to,            m->term,
+                       m->append.prev_index, m->append.prev_term, m->append.commit,
+                       m->append.round,      m->append.leader};
+    unsigned n_entries = m->append.n;
+    const struct raft_entry *entries = m->append.entries;
+    static const char *const names[] = {"from",      "to",     "term",  "prev_index",
+                                        "prev_term", "commit", "round", "leader"};
+    for (unsigned i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        if (nums[i] > INT64_MAX)
+            return fl_errorf(errmsg, FL_ELIMIT, "append: %s: %llu does not fit the wire range",
+                             names[i], (unsigned long long)nums[i]);
+    if (n_entries > IO_CODEC_MAX_ENTRIES)
+        return fl_errorf(errmsg, FL_ELIMIT, "append: %u entries over the maximum of %u",
+                         n_entries, IO_CODEC_MAX_ENTRIES);
+    for (unsigned i = 0; i < n_entries; i++) {
+        const struct raft_entry *ent = &entries[i];
+        if (ent->type <= 0 || ent->type >= N_ENTRY_TYPES)
+            return fl_errorf(errmsg, FL_ESHAPE, "append: entries[%u].type: unknown (%d)", i,
+                             ent->type);
+        if (ent->term > INT64_MAX)
+            return fl_errorf(errmsg, FL_ELIMIT,
+                             "append: entry: term: %llu does not fit the wire range",
+                             (unsigned long long)ent->term);
+    }
+    struct tbuf t = {0};
+    tb_put(&t, "\0\0\0\0{\"type\":\"append\"", IO_FRAME_HEADER + 16);
+    for (unsigned i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        tb_u64(&t, names[i], nums[i]);
+    tb_put(&t, ",\"entries\":[", 12);
+    for (unsigned i = 0; i < n_entries; i++) {
+        const struct raft_entry *ent = &entries[i];
+        char tmp[96];
+        int n = snprintf(tmp, sizeof tmp, "%s{\"term\":%" PRIu64 ",\"type\":\"%s\"", i ? "," : "",
+                         ent->term, entry_names[ent->type]);
+        tb_put(&t, tmp, (size_t)n);
+        if (ent->buf != NULL) {
+            tb_put(&t, ",\"data\":\"", 9);
+            tb_b64(&t, ent->buf->data, ent->buf->len);
+            tb_put(&t, "\"", 1);
+        }
+        tb_put(&t, "}", 1);
+        if (t.len - IO_FRAME_HEADER > max)
+            break;
+    }
+    tb_put(&t, "]}", 2);
+    if (t.oom) {
+        fl_free(t.b);
+        return fl_errorf(errmsg, FL_ENOMEM, "frame: out of memory");
+    }
+    if (t.len - IO_FRAME_HEADER > max) {
+        fl_free(t.b);
+        return fl_errorf(errmsg, FL_ELIMIT, "frame: body over the maximum of %zu bytes", max);
+    }
+    io_frame_put_header(t.b, (uint32_t)(t.len - IO_FRAME_HEADER));
+    *out = t.b;
+    *out_len = t.len;
+    return 0;
+}
+
+int io_codec_encode_frame(const struct raft_message *m, size_t max, unsigned char **out,
+                          size_t *out_len, char *errmsg)
+{
+    *out = NULL;
+    *out_len = 0;
+    size_t lim = max == 0 ? IO_FRAME_MAX_DEFAULT : max > UINT32_MAX ? UINT32_MAX : max;
+    if (m->type == RAFT_APPEND)
+        return encode_append_frame(m, lim, out, out_len, errmsg);
+    json_t *obj;
+    int rc = io_codec_encode(m, &obj, errmsg);
+    if (rc < 0)
+        return rc;
+    rc = io_frame_encode(obj, max, out, out_len, errmsg);
+    json_decref(obj);
+    return rc;
 }
 
 /* ==== Decoding ==== */

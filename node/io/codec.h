@@ -21,6 +21,12 @@
  * or FL_ENOMEM; errmsg (FL_ERRMSG_SIZE bytes) then says why and *out is NULL. */
 int io_codec_encode(const struct raft_message *m, json_t **out, char *errmsg);
 
+/* Encodes `m` (borrowed) as one frame (node/io/frame.h): the bytes of
+ * io_frame_encode(io_codec_encode(m)), appends written directly. Returns 0
+ * with a new fl_malloc'd buffer in *out, or the codes of those two (FL_ELIMIT
+ * also for a body over `max`, 0 = IO_FRAME_MAX_DEFAULT) with errmsg set. */
+int io_codec_encode_frame(const struct raft_message *m, size_t max, unsigned char **out,
+                          size_t *out_len, char *errmsg);
 /* Decodes `obj` (borrowed) into *m. On success returns 0 and *m owns new
  * references to its buffers and its entry array, released with
  * raft_message_release() (node/raft/raft.h) or io_codec_message_free().

@@ -795,14 +795,9 @@ int io_transport_send(struct io_transport *t, const struct raft_message *m)
     if (p == NULL)
         return UV_ENOENT;
     char err[FL_ERRMSG_SIZE];
-    json_t *obj;
-    int rc = io_codec_encode(m, &obj, err);
-    if (rc < 0)
-        return rc;
     unsigned char *bytes;
     size_t len;
-    rc = io_frame_encode(obj, t->opt.max_frame, &bytes, &len, err);
-    json_decref(obj);
+    int rc = io_codec_encode_frame(m, t->opt.max_frame, &bytes, &len, err);
     if (rc < 0) {
         t->stats.frames_dropped++;
         return rc;

@@ -60,7 +60,7 @@ int raft__recv_snapshot_result(struct raft *r, const struct raft_message *m);
 int raft__recv_timeout_now(struct raft *r, const struct raft_message *m);
 
 /* ==== Reads and leases (read.c) ==== */
-int raft__read(struct raft *r, uint64_t id, int mode);
+int raft__read(struct raft *r, const uint64_t *ids, unsigned n, int mode);
 void raft__round_acked(struct raft *r);
 void raft__peer_down(struct raft *r, uint64_t id);
 void raft__reads_flush(struct raft *r);

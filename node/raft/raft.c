@@ -356,7 +356,8 @@ int raft_step(struct raft *r, const struct raft_event *ev, struct raft_update *u
         rv = submit(r, ev);
         break;
     case RAFT_READ:
-        rv = raft__read(r, ev->read.id, ev->read.mode);
+        rv = ev->read.n > 0 ? raft__read(r, ev->read.ids, ev->read.n, ev->read.mode)
+                            : raft__read(r, &ev->read.id, 1, ev->read.mode);
         break;
     case RAFT_CHANGE_CONF:
         rv = raft__change(r, ev->change.id, ev->change.role);

@@ -195,6 +195,10 @@ struct raft_event {
         struct {
             uint64_t id;
             int mode; /* enum raft_read_mode */
+            /* n > 0: the reads ids[0..n) instead of id, all of this mode,
+             * confirmed by one heartbeat round (reads that arrived together). */
+            unsigned n;
+            const uint64_t *ids; /* borrowed */
         } read;
         struct {
             uint64_t id;

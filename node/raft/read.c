@@ -12,24 +12,29 @@ static bool lease_valid(const struct raft *r)
     return r->now < r->lease_until;
 }
 
-/* Queues or answers a linearizable read. RAFT_READ_LEASE answers at once
- * while the lease holds and falls back to ReadIndex otherwise. */
-int raft__read(struct raft *r, uint64_t id, int mode)
+/* Queues or answers linearizable reads. RAFT_READ_LEASE answers at once
+ * while the lease holds and falls back to ReadIndex otherwise. The reads
+ * queued share one heartbeat round, sent after they all arrived. */
+int raft__read(struct raft *r, const uint64_t *ids, unsigned n, int mode)
 {
     if (mode != RAFT_READ_INDEX && mode != RAFT_READ_LEASE)
         return RAFT_EINVAL;
     if (r->state != RAFT_LEADER)
         return RAFT_ENOTLEADER;
     if (r->opt.bugs & RAFT_BUG_LOCAL_READS) {
-        raft__read_done(r, id, r->commit, 0);
+        for (unsigned i = 0; i < n; i++)
+            raft__read_done(r, ids[i], r->commit, 0);
         return 0;
     }
     if (mode == RAFT_READ_LEASE && lease_valid(r) && committed_in_term(r)) {
-        raft__read_done(r, id, r->commit, 0);
+        for (unsigned i = 0; i < n; i++)
+            raft__read_done(r, ids[i], r->commit, 0);
         return 0;
     }
-    if (r->n_reads == r->reads_cap) {
-        unsigned cap = r->reads_cap ? r->reads_cap * 2 : 16;
+    if (r->n_reads + n > r->reads_cap) {
+        unsigned cap = r->reads_cap ? r->reads_cap : 16;
+        while (cap < r->n_reads + n)
+            cap *= 2;
         struct raft_pending_read *a = fl_reallocarray(r->reads, cap, sizeof *a);
         if (a == NULL)
             return RAFT_ENOMEM;
@@ -38,11 +43,14 @@ int raft__read(struct raft *r, uint64_t id, int mode)
     }
     /* ReadIndex (§6.4): the commit index once the leader has committed in its
      * term, confirmed by a heartbeat round sent after the read arrived. */
-    struct raft_pending_read *p = &r->reads[r->n_reads++];
-    p->id = id;
-    p->index = committed_in_term(r) ? r->commit : 0;
-    p->round = r->round + 1;
-    raft__broadcast(r, true);
+    for (unsigned i = 0; i < n; i++) {
+        struct raft_pending_read *p = &r->reads[r->n_reads++];
+        p->id = ids[i];
+        p->index = committed_in_term(r) ? r->commit : 0;
+        p->round = r->round + 1;
+    }
+    if (n > 0)
+        raft__broadcast(r, true);
     return 0;
 }
 

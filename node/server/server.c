@@ -31,6 +31,7 @@
 #define PENDING_MAX    20000 /* client requests in progress, all kinds */
 #define PENDING_HASH   4096  /* buckets of the pending lookup (a power of two) */
 #define PENDING_SPARE  1024  /* freed pendings kept for reuse */
+#define BUILT_MAX      1024  /* parsed entries kept for their apply (a ring) */
 #define HELD_MAX       1024  /* commands held ahead of a gap, per session */
 #define SUBMIT_BATCH   256   /* commands submitted to the core in one step */
 #define CONN_WRITE_MAX (8u << 20)
@@ -120,6 +121,20 @@ struct server {
     /* The batches being stepped (flush_submits, innermost first): their
      * pendings are set to NULL there when freed meanwhile. */
     struct flush_frame *flushing;
+    /* ReadIndex ([0]) and lease ([1]) reads of this loop iteration. */
+    struct read_queue {
+        uint64_t ids[SUBMIT_BATCH];
+        unsigned n;
+    } rq[2];
+    /* The leader applies the command entries it built without parsing
+     * their text again: each buffer submitted (a reference held, so its
+     * address is not reused) with its object, in submission order. */
+    struct built {
+        struct raft_buf *b;
+        json_t *e;
+    } built[BUILT_MAX];
+    unsigned built_head, built_n;
+    struct fl_buf ebuf; /* reused: an entry's text before it is copied into a raft_buf */
     uv_signal_t sigterm, sigint, sigusr1;
     uv_tcp_t client_listener;
     struct io_transport tr;
@@ -547,6 +562,8 @@ static void pending_free(struct server *s, struct pending *p)
 
 static void handle_update(struct server *s, struct raft_update *up);
 static void run_deferred(struct server *s);
+static json_t *built_take(struct server *s, const struct raft_buf *b);
+static void built_clear(struct server *s);
 
 /* Feeds one event to the core and carries out its update. Returns the
  * core's code; *submit_index (optional) gets the first submitted index. */
@@ -601,6 +618,7 @@ static void flush_submits(struct server *s)
     }
     if (rv == 0)
         return;
+    built_clear(s); /* refused: these entries will never be applied */
     for (unsigned i = 0; i < n; i++) {
         if (ps[i] == NULL)
             continue;
@@ -612,11 +630,42 @@ static void flush_submits(struct server *s)
     }
 }
 
+/* Steps the queued reads of `mode` as one event; when the core refuses
+ * them, each still waiting is answered (not_leader with a hint). */
+static void flush_reads(struct server *s, int mode)
+{
+    struct read_queue *q = &s->rq[mode == RAFT_READ_LEASE];
+    unsigned n = q->n;
+    if (n == 0)
+        return;
+    uint64_t ids[SUBMIT_BATCH];
+    memcpy(ids, q->ids, n * sizeof ids[0]);
+    q->n = 0;
+    struct raft_event ev = {.type = RAFT_READ};
+    ev.read.mode = mode;
+    ev.read.n = n;
+    ev.read.ids = ids;
+    if (step(s, &ev, NULL) == 0)
+        return;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t hkey;
+        for (struct pending *p = pending_chain(s, P_READ, 0, ids[i], &hkey); p != NULL;
+             p = p->hnext)
+            if (p->hkey == hkey && p->kind == P_READ && p->read_id == ids[i]) {
+                reply_redirect(s, p->conn, p->req_id);
+                pending_free(s, p);
+                break;
+            }
+    }
+}
+
 static void on_submit_check(uv_check_t *h)
 {
     struct server *s = h->data;
     uv_check_stop(h);
     flush_submits(s);
+    flush_reads(s, RAFT_READ_INDEX);
+    flush_reads(s, RAFT_READ_LEASE);
 }
 
 static int submit_entry(struct server *s, json_t *entry /* stolen */, uint64_t *index,
@@ -737,6 +786,7 @@ static void session_ended_cb(void *data, uint64_t session, bool expired)
               json_pack("{s:I,s:b}", "session", (json_int_t)session, "expired", expired));
 }
 
+
 static void apply_range(struct server *s, uint64_t first, uint64_t last)
 {
     struct server_state_cb cb = {.data = s,
@@ -751,7 +801,10 @@ static void apply_range(struct server *s, uint64_t first, uint64_t last)
             return;
         }
         if (e->type == RAFT_COMMAND && e->buf != NULL) {
-            int rv = server_state_apply(&s->st, i, e->buf->data, e->buf->len, &cb);
+            json_t *built = s->built_n > 0 ? built_take(s, e->buf) : NULL;
+            int rv = built != NULL ? server_state_apply_json(&s->st, i, built, &cb)
+                                   : server_state_apply(&s->st, i, e->buf->data, e->buf->len, &cb);
+            json_decref(built);
             if (rv != 0)
                 fatal(s, "apply: entry %" PRIu64 ": %s", i, fl_strerror(rv));
         } else {
@@ -1048,6 +1101,7 @@ static void handle_update(struct server *s, struct raft_update *up)
         } else {
             fail_holds(s);
             answer_lost_leadership(s);
+            built_clear(s);
         }
     }
     if (s->unsynced)
@@ -1118,6 +1172,53 @@ static void run_deferred(struct server *s)
     }
 }
 
+/* ==== Entries built here, kept parsed for their apply ==== */
+
+static void built_drop_head(struct server *s)
+{
+    struct built *x = &s->built[s->built_head];
+    raft_buf_unref(x->b);
+    json_decref(x->e);
+    x->b = NULL;
+    x->e = NULL;
+    s->built_head = (s->built_head + 1) % BUILT_MAX;
+    s->built_n--;
+}
+
+static void built_add(struct server *s, struct raft_buf *b, json_t *e)
+{
+    if (s->built_n == BUILT_MAX)
+        built_drop_head(s);
+    struct built *x = &s->built[(s->built_head + s->built_n) % BUILT_MAX];
+    raft_buf_ref(b);
+    x->b = b;
+    x->e = json_incref(e);
+    s->built_n++;
+}
+
+/* The object `b` was built from, or NULL. Entries are applied in the order
+ * they were submitted: those ahead of `b` (refused, truncated) are dropped. */
+static json_t *built_take(struct server *s, const struct raft_buf *b)
+{
+    for (unsigned k = 0; k < s->built_n && k < 8; k++) {
+        struct built *x = &s->built[(s->built_head + k) % BUILT_MAX];
+        if (x->b != b)
+            continue;
+        while (k-- > 0)
+            built_drop_head(s);
+        json_t *e = json_incref(s->built[s->built_head].e);
+        built_drop_head(s);
+        return e;
+    }
+    return NULL;
+}
+
+static void built_clear(struct server *s)
+{
+    while (s->built_n > 0)
+        built_drop_head(s);
+}
+
 /* ==== Command ordering at the leader (FIFO, §11.1.2) ==== */
 
 static struct hold *hold_of(struct server *s, uint64_t session)
@@ -1171,10 +1272,15 @@ static void submit_command(struct server *s, struct conn *c, uint64_t req_id, ui
         p->early = NULL; /* no preview (not a txn state machine, out of memory): read in place */
     json_t *e = json_pack("{s:s,s:I,s:I,s:I,s:O}", "t", "command", "time", (json_int_t)wall_ms(),
                           "session", (json_int_t)session, "seq", (json_int_t)seq, "op", op);
-    char *text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
+    fl_buf_reset(&s->ebuf);
+    if (e == NULL || json_dump_callback(e, buf_dump_cb, &s->ebuf, JSON_COMPACT) != 0)
+        s->ebuf.oom = true;
+    struct raft_buf *b = !s->ebuf.oom ? raft_buf_new(s->ebuf.data, s->ebuf.len) : NULL;
+    if (s->ebuf.oom)
+        fl_buf_free(&s->ebuf); /* clears oom for the next entry */
+    if (b != NULL)
+        built_add(s, b, e);
     json_decref(e);
-    struct raft_buf *b = text != NULL ? raft_buf_new(text, strlen(text)) : NULL;
-    free(text);
     if (b == NULL) {
         reply_err(s, c, req_id, "busy", "out of memory");
         pending_free(s, p);
@@ -1588,14 +1694,12 @@ static void handle_request(struct server *s, struct conn *c, json_t *req)
         }
         p->read_id = ++s->next_read_id;
         pending_rehash(s, p);
-        struct raft_event ev = {.type = RAFT_READ};
-        ev.read.id = p->read_id;
-        ev.read.mode = mode;
-        int rv = step(s, &ev, NULL);
-        if (rv != 0) {
-            reply_redirect(s, c, id);
-            pending_free(s, p);
-        }
+        /* Reads of one loop iteration share one heartbeat round (flush_reads). */
+        struct read_queue *q = &s->rq[mode == RAFT_READ_LEASE];
+        if (q->n == SUBMIT_BATCH)
+            flush_reads(s, mode);
+        q->ids[q->n++] = p->read_id;
+        uv_check_start(&s->submit_check, on_submit_check);
         return;
     }
     reply_err(s, c, id, "bad_request", "type: unknown request type");
@@ -1855,6 +1959,7 @@ static void begin_shutdown(struct server *s, const char *why)
     for (unsigned i = 0; i < s->sq_n; i++)
         raft_buf_unref(s->sq_bufs[i]);
     s->sq_n = 0;
+    s->rq[0].n = s->rq[1].n = 0;
     for (struct pending *p = s->pending, *next; p != NULL; p = next) {
         next = p->next;
         reply_err(s, p->conn, p->req_id, "shutting_down", "the node is stopping");
@@ -2196,6 +2301,8 @@ out_loop:
 out_state:
     server_state_close(&s->st);
 out_free:
+    built_clear(s);
+    fl_buf_free(&s->ebuf);
     while (s->spare != NULL) {
         struct pending *p = s->spare;
         s->spare = p->next;

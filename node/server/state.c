@@ -557,6 +557,14 @@ int server_state_apply(struct server_state *s, uint64_t index, const void *data,
 {
     json_error_t jerr;
     json_t *e = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    int rv = server_state_apply_json(s, index, e, cb);
+    json_decref(e);
+    return rv;
+}
+
+int server_state_apply_json(struct server_state *s, uint64_t index, const json_t *e,
+                            const struct server_state_cb *cb)
+{
     int rv = 0;
     if (e == NULL || !json_is_object(e)) {
         fail_result(cb, index, 0, 0, "bad_request", "entry: not a JSON object");
@@ -651,7 +659,6 @@ int server_state_apply(struct server_state *s, uint64_t index, const void *data,
 done:
     if (rv == 0 && index > s->applied)
         s->applied = index;
-    json_decref(e);
     return rv;
 }
 

@@ -95,6 +95,10 @@ void server_state_close(struct server_state *s);
  * (the entry must then be applied again; nothing was half done). */
 int server_state_apply(struct server_state *s, uint64_t index, const void *data, size_t len,
                        const struct server_state_cb *cb);
+/* The same with the payload already parsed (`e` borrowed, NULL = not JSON):
+ * the leader keeps the entries it built (node/server/server.c). */
+int server_state_apply_json(struct server_state *s, uint64_t index, const json_t *e,
+                            const struct server_state_cb *cb);
 /* Applies a no-op or configuration entry: only advances the index. */
 void server_state_apply_noop(struct server_state *s, uint64_t index);
 

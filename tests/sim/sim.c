@@ -911,33 +911,61 @@ uint64_t sim_write(struct sim *s, uint64_t id)
     return rv == 0 ? v : 0;
 }
 
-int sim_read(struct sim *s, uint64_t id, int mode)
+int sim_read_batch(struct sim *s, uint64_t id, int mode, unsigned n)
 {
     struct node *nd = node_of(s, id);
-    if (nd == NULL || !nd->up)
+    if (nd == NULL || !nd->up || n == 0 || n > 16)
         return -1;
-    uint64_t rid = ++s->next_read_id;
-    if (s->n_preads == s->pr_cap) {
-        size_t cap = s->pr_cap ? s->pr_cap * 2 : 64;
-        struct pread *p = fl_reallocarray(s->preads, cap, sizeof *p);
-        if (p == NULL)
-            abort();
-        s->preads = p;
-        s->pr_cap = cap;
+    uint64_t rids[16];
+    for (unsigned i = 0; i < n; i++) {
+        rids[i] = ++s->next_read_id;
+        if (s->n_preads == s->pr_cap) {
+            size_t cap = s->pr_cap ? s->pr_cap * 2 : 64;
+            struct pread *p = fl_reallocarray(s->preads, cap, sizeof *p);
+            if (p == NULL)
+                abort();
+            s->preads = p;
+            s->pr_cap = cap;
+        }
+        s->preads[s->n_preads++] =
+            (struct pread){.id = rids[i], .node = id, .inv = s->now, .lo = s->acked_max};
     }
-    s->preads[s->n_preads++] =
-        (struct pread){.id = rid, .node = id, .inv = s->now, .lo = s->acked_max};
     struct raft_event ev = {.type = RAFT_READ};
-    ev.read.id = rid;
+    if (n == 1) {
+        ev.read.id = rids[0];
+    } else {
+        ev.read.n = n;
+        ev.read.ids = rids;
+    }
     ev.read.mode = mode;
     ev.time = local_time(s, nd);
     struct raft_update up;
     s->st.steps++;
     int rv = raft_step(&nd->r, &ev, &up);
     if (rv != 0)
-        s->preads[s->n_preads - 1].done = true;
+        for (unsigned i = 0; i < n; i++)
+            s->preads[s->n_preads - 1 - i].done = true;
     handle_update(s, nd, &up, 0);
     return rv;
+}
+
+int sim_read(struct sim *s, uint64_t id, int mode)
+{
+    return sim_read_batch(s, id, mode, 1);
+}
+
+void sim_peer_down(struct sim *s, uint64_t at, uint64_t down)
+{
+    struct node *nd = node_of(s, at);
+    if (nd == NULL || !nd->up)
+        return;
+    struct raft_event ev = {.type = RAFT_PEER_DOWN};
+    ev.peer_down.id = down;
+    ev.time = local_time(s, nd);
+    struct raft_update up;
+    s->st.steps++;
+    raft_step(&nd->r, &ev, &up);
+    handle_update(s, nd, &up, 0);
 }
 
 int sim_change(struct sim *s, uint64_t id, int role)
@@ -991,7 +1019,9 @@ static void client_op(struct sim *s)
         sim_write(s, target);
     } else {
         int mode = fl_rng_chance(&s->rng, s->c.lease_reads) ? RAFT_READ_LEASE : RAFT_READ_INDEX;
-        sim_read(s, target, mode);
+        /* 1 to 3 reads in one event (as the server batches a loop
+         * iteration's reads), sized from x: no extra draw of the rng. */
+        sim_read_batch(s, target, mode, 1 + (unsigned)((x - 0.5) * 1000) % 3);
     }
 }
 
@@ -1027,6 +1057,11 @@ static void random_fault(struct sim *s)
     case 4:
         if (c->crashes && sim_is_up(s, id)) {
             sim_crash(s, id);
+            /* Its sockets close: the nodes it reaches see the connection go
+             * (the server's RAFT_PEER_DOWN from the transport). */
+            for (unsigned k = 0; k < n; k++)
+                if (k != id - 1 && !s->links[id - 1][k].cut)
+                    sim_peer_down(s, k + 1, id);
             push(s, (struct event){.time = s->now + 20 + fl_rng_below(&s->rng, 300),
                                    .kind = EV_RESTART, .node = (unsigned)id - 1});
         }

@@ -68,6 +68,8 @@ struct raft *sim_raft(struct sim *s, uint64_t id);
 bool sim_is_up(const struct sim *s, uint64_t id);
 void sim_crash(struct sim *s, uint64_t id);
 void sim_restart(struct sim *s, uint64_t id);
+/* Tells node `at` that its connection from `down` closed (RAFT_PEER_DOWN). */
+void sim_peer_down(struct sim *s, uint64_t at, uint64_t down);
 void sim_set_link(struct sim *s, uint64_t from, uint64_t to, const struct sim_link *l);
 void sim_cut(struct sim *s, uint64_t a, uint64_t b, bool cut); /* both ways */
 void sim_isolate(struct sim *s, uint64_t id, bool cut);
@@ -78,6 +80,9 @@ void sim_set_filter(struct sim *s, sim_filter_cb cb, void *data);
 uint64_t sim_write(struct sim *s, uint64_t id);
 /* Starts a linearizable read at node id (mode RAFT_READ_INDEX/LEASE). */
 int sim_read(struct sim *s, uint64_t id, int mode);
+/* n (1..16) reads in one RAFT_READ event (ev.read.ids), confirmed by one
+ * heartbeat round; each is checked like sim_read's. */
+int sim_read_batch(struct sim *s, uint64_t id, int mode, unsigned n);
 int sim_change(struct sim *s, uint64_t id, int role);
 int sim_transfer(struct sim *s, uint64_t to);
 /* Checks the recorded reads against the register oracle; 0 or -1. */

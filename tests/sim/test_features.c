@@ -200,6 +200,106 @@ Test(sim_features, lease_reads_answered_and_checked)
     sim_free(s);
 }
 
+/* The failover fix (RAFT_PEER_DOWN, issue 15): when the leader's process
+ * dies its connections close; followers told so campaign within a quarter
+ * of an election timeout instead of a whole one. And told so of a leader
+ * that is alive (a connection dropped for another reason), they do not
+ * unseat it: pre-vote asks the others, who still hear from it. */
+/* Crashes the leader of a quiet 3-node cluster (seed `seed`) and returns the
+ * ms until another node leads (2000: none), telling the followers or not. */
+static uint64_t failover_ms(uint64_t seed, bool tell)
+{
+    struct sim_config c;
+    sim_config_default(&c, seed, 3);
+    c.fault_ms = 0;
+    c.op_every = 0;
+    c.max_drift = 0;
+    struct sim *s = sim_new(&c);
+    cr_assert_not_null(s);
+    run(s, 1000);
+    uint64_t l = sim_leader(s);
+    cr_assert_neq(l, 0);
+    sim_crash(s, l);
+    for (uint64_t id = 1; id <= 3; id++)
+        if (tell && id != l)
+            sim_peer_down(s, id, l);
+    uint64_t t = 0, nl = 0;
+    while (t < 2000 && (nl == 0 || nl == l)) {
+        run(s, 1);
+        t++;
+        nl = sim_leader(s);
+    }
+    sim_free(s);
+    return t;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+Test(sim_features, peer_down_speeds_up_failover)
+{
+    /* Election timeout 100 ms (sim_config_default), randomized; medians
+     * over 15 seeds, the same seeds with and without the notice. */
+    uint64_t with[15], without[15];
+    for (unsigned i = 0; i < 15; i++) {
+        with[i] = failover_ms(500 + i, true);
+        without[i] = failover_ms(500 + i, false);
+        cr_assert_lt(with[i], 2000, "seed %u: no new leader", 500 + i);
+        cr_assert_lt(without[i], 2000, "seed %u: no new leader", 500 + i);
+    }
+    qsort(with, 15, sizeof with[0], cmp_u64);
+    qsort(without, 15, sizeof without[0], cmp_u64);
+    cr_log_info("failover median over 15 seeds: %llu ms told of the closed connection, %llu ms not",
+                (unsigned long long)with[7], (unsigned long long)without[7]);
+    cr_expect_geq(without[7], 100, "not told: a new leader only after an election timeout");
+    cr_expect_lt(with[7] * 4, without[7] * 3,
+                 "told of the closed connection: median %llu ms, not told: %llu ms",
+                 (unsigned long long)with[7], (unsigned long long)without[7]);
+}
+
+Test(sim_features, peer_down_of_a_live_leader_changes_nothing)
+{
+    struct sim *s = quiet(3, 0, 0, 0);
+    write_some(s, 3);
+    run(s, 200);
+    uint64_t l = sim_leader(s), term = term_of(s, l);
+    for (uint64_t id = 1; id <= 3; id++)
+        if (id != l)
+            sim_peer_down(s, id, l);
+    write_some(s, 3);
+    run(s, 1000);
+    cr_expect_eq(sim_leader(s), l, "a live leader was unseated");
+    cr_expect_eq(term_of(s, l), term, "the term moved");
+    sim_free(s);
+}
+
+/* Reads that arrive together (the server's loop iteration) share one
+ * heartbeat round: a batch of 5 ReadIndex reads sends one message per
+ * follower where 5 single reads send 5, and every read is answered and
+ * linearizable. */
+Test(sim_features, batched_reads_share_one_round)
+{
+    struct sim *s = quiet(3, 0, 0, 0);
+    write_some(s, 5);
+    run(s, 100);
+    uint64_t before = sim_stats(s)->messages;
+    cr_assert_eq(sim_read_batch(s, sim_leader(s), RAFT_READ_INDEX, 5), 0);
+    cr_expect_eq(sim_stats(s)->messages - before, 2, "one heartbeat per follower for 5 reads");
+    run(s, 100);
+    before = sim_stats(s)->messages;
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(sim_read(s, sim_leader(s), RAFT_READ_INDEX), 0);
+    cr_expect_eq(sim_stats(s)->messages - before, 10, "single reads: a round each");
+    run(s, 100);
+    const struct sim_read *reads;
+    cr_expect_eq(sim_reads(s, &reads), 10, "every read answered");
+    cr_expect_eq(sim_check_reads(s), 0, "%s", sim_error(s));
+    sim_free(s);
+}
+
 /* The sweep's oracle catches a planted bug: with reads served locally (no
  * ReadIndex, no lease) some seed returns a stale value. */
 Test(sim_features, local_reads_bug_is_caught_by_the_sweep)
