@@ -2,6 +2,8 @@
 #include "harness/capture_cmd.h"
 
 #include <arpa/inet.h>
+
+#include "nemesis/hostfile.h"
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -63,6 +65,11 @@ const char *harness_capture_kind(const struct harness_capmsg *m)
 
 static int node_of(const struct harness_capture *c, uint32_t ip)
 {
+    for (unsigned i = 0; c->on_hosts && i < c->nodes && i < 16; i++)
+        if (c->host_ip[i] == ip)
+            return (int)i;
+    if (c->on_hosts)
+        return -1;
     if ((ip & 0xffffff00u) != c->net)
         return -1;
     unsigned last = ip & 255;
@@ -161,6 +168,15 @@ int harness_capture_load(struct harness_capture *c, const char *dir, char *errms
     if (harness_scenario_load(path, &sc, err) == 0) {
         c->nodes = sc.nodes.count + sc.nodes.passive;
         subnet = sc.network.subnet[0] ? sc.network.subnet : subnet;
+        struct nemesis_hostfile hf;
+        if (sc.hosts[0] && nemesis_hostfile_load(sc.hosts, &hf, err) == 0) {
+            c->on_hosts = true;
+            for (unsigned i = 0; i < hf.n && i < 16; i++) {
+                struct in_addr h;
+                if (inet_pton(AF_INET, hf.hosts[i].addr, &h) == 1)
+                    c->host_ip[i] = ntohl(h.s_addr);
+            }
+        }
     }
     struct in_addr a;
     c->net = inet_pton(AF_INET, subnet, &a) == 1 ? ntohl(a.s_addr) & 0xffffff00u : 0xc6336400u;

@@ -34,6 +34,10 @@ struct harness_capture {
     bool t0_exact;   /* from clock.json (else: the first packet) */
     unsigned nodes;  /* node count (from scenario.json; 9 when absent) */
     uint32_t net;    /* the /24 of the nodes, host order */
+    /* Nodes on hosts (scenario "hosts", its file still readable): node i's address, host
+     * order; then these name the nodes instead of net. */
+    uint32_t host_ip[16];
+    bool on_hosts;
     struct nemesis_capread_stats st;
     /* Set by the caller before loading. */
     int64_t from, to; /* window in ns of history time (inclusive); INT64_MIN/MAX: all */

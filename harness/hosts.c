@@ -187,6 +187,16 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
         if ((rv = nemesis_remote_clock(&h->remote, 0, "+60.000s x1.000", errmsg)) != 0)
             goto out;
     }
+    if (sc->network.capture.enabled) {
+        fprintf(out, "# capture: a tcpdump per host streamed back, stopped and merged into "
+                     "capture.pcap at the end:\n");
+        uint64_t packets;
+        if ((rv = nemesis_remote_capture_start(&h->remote, "RESULTS", sc->network.capture.snaplen,
+                                               errmsg)) != 0 ||
+            (rv = nemesis_remote_capture_stop(&h->remote, "RESULTS", "RESULTS/capture.pcap",
+                                              &packets, errmsg)) != 0)
+            goto out;
+    }
     fprintf(out, "# at the end (and on Ctrl-C): logs fetched, then everything of the run "
                  "removed\n");
     const char *logs[NEMESIS_MAX_NODES];

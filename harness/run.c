@@ -379,6 +379,16 @@ static void on_runner_closed(void *data)
         r->fig_ok = false;
     }
     harness_nodes_stop_all(&r->nodes);
+    if (r->capturing && r->hosts != NULL) {
+        char err[FL_ERRMSG_SIZE], path[PATH_SZ + 32];
+        uint64_t packets;
+        snprintf(path, sizeof path, "%s/capture.pcap", r->dir);
+        if (nemesis_remote_capture_stop(&r->hosts->remote, r->dir, path, &packets, err) != 0)
+            say(r, "capture: %s", err);
+        else
+            say(r, "capture: %" PRIu64 " packets from the hosts' tcpdumps", packets);
+        r->capturing = false;
+    }
     if (r->capturing) {
         char err[FL_ERRMSG_SIZE];
         struct nemesis_capture_stats cs;
@@ -606,8 +616,13 @@ static void *run_thread(void *arg)
         harness_leadmon_text(&r->lm, who, sizeof who);
         say(r, "cluster up: %u nodes, leader %s", r->cl.n, who);
     }
-    if (r->rc == 0 && r->sc.network.capture.enabled && r->hosts != NULL)
-        say(r, "capture: not on hosts yet (no capture.pcap)");
+    if (r->rc == 0 && r->sc.network.capture.enabled && r->hosts != NULL) {
+        /* A tcpdump per host, merged into capture.pcap at the end (remote.h). */
+        if (nemesis_remote_capture_start(&r->hosts->remote, r->dir,
+                                         r->sc.network.capture.snaplen, err) != 0)
+            say(r, "capture: %s", err);
+        r->capturing = true;
+    }
     if (r->rc == 0 && r->sc.network.capture.enabled && r->hosts == NULL) {
         char path[PATH_SZ + 32];
         snprintf(path, sizeof path, "%s/capture.pcap", r->dir);

@@ -2,6 +2,7 @@
 #include "nemesis/remote.h"
 
 #include <errno.h>
+#include <pcap/pcap.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -783,4 +784,146 @@ int nemesis_remote_clock(struct nemesis_remote *r, unsigned i, const char *spec,
         return fl_errorf(errmsg, FL_ELIMIT, "clock command too long");
     int rv = nemesis_remote_exec(r, i, cmd, NULL, 0, NULL, 0, errmsg);
     return rv == 0 ? 0 : rv < 0 ? rv : FL_EUSAGE;
+}
+
+/* ==== Capture ==== */
+
+int nemesis_remote_capture_start(struct nemesis_remote *r, const char *dir, unsigned snaplen,
+                                 char *errmsg)
+{
+    int first = 0;
+    for (unsigned i = 0; i < r->n; i++) {
+        struct nemesis_remote_host *h = &r->hosts[i];
+        char cmd[1200] = "", path[600];
+        put(cmd, sizeof cmd,
+            "i=$(ip -o -4 addr show | awk -v a=%s '{split($4, p, \"/\"); if (p[1] == a) print $2}' "
+            "| head -1); [ -n \"$i\" ] || { echo 'no interface holds %s' >&2; exit 3; }; "
+            "command -v tcpdump >/dev/null || { echo 'tcpdump is missing' >&2; exit 3; }; "
+            "FAULTLINE_WORKDIR=",
+            h->h.addr, h->h.addr);
+        nemesis_remote_quote(r, i, h->h.workdir, cmd, sizeof cmd);
+        put(cmd, sizeof cmd,
+            " FAULTLINE_RUN=%s FAULTLINE_CAPTURE=1 exec tcpdump -i \"$i\" -Q in -U -s %u -w - "
+            "'not (tcp port %u and host %s)' 2>/dev/null",
+            r->run, snaplen ? snaplen : 262144, h->sshd_port, h->control);
+        snprintf(path, sizeof path, "%s/capture-%s.pcap", dir, h->h.name);
+        int fd = r->dry ? -1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (!r->dry && fd < 0) {
+            if (first == 0)
+                first = fl_errorf(errmsg, -errno, "%s: %s", path, strerror(errno));
+            continue;
+        }
+        struct job j;
+        char msg[FL_ERRMSG_SIZE];
+        int rv = job_start(r, i, cmd, NULL, 0, -1, fd, NULL, 0, &j, msg);
+        if (fd >= 0)
+            close(fd);
+        if (rv != 0) {
+            if (first == 0)
+                first = fl_errorf(errmsg, rv, "%s", msg);
+            continue;
+        }
+        /* Not waited for: the stream runs until stop. Its stderr pipe is dropped. */
+        close_fd(&j.err);
+        h->cap_pid = j.pid;
+    }
+    return first;
+}
+
+/* Merges the pcap files in time order into out. */
+static int merge(char paths[][600], unsigned n, const char *out, uint64_t *packets, char *errmsg)
+{
+    pcap_t *in[NEMESIS_MAX_NODES] = {0};
+    struct pcap_pkthdr *hdr[NEMESIS_MAX_NODES];
+    const u_char *data[NEMESIS_MAX_NODES];
+    bool more[NEMESIS_MAX_NODES] = {0};
+    char eb[PCAP_ERRBUF_SIZE];
+    int link = -1, snap = 0, rv = 0;
+    for (unsigned i = 0; i < n; i++) {
+        in[i] = pcap_open_offline(paths[i], eb);
+        if (in[i] == NULL)
+            continue; /* an empty stream (the host never captured): nothing of it */
+        if (link < 0) {
+            link = pcap_datalink(in[i]);
+            snap = pcap_snapshot(in[i]);
+        } else if (pcap_datalink(in[i]) != link) {
+            rv = fl_errorf(errmsg, FL_EUSAGE, "%s: link type %d, the others %d", paths[i],
+                           pcap_datalink(in[i]), link);
+            goto out;
+        }
+        more[i] = pcap_next_ex(in[i], &hdr[i], &data[i]) == 1;
+    }
+    pcap_t *dead = pcap_open_dead(link < 0 ? DLT_EN10MB : link, snap ? snap : 262144);
+    pcap_dumper_t *d = dead ? pcap_dump_open(dead, out) : NULL;
+    if (d == NULL) {
+        rv = fl_errorf(errmsg, -EIO, "%s: %s", out, dead ? pcap_geterr(dead) : "pcap");
+        if (dead)
+            pcap_close(dead);
+        goto out;
+    }
+    for (;;) {
+        int best = -1;
+        for (unsigned i = 0; i < n; i++)
+            if (more[i] && (best < 0 || timercmp(&hdr[i]->ts, &hdr[best]->ts, <)))
+                best = (int)i;
+        if (best < 0)
+            break;
+        pcap_dump((u_char *)d, hdr[best], data[best]);
+        (*packets)++;
+        more[best] = pcap_next_ex(in[best], &hdr[best], &data[best]) == 1;
+    }
+    pcap_dump_close(d);
+    pcap_close(dead);
+out:
+    for (unsigned i = 0; i < n; i++)
+        if (in[i])
+            pcap_close(in[i]);
+    return rv;
+}
+
+int nemesis_remote_capture_stop(struct nemesis_remote *r, const char *dir, const char *out,
+                                uint64_t *packets, char *errmsg)
+{
+    *packets = 0;
+    char *cmds[NEMESIS_MAX_NODES] = {0};
+    char bufs[NEMESIS_MAX_NODES][800];
+    for (unsigned i = 0; i < r->n; i++) {
+        if (!r->hosts[i].cap_pid && !r->dry)
+            continue;
+        bufs[i][0] = '\0';
+        put(bufs[i], sizeof bufs[i],
+            "for e in /proc/[0-9]*/environ; do p=${e#/proc/}; p=${p%%/environ}; "
+            "grep -qszx FAULTLINE_CAPTURE=1 \"$e\" && grep -qszx FAULTLINE_RUN=%s \"$e\" && "
+            "kill -INT \"$p\" 2>/dev/null; done; true",
+            r->run);
+        cmds[i] = bufs[i];
+    }
+    char msg[FL_ERRMSG_SIZE];
+    int first = exec_all(r, cmds, NULL, msg);
+    if (first != 0)
+        fl_errorf(errmsg, first, "%s", msg);
+    if (r->dry)
+        return first;
+    char paths[NEMESIS_MAX_NODES][600];
+    for (unsigned i = 0; i < r->n; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/capture-%s.pcap", dir, r->hosts[i].h.name);
+        pid_t pid = r->hosts[i].cap_pid;
+        if (!pid)
+            continue;
+        /* The stream ends with tcpdump; give it 5 s, then cut it. */
+        int st;
+        for (int k = 0; k < 500 && waitpid(pid, &st, WNOHANG) == 0; k++)
+            usleep(10000);
+        if (waitpid(pid, &st, WNOHANG) == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+        }
+        r->hosts[i].cap_pid = 0;
+    }
+    int rv = merge(paths, r->n, out, packets, msg);
+    if (rv != 0 && first == 0)
+        first = fl_errorf(errmsg, rv, "%s", msg);
+    for (unsigned i = 0; i < r->n; i++)
+        unlink(paths[i]);
+    return first;
 }

@@ -36,6 +36,7 @@ struct nemesis_remote_host {
     bool master;         /* a ControlMaster runs for it */
     bool opened;         /* the run folder was made: close removes it */
     bool table;          /* the run's nft table may exist */
+    pid_t cap_pid;       /* the local ssh streaming the host's tcpdump, 0 when none */
     char applied[4096];  /* the nft ruleset last loaded (to skip unchanged hosts) */
 };
 
@@ -127,6 +128,21 @@ int nemesis_remote_render(const struct nemesis_remote *r, unsigned i, char *buf,
 
 /* Loads every host's ruleset that changed (in parallel). Returns 0 or the first error. */
 int nemesis_remote_net_sync(struct nemesis_remote *r, char *errmsg);
+
+/* ==== Capture ==== */
+
+/* Starts tcpdump on every host (the interface holding the host's address, packets coming in
+ * only, so each packet is captured once, by its receiver; the control's ssh port left out),
+ * streamed over ssh into local files `dir`/capture-<host>.pcap. Returns 0 or the first
+ * error (the hosts started keep capturing: stop them with nemesis_remote_capture_stop). */
+int nemesis_remote_capture_start(struct nemesis_remote *r, const char *dir, unsigned snaplen,
+                                 char *errmsg);
+
+/* Stops the hosts' tcpdumps (SIGINT: they flush), waits for the streams, and merges the
+ * per-host files in time order into `out` (then removes them). *packets receives the
+ * number merged. Returns 0 or a negative code with errmsg. */
+int nemesis_remote_capture_stop(struct nemesis_remote *r, const char *dir, const char *out,
+                                uint64_t *packets, char *errmsg);
 
 /* Writes libfaketime spec `spec` into host i's RUNDIR/clock/n<i+1>.faketime (atomically:
  * temporary file, mv). */

@@ -7,7 +7,8 @@
 #   2. the default scenario with the reference node on the hosts gives the verdict the same
 #      scenario and seed give in namespaces;
 #   3. a partition scenario (the isolated node's log shows it lost its leader: the host's own
-#      table cut it off) and a kill scenario on the hosts, valid;
+#      table cut it off; the hosts' tcpdumps merged into capture.pcap, which `faultline
+#      capture` decodes) and a kill scenario on the hosts, valid;
 #   4. after each run nothing is left on any host: no process with the run marker, no
 #      faultline nft table, no run folder;
 #   5. a harness killed mid-run leaves its nodes, table and folder; `faultline clean --hosts`
@@ -86,7 +87,8 @@ set -e
 grep -q "bad.json line [0-9]*: hosts\[1\].addr" "$tmp/bad.err" || fail "no line/field: $(cat "$tmp/bad.err")"
 
 # 2. The default scenario: namespaces here, then the lab's hosts, same seed.
-common=(--seed 3 --time-limit 12 --warmup 2 --heal 4 --no-capture -q)
+timeline=(--seed 3 --time-limit 12 --warmup 2 --heal 4 -q)
+common=("${timeline[@]}" --no-capture)
 set +e
 "$fl" run "${common[@]}" --out "$tmp/ns" >"$tmp/ns.out" 2>"$tmp/ns.err"
 inlab "$fl" run "${common[@]}" --hosts "$hosts" --node-bin "$node" --out "$tmp/h-default" \
@@ -106,7 +108,7 @@ nothing_left "after the default scenario"
 
 # 3. A partition and a kill scenario on the hosts.
 set +e
-inlab "$fl" run "$src/scenarios/partition-one.json" "${common[@]}" --hosts "$hosts" \
+inlab "$fl" run "$src/scenarios/partition-one.json" "${timeline[@]}" --hosts "$hosts" \
   --out "$tmp/h-part" >"$tmp/h-part.out" 2>"$tmp/h-part.err"
 rc=$?
 set -e
@@ -116,6 +118,10 @@ cat "$tmp/h-part.out"
 # Cut off by its host's table, the isolated node stops hearing its leader and pre-votes.
 grep -qh '"state":"precandidate"' "$tmp/h-part/nodes/"n*.log ||
   fail "partition-one on hosts: no node lost its leader (the partition did not cut)"
+# Each packet once, by its receiver: node-to-node traffic decoded as Raft messages.
+"$fl" capture "$tmp/h-part" >"$tmp/capture.out" 2>&1 || fail "faultline capture: $(tail -1 "$tmp/capture.out")"
+grep -q "AppendEntries\|append" "$tmp/capture.out" ||
+  fail "no Raft message decoded from the hosts' capture: $(head -3 "$tmp/capture.out")"
 nothing_left "after partition-one"
 
 set +e
@@ -138,7 +144,10 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 grep -q "nemesis: isolate-one" "$tmp/h-killed.err" || { cat "$tmp/h-killed.err"; fail "no fault before the kill"; }
-kill -9 $hpid
+# The harness itself (inlab's shell is only its parent): the faultline in the control namespace.
+for p in $(ip netns pids fl-lab-ctl); do
+  [[ $(readlink "/proc/$p/exe" 2>/dev/null) == "$fl" ]] && kill -9 "$p"
+done
 wait $hpid 2>/dev/null || true
 tables=0
 for k in 1 2 3; do
