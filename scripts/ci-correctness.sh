@@ -40,7 +40,7 @@
 #                  A safety bug is not triggered by every seed, so it gets up
 #                  to 5 seeds (1..5) and passes on the first invalid one;
 #                  a further seed starts only while the run would end within
-#                  the time budget (--budget, default 600 s from the start).
+#                  the time budget (--budget, default 1200 s from the start).
 #                  A run is stopped past its phases + 60 s (a check the
 #                  search finds hard) and counts as unknown.
 #   lab-<impl>-<family>  the same scenarios with the nodes on three hosts of the SSH lab
@@ -64,7 +64,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-quick=0 junit="" jobs=2 budget=600 out="" fl="${FAULTLINE:-}" node_bin=""
+quick=0 junit="" jobs=2 budget=1200 out="" fl="${FAULTLINE:-}" node_bin=""
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while (($#)); do
     case $1 in

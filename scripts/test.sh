@@ -42,7 +42,7 @@ if [[ -z "${FL_TEST_QUICK:-}" ]]; then
   if [[ -x scripts/fuzz.sh ]]; then
     FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
   fi
-  # The correctness matrix on real clusters (~3.5 min): the reference node
+  # The correctness matrix on real clusters (~11 min with the SSH lab entries): the reference node
   # valid under each nemesis family, etcd valid, planted bugs caught
   # (FL_CORRECTNESS=quick for a smaller one, off to skip; JUnit XML in build/).
   case ${FL_CORRECTNESS:-full} in
