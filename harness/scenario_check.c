@@ -17,6 +17,7 @@ bool harness_fault_on_hosts(enum harness_fault v)
     switch (v) {
     case HARNESS_FAULT_DUPLICATE:
     case HARNESS_FAULT_DELAY:
+    case HARNESS_FAULT_REORDER:
     case HARNESS_FAULT_CORRUPT_TAIL:
     case HARNESS_FAULT_SLOW_ISOLATE_LEADER:
     case HARNESS_FAULT_FIGURE_3_7:

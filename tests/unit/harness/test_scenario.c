@@ -487,3 +487,21 @@ Test(harness_scenario, txn_models_and_checker)
     refused(text, "checkers", "\"txn\"");
     refused("{\"checkers\":[\"txn\"]}", "checkers", "list-append and rw-register");
 }
+
+/* Faults the hosts backend cannot do yet are refused when the scenario is read,
+ * not at their first apply in the middle of a run (reorder was let through). */
+Test(harness_scenario, faults_not_on_hosts_are_refused_up_front)
+{
+    const char *kinds[] = {"delay", "reorder", "duplicate", "lose-unsynced", "corrupt-tail"};
+    char text[256];
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        snprintf(text, sizeof text, "{\"hosts\":\"hosts.json\",\"nemesis\":{\"kinds\":[\"%s\"]}}",
+                 kinds[i]);
+        refused(text, kinds[i], "does not run on hosts yet");
+    }
+    struct harness_scenario s;
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(parse("{\"hosts\":\"hosts.json\",\"nemesis\":{\"kinds\":[\"isolate-one\"]}}", &s,
+                       errmsg),
+                 0, "%s", errmsg);
+}
