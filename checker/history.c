@@ -12,8 +12,41 @@
 
 /* ==== String intern table (open addressing) ==== */
 
+/* ==== Open-addressing tables of pointers (strings, values) ==== */
+
+/* Keeps a table of `cap` slots (a power of two, NULL = empty) at most half
+ * full before one more entry: doubles it (from `first`) and re-places every
+ * entry by `hash`. Returns false when out of memory (the table unchanged). */
+static bool slots_make_room(void ***slots, size_t *cap, size_t n, size_t first,
+                            uint64_t (*hash)(const void *))
+{
+    if ((n + 1) * 2 <= *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : first;
+    void **ns = fl_calloc(ncap, sizeof *ns);
+    if (!ns)
+        return false;
+    for (size_t i = 0; i < *cap; i++) {
+        if (!(*slots)[i])
+            continue;
+        size_t j = hash((*slots)[i]) & (ncap - 1);
+        while (ns[j])
+            j = (j + 1) & (ncap - 1);
+        ns[j] = (*slots)[i];
+    }
+    fl_free(*slots);
+    *slots = ns;
+    *cap = ncap;
+    return true;
+}
+
+static uint64_t str_hash(const void *s)
+{
+    return fl_hash_str(s);
+}
+
 struct strtab {
-    char **slots;
+    void **slots; /* char *, owned */
     size_t cap, n;
 };
 
@@ -26,23 +59,8 @@ const char *checker_history_intern(struct checker_history *h, const char *s)
             return NULL;
         h->strings = t;
     }
-    if ((t->n + 1) * 2 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        char **slots = fl_calloc(cap, sizeof *slots);
-        if (!slots)
-            return NULL;
-        for (size_t i = 0; i < t->cap; i++) {
-            if (!t->slots[i])
-                continue;
-            size_t j = fl_hash_str(t->slots[i]) & (cap - 1);
-            while (slots[j])
-                j = (j + 1) & (cap - 1);
-            slots[j] = t->slots[i];
-        }
-        fl_free(t->slots);
-        t->slots = slots;
-        t->cap = cap;
-    }
+    if (!slots_make_room(&t->slots, &t->cap, t->n, 64, str_hash))
+        return NULL;
     size_t j = fl_hash_str(s) & (t->cap - 1);
     while (t->slots[j]) {
         if (strcmp(t->slots[j], s) == 0)
@@ -131,7 +149,7 @@ static int key_id(struct checker_history *h, struct keytab *kt, json_t *key, uin
  * written one, instead of one allocation per event. The table holds one
  * reference per entry. */
 struct valtab {
-    json_t **slots;
+    void **slots; /* json_t *, one reference each */
     size_t cap, n;
 };
 
@@ -173,6 +191,11 @@ static uint64_t value_hash(const json_t *v)
     }
 }
 
+static uint64_t value_hash_slot(const void *v)
+{
+    return value_hash(v);
+}
+
 /* Returns a new reference to a value equal to `v` (borrowed): the shared one
  * when `v` can be interned, else `v` itself; NULL when out of memory. */
 static json_t *intern_value(struct checker_history *h, json_t *v)
@@ -186,23 +209,8 @@ static json_t *intern_value(struct checker_history *h, json_t *v)
             return NULL;
         h->values = t;
     }
-    if ((t->n + 1) * 2 > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 1024;
-        json_t **slots = fl_calloc(cap, sizeof *slots);
-        if (!slots)
-            return NULL;
-        for (size_t i = 0; i < t->cap; i++) {
-            if (!t->slots[i])
-                continue;
-            size_t j = value_hash(t->slots[i]) & (cap - 1);
-            while (slots[j])
-                j = (j + 1) & (cap - 1);
-            slots[j] = t->slots[i];
-        }
-        fl_free(t->slots);
-        t->slots = slots;
-        t->cap = cap;
-    }
+    if (!slots_make_room(&t->slots, &t->cap, t->n, 1024, value_hash_slot))
+        return NULL;
     size_t j = value_hash(v) & (t->cap - 1);
     while (t->slots[j]) {
         if (json_equal(t->slots[j], v))
