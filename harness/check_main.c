@@ -1,9 +1,9 @@
 /* check_main.c - faultline-check: `faultline check` as a program of its own.
  *
- * It links the checker and nothing of the harness, so a call pays for
- * libc, libm and jansson only (faultline loads ~50 shared libraries before
- * main: libcurl, nftables, pcap, fuse, ...). Same options, output and exit
- * codes as `faultline check`: `faultline-check FILE...`. */
+ * It links the checker and nothing of the harness, as faultline itself
+ * (main.c) does (faultline-harness loads ~50 shared libraries before main:
+ * libcurl, nftables, pcap, fuse, ...). Same options, output and exit codes
+ * as `faultline check`: `faultline-check FILE...` (README "Programs"). */
 #include "harness/check.h"
 
 #include <signal.h>

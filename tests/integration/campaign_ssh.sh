@@ -32,7 +32,8 @@ bash "$labsh" down --dir "$lab/lab" >/dev/null 2>&1 || true
 bash "$labsh" up 2 --dir "$lab/lab"
 for k in 1 2; do
   mkdir -p "$lab/lab/h$k/bin"
-  cp "$fl" "$node" "$lab/lab/h$k/bin/"
+  # faultline execs faultline-harness from its own folder for all but check
+  cp "$fl" "$(dirname "$fl")/faultline-harness" "$node" "$lab/lab/h$k/bin/"
 done
 python3 - "$lab/lab/hosts.json" "$lab/matrix.json" "$src" <<'EOF'
 import json, sys

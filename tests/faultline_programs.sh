@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# faultline_programs.sh FAULTLINE - the split of the faultline program (README
+# "Programs"): `faultline check` runs in faultline itself, which maps none of
+# the harness's libraries (libcurl, nftables, pcap, fuse, libuv), while every
+# other command is exec'd in faultline-harness next to it with the same
+# arguments; without faultline-harness, check still works and the others say
+# what is missing.
+set -uo pipefail
+bin=$(readlink -f "$1")
+dir=$(dirname "$bin")
+fail() { echo "FAIL: $*"; exit 1; }
+heavy_libs='libcurl|libnftables|libpcap|libfuse|libuv|libnl'
+
+# The thin program: check_program_libs.sh checks its NEEDED entries; this
+# checks what a running `faultline check` has mapped (catches dlopen too).
+libs=$(bash "$(dirname "$0")/check_program_libs.sh" "$bin" check) || fail "faultline's libraries: $libs"
+tmp=$(mktemp -d /tmp/fl-programs-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+# A FIFO as the history: check blocks opening it while we read its maps.
+mkfifo "$tmp/h.jsonl"
+"$bin" check "$tmp/h.jsonl" >"$tmp/out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  [[ -r /proc/$pid/maps ]] && grep -q . /proc/$pid/maps 2>/dev/null && break
+  sleep 0.05
+done
+sleep 0.2 # past exec and the loader, blocked in open() of the FIFO
+cp /proc/$pid/maps "$tmp/maps" || fail "no /proc/$pid/maps"
+printf '%s\n' '{"process":0,"type":"invoke","f":"write","value":1}' \
+  '{"process":0,"type":"ok","f":"write","value":1}' >"$tmp/h.jsonl"
+wait $pid # (it cannot rewind a FIFO and exits 3: the maps are what this is for)
+if grep -E "$heavy_libs" "$tmp/maps"; then fail "faultline check mapped a harness library"; fi
+grep -q "$(basename "$bin")" "$tmp/maps" || fail "the maps read were not faultline's: $(head -3 "$tmp/maps")"
+
+# The heavy program is the one with the harness's libraries (else this test
+# proves nothing about the split) and answers every other command.
+[[ -x $dir/faultline-harness ]] || fail "no faultline-harness next to $bin"
+readelf -d "$dir/faultline-harness" | grep -qE "NEEDED.*($heavy_libs)" \
+  || fail "faultline-harness needs none of $heavy_libs: is the split still needed?"
+"$bin" version | grep -q "^faultline " || fail "faultline version: $("$bin" version 2>&1)"
+"$bin" --help | grep -q "campaign MATRIX.json" || fail "faultline --help"
+"$bin" client --help >/dev/null 2>&1; code=$?
+[[ $code -eq 0 ]] || fail "faultline client --help: exit $code"
+"$bin" no-such-command >/dev/null 2>"$tmp/err"; code=$?
+[[ $code -eq 3 ]] && grep -q 'unknown command "no-such-command"' "$tmp/err" || fail "unknown command: exit $code $(cat "$tmp/err")"
+"$bin" >/dev/null 2>&1; code=$?
+[[ $code -eq 3 ]] || fail "no command: exit $code"
+
+# Alone (installed without faultline-harness): check works, the rest say so.
+cp "$bin" "$tmp/faultline"
+printf '%s\n' '{"process":0,"type":"invoke","f":"write","value":1}' \
+  '{"process":0,"type":"ok","f":"write","value":1}' >"$tmp/one.jsonl"
+"$tmp/faultline" check -q "$tmp/one.jsonl" || fail "check without faultline-harness: exit $?"
+"$tmp/faultline" run --help >/dev/null 2>"$tmp/err"; code=$?
+[[ $code -eq 3 ]] && grep -q "$tmp/faultline-harness: No such file" "$tmp/err" \
+  || fail "run without faultline-harness: exit $code $(cat "$tmp/err")"
+echo "ok"
