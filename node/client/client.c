@@ -786,8 +786,10 @@ static void handle_reply(struct client *c, json_t *o)
         return;
     }
     /* bad_request, too_large, busy (membership), anything else: definite,
-     * unless an earlier attempt may have been accepted */
-    finish_reply(r, o, r->maybe_applied ? CLIENT_UNKNOWN : CLIENT_FAIL, NULL);
+     * unless an earlier attempt may have been accepted or the node says it
+     * took effect (too_large with "applied": its result could not be sent) */
+    bool applied = json_is_true(json_object_get(o, "applied"));
+    finish_reply(r, o, r->maybe_applied || applied ? CLIENT_UNKNOWN : CLIENT_FAIL, NULL);
     if (r->kind == CLIENT__COMMAND)
         advance_ack(c, r->seq);
     deliver(c);

@@ -30,7 +30,9 @@
  *                     a refused op): req->error is the result's "error";
  *                   - unknown_session, bad_request, too_large (first attempt
  *                     or any attempt of a request that was never possibly
- *                     accepted); busy for membership requests;
+ *                     accepted; too_large with "applied":true is UNKNOWN:
+ *                     the command took effect, its result was too large to
+ *                     send); busy for membership requests;
  *                   - not_leader / no_leader after CLIENT_MAX_REDIRECTS hops
  *                     ("not_leader"), or the deadline passing while no attempt
  *                     may have been accepted ("timeout": never sent, or every

@@ -339,6 +339,8 @@ static void conn_send_bytes(struct conn *c, unsigned char *data, size_t len)
     }
 }
 
+static void reply_too_large(struct conn *c, uint64_t id, bool applied);
+
 static void conn_send(struct conn *c, json_t *msg /* stolen */)
 {
     if (c == NULL || c->closing) {
@@ -349,12 +351,49 @@ static void conn_send(struct conn *c, json_t *msg /* stolen */)
     unsigned char *data = NULL;
     size_t len = 0;
     int rv = msg != NULL ? io_frame_encode(msg, c->srv->o.max_frame, &data, &len, err) : FL_ENOMEM;
+    /* A reply over the max frame becomes a too_large error the client can act
+     * on (the connection stays); anything else that cannot be sent closes it. */
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    json_t *jid = json_object_get(msg, "id");
+    bool reply = rv == FL_ELIMIT && type != NULL && strcmp(type, "reply") == 0 &&
+                 json_is_integer(jid) && json_integer_value(jid) >= 0;
+    uint64_t id = reply ? (uint64_t)json_integer_value(jid) : 0;
+    bool ok = json_is_true(json_object_get(msg, "ok")); /* may have taken effect */
     json_decref(msg);
+    if (reply) {
+        reply_too_large(c, id, ok);
+        return;
+    }
     if (rv != 0) {
         conn_close(c);
         return;
     }
     conn_send_bytes(c, data, len);
+}
+
+/* The error reply for a reply that would exceed the max frame; `applied`
+ * when the request took effect (a command): its outcome is then unknown to
+ * the client, not failed. */
+static void reply_too_large(struct conn *c, uint64_t id, bool applied)
+{
+    char text[256];
+    size_t max = c->srv->o.max_frame ? c->srv->o.max_frame : IO_FRAME_MAX_DEFAULT;
+    int n = snprintf(text + IO_FRAME_HEADER, sizeof text - IO_FRAME_HEADER,
+                     "{\"type\":\"reply\",\"id\":%" PRIu64
+                     ",\"ok\":false,\"error\":\"too_large\",\"applied\":%s,\"message\":\"the "
+                     "reply would exceed the max frame of %zu bytes\"}",
+                     id, applied ? "true" : "false", max);
+    unsigned char *data = n > 0 && (size_t)n < sizeof text - IO_FRAME_HEADER
+                              ? fl_malloc((size_t)n + IO_FRAME_HEADER)
+                              : NULL;
+    if (data == NULL || (size_t)n > max) {
+        fl_free(data);
+        conn_close(c);
+        return;
+    }
+    memcpy(data + IO_FRAME_HEADER, text + IO_FRAME_HEADER, (size_t)n);
+    io_frame_put_header(data, (uint32_t)n);
+    conn_send_bytes(c, data, (size_t)n + IO_FRAME_HEADER);
 }
 
 static int buf_dump_cb(const char *text, size_t n, void *data)
@@ -366,7 +405,8 @@ static int buf_dump_cb(const char *text, size_t n, void *data)
 /* The hot replies (a command's outcome, a read's result) written as text:
  * {"type":"reply","id":ID,"ok":true,"index":INDEX,"result":RESULT}, the
  * same bytes as reply_ok with those fields, without building the object. */
-static void reply_result(struct conn *c, uint64_t id, uint64_t index, const json_t *result)
+static void reply_result(struct conn *c, uint64_t id, uint64_t index, const json_t *result,
+                         bool applied)
 {
     if (c == NULL || c->closing)
         return;
@@ -383,9 +423,14 @@ static void reply_result(struct conn *c, uint64_t id, uint64_t index, const json
     fl_buf_append(&b, "}", 1);
     size_t body = b.len - IO_FRAME_HEADER;
     size_t max = c->srv->o.max_frame ? c->srv->o.max_frame : IO_FRAME_MAX_DEFAULT;
-    if (b.oom || body > max || body > UINT32_MAX) {
+    if (b.oom) {
         fl_buf_free(&b);
         conn_close(c);
+        return;
+    }
+    if (body > max || body > UINT32_MAX) {
+        fl_buf_free(&b);
+        reply_too_large(c, id, applied);
         return;
     }
     io_frame_put_header((unsigned char *)b.data, (uint32_t)body);
@@ -734,7 +779,7 @@ static void complete_cb(void *data, uint64_t index, uint64_t session, uint64_t s
              * the client is told what it read back when it was proposed. */
             const json_t *r =
                 ok && json_is_true(json_object_get(p->early, "ok")) ? p->early : result;
-            reply_result(p->conn, p->req_id, index, r);
+            reply_result(p->conn, p->req_id, index, r, true);
         } else if (ok) {
             json_t *f = json_deep_copy(result);
             json_object_del(f, "ok");
@@ -829,7 +874,7 @@ static void serve_reads(struct server *s)
         if (rv != 0)
             reply_err(s, p->conn, p->req_id, "bad_request", "op: not a read-only operation");
         else
-            reply_result(p->conn, p->req_id, s->st.applied, result);
+            reply_result(p->conn, p->req_id, s->st.applied, result, false);
         json_decref(result);
         pending_free(s, p);
     }

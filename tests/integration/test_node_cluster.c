@@ -431,15 +431,14 @@ static bool read_full(int fd, void *p, size_t n)
     return true;
 }
 
-/* Sends `req` (stolen; "id" set to 1) to node k's client port and returns the reply with
- * id 1 (new reference), skipping pushed events; NULL on any failure. */
-static json_t *raw_request(int k, json_t *req)
+/* Sends `req` (stolen; "id" set to `id`) on the open connection `fd` and returns the reply
+ * with that id (new reference), skipping pushed events; NULL on any failure. */
+static json_t *raw_exchange(int fd, json_t *req, json_int_t id)
 {
     json_t *reply = NULL;
-    json_object_set_new(req, "id", json_integer(1));
+    json_object_set_new(req, "id", json_integer(id));
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
-    int fd = raw_connect(client_port(k));
     if (fd < 0 || body == NULL)
         goto out;
     size_t len = strlen(body);
@@ -461,16 +460,25 @@ static json_t *raw_request(int k, json_t *req)
         fl_free(buf);
         if (o == NULL)
             goto out;
-        json_t *id = json_object_get(o, "id");
-        if (json_is_integer(id) && json_integer_value(id) == 1)
+        json_t *rid = json_object_get(o, "id");
+        if (json_is_integer(rid) && json_integer_value(rid) == id)
             reply = o;
         else
             json_decref(o);
     }
 out:
+    free(body);
+    return reply;
+}
+
+/* Sends `req` (stolen; "id" set to 1) to node k's client port on a new connection and
+ * returns the reply with id 1 (new reference); NULL on any failure. */
+static json_t *raw_request(int k, json_t *req)
+{
+    int fd = raw_connect(client_port(k));
+    json_t *reply = raw_exchange(fd, req, 1);
     if (fd >= 0)
         close(fd);
-    free(body);
     return reply;
 }
 
@@ -1481,4 +1489,54 @@ Test(node_cluster, txn_early_reads_bug_misses_earlier_entries)
     wait_leader();
     int missed = txn_pipeline(300);
     cr_assert_gt(missed, 0, "no read missed an earlier append with the bug planted");
+}
+
+/* 16. A reply that would exceed the max frame (a set read of 20 elements of 60,000 bytes,
+ * over 1 MiB) is a too_large error reply, and the connection stays open (PROTOCOL.md). */
+Test(node_cluster, a_reply_over_the_max_frame_is_a_too_large_error)
+{
+    const char *opts[] = {"--sm", "set", NULL};
+    set_common(opts);
+    cluster_start(3, NULL);
+    int leader = wait_leader();
+    struct client *c = client_all(3, NULL, NULL);
+    char *big = block_new(60001);
+    for (int i = 0; i < 20; i++) {
+        memset(big, 'a' + i, 60000);
+        big[60000] = '\0';
+        struct op *o = sync_cmd(c, json_pack("{s:s,s:s}", "f", "add", "value", big));
+        cr_assert(o->outcome == CLIENT_OK, "add %d: %s %s", i, client_outcome_name(o->outcome),
+                  o->error);
+    }
+    int fd = -1;
+    json_t *r = NULL;
+    for (int tries = 0; tries < 50; tries++) { /* the leader may have moved */
+        leader = wait_leader();
+        fd = raw_connect(client_port(leader));
+        cr_assert(fd >= 0);
+        r = raw_exchange(fd, json_pack("{s:s,s:I}", "type", "register", "timeout_ms", 60000), 6);
+        json_int_t session = json_integer_value(json_object_get(r, "session"));
+        json_decref(r);
+        r = raw_exchange(fd, json_pack("{s:s,s:I,s:s,s:{s:s}}", "type", "query", "session",
+                                       session, "consistency", "linearizable", "op", "f", "read"),
+                         7);
+        const char *e = json_string_value(json_object_get(r, "error"));
+        if (e == NULL || (strcmp(e, "not_leader") != 0 && strcmp(e, "no_leader") != 0))
+            break;
+        json_decref(r);
+        r = NULL;
+        close(fd);
+        fd = -1;
+    }
+    cr_assert(r != NULL, "no reply to the read (connection closed?)");
+    const char *e = json_string_value(json_object_get(r, "error"));
+    cr_assert(json_is_false(json_object_get(r, "ok")) && e != NULL && strcmp(e, "too_large") == 0,
+              "expected a too_large error reply");
+    json_decref(r);
+    /* The same connection still serves requests. */
+    r = raw_exchange(fd, json_pack("{s:s}", "type", "members"), 8);
+    cr_assert(r != NULL && json_is_true(json_object_get(r, "ok")),
+              "the connection did not serve the next request");
+    json_decref(r);
+    close(fd);
 }

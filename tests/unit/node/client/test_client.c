@@ -448,6 +448,18 @@ static void s_ghost(struct fake *f, struct fconn *fc, json_t *m)
     s_simple(f, fc, m);
 }
 
+/* too_large to every command: "applied" true for key "applied", false otherwise. */
+static void s_too_large(struct fake *f, struct fconn *fc, json_t *m)
+{
+    if (strcmp(mtype(m), "command") == 0) {
+        const char *key = json_string_value(json_object_get(json_object_get(m, "op"), "key"));
+        bool applied = key != NULL && strcmp(key, "applied") == 0;
+        reply_err(fc, m, "too_large", json_pack("{s:b}", "applied", applied));
+        return;
+    }
+    s_simple(f, fc, m);
+}
+
 /* ==== Tests ==== */
 
 Test(client, registers_a_session_before_the_first_command)
@@ -595,6 +607,21 @@ Test(client, cas_mismatch_is_a_definite_failure)
     run_until_done(&w, 1);
     cr_assert_eq(w.reqs[0].outcome, CLIENT_FAIL);
     cr_assert_str_eq(w.errors[0], "cas_mismatch");
+    world_close(&w);
+}
+
+/* A command whose result was too large to send took effect (unknown: its result is not
+ * known); one refused as too large did not (a definite failure). */
+Test(client, too_large_is_unknown_when_applied_and_a_failure_otherwise)
+{
+    struct world w;
+    world_init(&w, 1, s_too_large, NULL, 3000);
+    command(&w, 0, op_write("applied", 1));
+    command(&w, 1, op_write("refused", 1));
+    run_until_done(&w, 2);
+    cr_assert_eq(w.reqs[0].outcome, CLIENT_UNKNOWN);
+    cr_assert_eq(w.reqs[1].outcome, CLIENT_FAIL);
+    cr_assert_str_eq(w.errors[1], "too_large");
     world_close(&w);
 }
 
