@@ -431,6 +431,11 @@ int harness_nodelife_dry_run(const struct harness_scenario *s, FILE *out, char *
     cl.n = n;
     cl.options = opts;
     cl.model = (enum workload_model)(s->workload.model + 1);
+    /* As the run sets them (harness/run.c), so the command lines printed are the ones run. */
+    cl.election_timeout_ms = s->implementation.options.election_timeout_ms;
+    char secret[64];
+    snprintf(secret, sizeof secret, "/tmp/fl-%s/cluster.key", run_id);
+    cl.secret_file = secret;
     cl.node_bin = s->implementation.options.binary[0] ? s->implementation.options.binary
                                                       : "faultline-node";
     for (unsigned i = 0; i < n; i++) {

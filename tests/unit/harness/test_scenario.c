@@ -420,6 +420,25 @@ Test(harness_scenario, every_shipped_scenario_is_valid_and_round_trips)
     cr_assert_geq(n, 30, "every fault kind and workload has a scenario (%d files)", n);
 }
 
+/* bench/failover.json is the scenario of README's failover figure: its settings are the
+ * ones the figure states. */
+Test(harness_scenario, the_failover_figures_scenario_has_the_stated_settings)
+{
+    struct harness_scenario s;
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(harness_scenario_load(FL_SOURCE_DIR "/bench/failover.json", &s, errmsg), 0, "%s",
+                 errmsg);
+    cr_assert_eq(s.nodes.count, 3);
+    for (int k = 0; k < HARNESS_FAULT_COUNT; k++)
+        cr_assert_eq(s.nemesis.weights[k] != 0, k == HARNESS_FAULT_KILL_LEADER,
+                     "only kill-leader (%s)", harness_fault_name((enum harness_fault)k));
+    cr_assert_eq(s.nemesis.interval_ms, 3000);
+    cr_assert_eq(s.nemesis.duration_ms, 1000);
+    cr_assert_eq(s.nemesis.jitter_ms, 200);
+    cr_assert_eq(s.implementation.options.election_timeout_ms, 300);
+    cr_assert_eq(s.expected, HARNESS_EXPECT_VALID);
+}
+
 Test(harness_scenario, names_cover_every_enum)
 {
     for (int k = 0; k < HARNESS_FAULT_COUNT; k++) {
