@@ -94,10 +94,17 @@ static int key_intern(struct checker_txn_history *h, const char *s, size_t n, ui
 struct scratch {
     struct checker_txn_mop *mops;
     size_t n, cap;
-    /* list-read values go straight to the end of h->elems (not yet counted
-     * in h->n_elems): an ok completion keeps them, anything else drops them */
-    struct checker_txn_history *h;
-    size_t n_elems;
+    /* list-read values (a list's value is its offset here): an ok completion
+     * stores them in h->elems, anything else drops them */
+    int64_t *elems;
+    size_t n_elems, cap_elems;
+};
+
+/* Per key, the block of h->elems that holds its longest list read so far:
+ * [off, off + len) used, [off + len, off + cap) room to extend in place. */
+struct klist {
+    uint64_t off;
+    uint32_t len, cap;
 };
 
 struct pending_slot {
@@ -108,6 +115,8 @@ struct pending_slot {
 struct loader {
     struct checker_txn_history *h;
     struct scratch s;
+    struct klist *klist; /* by key id */
+    size_t cap_klist;
     struct pending_slot *pend; /* open addressing by process */
     size_t n_pend_slots, n_pend_used;
 };
@@ -132,6 +141,60 @@ static void pend_remove(struct loader *ld, size_t i)
         ld->pend[j].txn = CHECKER_TXN_NONE;
         ld->pend[pend_find(ld, e.process)] = e;
     }
+}
+
+/* Stores the list `v` (len values) read of `key` and returns its offset in
+ * h->elems in *off. Reads of a key are mostly prefixes of its longest read
+ * (a list only grows): such a read shares that read's values, and a read
+ * that extends it is appended in place when its block has room, so memory
+ * follows the values written, not the sum of every read's length. Equal
+ * offsets mean equal values, never more: each read keeps its own length. */
+static int store_list(struct loader *ld, uint32_t key, const int64_t *v, uint32_t len,
+                      uint64_t *off)
+{
+    struct checker_txn_history *h = ld->h;
+    if (key >= ld->cap_klist) {
+        size_t old = ld->cap_klist;
+        if (grow((void **)&ld->klist, &ld->cap_klist, (size_t)key + 1, sizeof *ld->klist) < 0)
+            return FL_ENOMEM;
+        memset(ld->klist + old, 0, (ld->cap_klist - old) * sizeof *ld->klist);
+    }
+    struct klist *kl = &ld->klist[key];
+    if (len == 0) {
+        *off = kl->off;
+        return 0;
+    }
+    if (kl->cap) {
+        const int64_t *have = h->elems + kl->off;
+        uint32_t common = len < kl->len ? len : kl->len;
+        if (memcmp(v, have, common * sizeof *v) == 0) {
+            if (len <= kl->len) {
+                *off = kl->off;
+                return 0;
+            }
+            if (len <= kl->cap) {
+                memcpy(h->elems + kl->off + kl->len, v + kl->len,
+                       (len - kl->len) * sizeof *v);
+                kl->len = len;
+                *off = kl->off;
+                return 0;
+            }
+        }
+    }
+    /* a new block: twice the length when the key's list is growing (room to
+     * extend), exactly the length for a key's first read or a diverging one */
+    size_t cap = kl->cap && len > kl->len ? (size_t)len * 2 : len;
+    if (cap > UINT32_MAX - 1)
+        cap = len;
+    if (h->n_elems + cap > (uint64_t)INT64_MAX / 2)
+        return FL_ELIMIT;
+    if (grow((void **)&h->elems, &h->cap_elems, h->n_elems + cap, sizeof *h->elems) < 0)
+        return FL_ENOMEM;
+    memcpy(h->elems + h->n_elems, v, (size_t)len * sizeof *v);
+    *kl = (struct klist){.off = h->n_elems, .len = len, .cap = (uint32_t)cap};
+    h->n_elems += cap;
+    *off = kl->off;
+    return 0;
 }
 
 static int pend_reserve(struct loader *ld)
@@ -246,10 +309,14 @@ static int on_event(struct loader *ld, const struct event_head *e, char *errmsg)
         m->rkind = c->rkind;
         m->value = c->value;
         m->len = c->len;
-        if (c->rkind == CHECKER_TXN_RLIST)
-            m->value = (int64_t)h->n_elems + c->value;
+        if (c->rkind == CHECKER_TXN_RLIST) {
+            uint64_t off;
+            if ((rc = store_list(ld, c->key, s->elems + c->value, c->len, &off)) < 0)
+                return fl_errorf(errmsg, rc, "line %" PRIu64 ": value[%zu]: %s", e->line, i,
+                                 rc == FL_ELIMIT ? "too many list values" : "out of memory");
+            m->value = (int64_t)off;
+        }
     }
-    h->n_elems += s->n_elems; /* keep this completion's list values */
     return 0;
 }
 
@@ -266,14 +333,12 @@ static int scratch_mop(struct scratch *s, struct checker_txn_mop **out)
 
 static int scratch_elem(struct scratch *s, int64_t v)
 {
-    struct checker_txn_history *h = s->h;
     if (s->n_elems >= UINT32_MAX - 1)
         return FL_ELIMIT;
-    size_t at = h->n_elems + s->n_elems;
-    if (at >= h->cap_elems && grow((void **)&h->elems, &h->cap_elems, at + 1, sizeof *h->elems) < 0)
+    if (s->n_elems >= s->cap_elems &&
+        grow((void **)&s->elems, &s->cap_elems, s->n_elems + 1, sizeof *s->elems) < 0)
         return FL_ENOMEM;
-    h->elems[at] = v;
-    s->n_elems++;
+    s->elems[s->n_elems++] = v;
     return 0;
 }
 
@@ -1010,7 +1075,7 @@ static enum fl_history_format detect(FILE *fp)
 int checker_txn_history_load_file(FILE *fp, const char *name, enum fl_history_format format,
                                   struct checker_txn_history *h, char *errmsg)
 {
-    struct loader ld = {.h = h, .s = {.h = h}};
+    struct loader ld = {.h = h};
     int rc;
     memset(h, 0, sizeof *h);
     h->path = fl_strdup(name);
@@ -1043,6 +1108,8 @@ int checker_txn_history_load_file(FILE *fp, const char *name, enum fl_history_fo
             fclose(fp);
     }
     fl_free(ld.s.mops);
+    fl_free(ld.s.elems);
+    fl_free(ld.klist);
     fl_free(ld.pend);
     return rc;
 }

@@ -63,7 +63,8 @@ struct checker_txn_history {
     size_t n_txns, cap_txns;
     struct checker_txn_mop *mops;
     size_t n_mops, cap_mops;
-    int64_t *elems; /* contents of list reads */
+    int64_t *elems; /* contents of list reads; reads of a key that are prefixes of one
+                       another share their values (one offset, each its own len) */
     size_t n_elems, cap_elems;
     char *names; /* key names, NUL-separated */
     size_t names_len, names_cap;

@@ -323,9 +323,11 @@ static int resolve_reads(struct ctx *c)
                     const struct checker_txn_mop *p = &h->mops[kc->read];
                     const int64_t *pe = h->elems + p->value;
                     uint32_t lim = p->len < m->len ? p->len : m->len;
+                    if (pe == re)
+                        common = lim;
                     while (common < lim && re[common] == pe[common])
                         common++;
-                    if (common)
+                    if (common && p->value != m->value) /* else shared: resolved already */
                         memcpy(inf->elem_w + m->value, inf->elem_w + p->value,
                                common * sizeof *inf->elem_w);
                     fd = kc->first_dup < common ? kc->first_dup : NONE;

@@ -540,3 +540,43 @@ Test(checker_txn, node_events_are_skipped)
     expect(h, LA, STRICT, CHECKER_VALID, -1);
     expect_error("{'process':'client','type':'info','f':'ready','value':null}\n", "process");
 }
+
+/* Reads of a key share stored values when one is a prefix of another
+ * (txn_history.c store_list): every read must still give back exactly what
+ * it returned, whether it shares, extends in place, diverges or is empty. */
+Test(checker_txn, list_reads_keep_their_own_values)
+{
+    static const char *reads[] = {"[1,2]", "[1,2,3]", "[1]",   "[]",      "[1,2,3,4,5]",
+                                  "[7,8]", "[1,2]",   "[7,8,9]", "[1,2,3,4,5,6]", "[7]"};
+    static const int64_t want[][7] = {{2, 1, 2},       {3, 1, 2, 3},       {1, 1},
+                                      {0},             {5, 1, 2, 3, 4, 5}, {2, 7, 8},
+                                      {2, 1, 2},       {3, 7, 8, 9},       {6, 1, 2, 3, 4, 5, 6},
+                                      {1, 7}};
+    char text[4096];
+    size_t k = 0;
+    for (size_t i = 0; i < sizeof reads / sizeof *reads; i++) {
+        k += (size_t)snprintf(text + k, sizeof text - k,
+                              "{'process':0,'type':'invoke','f':'txn','value':[['r','x',null],"
+                              "['r','y',null]]}\n"
+                              "{'process':0,'type':'ok','f':'txn','value':[['r','x',%s],"
+                              "['r','y',%s]]}\n",
+                              reads[i], reads[(i + 3) % 10]);
+        cr_assert_lt(k, sizeof text);
+    }
+    struct run r;
+    run_fmt(&r, text, FL_FORMAT_JSONL, LA, STRICT);
+    cr_assert_eq(r.rc, 0, "%s", r.errmsg);
+    cr_assert_eq(r.h.n_txns, 10);
+    for (size_t i = 0; i < 10; i++) {
+        const struct checker_txn *t = &r.h.txns[i];
+        for (uint32_t j = 0; j < 2; j++) {
+            const struct checker_txn_mop *m = &r.h.mops[t->mop + j];
+            const int64_t *w = want[j == 0 ? i : (i + 3) % 10];
+            cr_assert_eq(m->rkind, CHECKER_TXN_RLIST);
+            cr_assert_eq(m->len, (uint32_t)w[0], "txn %zu read %u: len %u", i, j, m->len);
+            for (uint32_t e = 0; e < m->len; e++)
+                cr_assert_eq(r.h.elems[m->value + e], w[1 + e], "txn %zu read %u elem %u", i, j, e);
+        }
+    }
+    done(&r);
+}
