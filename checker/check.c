@@ -151,3 +151,48 @@ int checker_check_file(const char *path, const struct checker_check_options *opt
     json_decref(zero);
     return rc;
 }
+
+int checker_check_file_seq(const char *path, const struct checker_check_options *opt,
+                           struct checker_history *h, struct checker_seq_result *res,
+                           const struct checker_model_ops **model_used, char *errmsg)
+{
+    int rc;
+    memset(res, 0, sizeof *res);
+    rc = checker_history_load_capped(h, path, opt->format, opt->max_rss, errmsg);
+    if (rc < 0 && !(rc == FL_EBUDGET && h->truncated))
+        return rc;
+    const struct checker_model_ops *model;
+    if (opt->model) {
+        model = checker_model_find(opt->model);
+        if (!model)
+            return fl_errorf(errmsg, FL_EUSAGE, "--model: unknown model \"%s\"", opt->model);
+    } else {
+        model = checker_detect_model(h);
+    }
+    *model_used = model;
+    if (h->truncated) {
+        size_t plen = strlen(path);
+        const char *why = strncmp(errmsg, path, plen) == 0 && errmsg[plen] == ':'
+                              ? errmsg + plen + 2
+                              : errmsg;
+        res->verdict = CHECKER_UNKNOWN;
+        res->procedure = "graph";
+        snprintf(res->reason, sizeof res->reason, "%s", why);
+        return 0;
+    }
+    struct checker_model_config cfg;
+    json_t *zero;
+    if ((rc = make_config(h, model, opt, &cfg, &zero, errmsg)) < 0)
+        return rc;
+    struct checker_seq_limits lim = {.timeout_s = opt->limits.timeout_s,
+                                     .max_memory = opt->limits.max_memory};
+    if (opt->max_rss) {
+        size_t rss = fl_mem_rss();
+        size_t room = rss && rss < opt->max_rss ? opt->max_rss - rss : 0;
+        if (rss && (!lim.max_memory || room < lim.max_memory))
+            lim.max_memory = room ? room : 1;
+    }
+    rc = checker_seq_check(h, model, &cfg, &lim, res, errmsg);
+    json_decref(zero);
+    return rc;
+}

@@ -8,6 +8,7 @@
 #include "checker/linear.h"
 #include "checker/minimize.h"
 #include "checker/model.h"
+#include "checker/sequential.h"
 
 struct checker_check_options {
     const char *model;             /* NULL: detect from the operations' f */
@@ -44,6 +45,13 @@ const struct checker_model_ops *checker_detect_model(const struct checker_histor
 int checker_check_file(const char *path, const struct checker_check_options *opt,
                        struct checker_history *h, struct checker_result *res,
                        const struct checker_model_ops **model_used, char *errmsg);
+
+/* As checker_check_file, checking sequential consistency and the session
+ * guarantees of sequential reads instead of linearizability (register and kv
+ * histories; see sequential.h). Release *res with checker_seq_result_free. */
+int checker_check_file_seq(const char *path, const struct checker_check_options *opt,
+                           struct checker_history *h, struct checker_seq_result *res,
+                           const struct checker_model_ops **model_used, char *errmsg);
 
 /* Minimizes an invalid result of checker_check_file() (same model
  * configuration; budget: opt->limits.timeout_s). See minimize.h. */

@@ -250,6 +250,12 @@ enum checker_verdict checker_report_verdict(const struct checker_report_input *i
             return CHECKER_INVALID;
         unknown = unknown || in->linear->verdict == CHECKER_UNKNOWN;
     }
+    if (in->sequential) {
+        ran = true;
+        if (in->sequential->verdict == CHECKER_INVALID)
+            return CHECKER_INVALID;
+        unknown = unknown || in->sequential->verdict == CHECKER_UNKNOWN;
+    }
     if (in->set) {
         ran = true;
         if (!in->set->valid && !in->set->unknown)
@@ -342,6 +348,10 @@ json_t *checker_report_json(const struct checker_report_input *in,
             json_decref(full);
         }
     }
+    if (checkers && in->sequential)
+        put(checkers, "sequential", checker_seq_result_json(h, in->sequential), &ok);
+    put(root, "consistency",
+        json_string(in->sequential ? "sequential" : in->linear ? "linearizable" : "none"), &ok);
     if (checkers && in->set) {
         json_t *s = checker_set_result_json(in->set);
         if (s)

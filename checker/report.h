@@ -20,6 +20,7 @@
 #include "checker/countercheck.h"
 #include "checker/history.h"
 #include "checker/linear.h"
+#include "checker/sequential.h"
 #include "checker/setcheck.h"
 #include "checker/stats.h"
 #include "common/buf.h"
@@ -43,6 +44,7 @@ struct checker_report_input {
     const struct checker_history *h;              /* required */
     const char *model;                            /* model name, or NULL */
     const struct checker_result *linear;          /* linearizability */
+    const struct checker_seq_result *sequential;  /* sequential consistency (sequential reads) */
     const struct checker_set_result *set;         /* Jepsen set check */
     const struct checker_counter_result *counter; /* counter bounds */
     const struct checker_stats *stats;            /* latency and throughput */

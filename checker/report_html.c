@@ -642,6 +642,29 @@ static void summary_tables(struct fl_buf *out, const struct checker_report_input
         }
         fl_buf_puts(out, "</td></tr>\n");
     }
+    if (in->sequential) {
+        const struct checker_seq_result *q = in->sequential;
+        fl_buf_puts(out, "<tr><td class=\"l\">sequential consistency and session guarantees "
+                         "(sequential reads)</td><td class=\"l\">");
+        verdict_badge(out, checker_verdict_name(q->verdict));
+        fl_buf_printf(out, "</td><td class=\"l\">%zu operations, %zu sessions, %zu keys",
+                      q->n_ops, q->n_processes, q->n_keys);
+        if (q->verdict == CHECKER_INVALID) {
+            fl_buf_printf(out, "; %s: ", checker_seq_rule_name(q->rule));
+            esc(out, q->reason);
+            fl_buf_puts(out, "<ol>");
+            for (size_t i = 0; i < q->n_steps; i++) {
+                fl_buf_puts(out, "<li>");
+                esc(out, q->steps[i].text);
+                fl_buf_puts(out, "</li>");
+            }
+            fl_buf_puts(out, "</ol>");
+        } else if (q->reason[0]) {
+            fl_buf_puts(out, "; ");
+            esc(out, q->reason);
+        }
+        fl_buf_puts(out, "</td></tr>\n");
+    }
     if (in->set) {
         struct fl_buf s;
         fl_buf_init(&s);

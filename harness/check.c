@@ -38,7 +38,12 @@ static void usage(FILE *out)
             "  --model M          register (cas-register), kv, counter, set, queue, mutex,\n"
             "                     multi-register; default: detected from the operations.\n"
             "                     list-append, rw-register: Elle's transactional check\n"
-            "  --consistency C    with list-append / rw-register: strict-serializable (default),\n"
+            "  --consistency C    register / kv: linearizable (default) or sequential:\n"
+            "                     sequential consistency and the session guarantees of\n"
+            "                     sequential (follower) reads, monotonic reads and\n"
+            "                     read-your-writes, per process (default for a results\n"
+            "                     folder whose scenario has read_consistency sequential).\n"
+            "                     list-append / rw-register: strict-serializable (default),\n"
             "                     serializable, snapshot-isolation, repeatable-read,\n"
             "                     read-committed, read-uncommitted\n"
             "  --html OUT         with list-append / rw-register: also write a report page\n"
@@ -204,6 +209,71 @@ static void minimized_text(const struct checker_history *h, const struct checker
     }
 }
 
+/* Checks one history for sequential consistency (--consistency sequential)
+ * and prints it; returns the exit code for this file. */
+static int check_seq_file(const char *path, const struct checker_check_options *opt, bool json_out,
+                          bool quiet)
+{
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    struct checker_history h;
+    struct checker_seq_result res;
+    const struct checker_model_ops *model = NULL;
+    int code;
+    int rc = checker_check_file_seq(path, opt, &h, &res, &model, errmsg);
+    if (rc < 0) {
+        if (json_out) {
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "file", path, "consistency",
+                                  "sequential", "verdict", "error", "error", errmsg);
+            if (o) {
+                json_dumpf(o, stdout, JSON_COMPACT);
+                fputc('\n', stdout);
+                json_decref(o);
+            }
+        }
+        fprintf(stderr, "faultline check: %s\n", errmsg);
+        checker_history_free(&h);
+        return EXIT_ERROR;
+    }
+    if (json_out) {
+        json_t *o = checker_seq_result_json(&h, &res);
+        if (o) {
+            json_object_set_new(o, "model", json_string(model->name));
+            json_dumpf(o, stdout, JSON_COMPACT);
+            fputc('\n', stdout);
+            json_decref(o);
+        }
+    } else {
+        printf("%s: %s  model=%s consistency=sequential ops=%zu processes=%zu keys=%zu "
+               "time=%.3fs procedure=%s",
+               path, checker_verdict_name(res.verdict), model->name, res.n_ops, res.n_processes,
+               res.n_keys, res.seconds, res.procedure ? res.procedure : "graph");
+        if (res.verdict == CHECKER_UNKNOWN && res.reason[0])
+            printf("  (%s)", res.reason);
+        putchar('\n');
+        if (!quiet && res.verdict == CHECKER_INVALID) {
+            struct fl_buf b;
+            fl_buf_init(&b);
+            checker_seq_explain_text(&res, &b);
+            fputs(fl_buf_cstr(&b), stdout);
+            fl_buf_free(&b);
+        }
+    }
+    fflush(stdout);
+    code = res.verdict == CHECKER_INVALID ? EXIT_INVALID
+           : res.verdict == CHECKER_UNKNOWN ? EXIT_UNKNOWN
+                                            : 0;
+    checker_seq_result_free(&res);
+    checker_history_free(&h);
+    return code;
+}
+
+static void merge_code(int *code, int r)
+{
+    if (r == EXIT_ERROR || (r == EXIT_INVALID && *code != EXIT_ERROR) ||
+        (r == EXIT_UNKNOWN && *code == 0))
+        *code = r;
+}
+
 int harness_check_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -234,7 +304,7 @@ int harness_check_main(int argc, char **argv)
     size_t prefix_tail = 10;
     int c, code = 0;
     struct harness_check_txn_opts txn = {.consistency = CHECKER_TXN_STRICT_SERIALIZABLE};
-    bool txn_mode = false, consistency_given = false;
+    bool txn_mode = false, consistency_given = false, seq_mode = false;
 
     optind = 1;
     opterr = 0; /* our own message: getopt's would say "check: ..." */
@@ -258,6 +328,11 @@ int harness_check_main(int argc, char **argv)
             txn_mode = true;
             break;
         case 'C':
+            if (strcmp(optarg, "sequential") == 0 || strcmp(optarg, "linearizable") == 0) {
+                seq_mode = strcmp(optarg, "sequential") == 0;
+                consistency_given = true;
+                break;
+            }
             if (checker_txn_consistency_parse(optarg, &txn.consistency) < 0) {
                 fprintf(stderr, "faultline check: --consistency: unknown model \"%s\" (see --help)\n",
                         optarg);
@@ -367,6 +442,11 @@ int harness_check_main(int argc, char **argv)
                         "without --export-edn, --stats or another --model\n");
         goto usage_error;
     }
+    if (seq_mode && (txn_mode || want_stats || minimize || export_path)) {
+        fprintf(stderr, "faultline check: --consistency sequential goes with the register and kv "
+                        "models, without --html, --stats, --minimize or --export-edn\n");
+        goto usage_error;
+    }
     if (txn.html && argc - optind != 1) {
         fprintf(stderr, "faultline check: --html takes exactly one history file\n");
         goto usage_error;
@@ -444,8 +524,22 @@ int harness_check_main(int argc, char **argv)
                 snprintf(model_name, sizeof model_name, "%s", m);
                 opt.model = model_name;
             }
+            /* Sequential reads are checked for what they promise. */
+            const char *rc_name = json_string_value(json_object_get(wl, "read_consistency"));
+            bool run_seq = !consistency_given && rc_name && strcmp(rc_name, "sequential") == 0 &&
+                           (m == NULL || strcmp(m, "register") == 0 || strcmp(m, "kv") == 0);
             json_decref(sc);
             path = dir_history;
+            if (run_seq) {
+                merge_code(&code, check_seq_file(path, &opt, json_out, quiet));
+                opt.model = saved_model;
+                continue;
+            }
+        }
+        if (seq_mode) {
+            merge_code(&code, check_seq_file(path, &opt, json_out, quiet));
+            opt.model = saved_model;
+            continue;
         }
 
         int rc = checker_check_file(path, &opt, &h, &res, &model, errmsg);

@@ -116,6 +116,9 @@ int harness_report_generate(const struct harness_report_request *req, enum check
     struct checker_stats st;
     struct checker_report_analysis an;
     struct checker_report_options opt;
+    struct checker_seq_result seq;
+    memset(&seq, 0, sizeof seq);
+    bool have_seq = false;
     bool have_lin = false, have_set = false, have_ctr = false, have_st = false;
     const struct checker_model_ops *model = NULL;
     json_t *scenario_json = NULL, *results = NULL;
@@ -130,7 +133,23 @@ int harness_report_generate(const struct harness_report_request *req, enum check
     checker_report_options_default(&opt);
 
     bool want_lin = !sc || sc->checkers[HARNESS_CHECKER_LINEARIZABLE];
-    if (want_lin) {
+    /* Sequential reads promise sequential consistency and session order, not
+     * linearizability: a run that asked for them is checked for that. */
+    bool want_seq = want_lin && sc && sc->workload.read_consistency == HARNESS_READ_SEQUENTIAL &&
+                    (sc->workload.model == HARNESS_MODEL_REGISTER ||
+                     sc->workload.model == HARNESS_MODEL_KV);
+    if (want_seq) {
+        struct checker_check_options co = {
+            .model = harness_model_name(sc->workload.model),
+            .format = FL_FORMAT_AUTO,
+            .initial = NULL,
+            .nil_read_any = -1,
+            .limits = {.timeout_s = req->timeout_s, .max_memory = 0, .threads = req->threads}};
+        rc = checker_check_file_seq(req->history, &co, &h, &seq, &model, errmsg);
+        if (rc < 0)
+            goto out;
+        have_seq = true;
+    } else if (want_lin) {
         struct checker_check_options co = {
             .model = sc ? harness_model_name(sc->workload.model) : NULL,
             .format = FL_FORMAT_AUTO,
@@ -180,6 +199,7 @@ int harness_report_generate(const struct harness_report_request *req, enum check
         .h = &h,
         .model = model_name,
         .linear = have_lin ? &lin : NULL,
+        .sequential = have_seq ? &seq : NULL,
         .set = have_set ? &set : NULL,
         .counter = have_ctr ? &ctr : NULL,
         .stats = have_st ? &st : NULL,
@@ -241,6 +261,7 @@ out:
     if (have_set)
         checker_set_result_free(&set);
     checker_result_free(&lin);
+    checker_seq_result_free(&seq);
     checker_history_free(&h);
     return rc;
 }

@@ -1063,7 +1063,12 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                                             .html_out = html,
                                             .timeout_s = 300};
         enum checker_verdict verdict;
-        fprintf(stderr, "faultline run: checking %s\n", hist);
+        fprintf(stderr, "faultline run: checking %s%s\n", hist,
+                r->sc.workload.read_consistency == HARNESS_READ_SEQUENTIAL &&
+                        (r->sc.workload.model == HARNESS_MODEL_REGISTER ||
+                         r->sc.workload.model == HARNESS_MODEL_KV)
+                    ? " for sequential consistency (the scenario's reads are sequential)"
+                    : "");
         if (harness_report_generate(&rq, &verdict, err) != 0) {
             rv = fl_errorf(errmsg, -1, "%s", err);
             goto out;
