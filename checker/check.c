@@ -118,6 +118,7 @@ int checker_check_file(const char *path, const struct checker_check_options *opt
                               ? errmsg + plen + 2
                               : errmsg;
         res->verdict = CHECKER_UNKNOWN;
+        res->refused = "while reading";
         snprintf(res->reason, sizeof res->reason, "%s", why);
         return 0;
     }
@@ -129,6 +130,7 @@ int checker_check_file(const char *path, const struct checker_check_options *opt
         size_t need = rss + h->n_ops * CHECKER_SEARCH_BYTES_PER_OP + CHECKER_SEARCH_MIN_CACHE;
         if (rss && need > opt->max_rss) {
             res->verdict = CHECKER_UNKNOWN;
+            res->refused = "before the search";
             res->n_ops = h->n_ops;
             snprintf(res->reason, sizeof res->reason,
                      "the history leaves no room for the search within --max-memory %zu MiB "

@@ -92,6 +92,8 @@ json_t *checker_explain_json(const struct checker_history *h, const struct check
     json_object_set_new(o, "procedure",
                         json_string(checker_result_procedure(res, proc, sizeof proc)));
     json_object_set_new(o, "keys_unique_values", json_integer((json_int_t)res->n_unique));
+    if (res->refused)
+        json_object_set_new(o, "refused", json_string(res->refused));
     if (res->verdict == CHECKER_INVALID && res->has_cex) {
         const struct checker_counterexample *c = &res->cex;
         json_t *cex = json_object();

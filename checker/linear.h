@@ -64,6 +64,8 @@ struct checker_result {
     size_t n_crashed;   /* indeterminate operations searched */
     size_t n_unchecked; /* keys left undecided once another key was invalid */
     size_t n_unique;    /* keys decided by the unique-value procedure (the rest: WGL) */
+    const char *refused; /* static text when --max-memory refused the history before any
+                          * procedure ran ("while reading", "before the search"), else NULL */
     uint64_t configs;   /* configurations cached across keys */
     size_t peak_memory; /* bytes of caches at the high-water mark */
     double seconds;
@@ -81,7 +83,8 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
                          char *errmsg);
 void checker_result_free(struct checker_result *res);
 /* Names the procedure that decided the result into buf: "unique-values",
- * "wgl", or "unique-values(K keys)+wgl(M keys)". */
+ * "wgl", "unique-values(K keys)+wgl(M keys)", or "none" when the history was
+ * refused before any ran (res->refused). */
 const char *checker_result_procedure(const struct checker_result *res, char *buf, size_t len);
 
 #endif

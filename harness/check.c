@@ -543,6 +543,7 @@ int harness_check_main(int argc, char **argv)
         }
 
         int rc = checker_check_file(path, &opt, &h, &res, &model, errmsg);
+        bool model_named = opt.model != NULL; /* by --model or the run's scenario */
         opt.model = saved_model;
         if (rc < 0) {
             if (json_out) {
@@ -560,6 +561,9 @@ int harness_check_main(int argc, char **argv)
             checker_history_free(&h);
             continue;
         }
+        /* Refused while reading: no operation was kept, so the model was
+         * not detected from the history (only --model or a scenario names it). */
+        const char *mname = h.truncated && !model_named ? NULL : model->name;
         json_t *extra = json_object();
         struct fl_buf lines;
         fl_buf_init(&lines);
@@ -588,7 +592,7 @@ int harness_check_main(int argc, char **argv)
             if (o && have_mini)
                 json_object_set_new(o, "minimized", minimized_json(&h, &mini));
             if (o) {
-                json_object_set_new(o, "model", json_string(model->name));
+                json_object_set_new(o, "model", mname ? json_string(mname) : json_null());
                 json_object_set_new(o, "linearizable",
                                     json_string(checker_verdict_name(res.verdict)));
                 json_object_set_new(o, "verdict", json_string(checker_verdict_name(verdict)));
@@ -600,9 +604,11 @@ int harness_check_main(int argc, char **argv)
         } else {
             char proc[96];
             printf("%s: %s  model=%s ops=%zu keys=%zu indeterminate=%zu time=%.3fs procedure=%s",
-                   path, checker_verdict_name(verdict), model->name, res.n_ops, res.n_keys,
+                   path, checker_verdict_name(verdict), mname ? mname : "-", res.n_ops, res.n_keys,
                    res.n_crashed, res.seconds, checker_result_procedure(&res, proc, sizeof proc));
-            if (res.verdict != CHECKER_VALID && res.reason[0])
+            if (res.refused)
+                printf("  (refused %s: %s)", res.refused, res.reason);
+            else if (res.verdict != CHECKER_VALID && res.reason[0])
                 printf("  (%s)", res.reason);
             putchar('\n');
             if (!quiet && res.verdict == CHECKER_INVALID) {

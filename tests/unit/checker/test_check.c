@@ -258,6 +258,15 @@ static int check_bounded(const char *path, size_t room, enum checker_verdict wan
         else if (want == CHECKER_UNKNOWN &&
                  (!h.truncated || !strstr(res.reason, "needs more memory than --max-memory")))
             code = 30;
+        /* Refused while reading: no procedure ran, and the result says so
+         * (it said procedure=wgl). Decided: no refusal. */
+        char proc[96];
+        checker_result_procedure(&res, proc, sizeof proc);
+        if (code == 0 && want == CHECKER_UNKNOWN &&
+            (!res.refused || strcmp(res.refused, "while reading") != 0 || strcmp(proc, "none") != 0))
+            code = 31;
+        if (code == 0 && want != CHECKER_UNKNOWN && (res.refused || strcmp(proc, "none") == 0))
+            code = 32;
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         if (code == 0 && (size_t)ru.ru_maxrss * 1024 > opt.max_rss)
