@@ -209,7 +209,7 @@ static json_t *intern_value(struct checker_history *h, json_t *v)
             return NULL;
         h->values = t;
     }
-    if (!slots_make_room(&t->slots, &t->cap, t->n, 1024, value_hash_slot))
+    if (!slots_make_room(&t->slots, &t->cap, t->n, 64, value_hash_slot))
         return NULL;
     size_t j = value_hash(v) & (t->cap - 1);
     while (t->slots[j]) {
@@ -287,7 +287,8 @@ static int push_op(struct checker_history *h, size_t *cap)
     if (h->n_ops >= CHECKER_MAX_OPS)
         return FL_ELIMIT;
     if (h->n_ops == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 1024;
+        /* 64 first: a small history touches a few pages, not 120 KiB's. */
+        size_t ncap = *cap ? *cap * 2 : 64;
         struct checker_hop *ops = fl_reallocarray(h->ops, ncap, sizeof *ops);
         if (!ops)
             return FL_ENOMEM;
