@@ -71,6 +71,19 @@ json_t *checker_hop_json(const struct checker_history *h, size_t idx, const char
     return o;
 }
 
+json_t *checker_minimized_json(const struct checker_history *h, const struct checker_minimized *m)
+{
+    json_t *ops = json_array();
+    for (size_t i = 0; ops && i < m->n_ops; i++)
+        if (json_array_append_new(ops, checker_hop_json(h, m->ops[i], NULL)) != 0) {
+            json_decref(ops);
+            return NULL;
+        }
+    return json_pack("{s:o, s:I, s:I, s:b, s:f, s:f}", "operations", ops, "from",
+                     (json_int_t)m->n_start, "candidates", (json_int_t)m->candidates, "minimal",
+                     m->complete, "seconds", m->seconds, "budget_s", m->budget_s);
+}
+
 json_t *checker_explain_json(const struct checker_history *h, const struct checker_result *res)
 {
     json_t *o = json_pack(

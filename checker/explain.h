@@ -4,6 +4,7 @@
 
 #include "checker/history.h"
 #include "checker/linear.h"
+#include "checker/minimize.h"
 #include "common/buf.h"
 
 #include <jansson.h>
@@ -21,5 +22,8 @@ json_t *checker_explain_json(const struct checker_history *h, const struct check
 /* One operation as JSON: process, type, f, value, lines and positions, key,
  * and `desc` when not NULL. */
 json_t *checker_hop_json(const struct checker_history *h, size_t idx, const char *desc);
+/* Returns a new reference: a minimal counterexample as {"operations": [op...],
+ * "from", "candidates", "minimal", "seconds", "budget_s"}. NULL on OOM. */
+json_t *checker_minimized_json(const struct checker_history *h, const struct checker_minimized *m);
 
 #endif

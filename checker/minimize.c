@@ -20,15 +20,18 @@ struct mctx {
     const struct checker_model_config *config;
     enum checker_procedure procedure;
     double deadline; /* 0: none */
+    double cap;      /* seconds one candidate may take; 0: no cap */
     struct checker_hop *scratch;
     const size_t *start; /* the operations searched (the invalid key's), ascending */
     size_t n_start;
     size_t candidates;
+    size_t undecided; /* candidates that took their whole share */
     bool out_of_time;
 };
 
-/* 1: the operations `idx` alone are not linearizable; 0: they are (or the
- * budget ran out, then mc->out_of_time); negative: an error. */
+/* 1: the operations `idx` alone are not linearizable; 0: they are, or that
+ * was not shown within the candidate's share of the budget (mc->undecided)
+ * or the budget (mc->out_of_time); negative: an error. */
 static int still_invalid(struct mctx *mc, const size_t *idx, size_t n, char *errmsg)
 {
     if (mc->deadline > 0 && now_s() > mc->deadline) {
@@ -40,11 +43,23 @@ static int still_invalid(struct mctx *mc, const size_t *idx, size_t n, char *err
      * invocation, or not at all), so a smaller set is never invalid only
      * because a write a read depends on was dropped. */
     struct checker_history sub = *mc->h;
-    size_t k = 0;
+    /* A left-out operation invoked after every kept one returned takes
+     * effect after all of them, so it can neither explain nor break them:
+     * dropped (the same verdict, and far fewer indeterminate operations for
+     * the search when the candidate is an early chunk). */
+    int64_t last_ret = INT64_MIN;
+    for (size_t j = 0; j < n; j++) {
+        const struct checker_hop *op = &mc->h->ops[idx[j]];
+        int64_t r = op->status == FL_EVENT_INFO ? CHECKER_POS_NEVER : op->ret;
+        last_ret = r > last_ret ? r : last_ret;
+    }
+    size_t k = 0, m = 0;
     for (size_t i = 0; i < mc->n_start; i++) {
         struct checker_hop op = mc->h->ops[mc->start[i]];
         if (k < n && idx[k] == mc->start[i]) {
             k++;
+        } else if (op.call > last_ret) {
+            continue;
         } else if (op.status == FL_EVENT_OK) {
             op.status = FL_EVENT_INFO;
             op.value = op.invoke_value;
@@ -52,10 +67,10 @@ static int still_invalid(struct mctx *mc, const size_t *idx, size_t n, char *err
             op.ret_time = -1;
             op.error = NULL;
         }
-        mc->scratch[i] = op;
+        mc->scratch[m++] = op;
     }
     sub.ops = mc->scratch;
-    sub.n_ops = mc->n_start;
+    sub.n_ops = m;
     struct checker_limits lim = {.procedure = mc->procedure, .threads = 1};
     if (mc->deadline > 0) {
         lim.timeout_s = mc->deadline - now_s();
@@ -63,6 +78,8 @@ static int still_invalid(struct mctx *mc, const size_t *idx, size_t n, char *err
             mc->out_of_time = true;
             return 0;
         }
+        if (lim.timeout_s > mc->cap)
+            lim.timeout_s = mc->cap;
     }
     struct checker_result r;
     memset(&r, 0, sizeof r);
@@ -72,8 +89,15 @@ static int still_invalid(struct mctx *mc, const size_t *idx, size_t n, char *err
     checker_result_free(&r);
     if (rc < 0)
         return rc;
-    if (v == CHECKER_UNKNOWN)
-        mc->out_of_time = true;
+    /* Undecided within its share: kept as "not shown invalid" and the search
+     * goes on with other candidates (an invalid proof over many indeterminate
+     * operations can take the search far longer than the chunks around it). */
+    if (v == CHECKER_UNKNOWN) {
+        if (mc->deadline > 0 && now_s() >= mc->deadline)
+            mc->out_of_time = true;
+        else
+            mc->undecided++;
+    }
     return v == CHECKER_INVALID;
 }
 
@@ -86,8 +110,11 @@ int checker_minimize(const struct checker_history *h, const struct checker_model
     if (res->verdict != CHECKER_INVALID || !res->has_cex)
         return fl_errorf(errmsg, FL_EUSAGE, "minimize: the history is not invalid");
     struct mctx mc = {.h = h, .model = model, .config = config, .procedure = procedure};
-    if (timeout_s > 0)
-        mc.deadline = now_s() + timeout_s;
+    double t0 = now_s();
+    if (timeout_s > 0) {
+        mc.deadline = t0 + timeout_s;
+        mc.cap = timeout_s / 10;
+    }
     size_t *cur = fl_calloc(h->n_ops ? h->n_ops : 1, sizeof *cur);
     size_t *cand = fl_calloc(h->n_ops ? h->n_ops : 1, sizeof *cand);
     mc.scratch = fl_calloc(h->n_ops ? h->n_ops : 1, sizeof *mc.scratch);
@@ -169,7 +196,10 @@ int checker_minimize(const struct checker_history *h, const struct checker_model
     out->ops = cur;
     out->n_ops = n;
     out->candidates = mc.candidates;
-    out->complete = !mc.out_of_time;
+    out->undecided = mc.undecided;
+    out->complete = !mc.out_of_time && mc.undecided == 0;
+    out->seconds = now_s() - t0;
+    out->budget_s = timeout_s > 0 ? timeout_s : 0;
     cur = NULL;
 out:
     fl_free((void *)mc.start);

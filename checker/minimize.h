@@ -7,7 +7,9 @@
  * Operations a candidate leaves out are not deleted but made indeterminate
  * (invoked, never known to complete), so a candidate is invalid only when its
  * operations are, whatever the others did: a read is never blamed on a write
- * that was merely left out. */
+ * that was merely left out. With a budget, one candidate may take at most a
+ * tenth of it: one undecided is taken as "not shown invalid" and the search
+ * goes on (the result then may not be minimal). */
 #ifndef CHECKER_MINIMIZE_H
 #define CHECKER_MINIMIZE_H
 
@@ -23,7 +25,11 @@ struct checker_minimized {
     size_t n_ops;
     size_t n_start;    /* operations the search started from (the invalid key's) */
     size_t candidates; /* candidate sets checked */
-    bool complete;     /* false: the budget ran out; a smaller set may exist */
+    size_t undecided;  /* candidates not decided within their share of the budget */
+    bool complete;     /* false: the budget ran out or a candidate was undecided;
+                        * a smaller set may exist */
+    double seconds;    /* time the search took */
+    double budget_s;   /* the budget it had; 0: none */
 };
 
 /* Minimizes the invalid `res` of `h`. timeout_s <= 0: no budget. Returns 0

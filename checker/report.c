@@ -346,6 +346,10 @@ json_t *checker_report_json(const struct checker_report_input *in,
                 put(root, "counterexample", cex, &ok);
             }
             json_decref(full);
+            if (in->minimized)
+                put(root, "minimized", checker_minimized_json(h, in->minimized), &ok);
+            else if (in->minimize_note)
+                put(root, "minimized", json_pack("{s:s}", "not_computed", in->minimize_note), &ok);
         }
     }
     if (checkers && in->sequential)

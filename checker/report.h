@@ -20,6 +20,7 @@
 #include "checker/countercheck.h"
 #include "checker/history.h"
 #include "checker/linear.h"
+#include "checker/minimize.h"
 #include "checker/sequential.h"
 #include "checker/setcheck.h"
 #include "checker/stats.h"
@@ -53,6 +54,11 @@ struct checker_report_input {
     json_t *scenario;       /* the scenario as run, copied into results.json; or NULL */
     const char *extra_html; /* trusted HTML placed after the counterexample (the harness's
                                message diagram, its text escaped), or NULL */
+    /* The smallest set of operations still not linearizable (minimize.h), for
+     * an invalid `linear`; or NULL, then `minimize_note` says why (not asked
+     * for, failed) when not NULL. */
+    const struct checker_minimized *minimized;
+    const char *minimize_note;
 };
 
 /* One fault interval. Times are ns on the history's clock; -1 when unknown. */
@@ -110,6 +116,8 @@ enum checker_verdict checker_report_verdict(const struct checker_report_input *i
  *    "unavailability": {"threshold_s", "total_s",
  *                       "windows": [{"start_s", "end_s", "duration_s", "open", "faults": [i]}]},
  *    "counterexample": {...} (only when linearizability found it invalid),
+ *    "minimized": {"operations": [...], "from", "candidates", "minimal", "seconds",
+ *                  "budget_s"} or {"not_computed": why} (only with the counterexample),
  *    "scenario": {...} (when given)}
  * Times are seconds from the start of the history (reals). */
 json_t *checker_report_json(const struct checker_report_input *in,

@@ -139,23 +139,25 @@ static int64_t op_ret(const struct axis *ax, const struct checker_hop *op)
     return ax->positions ? op->ret : op->ret_time;
 }
 
+/* A round tick step (1, 2 or 5 times a power of ten, at least `min`) giving
+ * at most `max_ticks` ticks over `span`. */
+static double tick_step(double span, double min, double max_ticks)
+{
+    double step = 1;
+    static const double steps[] = {1, 2, 5};
+    for (double mag = 1e-9; mag < 1e12; mag *= 10)
+        for (size_t i = 0; i < 3; i++) {
+            step = steps[i] * mag;
+            if (step >= min && span / step <= max_ticks)
+                return step;
+        }
+    return step;
+}
+
 static void time_ticks(struct fl_buf *out, const struct axis *ax, double y_top, double y_bottom)
 {
     double span = ax->positions ? (double)ax->span : (double)ax->span / NS_PER_S;
-    double step = 1;
-    static const double steps[] = {1, 2, 5};
-    for (double mag = 1e-3; mag < 1e9; mag *= 10) {
-        bool done = false;
-        for (size_t i = 0; i < 3; i++) {
-            step = steps[i] * mag;
-            if (span / step <= 12) {
-                done = true;
-                break;
-            }
-        }
-        if (done)
-            break;
-    }
+    double step = tick_step(span, 1e-3, 12);
     for (double t = 0; t <= span + 1e-9; t += step) {
         double x = PLOT_LEFT + t / span * PLOT_W;
         fl_buf_printf(out,
@@ -282,22 +284,12 @@ static bool has_time(const struct axis *ax, const struct checker_hop *op)
     return op_call(ax, op) >= 0;
 }
 
-/* One operation drawn as its own bar, with a tooltip. */
-static void op_bar(struct fl_buf *out, const struct checker_history *h, const struct lanes *l,
-                   const struct axis *ax, size_t i, const char *extra_class, const char *id)
+/* The tooltip text of operation `i`: process, f, key, value, outcome, latency, lines. */
+static void op_title(struct fl_buf *out, const struct checker_history *h, const struct axis *ax,
+                     size_t i)
 {
     const struct checker_hop *op = &h->ops[i];
-    double y = FAULT_TOP + (double)lane_of(l, op->process) * l->height;
-    double x1 = ax_x(ax, op_call(ax, op)), x2 = ax_x(ax, op_ret(ax, op));
-    if (x2 - x1 < 1)
-        x2 = x1 + 1;
-    fl_buf_printf(out, "<rect class=\"op %s%s%s\"", status_class(op->status),
-                  extra_class ? " " : "", extra_class ? extra_class : "");
-    if (id)
-        fl_buf_printf(out, " id=\"%s\"", id);
-    fl_buf_printf(out, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>process %lld ",
-                  x1, y + 1, x2 - x1, l->height > 3 ? l->height - 2 : l->height,
-                  (long long)op->process);
+    fl_buf_printf(out, "process %lld ", (long long)op->process);
     checker_html_escape(out, op->f, 32);
     if (op->key) {
         fl_buf_puts(out, " key ");
@@ -321,6 +313,24 @@ static void op_bar(struct fl_buf *out, const struct checker_history *h, const st
         fl_buf_printf(out, "%llu)", (unsigned long long)op->ret_line);
     else
         fl_buf_puts(out, "never completed)");
+}
+
+/* One operation drawn as its own bar, with a tooltip. */
+static void op_bar(struct fl_buf *out, const struct checker_history *h, const struct lanes *l,
+                   const struct axis *ax, size_t i, const char *extra_class, const char *id)
+{
+    const struct checker_hop *op = &h->ops[i];
+    double y = FAULT_TOP + (double)lane_of(l, op->process) * l->height;
+    double x1 = ax_x(ax, op_call(ax, op)), x2 = ax_x(ax, op_ret(ax, op));
+    if (x2 - x1 < 1)
+        x2 = x1 + 1;
+    fl_buf_printf(out, "<rect class=\"op %s%s%s\"", status_class(op->status),
+                  extra_class ? " " : "", extra_class ? extra_class : "");
+    if (id)
+        fl_buf_printf(out, " id=\"%s\"", id);
+    fl_buf_printf(out, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>", x1, y + 1,
+                  x2 - x1, l->height > 3 ? l->height - 2 : l->height);
+    op_title(out, h, ax, i);
     fl_buf_puts(out, "</title></rect>\n");
 }
 
@@ -608,6 +618,7 @@ static const char page_css[] =
     ".fc{fill:#2e7d32}.fm{fill:#5d4037}.fault.failed{opacity:.06}"
     ".nodeev{stroke:#c62828;stroke-width:1;stroke-dasharray:3 2}.nlabel{font-size:9px;fill:#c62828}"
     ".flabel{font-size:10px;fill:#333}.tick,.lane{font-size:10px;fill:#666}"
+    ".oplabel{font-size:11px;fill:#222}"
     ".tick{text-anchor:middle}.lane{text-anchor:end}.grid{stroke:#eee}"
     ".cex-op{stroke:#b71c1c;stroke-width:3}.cex-concurrent{stroke:#b71c1c;stroke-width:1;"
     "stroke-dasharray:3 2}.cex-marker line{stroke:#b71c1c;stroke-dasharray:4 3}"
@@ -828,6 +839,242 @@ static void counterexample(struct fl_buf *out, const struct checker_report_input
     fl_buf_free(&t);
 }
 
+/* ==== Minimal counterexample ==== */
+
+#define MAX_MIN_DRAWN 200 /* operations of the minimal counterexample drawn and listed */
+#define MIN_LANE_H    30  /* a row: the operation's label above its bar */
+#define MIN_TOP       8
+
+/* Ticks of a zoomed axis, labeled in time from `origin` (the history's start). */
+static void zoom_ticks(struct fl_buf *out, const struct axis *ax, int64_t origin, double y_top,
+                       double y_bottom)
+{
+    double unit = ax->positions ? 1 : NS_PER_S;
+    double from = (double)(ax->t0 - origin) / unit, span = (double)ax->span / unit;
+    double step = tick_step(span, ax->positions ? 1 : 1e-6, 10);
+    int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    for (double k = ceil(from / step - 1e-9); k * step <= from + span + 1e-12; k++) {
+        double x = PLOT_LEFT + (k * step - from) / span * PLOT_W;
+        fl_buf_printf(out,
+                      "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                      "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\">%.*f%s</text>\n",
+                      x, y_top, x, y_bottom, x, y_bottom + 12, decimals, k * step,
+                      ax->positions ? "" : "s");
+    }
+}
+
+/* The seconds of `t` from the start of the history, or "-". */
+static void secs_cell(struct fl_buf *out, const struct checker_report_analysis *a, int64_t t)
+{
+    if (t < 0)
+        fl_buf_puts(out, "<td>-</td>");
+    else
+        fl_buf_printf(out, "<td>%.6f</td>", (double)(t - a->t0) / NS_PER_S);
+}
+
+/* The operations ddmin kept (minimize.h), drawn alone on their own real
+ * intervals (the axis zoomed to them), explained in words and listed. For an
+ * invalid history without them, a line saying why. */
+static int minimized_section(struct fl_buf *out, const struct checker_report_input *in,
+                             const struct checker_report_analysis *a, const struct axis *main_ax)
+{
+    const struct checker_result *r = in->linear;
+    if (!r || r->verdict != CHECKER_INVALID || !r->has_cex)
+        return 0;
+    const struct checker_history *h = in->h;
+    const struct checker_minimized *m = in->minimized;
+    fl_buf_puts(out, "<h2 id=\"minimized\">Minimal counterexample</h2>\n");
+    if (!m) {
+        fl_buf_puts(out, "<p class=\"note\" id=\"minimized-none\">Not computed: ");
+        esc(out, in->minimize_note
+                     ? in->minimize_note
+                     : "minimization was not asked for (faultline report --minimize)");
+        fl_buf_puts(out, ".</p>\n");
+        return 0;
+    }
+    /* The kept operations that exist, at most MAX_MIN_DRAWN of them. */
+    size_t n = 0;
+    size_t *idx = fl_reallocarray(NULL, m->n_ops ? m->n_ops : 1, sizeof *idx);
+    struct lanes l;
+    memset(&l, 0, sizeof l);
+    l.procs = fl_reallocarray(NULL, m->n_ops ? m->n_ops : 1, sizeof *l.procs);
+    double *free_x = fl_calloc(m->n_ops ? m->n_ops : 1, sizeof *free_x); /* per row */
+    if (!idx || !l.procs || !free_x) {
+        fl_free(idx);
+        fl_free(l.procs);
+        fl_free(free_x);
+        return FL_ENOMEM;
+    }
+    for (size_t i = 0; i < m->n_ops && n < MAX_MIN_DRAWN; i++)
+        if (m->ops[i] < h->n_ops)
+            idx[n++] = m->ops[i];
+    bool cex_kept = false;
+    for (size_t i = 0; i < n; i++)
+        cex_kept |= idx[i] == r->cex.op;
+
+    /* In words. */
+    bool has_key = r->cex.key_id && r->cex.key_id < h->n_keys && h->keys[r->cex.key_id];
+    fl_buf_puts(out, "<p id=\"minimized-text\">");
+    if (m->n_ops == 1) {
+        fl_buf_puts(out, "This one operation alone is already not linearizable: even if every "
+                         "other operation on ");
+    } else {
+        fl_buf_printf(out,
+                      "These %zu operations alone are already not linearizable: there is no "
+                      "order of them, each taking effect at one instant between its invocation "
+                      "and its completion, in which every one returns what it returned. Every "
+                      "other operation on ",
+                      m->n_ops);
+    }
+    if (has_key) {
+        fl_buf_puts(out, "key <b>");
+        esc_json(out, h->keys[r->cex.key_id], 60);
+        fl_buf_puts(out, "</b>");
+    } else {
+        fl_buf_puts(out, "the object");
+    }
+    if (m->n_ops == 1)
+        fl_buf_puts(out, " took effect whenever it suits (or never), it could not have returned "
+                         "what it returned.");
+    else
+        fl_buf_puts(out, " was treated as if it may have taken effect at any moment after its "
+                         "invocation, or never, so none of them is needed for the anomaly.");
+    fl_buf_printf(out, " They were found among the %zu operations on ", m->n_start);
+    fl_buf_puts(out, has_key ? "that key" : "it");
+    fl_buf_puts(out, " by removing operations as long as the rest stayed not linearizable");
+    if (m->complete)
+        fl_buf_printf(out,
+                      "; leaving out any one of these makes the rest linearizable (%zu candidate "
+                      "sets checked in %.2f s).",
+                      m->candidates, m->seconds);
+    else if (m->budget_s > 0)
+        fl_buf_printf(out,
+                      ". <b id=\"minimized-bound\">The search stopped at its time bound of %.0f s"
+                      "</b> after %zu candidate sets: this set is still not linearizable, but a "
+                      "smaller one may exist (faultline report --minimize --timeout S on the "
+                      "results folder gives it more time).",
+                      m->budget_s, m->candidates);
+    else
+        fl_buf_printf(out,
+                      ". <b id=\"minimized-bound\">The search stopped early</b> (a candidate set "
+                      "could not be decided) after %zu candidate sets: this set is still not "
+                      "linearizable, but a smaller one may exist.",
+                      m->candidates);
+    if (cex_kept)
+        fl_buf_puts(out, " The operation outlined in red is the one the check stopped at.");
+    if (n < m->n_ops)
+        fl_buf_printf(out,
+                      " <span class=\"sampled\">Only the first %zu of the %zu are drawn and "
+                      "listed; results.json has all of them.</span>",
+                      n, m->n_ops);
+    fl_buf_puts(out, "</p>\n");
+
+    /* The axis: the kept operations' span, padded, never before the history. */
+    struct axis zx = {0, 1, main_ax->positions};
+    int64_t origin = main_ax->positions ? 0 : a->t0, lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t k = 0; k < n; k++) {
+        const struct checker_hop *op = &h->ops[idx[k]];
+        int64_t c = op_call(&zx, op);
+        if (c < 0)
+            continue;
+        lo = c < lo ? c : lo;
+        hi = c > hi ? c : hi;
+        if (op->status != FL_EVENT_INFO && op->ret != CHECKER_POS_NEVER) {
+            int64_t e = zx.positions ? (int64_t)op->ret : op->ret_time;
+            hi = e > hi ? e : hi;
+        }
+    }
+    if (lo <= hi) {
+        int64_t pad = (hi - lo) / 10 + (zx.positions ? 1 : 1000);
+        zx.t0 = lo - pad < origin ? origin : lo - pad;
+        zx.span = hi + pad - zx.t0;
+        l.n_procs = 0;
+        for (size_t k = 0; k < n; k++)
+            l.procs[l.n_procs++] = h->ops[idx[k]].process;
+        qsort(l.procs, l.n_procs, sizeof *l.procs, cmp_i64);
+        size_t u = 0;
+        for (size_t k = 0; k < l.n_procs; k++)
+            if (u == 0 || l.procs[u - 1] != l.procs[k])
+                l.procs[u++] = l.procs[k];
+        l.n_procs = u;
+        l.group = 1;
+        l.n = u;
+        l.height = MIN_LANE_H;
+        double lanes_h = (double)l.n * MIN_LANE_H, height = MIN_TOP + lanes_h + 24;
+        fl_buf_printf(out,
+                      "<svg id=\"minimized-timeline\" class=\"plot\" viewBox=\"0 0 %d %.0f\" "
+                      "width=\"%d\" height=\"%.0f\" role=\"img\" aria-label=\"minimal "
+                      "counterexample\">\n",
+                      PLOT_LEFT + PLOT_W + 10, height, PLOT_LEFT + PLOT_W + 10, height);
+        zoom_ticks(out, &zx, origin, MIN_TOP, MIN_TOP + lanes_h + 2);
+        for (size_t lane = 0; lane < l.n; lane++)
+            fl_buf_printf(out, "<text class=\"lane\" x=\"%d\" y=\"%.1f\">p%lld</text>\n",
+                          PLOT_LEFT - 4, MIN_TOP + (double)lane * MIN_LANE_H + MIN_LANE_H - 6,
+                          (long long)l.procs[lane]);
+        for (size_t k = 0; k < n; k++) {
+            size_t i = idx[k];
+            const struct checker_hop *op = &h->ops[i];
+            if (!has_time(&zx, op))
+                continue;
+            double y = MIN_TOP + (double)lane_of(&l, op->process) * MIN_LANE_H;
+            double x1 = ax_x(&zx, op_call(&zx, op)), x2 = ax_x(&zx, op_ret(&zx, op));
+            if (x2 - x1 < 2)
+                x2 = x1 + 2;
+            fl_buf_printf(out,
+                          "<rect class=\"op %s min-op%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                          "height=\"14\"><title>",
+                          status_class(op->status), i == r->cex.op ? " cex-op" : "", x1, y + 13,
+                          x2 - x1);
+            op_title(out, h, &zx, i);
+            fl_buf_puts(out, "</title></rect>\n");
+            /* The label above the bar, unless it would run into the previous
+             * label of its row (the tooltip and the table still say it). */
+            struct fl_buf lab;
+            fl_buf_init(&lab);
+            checker_html_escape(&lab, op->f, 24);
+            fl_buf_puts(&lab, " ");
+            esc_json(&lab, op->value, 40);
+            if (op->status != FL_EVENT_OK)
+                fl_buf_printf(&lab, " (%s)", status_class(op->status));
+            double w = 6.2 * (double)lab.len, lx = x1;
+            if (lx + w > PLOT_LEFT + PLOT_W + 8)
+                lx = PLOT_LEFT + PLOT_W + 8 - w;
+            size_t lane = lane_of(&l, op->process);
+            if (!lab.oom && lx >= free_x[lane]) {
+                fl_buf_printf(out, "<text class=\"oplabel\" x=\"%.1f\" y=\"%.1f\">%s</text>\n", lx,
+                              y + 10, fl_buf_cstr(&lab));
+                free_x[lane] = lx + w + 6;
+            }
+            fl_buf_free(&lab);
+        }
+        fl_buf_puts(out, "</svg>\n");
+    }
+    fl_buf_puts(out, "<table id=\"minimized-ops\"><tr><th class=\"l\">process</th>"
+                     "<th class=\"l\">operation</th><th class=\"l\">outcome</th>"
+                     "<th>invoked s</th><th>completed s</th><th>lines</th></tr>\n");
+    for (size_t k = 0; k < n; k++) {
+        const struct checker_hop *op = &h->ops[idx[k]];
+        fl_buf_printf(out, "<tr><td class=\"l\">%lld</td><td class=\"l\">", (long long)op->process);
+        checker_html_escape(out, op->f, 32);
+        fl_buf_puts(out, " ");
+        esc_json(out, op->value, 80);
+        fl_buf_printf(out, "</td><td class=\"l\"><span class=\"k %s\">%s</span></td>",
+                      status_class(op->status), status_class(op->status));
+        secs_cell(out, a, op->call_time);
+        secs_cell(out, a, op->status == FL_EVENT_INFO ? -1 : op->ret_time);
+        fl_buf_printf(out, "<td>%llu-", (unsigned long long)op->call_line);
+        if (op->status != FL_EVENT_INFO)
+            fl_buf_printf(out, "%llu</td></tr>\n", (unsigned long long)op->ret_line);
+        else
+            fl_buf_puts(out, "never</td></tr>\n");
+    }
+    fl_buf_puts(out, "</table>\n");
+    fl_free(idx);
+    fl_free(l.procs);
+    fl_free(free_x);
+    return 0;
+}
+
 int checker_report_html(const struct checker_report_input *in,
                         const struct checker_report_analysis *a,
                         const struct checker_report_options *o, struct fl_buf *out)
@@ -876,6 +1123,8 @@ int checker_report_html(const struct checker_report_input *in,
     if (rc)
         return rc;
     counterexample(out, in, a);
+    if ((rc = minimized_section(out, in, a, &ax)) != 0)
+        return rc;
     if (in->extra_html)
         fl_buf_puts(out, in->extra_html);
     latency_plot(out, in, a, o, &ax);

@@ -121,6 +121,9 @@ int harness_report_generate(const struct harness_report_request *req, enum check
     bool have_seq = false;
     bool have_lin = false, have_set = false, have_ctr = false, have_st = false;
     const struct checker_model_ops *model = NULL;
+    struct checker_minimized mini;
+    bool have_mini = false;
+    char mini_note[FL_ERRMSG_SIZE + 64] = "";
     json_t *scenario_json = NULL, *results = NULL;
     struct fl_buf html, extra;
     int rc;
@@ -128,6 +131,7 @@ int harness_report_generate(const struct harness_report_request *req, enum check
     memset(&h, 0, sizeof(h));
     memset(&lin, 0, sizeof(lin));
     memset(&an, 0, sizeof(an));
+    memset(&mini, 0, sizeof(mini));
     fl_buf_init(&html);
     fl_buf_init(&extra);
     checker_report_options_default(&opt);
@@ -160,6 +164,20 @@ int harness_report_generate(const struct harness_report_request *req, enum check
         if (rc < 0)
             goto out;
         have_lin = true;
+        if (lin.verdict == CHECKER_INVALID && lin.has_cex) {
+            if (!req->minimize) {
+                snprintf(mini_note, sizeof mini_note,
+                         "minimization was not asked for (faultline report --minimize)");
+            } else {
+                char merr[FL_ERRMSG_SIZE] = "";
+                co.limits.timeout_s = req->minimize_s > 0 ? req->minimize_s : 0;
+                /* The search state is freed; only a failure is said, the verdict stands. */
+                if (checker_check_minimize(&h, model, &co, &lin, &mini, merr) < 0)
+                    snprintf(mini_note, sizeof mini_note, "minimization failed: %s", merr);
+                else
+                    have_mini = true;
+            }
+        }
     } else {
         rc = checker_history_load(&h, req->history, FL_FORMAT_AUTO, errmsg);
         if (rc < 0)
@@ -206,6 +224,8 @@ int harness_report_generate(const struct harness_report_request *req, enum check
         .title = sc ? sc->name : NULL,
         .expected = sc ? harness_expect_name(sc->expected) : NULL,
         .scenario = scenario_json,
+        .minimized = have_mini ? &mini : NULL,
+        .minimize_note = mini_note[0] ? mini_note : NULL,
     };
     *verdict = checker_report_verdict(&in);
     if (req->json_out) {
@@ -254,6 +274,7 @@ out:
     fl_buf_free(&html);
     fl_buf_free(&extra);
     checker_report_analysis_free(&an);
+    checker_minimized_free(&mini);
     if (have_st)
         checker_stats_free(&st);
     if (have_ctr)
@@ -285,6 +306,9 @@ static void usage(FILE *out)
                  "  --out FILE   write report.html here instead\n"
                  "  --json FILE  write results.json here instead\n"
                  "  --timeout S  give up the linearizability search after S seconds (unknown)\n"
+                 "  --minimize   when not linearizable, also the smallest set of operations\n"
+                 "               still not linearizable (drawn in the page, in results.json),\n"
+                 "               searched for at most --timeout S seconds (default 60)\n"
                  "  -h, --help   this text\n"
                  "\n"
                  "exit: 0 valid, 1 invalid, 2 unknown, 3 usage or input error\n");
@@ -299,18 +323,17 @@ static bool join(char *buf, size_t cap, const char *dir, const char *name)
 int harness_report_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'},
-        {"json", required_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"out", required_argument, NULL, 'o'},     {"json", required_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'}, {"minimize", no_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *out = NULL, *json_out = NULL;
     double timeout = 0;
+    bool minimize = false;
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:j:t:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:j:t:mh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
             out = optarg;
@@ -331,6 +354,9 @@ int harness_report_main(int argc, char **argv)
             }
             break;
         }
+        case 'm':
+            minimize = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -411,6 +437,8 @@ int harness_report_main(int argc, char **argv)
         .html_out = out,
         .timeout_s = timeout,
         .threads = 0,
+        .minimize = minimize,
+        .minimize_s = timeout > 0 ? timeout : 60,
     };
     enum checker_verdict v = CHECKER_UNKNOWN;
     int rc = harness_report_generate(&req, &v, errmsg);

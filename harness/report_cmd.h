@@ -6,6 +6,7 @@
 #include "harness/scenario.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 
 struct harness_report_request {
     const char *history;                     /* JSONL (or EDN, Jepsen log) history path */
@@ -15,6 +16,11 @@ struct harness_report_request {
     const char *html_out;                    /* report.html path, or NULL: not written */
     double timeout_s;                        /* linearizability budget; <= 0: none */
     int threads;                             /* checker threads; 0: one per CPU */
+    /* When not linearizable: find the smallest set of operations still not
+     * linearizable (checker/minimize.h) for the page and results.json, within
+     * minimize_s seconds (<= 0: no bound). */
+    bool minimize;
+    double minimize_s;
 };
 
 /* Checks `req->history` with the scenario's checkers (model and checkers from
@@ -28,12 +34,13 @@ int harness_report_generate(const struct harness_report_request *req, enum check
                             char *errmsg);
 
 /* Runs the report subcommand (argv[0] is "report"):
- *   faultline report DIR|HISTORY [--out FILE] [--json FILE] [--timeout S]
+ *   faultline report DIR|HISTORY [--out FILE] [--json FILE] [--timeout S] [--minimize]
  * DIR is a results folder: reads DIR/history.jsonl and DIR/scenario.json
  * (when present), writes DIR/results.json and DIR/report.html. HISTORY is a
  * history file: both files go next to it. --out and --json choose other
- * paths. Returns the exit code: 0 valid, 1 invalid, 2 unknown, 3 usage or
- * input error. */
+ * paths. --minimize adds the minimal counterexample of an invalid history,
+ * bounded by --timeout (default 60 s). Returns the exit code: 0 valid, 1 invalid, 2 unknown, 3
+ * usage or input error. */
 int harness_report_main(int argc, char **argv);
 
 #endif

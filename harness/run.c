@@ -50,6 +50,8 @@
 
 #define PATH_SZ 1024
 #define MAXN    NEMESIS_MAX_NODES
+/* The bound on minimizing an invalid run's counterexample for its report. */
+#define MINIMIZE_S 10
 
 enum phase { PH_START, PH_WARMUP, PH_FAULTS, PH_HEAL, PH_STOPPING, PH_FINAL, PH_CLOSING, PH_DONE };
 
@@ -1061,7 +1063,11 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                                             .scenario = &r->sc,
                                             .json_out = json,
                                             .html_out = html,
-                                            .timeout_s = 300};
+                                            .timeout_s = 300,
+                                            /* only when invalid; the page says when it
+                                             * hit the bound */
+                                            .minimize = true,
+                                            .minimize_s = MINIMIZE_S};
         enum checker_verdict verdict;
         fprintf(stderr, "faultline run: checking %s%s\n", hist,
                 r->sc.workload.read_consistency == HARNESS_READ_SEQUENTIAL &&

@@ -244,6 +244,7 @@ Test(checker_report, html_is_self_contained_with_timeline_and_faults)
     cr_assert(strstr(html, "class=\"op info\""));
     cr_assert(strstr(html, "class=\"unavail\""), "the unavailability window");
     cr_assert_null(strstr(html, "id=\"cex-marker\""), "no counterexample when valid");
+    cr_assert_null(strstr(html, "id=\"minimized"), "no minimal counterexample when valid");
     cr_assert_null(strstr(html, "id=\"downsampled\""));
     cr_assert(strstr(html, "</html>"));
     fl_buf_free(&b);
@@ -286,6 +287,136 @@ Test(checker_report, invalid_history_marks_the_counterexample)
     cr_assert(strstr(html, "cannot take effect"));
     cr_assert(strstr(html, "as expected"));
     fl_buf_free(&b);
+    unload(&x);
+}
+
+/* A stale read among noise (register): write 1, write 2, then a read of 1;
+ * the minimal counterexample is 3 of its 6 operations (the stale read, a
+ * write of 1, and the write of 2 or a read of 2). */
+static const char *stale_history(void)
+{
+    static char t[4096];
+    t[0] = '\0';
+    op(t, sizeof t, 0, "write", "ok", 0, 10, "1", "1");
+    op(t, sizeof t, 1, "read", "ok", 20, 30, "null", "1");
+    op(t, sizeof t, 0, "write", "ok", 40, 50, "2", "2");
+    op(t, sizeof t, 2, "read", "ok", 60, 70, "null", "2");
+    op(t, sizeof t, 1, "read", "ok", 80, 90, "null", "1"); /* stale: lines 9-10 */
+    op(t, sizeof t, 2, "read", "ok", 100, 110, "null", "2");
+    return t;
+}
+
+static size_t count(const char *html, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = html; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+Test(checker_report, invalid_history_draws_the_minimal_counterexample)
+{
+    struct fixture x;
+    load(&x, stale_history());
+    cr_assert_eq(x.res.verdict, CHECKER_INVALID);
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    struct checker_check_options co = {.model = "register", .nil_read_any = -1};
+    struct checker_minimized m;
+    cr_assert_eq(checker_check_minimize(&x.h, &checker_model_register, &co, &x.res, &m, errmsg), 0,
+                 "%s", errmsg);
+    cr_assert(m.complete);
+    cr_assert_eq(m.n_ops, 3, "%zu operations kept", m.n_ops);
+    x.in.minimized = &m;
+
+    struct fl_buf b;
+    fl_buf_init(&b);
+    cr_assert_eq(checker_report_html(&x.in, &x.a, &x.o, &b), 0);
+    const char *html = fl_buf_cstr(&b);
+    assert_no_network(html);
+    cr_assert(strstr(html, "<h2 id=\"minimized\">Minimal counterexample</h2>"));
+    cr_assert(strstr(html, "These 3 operations alone are already not linearizable"));
+    cr_assert(strstr(html, "leaving out any one of these makes the rest linearizable"));
+    cr_assert_null(strstr(html, "id=\"minimized-bound\""), "complete: no bound hit");
+    cr_assert_null(strstr(html, "id=\"minimized-none\""));
+    /* Drawn on its own axis, one bar per kept operation, and listed. */
+    const char *svg = strstr(html, "<svg id=\"minimized-timeline\"");
+    cr_assert(svg, "the kept operations drawn");
+    cr_assert_eq(count(svg, " min-op"), 3);
+    const char *table = strstr(html, "<table id=\"minimized-ops\"");
+    cr_assert(table, "and listed");
+    cr_assert_eq(count(table, "<tr><td"), 3);
+    cr_assert(strstr(table, "<td>9-10</td>"), "the stale read (lines 9-10) is kept");
+    /* Each kept operation's interval, in seconds from the start. */
+    for (size_t i = 0; i < m.n_ops; i++) {
+        const struct checker_hop *kop = &x.h.ops[m.ops[i]];
+        char cell[96];
+        snprintf(cell, sizeof cell, "<td>%.6f</td><td>%.6f</td>",
+                 (double)(kop->call_time - x.a.t0) / 1e9, (double)(kop->ret_time - x.a.t0) / 1e9);
+        cr_assert(strstr(table, cell), "%s", cell);
+    }
+    fl_buf_free(&b);
+
+    json_t *j = checker_report_json(&x.in, &x.a, &x.o);
+    json_t *mj = json_object_get(j, "minimized");
+    cr_assert_eq(json_array_size(json_object_get(mj, "operations")), 3);
+    cr_assert(json_is_true(json_object_get(mj, "minimal")));
+    cr_assert_eq(json_integer_value(json_object_get(mj, "from")), 6);
+    json_decref(j);
+
+    /* A search that hit its bound says so and what it kept. */
+    m.complete = false;
+    m.budget_s = 10;
+    fl_buf_init(&b);
+    cr_assert_eq(checker_report_html(&x.in, &x.a, &x.o, &b), 0);
+    html = fl_buf_cstr(&b);
+    cr_assert(strstr(html, "id=\"minimized-bound\">The search stopped at its time bound of 10 s"));
+    cr_assert(strstr(html, "These 3 operations"));
+    cr_assert_null(strstr(html, "leaving out any one of these"));
+    fl_buf_free(&b);
+
+    /* Not asked for: a placeholder with the reason, nothing drawn. */
+    x.in.minimized = NULL;
+    x.in.minimize_note = "minimization was not asked for";
+    fl_buf_init(&b);
+    cr_assert_eq(checker_report_html(&x.in, &x.a, &x.o, &b), 0);
+    html = fl_buf_cstr(&b);
+    cr_assert(strstr(html, "id=\"minimized-none\">Not computed: minimization was not asked for"));
+    cr_assert_null(strstr(html, "id=\"minimized-timeline\""));
+    fl_buf_free(&b);
+    j = checker_report_json(&x.in, &x.a, &x.o);
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(j, "minimized"), "not_computed")),
+        "minimization was not asked for");
+    json_decref(j);
+    checker_minimized_free(&m);
+    unload(&x);
+}
+
+/* One operation alone impossible (a read of a value nobody wrote). */
+Test(checker_report, minimal_counterexample_of_one_operation)
+{
+    static char t[1024];
+    t[0] = '\0';
+    op(t, sizeof t, 0, "write", "ok", 0, 10, "1", "1");
+    op(t, sizeof t, 1, "read", "ok", 20, 30, "null", "7");
+    struct fixture x;
+    load(&x, t);
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    struct checker_check_options co = {.model = "register", .nil_read_any = -1};
+    struct checker_minimized m;
+    cr_assert_eq(checker_check_minimize(&x.h, &checker_model_register, &co, &x.res, &m, errmsg), 0,
+                 "%s", errmsg);
+    cr_assert_eq(m.n_ops, 1);
+    x.in.minimized = &m;
+    struct fl_buf b;
+    fl_buf_init(&b);
+    cr_assert_eq(checker_report_html(&x.in, &x.a, &x.o, &b), 0);
+    const char *html = fl_buf_cstr(&b);
+    cr_assert(strstr(html, "This one operation alone is already not linearizable"));
+    cr_assert_eq(count(strstr(html, "<svg id=\"minimized-timeline\""), " min-op"), 1);
+    cr_assert(strstr(html, ">read 7</text>"), "labeled with what it returned");
+    fl_buf_free(&b);
+    checker_minimized_free(&m);
     unload(&x);
 }
 
