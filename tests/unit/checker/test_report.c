@@ -416,6 +416,18 @@ Test(checker_report, minimal_counterexample_of_one_operation)
     cr_assert_eq(count(strstr(html, "<svg id=\"minimized-timeline\""), " min-op"), 1);
     cr_assert(strstr(html, ">read 7</text>"), "labeled with what it returned");
     fl_buf_free(&b);
+    /* Allocation failures while drawing it: reported, never a crash or a leak. */
+    bool done = false;
+    for (long n = 0; n < 10000 && !done; n++) {
+        fl_buf_init(&b);
+        fl_alloc_fail_after(n);
+        int rc = checker_report_html(&x.in, &x.a, &x.o, &b);
+        fl_alloc_fail_reset();
+        cr_assert(rc == 0 || rc == FL_ENOMEM, "rc %d", rc);
+        done = rc == 0;
+        fl_buf_free(&b);
+    }
+    cr_assert(done);
     checker_minimized_free(&m);
     unload(&x);
 }
