@@ -171,7 +171,7 @@ int harness_report_generate(const struct harness_report_request *req, enum check
             } else {
                 char merr[FL_ERRMSG_SIZE] = "";
                 co.limits.timeout_s = req->minimize_s > 0 ? req->minimize_s : 0;
-                /* The search state is freed; only a failure is said, the verdict stands. */
+                /* A failure is said on the page; the verdict stands. */
                 if (checker_check_minimize(&h, model, &co, &lin, &mini, merr) < 0)
                     snprintf(mini_note, sizeof mini_note, "minimization failed: %s", merr);
                 else
