@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
+#include "nemesis/registry.h"
 
 /* Host-key checking off is a choice made twice: in the file and on the command line. */
 static int hostkeys_check(const struct nemesis_hostfile *hf, bool insecure, char *errmsg)
@@ -70,6 +72,65 @@ int harness_hosts_open(struct harness_hosts *h, bool need_nft, const char *node_
         if (rv == 0 && clock)
             rv = nemesis_remote_clock(r, i, "+0", errmsg);
     }
+    return rv;
+}
+
+int harness_hosts_register(struct harness_hosts *h, const struct nemesis_topology *topo,
+                           const char *tmp, char *errmsg)
+{
+    struct nemesis_registry *reg = calloc(1, sizeof *reg);
+    if (reg == NULL)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    int rv = nemesis_registry_init(reg, topo);
+    if (rv != 0) {
+        free(reg);
+        return fl_errorf(errmsg, rv, "registry: %s", strerror(-rv));
+    }
+    reg->n_ns = 0; /* no namespace of its own: everything runs on the hosts */
+    snprintf(reg->dirs[reg->n_dirs++], NEMESIS_REGISTRY_PATH_MAX, "%s", tmp);
+    if (h->remote.ctl_dir[0])
+        snprintf(reg->dirs[reg->n_dirs++], NEMESIS_REGISTRY_PATH_MAX, "%s", h->remote.ctl_dir);
+    rv = nemesis_registry_save(NULL, reg, errmsg);
+    h->registered = rv == 0;
+    free(reg);
+    return rv;
+}
+
+void harness_hosts_register_masters(struct harness_hosts *h)
+{
+    char err[FL_ERRMSG_SIZE];
+    for (unsigned i = 0; h->registered && i < h->remote.n; i++) {
+        pid_t pid = nemesis_remote_master_pid(&h->remote, i);
+        if (pid > 0 && nemesis_registry_add_process(NULL, h->remote.run, pid, err) != 0)
+            fprintf(stderr, "faultline run: warning: %s\n", err);
+    }
+}
+
+void harness_hosts_unregister(struct harness_hosts *h)
+{
+    if (h->registered)
+        nemesis_registry_remove(NULL, h->remote.run);
+    h->registered = false;
+}
+
+int harness_hosts_upload_delayer(struct harness_hosts *h, char *errmsg)
+{
+    char path[600] = "faultline-delayer (next to faultline)";
+    if (h->remote.dry == NULL) {
+        char self[512];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        char *slash = n > 0 ? (self[n] = '\0', strrchr(self, '/')) : NULL;
+        if (slash == NULL)
+            return fl_errorf(errmsg, -EIO, "faultline-delayer: cannot read /proc/self/exe");
+        *slash = '\0';
+        snprintf(path, sizeof path, "%s/faultline-delayer", self);
+        if (access(path, X_OK) != 0)
+            return fl_errorf(errmsg, FL_EUSAGE,
+                             "%s: missing (delay and reorder on hosts run it there)", path);
+    }
+    int rv = 0;
+    for (unsigned i = 0; i < h->remote.n && rv == 0; i++)
+        rv = nemesis_remote_upload(&h->remote, i, path, "faultline-delayer", true, errmsg);
     return rv;
 }
 
@@ -154,6 +215,10 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
     if ((rv = harness_hosts_open(h, true, ref ? "faultline-node (next to faultline)" : NULL,
                                  "cluster.key (made for the run)", clock, errmsg)) != 0)
         goto out;
+    bool delay = sc->nemesis.weights[HARNESS_FAULT_DELAY] ||
+                 sc->nemesis.weights[HARNESS_FAULT_REORDER];
+    if (delay && (rv = harness_hosts_upload_delayer(h, errmsg)) != 0)
+        goto out;
     fprintf(out, "# start (and start again after a kill); pause/resume/kill: kill -STOP/-CONT/-KILL "
                  "-- -PID on the host\n");
     for (unsigned i = 0; i < n; i++) {
@@ -182,6 +247,19 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
     }
     if ((rv = nemesis_remote_net_sync(&h->remote, errmsg)) != 0)
         goto out;
+    if (delay) {
+        fprintf(out, "# delay and reorder: a faultline-delayer on each host, its queue fed by "
+                     "the host's table, e.g. 50+-10 ms with 20%% sent ahead, then healed:\n");
+        uint32_t all[NEMESIS_MAX_NODES] = {0};
+        for (unsigned i = 0; i < n; i++)
+            all[i] = ((1u << n) - 1) & ~(1u << i);
+        memset(h->remote.part_drop, 0, sizeof h->remote.part_drop);
+        uint64_t packets = 0, held = 0;
+        if ((rv = nemesis_remote_delay_start(&h->remote, all, 50, 10, 20, sc->nemesis.seed,
+                                             errmsg)) != 0 ||
+            (rv = nemesis_remote_delay_stop(&h->remote, &packets, &held, errmsg)) != 0)
+            goto out;
+    }
     if (clock) {
         fprintf(out, "# clock faults: the node's libfaketime file, e.g. n1 60 s ahead:\n");
         if ((rv = nemesis_remote_clock(&h->remote, 0, "+60.000s x1.000", errmsg)) != 0)

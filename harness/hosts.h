@@ -18,6 +18,7 @@ struct harness_hosts {
     struct nemesis_hostfile hf;
     struct nemesis_remote remote;
     bool opened;
+    bool registered; /* the run's leftover record (harness_hosts_register) exists */
     char data_dirs[NEMESIS_MAX_NODES][32]; /* NEMESIS_REMOTE_DIR "/nK" */
     char node_bin[64];                     /* NEMESIS_REMOTE_DIR "/faultline-node" */
     char secret[64];                       /* NEMESIS_REMOTE_DIR "/cluster.key" */
@@ -42,6 +43,23 @@ void harness_hosts_paths(struct harness_hosts *h, const struct harness_scenario 
  * writes every node's faketime file "+0". Returns 0 or a negative code with errmsg. */
 int harness_hosts_open(struct harness_hosts *h, bool need_nft, const char *node_bin,
                        const char *secret, bool clock, char *errmsg);
+
+/* Uploads faultline-delayer (next to this executable) to every host: delay and reorder faults
+ * start it there. Returns 0 or a negative code with errmsg. */
+int harness_hosts_upload_delayer(struct harness_hosts *h, char *errmsg);
+
+/* Records the run for `faultline clean` (nemesis/registry.h) although it has no namespace:
+ * the local temp dir `tmp` (the cluster key) and the ControlPath folder, so a killed harness
+ * leaves nothing behind once clean ran. Returns 0 or a negative code with errmsg. */
+int harness_hosts_register(struct harness_hosts *h, const struct nemesis_topology *topo,
+                           const char *tmp, char *errmsg);
+
+/* Adds the hosts' ControlMasters (local ssh processes, ControlPersist) to the record, once
+ * open. */
+void harness_hosts_register_masters(struct harness_hosts *h);
+
+/* Removes the record (after finish and the temp dir's removal). */
+void harness_hosts_unregister(struct harness_hosts *h);
 
 /* The libfaketime variables for node i on its host (see nemesis_clock_env). */
 void harness_hosts_clock_env(unsigned i, char env[NEMESIS_CLOCK_ENV_N][NEMESIS_CLOCK_ENV_MAX]);

@@ -278,6 +278,11 @@ static void heal_step(struct run *r, struct nemesis_step *st)
     record_nemesis(r, f, NEMESIS_PHASE_HEAL, FL_EVENT_INFO, rv != 0 ? err : NULL);
     if (rv != 0)
         say(r, "nemesis: heal of %s failed: %s", f->kind->name, err);
+    else if ((strcmp(f->kind->name, "delay") == 0 || strcmp(f->kind->name, "reorder") == 0) &&
+             (r->hosts != NULL || r->nctx.delay_packets > 0)) /* netem counts nothing */
+        /* Evidence that the delay happened (a delayer fed nothing would still "heal"). */
+        say(r, "nemesis: healed %s (%" PRIu64 " of %" PRIu64 " packets held)", f->kind->name,
+            r->nctx.delay_held, r->nctx.delay_packets);
     else
         say(r, "nemesis: healed %s", f->kind->name);
     r->step_active = false;
@@ -913,6 +918,10 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         rv = -1;
         goto out;
     }
+    /* On hosts no namespace records the run: its own record, so `faultline clean` finds the
+     * temp dir (the cluster key) and the ControlPath folder of a killed harness. */
+    if (r->hosts != NULL && harness_hosts_register(r->hosts, &r->topo, r->tmp, err) != 0)
+        fprintf(stderr, "faultline run: warning: %s\n", err);
     /* The cluster's secret: reference peers prove membership with it. */
     snprintf(r->secret, sizeof r->secret, "%s/cluster.key", r->tmp);
     if ((rv = io_auth_key_create(r->secret, err)) != 0) {
@@ -1007,14 +1016,21 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         bool net = false;
         for (int k = HARNESS_FAULT_ISOLATE_ONE; k <= HARNESS_FAULT_RANDOM_PARTITION; k++)
             net |= r->sc.nemesis.weights[k] > 0;
-        net |= r->sc.nemesis.weights[HARNESS_FAULT_LOSS] > 0 || r->sc.nemesis.explicit_schedule;
+        bool delay = r->sc.nemesis.weights[HARNESS_FAULT_DELAY] > 0 ||
+                     r->sc.nemesis.weights[HARNESS_FAULT_REORDER] > 0 ||
+                     r->sc.nemesis.explicit_schedule;
+        net |= r->sc.nemesis.weights[HARNESS_FAULT_LOSS] > 0 ||
+               r->sc.nemesis.weights[HARNESS_FAULT_DUPLICATE] > 0 || delay;
         if ((rv = harness_hosts_open(r->hosts, net,
                                      r->cl.node_bin == r->hosts->node_bin ? r->node_bin : NULL,
-                                     r->secret, r->use_clock, err)) != 0) {
+                                     r->secret, r->use_clock, err)) != 0 ||
+            (delay && (rv = harness_hosts_upload_delayer(r->hosts, err)) != 0)) {
             fl_errorf(errmsg, rv, "hosts: %s", err);
+            harness_hosts_register_masters(r->hosts);
             rv = -1;
             goto out;
         }
+        harness_hosts_register_masters(r->hosts);
     } else if ((rv = nemesis_topology_up(&r->topo, err)) != 0) {
         fl_errorf(errmsg, rv, "topology: %s", err);
         rv = -1;
@@ -1098,11 +1114,14 @@ out:
     if (r->hosts != NULL) {
         if (harness_hosts_finish(r->hosts, NULL, err) != 0)
             fprintf(stderr, "faultline run: warning: hosts: %s\n", err);
-        free(r->hosts);
     }
     if (r->tmp[0] != '\0') {
         const char *rm[] = {"rm", "-rf", r->tmp, NULL};
         nemesis_netns_exec(NULL, rm, err);
+    }
+    if (r->hosts != NULL) {
+        harness_hosts_unregister(r->hosts); /* last: what it names is gone now */
+        free(r->hosts);
     }
     if (r->life_ok)
         harness_nodelife_free(&r->life);

@@ -12,12 +12,10 @@
 
 bool harness_fault_on_hosts(enum harness_fault v)
 {
-    /* Partitions and loss are each host's nft table, clocks its libfaketime file, processes
-     * ssh + kill; the rest needs more on the host (remote.h). */
+    /* Partitions, loss and duplication are each host's nft tables, delay and reordering a
+     * faultline-delayer per host, clocks its libfaketime file, processes ssh + kill; the rest
+     * needs more on the host (remote.h). */
     switch (v) {
-    case HARNESS_FAULT_DUPLICATE:
-    case HARNESS_FAULT_DELAY:
-    case HARNESS_FAULT_REORDER:
     case HARNESS_FAULT_CORRUPT_TAIL:
     case HARNESS_FAULT_SLOW_ISOLATE_LEADER:
     case HARNESS_FAULT_FIGURE_3_7:
@@ -46,8 +44,8 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
         if (s->nemesis.weights[k] > 0 && !harness_fault_on_hosts((enum harness_fault)k))
             return harness__fail(
                 c, FL_ESHAPE, "nemesis", "faults",
-                "%s does not run on hosts yet (partitions, loss, pause, kill, clock and "
-                "membership faults do)",
+                "%s does not run on hosts yet (partitions, loss, duplicate, delay, reorder, "
+                "pause, kill, clock and membership faults do)",
                 harness_fault_name(k));
 
     if (s->implementation.bug != HARNESS_BUG_NONE && !ref)

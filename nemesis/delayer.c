@@ -145,7 +145,7 @@ static void *delayer_thread(void *arg)
 {
     struct nemesis_delayer *d = arg;
     struct nfq_handle *h = NULL;
-    if ((d->rc = nemesis_netns_enter(d->ns, d->errmsg)) < 0)
+    if (d->ns[0] && (d->rc = nemesis_netns_enter(d->ns, d->errmsg)) < 0)
         goto err_report;
     h = nfq_open();
     if (!h) {
@@ -212,9 +212,10 @@ int nemesis_delayer_start(struct nemesis_delayer **out, const struct nemesis_del
                           char *errmsg)
 {
     *out = NULL;
-    if (!opts->ns || strncmp(opts->ns, "fl-", 3) != 0 || strlen(opts->ns) >= 64)
+    /* NULL: the caller's own namespace (faultline-delayer on a host). */
+    if (opts->ns && (strncmp(opts->ns, "fl-", 3) != 0 || strlen(opts->ns) >= 64))
         return fl_errorf(errmsg, FL_EUSAGE, "delayer: namespace %s is not one of ours (fl-*)",
-                         opts->ns ? opts->ns : "(null)");
+                         opts->ns);
     if (opts->jitter_ms > opts->delay_ms || opts->reorder_percent < 0 ||
         opts->reorder_percent > 100)
         return fl_errorf(errmsg, FL_EUSAGE, "delayer: jitter above delay or reorder not 0..100");
@@ -223,7 +224,7 @@ int nemesis_delayer_start(struct nemesis_delayer **out, const struct nemesis_del
         return fl_errorf(errmsg, FL_ENOMEM, "delayer: out of memory");
     int rc;
     d->opts = *opts;
-    snprintf(d->ns, sizeof d->ns, "%s", opts->ns);
+    snprintf(d->ns, sizeof d->ns, "%s", opts->ns ? opts->ns : "");
     d->opts.ns = d->ns;
     fl_rng_seed(&d->rng, opts->seed);
     d->stop_fd = eventfd(0, EFD_CLOEXEC);

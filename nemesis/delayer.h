@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 struct nemesis_delayer_opts {
-    const char *ns;      /* namespace to bind in (borrowed during start), "fl-*" */
+    const char *ns;      /* namespace to bind in (borrowed during start), "fl-*"; NULL: the
+                            caller's own (faultline-delayer, run on a host) */
     uint16_t queue_num;  /* NFQUEUE number */
     uint32_t delay_ms;   /* added to every held packet */
     uint32_t jitter_ms;  /* uniform +-jitter_ms, at most delay_ms */

@@ -469,7 +469,7 @@ int nemesis_ctx_close(struct nemesis_ctx *ctx, char *errmsg)
         if (rc < 0 && first == 0)
             first = fl_errorf(errmsg, rc, "%s", msg);
     }
-    if (ctx->delayer) {
+    if (ctx->delayer || ctx->remote_delay) {
         int rc = nemesis__packet_delay_clear(ctx, msg);
         if (rc < 0 && first == 0)
             first = fl_errorf(errmsg, rc, "%s", msg);
@@ -496,10 +496,6 @@ int nemesis_fault_apply(struct nemesis_ctx *ctx, const struct nemesis_fault *f, 
         return fl_errorf(errmsg, FL_EUSAGE, "%s: not applied by the nemesis yet", f->kind->name);
     if (f->needs_leader)
         return fl_errorf(errmsg, FL_EUSAGE, "%s: the leader is not bound yet", f->kind->name);
-    if (ctx->remote && (f->kind == &nemesis_packet_duplicate || f->kind == &nemesis_packet_delay ||
-                        f->kind == &nemesis_packet_reorder))
-        return fl_errorf(errmsg, FL_EUNSUPPORTED, "%s: not on hosts yet (partitions, loss and "
-                         "clock faults are)", f->kind->name);
     double t0 = nemesis__now_ms();
     int rc = f->kind->apply(ctx, f, errmsg);
     ctx->last_apply_ms = nemesis__now_ms() - t0;

@@ -176,6 +176,7 @@ struct nemesis_ctx {
     struct nft_ctx *nft; /* owned: libnftables context whose socket was opened in the hub */
     uint32_t delay_drop[NEMESIS_MAX_NODES];
     bool delay_netem;       /* the active delay went through netem */
+    bool remote_delay;      /* the active delay runs in the hosts' faultline-delayers */
     uint64_t delay_packets; /* the last delayer's counters, set when it stops */
     uint64_t delay_held;
     double last_apply_ms, last_heal_ms; /* duration of the last apply/heal (figures) */
@@ -188,8 +189,9 @@ struct nemesis_ctx {
     struct nemesis_slow slow;
     /* figure-3-7's steps (figure37.h; borrowed, set after init by a caller that runs them). */
     struct nemesis_figure37 *figure37;
-    /* Nodes on hosts (remote.h; borrowed): partitions and loss become each host's nft table,
-     * clock files are written on the hosts; duplication and delay are refused. */
+    /* Nodes on hosts (remote.h; borrowed): partitions, loss, duplication and delay become
+     * each host's nft tables (delay through a faultline-delayer per host), clock files are
+     * written on the hosts. */
     struct nemesis_remote *remote;
 };
 

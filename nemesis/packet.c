@@ -1,5 +1,6 @@
 /* packet.c - loss and duplication as nft rules in the hub; delay, jitter and reordering through the
- * delayer or netem. */
+ * delayer or netem. On hosts: the same state, applied by remote.c (each host's tables, a
+ * faultline-delayer per host). */
 #include "nemesis/packet.h"
 
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 
 #include "common/alloc.h"
 #include "nemesis/delayer.h"
+#include "nemesis/remote.h"
 
 /* ==== Planning (pure) ==== */
 
@@ -176,7 +178,8 @@ static int dup_sync(struct nemesis_ctx *ctx, const uint32_t *m, int percent, cha
 
 static int apply_duplicate(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg)
 {
-    int rc = dup_sync(ctx, f->drop, f->percent, errmsg);
+    int rc = ctx->remote ? nemesis_remote_dup(ctx->remote, f->drop, f->percent, errmsg)
+                         : dup_sync(ctx, f->drop, f->percent, errmsg);
     if (rc == 0) {
         memcpy(ctx->dup_drop, f->drop, sizeof ctx->dup_drop);
         ctx->dup_percent = f->percent;
@@ -187,7 +190,8 @@ static int apply_duplicate(struct nemesis_ctx *ctx, const struct nemesis_fault *
 int nemesis__packet_dup_clear(struct nemesis_ctx *ctx, char *errmsg)
 {
     uint32_t none[NEMESIS_MAX_NODES] = {0};
-    int rc = dup_sync(ctx, none, 0, errmsg);
+    int rc = ctx->remote ? nemesis_remote_dup(ctx->remote, none, 0, errmsg)
+                         : dup_sync(ctx, none, 0, errmsg);
     if (rc == 0)
         memset(ctx->dup_drop, 0, sizeof ctx->dup_drop);
     return rc;
@@ -264,8 +268,18 @@ static int netem_sync(struct nemesis_ctx *ctx, const struct nemesis_fault *f, bo
 
 static int apply_delay(struct nemesis_ctx *ctx, const struct nemesis_fault *f, char *errmsg)
 {
-    if (ctx->delayer || ctx->delay_netem)
+    if (ctx->delayer || ctx->delay_netem || ctx->remote_delay)
         return fl_errorf(errmsg, FL_EUSAGE, "a delay fault is already active");
+    if (ctx->remote) {
+        /* A faultline-delayer on each receiving host, its table queueing to it (remote.h). */
+        int rc = nemesis_remote_delay_start(ctx->remote, f->drop, f->delay_ms, f->jitter_ms,
+                                            f->percent, ctx->seed, errmsg);
+        if (rc != 0)
+            return rc < 0 ? rc : FL_EUSAGE;
+        ctx->remote_delay = true;
+        memcpy(ctx->delay_drop, f->drop, sizeof ctx->delay_drop);
+        return 0;
+    }
     if (ctx->netem) {
         int rc = netem_sync(ctx, f, true, errmsg);
         if (rc < 0) {
@@ -301,6 +315,13 @@ static int apply_delay(struct nemesis_ctx *ctx, const struct nemesis_fault *f, c
 int nemesis__packet_delay_clear(struct nemesis_ctx *ctx, char *errmsg)
 {
     int rc = 0;
+    if (ctx->remote_delay) {
+        uint64_t packets = 0, held = 0;
+        rc = nemesis_remote_delay_stop(ctx->remote, &packets, &held, errmsg);
+        ctx->remote_delay = false;
+        ctx->delay_packets = packets;
+        ctx->delay_held = held;
+    }
     if (ctx->delay_netem) {
         struct nemesis_fault f = {0};
         memcpy(f.drop, ctx->delay_drop, sizeof f.drop);

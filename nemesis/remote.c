@@ -327,6 +327,8 @@ int nemesis_remote_init(struct nemesis_remote *r, const struct nemesis_hostfile 
         return fl_errorf(errmsg, FL_EUSAGE, "%u nodes but %u hosts in %s", n, hf->n, hf->path);
     snprintf(r->run, sizeof r->run, "%s", run);
     r->n = n;
+    /* One queue per run (from its id), so two runs on one host do not meet in the kernel. */
+    r->queue_num = (uint16_t)(0x4000 + strtoul(run, NULL, 16) % 0x4000);
     r->dry = dry;
     for (unsigned i = 0; i < n; i++) {
         r->hosts[i].h = hf->hosts[i];
@@ -429,6 +431,21 @@ int nemesis_remote_open(struct nemesis_remote *r, bool need_nft, char *errmsg)
     return 0;
 }
 
+/* Removes the run's iptables chain (remote.h, xt_queue) and, when the run made iptables'
+ * filter table (RUNDIR/xt-filter) and it holds nothing else, the table. */
+static void put_xt_remove(const struct nemesis_remote *r, unsigned i, char *buf, size_t cap)
+{
+    put(buf, cap,
+        "iptables -w -D INPUT -j faultline_%s 2>/dev/null; iptables -w -F faultline_%s "
+        "2>/dev/null; iptables -w -X faultline_%s 2>/dev/null; [ -e ",
+        r->run, r->run, r->run);
+    nemesis_remote_quote(r, i, NEMESIS_REMOTE_DIR "/xt-filter", buf, cap);
+    put(buf, cap, " ] && [ \"$(iptables -w -S 2>/dev/null | grep -vc '^-P ')\" = 0 ] && "
+                  "nft delete table ip filter 2>/dev/null; rm -f ");
+    nemesis_remote_quote(r, i, NEMESIS_REMOTE_DIR "/xt-filter", buf, cap);
+    put(buf, cap, "; ");
+}
+
 /* The shell loop that SIGKILLs every process whose environment holds `marker` (and `marker2`
  * when not NULL): how a run's processes are found again without a pid file. */
 static void put_kill_marked(struct nemesis_remote *r, unsigned i, char *buf, size_t cap,
@@ -446,10 +463,77 @@ static void put_kill_marked(struct nemesis_remote *r, unsigned i, char *buf, siz
     put(buf, cap, "kill -9 \"$p\" 2>/dev/null && k=$((k+1)); done; ");
 }
 
+/* Runs `ssh OPTIONS -O op -- dest` for host i (the master's control command); with `out`,
+ * its stderr and stdout (where ssh reports) go there. Returns the exit status or -1. */
+static int control_op(const struct nemesis_remote *r, unsigned i, const char *op, char *out,
+                      size_t cap)
+{
+    struct argv_buf a;
+    ssh_argv(r, i, false, &a);
+    /* ssh_argv ends with "--" and the destination. */
+    const char *v[52];
+    size_t k = 0;
+    for (size_t x = 0; x + 2 < a.n; x++)
+        v[k++] = a.v[x];
+    v[k++] = "-O", v[k++] = op, v[k++] = "--", v[k++] = r->hosts[i].h.ssh;
+    v[k] = NULL;
+    int p[2] = {-1, -1};
+    if (out && pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(devnull, 0);
+        dup2(p[1] >= 0 ? p[1] : devnull, 1);
+        dup2(p[1] >= 0 ? p[1] : devnull, 2);
+        execvp(v[0], (char *const *)v);
+        _exit(127);
+    }
+    if (p[1] >= 0)
+        close(p[1]);
+    size_t len = 0;
+    if (out && cap)
+        out[0] = '\0';
+    if (pid > 0 && p[0] >= 0) {
+        ssize_t n;
+        char tmp[256];
+        while ((n = read(p[0], tmp, sizeof tmp)) != 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                break;
+            size_t c = (size_t)n < cap - 1 - len ? (size_t)n : cap - 1 - len;
+            memcpy(out + len, tmp, c);
+            len += c;
+            out[len] = '\0';
+        }
+    }
+    if (p[0] >= 0)
+        close(p[0]);
+    int st = 0;
+    if (pid > 0)
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    return pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+pid_t nemesis_remote_master_pid(const struct nemesis_remote *r, unsigned i)
+{
+    if (r->dry || !r->hosts[i].master)
+        return 0;
+    char out[256];
+    if (control_op(r, i, "check", out, sizeof out) != 0)
+        return 0;
+    /* "Master running (pid=1234)" */
+    const char *p = strstr(out, "(pid=");
+    long v = p ? strtol(p + 5, NULL, 10) : 0;
+    return v > 1 ? (pid_t)v : 0;
+}
+
 int nemesis_remote_close(struct nemesis_remote *r, char *errmsg)
 {
     char *cmds[NEMESIS_MAX_NODES] = {0};
-    char bufs[NEMESIS_MAX_NODES][1500];
+    char bufs[NEMESIS_MAX_NODES][2200];
     int first = 0;
     for (unsigned i = 0; i < r->n; i++) {
         struct nemesis_remote_host *h = &r->hosts[i];
@@ -459,7 +543,12 @@ int nemesis_remote_close(struct nemesis_remote *r, char *errmsg)
         snprintf(m1, sizeof m1, "FAULTLINE_WORKDIR=%s", h->h.workdir);
         snprintf(m2, sizeof m2, "FAULTLINE_RUN=%s", r->run);
         bufs[i][0] = '\0';
-        put(bufs[i], sizeof bufs[i], "nft delete table inet faultline_%s 2>/dev/null; ", r->run);
+        if (h->xt_queue)
+            put_xt_remove(r, i, bufs[i], sizeof bufs[i]);
+        put(bufs[i], sizeof bufs[i],
+            "nft delete table inet faultline_%s 2>/dev/null; "
+            "nft delete table ip faultline_%s 2>/dev/null; ",
+            r->run, r->run);
         put_kill_marked(r, i, bufs[i], sizeof bufs[i], m1, m2);
         put(bufs[i], sizeof bufs[i], "rm -rf ");
         nemesis_remote_quote(r, i, NEMESIS_REMOTE_DIR, bufs[i], sizeof bufs[i]);
@@ -468,31 +557,14 @@ int nemesis_remote_close(struct nemesis_remote *r, char *errmsg)
     first = exec_all(r, cmds, NULL, errmsg);
     for (unsigned i = 0; i < r->n; i++) {
         r->hosts[i].opened = r->hosts[i].table = false;
+        r->hosts[i].delayer_pid = 0; /* killed with the run's other processes */
+        r->hosts[i].xt_queue = false;
         if (!r->hosts[i].master)
             continue;
         r->hosts[i].master = false;
         if (r->dry)
             continue;
-        struct argv_buf a;
-        ssh_argv(r, i, false, &a);
-        /* `ssh OPTIONS -O exit -- dest`: ssh_argv ends with "--" and the destination. */
-        const char *v[52];
-        size_t k = 0;
-        for (size_t x = 0; x + 2 < a.n; x++)
-            v[k++] = a.v[x];
-        v[k++] = "-O", v[k++] = "exit", v[k++] = "--", v[k++] = r->hosts[i].h.ssh;
-        v[k] = NULL;
-        pid_t pid = fork();
-        if (pid == 0) {
-            int devnull = open("/dev/null", O_RDWR);
-            dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2);
-            execvp(v[0], (char *const *)v);
-            _exit(127);
-        }
-        int st;
-        if (pid > 0)
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                ;
+        control_op(r, i, "exit", NULL, 0);
     }
     if (!r->dry && r->ctl_dir[0]) {
         for (unsigned i = 0; i < r->n; i++) {
@@ -515,7 +587,7 @@ int nemesis_remote_clean(const struct nemesis_hostfile *hf, FILE *out, FILE *dry
     if (first != 0)
         return first;
     char *cmds[NEMESIS_MAX_NODES] = {0};
-    char bufs[NEMESIS_MAX_NODES][2000];
+    char bufs[NEMESIS_MAX_NODES][2600];
     char outs[NEMESIS_MAX_NODES][256];
     for (unsigned i = 0; i < r.n; i++) {
         const struct nemesis_host *h = &r.hosts[i].h;
@@ -524,11 +596,15 @@ int nemesis_remote_clean(const struct nemesis_hostfile *hf, FILE *out, FILE *dry
         nemesis_remote_quote(&r, i, h->workdir, q, sizeof q);
         bufs[i][0] = '\0';
         put_kill_marked(&r, i, bufs[i], sizeof bufs[i], m, NULL);
-        /* Only tables named as a run's: inet faultline_ and 6 hex digits. */
+        /* Only tables named as a run's: inet or ip, faultline_ and 6 hex digits. */
         put(bufs[i], sizeof bufs[i],
-            "t=0; for name in $(nft list tables 2>/dev/null | "
-            "sed -n 's/^table inet \\(faultline_[0-9a-f]\\{6\\}\\)$/\\1/p'); do "
-            "nft delete table inet \"$name\" && t=$((t+1)); done; "
+            "t=0; for ft in $(nft list tables 2>/dev/null | "
+            "sed -n 's/^table \\(inet\\|ip\\) \\(faultline_[0-9a-f]\\{6\\}\\)$/\\1:\\2/p'); do "
+            "nft delete table \"${ft%%%%:*}\" \"${ft#*:}\" && t=$((t+1)); done; "
+            "if command -v iptables >/dev/null; then for c in $(iptables -w -S 2>/dev/null | "
+            "sed -n 's/^-N \\(faultline_[0-9a-f]\\{6\\}\\)$/\\1/p'); do "
+            "iptables -w -D INPUT -j \"$c\" 2>/dev/null; iptables -w -F \"$c\"; "
+            "iptables -w -X \"$c\" && t=$((t+1)); done; fi; "
             "m=0; for mp in $(awk -v w=%s/fl- 'index($2, w) == 1 {print $2}' /proc/mounts); do "
             "{ fusermount3 -uz \"$mp\" 2>/dev/null || umount -l \"$mp\"; } && m=$((m+1)); done; "
             "d=0; for x in %s/fl-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]; do "
@@ -710,19 +786,41 @@ static bool put_sources(const struct nemesis_remote *r, unsigned j, const uint32
     return ok;
 }
 
+/* The addresses of the hosts j that i's packets go to (bit j of m[i]). */
+static bool put_dests(const struct nemesis_remote *r, unsigned i, const uint32_t *m, char *buf,
+                      size_t cap, bool *any)
+{
+    *any = false;
+    bool ok = true;
+    for (unsigned j = 0; j < r->n && ok; j++) {
+        if (!(m[i] & (1u << j)) || i == j)
+            continue;
+        ok = put(buf, cap, "%s%s", *any ? ", " : "", r->hosts[j].h.addr);
+        *any = true;
+    }
+    return ok;
+}
+
 int nemesis_remote_render(const struct nemesis_remote *r, unsigned j, char *buf, size_t cap,
                           char *errmsg)
 {
     buf[0] = '\0';
     /* add+delete: the delete succeeds when the table is absent, and the whole script is one
      * nft transaction, so the host goes from the old rules to the new at once. */
-    bool ok = put(buf, cap, "add table inet faultline_%s\ndelete table inet faultline_%s\n",
-                  r->run, r->run);
-    char part[1024] = "", loss[1024] = "";
-    bool any_part, any_loss;
+    bool ok = put(buf, cap,
+                  "add table inet faultline_%s\ndelete table inet faultline_%s\n"
+                  "add table ip faultline_%s\ndelete table ip faultline_%s\n",
+                  r->run, r->run, r->run, r->run);
+    char part[1024] = "", loss[1024] = "", delay[1024] = "", dup[1024] = "";
+    bool any_part = false, any_loss = false, any_delay = false, any_dup = false;
     ok = ok && put_sources(r, j, r->part_drop, part, sizeof part, &any_part);
     ok = ok && put_sources(r, j, r->loss_drop, loss, sizeof loss, &any_loss);
-    if (ok && (any_part || (any_loss && r->loss_percent > 0))) {
+    ok = ok && put_sources(r, j, r->delay_drop, delay, sizeof delay, &any_delay);
+    ok = ok && put_dests(r, j, r->dup_drop, dup, sizeof dup, &any_dup);
+    any_loss = any_loss && r->loss_percent > 0;
+    any_dup = any_dup && r->dup_percent > 0;
+    any_delay = any_delay && !r->hosts[j].xt_queue;
+    if (ok && (any_part || any_loss || any_delay)) {
         const struct nemesis_remote_host *h = &r->hosts[j];
         ok = put(buf, cap,
                  "table inet faultline_%s {\n  chain input {\n"
@@ -731,10 +829,31 @@ int nemesis_remote_render(const struct nemesis_remote *r, unsigned j, char *buf,
                  r->run, h->control, h->sshd_port);
         if (any_part)
             ok = ok && put(buf, cap, "    ip saddr { %s } drop\n", part);
-        if (any_loss && r->loss_percent > 0)
+        if (any_loss)
             ok = ok && put(buf, cap, "    ip saddr { %s } numgen random mod 100 < %d drop\n",
                            loss, r->loss_percent);
+        /* Last: what the rules above drop is never held. `bypass`: accepted when no delayer
+         * listens (one killed), not dropped. */
+        if (any_delay)
+            ok = ok && put(buf, cap, "    ip saddr { %s } queue num %u bypass\n", delay,
+                           r->queue_num);
         ok = ok && put(buf, cap, "  }\n}\n");
+    }
+    if (ok && any_dup) {
+        /* The copy is routed to the same destination; nf_dup marks it, so it is not
+         * duplicated again on its own way out. */
+        if (r->dup_percent < 100)
+            ok = put(buf, cap,
+                     "table ip faultline_%s {\n  chain output {\n"
+                     "    type filter hook output priority -10; policy accept;\n"
+                     "    ip daddr { %s } numgen random mod 100 < %d dup to ip daddr\n  }\n}\n",
+                     r->run, dup, r->dup_percent);
+        else
+            ok = put(buf, cap,
+                     "table ip faultline_%s {\n  chain output {\n"
+                     "    type filter hook output priority -10; policy accept;\n"
+                     "    ip daddr { %s } dup to ip daddr\n  }\n}\n",
+                     r->run, dup);
     }
     return ok ? 0 : fl_errorf(errmsg, FL_ELIMIT, "nft script longer than %zu bytes", cap);
 }
@@ -766,6 +885,182 @@ int nemesis_remote_net_sync(struct nemesis_remote *r, char *errmsg)
             snprintf(r->hosts[i].applied, sizeof r->hosts[i].applied, "%s", scripts[i]);
         else if (first == 0)
             first = fl_errorf(errmsg, rv < 0 ? rv : FL_EUSAGE, "nft: %s", msg);
+    }
+    return first;
+}
+
+int nemesis_remote_dup(struct nemesis_remote *r, const uint32_t *drop, int percent,
+                       char *errmsg)
+{
+    uint32_t saved[NEMESIS_MAX_NODES];
+    int saved_pct = r->dup_percent;
+    memcpy(saved, r->dup_drop, sizeof saved);
+    memcpy(r->dup_drop, drop, sizeof r->dup_drop);
+    r->dup_percent = percent;
+    int rv = nemesis_remote_net_sync(r, errmsg);
+    if (rv != 0) {
+        memcpy(r->dup_drop, saved, sizeof saved);
+        r->dup_percent = saved_pct;
+    }
+    return rv;
+}
+
+/* SIGTERM to each delayer (it releases what it holds and prints its counters), SIGKILL after
+ * 2 s; outs[i] gets the log's last line, or "exited" first when it was gone already. */
+static int delayers_stop(struct nemesis_remote *r, char outs[][256], char *errmsg)
+{
+    char *cmds[NEMESIS_MAX_NODES] = {0};
+    char bufs[NEMESIS_MAX_NODES][1500];
+    for (unsigned i = 0; i < r->n; i++) {
+        pid_t p = r->hosts[i].delayer_pid;
+        if (p == 0)
+            continue;
+        char log[64];
+        snprintf(log, sizeof log, NEMESIS_REMOTE_DIR "/delayer%u.log", r->delay_gen);
+        bufs[i][0] = '\0';
+        /* Its queue rules first, so nothing new is queued (nft's went with the net sync). */
+        if (r->hosts[i].xt_queue)
+            put_xt_remove(r, i, bufs[i], sizeof bufs[i]);
+        r->hosts[i].xt_queue = false;
+        put(bufs[i], sizeof bufs[i],
+            GONE_FN "gone %d && echo exited; kill -TERM -- -%d 2>/dev/null; "
+                    "for k in $(seq 100); do gone %d && break; sleep 0.02; done; "
+                    "kill -KILL -- -%d 2>/dev/null; tail -n 1 ",
+            (int)p, (int)p, (int)p, (int)p);
+        nemesis_remote_quote(r, i, log, bufs[i], sizeof bufs[i]);
+        cmds[i] = bufs[i];
+        outs[i][0] = '\0';
+    }
+    int rv = exec_all(r, cmds, outs, errmsg);
+    for (unsigned i = 0; i < r->n; i++)
+        r->hosts[i].delayer_pid = 0;
+    return rv;
+}
+
+int nemesis_remote_delay_start(struct nemesis_remote *r, const uint32_t *drop, uint32_t delay_ms,
+                               uint32_t jitter_ms, int reorder_percent, uint64_t seed,
+                               char *errmsg)
+{
+    for (unsigned j = 0; j < r->n; j++)
+        if (r->hosts[j].delayer_pid != 0)
+            return fl_errorf(errmsg, FL_EUSAGE, "a delay fault is already active");
+    r->delay_gen++;
+    char log[32], q[16], d[16], jt[16], ro[16], sd[24];
+    snprintf(log, sizeof log, "delayer%u.log", r->delay_gen);
+    snprintf(q, sizeof q, "%u", r->queue_num);
+    snprintf(d, sizeof d, "%u", delay_ms);
+    snprintf(jt, sizeof jt, "%u", jitter_ms);
+    snprintf(ro, sizeof ro, "%d", reorder_percent);
+    char *cmds[NEMESIS_MAX_NODES] = {0};
+    char bufs[NEMESIS_MAX_NODES][2000];
+    int rv = 0;
+    for (unsigned j = 0; j < r->n && rv == 0; j++) {
+        bool in = false;
+        for (unsigned i = 0; i < r->n; i++)
+            in |= i != j && (drop[i] & (1u << j));
+        if (!in)
+            continue;
+        /* Each host its own stream of choices, all from the run's seed. */
+        snprintf(sd, sizeof sd, "%llu", (unsigned long long)(seed + 7919u * (j + 1)));
+        const char *argv[] = {NEMESIS_REMOTE_DIR "/faultline-delayer",
+                              "--queue", q, "--delay", d, "--jitter", jt, "--reorder", ro,
+                              "--seed", sd, NULL};
+        pid_t pid;
+        if ((rv = nemesis_remote_start(r, j, argv, NULL, log, &pid, errmsg)) != 0)
+            break;
+        r->hosts[j].delayer_pid = pid;
+        /* Up to 5 s for "ready" (the queue bound); its log as the error otherwise. Then
+         * whether the kernel has nft's queue (a check, nothing loaded); if not, iptables'
+         * NFQUEUE in a chain of the run's (prints "xt"). */
+        char lp[64], srcs[600] = "";
+        bool any;
+        snprintf(lp, sizeof lp, NEMESIS_REMOTE_DIR "/%s", log);
+        put_sources(r, j, drop, srcs, sizeof srcs, &any);
+        for (char *c = srcs; *c; c++)
+            if (*c == ' ')
+                memmove(c, c + 1, strlen(c)); /* "a, b" -> "a,b" for iptables -s */
+        bufs[j][0] = '\0';
+        bool ok = put(bufs[j], sizeof bufs[j],
+                      GONE_FN "ok=; for k in $(seq 250); do grep -qs '^ready' ");
+        ok = ok && nemesis_remote_quote(r, j, lp, bufs[j], sizeof bufs[j]);
+        ok = ok && put(bufs[j], sizeof bufs[j],
+                       " && { ok=1; break; }; gone %d && break; sleep 0.02; done; "
+                       "[ -n \"$ok\" ] || { echo 'faultline-delayer did not start:' >&2; "
+                       "tail -n 3 ",
+                       (int)pid);
+        ok = ok && nemesis_remote_quote(r, j, lp, bufs[j], sizeof bufs[j]);
+        ok = ok && put(bufs[j], sizeof bufs[j],
+                       " >&2; exit 4; }; if printf 'table inet faultline_%s {\\n chain probe "
+                       "{\\n  type filter hook input priority 0;\\n  queue num %u bypass\\n "
+                       "}\\n}\\n' | nft -c -f - >/dev/null 2>&1; then echo nft; else "
+                       "command -v iptables >/dev/null || { echo 'no nft queue in the kernel, "
+                       "and no iptables' >&2; exit 5; }; echo xt; "
+                       "nft list table ip filter >/dev/null 2>&1 || : >",
+                       r->run, r->queue_num);
+        ok = ok && nemesis_remote_quote(r, j, NEMESIS_REMOTE_DIR "/xt-filter", bufs[j],
+                                        sizeof bufs[j]);
+        ok = ok && put(bufs[j], sizeof bufs[j],
+                       "; iptables -w -N faultline_%s && iptables -w -A faultline_%s -s %s -j "
+                       "NFQUEUE --queue-num %u --queue-bypass && iptables -w -I INPUT -j "
+                       "faultline_%s || exit 6; fi",
+                       r->run, r->run, srcs, r->queue_num, r->run);
+        if (!ok) {
+            rv = fl_errorf(errmsg, FL_ELIMIT, "%s: delayer command too long", r->hosts[j].h.name);
+            break;
+        }
+        cmds[j] = bufs[j];
+    }
+    char outs[NEMESIS_MAX_NODES][256];
+    if (rv == 0)
+        rv = exec_all(r, cmds, outs, errmsg);
+    for (unsigned j = 0; j < r->n && !r->dry; j++)
+        r->hosts[j].xt_queue = cmds[j] != NULL && strncmp(outs[j], "xt", 2) == 0;
+    if (rv == 0) {
+        memcpy(r->delay_drop, drop, sizeof r->delay_drop);
+        rv = nemesis_remote_net_sync(r, errmsg);
+    }
+    if (rv != 0) {
+        char msg[FL_ERRMSG_SIZE];
+        memset(r->delay_drop, 0, sizeof r->delay_drop);
+        nemesis_remote_net_sync(r, msg);
+        delayers_stop(r, outs, msg);
+    }
+    return rv;
+}
+
+int nemesis_remote_delay_stop(struct nemesis_remote *r, uint64_t *packets, uint64_t *held,
+                              char *errmsg)
+{
+    char msg[FL_ERRMSG_SIZE];
+    /* Rules first, so nothing new is queued; then each delayer lets go of what it holds. */
+    memset(r->delay_drop, 0, sizeof r->delay_drop);
+    int first = nemesis_remote_net_sync(r, msg);
+    if (first != 0)
+        fl_errorf(errmsg, first, "%s", msg);
+    bool had[NEMESIS_MAX_NODES];
+    for (unsigned i = 0; i < r->n; i++)
+        had[i] = r->hosts[i].delayer_pid != 0;
+    char outs[NEMESIS_MAX_NODES][256];
+    int rv = delayers_stop(r, outs, msg);
+    if (rv != 0 && first == 0)
+        first = fl_errorf(errmsg, rv, "%s", msg);
+    for (unsigned i = 0; i < r->n && !r->dry; i++) {
+        if (!had[i])
+            continue;
+        unsigned long long p = 0, h = 0;
+        const char *s = strstr(outs[i], "stopped packets ");
+        if (strncmp(outs[i], "exited", 6) == 0 || s == NULL ||
+            sscanf(s, "stopped packets %llu held %llu", &p, &h) != 2) {
+            /* The fault was off from its death on (bypass): the run must say so. */
+            outs[i][strcspn(outs[i], "\n")] = '\0';
+            if (first == 0)
+                first = fl_errorf(errmsg, FL_EUSAGE,
+                                  "%s: faultline-delayer was not running at the heal (%s)",
+                                  r->hosts[i].h.name, outs[i][0] ? outs[i] : "no output");
+            continue;
+        }
+        *packets += p;
+        *held += h;
     }
     return first;
 }

@@ -11,9 +11,18 @@
  *                           their environment (how clean finds them), each a process group
  *   table inet faultline_RUN  the run's network faults, and nothing else: other tables of the
  *                           host are never read or touched
+ *   table ip faultline_RUN    duplication only (nft has no `dup` in the inet family)
+ *   chain faultline_RUN     iptables' filter table, only on a host whose kernel lacks nft's
+ *                           `queue` (as this project's CI kernel): the delay's queue rules, with
+ *                           one jump from INPUT; removed with the delay
+ *   faultline-delayer       while a delay or reorder fault is on: RUNDIR/faultline-delayer
+ *                           bound to NFQUEUE queue_num (harness/delayer_main.c), a process of
+ *                           the run like the nodes
  * The table's input chain first accepts the control's ssh connection (source = the control
  * address, destination port = the host's sshd port), so no fault cuts the harness off; faults
- * drop at the receiver, by source address, only addresses of the hosts file. */
+ * drop (or queue to the delayer, `bypass`: let through when it is gone) at the receiver, by
+ * source address, only addresses of the hosts file. Duplicates are made by the sender (output
+ * hook, to hosts-file addresses only), so each copy crosses the wire. */
 #ifndef NEMESIS_REMOTE_H
 #define NEMESIS_REMOTE_H
 
@@ -37,6 +46,9 @@ struct nemesis_remote_host {
     bool opened;         /* the run folder was made: close removes it */
     bool table;          /* the run's nft table may exist */
     pid_t cap_pid;       /* the local ssh streaming the host's tcpdump, 0 when none */
+    pid_t delayer_pid;   /* the host's faultline-delayer (process group), 0 when none */
+    bool xt_queue;       /* its kernel has no nft `queue` (CONFIG_NFT_QUEUE): the delayer is fed
+                            by iptables chain faultline_RUN, jumped to from INPUT, instead */
     char applied[4096];  /* the nft ruleset last loaded (to skip unchanged hosts) */
 };
 
@@ -50,6 +62,11 @@ struct nemesis_remote {
     uint32_t part_drop[NEMESIS_MAX_NODES];
     uint32_t loss_drop[NEMESIS_MAX_NODES];
     int loss_percent;
+    uint32_t dup_drop[NEMESIS_MAX_NODES];   /* duplicated at the sender */
+    int dup_percent;
+    uint32_t delay_drop[NEMESIS_MAX_NODES]; /* queued to the receiver's delayer */
+    uint16_t queue_num;                     /* the delayers' NFQUEUE (from the run id) */
+    unsigned delay_gen;                     /* delayer starts so far (names their logs) */
 };
 
 /* ==== Set-up and tear-down ==== */
@@ -65,6 +82,10 @@ int nemesis_remote_init(struct nemesis_remote *r, const struct nemesis_hostfile 
  * and makes the run folder. Refuses a control address that is a host's, or that the safety
  * rules refuse. Returns 0 or a negative code with errmsg naming the host. */
 int nemesis_remote_open(struct nemesis_remote *r, bool need_nft, char *errmsg);
+
+/* The local pid of host i's ControlMaster (`ssh -O check`), 0 when none or unknown: the run
+ * records it, so `faultline clean` stops the masters of a killed harness. */
+pid_t nemesis_remote_master_pid(const struct nemesis_remote *r, unsigned i);
 
 /* Removes everything of the run from every host: the nft table, every process carrying the
  * run's marker, the run folder; then stops the ControlMasters and removes the local folder.
@@ -121,13 +142,33 @@ int nemesis_remote_stop(struct nemesis_remote *r, unsigned i, pid_t pid, unsigne
 /* ==== Faults ==== */
 
 /* Renders host i's nft ruleset for the active faults (pure): a transaction that replaces
- * table inet faultline_RUN (control exemption first, then drops by source address), or only
- * deletes it when no fault touches the host. */
+ * table inet faultline_RUN (control exemption first, then drops by source address, then the
+ * delayer's queue) and table ip faultline_RUN (duplication), or only deletes them when no
+ * fault touches the host. */
 int nemesis_remote_render(const struct nemesis_remote *r, unsigned i, char *buf, size_t cap,
                           char *errmsg);
 
 /* Loads every host's ruleset that changed (in parallel). Returns 0 or the first error. */
 int nemesis_remote_net_sync(struct nemesis_remote *r, char *errmsg);
+
+/* Sets the duplication (bit j of drop[i]: copies of i's packets to j, `percent` of them) and
+ * loads the changed rulesets. Returns 0 or the first error (the old state kept). */
+int nemesis_remote_dup(struct nemesis_remote *r, const uint32_t *drop, int percent,
+                       char *errmsg);
+
+/* Starts a faultline-delayer on every host receiving a link of `drop` (uploaded by the
+ * harness as RUNDIR/faultline-delayer), waits until each has bound its queue, then queues
+ * those links to it. Returns 0 or a negative code with errmsg; on failure nothing is left
+ * running. */
+int nemesis_remote_delay_start(struct nemesis_remote *r, const uint32_t *drop, uint32_t delay_ms,
+                               uint32_t jitter_ms, int reorder_percent, uint64_t seed,
+                               char *errmsg);
+
+/* Unqueues every link first, then stops the delayers (each releases what it holds) and adds
+ * their counters to *packets and *held. A delayer found dead before its stop is an error
+ * (the fault was silently off from then on). Idempotent. */
+int nemesis_remote_delay_stop(struct nemesis_remote *r, uint64_t *packets, uint64_t *held,
+                              char *errmsg);
 
 /* ==== Capture ==== */
 

@@ -46,7 +46,7 @@
 #   lab-<impl>-<family>  the same scenarios with the nodes on three hosts of the SSH lab
 #                  (scripts/ssh-lab.sh up 3; `faultline run --hosts`, the harness in the lab's
 #                  control namespace, --nodes 3), reference (partition, pause, kill, loss,
-#                  clock) and etcd (partition, pause, kill, loss), 15 s of faults: valid as in
+#                  clock, delay) and etcd (partition, pause, kill, loss, delay), 15 s of faults: valid as in
 #                  namespaces, and nothing left on any host afterwards (no process carrying
 #                  the run marker, no faultline nft table, no run folder). The lab has fixed
 #                  namespace names: these entries take /run/fl-ssh-lab.lock one at a time.
@@ -183,10 +183,13 @@ else
         "lab-ref-kill|kill|lab:reference|valid|$ref_s|1"
         "lab-ref-loss|loss|lab:reference|valid|$ref_s|1"
         "lab-ref-clock|clock-skew|lab:reference|valid|$ref_s|1"
+        # Delay with 10% reordering: a faultline-delayer on each lab host.
+        "lab-ref-delay|delay|lab:reference|valid|$ref_s|1"
         "lab-etcd-partition|etcd-partition|lab:etcd|valid|$ref_s|1"
         "lab-etcd-pause|pause|lab:etcd|valid|$ref_s|1"
         "lab-etcd-kill|kill|lab:etcd|valid|$ref_s|1"
         "lab-etcd-loss|loss|lab:etcd|valid|$ref_s|1"
+        "lab-etcd-delay|delay|lab:etcd|valid|$ref_s|1"
     )
     for f in scenarios/bug-*.json; do
         b=$(basename "$f" .json)

@@ -12,7 +12,12 @@
 #   4. after each run nothing is left on any host: no process with the run marker, no
 #      faultline nft table, no run folder;
 #   5. a harness killed mid-run leaves its nodes, table and folder; `faultline clean --hosts`
-#      removes them and says so.
+#      removes them and says so; locally it leaves its temp dir (cluster key), ControlPath
+#      folder and ssh ControlMasters, which `faultline clean` removes (the run's record);
+#   7. a node on a host sees its clock fault: its log's timestamps follow its faketime file;
+#   6. reorder and duplication on the hosts: a faultline-delayer per host held packets (its
+#      counters, reported at the heal), duplicates from the sender's table, valid, nothing
+#      left (no delayer, no table, no iptables chain).
 #
 #   hosts_ssh.sh FAULTLINE FAULTLINE_NODE SOURCE_DIR
 # Exit 77 (skipped) without root, sshd, nft or python3.
@@ -134,8 +139,42 @@ cat "$tmp/h-kill.out"
 [[ $(faults "$tmp/h-kill.out") -ge 1 ]] || fail "kill on hosts: no fault applied"
 nothing_left "after kill"
 
+# 6. Reorder (a delayer per host) and duplication, one after the other.
+cat >"$tmp/reorder-dup.json" <<'EOF'
+{"name": "reorder-dup", "nodes": {"count": 3},
+ "nemesis": {"kinds": ["reorder", "duplicate"],
+             "schedule": [{"kind": "reorder", "at_ms": 500, "heal_ms": 4500},
+                          {"kind": "duplicate", "at_ms": 5000, "heal_ms": 8500}],
+             "options": {"delay": {"ms": 30, "jitter_ms": 20}, "reorder": {"percent": 30},
+                         "duplicate": {"percent": 30}}},
+ "expected": "valid"}
+EOF
+set +e
+inlab "$fl" run "$tmp/reorder-dup.json" --seed 4 --time-limit 10 --warmup 2 --heal 3 -q --no-capture \
+  --hosts "$hosts" --out "$tmp/h-reorder" >"$tmp/h-reorder.out" 2>"$tmp/h-reorder.err"
+rc=$?
+set -e
+cat "$tmp/h-reorder.out"
+grep "nemesis:" "$tmp/h-reorder.err" || true
+[[ $rc -eq 0 ]] || { cat "$tmp/h-reorder.err"; fail "reorder-dup on hosts: exit $rc"; }
+[[ $(verdict "$tmp/h-reorder.out") == valid ]] || fail "reorder-dup on hosts: not valid"
+held=$(sed -n 's/.*nemesis: healed reorder (\([0-9]*\) of [0-9]* packets held).*/\1/p' "$tmp/h-reorder.err" | head -1)
+[[ -n $held && $held -gt 0 ]] || fail "reorder on hosts: the delayers held no packet (${held:-no heal})"
+grep -q "nemesis: healed duplicate" "$tmp/h-reorder.err" || fail "reorder-dup on hosts: no duplicate healed"
+for k in 1 2 3; do
+  left=$(ip netns exec "fl-lab-h$k" iptables -w -S 2>/dev/null | grep faultline || true)
+  [[ -z $left ]] || fail "after reorder-dup: h$k keeps iptables rules: $left"
+done
+nothing_left "after reorder-dup"
+
 # 5. A killed harness, then clean --hosts.
-inlab "$fl" run "$src/scenarios/partition-one.json" --seed 5 --time-limit 60 --warmup 1 \
+# With a clock kind (never drawn before the kill: weight 1 in 1000), so the nodes run under
+# libfaketime, as every node of a scenario with clock faults does.
+cat >"$tmp/killed.json" <<'EOF'
+{"name": "killed", "nodes": {"count": 3},
+ "nemesis": {"kinds": {"isolate-one": 999, "clock-skew": 1}}, "expected": "valid"}
+EOF
+inlab "$fl" run "$tmp/killed.json" --seed 5 --time-limit 60 --warmup 1 \
   --no-capture --hosts "$hosts" --out "$tmp/h-killed" >"$tmp/h-killed.out" 2>"$tmp/h-killed.err" &
 hpid=$!
 for _ in $(seq 1 300); do
@@ -144,9 +183,12 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 grep -q "nemesis: isolate-one" "$tmp/h-killed.err" || { cat "$tmp/h-killed.err"; fail "no fault before the kill"; }
-# The harness itself (inlab's shell is only its parent): the faultline in the control namespace.
+# The harness itself (inlab's shell is only its parent): the faultline in the control namespace
+# (faultline execs faultline-harness, same pid, for every command but check).
 for p in $(ip netns pids fl-lab-ctl); do
-  [[ $(readlink "/proc/$p/exe" 2>/dev/null) == "$fl" ]] && kill -9 "$p"
+  case $(readlink "/proc/$p/exe" 2>/dev/null) in
+  "$fl" | "${fl%/*}/faultline-harness") kill -9 "$p" ;;
+  esac
 done
 wait $hpid 2>/dev/null || true
 tables=0
@@ -155,6 +197,48 @@ for k in 1 2 3; do
 done
 ((tables >= 1)) || fail "the killed run left no table (the test would prove nothing)"
 ls "$lab"/h1/work/fl-* >/dev/null 2>&1 || fail "the killed run left no folder on h1"
+run=$(sed -n 's/.*, run \([0-9a-f]\{6\}\), results.*/\1/p' "$tmp/h-killed.err" | head -1)
+[[ -n $run ]] || fail "no run id in the killed harness's output"
+
+# 7. The clock a node on a host sees is its faketime file's: with the partition lifted, n1's
+# file set 1 h ahead (as the clock faults write it), n2 and n3 killed: n1 logs what follows
+# (a pre-vote, or its sessions expiring: the hour passed for it) with its own clock, which
+# must read about 1 h ahead.
+for k in 1 2 3; do ip netns exec "fl-lab-h$k" nft delete table inet "faultline_$run"; done
+rd1=$lab/h1/work/fl-$run
+printf '+3600.000s x1.000\n' >"$rd1/clock/n1.faketime.tmp"
+mv -f "$rd1/clock/n1.faketime.tmp" "$rd1/clock/n1.faketime"
+lines=$(wc -l <"$rd1/n1.log")
+for e in /proc/[0-9]*/environ; do
+  if grep -qsz "^FAULTLINE_WORKDIR=$lab/h[23]/work\$" "$e" && grep -qszx "FAULTLINE_RUN=$run" "$e" &&
+    [[ $(readlink "${e%environ}exe" 2>/dev/null) == */faultline-node ]]; then
+    kill -9 "${e//[^0-9]/}"
+  fi
+done
+next=""
+for _ in $(seq 1 100); do
+  next=$(tail -n +$((lines + 1)) "$rd1/n1.log" | grep -m1 '"ts_ms":' || true)
+  [[ -n $next ]] && break
+  sleep 0.1
+done
+now=$(date +%s%3N)
+[[ -n $next ]] || fail "n1 logged nothing after n2 and n3 were killed: $(tail -n 3 "$rd1/n1.log")"
+ts=$(sed -n 's/.*"ts_ms":\([0-9]*\).*/\1/p' <<<"$next")
+ahead=$((ts - now))
+echo "n1's clock on h1: $((ahead / 1000)) s ahead of the control's ($next)"
+((ahead > 3540000 && ahead < 3660000)) || fail "n1's clock is $ahead ms off, not about +1 h: libfaketime not in effect"
+
+# Locally: the temp dir with the cluster key, the ControlPath folder, the ControlMasters.
+masters() { pgrep -f "ControlPath=/tmp/fl-ssh-$run-" || true; }
+ls -d /tmp/fl-"$run"-* /tmp/fl-ssh-"$run"-* >/dev/null 2>&1 ||
+  fail "the killed run left no local temp dir (the test would prove nothing)"
+[[ -n $(masters) ]] || fail "the killed run left no ControlMaster (the test would prove nothing)"
+"$fl" clean >"$tmp/clean-local.out" 2>&1 || true
+for d in /tmp/fl-"$run"-* /tmp/fl-ssh-"$run"-*; do
+  [[ ! -e $d ]] || fail "faultline clean left $d: $(cat "$tmp/clean-local.out")"
+done
+[[ -z $(masters) ]] || fail "faultline clean left the ControlMasters $(masters)"
+[[ ! -e /run/faultline/$run.json ]] || fail "faultline clean left the run's record"
 inlab "$fl" clean --hosts "$hosts" | tee "$tmp/clean.out"
 grep -q "^h1 (root@203.0.113.11): removed 1 processes, [0-9]* nft tables, 0 mounts, 1 folders" \
   "$tmp/clean.out" || fail "clean --hosts did not report what it removed on h1"

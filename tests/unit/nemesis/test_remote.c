@@ -39,7 +39,8 @@ Test(remote, no_fault_only_deletes_the_runs_table, .fini = fini)
     lab(NULL);
     char buf[4096], err[FL_ERRMSG_SIZE];
     cr_assert_eq(nemesis_remote_render(&R, 0, buf, sizeof buf, err), 0);
-    cr_assert_str_eq(buf, "add table inet faultline_abc123\ndelete table inet faultline_abc123\n");
+    cr_assert_str_eq(buf, "add table inet faultline_abc123\ndelete table inet faultline_abc123\n"
+                          "add table ip faultline_abc123\ndelete table ip faultline_abc123\n");
 }
 
 Test(remote, isolation_drops_by_source_after_the_control_exemption, .fini = fini)
@@ -67,7 +68,9 @@ Test(remote, isolation_drops_by_source_after_the_control_exemption, .fini = fini
     cr_assert_null(strstr(buf, "flush"), "%s", buf);
     const char *p = buf;
     while ((p = strstr(p, "table ")) != NULL) {
-        cr_assert_eq(strncmp(p, "table inet faultline_abc123", 27), 0, "%s", p);
+        cr_assert(strncmp(p, "table inet faultline_abc123", 27) == 0 ||
+                      strncmp(p, "table ip faultline_abc123", 25) == 0,
+                  "%s", p);
         p += 6;
     }
 }
@@ -87,6 +90,53 @@ Test(remote, one_way_and_loss, .fini = fini)
     cr_assert_null(strstr(buf, "} drop"), "n3 receives everything else: %s", buf);
     cr_assert_eq(nemesis_remote_render(&R, 0, buf, sizeof buf, err), 0);
     cr_assert_null(strstr(buf, "chain"), "n1 receives everything: %s", buf);
+}
+
+/* Delay: the receiver queues its peers' packets to the run's queue, after the control's
+ * exemption and after the drops (a dropped packet is never held), with bypass. */
+Test(remote, delay_queues_at_the_receiver_after_the_drops, .fini = fini)
+{
+    lab(NULL);
+    R.delay_drop[0] = 0x6; /* every link */
+    R.delay_drop[1] = 0x5;
+    R.delay_drop[2] = 0x3;
+    R.part_drop[2] = 0x2; /* n3 -> n2 cut too */
+    char buf[4096], err[FL_ERRMSG_SIZE], want[128];
+    cr_assert_eq(nemesis_remote_render(&R, 1, buf, sizeof buf, err), 0);
+    snprintf(want, sizeof want, "ip saddr { 203.0.113.11, 203.0.113.13 } queue num %u bypass",
+             R.queue_num);
+    const char *accept = strstr(buf, "tcp dport 2222 accept");
+    const char *drop = strstr(buf, "ip saddr { 203.0.113.13 } drop");
+    const char *queue = strstr(buf, want);
+    cr_assert(accept && drop && queue, "%s", buf);
+    cr_assert(accept < drop && drop < queue, "exemption, drops, then the queue: %s", buf);
+    cr_assert_geq(R.queue_num, 0x4000, "the run's own queue, away from 0 and the low numbers");
+    cr_assert_null(strstr(buf, "dup"), "%s", buf);
+}
+
+/* Duplication: made by the sender, towards hosts-file addresses only, in the run's ip table
+ * (nft has no dup in the inet family). */
+Test(remote, duplicate_at_the_sender_in_the_ip_table, .fini = fini)
+{
+    lab(NULL);
+    R.dup_drop[0] = 0x6;
+    R.dup_percent = 30;
+    char buf[4096], err[FL_ERRMSG_SIZE];
+    cr_assert_eq(nemesis_remote_render(&R, 0, buf, sizeof buf, err), 0);
+    const char *t = strstr(buf, "table ip faultline_abc123 {");
+    cr_assert_not_null(t, "%s", buf);
+    cr_assert_not_null(strstr(t, "hook output"), "%s", buf);
+    cr_assert_not_null(
+        strstr(t, "ip daddr { 203.0.113.12, 203.0.113.13 } numgen random mod 100 < 30 dup to ip "
+                  "daddr"),
+        "%s", buf);
+    cr_assert_null(strstr(buf, "table inet faultline_abc123 {"), "nothing else on: %s", buf);
+    cr_assert_eq(nemesis_remote_render(&R, 1, buf, sizeof buf, err), 0);
+    cr_assert_null(strstr(buf, "dup"), "n2 sends no copies: %s", buf);
+    R.dup_percent = 100;
+    cr_assert_eq(nemesis_remote_render(&R, 0, buf, sizeof buf, err), 0);
+    cr_assert_not_null(strstr(buf, "ip daddr { 203.0.113.12, 203.0.113.13 } dup to ip daddr"),
+                       "%s", buf);
 }
 
 Test(remote, quoting_and_the_run_folder, .fini = fini)
@@ -123,6 +173,10 @@ Test(remote, dry_run_prints_every_command_and_runs_none, .fini = fini)
     R.part_drop[0] = 0x2;
     cr_assert_eq(nemesis_remote_net_sync(&R, err), 0, "%s", err);
     cr_assert_eq(nemesis_remote_clock(&R, 2, "+1.500s x1.000", err), 0, "%s", err);
+    uint32_t all[NEMESIS_MAX_NODES] = {0x6, 0x5, 0x3};
+    uint64_t packets = 0, held = 0;
+    cr_assert_eq(nemesis_remote_delay_start(&R, all, 40, 5, 10, 9, err), 0, "%s", err);
+    cr_assert_eq(nemesis_remote_delay_stop(&R, &packets, &held, err), 0, "%s", err);
     cr_assert_eq(nemesis_remote_close(&R, err), 0, "%s", err);
     fclose(out);
     cr_assert_not_null(strstr(text, "h1 (root@203.0.113.11): echo \"$SSH_CONNECTION\""), "%s", text);
@@ -136,11 +190,27 @@ Test(remote, dry_run_prints_every_command_and_runs_none, .fini = fini)
     cr_assert_not_null(strstr(text, "kill -19 -- -4242"), "%s", text);
     /* The partition touched h2 only (n1 -> n2): one nft load. */
     cr_assert_not_null(strstr(text, "h2 (root@203.0.113.12): nft -f -"), "%s", text);
-    cr_assert_null(strstr(text, "h1 (root@203.0.113.11): nft -f -"), "%s", text);
+    const char *h1_nft = strstr(text, "h1 (root@203.0.113.11): nft -f -");
+    cr_assert(h1_nft == NULL || h1_nft > strstr(text, "faultline-delayer"),
+              "h1 loaded before the delay: %s", text);
     cr_assert_not_null(strstr(text, "printf '%s\\n' '+1.500s x1.000' > "
                                     "'/w/h3/fl-abc123/clock/n3.faketime.tmp' && mv -f"),
                        "%s", text);
     cr_assert_not_null(strstr(text, "nft delete table inet faultline_abc123"), "%s", text);
+    cr_assert_not_null(strstr(text, "nft delete table ip faultline_abc123"), "%s", text);
+    /* The delayer: started with the run's markers, waited for, queued to, stopped. */
+    char want[200];
+    snprintf(want, sizeof want,
+             "FAULTLINE_WORKDIR='/w/h2' FAULTLINE_RUN=abc123 setsid "
+             "'/w/h2/fl-abc123/faultline-delayer' '--queue' '%u' '--delay' '40' '--jitter' '5' "
+             "'--reorder' '10' '--seed'",
+             R.queue_num);
+    cr_assert_not_null(strstr(text, want), "%s", text);
+    cr_assert_not_null(strstr(text, "grep -qs '^ready' '/w/h3/fl-abc123/delayer1.log'"), "%s",
+                       text);
+    snprintf(want, sizeof want, "queue num %u bypass", R.queue_num);
+    cr_assert_not_null(strstr(text, want), "%s", text);
+    cr_assert_not_null(strstr(text, "kill -TERM -- -1 2>/dev/null"), "%s", text);
     cr_assert_not_null(strstr(text, "rm -rf '/w/h2/fl-abc123'"), "%s", text);
     free(text);
 }
