@@ -4,6 +4,7 @@
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/edn.h"
 #include "common/error.h"
 
 #include <ctype.h>
@@ -112,11 +113,18 @@ struct pending_slot {
     uint32_t txn; /* CHECKER_TXN_NONE: empty */
 };
 
+struct span {
+    const char *s;
+    size_t n;
+};
+
 struct loader {
     struct checker_txn_history *h;
     struct scratch s;
     struct klist *klist; /* by key id */
     size_t cap_klist;
+    struct span *kspans; /* edn_fast: each micro-op's key text, interned once the form is taken */
+    size_t cap_kspans;
     struct pending_slot *pend; /* open addressing by process */
     size_t n_pend_slots, n_pend_used;
 };
@@ -311,7 +319,8 @@ static int on_event(struct loader *ld, const struct event_head *e, char *errmsg)
         m->len = c->len;
         if (c->rkind == CHECKER_TXN_RLIST) {
             uint64_t off;
-            if ((rc = store_list(ld, c->key, s->elems + c->value, c->len, &off)) < 0)
+            const int64_t *v = c->len ? s->elems + c->value : NULL;
+            if ((rc = store_list(ld, c->key, v, c->len, &off)) < 0)
                 return fl_errorf(errmsg, rc, "line %" PRIu64 ": value[%zu]: %s", e->line, i,
                                  rc == FL_ELIMIT ? "too many list values" : "out of memory");
             m->value = (int64_t)off;
@@ -1014,6 +1023,238 @@ static int edn_txn_value(struct loader *ld, json_t *value, uint64_t line, char *
     return 0;
 }
 
+/* The EDN fast path: events of the shape Jepsen writes for transactions,
+ *   {:type :ok, :f :txn, :value [[:append 3 12] [:r 4 [1 2]]], :process 2, :time 5, :index 9}
+ * (fields in any order, :f before :value), read straight into the scratch
+ * with no JSON built. Anything else - another field, a keyword key, a
+ * string with an escape, a comment or tag inside the map, an integer the
+ * general reader would write differently - returns 0 before anything is
+ * decided, and the general reader (common/edn.c) reads the form, so what is
+ * accepted and every error message stay the general reader's. */
+
+static void ef_ws(struct fl_edn_reader *rd)
+{
+    const char *p = rd->p;
+    for (; p < rd->end; p++) {
+        char c = *p;
+        if (c == '\n') {
+            rd->line++;
+            rd->line_start = p + 1;
+        } else if (c != ' ' && c != ',' && c != '\t' && c != '\r')
+            break;
+    }
+    rd->p = p;
+}
+
+/* A token ends here (the general reader's delimiters this path accepts). */
+static bool ef_end(const struct fl_edn_reader *rd, const char *p)
+{
+    return p < rd->end && (*p == ' ' || *p == ',' || *p == '\n' || *p == '\t' || *p == '\r' ||
+                           *p == ']' || *p == '}');
+}
+
+/* An integer as the general reader takes it: [-]digits, no leading zero, no
+ * N, fits in 64 bits; its text in *s, *n. */
+static bool ef_int(struct fl_edn_reader *rd, int64_t *out, const char **s, size_t *n)
+{
+    const char *p = rd->p, *q = p;
+    bool neg = q < rd->end && *q == '-';
+    q += neg;
+    if (q >= rd->end || !is_digit(*q) || (*q == '0' && q + 1 < rd->end && is_digit(q[1])))
+        return false;
+    uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; q < rd->end && is_digit(*q); q++) {
+        unsigned d = (unsigned)(*q - '0');
+        if (v > (limit - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (!ef_end(rd, q))
+        return false;
+    *out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+    *s = p;
+    *n = (size_t)(q - p);
+    rd->p = q;
+    return true;
+}
+
+/* A keyword of [a-z0-9-]: its name in *s, *n. */
+static bool ef_kw(struct fl_edn_reader *rd, const char **s, size_t *n)
+{
+    const char *p = rd->p;
+    if (p >= rd->end || *p != ':')
+        return false;
+    const char *q = ++p;
+    while (q < rd->end && ((*q >= 'a' && *q <= 'z') || is_digit(*q) || *q == '-'))
+        q++;
+    if (q == p || !ef_end(rd, q) || is_digit(*p) || *p == '-')
+        return false;
+    *s = p;
+    *n = (size_t)(q - p);
+    rd->p = q;
+    return true;
+}
+
+static bool ef_nil(struct fl_edn_reader *rd)
+{
+    if (rd->end - rd->p >= 3 && memcmp(rd->p, "nil", 3) == 0 && ef_end(rd, rd->p + 3)) {
+        rd->p += 3;
+        return true;
+    }
+    return false;
+}
+
+/* [[f key value] ...] into the scratch; false: not this path's shape. */
+static bool ef_txn_value(struct loader *ld, struct fl_edn_reader *rd)
+{
+    struct scratch *s = &ld->s;
+    const char *ks;
+    size_t kn;
+    int64_t x;
+    s->n = 0;
+    s->n_elems = 0;
+    if (rd->p >= rd->end || *rd->p != '[')
+        return false;
+    rd->p++;
+    for (;;) {
+        ef_ws(rd);
+        if (rd->p >= rd->end)
+            return false;
+        if (*rd->p == ']') {
+            rd->p++;
+            return true;
+        }
+        if (*rd->p != '[')
+            return false;
+        rd->p++;
+        ef_ws(rd);
+        struct checker_txn_mop *m;
+        const char *fs;
+        size_t fn;
+        if (!ef_kw(rd, &fs, &fn) || scratch_mop(s, &m) < 0 || mop_f_parse(fs, fn, &m->f) < 0 ||
+            grow((void **)&ld->kspans, &ld->cap_kspans, s->n, sizeof *ld->kspans) < 0)
+            return false;
+        ef_ws(rd);
+        if (rd->p < rd->end && *rd->p == '"') {
+            const char *q = ++rd->p;
+            while (q < rd->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20 &&
+                   (unsigned char)*q < 0x80)
+                q++;
+            if (q >= rd->end || *q != '"' || !ef_end(rd, q + 1))
+                return false;
+            ks = rd->p;
+            kn = (size_t)(q - rd->p);
+            rd->p = q + 1;
+        } else if (!ef_int(rd, &x, &ks, &kn) || (x == 0 && kn != 1))
+            return false; /* "-0" is written "0" by the general reader: leave it that */
+        ld->kspans[s->n - 1] = (struct span){ks, kn};
+        ef_ws(rd);
+        if (m->f != CHECKER_TXN_R) {
+            if (!ef_int(rd, &m->value, &ks, &kn))
+                return false;
+        } else if (ef_nil(rd)) {
+            m->rkind = CHECKER_TXN_RNIL;
+        } else if (rd->p < rd->end && *rd->p == '[') {
+            rd->p++;
+            m->rkind = CHECKER_TXN_RLIST;
+            m->value = (int64_t)s->n_elems;
+            for (;;) {
+                ef_ws(rd);
+                if (rd->p < rd->end && *rd->p == ']') {
+                    rd->p++;
+                    break;
+                }
+                if (!ef_int(rd, &x, &ks, &kn) || scratch_elem(s, x) < 0)
+                    return false;
+            }
+            m->len = (uint32_t)(s->n_elems - (size_t)m->value);
+        } else if (ef_int(rd, &m->value, &ks, &kn)) {
+            m->rkind = CHECKER_TXN_RINT;
+        } else
+            return false;
+        ef_ws(rd);
+        if (rd->p >= rd->end || *rd->p != ']')
+            return false;
+        rd->p++;
+    }
+}
+
+static bool edn_fast_off; /* checker_txn_history_edn_fast */
+
+void checker_txn_history_edn_fast(bool on)
+{
+    edn_fast_off = !on;
+}
+
+static int edn_fast(void *ctx, struct fl_edn_reader *rd, char *errmsg)
+{
+    struct loader *ld = ctx;
+    enum { TYPE = 1, F = 2, PROCESS = 4, TIME = 8, INDEX = 16, VALUE = 32 };
+    unsigned seen = 0;
+    struct event_head e = {.line = rd->line, .time = -1};
+    const char *s;
+    size_t n;
+    int64_t x;
+    if (rd->p >= rd->end || *rd->p != '{')
+        return 0;
+    rd->p++;
+    for (;;) {
+        ef_ws(rd);
+        if (rd->p < rd->end && *rd->p == '}') {
+            rd->p++;
+            break;
+        }
+        if (!ef_kw(rd, &s, &n))
+            return 0;
+        unsigned field = n == 4 && memcmp(s, "type", 4) == 0      ? TYPE
+                         : n == 1 && *s == 'f'                    ? F
+                         : n == 7 && memcmp(s, "process", 7) == 0 ? PROCESS
+                         : n == 4 && memcmp(s, "time", 4) == 0    ? TIME
+                         : n == 5 && memcmp(s, "index", 5) == 0   ? INDEX
+                         : n == 5 && memcmp(s, "value", 5) == 0   ? VALUE
+                                                                  : 0;
+        if (!field || (seen & field))
+            return 0;
+        seen |= field;
+        ef_ws(rd);
+        switch (field) {
+        case TYPE:
+            if (!ef_kw(rd, &s, &n) || !event_type_parse(s, n, &e.type))
+                return 0;
+            break;
+        case F:
+            if (!ef_kw(rd, &s, &n) || n != 3 || memcmp(s, "txn", 3) != 0)
+                return 0;
+            break;
+        case PROCESS:
+            if (!ef_int(rd, &e.process, &s, &n) || e.process < 0)
+                return 0;
+            break;
+        case TIME:
+        case INDEX:
+            if (ef_nil(rd))
+                x = -1;
+            else if (!ef_int(rd, &x, &s, &n) || x < 0)
+                return 0;
+            if (field == TIME)
+                e.time = x;
+            break;
+        default: /* VALUE */
+            if (!(seen & F) || !ef_txn_value(ld, rd))
+                return 0;
+        }
+    }
+    if ((seen & (TYPE | F | PROCESS | VALUE)) != (TYPE | F | PROCESS | VALUE))
+        return 0;
+    /* taken: from here on it is this event, as the general reader would have it */
+    for (size_t i = 0; i < ld->s.n; i++)
+        if (key_intern(ld->h, ld->kspans[i].s, ld->kspans[i].n, &ld->s.mops[i].key) < 0)
+            return 0; /* the general reader says which limit */
+    ld->h->n_events++;
+    int rc = on_event(ld, &e, errmsg);
+    return rc < 0 ? rc : 1;
+}
+
 static int load_events(struct loader *ld, FILE *fp, const char *name, enum fl_history_format format,
                        char *errmsg)
 {
@@ -1026,8 +1267,12 @@ static int load_events(struct loader *ld, FILE *fp, const char *name, enum fl_hi
             fclose(fp);
         return rc;
     }
+    if (!edn_fast_off)
+        fl_history_reader_set_edn_fast(&r, edn_fast, ld);
     fl_event_init(&ev);
-    while ((rc = fl_history_reader_next(&r, &ev, errmsg)) == 1) {
+    while ((rc = fl_history_reader_next(&r, &ev, errmsg)) >= 1) {
+        if (rc == 2)
+            continue; /* taken by edn_fast */
         ld->h->n_events++;
         if (ev.process == FL_PROCESS_NEMESIS)
             continue;
@@ -1110,6 +1355,7 @@ int checker_txn_history_load_file(FILE *fp, const char *name, enum fl_history_fo
     fl_free(ld.s.mops);
     fl_free(ld.s.elems);
     fl_free(ld.klist);
+    fl_free(ld.kspans);
     fl_free(ld.pend);
     return rc;
 }

@@ -16,7 +16,8 @@
  * Keys become dense integer ids and every array is flat, so a million
  * transactions fit in a few hundred MiB and load in about a second: JSONL goes
  * through a small parser of its own (jansson would be several times slower),
- * EDN through common/history_edn.c. */
+ * EDN through common/history_edn.c with a fast path of its own for the maps
+ * Jepsen writes (any other form goes to the general EDN reader). */
 #ifndef CHECKER_TXN_HISTORY_H
 #define CHECKER_TXN_HISTORY_H
 
@@ -90,6 +91,9 @@ int checker_txn_history_load(const char *path, enum fl_history_format format,
 int checker_txn_history_load_file(FILE *fp, const char *name, enum fl_history_format format,
                                   struct checker_txn_history *h, char *errmsg);
 void checker_txn_history_free(struct checker_txn_history *h);
+/* Test hook (process-wide): false makes EDN loading skip its fast path, so
+ * tests and the fuzzer can check that both readings agree. */
+void checker_txn_history_edn_fast(bool on);
 
 /* Key name of id `key` (borrowed from h). */
 static inline const char *checker_txn_key_name(const struct checker_txn_history *h, uint32_t key)

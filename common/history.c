@@ -295,6 +295,13 @@ int fl_history_reader_next(struct fl_history_reader *r, struct fl_event *ev, cha
     return rc;
 }
 
+void fl_history_reader_set_edn_fast(struct fl_history_reader *r, fl_history_edn_fast_fn fn,
+                                    void *ctx)
+{
+    r->edn_fast = fn;
+    r->edn_fast_ctx = ctx;
+}
+
 void fl_history_reader_close(struct fl_history_reader *r)
 {
     if (r->backend && r->backend->close)

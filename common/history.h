@@ -74,6 +74,16 @@ struct fl__history_backend {
     void (*close)(struct fl_history_reader *r);
 };
 
+struct fl_edn_reader;
+
+/* An EDN fast path (fl_history_reader_set_edn_fast): called at each event
+ * form, rd->p at its first byte, with at least FL_HISTORY_MAX_LINE bytes or
+ * the rest of the file in [rd->p, rd->end). Returns 1 when it took the
+ * form (rd->p, rd->line and rd->line_start past it), 0 to leave it to the
+ * general reader (rd untouched or restored by the caller), or a negative
+ * code with errmsg "line N: ...". */
+typedef int (*fl_history_edn_fast_fn)(void *ctx, struct fl_edn_reader *rd, char *errmsg);
+
 struct fl_history_reader {
     char *path;                    /* owned copy, for messages */
     enum fl_history_format format; /* as detected */
@@ -81,6 +91,8 @@ struct fl_history_reader {
     uint64_t line;                 /* current line, maintained by backends */
     const struct fl__history_backend *backend;
     void *impl; /* backend state */
+    fl_history_edn_fast_fn edn_fast;
+    void *edn_fast_ctx;
 };
 
 /* Opens `path` ("-" for stdin) and detects its format unless `format` names
@@ -92,6 +104,12 @@ int fl_history_reader_open(struct fl_history_reader *r, const char *path,
  * first). Returns 1, 0 at the end, or a negative code with errmsg
  * "PATH:LINE: field: problem". After an error the reader must be closed. */
 int fl_history_reader_next(struct fl_history_reader *r, struct fl_event *ev, char *errmsg);
+/* EDN readers only: `fn` sees each event form first and may take it (a
+ * reader of one event shape that builds no JSON); fl_history_reader_next
+ * then returns 2 and leaves *ev empty. The fast path must accept only
+ * forms the general reader would accept alike, leaving it every other. */
+void fl_history_reader_set_edn_fast(struct fl_history_reader *r, fl_history_edn_fast_fn fn,
+                                    void *ctx);
 void fl_history_reader_close(struct fl_history_reader *r);
 
 /* Validates and converts one parsed JSON object into an event (shared by the

@@ -140,6 +140,20 @@ static int edn_next(struct fl_history_reader *r, struct fl_event *ev, char *errm
     uint64_t line = h->rd.line;
     const char *start = h->rd.p;
     ev->line = line;
+    if (r->edn_fast) {
+        struct fl_edn_reader save = h->rd;
+        rc = r->edn_fast(r->edn_fast_ctx, &h->rd, errmsg);
+        r->line = h->rd.line;
+        if (rc < 0)
+            return rc;
+        if (rc > 0) {
+            if ((size_t)(h->rd.p - start) > FL_HISTORY_MAX_LINE)
+                return fl_errorf(errmsg, FL_ELIMIT, "line %llu: event longer than %u bytes",
+                                 (unsigned long long)line, FL_HISTORY_MAX_LINE);
+            return 2;
+        }
+        h->rd = save;
+    }
     rc = fl_edn_read(&h->rd, &obj, errmsg);
     r->line = h->rd.line;
     /* An error at the window's end (not the file's) means the form ran into

@@ -580,3 +580,93 @@ Test(checker_txn, list_reads_keep_their_own_values)
     }
     done(&r);
 }
+
+/* Loads EDN `text` with the EDN fast path and without it: the same history
+ * or the same error, whatever the form. */
+static void expect_edn_agrees(const char *text)
+{
+    struct checker_txn_history a, b;
+    char ea[FL_ERRMSG_SIZE] = "", eb[FL_ERRMSG_SIZE] = "";
+    FILE *fa = fmemopen((void *)text, strlen(text), "r"), *fb;
+    cr_assert(fa);
+    int ra = checker_txn_history_load_file(fa, "t.edn", FL_FORMAT_EDN, &a, ea);
+    checker_txn_history_edn_fast(false);
+    fb = fmemopen((void *)text, strlen(text), "r");
+    cr_assert(fb);
+    int rb = checker_txn_history_load_file(fb, "t.edn", FL_FORMAT_EDN, &b, eb);
+    checker_txn_history_edn_fast(true);
+    cr_assert_eq(ra, rb, "fast %d (%s), general %d (%s) for\n%s", ra, ea, rb, eb, text);
+    cr_assert_str_eq(ea, eb, "for\n%s", text);
+    cr_assert_eq(a.n_txns, b.n_txns);
+    cr_assert_eq(a.n_mops, b.n_mops);
+    cr_assert_eq(a.n_keys, b.n_keys, "for\n%s", text);
+    cr_assert_eq(a.n_events, b.n_events);
+    for (uint32_t k = 0; k < a.n_keys; k++)
+        cr_assert_str_eq(checker_txn_key_name(&a, k), checker_txn_key_name(&b, k));
+    for (size_t i = 0; i < a.n_txns; i++) {
+        const struct checker_txn *x = &a.txns[i], *y = &b.txns[i];
+        cr_assert(x->inv_line == y->inv_line && x->end_line == y->end_line &&
+                      x->process == y->process && x->type == y->type &&
+                      x->inv_time == y->inv_time && x->end_time == y->end_time &&
+                      x->mop == y->mop && x->n_mops == y->n_mops,
+                  "txn %zu differs for\n%s", i, text);
+    }
+    for (size_t i = 0; i < a.n_mops; i++) {
+        const struct checker_txn_mop *x = &a.mops[i], *y = &b.mops[i];
+        cr_assert(x->f == y->f && x->key == y->key && x->rkind == y->rkind && x->len == y->len,
+                  "mop %zu differs for\n%s", i, text);
+        if (x->rkind == CHECKER_TXN_RLIST)
+            cr_assert(memcmp(a.elems + x->value, b.elems + y->value, x->len * sizeof *a.elems) == 0);
+        else
+            cr_assert_eq(x->value, y->value);
+    }
+    checker_txn_history_free(&a);
+    checker_txn_history_free(&b);
+}
+
+#define EI "{:type :invoke, :f :txn, :value [[:append 3 1] [:r 4 nil]], :process 0, :time 5}\n"
+#define EO "{:type :ok, :f :txn, :value [[:append 3 1] [:r 4 [7 8]]], :process 0, :time 9}\n"
+
+Test(checker_txn, edn_fast_path_agrees_with_the_general_reader)
+{
+    static const char *docs[] = {
+        EI EO,
+        "[" EI EO "]",
+        "(" EI "; a comment\n" EO ")",
+        /* shapes the fast path leaves to the general reader */
+        "#jepsen.history.Op{:type :invoke, :f :txn, :value [[:r 4 nil]], :process 0}\n",
+        "{:type :invoke, :f :txn, :value [[:r 4 nil]], :process 0, :error [:timeout \"x\"]}\n",
+        "{:type :invoke, :f :txn, :value [[:r :k nil] [:append \"k\" 2]], :process 0}\n",
+        "{:type :invoke, :f :txn, :value [[:r -0 nil] [:append 0 2]], :process 0}\n",
+        "{:type :invoke, :f :txn, :value [[:append +5 1] [:append 5 +2]], :process 0}\n",
+        "{:type :invoke, :f :txn, :value [[:r 3]], :process 0}\n",
+        "{:type :invoke, :f :txn, :value [[:append 5N 1]], :process 0}\n",
+        "{:type :invoke, :f :txn, :value [[:append 007 1]], :process 0}\n",
+        "{:type :invoke, :f :txn, :value [[:append \"\xc3\xa9\" 1] [:append \"a\\\"b\" 2]], "
+        ":process 0}\n",
+        "{:type :invoke,\n :f :txn,\n :value [[:append 3 1]\n [:r 4 nil]],\n :process 0}\n" EO,
+        "{:type :info, :f :txn, :value [[:r 99 nil]], :process :nemesis}\n" EI,
+        "{:value [[:r 98 nil]], :type :invoke, :f :txn, :process 0}\n",
+        "{:type :invoke, :type :ok, :f :txn, :value [[:r 4 nil]], :process 0}\n",
+        "{:type :invoke, :f :txn, :process 0}\n",
+        "{:type :invoke, :f :txn, :value [[:r 4 nil]], :process -1}\n",
+        "{:type :invoke, :f :txn, :value [[:r 4 nil]], :process 0, :time -3}\n",
+        "{:type :invoke, :f :txn, :value [[:r 4 nil]], :process 0, :time nil, :index nil}\n",
+        "{:type :invoke, :f :txn, :value [[:r 4 nil]], :process 0, :time 1.5}\n",
+        "{:type :invoke, :f :txn, :value [[:r 4 nil]], :process 0}{:type :ok}\n",
+        "{:type :invoke, :f :txn, :value [[:add 4 1]], :process 0}\n",
+        "{:type :invoke, :f :txn, :value [[:append 4 99999999999999999999]], :process 0}\n",
+        "{:type :invoke, :f :txn, :value [[:append 4 1] [:r 4 [1 true]]], :process 0}\n",
+        "{:type :invoke, :f :read, :value nil, :process 0}\n",
+        /* errors found after the fast path took the form: same messages, lines */
+        EI EI,
+        EO,
+        EI "{:type :ok, :f :txn, :value [[:append 3 2] [:r 4 nil]], :process 0}\n",
+        EI "{:type :ok, :f :txn, :value [[:append 3 1]], :process 0}\n",
+        "[" EI EO,
+        "[" EI EO "]]",
+        EI "{:type :ok, :f :txn, :value [[:append 3 1] [:r 4 [7 8]]], :process 0, :time 9",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++)
+        expect_edn_agrees(docs[i]);
+}
