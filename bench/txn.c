@@ -2,7 +2,11 @@
  *
  *   bench_txn [--sizes 10000,100000,1000000] [--workload list-append|rw-register]
  *             [--plant G-single|G1c|G1a] [--consistency C] [--procs P] [--dir DIR]
- *             [--keep 1]
+ *             [--keys K] [--max-ops M] [--writes-per-key W] [--keep 1]
+ *
+ * --keys, --max-ops and --writes-per-key change the history's shape (keys in
+ * use at once, micro-ops per transaction, appends before a key retires), so
+ * the figures are not those of one shape only.
  *
  * For each size it writes a history (checker/txn_gen.h: a simulated
  * strict-serializable store, optionally with one planted anomaly) to DIR
@@ -93,6 +97,12 @@ int main(int argc, char **argv)
             cfg.plant = v;
         else if (strcmp(a, "--procs") == 0)
             cfg.processes = atoi(v);
+        else if (strcmp(a, "--keys") == 0)
+            cfg.active_keys = atoi(v);
+        else if (strcmp(a, "--max-ops") == 0)
+            cfg.max_ops = atoi(v);
+        else if (strcmp(a, "--writes-per-key") == 0)
+            cfg.max_writes_per_key = atoi(v);
         else if (strcmp(a, "--workload") == 0) {
             if (checker_txn_workload_parse(v, &cfg.workload) < 0) {
                 fprintf(stderr, "bench_txn: --workload: list-append or rw-register\n");
@@ -107,6 +117,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_txn: unknown option %s\n", a);
             return 3;
         }
+    }
+    if (cfg.processes < 1 || cfg.active_keys < 1 || cfg.max_ops < cfg.min_ops ||
+        cfg.max_writes_per_key < 1) {
+        fprintf(stderr, "bench_txn: --procs, --keys, --max-ops and --writes-per-key must be >= 1\n");
+        return 3;
     }
     printf("workload %s, %d processes, 1-%d micro-ops, %d active keys (%d writes each), plant %s, "
            "consistency %s\n",
