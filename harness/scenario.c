@@ -27,7 +27,9 @@ static const char *const bug_names[] = {
     "no-prevote",
     "vote-not-persisted",
     "txn-early-reads",
+    "sequential-unordered",
 };
+_Static_assert(sizeof bug_names / sizeof *bug_names == HARNESS_BUG_COUNT, "a name per bug");
 static const char *const model_names[] = {"register", "kv",          "counter",    "set",
                                           "queue",    "list-append", "rw-register"};
 /* In the order of enum checker_txn_consistency (checker/txn_model.h). */

@@ -50,10 +50,10 @@
 #                  namespaces, and nothing left on any host afterwards (no process carrying
 #                  the run marker, no faultline nft table, no run folder). The lab has fixed
 #                  namespace names: these entries take /run/fl-ssh-lab.lock one at a time.
-# --quick runs a smaller matrix (partition, kill, ack-before-fsync, no-dedup,
-# stale-read, txn-early-reads, etcd, ack-before-fsync under the disk faults, the lab's
-# reference and etcd partitions) with 10 s
-# fault phases for the valid entries.
+# --quick runs a smaller matrix (partition, kill, sequential reads, ack-before-fsync,
+# no-dedup, stale-read, txn-early-reads, sequential-unordered, etcd, ack-before-fsync
+# under the disk faults, the lab's reference and etcd partitions) with 10 s fault
+# phases for the valid entries.
 #
 # Entries run --jobs at a time (default 2: the runs are mostly waiting; each
 # has its own namespaces). Exit status: 0 when every entry gave its expected
@@ -142,6 +142,8 @@ if ((quick)); then
         "bug-no-dedup|bug-no-dedup|reference:bug=no-dedup|||3"
         "bug-stale-read|bug-stale-read|reference:bug=stale-read|||2"
         "bug-txn-early-reads|bug-txn-early-reads|reference:bug=txn-early-reads|||2"
+        "ref-sequential|sequential-reads|reference|valid|$ref_s|1"
+        "bug-sequential-unordered|bug-sequential-unordered|reference:bug=sequential-unordered|||2"
         "disk-bug-ack-before-fsync|disk-lose-unsynced|reference:bug=ack-before-fsync|invalid|15|3"
         "lab-ref-partition|partition-leader|lab:reference|valid|$ref_s|1"
         "lab-etcd-partition|etcd-partition|lab:etcd|valid|$ref_s|1"
@@ -158,6 +160,9 @@ else
         "ref-clock|clock-skew|reference|valid|$ref_s|1"
         # list-append transactions, one log entry each, under partitions, kills and pauses.
         "ref-txn|txn-list-append|reference|valid|$ref_s|1"
+        # Sequential (follower) reads under isolate-one, checked for sequential consistency
+        # and session guarantees (bug-sequential-unordered below is the same with the bug).
+        "ref-sequential|sequential-reads|reference|valid|$ref_s|1"
         "etcd|etcd-partition|etcd|valid|$ref_s|1"
         # etcd rw-register txns: no anomaly may show; unknown, as rw-register leaves the
         # order of concurrent writes open (scenarios/README.md).

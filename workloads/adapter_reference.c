@@ -126,6 +126,7 @@ struct ref_client {
     struct client c;
     uv_loop_t *loop;
     unsigned n;
+    char name[WORKLOAD_MAX_NODES][12]; /* "nK": the history's `node` of a reply */
     char addr[WORKLOAD_MAX_NODES][64];
     struct ref_probe probe[WORKLOAD_MAX_NODES];
     unsigned closing; /* clients not yet closed */
@@ -135,6 +136,7 @@ struct ref_client {
 
 struct ref_call {
     struct client_req req;
+    struct ref_client *owner;
     struct workload_call *call;
     json_t *op; /* what was sent (keyed for the kv state machine) */
 };
@@ -151,11 +153,14 @@ static int ref_client_open(void **out, uv_loop_t *loop, const struct workload_cl
     for (unsigned i = 0; i < rc->n; i++) {
         ref_client_addr(cl, i, rc->addr[i], sizeof rc->addr[i]);
         ptrs[i] = rc->addr[i];
+        snprintf(rc->name[i], sizeof rc->name[i], "n%u", i + 1);
     }
     struct client_config cfg = {.addrs = ptrs,
                                 .n_addrs = rc->n,
                                 .session_timeout_ms = 10000,
-                                .op_timeout_ms = op_timeout_ms};
+                                .op_timeout_ms = op_timeout_ms,
+                                /* sequential reads spread over all nodes */
+                                .sequential_rotate = true};
     int rv = client_init(&rc->c, loop, &cfg, errmsg);
     if (rv != 0) {
         fl_free(rc);
@@ -203,6 +208,14 @@ static void ref_done(struct client_req *req)
         json_t *v = json_object_get(req->result, "value");
         call->value = v != NULL ? json_incref(v) : json_null();
     }
+    if (req->outcome == CLIENT_OK && rc->owner != NULL) {
+        /* The node that answered: the connection the reply came on. */
+        const struct ref_client *c = rc->owner;
+        const char *a = client_conn_addr(&c->c);
+        for (unsigned i = 0; i < c->n; i++)
+            if (strcmp(a, c->addr[i]) == 0)
+                call->node = c->name[i];
+    }
     ref_call_end(rc, true);
 }
 
@@ -215,6 +228,7 @@ static int ref_invoke(void *client, struct workload_call *call)
     struct ref_call *rc = ref_call_new(call);
     if (rc == NULL)
         return FL_ENOMEM;
+    rc->owner = c;
     rc->op = json_deep_copy(call->op);
     if (rc->op == NULL) {
         ref_call_end(rc, false);

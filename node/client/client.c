@@ -68,6 +68,11 @@ uint64_t client_session(const struct client *c)
     return c->session;
 }
 
+const char *client_conn_addr(const struct client *c)
+{
+    return c->conn_addr;
+}
+
 uint64_t client_max_index(const struct client *c)
 {
     return c->max_index;
@@ -540,7 +545,8 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     k->connected = true;
-    c->ka_first = c->session != 0;
+    c->ka_first = c->session != 0 && !c->rotated;
+    c->rotated = false;
     flush_sends(c);
 }
 
@@ -554,6 +560,7 @@ static void conn_open(struct client *c)
         snprintf(addr, sizeof addr, "%s", c->addrs[c->next_addr]);
         c->next_addr = (c->next_addr + 1) % c->n_addrs;
     }
+    snprintf(c->conn_addr, sizeof c->conn_addr, "%s", addr);
     struct sockaddr_storage ss;
     uint64_t now = uv_now(c->loop);
     if (resolve(addr, &ss) < 0) {
@@ -1039,6 +1046,16 @@ int client_query(struct client *c, struct client_req *req, const json_t *op,
         return rc;
     json_t *msg = json_pack("{s:s,s:s,s:O}", "type", "query", "consistency",
                             consistency_name(consistency), "op", (json_t *)op);
+    if (consistency == CLIENT_SEQUENTIAL && c->cfg.sequential_rotate && c->conn != NULL &&
+        c->conn->connected && c->head == NULL && c->n_addrs > 1 && !c->closing) {
+        /* Next node in turn, at once: no backoff, no leader hint. */
+        uint64_t backoff = c->backoff;
+        c->hint[0] = '\0';
+        conn_drop(c, "sequential read on the next node");
+        c->rotated = true;
+        c->backoff = backoff;
+        c->reconnect_at = uv_now(c->loop);
+    }
     return submit(c, req, CLIENT__QUERY, msg, cb);
 }
 

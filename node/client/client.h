@@ -145,6 +145,11 @@ struct client_config {
     uint64_t tick_ms;            /* internal timer period; 0 = 20 */
     size_t max_pending;          /* bounded queue of unfinished requests; 0 = 4096 */
     size_t max_frame;            /* 0 = IO_FRAME_MAX_DEFAULT */
+    /* Follower reads: each sequential query goes to the next address in turn
+     * (the client reconnects before it when nothing else is in flight), so a
+     * session reads from every node, not only the leader its commands
+     * found. Off: queries go wherever the connection is. */
+    bool sequential_rotate;
     client_event_cb on_event;    /* may be NULL */
     void *event_data;
 };
@@ -167,6 +172,7 @@ struct client {
     char addrs[CLIENT_ADDRS_MAX][CLIENT_ADDR_MAX];
     size_t n_addrs, next_addr;
     char hint[CLIENT_ADDR_MAX]; /* leader hint to try next, "" = none */
+    char conn_addr[CLIENT_ADDR_MAX]; /* the current (or last) connection's address */
     struct client_config cfg;
     uv_timer_t timer;
     struct client__conn *conn; /* current connection, or NULL */
@@ -188,6 +194,8 @@ struct client {
     uint64_t reg_id, ka_id; /* wire ids in flight on the current connection, 0 = none */
     uint64_t reg_sent_at, ka_sent_at, last_ka;
     bool ka_first;           /* send a keepalive before anything else on this connection */
+    bool rotated;            /* the connection is for a follower read (sequential_rotate):
+                                no keepalive first, a follower would redirect it */
     uint64_t events_dropped; /* duplicates discarded */
     bool closing;
     client_close_cb close_cb;
@@ -240,6 +248,9 @@ int client_demote(struct client *c, struct client_req *req, const char *node, cl
  * duplicate events discarded. */
 uint64_t client_session(const struct client *c);
 uint64_t client_max_index(const struct client *c);
+/* The address of the current connection, or of the last one ("" before the
+ * first): the node that answered a request completing now. Borrowed. */
+const char *client_conn_addr(const struct client *c);
 uint64_t client_events_dropped(const struct client *c);
 
 /* The last connection problem seen ("connect: connection refused", "read:

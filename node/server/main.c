@@ -45,7 +45,7 @@ static const char usage[] =
     "  --max-batch N              entries per AppendEntries, 1..4096 (default 64)\n"
     "  --bug NAME                 plant a bug (repeatable): stale-read, lease-no-drift,\n"
     "                             commit-old-term, no-prevote, vote-not-persisted, no-dedup,\n"
-    "                             ack-before-fsync, txn-early-reads\n"
+    "                             ack-before-fsync, txn-early-reads, sequential-unordered\n"
     "  --quiet                    no JSON event lines on stderr\n"
     "  --test-lose-unsynced       test hook: on SIGUSR1, drop log bytes not yet fsynced and exit\n"
     "                             137, as a power loss would (the harness's crash faults)\n"
@@ -71,6 +71,7 @@ static const struct bug bugs[] = {
     {"no-dedup", 0, SERVER_BUG_NO_DEDUP},
     {"ack-before-fsync", 0, SERVER_BUG_ACK_BEFORE_FSYNC},
     {"txn-early-reads", 0, SERVER_BUG_TXN_EARLY_READS},
+    {"sequential-unordered", 0, SERVER_BUG_SEQUENTIAL_UNORDERED},
 };
 
 static int die_usage(const char *fmt, const char *arg)

@@ -1732,6 +1732,12 @@ static void handle_request(struct server *s, struct conn *c, json_t *req)
         p->session = session;
         p->seq_hint = hint;
         p->min_index = index;
+        if (mode == 0 && (s->o.server_bugs & SERVER_BUG_SEQUENTIAL_UNORDERED)) {
+            /* The planted bug sequential-unordered: the session's index and
+             * its earlier commands are not waited for. */
+            p->seq_hint = 0;
+            p->min_index = 0;
+        }
         if (mode == 0) {
             ready_add(s, p); /* sequential: this node once it has caught up */
             serve_reads(s);

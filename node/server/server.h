@@ -32,6 +32,10 @@
 /* a txn's reads answered from the leader's state when it proposes the entry,
  * not at the entry's position in the log (its writes still go through it) */
 #define SERVER_BUG_TXN_EARLY_READS (1u << 2)
+/* a sequential query served at once on whatever node gets it, without waiting
+ * for the session's last seen index or its earlier commands (§6.4.1): a
+ * lagging node answers a session with state older than it already saw */
+#define SERVER_BUG_SEQUENTIAL_UNORDERED (1u << 3)
 
 struct server_peer {
     uint64_t id; /* node "nK" has id K */

@@ -448,6 +448,7 @@ Test(harness_scenario, names_cover_every_enum)
     }
     cr_assert_str_eq(harness_bug_name(HARNESS_BUG_VOTE_NOT_PERSISTED), "vote-not-persisted");
     cr_assert_str_eq(harness_bug_name(HARNESS_BUG_TXN_EARLY_READS), "txn-early-reads");
+    cr_assert_str_eq(harness_bug_name(HARNESS_BUG_SEQUENTIAL_UNORDERED), "sequential-unordered");
     cr_assert_null(harness_bug_name(HARNESS_BUG_NONE));
     cr_assert_str_eq(harness_fault_name(HARNESS_FAULT_COUNT), "?");
 }

@@ -786,3 +786,47 @@ Test(client, init_rejects_a_malformed_address)
     cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
     cr_assert_eq(uv_loop_close(&loop), 0);
 }
+
+/* Follower reads: with sequential_rotate each sequential query goes to the
+ * next node in turn, carrying the session and the highest index seen. */
+Test(client, sequential_rotate_sends_each_sequential_query_to_the_next_node)
+{
+    struct world w;
+    world_init(&w, 2, s_simple, s_simple, 3000);
+    client_close(&w.c, on_client_closed); /* again, with both addresses */
+    while (!w.client_closed)
+        uv_run(&w.loop, UV_RUN_ONCE);
+    w.client_closed = false;
+    const char *addrs[2] = {w.f[0].addr, w.f[1].addr};
+    struct client_config cfg = {.addrs = addrs,
+                                .n_addrs = 2,
+                                .session_timeout_ms = 3000,
+                                .op_timeout_ms = 60000,
+                                .backoff_ms = 5,
+                                .tick_ms = 5,
+                                .sequential_rotate = true};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(client_init(&w.c, &w.loop, &cfg, err), 0, "%s", err);
+    w.c.data = &w;
+    command(&w, 0, op_write("k", 1));
+    run_until_done(&w, 1);
+    json_t *op = json_pack("{s:s,s:s}", "f", "read", "key", "k");
+    for (int i = 1; i <= 3; i++) {
+        cr_assert_eq(client_query(&w.c, &w.reqs[i], op, CLIENT_SEQUENTIAL, on_done), 0);
+        run_until_done(&w, i + 1);
+        cr_assert_eq(w.reqs[i].outcome, CLIENT_OK);
+    }
+    /* A linearizable query stays where the connection is. */
+    cr_assert_eq(client_query(&w.c, &w.reqs[4], op, CLIENT_LINEARIZABLE, on_done), 0);
+    run_until_done(&w, 5);
+    json_decref(op);
+    cr_assert_eq(count(&w.f[1], "query"), 3, "the 1st and 3rd sequential reads, then the "
+                                             "linearizable one where the connection was");
+    cr_assert_eq(count(&w.f[0], "query"), 1, "the 2nd sequential read");
+    cr_assert_str_eq(client_conn_addr(&w.c), w.f[1].addr);
+    json_t *q = nth(&w.f[1], "query", 0);
+    cr_assert_eq(mint(q, "session"), 42, "the session registered on the other node");
+    cr_assert_eq(mint(q, "index"), 101, "the index of the command's reply");
+    cr_assert_eq(mint(nth(&w.f[0], "query", 0), "index"), 150, "then the query's");
+    world_close(&w);
+}
