@@ -143,9 +143,10 @@ static void generated(const char *label, struct checker_gen_config *cfg, bool pr
 /* ==== --unique: generated unique-value histories (issue 14) ==== */
 
 /* Checks `path` with `proc` in this process; returns the verdict and sets
- * *secs (search) and *unique (decided without search). */
+ * *secs (search, wall clock), *cpu (its CPU time) and *unique (decided
+ * without search). */
 static enum checker_verdict timed_check(const char *path, enum checker_procedure proc,
-                                        double timeout, double *secs, bool *unique)
+                                        double timeout, double *secs, double *cpu, bool *unique)
 {
     struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
     opt.limits.procedure = proc;
@@ -160,6 +161,7 @@ static enum checker_verdict timed_check(const char *path, enum checker_procedure
     } else {
         v = res.verdict;
         *secs = res.seconds;
+        *cpu = res.cpu_seconds;
         *unique = res.n_keys > 0 && res.n_unique == res.n_keys;
     }
     checker_result_free(&res);
@@ -175,8 +177,8 @@ static int unique_bench(const size_t *sizes, int n_sizes)
     static const int procs[] = {8, 64};
     static const double crash[] = {0.01, 0.30};
     int wrong = 0;
-    printf("%-9s %5s %6s %-7s  %-8s %9s %-9s  %-8s %9s\n", "ops", "procs", "crash", "kind",
-           "verdict", "search s", "procedure", "wgl", "wgl s");
+    printf("%-9s %5s %6s %-7s  %-8s %9s %9s %-9s  %-8s %9s\n", "ops", "procs", "crash", "kind",
+           "verdict", "search s", "cpu s", "procedure", "wgl", "wgl s");
     for (int si = 0; si < n_sizes; si++)
         for (int pi = 0; pi < 2; pi++)
             for (int ci = 0; ci < 2; ci++)
@@ -202,15 +204,16 @@ static int unique_bench(const size_t *sizes, int n_sizes)
                         unlink(path);
                         continue;
                     }
-                    double t = 0, tw = 0;
+                    double t = 0, tc = 0, tw = 0, twc = 0;
                     bool uq = false, uw;
-                    enum checker_verdict v = timed_check(path, CHECKER_PROC_AUTO, 0, &t, &uq);
+                    enum checker_verdict v = timed_check(path, CHECKER_PROC_AUTO, 0, &t, &tc, &uq);
                     enum checker_verdict want = stale ? CHECKER_INVALID : CHECKER_VALID;
-                    printf("%-8s %9.4f %-9s  ", checker_verdict_name(v), t,
+                    printf("%-8s %9.4f %9.4f %-9s  ", checker_verdict_name(v), t, tc,
                            uq ? "unique" : "wgl");
                     wrong += v != want || !uq;
                     if (cfg.n_ops <= 100000) {
-                        enum checker_verdict w = timed_check(path, CHECKER_PROC_WGL, 10, &tw, &uw);
+                        enum checker_verdict w =
+                            timed_check(path, CHECKER_PROC_WGL, 10, &tw, &twc, &uw);
                         printf("%-8s %9.4f%s\n", checker_verdict_name(w), tw,
                                w != CHECKER_UNKNOWN && w != v ? "  DISAGREES" : "");
                         wrong += w != CHECKER_UNKNOWN && w != v;

@@ -67,6 +67,13 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* ==== Shared state across key searches ==== */
 
 struct key_result {
@@ -1006,7 +1013,7 @@ int checker_linear_check(const struct checker_history *h, const struct checker_m
 {
     struct shared s;
     int rc = 0;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
 
     memset(res, 0, sizeof *res);
     memset(&s, 0, sizeof s);
@@ -1170,6 +1177,7 @@ out:
                 cex_free(&s.results[k].cex);
     res->peak_memory = atomic_load(&s.peak);
     res->seconds = now_s() - t0;
+    res->cpu_seconds = cpu_s() - c0;
     fl_free(s.key_start);
     fl_free(s.key_hops);
     fl_free(s.order);

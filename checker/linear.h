@@ -68,7 +68,9 @@ struct checker_result {
                           * procedure ran ("while reading", "before the search"), else NULL */
     uint64_t configs;   /* configurations cached across keys */
     size_t peak_memory; /* bytes of caches at the high-water mark */
-    double seconds;
+    double seconds;     /* wall clock of the search */
+    double cpu_seconds; /* CPU time of the process meanwhile (all search threads): under
+                         * load, the steadier figure */
     bool has_cex;
     struct checker_counterexample cex;
 };

@@ -26,7 +26,8 @@ int main(int argc, char **argv)
     char path[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", path, sizeof path - sizeof HARNESS_PROGRAM - 1);
     if (n <= 0 || (size_t)n >= sizeof path - sizeof HARNESS_PROGRAM - 1) {
-        fprintf(stderr, "faultline: /proc/self/exe: %s\n", n < 0 ? strerror(errno) : "path too long");
+        fprintf(stderr, "faultline: /proc/self/exe: %s\n",
+                n < 0 ? strerror(errno) : "path too long");
         return 3;
     }
     path[n] = '\0';

@@ -263,7 +263,8 @@ static int check_bounded(const char *path, size_t room, enum checker_verdict wan
         char proc[96];
         checker_result_procedure(&res, proc, sizeof proc);
         if (code == 0 && want == CHECKER_UNKNOWN &&
-            (!res.refused || strcmp(res.refused, "while reading") != 0 || strcmp(proc, "none") != 0))
+            (!res.refused || strcmp(res.refused, "while reading") != 0 ||
+             strcmp(proc, "none") != 0))
             code = 31;
         if (code == 0 && want != CHECKER_UNKNOWN && (res.refused || strcmp(proc, "none") == 0))
             code = 32;
