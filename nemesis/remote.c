@@ -533,7 +533,7 @@ pid_t nemesis_remote_master_pid(const struct nemesis_remote *r, unsigned i)
 int nemesis_remote_close(struct nemesis_remote *r, char *errmsg)
 {
     char *cmds[NEMESIS_MAX_NODES] = {0};
-    char bufs[NEMESIS_MAX_NODES][2200];
+    char bufs[NEMESIS_MAX_NODES][4096];
     int first = 0;
     for (unsigned i = 0; i < r->n; i++) {
         struct nemesis_remote_host *h = &r->hosts[i];
@@ -587,7 +587,7 @@ int nemesis_remote_clean(const struct nemesis_hostfile *hf, FILE *out, FILE *dry
     if (first != 0)
         return first;
     char *cmds[NEMESIS_MAX_NODES] = {0};
-    char bufs[NEMESIS_MAX_NODES][2600];
+    char bufs[NEMESIS_MAX_NODES][4096];
     char outs[NEMESIS_MAX_NODES][256];
     for (unsigned i = 0; i < r.n; i++) {
         const struct nemesis_host *h = &r.hosts[i].h;
@@ -604,13 +604,17 @@ int nemesis_remote_clean(const struct nemesis_hostfile *hf, FILE *out, FILE *dry
             "if command -v iptables >/dev/null; then for c in $(iptables -w -S 2>/dev/null | "
             "sed -n 's/^-N \\(faultline_[0-9a-f]\\{6\\}\\)$/\\1/p'); do "
             "iptables -w -D INPUT -j \"$c\" 2>/dev/null; iptables -w -F \"$c\"; "
-            "iptables -w -X \"$c\" && t=$((t+1)); done; fi; "
+            "iptables -w -X \"$c\" && t=$((t+1)); done; "
+            /* iptables' filter table, when a run made it for the chain and it is empty now. */
+            "for x in %s/fl-*/xt-filter; do [ -e \"$x\" ] || continue; "
+            "[ \"$(iptables -w -S 2>/dev/null | grep -vc '^-P ')\" = 0 ] && "
+            "nft delete table ip filter 2>/dev/null; break; done; fi; "
             "m=0; for mp in $(awk -v w=%s/fl- 'index($2, w) == 1 {print $2}' /proc/mounts); do "
             "{ fusermount3 -uz \"$mp\" 2>/dev/null || umount -l \"$mp\"; } && m=$((m+1)); done; "
             "d=0; for x in %s/fl-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]; do "
             "[ -e \"$x\" ] || continue; rm -rf \"$x\" && d=$((d+1)); done; "
             "echo \"$k processes, $t nft tables, $m mounts, $d folders\"",
-            q, q);
+            q, q, q);
         cmds[i] = bufs[i];
     }
     for (unsigned i = 0; i < r.n; i++)
@@ -910,7 +914,7 @@ int nemesis_remote_dup(struct nemesis_remote *r, const uint32_t *drop, int perce
 static int delayers_stop(struct nemesis_remote *r, char outs[][256], char *errmsg)
 {
     char *cmds[NEMESIS_MAX_NODES] = {0};
-    char bufs[NEMESIS_MAX_NODES][1500];
+    char bufs[NEMESIS_MAX_NODES][3072];
     for (unsigned i = 0; i < r->n; i++) {
         pid_t p = r->hosts[i].delayer_pid;
         if (p == 0)
@@ -952,7 +956,7 @@ int nemesis_remote_delay_start(struct nemesis_remote *r, const uint32_t *drop, u
     snprintf(jt, sizeof jt, "%u", jitter_ms);
     snprintf(ro, sizeof ro, "%d", reorder_percent);
     char *cmds[NEMESIS_MAX_NODES] = {0};
-    char bufs[NEMESIS_MAX_NODES][2000];
+    char bufs[NEMESIS_MAX_NODES][3072];
     int rv = 0;
     for (unsigned j = 0; j < r->n && rv == 0; j++) {
         bool in = false;
