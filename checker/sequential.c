@@ -14,19 +14,19 @@
 #define NONE UINT32_MAX       /* no writer known: the key's values are not unique */
 #define INIT (UINT32_MAX - 1) /* the initial value's virtual writer, before every write */
 
-#define DEFAULT_CONFIGS  ((uint64_t)2000000)
-#define MAX_ROUNDS       64 /* graph saturation rounds (each adds orders or stops) */
+#define DEFAULT_CONFIGS ((uint64_t)2000000)
+#define MAX_ROUNDS      64 /* graph saturation rounds (each adds orders or stops) */
 
 enum kind { E_PO, E_WR, E_WW, E_RW };
 
 /* One operation in the check; ops[] is in invoke order (a node of the graph). */
 struct sop {
     uint32_t hop, proc, pos, key;
-    uint16_t f;      /* CHECKER_REG_* */
-    bool optional;   /* indeterminate and unobserved (values not unique): may be skipped */
-    int64_t a, b;    /* read/write value; cas a -> b */
-    uint32_t writer; /* reads and cas: the op whose value it read, INIT, or NONE */
-    uint32_t rank;   /* position in the last topological order (search preference) */
+    uint16_t f;           /* CHECKER_REG_* */
+    bool optional;        /* indeterminate and unobserved (values not unique): may be skipped */
+    int64_t a, b;         /* read/write value; cas a -> b */
+    uint32_t writer;      /* reads and cas: the op whose value it read, INIT, or NONE */
+    uint32_t rank;        /* position in the last topological order (search preference) */
     struct checker_op op; /* the model's form, for the search */
 };
 
@@ -516,7 +516,8 @@ out:
  * violation (explained), 0, or < 0. */
 static int session_pass(struct ctx *c)
 {
-    uint32_t *last = fl_malloc((size_t)c->K * sizeof *last), *stamp = fl_calloc(c->K, sizeof *stamp);
+    uint32_t *last = fl_malloc((size_t)c->K * sizeof *last),
+             *stamp = fl_calloc(c->K, sizeof *stamp);
     int rc = FL_ENOMEM;
     if (!last || !stamp)
         goto out;
@@ -842,8 +843,7 @@ static bool memo_has(const struct search *s)
         return false;
     record(s, rec);
     bool found = false;
-    for (size_t j = s->hash & (s->memo_cap - 1); s->memo_hash[j];
-         j = (j + 1) & (s->memo_cap - 1))
+    for (size_t j = s->hash & (s->memo_cap - 1); s->memo_hash[j]; j = (j + 1) & (s->memo_cap - 1))
         if (s->memo_hash[j] == (s->hash | 1) && memcmp(s->memo + j * s->rec, rec, s->rec) == 0) {
             found = true;
             break;
@@ -1104,10 +1104,10 @@ static int setup(struct ctx *c, char *errmsg)
         if (rc == CHECKER_PREPARE_DROP)
             continue;
         if (rc < 0) {
-            rc = fl_errorf(errmsg, rc, "%s: line %llu: %s", h->path,
-                           (unsigned long long)(hop->status == FL_EVENT_OK ? hop->ret_line
-                                                                           : hop->call_line),
-                           msg);
+            rc = fl_errorf(
+                errmsg, rc, "%s: line %llu: %s", h->path,
+                (unsigned long long)(hop->status == FL_EVENT_OK ? hop->ret_line : hop->call_line),
+                msg);
             goto out;
         }
         o->hop = (uint32_t)i;
@@ -1374,8 +1374,7 @@ int checker_seq_check(const struct checker_history *h, const struct checker_mode
     memset(&c, 0, sizeof c);
     c.h = h;
     c.res = res;
-    c.max_memory = limits && limits->max_memory ? limits->max_memory
-                                                : checker_default_max_memory();
+    c.max_memory = limits && limits->max_memory ? limits->max_memory : checker_default_max_memory();
     c.deadline = limits && limits->timeout_s > 0 ? t0 + limits->timeout_s : 0;
     char msg[FL_ERRMSG_SIZE] = "";
     int rc = checker_model_create(&c.m, model, config, msg);
@@ -1414,8 +1413,10 @@ int checker_seq_check(const struct checker_history *h, const struct checker_mode
     }
     if (rc == FL_EBUDGET) {
         res->verdict = CHECKER_UNKNOWN;
-        snprintf(res->reason, sizeof res->reason, "the time budget (--timeout %.1f s) ran out "
-                 "while ordering the operations", limits->timeout_s);
+        snprintf(res->reason, sizeof res->reason,
+                 "the time budget (--timeout %.1f s) ran out "
+                 "while ordering the operations",
+                 limits->timeout_s);
         rc = 0;
         goto out;
     }
@@ -1512,15 +1513,13 @@ void checker_seq_explain_text(const struct checker_seq_result *res, struct fl_bu
 json_t *checker_seq_result_json(const struct checker_history *h,
                                 const struct checker_seq_result *res)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:f}", "file",
-                          h->path, "consistency", "sequential", "verdict",
-                          checker_verdict_name(res->verdict), "operations", (json_int_t)res->n_ops,
-                          "processes", (json_int_t)res->n_processes, "keys",
-                          (json_int_t)res->n_keys, "keys_unique_values",
-                          (json_int_t)res->n_unique_keys, "orders_added",
-                          (json_int_t)res->n_edges, "configurations", (json_int_t)res->configs,
-                          "procedure", res->procedure ? res->procedure : "graph", "seconds",
-                          res->seconds);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:f}", "file", h->path, "consistency",
+        "sequential", "verdict", checker_verdict_name(res->verdict), "operations",
+        (json_int_t)res->n_ops, "processes", (json_int_t)res->n_processes, "keys",
+        (json_int_t)res->n_keys, "keys_unique_values", (json_int_t)res->n_unique_keys,
+        "orders_added", (json_int_t)res->n_edges, "configurations", (json_int_t)res->configs,
+        "procedure", res->procedure ? res->procedure : "graph", "seconds", res->seconds);
     if (!o)
         return NULL;
     if (res->reason[0])
@@ -1529,8 +1528,7 @@ json_t *checker_seq_result_json(const struct checker_history *h,
         json_object_set_new(o, "rule", json_string(checker_seq_rule_name(res->rule)));
         json_t *steps = json_array();
         for (size_t i = 0; steps && i < res->n_steps; i++)
-            json_array_append_new(steps,
-                                  checker_hop_json(h, res->steps[i].op, res->steps[i].text));
+            json_array_append_new(steps, checker_hop_json(h, res->steps[i].op, res->steps[i].text));
         if (steps)
             json_object_set_new(o, "steps", steps);
     }

@@ -36,9 +36,9 @@ enum checker_seq_rule {
     CHECKER_SEQ_NONE = 0,
     CHECKER_SEQ_MONOTONIC_READS,
     CHECKER_SEQ_READ_YOUR_WRITES,
-    CHECKER_SEQ_NEVER_WRITTEN,  /* a read of a value no operation wrote */
-    CHECKER_SEQ_ORDER,          /* a cycle among necessary orders */
-    CHECKER_SEQ_NO_ORDER,       /* the exhaustive search found no order */
+    CHECKER_SEQ_NEVER_WRITTEN, /* a read of a value no operation wrote */
+    CHECKER_SEQ_ORDER,         /* a cycle among necessary orders */
+    CHECKER_SEQ_NO_ORDER,      /* the exhaustive search found no order */
 };
 
 /* "monotonic-reads", "read-your-writes", "never-written",
@@ -46,8 +46,8 @@ enum checker_seq_rule {
 const char *checker_seq_rule_name(enum checker_seq_rule r);
 
 struct checker_seq_limits {
-    double timeout_s;  /* <= 0: none */
-    size_t max_memory; /* bytes for the graph and the search; 0: default */
+    double timeout_s;     /* <= 0: none */
+    size_t max_memory;    /* bytes for the graph and the search; 0: default */
     uint64_t max_configs; /* search configurations; 0: default (bounded by memory) */
 };
 
@@ -60,16 +60,16 @@ struct checker_seq_step {
 
 struct checker_seq_result {
     enum checker_verdict verdict;
-    enum checker_seq_rule rule; /* when invalid */
-    char reason[512];           /* invalid: the headline; unknown: the budget */
+    enum checker_seq_rule rule;     /* when invalid */
+    char reason[512];               /* invalid: the headline; unknown: the budget */
     struct checker_seq_step *steps; /* invalid: why, step by step (owned) */
     size_t n_steps;
     size_t n_ops;       /* operations checked (fail and unobserved ones left out) */
     size_t n_processes; /* sessions */
     size_t n_keys;
-    size_t n_unique_keys; /* keys with unique written values (graph built) */
-    size_t n_edges;       /* necessary orders added to the graph */
-    uint64_t configs;     /* search configurations explored */
+    size_t n_unique_keys;  /* keys with unique written values (graph built) */
+    size_t n_edges;        /* necessary orders added to the graph */
+    uint64_t configs;      /* search configurations explored */
     const char *procedure; /* "graph", "graph+search" or "search" (static) */
     double seconds;
 };

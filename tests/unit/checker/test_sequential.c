@@ -23,8 +23,8 @@ struct outcome {
 
 static struct outcome check_path(const char *path, const char *model)
 {
-    struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1,
-                                        .model = model};
+    struct checker_check_options opt = {
+        .format = FL_FORMAT_AUTO, .nil_read_any = -1, .model = model};
     struct checker_history h;
     struct checker_seq_result res;
     const struct checker_model_ops *used;
@@ -136,9 +136,10 @@ Test(checker_sequential, keys_share_the_process_order)
 
 Test(checker_sequential, unread_indeterminate_write_may_never_happen)
 {
-    const char *h = W(0, 1) "{\"process\":1,\"type\":\"invoke\",\"f\":\"write\",\"value\":2}\n"
-                            "{\"process\":1,\"type\":\"info\",\"f\":\"write\",\"value\":2}\n" R(
-                                0, 1) R(2, 2) R(2, 1);
+    const char *h =
+        W(0, 1) "{\"process\":1,\"type\":\"invoke\",\"f\":\"write\",\"value\":2}\n"
+                "{\"process\":1,\"type\":\"info\",\"f\":\"write\",\"value\":2}\n" R(0, 1) R(2, 2)
+                    R(2, 1);
     /* p2 reads 2 then 1: the info write happened, before 1 (p2 saw 2 then 1).
      * p0 wrote 1 and read 1: valid with order w2 r2 w1 r1 r1. */
     cr_assert_eq(check_text(h).verdict, CHECKER_VALID);
@@ -146,16 +147,16 @@ Test(checker_sequential, unread_indeterminate_write_may_never_happen)
 
 Test(checker_sequential, other_models_are_refused)
 {
-    struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1,
-                                        .model = "set"};
+    struct checker_check_options opt = {
+        .format = FL_FORMAT_AUTO, .nil_read_any = -1, .model = "set"};
     struct checker_history h;
     struct checker_seq_result res;
     const struct checker_model_ops *used;
     char errmsg[FL_ERRMSG_SIZE] = "";
-    const char *path = test_tmpfile(
-        "{\"process\":0,\"type\":\"invoke\",\"f\":\"add\",\"value\":1}\n"
-        "{\"process\":0,\"type\":\"ok\",\"f\":\"add\",\"value\":1}\n",
-        ".jsonl");
+    const char *path =
+        test_tmpfile("{\"process\":0,\"type\":\"invoke\",\"f\":\"add\",\"value\":1}\n"
+                     "{\"process\":0,\"type\":\"ok\",\"f\":\"add\",\"value\":1}\n",
+                     ".jsonl");
     int rc = checker_check_file_seq(path, &opt, &h, &res, &used, errmsg);
     cr_assert_eq(rc, FL_EUNSUPPORTED);
     cr_assert(strstr(errmsg, "register and kv"), "%s", errmsg);
@@ -167,10 +168,10 @@ Test(checker_sequential, other_models_are_refused)
 enum { MAXP = 3, MAXL = 4 };
 
 struct rop {
-    int f;     /* 0 read, 1 write, 2 cas */
-    int type;  /* 0 ok, 1 fail, 2 info */
+    int f;    /* 0 read, 1 write, 2 cas */
+    int type; /* 0 ok, 1 fail, 2 info */
     int key;
-    int v, w;  /* read value / written value; cas v -> w; 0 is nil */
+    int v, w; /* read value / written value; cas v -> w; 0 is nil */
 };
 
 struct rhist {
@@ -244,8 +245,8 @@ static void write_history(const struct rhist *r, const char *path, bool kv)
         const struct rop *o = &r->ops[p][pos[p]++];
         left--;
         for (int e = 0; e < 2; e++) {
-            fprintf(f, "{\"process\":%d,\"type\":\"%s\",\"f\":\"%s\",", p, e ? types[o->type] : "invoke",
-                    names[kv][o->f]);
+            fprintf(f, "{\"process\":%d,\"type\":\"%s\",\"f\":\"%s\",", p,
+                    e ? types[o->type] : "invoke", names[kv][o->f]);
             if (kv)
                 fprintf(f, "\"key\":\"k%d\",", o->key);
             fputs("\"value\":", f);
