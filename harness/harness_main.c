@@ -12,6 +12,7 @@
 #include "harness/run.h"
 #include "harness/runcmd.h"
 #include "harness/shrink.h"
+#include "nemesis/disk.h"
 #include "nemesis/fsd.h"
 
 #include <signal.h>
@@ -50,6 +51,8 @@ static void usage(FILE *out)
                  "                  temp dirs); see faultline clean --help\n"
                  "  fs ...          the disk-fault filesystem of one node (started by run);\n"
                  "                  see faultline fs --help\n"
+                 "  fs-ctl ...      its commands and a stopped node's damage on a host (run\n"
+                 "                  over ssh by run --hosts); see faultline fs-ctl --help\n"
                  "  version         print the version\n");
 }
 
@@ -94,6 +97,8 @@ int main(int argc, char **argv)
         return harness_index_main(argc - 1, argv + 1);
     if (strcmp(cmd, "fs") == 0)
         return nemesis_fsd_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "fs-ctl") == 0)
+        return nemesis_disk_ctl_main(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return harness_bench_main(argc - 1, argv + 1);
     fprintf(stderr, "faultline: unknown command \"%s\"\n", cmd);

@@ -8,6 +8,8 @@
 
 #include "common/error.h"
 #include "nemesis/registry.h"
+#include "harness/nodes.h"
+#include "nemesis/disk.h"
 
 /* Host-key checking off is a choice made twice: in the file and on the command line. */
 static int hostkeys_check(const struct nemesis_hostfile *hf, bool insecure, char *errmsg)
@@ -59,7 +61,7 @@ void harness_hosts_paths(struct harness_hosts *h, const struct harness_scenario 
 }
 
 int harness_hosts_open(struct harness_hosts *h, bool need_nft, const char *node_bin,
-                       const char *secret, bool clock, char *errmsg)
+                       const char *secret, bool clock, const char *self_exe, char *errmsg)
 {
     struct nemesis_remote *r = &h->remote;
     h->opened = true;
@@ -67,6 +69,8 @@ int harness_hosts_open(struct harness_hosts *h, bool need_nft, const char *node_
     for (unsigned i = 0; i < r->n && rv == 0; i++) {
         if (node_bin != NULL)
             rv = nemesis_remote_upload(r, i, node_bin, "faultline-node", true, errmsg);
+        if (rv == 0 && self_exe != NULL)
+            rv = nemesis_remote_upload(r, i, self_exe, NEMESIS_DISK_REMOTE_EXE, true, errmsg);
         if (rv == 0 && secret != NULL)
             rv = nemesis_remote_upload(r, i, secret, "cluster.key", false, errmsg);
         if (rv == 0 && clock)
@@ -207,18 +211,33 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
                  sc->nemesis.weights[HARNESS_FAULT_CLOCK_JUMP] ||
                  sc->nemesis.weights[HARNESS_FAULT_CLOCK_RATE];
     bool ref = cl.node_bin == h->node_bin;
+    bool disk = sc->nemesis.weights[HARNESS_FAULT_LOSE_UNSYNCED] ||
+                sc->nemesis.weights[HARNESS_FAULT_TORN_WRITE] ||
+                sc->nemesis.weights[HARNESS_FAULT_FSYNC_ERROR] ||
+                sc->nemesis.weights[HARNESS_FAULT_BITFLIP] ||
+                sc->nemesis.weights[HARNESS_FAULT_TRUNCATE];
+    bool self = disk || sc->nemesis.weights[HARNESS_FAULT_CORRUPT_TAIL];
     fprintf(out,
             "# %s: %u nodes on the hosts of %s, run id %s in this dry run (a random one when it "
             "runs); CONTROL is the harness's address as each host's sshd reports it\n",
             sc->name, n, sc->hosts, run);
     fprintf(out, "# connect: one ControlMaster per host, then every command through it\n");
     if ((rv = harness_hosts_open(h, true, ref ? "faultline-node (next to faultline)" : NULL,
-                                 "cluster.key (made for the run)", clock, errmsg)) != 0)
+                                 "cluster.key (made for the run)", clock,
+                                 self ? "faultline-harness (this binary)" : NULL, errmsg)) != 0)
         goto out;
     bool delay = sc->nemesis.weights[HARNESS_FAULT_DELAY] ||
                  sc->nemesis.weights[HARNESS_FAULT_REORDER];
     if (delay && (rv = harness_hosts_upload_delayer(h, errmsg)) != 0)
         goto out;
+    struct nemesis_disk disks[NEMESIS_MAX_NODES];
+    if (disk) {
+        fprintf(out, "# disk faults: the disk-fault filesystem (faultline fs) over each node's "
+                     "data directory, before the nodes start:\n");
+        for (unsigned i = 0; i < n; i++)
+            if ((rv = nemesis_disk_mount_remote(&disks[i], &h->remote, i, i + 1, errmsg)) != 0)
+                goto out;
+    }
     fprintf(out, "# start (and start again after a kill); pause/resume/kill: kill -STOP/-CONT/-KILL "
                  "-- -PID on the host\n");
     for (unsigned i = 0; i < n; i++) {
@@ -265,6 +284,22 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
         if ((rv = nemesis_remote_clock(&h->remote, 0, "+60.000s x1.000", errmsg)) != 0)
             goto out;
     }
+    if (disk) {
+        char reply[64];
+        fprintf(out, "# a disk fault: a command to the node's filesystem, e.g. n1's unsynced "
+                     "writes lost (the node killed first):\n");
+        if ((rv = nemesis_disk_command(&disks[0], "lose", reply, sizeof reply, errmsg)) != 0)
+            goto out;
+    }
+    if (sc->nemesis.weights[HARNESS_FAULT_CORRUPT_TAIL]) {
+        char what[64];
+        fprintf(out, "# corrupt-tail: the stopped node's newest log segment damaged, e.g. n1:\n");
+        struct harness_nodes ns = {.hosts = h, .cl = &cl};
+        struct nemesis_node_ops ops;
+        harness_nodes_ops(&ns, &ops);
+        if ((rv = ops.damage_tail(&ns, 0, 0, sc->nemesis.seed, what, sizeof what)) != 0)
+            goto out;
+    }
     if (sc->network.capture.enabled) {
         fprintf(out, "# capture: a tcpdump per host streamed back, stopped and merged into "
                      "capture.pcap at the end:\n");
@@ -275,8 +310,12 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
                                               &packets, errmsg)) != 0)
             goto out;
     }
-    fprintf(out, "# at the end (and on Ctrl-C): logs fetched, then everything of the run "
-                 "removed\n");
+    fprintf(out, "# at the end (and on Ctrl-C): the nodes stopped, the disk-fault filesystems "
+                 "unmounted, logs fetched, then everything of the run removed\n");
+    for (unsigned i = 0; disk && i < n; i++) {
+        char msg[FL_ERRMSG_SIZE];
+        nemesis_disk_unmount(&disks[i], msg);
+    }
     const char *logs[NEMESIS_MAX_NODES];
     char names[NEMESIS_MAX_NODES][32];
     for (unsigned i = 0; i < n; i++) {

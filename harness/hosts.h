@@ -39,10 +39,12 @@ void harness_hosts_paths(struct harness_hosts *h, const struct harness_scenario 
                          struct workload_cluster *cl);
 
 /* Connects (ControlMaster per host), makes the run folders, uploads `node_bin` (local; the
- * reference node, NULL for others) and `secret` (local, may be NULL), and with `clock`
- * writes every node's faketime file "+0". Returns 0 or a negative code with errmsg. */
+ * reference node, NULL for others), `secret` (local, may be NULL) and `self_exe` (the
+ * faultline binary, for disk faults and corrupt-tail: `faultline fs` and `fs-ctl` on the
+ * host; NULL when none), and with `clock` writes every node's faketime file "+0". Returns 0
+ * or a negative code with errmsg. */
 int harness_hosts_open(struct harness_hosts *h, bool need_nft, const char *node_bin,
-                       const char *secret, bool clock, char *errmsg);
+                       const char *secret, bool clock, const char *self_exe, char *errmsg);
 
 /* Uploads faultline-delayer (next to this executable) to every host: delay and reorder faults
  * start it there. Returns 0 or a negative code with errmsg. */

@@ -63,7 +63,12 @@ void harness_nodes_stop_all(struct harness_nodes *r)
 /* Mounts the disk-fault filesystem over every node's data directory. */
 int harness_nodes_mount_disks(struct harness_nodes *r, char *errmsg)
 {
-    for (unsigned i = 0; i < r->cl->n; i++) {
+    for (unsigned i = 0; i < r->cl->n && r->hosts != NULL; i++) {
+        int rv = nemesis_disk_mount_remote(&r->disks[i], &r->hosts->remote, i, i + 1, errmsg);
+        if (rv != 0)
+            return rv;
+    }
+    for (unsigned i = 0; i < r->cl->n && r->hosts == NULL; i++) {
         char work[PATH_SZ], log[PATH_SZ + 16];
         snprintf(work, sizeof work, "%s/disk/n%u", r->tmp, i + 1);
         snprintf(log, sizeof log, "%s/nodes/fs-n%u.log", r->dir, i + 1);
@@ -80,8 +85,15 @@ void harness_nodes_unmount_disks(struct harness_nodes *r)
 {
     for (unsigned i = 0; i < r->cl->n; i++) {
         char err[FL_ERRMSG_SIZE];
+        bool remote = r->disks[i].mounted && r->disks[i].remote != NULL;
         if (nemesis_disk_unmount(&r->disks[i], err) != 0)
             fprintf(stderr, "faultline run: %s\n", err);
+        /* The daemon's log, next to the node's, as in namespaces. */
+        char name[32], log[PATH_SZ + 16];
+        snprintf(name, sizeof name, "fs-n%u.log", i + 1);
+        snprintf(log, sizeof log, "%s/nodes/fs-n%u.log", r->dir, i + 1);
+        if (remote && nemesis_remote_fetch(&r->hosts->remote, i, name, log, err) != 0)
+            fprintf(stderr, "faultline run: n%u: %s\n", i + 1, err);
     }
 }
 
@@ -105,7 +117,36 @@ int harness_nodes_kill(struct harness_nodes *r, unsigned i)
     return rv;
 }
 
+/* Kills the nodes of `set` at once: on hosts one parallel round of ssh commands (each kill a
+ * round trip otherwise), then each reaped; in namespaces (or with the power-loss hook) one
+ * by one, as each is immediate there. */
+static int kill_set(struct harness_nodes *r, uint32_t set, char *errmsg)
+{
+    if (r->hosts != NULL && !r->cl->lose_unsynced) {
+        pid_t pids[NEMESIS_MAX_NODES] = {0};
+        for (unsigned i = 0; i < r->cl->n; i++)
+            if ((set & (1u << i)) && r->started[i])
+                pids[i] = r->procs[i].pid;
+        int rv = nemesis_remote_kill_set(&r->hosts->remote, pids, set, errmsg);
+        if (rv != 0)
+            return rv;
+    }
+    for (unsigned i = 0; i < r->cl->n; i++) {
+        if (!(set & (1u << i)) || !r->started[i])
+            continue;
+        int rv = harness_nodes_kill(r, i);
+        if (rv != 0)
+            return fl_errorf(errmsg, rv, "n%u: %s", i + 1, strerror(-rv));
+    }
+    return 0;
+}
+
 /* ==== The nodes as the nemesis sees them ==== */
+
+static int op_kill_set(void *data, uint32_t set, char *errmsg)
+{
+    return kill_set(data, set, errmsg);
+}
 
 static bool op_running(void *data, unsigned i)
 {
@@ -180,6 +221,30 @@ static int op_disk_damage(void *data, unsigned i, bool flip, uint64_t seed, char
     return nemesis_disk_damage(&r->disks[i], flip, seed, what, len);
 }
 
+/* corrupt-tail of a node on a host: its files are there (the uploaded faultline-harness does
+ * it). */
+static int op_damage_tail(void *data, unsigned i, unsigned count, uint64_t seed, char *what,
+                          size_t len)
+{
+    struct harness_nodes *r = data;
+    char cmd[1024] = "", msg[FL_ERRMSG_SIZE];
+    snprintf(cmd, sizeof cmd, "%s ", "exec");
+    bool ok = nemesis_remote_quote(&r->hosts->remote, i,
+                                   NEMESIS_REMOTE_DIR "/" NEMESIS_DISK_REMOTE_EXE, cmd, sizeof cmd);
+    size_t n = strlen(cmd);
+    snprintf(cmd + n, sizeof cmd - n, " fs-ctl --corrupt-tail %u %llu ", count,
+             (unsigned long long)seed);
+    ok = ok && nemesis_remote_quote(&r->hosts->remote, i, r->cl->data_dir[i], cmd, sizeof cmd);
+    int rv = ok ? nemesis_remote_exec(&r->hosts->remote, i, cmd, NULL, 0, what, len, msg)
+                : fl_errorf(msg, FL_ELIMIT, "command too long");
+    what[strcspn(what, "\n")] = '\0';
+    if (rv != 0) {
+        fprintf(stderr, "faultline run: n%u: corrupt-tail: %s\n", i + 1, msg);
+        return rv < 0 ? rv : -EIO;
+    }
+    return 0;
+}
+
 static void op_say(void *data, const char *line)
 {
     struct harness_nodes *r = data;
@@ -193,6 +258,7 @@ void harness_nodes_ops(struct harness_nodes *r, struct nemesis_node_ops *ops)
         .data = r,
         .running = op_running,
         .kill = op_kill,
+        .kill_set = op_kill_set,
         .start = op_start,
         .pause = op_pause,
         .exited = op_exited,
@@ -203,4 +269,6 @@ void harness_nodes_ops(struct harness_nodes *r, struct nemesis_node_ops *ops)
         .disk_damage = op_disk_damage,
         .say = op_say,
     };
+    if (r->hosts != NULL)
+        ops->damage_tail = op_damage_tail;
 }

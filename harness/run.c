@@ -898,8 +898,6 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         /* The nodes get the hosts' addresses; everything else is planned as in namespaces. */
         if ((r->hosts = calloc(1, sizeof *r->hosts)) == NULL)
             rv = fl_errorf(err, FL_ENOMEM, "out of memory");
-        else if (o->disk)
-            rv = fl_errorf(err, FL_EUNSUPPORTED, "--disk: not on hosts yet");
         else
             rv = harness_hosts_prepare(r->hosts, &r->sc, run_id, n, &r->topo,
                                        o->insecure_host_keys, NULL, err);
@@ -1021,9 +1019,11 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                      r->sc.nemesis.explicit_schedule;
         net |= r->sc.nemesis.weights[HARNESS_FAULT_LOSS] > 0 ||
                r->sc.nemesis.weights[HARNESS_FAULT_DUPLICATE] > 0 || delay;
+        bool self = r->use_disk || r->sc.nemesis.weights[HARNESS_FAULT_CORRUPT_TAIL] > 0;
         if ((rv = harness_hosts_open(r->hosts, net,
                                      r->cl.node_bin == r->hosts->node_bin ? r->node_bin : NULL,
-                                     r->secret, r->use_clock, err)) != 0 ||
+                                     r->secret, r->use_clock, self ? r->self_exe : NULL,
+                                     err)) != 0 ||
             (delay && (rv = harness_hosts_upload_delayer(r->hosts, err)) != 0)) {
             fl_errorf(errmsg, rv, "hosts: %s", err);
             harness_hosts_register_masters(r->hosts);

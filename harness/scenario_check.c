@@ -13,17 +13,12 @@
 bool harness_fault_on_hosts(enum harness_fault v)
 {
     /* Partitions, loss and duplication are each host's nft tables, delay and reordering a
-     * faultline-delayer per host, clocks its libfaketime file, processes ssh + kill; the rest
-     * needs more on the host (remote.h). */
+     * faultline-delayer per host, clocks its libfaketime file, processes ssh + kill, disk
+     * faults `faultline fs` there and corrupt-tail `faultline fs-ctl` (uploaded, nemesis/disk.h);
+     * the rest needs more on the host (remote.h). */
     switch (v) {
-    case HARNESS_FAULT_CORRUPT_TAIL:
     case HARNESS_FAULT_SLOW_ISOLATE_LEADER:
     case HARNESS_FAULT_FIGURE_3_7:
-    case HARNESS_FAULT_LOSE_UNSYNCED:
-    case HARNESS_FAULT_TORN_WRITE:
-    case HARNESS_FAULT_FSYNC_ERROR:
-    case HARNESS_FAULT_BITFLIP:
-    case HARNESS_FAULT_TRUNCATE:
         return false;
     default:
         return v < HARNESS_FAULT_COUNT;
@@ -45,7 +40,7 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
             return harness__fail(
                 c, FL_ESHAPE, "nemesis", "faults",
                 "%s does not run on hosts yet (partitions, loss, duplicate, delay, reorder, "
-                "pause, kill, clock and membership faults do)",
+                "pause, kill, clock, disk and membership faults do)",
                 harness_fault_name(k));
 
     if (s->implementation.bug != HARNESS_BUG_NONE && !ref)

@@ -11,10 +11,8 @@
 
 #include "nemesis/nodefault.h"
 
-/* Damages the tail of the newest segment under `data_dir`/log: cut 1..64 bytes off the end,
- * or flip the last byte, every other time. What was done goes into `what` for the history.
- * Returns 0 or a negative errno. */
-static int damage_tail(struct nemesis_ctx *ctx, const char *data_dir, char *what, size_t len)
+int nemesis_corrupt_damage_tail(const char *data_dir, unsigned count, uint64_t seed, char *what,
+                                size_t len)
 {
     char dir[300];
     snprintf(dir, sizeof dir, "%s/log", data_dir);
@@ -41,8 +39,8 @@ static int damage_tail(struct nemesis_ctx *ctx, const char *data_dir, char *what
     int rv = 0;
     if (fstat(fd, &st) != 0 || st.st_size == 0) {
         snprintf(what, len, "%s is empty", newest);
-    } else if (ctx->corrupt_count++ % 2 == 0) {
-        off_t cut = 1 + (off_t)(ctx->seed + ctx->corrupt_count) % 64;
+    } else if (count % 2 == 0) {
+        off_t cut = 1 + (off_t)((seed + count + 1) % 64);
         if (cut > st.st_size)
             cut = st.st_size;
         rv = ftruncate(fd, st.st_size - cut) == 0 ? 0 : -errno;
@@ -68,11 +66,15 @@ static int corrupt_apply(struct nemesis_ctx *ctx, const struct nemesis_fault *f,
             continue;
         const char *dir =
             ctx->node_ops.data_dir != NULL ? ctx->node_ops.data_dir(ctx->node_ops.data, i) : NULL;
-        if (dir == NULL)
+        if (dir == NULL && ctx->node_ops.damage_tail == NULL)
             return fl_errorf(errmsg, FL_EUNSUPPORTED, "n%u: no data directory to corrupt", i + 1);
         int rv = nemesis__node_kill(ctx, i, errmsg);
         char what[200];
-        int crv = damage_tail(ctx, dir, what, sizeof what);
+        unsigned count = ctx->corrupt_count++;
+        int crv = ctx->node_ops.damage_tail != NULL
+                      ? ctx->node_ops.damage_tail(ctx->node_ops.data, i, count, ctx->seed, what,
+                                                  sizeof what)
+                      : nemesis_corrupt_damage_tail(dir, count, ctx->seed, what, sizeof what);
         if (crv != 0)
             rv = fl_errorf(errmsg, crv, "n%u: corrupt tail: %s", i + 1, strerror(-crv));
         else

@@ -4,7 +4,9 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/rng.h"
+#include "nemesis/corrupt.h"
 #include "nemesis/internal.h"
+#include "nemesis/remote.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -61,11 +63,142 @@ out:
     return rc;
 }
 
+/* ==== On a host ==== */
+
+/* `shell` (may be "") then the words, each quoted for host i (NEMESIS_REMOTE_DIR expanded). */
+static bool remote_words(const struct nemesis_disk *d, char *buf, size_t cap, const char *shell,
+                         const char *const *words)
+{
+    if ((size_t)snprintf(buf, cap, "%s", shell) >= cap)
+        return false;
+    for (size_t k = 0; words[k] != NULL; k++) {
+        size_t len = strlen(buf);
+        if (len + 2 >= cap)
+            return false;
+        if (k > 0)
+            buf[len++] = ' ', buf[len] = '\0';
+        if (!nemesis_remote_quote(d->remote, d->host, words[k], buf, cap))
+            return false;
+    }
+    return true;
+}
+
+/* Runs `faultline fs-ctl ARGS...` on the host, its stdout into out. Returns its exit status
+ * (>= 0) or a negative code with errmsg. */
+static int remote_ctl(const struct nemesis_disk *d, const char *const *args, char *out,
+                      size_t cap, char *errmsg)
+{
+    const char *words[12] = {NEMESIS_REMOTE_DIR "/" NEMESIS_DISK_REMOTE_EXE, "fs-ctl"};
+    size_t n = 2;
+    for (size_t k = 0; args[k] != NULL && n + 1 < sizeof words / sizeof *words; k++)
+        words[n++] = args[k];
+    words[n] = NULL;
+    char cmd[2048];
+    if (!remote_words(d, cmd, sizeof cmd, "", words))
+        return fl_errorf(errmsg, FL_ELIMIT, "%s: fs-ctl command too long", d->mnt);
+    return nemesis_remote_exec(d->remote, d->host, cmd, NULL, 0, out, cap, errmsg);
+}
+
+int nemesis_disk_mount_remote(struct nemesis_disk *d, struct nemesis_remote *r, unsigned host,
+                              unsigned node, char *errmsg)
+{
+    memset(d, 0, sizeof *d);
+    d->remote = r;
+    d->host = host;
+    snprintf(d->mnt, sizeof d->mnt, NEMESIS_REMOTE_DIR "/n%u", node);
+    snprintf(d->backing, sizeof d->backing, NEMESIS_REMOTE_DIR "/disk/n%u/backing", node);
+    snprintf(d->stash, sizeof d->stash, NEMESIS_REMOTE_DIR "/disk/n%u/stash", node);
+    snprintf(d->ctl, sizeof d->ctl, NEMESIS_REMOTE_DIR "/disk/n%u/ctl", node);
+    const char *name = r->hosts[host].h.name;
+    /* What the host needs, said before anything is started; the folders, etcd's private. */
+    const char *dirs[] = {d->mnt, d->backing, d->stash, NULL};
+    char cmd[2048];
+    if (!remote_words(d, cmd, sizeof cmd,
+                      "[ -c /dev/fuse ] || { echo 'no /dev/fuse (the fuse kernel module: modprobe "
+                      "fuse)' >&2; exit 3; }; command -v fusermount3 >/dev/null || { echo "
+                      "'fusermount3 is missing (Debian: fuse3)' >&2; exit 3; }; mkdir -p ",
+                      dirs) ||
+        strlen(cmd) + 16 >= sizeof cmd)
+        return fl_errorf(errmsg, FL_ELIMIT, "%s: mount command too long", name);
+    strcat(cmd, " && chmod 700 ");
+    const char *back[] = {d->backing, NULL};
+    char tail[600];
+    if (!remote_words(d, tail, sizeof tail, "", back) || strlen(cmd) + strlen(tail) >= sizeof cmd)
+        return fl_errorf(errmsg, FL_ELIMIT, "%s: mount command too long", name);
+    strcat(cmd, tail);
+    char msg[FL_ERRMSG_SIZE];
+    int rv = nemesis_remote_exec(r, host, cmd, NULL, 0, NULL, 0, msg);
+    if (rv != 0)
+        return fl_errorf(errmsg, rv < 0 ? rv : FL_EUNSUPPORTED,
+                         "%s: the disk-fault filesystem cannot run there: %s", name, msg);
+    const char *argv[] = {NEMESIS_REMOTE_DIR "/" NEMESIS_DISK_REMOTE_EXE,
+                          "fs",
+                          "--detached",
+                          "--backing",
+                          d->backing,
+                          "--stash",
+                          d->stash,
+                          "--control",
+                          d->ctl,
+                          d->mnt,
+                          NULL};
+    char log[32];
+    snprintf(log, sizeof log, "fs-n%u.log", node);
+    struct nemesis_process_opts o = {.argv = argv, .log_path = log, .remote = r, .host = host};
+    if ((rv = nemesis_process_start(&d->proc, &o, errmsg)) != 0)
+        return rv;
+    d->mounted = true;
+    /* One round trip: fs-ctl retries on the host until the daemon answers. */
+    const char *ping[] = {"--wait", "5000", d->ctl, "ping", NULL};
+    char reply[256];
+    rv = remote_ctl(d, ping, reply, sizeof reply, msg);
+    if (rv != 0) {
+        char err[FL_ERRMSG_SIZE];
+        nemesis_disk_unmount(d, err);
+        return fl_errorf(errmsg, rv < 0 ? rv : -ETIMEDOUT,
+                         "%s: faultline fs for n%u did not answer within 5 s (see its "
+                         "fs-n%u.log): %s",
+                         name, node, node, msg);
+    }
+    return 0;
+}
+
+static int remote_unmount(struct nemesis_disk *d, char *errmsg)
+{
+    struct nemesis_exit ex;
+    nemesis_process_stop(&d->proc, 3000, &ex); /* SIGTERM: the daemon unmounts */
+    /* A daemon that did not: lazily, so nothing hangs on it. */
+    const char *mnt[] = {d->mnt, NULL};
+    char m[600], cmd[1500];
+    if (!remote_words(d, m, sizeof m, "", mnt))
+        return fl_errorf(errmsg, FL_ELIMIT, "%s: path too long", d->mnt);
+    snprintf(cmd, sizeof cmd,
+             "m=%s; awk -v m=\"$m\" '$2 == m {f = 1} END {exit !f}' /proc/mounts || exit 0; "
+             "fusermount3 -uz \"$m\" 2>/dev/null || umount -l \"$m\"",
+             m);
+    int rv = nemesis_remote_exec(d->remote, d->host, cmd, NULL, 0, NULL, 0, errmsg);
+    return rv == 0 ? 0 : rv < 0 ? rv : FL_EUSAGE;
+}
+
+/* ==== Commands ==== */
+
 int nemesis_disk_command(const struct nemesis_disk *d, const char *cmd, char *reply, size_t size,
                          char *errmsg)
 {
     if (!d->mounted)
         return fl_errorf(errmsg, -ENOTCONN, "%s: no disk-fault filesystem mounted", d->mnt);
+    if (d->remote != NULL) {
+        const char *args[] = {d->ctl, cmd, NULL};
+        char msg[FL_ERRMSG_SIZE];
+        int rv = remote_ctl(d, args, reply, size, msg);
+        reply[strcspn(reply, "\n")] = '\0';
+        if (rv < 0)
+            return fl_errorf(errmsg, rv, "%s: %s: %s", d->remote->hosts[d->host].h.name, cmd, msg);
+        if (rv != 0 || strncmp(reply, "{\"ok\":true", 10) != 0)
+            return fl_errorf(errmsg, FL_EPARSE, "%s: %s: %s", d->remote->hosts[d->host].h.name,
+                             cmd, reply[0] ? reply : msg);
+        return 0;
+    }
     int rc = talk(d->ctl, cmd, reply, size);
     if (rc != 0)
         return fl_errorf(errmsg, rc, "%s: %s: %s", d->ctl, cmd, strerror(-rc));
@@ -117,6 +250,8 @@ int nemesis_disk_unmount(struct nemesis_disk *d, char *errmsg)
     if (!d->mounted)
         return 0;
     d->mounted = false;
+    if (d->remote != NULL)
+        return remote_unmount(d, errmsg);
     struct nemesis_exit ex;
     nemesis_process_stop(&d->proc, 3000, &ex); /* SIGTERM: the daemon unmounts */
     int n = nemesis_disk_unmount_under(d->mnt);
@@ -155,9 +290,27 @@ static void newest(const char *dir, char *best, size_t size, struct timespec *be
     closedir(dd);
 }
 
+/* The damage on the host: fs-ctl --damage there, its line into what. */
+static int remote_damage(const struct nemesis_disk *d, bool flip, uint64_t seed, char *what,
+                         size_t len)
+{
+    char s[24], msg[FL_ERRMSG_SIZE];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)seed);
+    const char *args[] = {"--damage", flip ? "flip" : "cut", s, d->backing, NULL};
+    int rv = remote_ctl(d, args, what, len, msg);
+    what[strcspn(what, "\n")] = '\0';
+    if (rv != 0) {
+        snprintf(what, len, "%s", msg);
+        return rv < 0 ? rv : -EIO;
+    }
+    return 0;
+}
+
 int nemesis_disk_damage(const struct nemesis_disk *d, bool flip, uint64_t seed, char *what,
                         size_t len)
 {
+    if (d->remote != NULL)
+        return remote_damage(d, flip, seed, what, len);
     char path[1024] = "";
     struct timespec t = {0};
     newest(d->backing, path, sizeof path, &t, 0);
@@ -247,4 +400,92 @@ int nemesis_disk_unmount_under(const char *path)
         done++;
     }
     return done;
+}
+
+/* ==== faultline fs-ctl (the host side) ==== */
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
+        return -1;
+    *v = x;
+    return 0;
+}
+
+int nemesis_disk_ctl_main(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: faultline fs-ctl [--wait MS] SOCKET LINE\n"
+        "       faultline fs-ctl --damage flip|cut SEED BACKING\n"
+        "       faultline fs-ctl --corrupt-tail COUNT SEED DATA\n"
+        "The host side of the disk faults on hosts (run over ssh by `faultline run --hosts`):\n"
+        "one command to a `faultline fs` control socket (its JSON answer on stdout), or a\n"
+        "stopped node's files damaged (what was done on stdout).\n";
+    char what[512];
+    uint64_t a, b;
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc == 5 && strcmp(argv[1], "--damage") == 0) {
+        bool flip = strcmp(argv[2], "flip") == 0;
+        struct nemesis_disk d = {0};
+        if ((!flip && strcmp(argv[2], "cut") != 0) || parse_u64(argv[3], &a) != 0 ||
+            (size_t)snprintf(d.backing, sizeof d.backing, "%s", argv[4]) >= sizeof d.backing) {
+            fprintf(stderr, "faultline fs-ctl: --damage flip|cut SEED BACKING (see --help)\n");
+            return 3;
+        }
+        int rc = nemesis_disk_damage(&d, flip, a, what, sizeof what);
+        if (rc != 0) {
+            fprintf(stderr, "faultline fs-ctl: %s: %s\n", argv[4], strerror(-rc));
+            return 1;
+        }
+        printf("%s\n", what);
+        return 0;
+    }
+    if (argc == 5 && strcmp(argv[1], "--corrupt-tail") == 0) {
+        if (parse_u64(argv[2], &a) != 0 || a > UINT32_MAX || parse_u64(argv[3], &b) != 0) {
+            fprintf(stderr, "faultline fs-ctl: --corrupt-tail COUNT SEED DATA (see --help)\n");
+            return 3;
+        }
+        int rc = nemesis_corrupt_damage_tail(argv[4], (unsigned)a, b, what, sizeof what);
+        if (rc != 0) {
+            fprintf(stderr, "faultline fs-ctl: %s: %s\n", argv[4], strerror(-rc));
+            return 1;
+        }
+        printf("%s\n", what);
+        return 0;
+    }
+    uint64_t wait_ms = 0;
+    int k = 1;
+    if (argc >= 3 && strcmp(argv[1], "--wait") == 0) {
+        if (parse_u64(argv[2], &wait_ms) != 0 || wait_ms > 60000) {
+            fprintf(stderr, "faultline fs-ctl: --wait: milliseconds up to 60000\n");
+            return 3;
+        }
+        k = 3;
+    }
+    if (argc - k != 2 || strlen(argv[k + 1]) > 120 || strchr(argv[k + 1], '\n') != NULL) {
+        fprintf(stderr, "faultline fs-ctl: needs SOCKET and one command line of at most 120 "
+                        "bytes (see --help)\n");
+        return 3;
+    }
+    char reply[1024];
+    int rc;
+    for (uint64_t t = 0;; t += 10) {
+        rc = talk(argv[k], argv[k + 1], reply, sizeof reply);
+        /* Before the daemon listens the socket is missing or refuses. */
+        if (rc == 0 || t >= wait_ms || (rc != -ENOENT && rc != -ECONNREFUSED))
+            break;
+        nemesis__sleep_ms(10);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "faultline fs-ctl: %s: %s\n", argv[k], strerror(-rc));
+        return 1;
+    }
+    printf("%s\n", reply);
+    return strncmp(reply, "{\"ok\":true", 10) == 0 ? 0 : 1;
 }

@@ -17,6 +17,8 @@
 
 #include "nemesis/process.h"
 
+struct nemesis_remote;
+
 #define NEMESIS_DISK_PATH_MAX 256
 
 struct nemesis_disk {
@@ -26,6 +28,10 @@ struct nemesis_disk {
     char ctl[NEMESIS_DISK_PATH_MAX];     /* the daemon's control socket */
     struct nemesis_process proc;
     bool mounted;
+    /* On a host (nemesis_disk_mount_remote): the paths above are NEMESIS_REMOTE_DIR-relative
+     * and every step is a command through the host's ssh connection; NULL: this machine. */
+    struct nemesis_remote *remote;
+    unsigned host;
 };
 
 /* Mounts `mnt` (created if missing) over `work`/backing, with `work`/stash and
@@ -36,6 +42,16 @@ struct nemesis_disk {
  * mounted or running on error. */
 int nemesis_disk_mount(struct nemesis_disk *d, const char *exe, const char *mnt, const char *work,
                        const char *registry_run, const char *log_path, char *errmsg);
+
+/* The same on host `host` of `r` for node `node` (1-based): mounts RUNDIR/n<node> over
+ * RUNDIR/disk/n<node>/{backing,stash,ctl} by starting the uploaded RUNDIR/faultline-harness
+ * (NEMESIS_DISK_REMOTE_EXE: faultline's commands but check) `fs --detached` there, its
+ * output in RUNDIR/fs-n<node>.log. Refuses, naming the host, when the host has no /dev/fuse
+ * or no fusermount3 (fuse3). Commands, damage and unmount then go over ssh, through
+ * `fs-ctl` of the same program on the host. */
+#define NEMESIS_DISK_REMOTE_EXE "faultline-harness"
+int nemesis_disk_mount_remote(struct nemesis_disk *d, struct nemesis_remote *r, unsigned host,
+                              unsigned node, char *errmsg);
 
 /* Sends one command line (fsd.h) and reads the JSON answer into reply
  * (NUL-terminated, newline cut). Returns 0 when the answer says "ok":true,
@@ -53,6 +69,14 @@ int nemesis_disk_unmount(struct nemesis_disk *d, char *errmsg);
  * Returns 0 (also when there is no file: what says so) or a negative errno. */
 int nemesis_disk_damage(const struct nemesis_disk *d, bool flip, uint64_t seed, char *what,
                         size_t len);
+
+/* `faultline fs-ctl`, the host side of a remote disk (exit status 0, 1 when the answer or the
+ * damage failed, 3 on a usage error):
+ *   faultline fs-ctl [--wait MS] SOCKET LINE   one command, the JSON answer on stdout; with
+ *                                              --wait, retries the connection up to MS ms
+ *   faultline fs-ctl --damage flip|cut SEED BACKING   nemesis_disk_damage, what on stdout
+ *   faultline fs-ctl --corrupt-tail COUNT SEED DATA   nemesis_corrupt_damage_tail */
+int nemesis_disk_ctl_main(int argc, char **argv);
 
 /* Lazily unmounts every mount at or under `path` (deepest first), as listed by
  * /proc/self/mountinfo. Returns the number unmounted or a negative errno. */

@@ -25,14 +25,11 @@ static int fsync_error(struct nemesis_ctx *ctx, unsigned i, bool heal, char *err
     return rv;
 }
 
-/* The other kinds on node i: killed (it stays marked killed even when it had exited by
- * itself: the heal starts it), then its disk changed under it. */
+/* The other kinds on node i, already killed (it stays marked killed even when it had exited
+ * by itself: the heal starts it): its disk changed under it. */
 static int damage(struct nemesis_ctx *ctx, enum nemesis_action action, unsigned i, char *errmsg)
 {
-    int rv = nemesis__node_kill(ctx, i, errmsg);
-    if (rv != 0)
-        return rv;
-    ctx->killed |= 1u << i;
+    int rv;
     uint64_t seed = ctx->seed ^ (ctx->applied << 8 | i);
     char reply[512], cmd[64];
     if (action == NEMESIS_ACTION_BITFLIP || action == NEMESIS_ACTION_TRUNCATE) {
@@ -60,6 +57,32 @@ static int disk(struct nemesis_ctx *ctx, const struct nemesis_fault *f, bool hea
 {
     if (ctx->node_ops.disk_command == NULL)
         return fl_errorf(errmsg, FL_EUNSUPPORTED, "the nodes have no disk-fault filesystem");
+    /* Every node of a power loss is down before any disk changes: the others would otherwise
+     * keep running (and syncing) while the first ones are handled, as they do for a while on
+     * hosts, where each step is an ssh round trip. */
+    uint32_t down = 0, running = 0;
+    for (unsigned i = 0; i < ctx->topo->n && !heal && f->action != NEMESIS_ACTION_FSYNC_ERROR;
+         i++) {
+        if (!(f->nodes & (1u << i)))
+            continue;
+        down |= 1u << i;
+        if (nemesis__node_running(ctx, i))
+            running |= 1u << i;
+    }
+    if (running != 0 && ctx->node_ops.kill_set != NULL) {
+        int rv = ctx->node_ops.kill_set(ctx->node_ops.data, running, errmsg);
+        ctx->killed |= down; /* also on error: the heal tries to start them */
+        if (rv != 0)
+            return rv;
+    }
+    for (unsigned i = 0; i < ctx->topo->n; i++) {
+        if (!(down & (1u << i)))
+            continue;
+        int rv = nemesis__node_kill(ctx, i, errmsg);
+        ctx->killed |= 1u << i;
+        if (rv != 0)
+            return rv;
+    }
     for (unsigned i = 0; i < ctx->topo->n; i++) {
         if (!(f->nodes & (1u << i)))
             continue;

@@ -129,6 +129,10 @@ struct nemesis_node_ops {
     bool (*running)(void *data, unsigned node);
     /* Kills the node at once (SIGKILL, or the run's power-loss hook first) and reaps it. */
     int (*kill)(void *data, unsigned node, char *errmsg);
+    /* Kills the running nodes of the bit set at once, as kill does each (NULL: one by one
+     * through kill). On hosts, where each kill is a round trip, a power loss of the whole
+     * cluster would otherwise leave the last nodes running, and syncing, for a while. */
+    int (*kill_set)(void *data, uint32_t nodes, char *errmsg);
     /* Starts the node again (it was killed or has exited). */
     int (*start)(void *data, unsigned node, char *errmsg);
     /* Stops (on: SIGSTOP) or continues (SIGCONT) the node's processes. */
@@ -154,6 +158,10 @@ struct nemesis_node_ops {
     /* Damages the newest file of the stopped node's disk (disk.h nemesis_disk_damage);
      * `what` says what was done. Returns 0 or a negative errno. */
     int (*disk_damage)(void *data, unsigned node, bool flip, uint64_t seed, char *what,
+                       size_t len);
+    /* corrupt-tail on the stopped node's files (corrupt.h nemesis_corrupt_damage_tail) where
+     * they are not on this machine (hosts); NULL: done here, under data_dir. */
+    int (*damage_tail)(void *data, unsigned node, unsigned count, uint64_t seed, char *what,
                        size_t len);
     /* A progress line for the run's output (may be NULL). */
     void (*say)(void *data, const char *line);

@@ -401,23 +401,26 @@ static int ctl_listen(struct fsd *d, const char *path, char *errmsg)
 /* ==== Main ==== */
 
 static const char usage[] =
-    "usage: faultline fs --backing DIR --stash DIR --control SOCKET MOUNTPOINT\n"
+    "usage: faultline fs [--detached] --backing DIR --stash DIR --control SOCKET MOUNTPOINT\n"
     "\n"
     "The disk-fault filesystem (started by `faultline run`, one per node): mounts\n"
     "MOUNTPOINT as a pass-through of DIR that remembers what was not fsynced and\n"
     "forgets it on command (lose, torn SEED, fsync-error on|off, stats, ping: one\n"
     "line per connection on the unix socket SOCKET). STASH keeps unlinked files\n"
     "until their directory is fsynced (same filesystem as DIR). Unmounts on\n"
-    "SIGTERM/SIGINT/SIGHUP and when its parent dies.\n";
+    "SIGTERM/SIGINT/SIGHUP and when its parent dies (not with --detached: started\n"
+    "on a host over ssh, its parent is a shell that exits at once).\n";
 
 int nemesis_fsd_main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"backing", required_argument, NULL, 'b'},
                                              {"stash", required_argument, NULL, 's'},
                                              {"control", required_argument, NULL, 'c'},
+                                             {"detached", no_argument, NULL, 'd'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *backing = NULL, *stash = NULL, *control = NULL;
+    bool detached = false;
     int c;
     optind = 1;
     opterr = 0;
@@ -431,6 +434,9 @@ int nemesis_fsd_main(int argc, char **argv)
             break;
         case 'c':
             control = optarg;
+            break;
+        case 'd':
+            detached = true;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -447,10 +453,14 @@ int nemesis_fsd_main(int argc, char **argv)
         return 3;
     }
     const char *mnt = argv[optind];
-    /* Die with the harness: SIGTERM unmounts (fuse_set_signal_handlers). */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() == 1)
-        return 3;
+    /* Die with the harness: SIGTERM unmounts (fuse_set_signal_handlers). On a host
+     * (--detached) the parent is the ssh session's shell, gone at once: the run stops it, and
+     * `faultline clean --hosts` after a killed harness. */
+    if (!detached) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() == 1)
+            return 3;
+    }
     static struct fsd d;
     char err[FL_ERRMSG_SIZE];
     pthread_mutex_init(&d.lock, NULL);

@@ -1,6 +1,6 @@
 /* fsd.h - `faultline fs`: the FUSE filesystem of the disk faults, one process per node.
  *
- *   faultline fs --backing DIR --stash DIR --control SOCKET MOUNTPOINT
+ *   faultline fs [--detached] --backing DIR --stash DIR --control SOCKET MOUNTPOINT
  *
  * Mounts MOUNTPOINT as a pass-through of DIR (libfuse3, high-level API, no
  * kernel attribute or entry caching, write-through) whose unsynced state is
@@ -21,7 +21,9 @@
  *
  * The process dies with its parent (PR_SET_PDEATHSIG SIGTERM) and unmounts on
  * SIGTERM, SIGINT and SIGHUP, so a killed harness leaves no working mount and
- * never a hung one (`faultline clean` detaches what a SIGKILLed daemon left). */
+ * never a hung one (`faultline clean` detaches what a SIGKILLed daemon left). With --detached
+ * (on a host, started over ssh: its parent shell exits at once) it does not die with its
+ * parent; the run stops it, `faultline clean --hosts` after a killed harness. */
 #ifndef NEMESIS_FSD_H
 #define NEMESIS_FSD_H
 

@@ -533,7 +533,7 @@ pid_t nemesis_remote_master_pid(const struct nemesis_remote *r, unsigned i)
 int nemesis_remote_close(struct nemesis_remote *r, char *errmsg)
 {
     char *cmds[NEMESIS_MAX_NODES] = {0};
-    char bufs[NEMESIS_MAX_NODES][4096];
+    char bufs[NEMESIS_MAX_NODES][4600];
     int first = 0;
     for (unsigned i = 0; i < r->n; i++) {
         struct nemesis_remote_host *h = &r->hosts[i];
@@ -550,8 +550,13 @@ int nemesis_remote_close(struct nemesis_remote *r, char *errmsg)
             "nft delete table ip faultline_%s 2>/dev/null; ",
             r->run, r->run);
         put_kill_marked(r, i, bufs[i], sizeof bufs[i], m1, m2);
-        put(bufs[i], sizeof bufs[i], "rm -rf ");
+        /* A disk-fault filesystem whose daemon was just killed: detached, so rm does not go
+         * through it (or stop at it). */
+        put(bufs[i], sizeof bufs[i], "d=");
         nemesis_remote_quote(r, i, NEMESIS_REMOTE_DIR, bufs[i], sizeof bufs[i]);
+        put(bufs[i], sizeof bufs[i],
+            "; for mp in $(awk -v w=\"$d/\" 'index($2, w) == 1 {print $2}' /proc/mounts); do "
+            "fusermount3 -uz \"$mp\" 2>/dev/null || umount -l \"$mp\"; done; rm -rf \"$d\"");
         cmds[i] = bufs[i];
     }
     first = exec_all(r, cmds, NULL, errmsg);
@@ -749,6 +754,23 @@ int nemesis_remote_signal(struct nemesis_remote *r, unsigned i, pid_t pid, int s
     if (rv != 0)
         return fl_errorf(errmsg, rv < 0 ? rv : FL_EUSAGE, "%s", msg);
     return 0;
+}
+
+int nemesis_remote_kill_set(struct nemesis_remote *r, const pid_t *pids, uint32_t hosts,
+                            char *errmsg)
+{
+    char *cmds[NEMESIS_MAX_NODES] = {0};
+    char bufs[NEMESIS_MAX_NODES][300];
+    for (unsigned i = 0; i < r->n; i++) {
+        if (!(hosts & (1u << i)) || pids[i] <= 0)
+            continue;
+        snprintf(bufs[i], sizeof bufs[i],
+                 GONE_FN "kill -KILL -- -%d 2>/dev/null || exit 0; "
+                         "for k in $(seq 50); do gone %d && exit 0; sleep 0.02; done; exit 0",
+                 (int)pids[i], (int)pids[i]);
+        cmds[i] = bufs[i];
+    }
+    return exec_all(r, cmds, NULL, errmsg);
 }
 
 int nemesis_remote_gone(struct nemesis_remote *r, unsigned i, pid_t pid, char *errmsg)

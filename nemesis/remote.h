@@ -132,6 +132,12 @@ int nemesis_remote_start(struct nemesis_remote *r, unsigned i, const char *const
  * gone. Returns 0, -ESRCH when nothing was signalled, or a negative code. */
 int nemesis_remote_signal(struct nemesis_remote *r, unsigned i, pid_t pid, int sig, char *errmsg);
 
+/* SIGKILL to process group pids[i] on every host i of the bit set `hosts`, all at once (a
+ * power loss of several hosts: one round trip, not one per host), each waiting (up to 1 s)
+ * until its leader is gone. A group already gone is not an error. */
+int nemesis_remote_kill_set(struct nemesis_remote *r, const pid_t *pids, uint32_t hosts,
+                            char *errmsg);
+
 /* 1 when process pid on host i is gone (or a zombie), 0 when it runs, < 0 on error. */
 int nemesis_remote_gone(struct nemesis_remote *r, unsigned i, pid_t pid, char *errmsg);
 

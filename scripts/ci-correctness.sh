@@ -4,6 +4,7 @@
 #
 #   scripts/ci-correctness.sh [--quick] [--junit FILE] [--jobs N] [--budget S]
 #                             [--out DIR] [--faultline PATH] [--node-bin PATH]
+#                             [--only REGEX]
 #
 # Matrix (each entry one `faultline compare` run of a shipped scenario with a
 # shortened time line: --warmup 2 --heal 3, the fault phase below; in this
@@ -46,10 +47,14 @@
 #   lab-<impl>-<family>  the same scenarios with the nodes on three hosts of the SSH lab
 #                  (scripts/ssh-lab.sh up 3; `faultline run --hosts`, the harness in the lab's
 #                  control namespace, --nodes 3), reference (partition, pause, kill, loss,
-#                  clock, delay) and etcd (partition, pause, kill, loss, delay), 15 s of faults: valid as in
-#                  namespaces, and nothing left on any host afterwards (no process carrying
-#                  the run marker, no faultline nft table, no run folder). The lab has fixed
-#                  namespace names: these entries take /run/fl-ssh-lab.lock one at a time.
+#                  clock, delay, disk: scenarios/disk-lose-unsynced.json through `faultline fs`
+#                  on each host) and etcd (partition, pause, kill, loss, delay, disk), 15 s of
+#                  faults: valid as in namespaces, and nothing left on any host afterwards (no
+#                  process carrying the run marker, no faultline nft table, no run folder, no
+#                  mount). Each run makes a lab of its own (namespaces flci<pid>-*, ssh-lab.sh
+#                  --name), so lab entries run beside the others, --jobs at a time.
+# --only REGEX keeps the entries whose name matches the extended regular expression
+# (e.g. --only '^lab-' for the SSH lab's).
 # --quick runs a smaller matrix (partition, kill, sequential reads, ack-before-fsync,
 # no-dedup, stale-read, txn-early-reads, sequential-unordered, etcd, ack-before-fsync
 # under the disk faults, the lab's reference and etcd partitions) with 10 s fault
@@ -64,7 +69,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-quick=0 junit="" jobs=2 budget=1200 out="" fl="${FAULTLINE:-}" node_bin=""
+quick=0 junit="" jobs=2 budget=1200 out="" fl="${FAULTLINE:-}" node_bin="" only=""
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while (($#)); do
     case $1 in
@@ -75,6 +80,7 @@ while (($#)); do
     --out) out=${2:?--out needs a folder}; shift ;;
     --faultline) fl=${2:?--faultline needs a path}; shift ;;
     --node-bin) node_bin=${2:?--node-bin needs a path}; shift ;;
+    --only) only=${2:?--only needs a regular expression}; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "ci-correctness: unknown option \"$1\" (see --help)" >&2; exit 3 ;;
     esac
@@ -190,11 +196,13 @@ else
         "lab-ref-clock|clock-skew|lab:reference|valid|$ref_s|1"
         # Delay with 10% reordering: a faultline-delayer on each lab host.
         "lab-ref-delay|delay|lab:reference|valid|$ref_s|1"
+        "lab-ref-disk|disk-lose-unsynced|lab:reference|valid|$ref_s|1"
         "lab-etcd-partition|etcd-partition|lab:etcd|valid|$ref_s|1"
         "lab-etcd-pause|pause|lab:etcd|valid|$ref_s|1"
         "lab-etcd-kill|kill|lab:etcd|valid|$ref_s|1"
         "lab-etcd-loss|loss|lab:etcd|valid|$ref_s|1"
         "lab-etcd-delay|delay|lab:etcd|valid|$ref_s|1"
+        "lab-etcd-disk|disk-lose-unsynced|lab:etcd|valid|$ref_s|1"
     )
     for f in scenarios/bug-*.json; do
         b=$(basename "$f" .json)
@@ -208,28 +216,31 @@ else
     done
 fi
 
-# One run of a lab entry: the SSH lab up (3 hosts), `faultline run --hosts` from its control
-# namespace, a check that nothing is left on the hosts, the lab down; one lab at a time.
-# Writes "seeds: X" (V, I, U, or E with the reason on stderr) to $6 like compare does.
+# One run of a lab entry: an SSH lab of its own up (3 hosts, namespaces flci<pid>-*),
+# `faultline run --hosts` from its control namespace, a check that nothing is left on the
+# hosts, the lab down. Writes "seeds: X" (V, I, U, or E with the reason on stderr) to $6 like
+# compare does.
 lab_run() {
     local sc=$1 impl=$2 secs=$3 heal=$4 seed=$5 outf=$6 errf=$7 dir=$8 limit=$9
-    local lk lab code v k e left=""
-    exec {lk}>/run/fl-ssh-lab.lock
-    flock -w 1800 "$lk" || { echo "the SSH lab stayed busy" >>"$errf"; echo "  seeds: E" >>"$outf"; return; }
+    local lab code v k e left="" name="flci$((BASHPID % 100000))"
+    local la
     lab=$(mktemp -d /tmp/fl-ci-lab.XXXXXX)
-    bash scripts/ssh-lab.sh down --dir "$lab/lab" >/dev/null 2>&1
-    if ! bash scripts/ssh-lab.sh up 3 --dir "$lab/lab" >>"$errf" 2>&1; then
+    la=(--dir "$lab/lab" --name "$name")
+    bash scripts/ssh-lab.sh down "${la[@]}" >/dev/null 2>&1
+    if ! bash scripts/ssh-lab.sh up 3 "${la[@]}" >>"$errf" 2>&1; then
         echo "ssh-lab.sh up 3 failed" >>"$errf"
         echo "  seeds: E" >>"$outf"
     else
-        timeout -k 30 "$limit" bash scripts/ssh-lab.sh exec --dir "$lab/lab" "$fl" run "$(scenario_file "$sc")" \
+        timeout -k 30 "$limit" bash scripts/ssh-lab.sh exec "${la[@]}" "$fl" run "$(scenario_file "$sc")" \
             --impl "$impl" --nodes 3 --seed "$seed" ${secs:+--time-limit "$secs"} --warmup 2 --heal "$heal" \
             --no-capture --hosts "$lab/lab/hosts.json" --out "$dir" "${node_args[@]}" >>"$outf" 2>>"$errf"
         code=$?
         case $code in 0) v=V ;; 1) v=I ;; 2) v=U ;; 124 | 137) v=U ;; *) v=E; echo "faultline run exit $code" >>"$errf" ;; esac
         for k in 1 2 3; do
-            ip netns exec "fl-lab-h$k" nft list tables 2>/dev/null | grep -q faultline && left+=" h$k:nft-table"
+            ip netns exec "$name-h$k" nft list tables 2>/dev/null | grep -q faultline && left+=" h$k:nft-table"
             [[ -z $(ls -A "$lab/lab/h$k/work" 2>/dev/null) ]] || left+=" h$k:folder"
+            grep -qF "$lab/lab/h$k/work/" "/proc/$(cat "$lab/lab/h$k/sshd.pid" 2>/dev/null)/mounts" 2>/dev/null &&
+                left+=" h$k:mount"
         done
         for e in /proc/[0-9]*/environ; do
             grep -qszF "FAULTLINE_WORKDIR=$lab/lab/" "$e" && left+=" process:${e//[^0-9]/}"
@@ -240,9 +251,8 @@ lab_run() {
         fi
         echo "  seeds: $v" >>"$outf"
     fi
-    bash scripts/ssh-lab.sh down --dir "$lab/lab" >/dev/null 2>&1
+    bash scripts/ssh-lab.sh down "${la[@]}" >/dev/null 2>&1
     rm -rf "$lab"
-    exec {lk}>&-
 }
 
 # Runs one entry; writes $out/.state/NAME: status|verdicts|seconds|message.
@@ -343,6 +353,14 @@ stop_all() {
 }
 trap stop_all INT TERM
 
+if [[ -n $only ]]; then
+    kept=()
+    for entry in "${matrix[@]}"; do
+        [[ ${entry%%|*} =~ $only ]] && kept+=("$entry")
+    done
+    ((${#kept[@]})) || { echo "ci-correctness: --only '$only' matches no entry" >&2; exit 3; }
+    matrix=("${kept[@]}")
+fi
 start=$SECONDS
 n=${#matrix[@]}
 echo "ci-correctness: $n entries, $jobs at a time, results in $out ($( ((quick)) && echo quick || echo full) matrix)"

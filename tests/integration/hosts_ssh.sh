@@ -18,6 +18,10 @@
 #   6. reorder and duplication on the hosts: a faultline-delayer per host held packets (its
 #      counters, reported at the heal), duplicates from the sender's table, valid, nothing
 #      left (no delayer, no table, no iptables chain).
+#   8. disk faults on the hosts: each node's data directory a `faultline fs` mount on its host
+#      (dry run says so), power losses through it (valid), the daemons' logs fetched, nothing
+#      mounted afterwards; a harness killed mid-run leaves daemons and mounts, which
+#      `faultline clean --hosts` removes.
 #
 #   hosts_ssh.sh FAULTLINE FAULTLINE_NODE SOURCE_DIR
 # Exit 77 (skipped) without root, sshd, nft or python3.
@@ -60,6 +64,9 @@ nothing_left() {
     [[ -z $left ]] || fail "$what: h$k keeps nft table(s): $left"
     left=$(ls -A "$lab/h$k/work")
     [[ -z $left ]] || fail "$what: h$k keeps $left in its workdir"
+    # The host's mounts (its sshd's mount namespace): no disk-fault filesystem left.
+    left=$(grep -F "$lab/h$k/work/" "/proc/$(cat "$lab/h$k/sshd.pid")/mounts" || true)
+    [[ -z $left ]] || fail "$what: h$k keeps a mount: $left"
   done
   for e in /proc/[0-9]*/environ; do
     if grep -qszF "FAULTLINE_WORKDIR=$lab/" "$e"; then
@@ -243,4 +250,46 @@ inlab "$fl" clean --hosts "$hosts" | tee "$tmp/clean.out"
 grep -q "^h1 (root@203.0.113.11): removed 1 processes, [0-9]* nft tables, 0 mounts, 1 folders" \
   "$tmp/clean.out" || fail "clean --hosts did not report what it removed on h1"
 nothing_left "after clean --hosts"
+
+# 8. Disk faults on the hosts.
+disk=$src/scenarios/disk-lose-unsynced.json
+"$fl" run "$disk" --nodes 3 --hosts "$hosts" --dry-run >"$tmp/dry-disk.out"
+grep -q "^h1 (root@203.0.113.11): .* setsid '$lab/h1/work/fl-d0d0d0/faultline-harness' 'fs' '--detached'" \
+  "$tmp/dry-disk.out" || fail "dry run: no disk-fault filesystem started on h1"
+grep -q "fs-ctl' '$lab/h1/work/fl-d0d0d0/disk/n1/ctl' 'lose'" "$tmp/dry-disk.out" ||
+  fail "dry run: no disk command"
+set +e
+inlab "$fl" run "$disk" --seed 1 --time-limit 8 --warmup 2 --heal 3 --no-capture --nodes 3 \
+  --hosts "$hosts" --out "$tmp/h-disk" >"$tmp/h-disk.out" 2>"$tmp/h-disk.err"
+rc=$?
+set -e
+cat "$tmp/h-disk.out"
+[[ $rc -eq 0 ]] || { tail -5 "$tmp/h-disk.err"; fail "disk-lose-unsynced on hosts: exit $rc"; }
+[[ $(faults "$tmp/h-disk.out") -ge 1 ]] || fail "disk-lose-unsynced on hosts: no fault applied"
+# Each loss answered by the node's daemon on its host, after the node was killed.
+grep -q 'nemesis: n3: {"ok":true,"files":' "$tmp/h-disk.err" || fail "no loss answered by n3's daemon"
+[[ -f $tmp/h-disk/nodes/fs-n2.log ]] || fail "the daemon log of n2 was not fetched"
+nothing_left "after disk-lose-unsynced"
+inlab "$fl" run "$disk" --seed 2 --time-limit 60 --warmup 1 --no-capture --nodes 3 \
+  --hosts "$hosts" --out "$tmp/h-dkilled" >/dev/null 2>"$tmp/h-dkilled.err" &
+hpid=$!
+for _ in $(seq 1 300); do
+  grep -q "cluster up" "$tmp/h-dkilled.err" 2>/dev/null && break
+  kill -0 $hpid 2>/dev/null || break
+  sleep 0.2
+done
+grep -q "cluster up" "$tmp/h-dkilled.err" || { cat "$tmp/h-dkilled.err"; fail "the disk run did not start"; }
+for p in $(ip netns pids fl-lab-ctl); do
+  case $(readlink "/proc/$p/exe" 2>/dev/null) in
+  "$fl" | "${fl%/*}/faultline-harness") kill -9 "$p" ;;
+  esac
+done
+wait $hpid 2>/dev/null || true
+"$fl" clean >/dev/null 2>&1 || true # the killed harness's local temp dir and ControlMasters
+grep -qF "$lab/h1/work/" "/proc/$(cat "$lab/h1/sshd.pid")/mounts" ||
+  fail "the killed disk run left no mount on h1 (the test would prove nothing)"
+inlab "$fl" clean --hosts "$hosts" | tee "$tmp/clean-disk.out"
+grep -q "^h1 (root@203.0.113.11): removed 2 processes, 0 nft tables, 1 mounts, 1 folders" \
+  "$tmp/clean-disk.out" || fail "clean --hosts did not remove the node, its daemon and mount on h1"
+nothing_left "after clean --hosts of a disk run"
 echo "hosts_ssh: ok"

@@ -510,10 +510,11 @@ Test(harness_scenario, txn_models_and_checker)
 
 /* Faults the hosts backend cannot do yet are refused when the scenario is read,
  * not at their first apply in the middle of a run (reorder was let through); the network
- * kinds it does (delay, reorder and duplicate through each host's delayer and tables) pass. */
+ * kinds it does (delay, reorder and duplicate through each host's delayer and tables) and
+ * the disk kinds and corrupt-tail pass. */
 Test(harness_scenario, faults_not_on_hosts_are_refused_up_front)
 {
-    const char *kinds[] = {"lose-unsynced", "corrupt-tail", "slow-isolate-leader"};
+    const char *kinds[] = {"slow-isolate-leader"};
     char text[256];
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
         snprintf(text, sizeof text, "{\"hosts\":\"hosts.json\",\"nemesis\":{\"kinds\":[\"%s\"]}}",
@@ -522,7 +523,10 @@ Test(harness_scenario, faults_not_on_hosts_are_refused_up_front)
     }
     struct harness_scenario s;
     char errmsg[FL_ERRMSG_SIZE];
-    const char *ok[] = {"isolate-one", "loss", "delay", "reorder", "duplicate"};
+    /* Disk faults through `faultline fs` on the host, corrupt-tail through `fs-ctl` there. */
+    const char *ok[] = {"isolate-one", "loss",       "delay",       "reorder",
+                        "duplicate",   "lose-unsynced", "torn-write", "fsync-error",
+                        "bitflip",     "truncate",   "corrupt-tail"};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         snprintf(text, sizeof text, "{\"hosts\":\"hosts.json\",\"nemesis\":{\"kinds\":[\"%s\"]}}",
                  ok[i]);

@@ -199,3 +199,51 @@ Test(nemesis_disk, truncate_cuts_the_newest_file)
     cr_assert_lt(strlen(buf), 10, "%s", what);
     cr_assert_eq(strncmp(buf, "0123456789", strlen(buf)), 0);
 }
+
+/* `faultline fs-ctl`, what a host runs for a disk on it (nemesis_disk_mount_remote): one
+ * command per call, the answer's "ok" as the exit status; damage of the backing directory. */
+static int ctl(char *a1, char *a2, char *a3, char *a4)
+{
+    char *argv[] = {"fs-ctl", a1, a2, a3, a4, NULL};
+    int argc = 1;
+    while (argv[argc] != NULL)
+        argc++;
+    return nemesis_disk_ctl_main(argc, argv);
+}
+
+Test(nemesis_disk, fs_ctl_commands_the_daemon_and_damages_a_stopped_disk)
+{
+    cr_assert_eq(ctl(d.ctl, "ping", NULL, NULL), 0);
+    cr_assert_eq(ctl("--wait", "200", d.ctl, "ping"), 0);
+    cr_assert_eq(ctl(d.ctl, "no-such-command", NULL, NULL), 1, "a refused command fails");
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/none", base);
+    cr_assert_eq(ctl("--wait", "50", missing, "ping"), 1, "no daemon: fails after the wait");
+    cr_assert_eq(ctl("--wait", "x", d.ctl, "ping"), 3);
+    cr_assert_eq(ctl("--damage", "melt", "1", d.backing), 3);
+    cr_assert_eq(ctl("--corrupt-tail", "-1", "1", mnt), 3);
+    /* An unsynced write is lost through fs-ctl as through nemesis_disk_command. */
+    put("a", "0123456789", true, true);
+    put("a", "abc", false, false);
+    cr_assert_eq(ctl(d.ctl, "lose", NULL, NULL), 0);
+    char buf[64];
+    cr_assert(get("a", buf, sizeof buf));
+    cr_assert_str_eq(buf, "0123456789");
+    cr_assert_eq(ctl("--damage", "cut", "5", d.backing), 0);
+    cr_assert(get("a", buf, sizeof buf));
+    cr_assert_lt(strlen(buf), 10);
+    /* corrupt-tail: the newest log segment loses 1..64 bytes (count 0 cuts). */
+    char dir[300], seg[320];
+    snprintf(dir, sizeof dir, "%s/log", d.backing);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    snprintf(seg, sizeof seg, "%s/seg-00000000000000000001.log", dir);
+    FILE *f = fopen(seg, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 100; i++)
+        fputc('x', f);
+    fclose(f);
+    cr_assert_eq(ctl("--corrupt-tail", "0", "7", d.backing), 0);
+    struct stat st;
+    cr_assert_eq(stat(seg, &st), 0);
+    cr_assert(st.st_size < 100 && st.st_size >= 36, "size %lld", (long long)st.st_size);
+}
