@@ -194,6 +194,8 @@ int nemesis_disk_command(const struct nemesis_disk *d, const char *cmd, char *re
         reply[strcspn(reply, "\n")] = '\0';
         if (rv < 0)
             return fl_errorf(errmsg, rv, "%s: %s: %s", d->remote->hosts[d->host].h.name, cmd, msg);
+        if (d->remote->dry != NULL) /* printed, not run: no answer */
+            return 0;
         if (rv != 0 || strncmp(reply, "{\"ok\":true", 10) != 0)
             return fl_errorf(errmsg, FL_EPARSE, "%s: %s: %s", d->remote->hosts[d->host].h.name,
                              cmd, reply[0] ? reply : msg);
