@@ -110,6 +110,13 @@ int nemesis_disk_mount_remote(struct nemesis_disk *d, struct nemesis_remote *r, 
     snprintf(d->stash, sizeof d->stash, NEMESIS_REMOTE_DIR "/disk/n%u/stash", node);
     snprintf(d->ctl, sizeof d->ctl, NEMESIS_REMOTE_DIR "/disk/n%u/ctl", node);
     const char *name = r->hosts[host].h.name;
+    struct sockaddr_un sa;
+    if (strlen(r->hosts[host].dir) + strlen(d->ctl) - strlen(NEMESIS_REMOTE_DIR) >=
+        sizeof sa.sun_path)
+        return fl_errorf(errmsg, FL_EUSAGE,
+                         "%s: workdir %s is too long for the disk-fault filesystem's control "
+                         "socket (a unix socket path: under %zu bytes)",
+                         name, r->hosts[host].h.workdir, sizeof sa.sun_path - 24);
     /* What the host needs, said before anything is started; the folders, etcd's private. */
     const char *dirs[] = {d->mnt, d->backing, d->stash, NULL};
     char cmd[2048];
