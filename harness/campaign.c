@@ -4,6 +4,7 @@
 #include "checker/report.h"
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/name.h"
 #include "common/fs.h"
 #include "harness/compare.h"
 #include "harness/index.h"
@@ -28,17 +29,6 @@
 #define CELL_SETUP_ERROR 101 /* could not start: fork, exec, log file */
 
 /* ==== The matrix ==== */
-
-static bool name_ok(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '.' || *s == '_' || *s == '-'))
-            return false;
-    return true;
-}
 
 static int get_str(const json_t *o, const char *key, const char *field, char *out, size_t cap,
                    bool required, char *errmsg)
@@ -94,7 +84,7 @@ static int runner_from_json(const json_t *o, size_t i, struct harness_campaign_r
 #define F(k) (snprintf(f, sizeof f, "runners[%zu].%s", i, k), f)
     if ((rv = get_str(o, "name", F("name"), r->name, sizeof r->name, false, errmsg)) != 0)
         return rv;
-    if (!name_ok(r->name))
+    if (!fl_name_ok(r->name, true))
         return fl_errorf(errmsg, FL_ESHAPE, "%s: expected [A-Za-z0-9._-]+", F("name"));
     if ((rv = get_str(o, "ssh", F("ssh"), r->ssh, sizeof r->ssh, true, errmsg)) != 0)
         return rv;
@@ -165,7 +155,7 @@ int harness_campaign_matrix_from_json(const json_t *root, struct harness_campaig
     }
     if ((rv = get_str(root, "name", "name", m->name, sizeof m->name, false, errmsg)) != 0)
         return rv;
-    if (!name_ok(m->name))
+    if (!fl_name_ok(m->name, true))
         return fl_errorf(errmsg, FL_ESHAPE, "name: expected [A-Za-z0-9._-]+");
 
     const json_t *a = json_object_get(root, "scenarios");

@@ -9,6 +9,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/name.h"
 
 /* ==== Lines ==== */
 
@@ -88,17 +89,6 @@ static int field_err(const struct parse *p, long k, const char *key, const char 
         return fl_errorf(p->errmsg, FL_ESHAPE, "%s line %u: hosts[%ld].%s: %s", p->path, line, k,
                          key, what);
     return fl_errorf(p->errmsg, FL_ESHAPE, "%s line %u: hosts[%ld]: %s", p->path, line, k, what);
-}
-
-static bool name_ok(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || *s == '-'))
-            return false;
-    return true;
 }
 
 /* A destination ssh takes as one word: [user@]host with no shell or option characters. */
@@ -184,7 +174,7 @@ static int host_from_json(const struct parse *p, const json_t *o, long k, struct
         (rv = get_str(p, o, k, "workdir", h->workdir, sizeof h->workdir, false)) != 0 ||
         (rv = get_str(p, o, k, "control", h->control, sizeof h->control, false)) != 0)
         return rv;
-    if (!name_ok(h->name))
+    if (!fl_name_ok(h->name, false))
         return field_err(p, k, "name", "expected letters, digits, '_' or '-'");
     if (!dest_ok(h->ssh))
         return field_err(p, k, "ssh", "expected [user@]host (no spaces, quotes or leading '-')");
