@@ -3,12 +3,10 @@
 #include "checker/check.h"
 #include "checker/minimize.h"
 #include "common/error.h"
+#include "support/test_support.h"
 
 #include <criterion/criterion.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct mini_run {
     struct checker_history h;
@@ -17,26 +15,20 @@ struct mini_run {
     const struct checker_model_ops *model;
 };
 
-/* Checks the EDN `text` and minimizes it (it must be invalid). */
-static void run(struct mini_run *r, const char *text, double timeout_s)
+/* Checks the EDN `text` (it must be invalid) and minimizes it without a
+ * budget, so the search ends 1-minimal. */
+static void run(struct mini_run *r, const char *text)
 {
-    char path[] = "/tmp/fltest-minimize-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    cr_assert(f);
-    fputs(text, f);
-    fclose(f);
+    const char *path = test_tmpfile(text, ".edn");
     char errmsg[FL_ERRMSG_SIZE] = "";
     struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
-    opt.limits.timeout_s = timeout_s;
     memset(r, 0, sizeof *r);
     cr_assert_eq(checker_check_file(path, &opt, &r->h, &r->res, &r->model, errmsg), 0, "%s",
                  errmsg);
-    unlink(path);
     cr_assert_eq(r->res.verdict, CHECKER_INVALID);
     cr_assert_eq(checker_check_minimize(&r->h, r->model, &opt, &r->res, &r->m, errmsg), 0, "%s",
                  errmsg);
+    cr_assert(r->m.complete, "no budget: the search ends");
 }
 
 static void done(struct mini_run *r)
@@ -74,8 +66,7 @@ Test(checker_minimize, stale_read_is_three_operations)
                        "{:process 2, :type :invoke, :f :read, :value nil}\n" /* 13 */
                        "{:process 2, :type :ok, :f :read, :value 2}\n";
     struct mini_run r;
-    run(&r, text, 0);
-    cr_assert(r.m.complete);
+    run(&r, text);
     cr_assert_eq(r.m.n_start, 7);
     cr_assert(r.m.n_ops >= 2 && r.m.n_ops <= 3, "%zu operations", r.m.n_ops);
     cr_assert(kept(&r, 11), "the stale read (line 11) is the anomaly");
@@ -97,8 +88,7 @@ Test(checker_minimize, unwritten_value_is_one_operation)
                        "{:process 2, :type :invoke, :f :read, :value nil}\n" /* 5 */
                        "{:process 2, :type :ok, :f :read, :value 9}\n";
     struct mini_run r;
-    run(&r, text, 0);
-    cr_assert(r.m.complete);
+    run(&r, text);
     cr_assert_eq(r.m.n_ops, 1);
     cr_assert(kept(&r, 5));
     done(&r);
@@ -120,8 +110,7 @@ Test(checker_minimize, only_the_invalid_key)
         "{:process 2, :type :invoke, :f :get, :key \"b\", :value nil}\n" /* 9 */
         "{:process 2, :type :ok, :f :get, :key \"b\", :value \"q\"}\n";
     struct mini_run r;
-    run(&r, text, 0);
-    cr_assert(r.m.complete);
+    run(&r, text);
     cr_assert_eq(r.m.n_start, 3);
     cr_assert(r.m.n_ops >= 2 && r.m.n_ops <= 3, "%zu operations", r.m.n_ops);
     cr_assert(kept(&r, 9));
