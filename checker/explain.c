@@ -79,8 +79,9 @@ json_t *checker_minimized_json(const struct checker_history *h, const struct che
             json_decref(ops);
             return NULL;
         }
-    return json_pack("{s:o, s:I, s:I, s:b, s:f, s:f}", "operations", ops, "from",
-                     (json_int_t)m->n_start, "candidates", (json_int_t)m->candidates, "minimal",
+    return json_pack("{s:o, s:I, s:I, s:I, s:b, s:b, s:f, s:f}", "operations", ops, "from",
+                     (json_int_t)m->n_start, "candidates", (json_int_t)m->candidates, "undecided",
+                     (json_int_t)m->undecided, "out_of_time", m->out_of_time, "minimal",
                      m->complete, "seconds", m->seconds, "budget_s", m->budget_s);
 }
 

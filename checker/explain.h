@@ -23,7 +23,8 @@ json_t *checker_explain_json(const struct checker_history *h, const struct check
  * and `desc` when not NULL. */
 json_t *checker_hop_json(const struct checker_history *h, size_t idx, const char *desc);
 /* Returns a new reference: a minimal counterexample as {"operations": [op...],
- * "from", "candidates", "minimal", "seconds", "budget_s"}. NULL on OOM. */
+ * "from", "candidates", "undecided", "out_of_time", "minimal", "seconds",
+ * "budget_s"}. NULL on OOM. */
 json_t *checker_minimized_json(const struct checker_history *h, const struct checker_minimized *m);
 
 #endif

@@ -197,6 +197,7 @@ int checker_minimize(const struct checker_history *h, const struct checker_model
     out->n_ops = n;
     out->candidates = mc.candidates;
     out->undecided = mc.undecided;
+    out->out_of_time = mc.out_of_time;
     out->complete = !mc.out_of_time && mc.undecided == 0;
     out->seconds = now_s() - t0;
     out->budget_s = timeout_s > 0 ? timeout_s : 0;

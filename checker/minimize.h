@@ -26,6 +26,7 @@ struct checker_minimized {
     size_t n_start;    /* operations the search started from (the invalid key's) */
     size_t candidates; /* candidate sets checked */
     size_t undecided;  /* candidates not decided within their share of the budget */
+    bool out_of_time;  /* the budget ran out before the search ended */
     bool complete;     /* false: the budget ran out or a candidate was undecided;
                         * a smaller set may exist */
     double seconds;    /* time the search took */

@@ -116,8 +116,9 @@ enum checker_verdict checker_report_verdict(const struct checker_report_input *i
  *    "unavailability": {"threshold_s", "total_s",
  *                       "windows": [{"start_s", "end_s", "duration_s", "open", "faults": [i]}]},
  *    "counterexample": {...} (only when linearizability found it invalid),
- *    "minimized": {"operations": [...], "from", "candidates", "minimal", "seconds",
- *                  "budget_s"} or {"not_computed": why} (only with the counterexample),
+ *    "minimized": {"operations": [...], "from", "candidates", "undecided", "out_of_time",
+ *                  "minimal", "seconds", "budget_s"} or {"not_computed": why}
+ *                 (only with the counterexample),
  *    "scenario": {...} (when given)}
  * Times are seconds from the start of the history (reals). */
 json_t *checker_report_json(const struct checker_report_input *in,

@@ -947,19 +947,19 @@ static int minimized_section(struct fl_buf *out, const struct checker_report_inp
                       "; leaving out any one of these makes the rest linearizable (%zu candidate "
                       "sets checked in %.2f s).",
                       m->candidates, m->seconds);
-    else if (m->budget_s > 0)
+    else if (m->out_of_time)
         fl_buf_printf(out,
-                      ". <b id=\"minimized-bound\">The search stopped at its time bound of %.0f s"
+                      ". <b id=\"minimized-bound\">The search stopped at its time bound of %g s"
                       "</b> after %zu candidate sets: this set is still not linearizable, but a "
                       "smaller one may exist (faultline report --minimize --timeout S on the "
                       "results folder gives it more time).",
                       m->budget_s, m->candidates);
     else
         fl_buf_printf(out,
-                      ". <b id=\"minimized-bound\">The search stopped early</b> (a candidate set "
-                      "could not be decided) after %zu candidate sets: this set is still not "
-                      "linearizable, but a smaller one may exist.",
-                      m->candidates);
+                      ". <b id=\"minimized-bound\">%zu of the %zu candidate sets could not be "
+                      "decided</b> within their share of the time bound (a tenth of %g s): this "
+                      "set is still not linearizable, but a smaller one may exist.",
+                      m->undecided, m->candidates, m->budget_s);
     if (cex_kept)
         fl_buf_puts(out, " The operation outlined in red is the one the check stopped at.");
     if (n < m->n_ops)

@@ -180,21 +180,18 @@ static int extra_checks(const struct checker_history *h, const struct checker_mo
     return 0;
 }
 
-static json_t *minimized_json(const struct checker_history *h, const struct checker_minimized *m)
-{
-    json_t *ops = json_array();
-    for (size_t i = 0; ops && i < m->n_ops; i++)
-        json_array_append_new(ops, checker_hop_json(h, m->ops[i], NULL));
-    return json_pack("{s:o*, s:I, s:I, s:b}", "operations", ops, "from", (json_int_t)m->n_start,
-                     "candidates", (json_int_t)m->candidates, "minimal", m->complete);
-}
-
 static void minimized_text(const struct checker_history *h, const struct checker_minimized *m)
 {
     printf("  minimized: %zu of the key's %zu operations are still not linearizable "
-           "(%zu candidates checked)%s:\n",
-           m->n_ops, m->n_start, m->candidates,
-           m->complete ? "" : "; the budget ran out, so this may not be minimal");
+           "(%zu candidates checked)",
+           m->n_ops, m->n_start, m->candidates);
+    if (m->out_of_time)
+        printf("; the budget ran out, so this may not be minimal");
+    else if (!m->complete)
+        printf("; %zu candidates were not decided within their share of the budget, so this "
+               "may not be minimal",
+               m->undecided);
+    printf(":\n");
     for (size_t i = 0; i < m->n_ops; i++) {
         const struct checker_hop *op = &h->ops[m->ops[i]];
         char *v = json_dumps(op->value, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -590,7 +587,7 @@ int harness_check_main(int argc, char **argv)
         if (json_out) {
             json_t *o = checker_explain_json(&h, &res);
             if (o && have_mini)
-                json_object_set_new(o, "minimized", minimized_json(&h, &mini));
+                json_object_set_new(o, "minimized", checker_minimized_json(&h, &mini));
             if (o) {
                 json_object_set_new(o, "model", mname ? json_string(mname) : json_null());
                 json_object_set_new(o, "linearizable",

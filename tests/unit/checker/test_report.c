@@ -365,6 +365,7 @@ Test(checker_report, invalid_history_draws_the_minimal_counterexample)
 
     /* A search that hit its bound says so and what it kept. */
     m.complete = false;
+    m.out_of_time = true;
     m.budget_s = 10;
     fl_buf_init(&b);
     cr_assert_eq(checker_report_html(&x.in, &x.a, &x.o, &b), 0);
@@ -372,6 +373,15 @@ Test(checker_report, invalid_history_draws_the_minimal_counterexample)
     cr_assert(strstr(html, "id=\"minimized-bound\">The search stopped at its time bound of 10 s"));
     cr_assert(strstr(html, "These 3 operations"));
     cr_assert_null(strstr(html, "leaving out any one of these"));
+    fl_buf_free(&b);
+    /* ... or that some candidates were not decided in their share. */
+    m.out_of_time = false;
+    m.undecided = 2;
+    fl_buf_init(&b);
+    cr_assert_eq(checker_report_html(&x.in, &x.a, &x.o, &b), 0);
+    html = fl_buf_cstr(&b);
+    cr_assert(strstr(html, "id=\"minimized-bound\">2 of the "));
+    cr_assert(strstr(html, "could not be decided</b> within their share of the time bound"));
     fl_buf_free(&b);
 
     /* Not asked for: a placeholder with the reason, nothing drawn. */
