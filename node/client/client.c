@@ -487,13 +487,18 @@ static int resolve(const char *addr, struct sockaddr_storage *ss)
     return FL_EUSAGE;
 }
 
+/* One read buffer per thread, shared by its clients: a read is decoded (the
+ * frame decoder copies what it keeps) before the loop reads again. A 64 KiB
+ * malloc and free per read cost a malloc_consolidate each (glibc merges its
+ * fast bins on every free of 64 KiB or more), seen in the bench's profile. */
+static _Thread_local char rbuf[65536];
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h;
     (void)suggested;
-    static const size_t n = 65536;
-    buf->base = fl_malloc(n);
-    buf->len = buf->base != NULL ? n : 0;
+    buf->base = rbuf;
+    buf->len = sizeof rbuf;
 }
 
 static void handle_frame(struct client *c, json_t *o);
@@ -503,7 +508,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     struct client__conn *k = s->data;
     struct client *c = k->c;
     if (nread < 0) {
-        fl_free(buf->base);
         if (c->conn == k) {
             snprintf(c->last_error, sizeof c->last_error, "read: %s", uv_strerror((int)nread));
             conn_drop(c, "connection lost");
@@ -524,7 +528,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         snprintf(c->last_error, sizeof c->last_error, "%s", err);
         conn_drop(c, "bad frame");
     }
-    fl_free(buf->base);
     deliver(c);
 }
 
