@@ -351,10 +351,17 @@ int fl_history_writer_write(struct fl_history_writer *w, const struct fl_event *
         json_decref(o);
         if (rc != 0 || fputc('\n', w->fp) == EOF)
             return fl_errorf(errmsg, -EIO, "%s: write failed", w->path);
-        if (fflush(w->fp) != 0)
+        if (!w->deferred && fflush(w->fp) != 0)
             return fl_errorf(errmsg, -errno, "%s: %s", w->path, strerror(errno));
     }
     w->count++;
+    return 0;
+}
+
+int fl_history_writer_flush(struct fl_history_writer *w, char *errmsg)
+{
+    if (w->fp != NULL && fflush(w->fp) != 0)
+        return fl_errorf(errmsg, -errno, "%s: %s", w->path, strerror(errno));
     return 0;
 }
 

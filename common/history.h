@@ -127,14 +127,18 @@ struct fl_history_writer {
     char *path; /* owned copy */
     enum fl_history_format format;
     uint64_t count;
+    bool deferred; /* JSONL lines flushed by fl_history_writer_flush, not per write */
 };
 
 /* Creates (truncates) `path` ("-" for stdout) to write JSONL or EDN. */
 int fl_history_writer_open(struct fl_history_writer *w, const char *path,
                            enum fl_history_format format, char *errmsg);
 /* Appends one event (borrowed). JSONL lines are flushed to the OS per call so
- * a crashed harness leaves every written line behind. */
+ * a crashed harness leaves every written line behind; with w->deferred set,
+ * the caller flushes instead (the run: once per loop iteration). */
 int fl_history_writer_write(struct fl_history_writer *w, const struct fl_event *ev, char *errmsg);
+/* Hands what was written so far to the OS. Returns 0 or a negative errno with errmsg. */
+int fl_history_writer_flush(struct fl_history_writer *w, char *errmsg);
 /* Finishes the file (closing bracket for EDN), fsyncs when it is a regular
  * file, closes it. Returns 0 or a negative errno with errmsg. */
 int fl_history_writer_close(struct fl_history_writer *w, char *errmsg);

@@ -71,6 +71,16 @@ int workload_history_record_json(struct workload_history *h, json_t *obj)
     return rv;
 }
 
+int workload_history_flush(struct workload_history *h)
+{
+    if (h->failed != 0)
+        return h->failed;
+    int rv = fl_history_writer_flush(&h->w, h->errmsg);
+    if (rv != 0)
+        h->failed = rv;
+    return rv;
+}
+
 int workload_history_close(struct workload_history *h, char *errmsg)
 {
     return fl_history_writer_close(&h->w, errmsg);

@@ -31,6 +31,10 @@ struct workload_history {
 
 int workload_history_open(struct workload_history *h, const char *path, uint64_t t0_ns,
                           char *errmsg);
+/* Hands the events recorded so far to the OS (with h->w.deferred, the run
+ * calls it once per loop iteration: one write for many events). Returns 0 or
+ * the first write error (kept in h->errmsg). */
+int workload_history_flush(struct workload_history *h);
 /* Appends one event: process (FL_PROCESS_NEMESIS for the nemesis), type, f,
  * key and value (borrowed, may be NULL), node, consistency and error (the
  * adapter's text of a fail/info, cut at 200 bytes; may be NULL). Returns 0 or the
