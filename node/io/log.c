@@ -364,6 +364,7 @@ static int unlink_seg(struct io_log *log, size_t i, char *errmsg)
     if (i == log->n_segs - 1 && log->fd >= 0) {
         close(log->fd);
         log->fd = -1;
+        log->gen++;
         log->wlen = 0;
         log->wbuf_off = 0;
         log->data_dirty = false;
@@ -736,6 +737,7 @@ static int ensure_active(struct io_log *log, uint64_t index, char *errmsg)
     memset(&log->segs[log->n_segs], 0, sizeof *log->segs);
     log->segs[log->n_segs++].first = index;
     log->fd = fd;
+    log->gen++;
     log->wbuf_off = 0;
     log->synced_off = 0;
     log->wlen = 0;
@@ -839,6 +841,69 @@ int io_log_sync(struct io_log *log, char *errmsg)
     return 0;
 }
 
+int io_log_sync_begin(struct io_log *log, struct io_log_sync_job *job, char *errmsg)
+{
+    job->fd = job->dirfd = -1;
+    job->rc = 0;
+    int rc = flush(log, errmsg);
+    if (rc < 0)
+        return rc;
+    job->off = log->wbuf_off;
+    job->gen = log->gen;
+    if (log->data_dirty && log->fd >= 0) {
+        job->fd = fcntl(log->fd, F_DUPFD_CLOEXEC, 0);
+        if (job->fd < 0) {
+            rc = -errno;
+            log->failed = rc;
+            return fl_errorf(errmsg, rc, "log %s: dup: %s", log->dir, fl_strerror(rc));
+        }
+        log->data_dirty = false;
+    }
+    if (log->dir_dirty) {
+        job->dirfd = fcntl(log->dirfd, F_DUPFD_CLOEXEC, 0);
+        if (job->dirfd < 0) {
+            rc = -errno;
+            log->failed = rc;
+            if (job->fd >= 0)
+                close(job->fd);
+            job->fd = -1;
+            return fl_errorf(errmsg, rc, "log %s: dup: %s", log->dir, fl_strerror(rc));
+        }
+        log->dir_dirty = false;
+    }
+    return 0;
+}
+
+void io_log_sync_run(struct io_log_sync_job *job)
+{
+    job->rc = 0;
+    if (job->fd >= 0 && fdatasync(job->fd) < 0)
+        job->rc = -errno;
+    if (job->rc == 0 && job->dirfd >= 0 && fsync(job->dirfd) < 0)
+        job->rc = -errno;
+}
+
+int io_log_sync_end(struct io_log *log, struct io_log_sync_job *job, char *errmsg)
+{
+    bool data = job->fd >= 0, dir = job->dirfd >= 0;
+    if (data)
+        close(job->fd);
+    if (dir)
+        close(job->dirfd);
+    job->fd = job->dirfd = -1;
+    if (job->rc < 0) {
+        log->failed = job->rc;
+        return fl_errorf(errmsg, job->rc, "log %s: %s: %s", log->dir,
+                         data ? "fdatasync" : "fsync of the directory", fl_strerror(job->rc));
+    }
+    log->stats.syncs += data;
+    log->stats.dir_syncs += dir;
+    /* Only the same file at the same size or longer is durable up to off. */
+    if (job->gen == log->gen && job->off > log->synced_off && job->off <= log->wbuf_off)
+        log->synced_off = job->off;
+    return 0;
+}
+
 /* ==== Truncation and loading ==== */
 
 int io_log_truncate(struct io_log *log, uint64_t from, char *errmsg)
@@ -876,6 +941,7 @@ int io_log_truncate(struct io_log *log, uint64_t from, char *errmsg)
             log->wbuf_off = s->size;
             log->synced_off = s->size;
             log->data_dirty = false;
+            log->gen++;
         }
         uint64_t k = from - s->first;
         if (k < s->n) {
@@ -890,6 +956,7 @@ int io_log_truncate(struct io_log *log, uint64_t from, char *errmsg)
             if (rc < 0)
                 return rc;
             log->data_dirty = false;
+            log->gen++;
             s->n = k;
             s->size = size;
             log->wbuf_off = size;
@@ -1162,6 +1229,7 @@ uint64_t io_log_drop_unsynced(struct io_log *log)
         dropped += log->wbuf_off - log->synced_off;
         if (ftruncate(log->fd, (off_t)log->synced_off) == 0)
             log->wbuf_off = log->synced_off;
+        log->gen++;
     }
     log->data_dirty = false;
     return dropped;

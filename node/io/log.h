@@ -97,6 +97,7 @@ struct io_log {
     bool data_dirty;   /* written to the active segment but not yet fdatasynced */
     bool dir_dirty;    /* segment files created since the last directory fsync */
     uint64_t synced_off; /* bytes of the active segment known to be durable */
+    uint64_t gen;        /* changes whenever the active segment's file or size is replaced */
     int failed;        /* first write-path I/O error; nonzero refuses writes */
     struct io_log_stats stats;
 };
@@ -146,6 +147,22 @@ int io_log_append(struct io_log *log, uint64_t index, const struct raft_entry *e
  * created since the last sync. Cheap when nothing is pending. Returns 0 or a
  * negative errno; after a failure the log refuses further writes. */
 int io_log_sync(struct io_log *log, char *errmsg);
+
+/* io_log_sync in three steps, so the fdatasync can run on another thread
+ * while the caller goes on appending (group commit off the event loop):
+ * begin (caller's thread) writes the buffer and takes duplicates of the
+ * descriptors to sync; run (any thread, touches nothing but the job) syncs
+ * them; end (caller's thread, exactly once per begun job) closes them and
+ * records the outcome. Everything appended before begin is durable once end
+ * returns 0; a failed job fails the log as io_log_sync does. */
+struct io_log_sync_job {
+    int fd, dirfd;     /* duplicates to fdatasync / fsync, -1: nothing to do */
+    uint64_t off, gen; /* the active segment's size at begin, and its generation */
+    int rc;            /* run's outcome: 0 or a negative errno */
+};
+int io_log_sync_begin(struct io_log *log, struct io_log_sync_job *job, char *errmsg);
+void io_log_sync_run(struct io_log_sync_job *job);
+int io_log_sync_end(struct io_log *log, struct io_log_sync_job *job, char *errmsg);
 /* Writes what io_log_append buffered to the active segment without a sync
  * (the ack-before-fsync planted bug: in the OS's cache, lost by a power loss
  * but not by a crash). Returns 0 or a negative code with errmsg. */

@@ -156,6 +156,14 @@ struct server {
     uint64_t p_index, p_term;
     struct raft_message *held_msgs;
     unsigned n_held_msgs, cap_held_msgs;
+    /* The sync in flight on the thread pool: what it makes durable (up to
+     * sync_index/sync_term) and the messages that wait for it. */
+    bool syncing;
+    uv_work_t sync_work;
+    struct io_log_sync_job sync_job;
+    uint64_t sync_index, sync_term;
+    struct raft_message *sync_msgs;
+    unsigned n_sync_msgs;
     /* Steps requested while an update is being carried out. */
     struct deferred_change deferred[16];
     unsigned n_deferred;
@@ -1043,8 +1051,9 @@ static bool needs_durability(const struct raft_message *m)
 
 static void send_or_hold(struct server *s, const struct raft_message *m)
 {
-    bool hold =
-        s->unsynced && needs_durability(m) && !(s->o.server_bugs & SERVER_BUG_ACK_BEFORE_FSYNC);
+    /* While a sync is in flight, what it covers is not durable yet either. */
+    bool hold = (s->unsynced || s->syncing) && needs_durability(m) &&
+                !(s->o.server_bugs & SERVER_BUG_ACK_BEFORE_FSYNC);
     if (!hold) {
         io_transport_send(&s->tr, m);
         return;
@@ -1155,15 +1164,73 @@ static void handle_update(struct server *s, struct raft_update *up)
         take_snapshot(s, up->snapshot_take);
 }
 
-/* Group commit: one fdatasync for everything written in this loop iteration,
- * then the messages that waited for it, then RAFT_PERSISTED. */
+/* Sends the messages `msgs` (n of them, owned) and frees them. */
+static void send_all(struct server *s, struct raft_message *msgs, unsigned n, bool send)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (send)
+            io_transport_send(&s->tr, &msgs[i]);
+        raft_message_release(&msgs[i]);
+    }
+    fl_free(msgs);
+}
+
+static void on_sync_work(uv_work_t *w)
+{
+    struct server *s = w->data;
+    io_log_sync_run(&s->sync_job); /* touches the job only: the loop goes on */
+}
+
+/* The sync is done: its messages go out, the core learns what is durable,
+ * and the next sync starts if anything was written meanwhile. */
+static void on_sync_done(uv_work_t *w, int status)
+{
+    struct server *s = w->data;
+    char err[FL_ERRMSG_SIZE];
+    (void)status; /* never cancelled */
+    s->syncing = false;
+    int rv = io_log_sync_end(&s->log, &s->sync_job, err);
+    struct raft_message *msgs = s->sync_msgs;
+    unsigned n = s->n_sync_msgs;
+    s->sync_msgs = NULL;
+    s->n_sync_msgs = 0;
+    bool live = rv == 0 && s->fatal == 0 && !s->stopping;
+    send_all(s, msgs, n, live);
+    if (rv != 0) {
+        fatal(s, "log sync: %s", err);
+        return;
+    }
+    if (!live)
+        return;
+    struct raft_event ev = {.type = RAFT_PERSISTED};
+    ev.persisted.index = s->sync_index;
+    ev.persisted.term = s->sync_term;
+    step(s, &ev, NULL);
+    /* Held during the sync with nothing written since it began: they only
+     * needed what it made durable. */
+    if (!s->unsynced && !s->syncing && s->n_held_msgs > 0) {
+        msgs = s->held_msgs;
+        n = s->n_held_msgs;
+        s->held_msgs = NULL;
+        s->n_held_msgs = s->cap_held_msgs = 0;
+        send_all(s, msgs, n, true);
+    }
+    if (s->unsynced)
+        arm_flush(s);
+}
+
+/* Group commit: one fdatasync for everything written since the last one
+ * began, on the thread pool, so the loop goes on reading requests and
+ * appending (and the leader replicating) while the disk syncs; then the
+ * messages that waited for it, then RAFT_PERSISTED (on_sync_done). At most
+ * one sync is in flight; what is written meanwhile goes into the next. */
 static void on_flush(uv_idle_t *h)
 {
     struct server *s = h->data;
     char err[FL_ERRMSG_SIZE];
     uv_idle_stop(h);
-    if (!s->unsynced || s->fatal != 0)
-        return;
+    if (!s->unsynced || s->fatal != 0 || s->syncing)
+        return; /* a sync in flight: on_sync_done starts the next one */
     /* Planted bug: entries count as durable once written to the OS; the
      * fdatasync comes later, every 100 ms (maintenance), so a power loss
      * (the disk faults' lose-unsynced, or the test hook) loses acks. */
@@ -1172,24 +1239,35 @@ static void on_flush(uv_idle_t *h)
             fatal(s, "log write: %s", err);
             return;
         }
-    } else if (io_log_sync(&s->log, err) != 0) {
+        s->unsynced = false;
+        unsigned n = s->n_held_msgs;
+        struct raft_message *msgs = s->held_msgs;
+        s->held_msgs = NULL;
+        s->n_held_msgs = s->cap_held_msgs = 0;
+        send_all(s, msgs, n, true);
+        struct raft_event ev = {.type = RAFT_PERSISTED};
+        ev.persisted.index = s->p_index;
+        ev.persisted.term = s->p_term;
+        step(s, &ev, NULL);
+        return;
+    }
+    if (io_log_sync_begin(&s->log, &s->sync_job, err) != 0) {
         fatal(s, "log sync: %s", err);
         return;
     }
     s->unsynced = false;
-    unsigned n = s->n_held_msgs;
-    struct raft_message *msgs = s->held_msgs;
+    s->syncing = true;
+    s->sync_index = s->p_index;
+    s->sync_term = s->p_term;
+    s->sync_msgs = s->held_msgs;
+    s->n_sync_msgs = s->n_held_msgs;
     s->held_msgs = NULL;
     s->n_held_msgs = s->cap_held_msgs = 0;
-    for (unsigned i = 0; i < n; i++) {
-        io_transport_send(&s->tr, &msgs[i]);
-        raft_message_release(&msgs[i]);
+    s->sync_work.data = s;
+    if (uv_queue_work(&s->loop, &s->sync_work, on_sync_work, on_sync_done) != 0) {
+        on_sync_work(&s->sync_work); /* no thread pool: sync here */
+        on_sync_done(&s->sync_work, 0);
     }
-    fl_free(msgs);
-    struct raft_event ev = {.type = RAFT_PERSISTED};
-    ev.persisted.index = s->p_index;
-    ev.persisted.term = s->p_term;
-    step(s, &ev, NULL);
 }
 
 static void run_deferred(struct server *s)
@@ -2346,6 +2424,7 @@ int server_run(const struct server_options *o, char *errmsg)
     for (unsigned i = 0; i < s->n_held_msgs; i++)
         raft_message_release(&s->held_msgs[i]);
     fl_free(s->held_msgs);
+    send_all(s, s->sync_msgs, s->n_sync_msgs, false); /* a job never ended */
 out_loop:
     uv_loop_close(&s->loop);
     raft_close(&s->raft);

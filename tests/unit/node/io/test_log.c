@@ -167,6 +167,43 @@ Test(io_log, one_fdatasync_per_sync_for_a_batch)
     io_log_close(&log);
 }
 
+/* A sync in three steps (the fdatasync on another thread): records appended
+ * between begin and end are not covered; a power loss (drop_unsynced) keeps
+ * exactly what begin covered; a truncation during the job keeps end from
+ * claiming bytes written after it. */
+Test(io_log, a_sync_job_covers_what_was_appended_before_it_began)
+{
+    struct io_log log;
+    struct io_log_options big = {.segment_bytes = 1 << 20, .max_entry_bytes = 4096};
+    cr_assert_eq(io_log_open(&log, dir, &big, NULL, err), 0, "%s", err);
+    append_range(&log, 1, 10, 0);
+    struct io_log_sync_job job;
+    cr_assert_eq(io_log_sync_begin(&log, &job, err), 0, "%s", err);
+    cr_assert(job.fd >= 0 && job.dirfd >= 0, "data and the new segment's entry to sync");
+    uint64_t covered = job.off;
+    append_range(&log, 11, 20, 0); /* while the job runs */
+    io_log_sync_run(&job);
+    cr_assert_eq(io_log_sync_end(&log, &job, err), 0, "%s", err);
+    cr_assert_eq(log.synced_off, covered);
+    cr_assert_eq(log.stats.syncs, 1);
+    cr_assert_eq(log.stats.dir_syncs, 1);
+    cr_assert_gt(io_log_drop_unsynced(&log), 0, "records 11-20 were not covered");
+    io_log_close(&log);
+    cr_assert_eq(io_log_open(&log, dir, &big, NULL, err), 0, "%s", err);
+    cr_assert_eq(io_log_last_index(&log), 10, "exactly what the job covered survives");
+    check_range(&log, 1, 10, 0);
+    /* A truncation while a job is in flight: end leaves synced_off alone. */
+    append_range(&log, 11, 20, 0);
+    cr_assert_eq(io_log_sync_begin(&log, &job, err), 0, "%s", err);
+    cr_assert_eq(io_log_truncate(&log, 15, err), 0, "%s", err);
+    uint64_t after_truncate = log.synced_off;
+    append_range(&log, 15, 30, 0); /* one segment: synced_off moves only by a sync */
+    io_log_sync_run(&job);
+    cr_assert_eq(io_log_sync_end(&log, &job, err), 0, "%s", err);
+    cr_assert_eq(log.synced_off, after_truncate, "bytes written after the truncation not claimed");
+    io_log_close(&log);
+}
+
 Test(io_log, unsynced_records_are_readable_before_sync)
 {
     struct io_log log;
