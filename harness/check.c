@@ -523,7 +523,12 @@ int harness_check_main(int argc, char **argv)
             }
             /* Sequential reads are checked for what they promise. */
             const char *rc_name = json_string_value(json_object_get(wl, "read_consistency"));
+            /* As a run checks it (harness_scenario_checks_sequential): the
+             * reference node's sessions; etcd's and clients' keep linearizability. */
+            const char *impl = json_string_value(
+                json_object_get(json_object_get(sc, "implementation"), "impl"));
             bool run_seq = !consistency_given && rc_name && strcmp(rc_name, "sequential") == 0 &&
+                           (impl == NULL || strcmp(impl, "reference") == 0) &&
                            (m == NULL || strcmp(m, "register") == 0 || strcmp(m, "kv") == 0);
             json_decref(sc);
             path = dir_history;

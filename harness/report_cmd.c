@@ -137,11 +137,9 @@ int harness_report_generate(const struct harness_report_request *req, enum check
     checker_report_options_default(&opt);
 
     bool want_lin = !sc || sc->checkers[HARNESS_CHECKER_LINEARIZABLE];
-    /* Sequential reads promise sequential consistency and session order, not
-     * linearizability: a run that asked for them is checked for that. */
-    bool want_seq = want_lin && sc && sc->workload.read_consistency == HARNESS_READ_SEQUENTIAL &&
-                    (sc->workload.model == HARNESS_MODEL_REGISTER ||
-                     sc->workload.model == HARNESS_MODEL_KV);
+    /* Sequential reads of the reference node promise sequential consistency
+     * and session order, not linearizability: such a run is checked for that. */
+    bool want_seq = want_lin && sc && harness_scenario_checks_sequential(sc);
     if (want_seq) {
         struct checker_check_options co = {
             .model = harness_model_name(sc->workload.model),

@@ -1104,9 +1104,7 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                                             .minimize_s = MINIMIZE_S};
         enum checker_verdict verdict;
         fprintf(stderr, "faultline run: checking %s%s\n", hist,
-                r->sc.workload.read_consistency == HARNESS_READ_SEQUENTIAL &&
-                        (r->sc.workload.model == HARNESS_MODEL_REGISTER ||
-                         r->sc.workload.model == HARNESS_MODEL_KV)
+                harness_scenario_checks_sequential(&r->sc)
                     ? " for sequential consistency (the scenario's reads are sequential)"
                     : "");
         if (harness_report_generate(&rq, &verdict, err) != 0) {

@@ -117,6 +117,13 @@ const char *harness_impl_name(enum harness_impl v)
 {
     return NAME_AT(impl_names, v);
 }
+bool harness_scenario_checks_sequential(const struct harness_scenario *s)
+{
+    return s->workload.read_consistency == HARNESS_READ_SEQUENTIAL &&
+           s->implementation.impl == HARNESS_IMPL_REFERENCE &&
+           (s->workload.model == HARNESS_MODEL_REGISTER || s->workload.model == HARNESS_MODEL_KV);
+}
+
 const char *harness_bug_name(enum harness_bug v)
 {
     return NAME_AT(bug_names, v);

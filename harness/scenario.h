@@ -237,6 +237,12 @@ struct harness_scenario {
 
 /* Names, for messages and JSON. Each returns a static string ("?" when out of range). */
 const char *harness_impl_name(enum harness_impl v);
+/* True when a run of `s` is checked for sequential consistency and session
+ * guarantees instead of linearizability: sequential reads on the reference
+ * node (register or kv). Other implementations' sequential reads (etcd's
+ * serializable reads, ZooKeeper's plain reads) promise no sessions, so their
+ * scenarios keep the linearizability check that shows staleness. */
+bool harness_scenario_checks_sequential(const struct harness_scenario *s);
 const char *harness_bug_name(enum harness_bug v); /* NULL for HARNESS_BUG_NONE */
 const char *harness_model_name(enum harness_model v);
 const char *harness_consistency_name(enum harness_consistency v);

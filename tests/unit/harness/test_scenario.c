@@ -533,3 +533,21 @@ Test(harness_scenario, faults_not_on_hosts_are_refused_up_front)
         cr_assert_eq(parse(text, &s, errmsg), 0, "%s: %s", ok[i], errmsg);
     }
 }
+
+/* Sequential reads are checked for sequential consistency on the reference
+ * node only; etcd's serializable and ZooKeeper's plain reads keep the
+ * linearizability check their scenarios document. */
+Test(harness_scenario, sequential_reads_of_the_reference_node_are_checked_for_sessions)
+{
+    struct harness_scenario s;
+    char errmsg[FL_ERRMSG_SIZE];
+    cr_assert_eq(harness_scenario_load(FL_SOURCE_DIR "/scenarios/sequential-reads.json", &s, errmsg),
+                 0, "%s", errmsg);
+    cr_assert(harness_scenario_checks_sequential(&s));
+    cr_assert_eq(harness_scenario_load(FL_SOURCE_DIR "/scenarios/etcd-serializable.json", &s, errmsg),
+                 0, "%s", errmsg);
+    cr_assert_not(harness_scenario_checks_sequential(&s));
+    cr_assert_eq(harness_scenario_load(FL_SOURCE_DIR "/scenarios/register.json", &s, errmsg), 0,
+                 "%s", errmsg);
+    cr_assert_not(harness_scenario_checks_sequential(&s), "linearizable reads");
+}
