@@ -5,6 +5,7 @@
 #include "checker/explain.h"
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/rng.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,15 +108,6 @@ struct map {
     size_t cap;
 };
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    return x ^ (x >> 33);
-}
-
 static int map_init(struct map *m, size_t n)
 {
     m->cap = 16;
@@ -138,7 +130,7 @@ static void map_free(struct map *m)
 /* The slot for key x (v == NONE when empty). */
 static size_t map_slot(const struct map *m, uint64_t x)
 {
-    size_t j = mix(x) & (m->cap - 1);
+    size_t j = fl_mix64(x) & (m->cap - 1);
     while (m->v[j] != NONE && m->k[j] != x)
         j = (j + 1) & (m->cap - 1);
     return j;
@@ -146,7 +138,7 @@ static size_t map_slot(const struct map *m, uint64_t x)
 
 static uint64_t kv_key(uint32_t key, int64_t value)
 {
-    return mix((uint64_t)value) ^ ((uint64_t)key * 0x9e3779b97f4a7c15ULL);
+    return fl_mix64((uint64_t)value) ^ ((uint64_t)key * 0x9e3779b97f4a7c15ULL);
 }
 
 /* ==== Describing operations ==== */
@@ -715,12 +707,12 @@ struct search {
 
 static uint64_t hpos(uint32_t p, uint32_t pos)
 {
-    return mix(((uint64_t)p << 32) ^ pos ^ 0x1234567ULL);
+    return fl_mix64(((uint64_t)p << 32) ^ pos ^ 0x1234567ULL);
 }
 
 static uint64_t hval(uint32_t k, uint64_t v)
 {
-    return mix(v * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)k << 1 | 1));
+    return fl_mix64(v * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)k << 1 | 1));
 }
 
 static int grow(void **p, size_t *cap, size_t need, size_t size, struct search *s)
@@ -1062,7 +1054,7 @@ static int cmp_wl(const void *a, const void *b, void *arg)
 /* The slot of key's writer of v in m (v == NONE: none yet). */
 static size_t writer_slot(const struct ctx *c, const struct map *m, uint32_t key, int64_t v)
 {
-    size_t j = mix(kv_key(key, v)) & (m->cap - 1);
+    size_t j = fl_mix64(kv_key(key, v)) & (m->cap - 1);
     while (m->v[j] != NONE) {
         const struct sop *x = &c->ops[m->v[j]];
         if (x->key == key && written(x) == v)
