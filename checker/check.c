@@ -92,31 +92,42 @@ int checker_check_minimize(const struct checker_history *h, const struct checker
     return rc;
 }
 
+/* Reads PATH within --max-memory and picks the model (--model, else detected).
+ * A history cut short by the memory bound is not an error: *why then points
+ * at the reason in errmsg, without the path the output line starts with. */
+static int load_for_check(const char *path, const struct checker_check_options *opt,
+                          struct checker_history *h, const struct checker_model_ops **model_used,
+                          const char **why, char *errmsg)
+{
+    *why = NULL;
+    int rc = checker_history_load_capped(h, path, opt->format, opt->max_rss, errmsg);
+    if (rc < 0 && !(rc == FL_EBUDGET && h->truncated))
+        return rc;
+    if (opt->model) {
+        *model_used = checker_model_find(opt->model);
+        if (!*model_used)
+            return fl_errorf(errmsg, FL_EUSAGE, "--model: unknown model \"%s\"", opt->model);
+    } else {
+        *model_used = checker_detect_model(h);
+    }
+    if (h->truncated) {
+        size_t plen = strlen(path);
+        *why = strncmp(errmsg, path, plen) == 0 && errmsg[plen] == ':' ? errmsg + plen + 2 : errmsg;
+    }
+    return 0;
+}
+
 int checker_check_file(const char *path, const struct checker_check_options *opt,
                        struct checker_history *h, struct checker_result *res,
                        const struct checker_model_ops **model_used, char *errmsg)
 {
     int rc;
+    const char *why;
     memset(res, 0, sizeof *res);
-    rc = checker_history_load_capped(h, path, opt->format, opt->max_rss, errmsg);
-    if (rc < 0 && !(rc == FL_EBUDGET && h->truncated))
+    if ((rc = load_for_check(path, opt, h, model_used, &why, errmsg)) < 0)
         return rc;
-    const struct checker_model_ops *model;
-    if (opt->model) {
-        model = checker_model_find(opt->model);
-        if (!model)
-            return fl_errorf(errmsg, FL_EUSAGE, "--model: unknown model \"%s\"", opt->model);
-    } else {
-        model = checker_detect_model(h);
-    }
-    *model_used = model;
-    if (h->truncated) {
-        /* "PATH: line N: ..." -> the reason without the path the output
-         * line already starts with. */
-        size_t plen = strlen(path);
-        const char *why = strncmp(errmsg, path, plen) == 0 && errmsg[plen] == ':'
-                              ? errmsg + plen + 2
-                              : errmsg;
+    const struct checker_model_ops *model = *model_used;
+    if (why) {
         res->verdict = CHECKER_UNKNOWN;
         res->refused = "while reading";
         snprintf(res->reason, sizeof res->reason, "%s", why);
@@ -159,24 +170,12 @@ int checker_check_file_seq(const char *path, const struct checker_check_options 
                            const struct checker_model_ops **model_used, char *errmsg)
 {
     int rc;
+    const char *why;
     memset(res, 0, sizeof *res);
-    rc = checker_history_load_capped(h, path, opt->format, opt->max_rss, errmsg);
-    if (rc < 0 && !(rc == FL_EBUDGET && h->truncated))
+    if ((rc = load_for_check(path, opt, h, model_used, &why, errmsg)) < 0)
         return rc;
-    const struct checker_model_ops *model;
-    if (opt->model) {
-        model = checker_model_find(opt->model);
-        if (!model)
-            return fl_errorf(errmsg, FL_EUSAGE, "--model: unknown model \"%s\"", opt->model);
-    } else {
-        model = checker_detect_model(h);
-    }
-    *model_used = model;
-    if (h->truncated) {
-        size_t plen = strlen(path);
-        const char *why = strncmp(errmsg, path, plen) == 0 && errmsg[plen] == ':'
-                              ? errmsg + plen + 2
-                              : errmsg;
+    const struct checker_model_ops *model = *model_used;
+    if (why) {
         res->verdict = CHECKER_UNKNOWN;
         res->procedure = "graph";
         snprintf(res->reason, sizeof res->reason, "%s", why);
