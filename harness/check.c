@@ -218,27 +218,15 @@ static int check_seq_file(const char *path, const struct checker_check_options *
     int code;
     int rc = checker_check_file_seq(path, opt, &h, &res, &model, errmsg);
     if (rc < 0) {
-        if (json_out) {
-            json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "file", path, "consistency",
-                                  "sequential", "verdict", "error", "error", errmsg);
-            if (o) {
-                json_dumpf(o, stdout, JSON_COMPACT);
-                fputc('\n', stdout);
-                json_decref(o);
-            }
-        }
-        fprintf(stderr, "faultline check: %s\n", errmsg);
+        harness_check_print_error(path, "sequential", errmsg, json_out);
         checker_history_free(&h);
         return EXIT_ERROR;
     }
     if (json_out) {
         json_t *o = checker_seq_result_json(&h, &res);
-        if (o) {
+        if (o)
             json_object_set_new(o, "model", json_string(model->name));
-            json_dumpf(o, stdout, JSON_COMPACT);
-            fputc('\n', stdout);
-            json_decref(o);
-        }
+        harness_check_print_json(o);
     } else {
         printf("%s: %s  model=%s consistency=sequential ops=%zu processes=%zu keys=%zu "
                "time=%.3fs procedure=%s",
@@ -269,6 +257,27 @@ static void merge_code(int *code, int r)
     if (r == EXIT_ERROR || (r == EXIT_INVALID && *code != EXIT_ERROR) ||
         (r == EXIT_UNKNOWN && *code == 0))
         *code = r;
+}
+
+void harness_check_print_json(json_t *o)
+{
+    if (!o)
+        return;
+    json_dumpf(o, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(o);
+}
+
+void harness_check_print_error(const char *path, const char *consistency, const char *errmsg,
+                               bool json)
+{
+    if (json) {
+        json_t *o = json_pack("{s:s, s:s, s:s}", "file", path, "verdict", "error", "error", errmsg);
+        if (o && consistency)
+            json_object_set_new(o, "consistency", json_string(consistency));
+        harness_check_print_json(o);
+    }
+    fprintf(stderr, "faultline check: %s\n", errmsg);
 }
 
 int harness_check_main(int argc, char **argv)
@@ -548,16 +557,7 @@ int harness_check_main(int argc, char **argv)
         bool model_named = opt.model != NULL; /* by --model or the run's scenario */
         opt.model = saved_model;
         if (rc < 0) {
-            if (json_out) {
-                json_t *o =
-                    json_pack("{s:s, s:s, s:s}", "file", path, "verdict", "error", "error", errmsg);
-                if (o) {
-                    json_dumpf(o, stdout, JSON_COMPACT);
-                    fputc('\n', stdout);
-                    json_decref(o);
-                }
-            }
-            fprintf(stderr, "faultline check: %s\n", errmsg);
+            harness_check_print_error(path, NULL, errmsg, json_out);
             code = EXIT_ERROR;
             checker_result_free(&res);
             checker_history_free(&h);
@@ -599,10 +599,8 @@ int harness_check_main(int argc, char **argv)
                                     json_string(checker_verdict_name(res.verdict)));
                 json_object_set_new(o, "verdict", json_string(checker_verdict_name(verdict)));
                 json_object_update(o, extra);
-                json_dumpf(o, stdout, JSON_COMPACT);
-                fputc('\n', stdout);
-                json_decref(o);
             }
+            harness_check_print_json(o);
         } else {
             char proc[96];
             printf("%s: %s  model=%s ops=%zu keys=%zu indeterminate=%zu time=%.3fs procedure=%s",

@@ -1,5 +1,6 @@
 /* check_txn.c - the transactional branch of `faultline check`: load, check, print. */
 #include "harness/check_txn.h"
+#include "harness/check.h"
 
 #include "checker/txn_explain.h"
 #include "common/error.h"
@@ -31,16 +32,7 @@ int harness_check_txn_file(const char *path, const struct harness_check_txn_opts
             fl_error_wrap(errmsg, rc, "%s", path);
     }
     if (rc < 0) {
-        if (o->json) {
-            json_t *j =
-                json_pack("{s:s, s:s, s:s}", "file", path, "verdict", "error", "error", errmsg);
-            if (j) {
-                json_dumpf(j, stdout, JSON_COMPACT);
-                fputc('\n', stdout);
-                json_decref(j);
-            }
-        }
-        fprintf(stderr, "faultline check: %s\n", errmsg);
+        harness_check_print_error(path, NULL, errmsg, o->json);
         checker_txn_result_free(&res);
         checker_txn_history_free(&h);
         return 3;
@@ -50,10 +42,8 @@ int harness_check_txn_file(const char *path, const struct harness_check_txn_opts
         if (j) {
             json_object_set_new(j, "file", json_string(path));
             json_object_set_new(j, "load_time", json_real(load_s));
-            json_dumpf(j, stdout, JSON_COMPACT);
-            fputc('\n', stdout);
-            json_decref(j);
         }
+        harness_check_print_json(j);
     } else {
         printf("%s: %s  model=%s consistency=%s txns=%zu (ok %zu, info %zu, fail %zu) keys=%zu "
                "edges=%zu load=%.3fs check=%.3fs",
