@@ -20,11 +20,14 @@ trap 'rm -rf "$tmp"' EXIT
 mkfifo "$tmp/h.jsonl"
 "$bin" check "$tmp/h.jsonl" >"$tmp/out" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-  [[ -r /proc/$pid/maps ]] && grep -q . /proc/$pid/maps 2>/dev/null && break
+# Read the maps once it is blocked opening the FIFO (past exec, the loader and
+# main's start), not after a guessed delay that a loaded machine can outrun.
+for _ in $(seq 600); do
+  [[ $(cat /proc/$pid/wchan 2>/dev/null) == wait_for_partner ]] && break
   sleep 0.05
 done
-sleep 0.2 # past exec and the loader, blocked in open() of the FIFO
+[[ $(cat /proc/$pid/wchan 2>/dev/null) == wait_for_partner ]] ||
+  fail "faultline check never blocked opening the FIFO (wchan: $(cat /proc/$pid/wchan 2>/dev/null))"
 cp /proc/$pid/maps "$tmp/maps" || fail "no /proc/$pid/maps"
 printf '%s\n' '{"process":0,"type":"invoke","f":"write","value":1}' \
   '{"process":0,"type":"ok","f":"write","value":1}' >"$tmp/h.jsonl"
