@@ -637,6 +637,60 @@ static const char *coll_name(char open)
     }
 }
 
+/* A set's elements in one canonical order, so that two sets are equal JSON
+ * arrays exactly when they hold the same elements, whatever order the text
+ * listed them in (Clojure prints a hash set in hash order: #{2 1} = #{1 2}).
+ * Integers first by value, then everything else by its compact JSON text
+ * with sorted object keys. A repeated element is an error, as in Clojure. */
+struct set_elem {
+    json_t *v;
+    char *text; /* NULL for an integer */
+};
+
+static int set_elem_cmp(const void *a, const void *b)
+{
+    const struct set_elem *x = a, *y = b;
+    if (!x->text || !y->text) {
+        if (x->text || y->text)
+            return x->text ? 1 : -1;
+        json_int_t i = json_integer_value(x->v), j = json_integer_value(y->v);
+        return (i > j) - (i < j);
+    }
+    return strcmp(x->text, y->text);
+}
+
+static int canonical_set(struct fl_edn_reader *rd, struct pos start, json_t *set, char *errmsg)
+{
+    size_t n = json_array_size(set);
+    if (n < 2)
+        return 0;
+    struct set_elem *e = fl_calloc(n, sizeof *e);
+    int rc = 0;
+    if (!e)
+        return oom(rd, errmsg);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        e[i].v = json_incref(json_array_get(set, i));
+        if (!json_is_integer(e[i].v) &&
+            !(e[i].text = json_dumps(e[i].v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)))
+            rc = oom(rd, errmsg);
+    }
+    if (rc == 0) {
+        qsort(e, n, sizeof *e, set_elem_cmp);
+        for (size_t i = 1; i < n && rc == 0; i++)
+            if (set_elem_cmp(&e[i - 1], &e[i]) == 0)
+                rc = err_at(start, errmsg, FL_EPARSE, "set has a duplicate element");
+        for (size_t i = 0; i < n && rc == 0; i++)
+            if (json_array_set(set, i, e[i].v) != 0)
+                rc = oom(rd, errmsg);
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_decref(e[i].v);
+        free(e[i].text); /* json_dumps allocates with jansson's allocator */
+    }
+    fl_free(e);
+    return rc;
+}
+
 /* Reads a collection at rd->p; `skip` bytes of opener ("[" is 1, "#{" is 2,
  * a record tag more). `open` is '(', '[', '{' or '#' for a set. */
 static int read_coll(struct fl_edn_reader *rd, char open, size_t skip, json_t **out, char *errmsg)
@@ -739,6 +793,8 @@ static int read_coll(struct fl_edn_reader *rd, char open, size_t skip, json_t **
         ktext = NULL;
     }
     rc = 0;
+    if (coll && open == '#' && (rc = canonical_set(rd, start, coll, errmsg)) < 0)
+        goto out;
     if (out) {
         *out = coll;
         coll = NULL;

@@ -4,8 +4,9 @@
  *   nil -> null, true/false -> booleans, integers -> integers (int64; overflow
  *   is an error), floats -> reals, strings and characters -> strings,
  *   keywords -> strings without the leading colon (":cas" -> "cas",
- *   ":a/b" -> "a/b"), symbols -> strings, vectors, lists and sets -> arrays,
- *   maps -> objects. A map key that is a string, keyword or symbol becomes
+ *   ":a/b" -> "a/b"), symbols -> strings, vectors, lists and sets -> arrays
+ *   (a set's elements in a canonical order, so equal sets give equal arrays;
+ *   a repeated element is an error), maps -> objects. A map key that is a string, keyword or symbol becomes
  *   that string; any other key becomes its source text with runs of
  *   whitespace and commas folded to one space ({[1 2] 3} -> {"[1 2]": 3}).
  *   Duplicate keys after conversion are an error.

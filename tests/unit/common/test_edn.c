@@ -131,6 +131,21 @@ Test(edn, collections_map_to_arrays_and_objects)
     same("[[:read :x nil] [:write :y 2]]", "[[\"read\",\"x\",null],[\"write\",\"y\",2]]");
 }
 
+/* Clojure prints a hash set in hash order: #{2 1} and #{1 2} are one value,
+ * and must read as one array or a register of sets is judged not
+ * linearizable when it is (case 0202). */
+Test(edn, sets_read_in_one_canonical_order)
+{
+    same("#{2 1 -3}", "[-3,1,2]");
+    same("#{1 2 -3}", "[-3,1,2]");
+    same("#{\"b\" :a 3 {:y 2 :x 1}}", "[3,\"a\",\"b\",{\"x\":1,\"y\":2}]");
+    same("#{{:x 1 :y 2} 3 :a \"b\"}", "[3,\"a\",\"b\",{\"x\":1,\"y\":2}]");
+    same("#{[2 1] #{4 3}}", "[[2,1],[3,4]]");
+    same("[2 1]", "[2,1]"); /* vectors and lists keep their order */
+    fails("#{1 2 1}", FL_EPARSE, "duplicate element");
+    fails("#{:a \"a\"}", FL_EPARSE, "duplicate element");
+}
+
 Test(edn, non_string_keys_are_their_text)
 {
     same("{1 :one}", "{\"1\":\"one\"}");
