@@ -499,7 +499,38 @@ int harness_check_main(int argc, char **argv)
             snprintf(dir_history, sizeof dir_history, "%s/history.jsonl", path);
             char sc_path[4096];
             snprintf(sc_path, sizeof sc_path, "%s/scenario.json", path);
-            json_t *sc = json_load_file(sc_path, 0, NULL);
+            /* No scenario.json: the model is detected. One that is there but
+             * cannot be read must not be: its model and read consistency
+             * decide what the history is checked for. */
+            json_t *sc = NULL;
+            struct stat sst;
+            if (stat(sc_path, &sst) == 0) {
+                json_error_t jerr;
+                sc = json_load_file(sc_path, JSON_REJECT_DUPLICATES, &jerr);
+                const char *bad = NULL;
+                enum checker_txn_workload tw;
+                json_t *wl0 = json_object_get(sc, "workload");
+                json_t *m0 = json_object_get(wl0, "model");
+                if (!sc)
+                    snprintf(errmsg, sizeof errmsg, "%s: line %d column %d: %s", sc_path,
+                             jerr.line, jerr.column, jerr.text);
+                else if (!json_is_object(sc))
+                    bad = "expected a JSON object at the top";
+                else if (wl0 && !json_is_object(wl0))
+                    bad = "workload: expected an object";
+                else if (m0 && (!json_is_string(m0) ||
+                                (checker_model_find(json_string_value(m0)) == NULL &&
+                                 checker_txn_workload_parse(json_string_value(m0), &tw) < 0)))
+                    bad = "workload.model: not a model faultline check knows";
+                if (bad)
+                    snprintf(errmsg, sizeof errmsg, "%s: %s", sc_path, bad);
+                if (!sc || bad) {
+                    harness_check_print_error(path, NULL, errmsg, json_out);
+                    json_decref(sc);
+                    code = EXIT_ERROR;
+                    continue;
+                }
+            }
             json_t *wl = json_object_get(sc, "workload");
             const char *m = json_string_value(json_object_get(wl, "model"));
             struct harness_check_txn_opts t = txn;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # checker_cases.sh FAULTLINE DIR - runs `faultline check` on every case in DIR.
-# Each case is NNNN-name.<ext> with NNNN-name.expect:
+# Each case is NNNN-name.<ext> (a file, or a results folder NNNN-name.d) with NNNN-name.expect:
 #   exit N            the expected exit code (0 valid, 1 invalid, 2 unknown, 3 error)
 #   args ...          extra arguments (optional)
 #   contains TEXT     a line of output (stdout+stderr) must contain TEXT (repeatable)
@@ -9,7 +9,7 @@ bin=$1 dir=$2
 fail=0 n=0
 for expect in "$dir"/*.expect; do
   base=${expect%.expect}
-  input=$(ls "$base".* | grep -v '\.expect$' | head -1)
+  input=$(ls -d "$base".* | grep -v '\.expect$' | head -1)
   want_exit=$(awk '$1=="exit"{print $2}' "$expect")
   args=$(sed -n 's/^args //p' "$expect")
   # shellcheck disable=SC2086
