@@ -17,8 +17,8 @@
 #define ARG_MAX  4096
 #define BIN_MAX  512
 
-static const char *const keys[] = {"client", "processes",  "files",       "hooks",
-                                   "events", "peer_port",  "client_port", NULL};
+static const char *const keys[] = {"client",    "processes",   "files",  "hooks", "events",
+                                   "peer_port", "client_port", "upload", NULL};
 
 bool harness_foreign_key(const char *key)
 {
@@ -270,6 +270,50 @@ static int parse_hooks(struct fctx *c, json_t *h)
     return 0;
 }
 
+/* options.upload: local files copied to each host's run folder (bin/BASENAME) when the nodes
+ * run on hosts; a binary or argument naming one of them gets the host's copy there. */
+static int parse_upload(struct fctx *c, json_t *up)
+{
+    if (!json_is_array(up) || json_array_size(up) == 0 ||
+        json_array_size(up) > HARNESS_FOREIGN_MAX_UPLOADS)
+        return fail(c, FL_ESHAPE, "upload", "expected 1 to %d paths of local files",
+                    HARNESS_FOREIGN_MAX_UPLOADS);
+    size_t i;
+    json_t *v;
+    json_array_foreach(up, i, v)
+    {
+        char f[32];
+        snprintf(f, sizeof f, "upload[%zu]", i);
+        int rc = text(c, v, f, BIN_MAX, false);
+        if (rc)
+            return rc;
+        const char *base = harness_foreign_upload_name(json_string_value(v));
+        if (base == NULL)
+            return fail(c, FL_ESHAPE, f,
+                        "\"%.64s\": expected a file path whose last part is [A-Za-z0-9._-]",
+                        json_string_value(v));
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(harness_foreign_upload_name(json_string_value(json_array_get(up, j))),
+                       base) == 0)
+                return fail(c, FL_ESHAPE, f, "\"%.64s\": a second file named %s (each lands in "
+                                             "the host's bin/ under its own name)",
+                            json_string_value(v), base);
+    }
+    return 0;
+}
+
+const char *harness_foreign_upload_name(const char *path)
+{
+    const char *slash = strrchr(path, '/'), *b = slash != NULL ? slash + 1 : path;
+    if (b[0] == '\0' || strcmp(b, ".") == 0 || strcmp(b, "..") == 0)
+        return NULL;
+    for (const char *s = b; *s != '\0'; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-'))
+            return NULL;
+    return b;
+}
+
 int harness_foreign_parse(json_t *opts, const char *name, bool client_impl, char *out,
                           size_t outlen, char *errmsg)
 {
@@ -357,13 +401,19 @@ int harness_foreign_parse(json_t *opts, const char *name, bool client_impl, char
             goto out;
         json_object_set(res, "events", v);
     }
+    if ((v = json_object_get(opts, "upload")) != NULL) {
+        if ((rc = parse_upload(c, v)))
+            goto out;
+        json_object_set(res, "upload", v);
+    }
     if (json_object_size(res) > 0) {
         char *t = json_dumps(res, JSON_COMPACT | JSON_SORT_KEYS);
         if (t == NULL)
             rc = fail(c, FL_ENOMEM, "files", "out of memory");
         else if (strlen(t) >= outlen)
             rc = fail(c, FL_ELIMIT, "files",
-                      "files, processes, hooks, events and client together exceed %zu bytes",
+                      "files, processes, hooks, events, upload and client together exceed %zu "
+                      "bytes",
                       outlen - 1);
         else
             memcpy(out, t, strlen(t) + 1);

@@ -1,7 +1,7 @@
 /* foreign.h - the options of foreign systems ("process" and "client" implementations).
  *
  * implementation.options.{client, processes, files, hooks, events,
- * peer_port, client_port} (workloads/PROCESS_PROTOCOL.md, CLIENT_PROTOCOL.md)
+ * peer_port, client_port, upload} (workloads/PROCESS_PROTOCOL.md, CLIENT_PROTOCOL.md)
  * are validated here and kept in the scenario as canonical JSON text (the
  * scenario struct holds no pointers). Template files are read at load, so
  * the text travels with the scenario (results/.../scenario.json replays the
@@ -15,11 +15,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HARNESS_FOREIGN_MAX        65536 /* bytes of the canonical JSON, with the NUL */
-#define HARNESS_FOREIGN_MAX_FILES  16
-#define HARNESS_FOREIGN_MAX_PROCS  4
-#define HARNESS_FOREIGN_MAX_EVENTS 16
-#define HARNESS_FOREIGN_FILE_MAX   32768 /* bytes of one template */
+#define HARNESS_FOREIGN_MAX         65536 /* bytes of the canonical JSON, with the NUL */
+#define HARNESS_FOREIGN_MAX_FILES   16
+#define HARNESS_FOREIGN_MAX_PROCS   4
+#define HARNESS_FOREIGN_MAX_EVENTS  16
+#define HARNESS_FOREIGN_FILE_MAX    32768 /* bytes of one template */
+#define HARNESS_FOREIGN_MAX_UPLOADS 16
 
 /* True when `key` of implementation.options belongs here. */
 bool harness_foreign_key(const char *key);
@@ -37,5 +38,9 @@ int harness_foreign_parse(json_t *opts, const char *name, bool client_impl, char
  * foreign keys). Returns 0 or an FL_E* code with errmsg. */
 int harness_foreign_check(json_t *opts, const char *name, unsigned n, bool client_impl,
                           char *errmsg);
+
+/* The name an options.upload path gets in a host's bin/ folder (its last part), or NULL when
+ * that part is empty, "." or "..", or not [A-Za-z0-9._-]. Borrowed from path. */
+const char *harness_foreign_upload_name(const char *path);
 
 #endif

@@ -6,8 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/error.h"
+#include "harness/foreign.h"
 #include "nemesis/registry.h"
+#include "workloads/render.h"
+#include "harness/nodelife.h"
 #include "harness/nodes.h"
 #include "nemesis/disk.h"
 
@@ -50,6 +54,9 @@ void harness_hosts_paths(struct harness_hosts *h, const struct harness_scenario 
     for (unsigned i = 0; i < cl->n; i++) {
         snprintf(h->data_dirs[i], sizeof h->data_dirs[i], "%s/n%u", NEMESIS_REMOTE_DIR, i + 1);
         cl->data_dir[i] = h->data_dirs[i];
+        snprintf(h->conf_dirs[i], sizeof h->conf_dirs[i], "%s/n%u.conf", NEMESIS_REMOTE_DIR,
+                 i + 1);
+        cl->conf_dir[i] = h->conf_dirs[i];
     }
     snprintf(h->node_bin, sizeof h->node_bin, "%s/faultline-node", NEMESIS_REMOTE_DIR);
     snprintf(h->secret, sizeof h->secret, "%s/cluster.key", NEMESIS_REMOTE_DIR);
@@ -76,6 +83,209 @@ int harness_hosts_open(struct harness_hosts *h, bool need_nft, const char *node_
         if (rv == 0 && clock)
             rv = nemesis_remote_clock(r, i, "+0", errmsg);
     }
+    return rv;
+}
+
+/* ==== Process and client implementations ==== */
+
+/* Replaces a string of array `a` equal to an upload path by the host's copy. */
+static int swap_uploads(json_t *a, json_t *up)
+{
+    size_t k, j;
+    json_t *v, *u;
+    json_array_foreach(a, k, v)
+    {
+        json_array_foreach(up, j, u)
+        {
+            const char *name = harness_foreign_upload_name(json_string_value(u));
+            if (!json_is_string(v) || name == NULL || !json_equal(v, u))
+                continue;
+            char path[64 + 256];
+            snprintf(path, sizeof path, NEMESIS_REMOTE_DIR "/bin/%s", name);
+            if (json_array_set_new(a, k, json_string(path)) != 0)
+                return -1;
+            break;
+        }
+    }
+    return 0;
+}
+
+json_t *harness_hosts_foreign_options(json_t *opts)
+{
+    json_t *o = json_deep_copy(opts);
+    json_t *up = json_object_get(o, "upload");
+    if (o == NULL || json_array_size(up) == 0)
+        return o;
+    /* The binaries as one-element arrays, so one rule swaps them all. */
+    int rc = 0;
+    json_t *procs = json_object_get(o, "processes"), *hooks = json_object_get(o, "hooks");
+    for (size_t p = 0; p <= json_array_size(procs) && rc == 0; p++) {
+        json_t *owner = p == 0 ? o : json_array_get(procs, p - 1);
+        json_t *bin = json_pack("[O]", json_object_get(owner, "binary"));
+        if (json_object_get(owner, "binary") != NULL && bin != NULL) {
+            rc = swap_uploads(bin, up);
+            json_object_set(owner, "binary", json_array_get(bin, 0));
+        }
+        json_decref(bin);
+        if (rc == 0)
+            rc = swap_uploads(json_object_get(owner, "args"), up);
+    }
+    static const char *const hk[] = {"setup", "start", "stop", "teardown"};
+    for (size_t k = 0; k < 4 && rc == 0; k++)
+        rc = swap_uploads(json_object_get(hooks, hk[k]), up);
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Appends s to b with every NEMESIS_REMOTE_DIR replaced by dir: a rendered file's {data},
+ * {conf} and {file:..} name the host's folders. */
+static void put_with_dir(struct fl_buf *b, const char *s, const char *dir)
+{
+    size_t dl = strlen(NEMESIS_REMOTE_DIR);
+    for (const char *at; (at = strstr(s, NEMESIS_REMOTE_DIR)) != NULL; s = at + dl) {
+        fl_buf_append(b, s, (size_t)(at - s));
+        fl_buf_puts(b, dir);
+    }
+    fl_buf_puts(b, s);
+}
+
+/* Renders options.files for node i and writes them into its host's nK.conf/. */
+static int put_files(struct harness_hosts *h, const struct workload_cluster *cl, unsigned i,
+                     char *errmsg)
+{
+    struct nemesis_remote *r = &h->remote;
+    json_t *files = json_object_get(cl->options, "files");
+    struct fl_buf text, host;
+    fl_buf_init(&text);
+    fl_buf_init(&host);
+    int rv = 0;
+    for (size_t k = 0; k < json_array_size(files) && rv == 0; k++) {
+        json_t *f = json_array_get(files, k);
+        const char *path = json_string_value(json_object_get(f, "path"));
+        const char *t = json_string_value(json_object_get(f, "text"));
+        if (path == NULL || t == NULL)
+            continue;
+        char what[64], msg[FL_ERRMSG_SIZE], dest[400], cmd[1200] = "";
+        snprintf(what, sizeof what, "files[%zu] (%.32s)", k, path);
+        fl_buf_reset(&text);
+        fl_buf_reset(&host);
+        if ((rv = workload_render(cl, (int)i, NULL, t, strlen(t), what, &text, 1u << 20, msg)) !=
+            0) {
+            fl_errorf(errmsg, rv, "%s", msg);
+            break;
+        }
+        put_with_dir(&host, fl_buf_cstr(&text), r->hosts[i].dir);
+        if (host.oom) {
+            rv = fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+            break;
+        }
+        /* path is relative, [A-Za-z0-9._-/] without ".." (foreign.c): its folders made here. */
+        snprintf(dest, sizeof dest, "%s/%s", cl->conf_dir[i], path);
+        char *slash = strrchr(dest, '/');
+        *slash = '\0';
+        strcat(cmd, "mkdir -p ");
+        nemesis_remote_quote(r, i, dest, cmd, sizeof cmd);
+        *slash = '/';
+        strcat(cmd, " && cat > ");
+        if (!nemesis_remote_quote(r, i, dest, cmd, sizeof cmd)) {
+            rv = fl_errorf(errmsg, FL_ELIMIT, "%s: %s: path too long", r->hosts[i].h.name, what);
+            break;
+        }
+        rv = nemesis_remote_exec(r, i, cmd, fl_buf_cstr(&host), host.len, NULL, 0, msg);
+        if (rv != 0)
+            rv = fl_errorf(errmsg, rv < 0 ? rv : FL_EUSAGE, "%s: n%u's %s: %s",
+                           r->hosts[i].h.name, i + 1, what, msg);
+    }
+    fl_buf_free(&text);
+    fl_buf_free(&host);
+    return rv;
+}
+
+int harness_hosts_foreign_setup(struct harness_hosts *h, const struct workload_cluster *cl,
+                                char *errmsg)
+{
+    struct nemesis_remote *r = &h->remote;
+    json_t *up = json_object_get(cl->options, "upload");
+    char msg[FL_ERRMSG_SIZE];
+    for (size_t k = 0; k < json_array_size(up) && r->dry == NULL; k++) {
+        const char *p = json_string_value(json_array_get(up, k));
+        if (p == NULL || access(p, R_OK) != 0)
+            return fl_errorf(errmsg, FL_EUSAGE,
+                             "implementation.options.upload[%zu]: %s: %s (a local file, copied "
+                             "to every host)",
+                             k, p ? p : "?", strerror(errno));
+    }
+    for (unsigned i = 0; i < r->n && i < cl->n; i++) {
+        char cmd[1200] = "mkdir -p ";
+        nemesis_remote_quote(r, i, NEMESIS_REMOTE_DIR "/bin", cmd, sizeof cmd);
+        strcat(cmd, " ");
+        nemesis_remote_quote(r, i, cl->data_dir[i], cmd, sizeof cmd);
+        strcat(cmd, " ");
+        nemesis_remote_quote(r, i, cl->conf_dir[i], cmd, sizeof cmd);
+        int rv = nemesis_remote_exec(r, i, cmd, NULL, 0, NULL, 0, msg);
+        if (rv != 0)
+            return fl_errorf(errmsg, rv < 0 ? rv : FL_EUSAGE, "%s: %s", r->hosts[i].h.name, msg);
+        for (size_t k = 0; k < json_array_size(up); k++) {
+            const char *p = json_string_value(json_array_get(up, k));
+            const char *name = harness_foreign_upload_name(p);
+            char dest[300];
+            snprintf(dest, sizeof dest, "bin/%s", name);
+            if ((rv = nemesis_remote_upload(r, i, p, dest, r->dry != NULL || access(p, X_OK) == 0,
+                                            msg)) != 0)
+                return fl_errorf(errmsg, rv, "%s: upload %s: %s", r->hosts[i].h.name, p, msg);
+        }
+        if ((rv = put_files(h, cl, i, errmsg)) != 0)
+            return rv;
+    }
+    return 0;
+}
+
+int harness_hosts_hook(struct harness_hosts *h, unsigned i, char *const *argv, bool background,
+                       unsigned timeout_ms, char *errmsg)
+{
+    struct nemesis_remote *r = &h->remote;
+    char data[32], log[32];
+    snprintf(data, sizeof data, NEMESIS_REMOTE_DIR "/n%u", i + 1);
+    snprintf(log, sizeof log, "n%u.log", i + 1);
+    if (background) {
+        /* A process of the run (its markers, its group): its exit status into the log. */
+        const char *av[40] = {"/bin/sh", "-c",
+                              "cd \"$1\" || exit 1; shift; \"$@\"; "
+                              "echo \"faultline: hook start: exit $?\"",
+                              "fl-hook-start", data};
+        size_t n = 5;
+        for (size_t k = 0; argv[k] != NULL && n < 39; k++)
+            av[n++] = argv[k];
+        av[n] = NULL;
+        pid_t pid;
+        return nemesis_remote_start(r, i, av, NULL, log, &pid, errmsg);
+    }
+    char *cmd = malloc(16384);
+    if (cmd == NULL)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    unsigned secs = (timeout_ms + 999) / 1000;
+    secs = secs > 55 ? 55 : secs < 1 ? 1 : secs;
+    snprintf(cmd, 16384, "cd ");
+    bool ok = nemesis_remote_quote(r, i, data, cmd, 16384);
+    size_t len = strlen(cmd);
+    snprintf(cmd + len, 16384 - len, " || exit 1; FAULTLINE_WORKDIR=");
+    ok = ok && nemesis_remote_quote(r, i, r->hosts[i].h.workdir, cmd, 16384);
+    len = strlen(cmd);
+    snprintf(cmd + len, 16384 - len, " FAULTLINE_RUN=%s timeout -k 1 %u", r->run, secs);
+    for (size_t k = 0; ok && argv[k] != NULL; k++)
+        ok = (strlen(cmd) + 2 < 16384 && strcat(cmd, " ")) &&
+             nemesis_remote_quote(r, i, argv[k], cmd, 16384);
+    char lp[48];
+    snprintf(lp, sizeof lp, NEMESIS_REMOTE_DIR "/%s", log);
+    ok = ok && strlen(cmd) + 4 < 16384 && strcat(cmd, " >>") &&
+         nemesis_remote_quote(r, i, lp, cmd, 16384);
+    ok = ok && strlen(cmd) + 20 < 16384 && strcat(cmd, " 2>&1 </dev/null");
+    int rv = ok ? nemesis_remote_exec(r, i, cmd, NULL, 0, NULL, 0, errmsg)
+                : fl_errorf(errmsg, FL_ELIMIT, "%s: hook command too long", r->hosts[i].h.name);
+    free(cmd);
     return rv;
 }
 
@@ -176,7 +386,7 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
 {
     struct harness_hosts *h = calloc(1, sizeof *h);
     char *buf = malloc(8192);
-    json_t *scj = harness_scenario_to_json(sc);
+    json_t *scj = harness_scenario_to_json(sc), *host_opts = NULL;
     int rv = 0;
     if (h == NULL || buf == NULL || scj == NULL) {
         rv = fl_errorf(errmsg, FL_ENOMEM, "out of memory");
@@ -207,6 +417,13 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
     cl.lose_unsynced = sc->nemesis.options.kill_lose_unfsynced;
     cl.options = json_object_get(json_object_get(scj, "implementation"), "options");
     harness_hosts_paths(h, sc, &cl);
+    bool foreign = harness_scenario_is_foreign(sc);
+    if (foreign && (host_opts = harness_hosts_foreign_options(cl.options)) == NULL) {
+        rv = fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (foreign)
+        cl.options = host_opts;
     bool clock = sc->nemesis.weights[HARNESS_FAULT_CLOCK_SKEW] ||
                  sc->nemesis.weights[HARNESS_FAULT_CLOCK_JUMP] ||
                  sc->nemesis.weights[HARNESS_FAULT_CLOCK_RATE];
@@ -230,6 +447,12 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
                  sc->nemesis.weights[HARNESS_FAULT_REORDER];
     if (delay && (rv = harness_hosts_upload_delayer(h, errmsg)) != 0)
         goto out;
+    if (foreign) {
+        fprintf(out, "# the system's folders, options.upload's files (bin/) and each node's "
+                     "rendered options.files:\n");
+        if ((rv = harness_hosts_foreign_setup(h, &cl, errmsg)) != 0)
+            goto out;
+    }
     struct nemesis_disk disks[NEMESIS_MAX_NODES];
     if (disk) {
         fprintf(out, "# disk faults: the disk-fault filesystem (faultline fs) over each node's "
@@ -257,6 +480,8 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
         if ((rv = nemesis_remote_start(&h->remote, i, (const char *const *)argv, envp, log, &pid,
                                        errmsg)) != 0)
             goto out;
+        if (foreign) /* as rendered; each runs on the host in nK/ (harness_hosts_hook) */
+            harness_nodelife_print_hooks(&cl, i, out);
     }
     fprintf(out, "# network faults: each host's own table, replaced in one transaction; e.g. "
                  "isolate-one n1:\n");
@@ -324,6 +549,7 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
     }
     rv = harness_hosts_finish(h, logs, errmsg);
 out:
+    json_decref(host_opts);
     json_decref(scj);
     free(buf);
     free(h);

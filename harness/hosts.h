@@ -20,6 +20,7 @@ struct harness_hosts {
     bool opened;
     bool registered; /* the run's leftover record (harness_hosts_register) exists */
     char data_dirs[NEMESIS_MAX_NODES][32]; /* NEMESIS_REMOTE_DIR "/nK" */
+    char conf_dirs[NEMESIS_MAX_NODES][40]; /* NEMESIS_REMOTE_DIR "/nK.conf" (process, client) */
     char node_bin[64];                     /* NEMESIS_REMOTE_DIR "/faultline-node" */
     char secret[64];                       /* NEMESIS_REMOTE_DIR "/cluster.key" */
 };
@@ -33,7 +34,7 @@ int harness_hosts_prepare(struct harness_hosts *h, const struct harness_scenario
                           const char *run, unsigned n, struct nemesis_topology *topo,
                           bool insecure_host_keys, FILE *dry, char *errmsg);
 
-/* Points the cluster's paths at the hosts' run folders: data dirs, the reference node's
+/* Points the cluster's paths at the hosts' run folders: data and config dirs, the reference node's
  * binary (uploaded by open) unless the scenario names one, the cluster key. */
 void harness_hosts_paths(struct harness_hosts *h, const struct harness_scenario *sc,
                          struct workload_cluster *cl);
@@ -49,6 +50,31 @@ int harness_hosts_open(struct harness_hosts *h, bool need_nft, const char *node_
 /* Uploads faultline-delayer (next to this executable) to every host: delay and reorder faults
  * start it there. Returns 0 or a negative code with errmsg. */
 int harness_hosts_upload_delayer(struct harness_hosts *h, char *errmsg);
+
+/* ==== Process and client implementations ==== */
+
+/* The implementation options `opts` (borrowed) as the hosts run them: a new reference, a copy
+ * in which every binary and argument (args, processes[].binary/args, hooks) equal to a path of
+ * options.upload names the host's copy, NEMESIS_REMOTE_DIR "/bin/NAME". NULL when out of
+ * memory. */
+json_t *harness_hosts_foreign_options(json_t *opts);
+
+/* Prepares every host for a process/client node (after harness_hosts_open): the folders
+ * bin/, nK/ (the node's {data}, empty) and nK.conf/ (its {conf}), options.upload's files copied
+ * into bin/ (executable when the local file is), and options.files rendered for each node
+ * with the hosts' paths and written into its nK.conf/. Returns 0 or a negative code with
+ * errmsg naming the host and the file. */
+int harness_hosts_foreign_setup(struct harness_hosts *h, const struct workload_cluster *cl,
+                                char *errmsg);
+
+/* Runs hook argv (rendered, NEMESIS_REMOTE_DIR in it becomes the folder) for node i on its
+ * host, in the node's data folder, output appended to the node's log there, with the run's
+ * markers. Waited for (at most timeout_ms, capped at 55 s by the ssh command's own limit):
+ * returns its exit status (124: timed out and killed), or a negative code with errmsg. With
+ * `background`, started and not waited for (0 when started; its exit status goes to the
+ * node's log). */
+int harness_hosts_hook(struct harness_hosts *h, unsigned i, char *const *argv, bool background,
+                       unsigned timeout_ms, char *errmsg);
 
 /* Records the run for `faultline clean` (nemesis/registry.h) although it has no namespace:
  * the local temp dir `tmp` (the cluster key) and the ControlPath folder, so a killed harness

@@ -14,6 +14,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "harness/hosts.h"
 #include "nemesis/topology.h"
 #include "workloads/render.h"
 
@@ -238,8 +239,34 @@ static void log_line(struct harness_nodelife *l, unsigned i, const char *fmt, ..
 
 /* Runs hook `name` of node i and waits up to timeout_ms. Returns 0 (ran and
  * exited 0, or no such hook) or an error. */
+static int hook_run_host(struct harness_nodelife *l, unsigned i, const char *name,
+                         char *errmsg)
+{
+    char *argv[HOOK_ARGS] = {0};
+    int n = hook_argv(l->cl, i, name, argv, errmsg);
+    if (n <= 0)
+        return n;
+    log_line(l, i, "hook %s: %s ... (on the host, its output in the host's part below)", name,
+             argv[0]);
+    char msg[FL_ERRMSG_SIZE];
+    int rc = harness_hosts_hook(l->hosts, i, argv, false, l->timeout_ms, msg);
+    free_argv(argv);
+    if (rc < 0)
+        return fl_errorf(errmsg, rc, "node n%u: hook %s: %s", i + 1, name, msg);
+    log_line(l, i, "hook %s: exit %d%s", name, rc, rc == 124 ? " (timed out, killed)" : "");
+    if (rc == 124)
+        return fl_errorf(errmsg, -ETIMEDOUT, "node n%u: hook %s did not exit within %u ms",
+                         i + 1, name, l->timeout_ms);
+    if (rc != 0)
+        return fl_errorf(errmsg, -ECHILD, "node n%u: hook %s failed (exit %d); see %s", i + 1,
+                         name, rc, l->logs[i]);
+    return 0;
+}
+
 static int hook_run(struct harness_nodelife *l, unsigned i, const char *name, char *errmsg)
 {
+    if (l->hosts != NULL)
+        return hook_run_host(l, i, name, errmsg);
     struct nemesis_process p;
     memset(&p, 0, sizeof p);
     int rc = hook_start(l, i, name, &p, errmsg);
@@ -281,6 +308,19 @@ void harness_nodelife_started(struct harness_nodelife *l, unsigned i)
     if (i >= WORKLOAD_MAX_NODES)
         return;
     char err[FL_ERRMSG_SIZE];
+    if (l->hosts != NULL) {
+        /* Not followed: each look would be an ssh round trip; it logs its own exit there. */
+        char *argv[HOOK_ARGS] = {0};
+        int n = hook_argv(l->cl, i, "start", argv, err);
+        if (n > 0 && harness_hosts_hook(l->hosts, i, argv, true, 0, err) != 0)
+            n = -1;
+        if (n > 0)
+            log_line(l, i, "hook start: %s ... (on the host)", argv[0]);
+        if (n < 0)
+            log_line(l, i, "hook start: %s", err);
+        free_argv(argv);
+        return;
+    }
     if (l->start_running[i]) { /* the previous one still runs: this start replaces it */
         nemesis_process_stop(&l->start_hook[i], 0, NULL);
         l->start_running[i] = false;

@@ -7,7 +7,8 @@
  * the node's namespace with their output in the node's log; tails each
  * node's log and turns lines matching options.events into history events
  * (process "node"). run.c calls it at those points and keeps no state of
- * its own for them. */
+ * its own for them. With nodes on hosts (`hosts` set after init) the hooks
+ * run on the node's host over ssh (harness/hosts.h), in its data folder. */
 #ifndef HARNESS_NODELIFE_H
 #define HARNESS_NODELIFE_H
 
@@ -26,8 +27,11 @@
 #define HARNESS_NODELIFE_MAX_EVENTS 16
 #define HARNESS_NODELIFE_PENDING    256 /* events kept before the history opens */
 
+struct harness_hosts;
+
 struct harness_nodelife {
     const struct workload_cluster *cl; /* borrowed */
+    struct harness_hosts *hosts;       /* nodes on hosts: hooks run there (borrowed), or NULL */
     const char *const *logs;           /* node i's log path (borrowed) */
     const char *const *ns;             /* node i's namespace (borrowed) */
     const char *run_id;

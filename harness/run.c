@@ -80,6 +80,7 @@ struct run {
     char self_exe[PATH_SZ];
     /* Nodes on hosts over ssh (scenario "hosts"), NULL in namespaces. */
     struct harness_hosts *hosts;
+    json_t *host_opts; /* process/client on hosts: the options naming the hosts' copies */
     /* The run thread. */
     uv_loop_t loop;
     uv_timer_t phase_timer, nemesis_timer, progress_timer, leader_timer;
@@ -990,8 +991,16 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
     }
     /* A node's files may name any node's address ({addr:nK}): rendered once every
      * address is known (rendering inside the loop above met NULL for later nodes). */
-    for (unsigned i = 0; i < n && foreign && rv == 0; i++)
+    for (unsigned i = 0; i < n && foreign && r->hosts == NULL && rv == 0; i++)
         rv = harness_nodelife_files(&r->cl, i, NULL, err);
+    /* On hosts, uploaded files are named by the hosts' copies; the files are rendered with the
+     * hosts' paths and written there once the hosts are open (harness_hosts_foreign_setup). */
+    if (foreign && r->hosts != NULL && rv == 0) {
+        if ((r->host_opts = harness_hosts_foreign_options(r->cl.options)) == NULL)
+            rv = fl_errorf(err, FL_ENOMEM, "out of memory");
+        else
+            r->cl.options = r->host_opts;
+    }
     if (foreign && rv == 0) {
         snprintf(r->clients_dir, sizeof r->clients_dir, "%s/clients", r->dir);
         r->cl.log_dir = r->clients_dir;
@@ -1001,6 +1010,11 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         else if ((rv = harness_nodelife_init(&r->life, &r->cl, r->log_ptrs, r->ns_ptrs,
                                              r->topo.run, err)) == 0)
             r->life_ok = true;
+        r->life.hosts = r->hosts;
+        if (r->hosts != NULL && r->life.n_events > 0)
+            fprintf(stderr, "faultline run: warning: implementation.options.events: node logs "
+                            "stay on the hosts until the end, so their events are not recorded "
+                            "in the history (yet)\n");
     }
     if (r->hosts != NULL)
         harness_hosts_paths(r->hosts, &r->sc, &r->cl);
@@ -1042,7 +1056,8 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                                      r->cl.node_bin == r->hosts->node_bin ? r->node_bin : NULL,
                                      r->secret, r->use_clock, self ? r->self_exe : NULL,
                                      err)) != 0 ||
-            (delay && (rv = harness_hosts_upload_delayer(r->hosts, err)) != 0)) {
+            (delay && (rv = harness_hosts_upload_delayer(r->hosts, err)) != 0) ||
+            (foreign && (rv = harness_hosts_foreign_setup(r->hosts, &r->cl, err)) != 0)) {
             fl_errorf(errmsg, rv, "hosts: %s", err);
             harness_hosts_register_masters(r->hosts);
             rv = -1;
@@ -1141,6 +1156,7 @@ out:
     }
     if (r->life_ok)
         harness_nodelife_free(&r->life);
+    json_decref(r->host_opts);
     for (unsigned i = 0; i < MAXN; i++)
         free(r->argv_buf[i]);
     nemesis_plan_clear(&r->plan);

@@ -335,7 +335,7 @@ static int parse_implementation(struct harness__sc *c, json_t *root, struct harn
                                             NULL};
     static const char *const proc_opts[] = {"binary",    "args",        "dynamic", "client",
                                             "processes", "files",       "hooks",   "events",
-                                            "peer_port", "client_port", NULL};
+                                            "peer_port", "client_port", "upload", NULL};
     const char *P = "implementation", *PO = "implementation.options";
     json_t *o, *opts;
     int rc, v;

@@ -32,9 +32,13 @@ int harness_scenario_validate(const struct harness_scenario *s, const char *name
     bool ref = s->implementation.impl == HARNESS_IMPL_REFERENCE;
 
     if (s->hosts[0] && s->implementation.impl != HARNESS_IMPL_REFERENCE &&
-        s->implementation.impl != HARNESS_IMPL_ETCD)
+        s->implementation.impl != HARNESS_IMPL_ETCD &&
+        s->implementation.impl != HARNESS_IMPL_PROCESS &&
+        s->implementation.impl != HARNESS_IMPL_CLIENT)
         return harness__fail(c, FL_ESHAPE, "", "hosts",
-                             "nodes on hosts run the reference node or etcd, not %s (yet)", impl);
+                             "nodes on hosts run the reference node, etcd, or a process or "
+                             "client implementation, not %s",
+                             impl);
     for (int k = 0; s->hosts[0] && k < HARNESS_FAULT_COUNT; k++)
         if (s->nemesis.weights[k] > 0 && !harness_fault_on_hosts((enum harness_fault)k))
             return harness__fail(

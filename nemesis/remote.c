@@ -279,27 +279,27 @@ bool nemesis_remote_quote(const struct nemesis_remote *r, unsigned i, const char
                           size_t cap)
 {
     size_t len = strlen(buf);
-    const char *dir = NULL;
-    size_t dl = strlen(NEMESIS_REMOTE_DIR);
-    if (strncmp(s, NEMESIS_REMOTE_DIR, dl) == 0) {
-        dir = r->hosts[i].dir;
-        s += dl;
-    }
-    /* dir never holds a quote (hostfile.c's path rules). */
-    int w = snprintf(buf + len, cap - len, "'%s", dir ? dir : "");
-    if (w < 0 || (size_t)w >= cap - len)
+    const char *dir = r->hosts[i].dir;
+    size_t dl = strlen(NEMESIS_REMOTE_DIR), fl = strlen(dir);
+    if (len + 1 >= cap)
         return false;
-    len += (size_t)w;
-    for (; *s; s++) {
-        const char *piece = *s == '\'' ? "'\\''" : NULL;
-        size_t pl = piece ? 4 : 1;
+    buf[len++] = '\'';
+    /* Anywhere in the word, not only in front: templates of foreign systems write
+     * "--data={data}" or a /bin/sh script naming several paths. dir never holds a quote
+     * (hostfile.c's path rules). */
+    while (*s) {
+        const char *piece = *s == '\'' ? "'\\''" : s;
+        size_t pl = *s == '\'' ? 4 : 1, adv = 1;
+        if (strncmp(s, NEMESIS_REMOTE_DIR, dl) == 0) {
+            piece = dir;
+            pl = fl;
+            adv = dl;
+        }
         if (len + pl + 2 >= cap)
             return false;
-        if (piece)
-            memcpy(buf + len, piece, pl);
-        else
-            buf[len] = *s;
+        memcpy(buf + len, piece, pl);
         len += pl;
+        s += adv;
     }
     buf[len++] = '\'';
     buf[len] = '\0';

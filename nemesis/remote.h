@@ -114,8 +114,8 @@ int nemesis_remote_upload(struct nemesis_remote *r, unsigned i, const char *path
 int nemesis_remote_fetch(struct nemesis_remote *r, unsigned i, const char *name, const char *path,
                          char *errmsg);
 
-/* Appends `s` to buf as one single-quoted shell word, replacing a leading
- * NEMESIS_REMOTE_DIR by host i's run folder. Returns false when buf is full. */
+/* Appends `s` to buf as one single-quoted shell word, replacing every
+ * NEMESIS_REMOTE_DIR in it by host i's run folder. Returns false when buf is full. */
 bool nemesis_remote_quote(const struct nemesis_remote *r, unsigned i, const char *s, char *buf,
                           size_t cap);
 
@@ -123,7 +123,7 @@ bool nemesis_remote_quote(const struct nemesis_remote *r, unsigned i, const char
 
 /* Starts argv on host i in the run folder as a new process group (setsid), stdout and stderr
  * appended to RUNDIR/<log>, with env ("NAME=value", NULL-terminated, may be NULL) and the
- * run's markers. Arguments and values starting with NEMESIS_REMOTE_DIR get the folder.
+ * run's markers. NEMESIS_REMOTE_DIR in arguments and values becomes the folder.
  * *pid receives the group's id on the host (1 in a dry run). */
 int nemesis_remote_start(struct nemesis_remote *r, unsigned i, const char *const *argv,
                          const char *const *env, const char *log, pid_t *pid, char *errmsg);

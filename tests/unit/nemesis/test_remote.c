@@ -149,8 +149,10 @@ Test(remote, quoting_and_the_run_folder, .fini = fini)
     cr_assert(nemesis_remote_quote(&R, 0, "it's $(rm -rf /)", buf, sizeof buf));
     cr_assert_str_eq(buf, "'it'\\''s $(rm -rf /)'");
     buf[0] = '\0';
-    cr_assert(nemesis_remote_quote(&R, 0, "x" NEMESIS_REMOTE_DIR, buf, sizeof buf));
-    cr_assert_str_eq(buf, "'x{rundir}'", "only a leading {rundir} is the folder");
+    /* Anywhere in the word: a foreign node's "--data={data}", its /bin/sh group script. */
+    cr_assert(nemesis_remote_quote(&R, 0, "--data=" NEMESIS_REMOTE_DIR "/n1 x'" NEMESIS_REMOTE_DIR,
+                                   buf, sizeof buf));
+    cr_assert_str_eq(buf, "'--data=/w/h1/fl-abc123/n1 x'\\''/w/h1/fl-abc123'");
     char small[8] = "";
     cr_assert_not(nemesis_remote_quote(&R, 0, "much too long", small, sizeof small));
 }
