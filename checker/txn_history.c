@@ -1318,10 +1318,9 @@ static int load_events(struct loader *ld, FILE *fp, const char *name, enum fl_hi
 
 /* The format from the first meaningful bytes, as common/history.c does:
  * '{"' is JSONL, '[', '(', '#', ';' or '{:' is EDN. */
-static enum fl_history_format detect(FILE *fp)
+static enum fl_history_format detect(const char *head, size_t n)
 {
-    char head[256];
-    size_t n = fread(head, 1, sizeof head, fp), i = 0;
+    size_t i = 0;
     while (i < n && (isspace((unsigned char)head[i]) || head[i] == ','))
         i++;
     if (i < n && (head[i] == '[' || head[i] == '(' || head[i] == '#' || head[i] == ';'))
@@ -1349,13 +1348,15 @@ int checker_txn_history_load_file(FILE *fp, const char *name, enum fl_history_fo
         return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
     }
     if (format == FL_FORMAT_AUTO) {
-        format = detect(fp);
-        if (fseek(fp, 0, SEEK_SET) != 0) {
-            rc = fl_errorf(errmsg, -errno, "%s: cannot rewind: %s", name, strerror(errno));
+        /* On a pipe fp becomes a replay of the peeked bytes that owns the pipe. */
+        char head[256];
+        size_t n;
+        if ((rc = fl_history_peek(&fp, head, sizeof head, &n, true, name, errmsg)) < 0) {
             if (fp != stdin)
                 fclose(fp);
             return rc;
         }
+        format = detect(head, n);
     }
     h->format = format;
     if (format == FL_FORMAT_JSONL) {

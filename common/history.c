@@ -205,13 +205,74 @@ json_t *fl_event_to_json(const struct fl_event *ev)
 
 /* ==== Readers ==== */
 
+/* ==== Peeking at a stream that may not seek ==== */
+
+/* A stream that reads the peeked bytes, then the rest of `under`. */
+struct replay {
+    FILE *under;
+    bool own; /* close `under` with the replay (never stdin) */
+    size_t n, off;
+    char head[];
+};
+
+static ssize_t replay_read(void *cookie, char *buf, size_t size)
+{
+    struct replay *p = cookie;
+    if (p->off < p->n) {
+        size_t k = p->n - p->off < size ? p->n - p->off : size;
+        memcpy(buf, p->head + p->off, k);
+        p->off += k;
+        return (ssize_t)k;
+    }
+    size_t k = fread(buf, 1, size, p->under);
+    return k == 0 && ferror(p->under) ? -1 : (ssize_t)k;
+}
+
+static int replay_close(void *cookie)
+{
+    struct replay *p = cookie;
+    int rc = 0;
+    if (p->own && p->under != stdin)
+        rc = fclose(p->under);
+    fl_free(p);
+    return rc;
+}
+
+int fl_history_peek(FILE **fpp, char *head, size_t cap, size_t *len, bool own, const char *name,
+                    char *errmsg)
+{
+    FILE *fp = *fpp;
+    size_t n = fread(head, 1, cap, fp);
+    *len = n;
+    if (ferror(fp))
+        return fl_errorf(errmsg, -EIO, "%s: read failed", name);
+    if (fseek(fp, 0, SEEK_SET) == 0)
+        return 0;
+    if (errno != ESPIPE)
+        return fl_errorf(errmsg, -errno, "%s: cannot rewind: %s", name, strerror(errno));
+    /* A pipe or FIFO: what was read cannot be read again, so it is replayed. */
+    struct replay *p = fl_malloc(sizeof *p + n);
+    if (!p)
+        return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", name);
+    *p = (struct replay){.under = fp, .own = own, .n = n};
+    memcpy(p->head, head, n);
+    FILE *r = fopencookie(p, "r", (cookie_io_functions_t){.read = replay_read,
+                                                          .close = replay_close});
+    if (!r) {
+        int e = errno;
+        fl_free(p);
+        return fl_errorf(errmsg, -e, "%s: %s", name, strerror(e));
+    }
+    *fpp = r;
+    return 0;
+}
+
+/* ==== Readers ==== */
+
 /* Peeks at the first meaningful bytes: '{"' is JSONL, '[', '(' or '{:' is
  * EDN, a line containing "jepsen" with a tab-separated :invoke/:ok is a log. */
-static enum fl_history_format detect(FILE *fp)
+static enum fl_history_format detect(const char *head, size_t n)
 {
-    char head[4096];
-    size_t n = fread(head, 1, sizeof head - 1, fp);
-    head[n] = '\0';
     size_t i = 0;
     for (;;) {
         while (i < n && (isspace((unsigned char)head[i]) || head[i] == ','))
@@ -308,6 +369,8 @@ void fl_history_reader_close(struct fl_history_reader *r)
         r->backend->close(r);
     if (r->fp && r->fp != stdin)
         fclose(r->fp);
+    if (r->under && r->under != stdin)
+        fclose(r->under);
     fl_free(r->path);
     memset(r, 0, sizeof *r);
 }
@@ -399,11 +462,14 @@ int fl_history_reader_open_file(struct fl_history_reader *r, FILE *fp, const cha
         return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", name);
     r->fp = fp;
     if (format == FL_FORMAT_AUTO) {
-        format = detect(fp);
-        if (fseek(fp, 0, SEEK_SET) != 0) {
-            rc = fl_errorf(errmsg, -errno, "%s: cannot rewind: %s", name, strerror(errno));
+        char head[4096];
+        size_t n;
+        if ((rc = fl_history_peek(&r->fp, head, sizeof head - 1, &n, false, name, errmsg)) < 0)
             goto err;
-        }
+        if (r->fp != fp)
+            r->under = fp;
+        head[n] = '\0';
+        format = detect(head, n);
     }
     r->format = format;
     switch (format) {
@@ -426,6 +492,8 @@ int fl_history_reader_open_file(struct fl_history_reader *r, FILE *fp, const cha
     return 0;
 
 err:
+    if (r->under) /* the replay only: the caller keeps fp */
+        fclose(r->fp);
     fl_free(r->path);
     memset(r, 0, sizeof *r);
     return rc;

@@ -88,6 +88,7 @@ struct fl_history_reader {
     char *path;                    /* owned copy, for messages */
     enum fl_history_format format; /* as detected */
     FILE *fp;                      /* owned */
+    FILE *under;                   /* owned: the pipe fp replays after detection, or NULL */
     uint64_t line;                 /* current line, maintained by backends */
     const struct fl__history_backend *backend;
     void *impl; /* backend state */
@@ -155,10 +156,20 @@ int fl__history_edn_write_event(FILE *fp, const struct fl_event *ev);
 
 /* Like fl_history_reader_open, over an already open stream: `name` (copied)
  * is used in messages, the format is detected unless `format` names one
- * (detection needs a seekable stream). `fp` is transferred to the reader on
+ * (on a pipe, by fl_history_peek). `fp` is transferred to the reader on
  * success and closed by fl_history_reader_close; on error the caller keeps it.
  * Meant for fuzzers and in-memory tests (fmemopen). */
 int fl_history_reader_open_file(struct fl_history_reader *r, FILE *fp, const char *name,
                                 enum fl_history_format format, char *errmsg);
+
+/* Reads up to `cap` bytes of *fpp into `head` (*len of them) and puts the
+ * stream back at its start: by seeking, or when it cannot seek (a pipe, a
+ * FIFO, `<(cat h.jsonl)`) by replacing *fpp with a new stream that reads those
+ * bytes and then the rest of the old one, which it closes when closed if `own`
+ * (never stdin). So a history is read once and needs no more than `cap` bytes
+ * besides what its reader keeps. Returns 0 or a negative errno with errmsg
+ * "NAME: problem" (*fpp unchanged). */
+int fl_history_peek(FILE **fpp, char *head, size_t cap, size_t *len, bool own, const char *name,
+                    char *errmsg);
 
 #endif

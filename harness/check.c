@@ -442,6 +442,16 @@ int harness_check_main(int argc, char **argv)
         fprintf(stderr, "faultline check: --export-edn takes exactly one history file\n");
         goto usage_error;
     }
+    /* The export reads the history again after the check: a pipe is read once. */
+    struct stat est;
+    if (export_path && stat(argv[optind], &est) == 0 && !S_ISREG(est.st_mode) &&
+        !S_ISDIR(est.st_mode)) {
+        fprintf(stderr,
+                "faultline check: --export-edn: %s is not a regular file (a pipe is read once, "
+                "by the check): save the history to a file first\n",
+                argv[optind]);
+        goto usage_error;
+    }
 
     if (txn_mode && (opt.model || export_path || want_stats)) {
         fprintf(stderr, "faultline check: --model list-append/rw-register and --consistency go "
