@@ -353,11 +353,15 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
         if (h->max_rss && (h->n_events & 1023) == 0) {
             size_t rss = fl_mem_rss();
             if (rss + HISTORY_RSS_HEADROOM > h->max_rss) {
+                /* Both terms of the comparison: the resident size alone may
+                 * still be under the bound. */
                 rc = fl_errorf(errmsg, FL_EBUDGET,
                                "%s: line %llu: the history needs more memory than --max-memory "
-                               "%zu MiB (%.1f MiB resident after %zu operations)",
+                               "%zu MiB (%.1f MiB resident after %zu operations, plus %zu MiB "
+                               "kept to read the next 1024 events: %.1f MiB)",
                                path, (unsigned long long)ev.line, h->max_rss >> 20,
-                               (double)rss / (1 << 20), h->n_ops);
+                               (double)rss / (1 << 20), h->n_ops, HISTORY_RSS_HEADROOM >> 20,
+                               (double)(rss + HISTORY_RSS_HEADROOM) / (1 << 20));
                 goto out;
             }
         }

@@ -286,6 +286,36 @@ static int check_bounded(const char *path, size_t room, enum checker_verdict wan
     return WEXITSTATUS(status);
 }
 
+/* Refused with the resident size under the bound (the reader keeps room for
+ * the events between two looks): the message states the sum that went over,
+ * not only a resident size that reads as within the bound. */
+Test(checker_check, refusal_while_reading_states_the_figures_over_the_bound)
+{
+    const char *path = test_tmpfile("{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n"
+                                    "{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":1}\n",
+                                    ".jsonl");
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    struct checker_history h;
+    size_t rss = fl_mem_rss();
+    cr_assert_gt(rss, 0);
+    size_t bound = rss + ((size_t)2 << 20);
+    cr_assert_eq(checker_history_load_capped(&h, path, FL_FORMAT_AUTO, bound, errmsg),
+                 FL_EBUDGET, "%s", errmsg);
+    cr_assert(h.truncated);
+    unsigned long bound_mib;
+    double resident, total;
+    const char *p = strstr(errmsg, "--max-memory ");
+    cr_assert(p, "%s", errmsg);
+    cr_assert_eq(sscanf(p, "--max-memory %lu MiB (%lf MiB resident", &bound_mib, &resident), 2,
+                 "%s", errmsg);
+    const char *q = strrchr(errmsg, ':');
+    cr_assert(q && sscanf(q, ": %lf MiB)", &total) == 1, "no figure over the bound: %s", errmsg);
+    cr_assert_eq(bound_mib, bound >> 20);
+    cr_assert_gt(total, (double)bound / (1 << 20), "%s", errmsg);
+    cr_assert_geq(total, resident, "%s", errmsg);
+    checker_history_free(&h);
+}
+
 /* A room the history (~11 MB resident once read) does not fit in. Under ASan
  * every allocation carries redzones and shadow: opening the EDN reader (its
  * 2 MiB window) alone grew the child by ~4 MiB, past a 3 MiB room, so the peak
