@@ -29,6 +29,8 @@ struct server_session {
     unsigned n_resp, cap_resp;
     struct event *ev;
     unsigned n_ev, cap_ev;
+    uint64_t *unacked; /* ring: tracked command entries whose response is not acknowledged */
+    unsigned ua_head, ua_n, ua_cap;
     uint64_t keepalive_index; /* latest keepalive entry, not yet released */
     uint64_t live;            /* tracked entries of this session not yet released */
     uint64_t end_index;
@@ -42,6 +44,8 @@ struct server_track {
     uint64_t blocker;    /* the entry whose apply made the state machine release it */
     uint32_t events_out; /* published events not yet acknowledged */
     bool sm_done;        /* the state machine released it */
+    bool acked;          /* its response was acknowledged or its session ended */
+    bool queued;         /* in the release queue (struct server_state rq) */
 };
 
 /* ==== Tracking map (open addressing, linear probing, backward-shift delete) ==== */
@@ -149,6 +153,7 @@ static void session_free(struct server_session *ss)
         json_decref(ss->ev[i].event);
     fl_free(ss->resp);
     fl_free(ss->ev);
+    fl_free(ss->unacked);
     fl_free(ss);
 }
 
@@ -239,21 +244,123 @@ static void try_release(struct server_state *s, struct server_track *t,
     }
 }
 
-/* Releases every tracked entry that became free: after acknowledgements or
- * the end of a session. */
+/* ==== Release queue ==== */
+
+struct server_rq_item {
+    uint64_t blocker, index;
+};
+
+static void rq_push(struct server_state *s, uint64_t blocker, uint64_t index)
+{
+    if (s->rq_n == s->rq_cap) {
+        uint64_t cap = s->rq_cap ? s->rq_cap * 2 : 256;
+        struct server_rq_item *a = fl_reallocarray(s->rq, cap, sizeof *a);
+        if (a == NULL)
+            return; /* the entry stays tracked: released by no sweep, kept in the log */
+        s->rq = a;
+        s->rq_cap = cap;
+    }
+    uint64_t i = s->rq_n++;
+    while (i > 0 && s->rq[(i - 1) / 2].blocker > blocker) {
+        s->rq[i] = s->rq[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->rq[i] = (struct server_rq_item){.blocker = blocker, .index = index};
+}
+
+static struct server_rq_item rq_pop(struct server_state *s)
+{
+    struct server_rq_item top = s->rq[0], last = s->rq[--s->rq_n];
+    uint64_t i = 0;
+    for (;;) {
+        uint64_t c = 2 * i + 1;
+        if (c >= s->rq_n)
+            break;
+        if (c + 1 < s->rq_n && s->rq[c + 1].blocker < s->rq[c].blocker)
+            c++;
+        if (s->rq[c].blocker >= last.blocker)
+            break;
+        s->rq[i] = s->rq[c];
+        i = c;
+    }
+    if (s->rq_n > 0)
+        s->rq[i] = last;
+    return top;
+}
+
+/* Queues `t` once nothing but the floor holds it: the state machine released
+ * it, its events and its response were acknowledged (or its session ended).
+ * Each of these only ever becomes true, so an entry is queued once. */
+static void rq_offer(struct server_state *s, struct server_track *t)
+{
+    if (t->sm_done && t->events_out == 0 && t->acked && !t->queued) {
+        t->queued = true;
+        rq_push(s, t->blocker, t->index);
+    }
+}
+
+/* One event of tracked entry `index` acknowledged (or dropped). */
+static void event_done(struct server_state *s, uint64_t index)
+{
+    struct server_track *t = track_find(s, index);
+    if (t != NULL && t->events_out > 0 && --t->events_out == 0)
+        rq_offer(s, t);
+}
+
+static bool unacked_push(struct server_session *ss, uint64_t index)
+{
+    if (ss->ua_n == ss->ua_cap) {
+        unsigned cap = ss->ua_cap ? ss->ua_cap * 2 : 16;
+        uint64_t *a = fl_malloc(cap * sizeof *a);
+        if (a == NULL)
+            return false; /* never acknowledged here: the entry stays in the log */
+        for (unsigned i = 0; i < ss->ua_n; i++)
+            a[i] = ss->unacked[(ss->ua_head + i) % ss->ua_cap];
+        fl_free(ss->unacked);
+        ss->unacked = a;
+        ss->ua_cap = cap;
+        ss->ua_head = 0;
+    }
+    ss->unacked[(ss->ua_head + ss->ua_n) % ss->ua_cap] = index;
+    ss->ua_n++;
+    return true;
+}
+
+/* Marks acknowledged the session's tracked commands up to `command_ack` (all
+ * of them when the session ended): they are in seq order in the ring. */
+static void unacked_trim(struct server_state *s, struct server_session *ss, uint64_t command_ack,
+                         bool all)
+{
+    while (ss->ua_n > 0) {
+        uint64_t index = ss->unacked[ss->ua_head];
+        struct server_track *t = track_find(s, index);
+        if (t != NULL && !all && t->seq > command_ack)
+            break;
+        ss->ua_head = (ss->ua_head + 1) % ss->ua_cap;
+        ss->ua_n--;
+        if (t != NULL) {
+            t->acked = true;
+            rq_offer(s, t);
+        }
+    }
+}
+
+/* Releases every queued entry the floor no longer holds: after
+ * acknowledgements or the end of a session. */
 static void sweep(struct server_state *s, const struct server_state_cb *cb)
 {
     uint64_t floor = floor_of(s);
-    for (uint64_t i = 0; i < s->track_cap;) {
-        struct server_track *t = &s->track[i];
-        uint64_t before = s->track_n;
-        if (t->index != 0 && t->sm_done)
-            try_release(s, t, cb, floor);
-        /* A release shifts a later entry into this slot: look again. A
-         * wrapped cluster may bring one seen before; trying it twice is
-         * harmless. */
-        if (s->track_n == before)
-            i++;
+    while (s->rq_n > 0 && s->rq[0].blocker < floor) {
+        struct server_rq_item x = rq_pop(s);
+        struct server_track *t = track_find(s, x.index);
+        if (t == NULL || !t->queued)
+            continue;
+        if (t->blocker != x.blocker) { /* released again by the state machine: requeue */
+            rq_push(s, t->blocker, t->index);
+            continue;
+        }
+        t->queued = false;
+        try_release(s, t, cb, floor); /* every condition holds: it goes */
     }
 }
 
@@ -275,8 +382,12 @@ static void on_sm_release(void *data, uint64_t index)
     t->sm_done = true;
     t->blocker = a->index;
     /* The entry being applied keeps its response until acknowledged. */
-    if (index != a->index)
-        try_release(a->s, t, a->cb, a->floor);
+    if (index == a->index)
+        return;
+    try_release(a->s, t, a->cb, a->floor);
+    t = track_find(a->s, index);
+    if (t != NULL) /* held by the floor: the sweep after it rises releases it */
+        rq_offer(a->s, t);
 }
 
 static void on_sm_publish(void *data, uint64_t session, json_t *event)
@@ -288,12 +399,11 @@ static void on_sm_publish(void *data, uint64_t session, json_t *event)
     if (ss->n_ev >= SERVER_EVENTS_MAX) {
         /* A client that never acknowledges loses its oldest events rather
          * than the server its memory; the gap in event numbers shows it. */
-        struct server_track *t = track_find(a->s, ss->ev[0].event_index);
+        uint64_t dropped = ss->ev[0].event_index;
         json_decref(ss->ev[0].event);
         memmove(&ss->ev[0], &ss->ev[1], (ss->n_ev - 1) * sizeof ss->ev[0]);
         ss->n_ev--;
-        if (t != NULL && t->events_out > 0)
-            t->events_out--; /* released by the next sweep */
+        event_done(a->s, dropped); /* released by the next sweep */
     }
     if (ss->n_ev == ss->cap_ev) {
         unsigned cap = ss->cap_ev ? ss->cap_ev * 2 : 8;
@@ -346,12 +456,11 @@ static void end_session(struct server_state *s, struct server_session *ss, uint6
     ss->n_resp = 0;
     /* Its events will never be acknowledged now. */
     for (unsigned i = 0; i < ss->n_ev; i++) {
-        struct server_track *t = track_find(s, ss->ev[i].event_index);
-        if (t != NULL && t->events_out > 0)
-            t->events_out--;
+        event_done(s, ss->ev[i].event_index);
         json_decref(ss->ev[i].event);
     }
     ss->n_ev = 0;
+    unacked_trim(s, ss, 0, true);
     if (ss->keepalive_index != 0) {
         release(cb, ss->keepalive_index);
         ss->keepalive_index = 0;
@@ -382,9 +491,7 @@ static void acknowledge(struct server_state *s, struct server_session *ss, uint6
         while (k < ss->n_ev && ss->ev[k].event_index <= event_ack)
             k++;
         for (unsigned i = 0; i < k; i++) {
-            struct server_track *t = track_find(s, ss->ev[i].event_index);
-            if (t != NULL && t->events_out > 0)
-                t->events_out--;
+            event_done(s, ss->ev[i].event_index);
             json_decref(ss->ev[i].event);
         }
         if (k > 0) /* ev may be NULL when empty: memmove wants real pointers */
@@ -401,6 +508,7 @@ static void acknowledge(struct server_state *s, struct server_session *ss, uint6
         if (k > 0)
             memmove(&ss->resp[0], &ss->resp[k], (ss->n_resp - k) * sizeof ss->resp[0]);
         ss->n_resp -= k;
+        unacked_trim(s, ss, command_ack, false);
     }
     sweep(s, cb);
 }
@@ -530,6 +638,7 @@ static int apply_command(struct server_state *s, uint64_t index, const json_t *e
         return FL_ENOMEM;
     t->session = ss->id;
     t->seq = seq;
+    bool pushed = unacked_push(ss, index);
     struct apply_ctx a = {.s = s, .cb = cb, .index = index, .floor = floor_of(s)};
     struct sm_ctx ctx = {.data = &a, .publish = on_sm_publish, .release = on_sm_release};
     json_t *result = NULL;
@@ -543,6 +652,8 @@ static int apply_command(struct server_state *s, uint64_t index, const json_t *e
         t = track_find(s, index);
         if (t != NULL)
             track_del(s, t);
+        if (pushed) /* its ring slot, pushed last */
+            ss->ua_n--;
         return rv != 0 ? rv : a.err;
     }
     ss->last_seq = seq;
@@ -779,10 +890,13 @@ static void clear(struct server_state *s)
         session_free(s->sessions[i]);
     fl_free(s->sessions);
     fl_free(s->track);
+    fl_free(s->rq);
     s->sessions = NULL;
     s->track = NULL;
+    s->rq = NULL;
     s->n_sessions = s->cap_sessions = 0;
     s->track_n = s->track_cap = 0;
+    s->rq_n = s->rq_cap = 0;
 }
 
 void server_state_close(struct server_state *s)

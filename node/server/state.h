@@ -70,6 +70,7 @@ struct server_state_cb {
 
 struct server_session; /* private */
 struct server_track;   /* private */
+struct server_rq_item; /* private */
 
 struct server_state {
     struct sm sm;
@@ -77,6 +78,11 @@ struct server_state {
     unsigned n_sessions, cap_sessions;
     struct server_track *track; /* open-addressing map: entry index -> release bookkeeping */
     uint64_t track_n, track_cap;
+    /* Release queue: tracked entries waiting only for the floor (a min-heap
+     * by the index that must be passed), so an acknowledgement releases
+     * what it frees without scanning every tracked entry. */
+    struct server_rq_item *rq;
+    uint64_t rq_n, rq_cap;
     json_t *members;          /* address book: {"<id>": {"peer":..., "client":...}} */
     uint64_t members_version; /* bumped whenever the address book changes */
     uint64_t applied;         /* last index applied (entries and no-ops) */

@@ -189,6 +189,47 @@ Test(server_state, released_only_after_state_machine_and_client_are_done)
     server_state_close(&s);
 }
 
+/* An entry free but for the floor (another session's unacknowledged answer
+ * at or before the entry that superseded it) waits in the release queue and
+ * goes with the acknowledgement that lifts the floor. */
+Test(server_state, entry_held_by_floor_released_when_floor_rises)
+{
+    struct server_state s;
+    struct rec x = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&s, "kv", err), 0);
+    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
+    apply(&s, &x, 2, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
+    apply(&s, &x, 3,
+          "{\"t\":\"command\",\"time\":1,\"session\":2,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
+          "\"j\",\"value\":1}}");
+    apply(&s, &x, 4,
+          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
+          "\"k\",\"value\":1}}");
+    apply(&s, &x, 5,
+          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":"
+          "\"k\",\"value\":2}}");
+    apply(&s, &x, 6,
+          "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":2,\"event_ack\":0}");
+    cr_expect(!x.released[4], "session 2's answer at 3 is before the entry (5) that superseded it");
+    cr_expect(!x.released[3] && !x.released[5], "current values");
+    apply(&s, &x, 7,
+          "{\"t\":\"command\",\"time\":2,\"session\":1,\"seq\":3,\"op\":{\"f\":\"write\",\"key\":"
+          "\"k\",\"value\":3}}");
+    cr_expect(!x.released[4] && !x.released[5], "the floor still holds both");
+    apply(&s, &x, 8,
+          "{\"t\":\"keepalive\",\"time\":2,\"session\":2,\"command_ack\":1,\"event_ack\":0}");
+    cr_expect(x.released[4], "the floor rose past 5: released from the queue");
+    cr_expect(!x.released[5], "the floor (session 1's unacknowledged answer at 7) holds it");
+    apply(&s, &x, 9,
+          "{\"t\":\"keepalive\",\"time\":3,\"session\":1,\"command_ack\":3,\"event_ack\":0}");
+    cr_expect(x.released[5] && x.released[6], "acknowledged; the old keepalive superseded");
+    cr_expect(!x.released[7], "the current value of k");
+    cr_expect(!x.twice);
+    json_decref(x.last);
+    server_state_close(&s);
+}
+
 Test(server_state, watch_events_numbered_and_trimmed_by_ack)
 {
     struct server_state s;
