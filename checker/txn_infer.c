@@ -3,6 +3,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/rng.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -17,6 +18,17 @@ struct wslot {
     uint32_t key, mop; /* mop NONE: empty */
 };
 
+/* Per key, where its writes are indexed: values are unique per key and
+ * mostly counted up from 1, so a key whose values span at most about twice
+ * their number gets a direct array (wtab[base + value - min], 4 bytes a
+ * value); the rest share a hash table. */
+struct kwrites {
+    int64_t min;
+    uint64_t base; /* KW_HASHED: in the hash table */
+    uint64_t range;
+};
+#define KW_HASHED UINT64_MAX
+
 struct ctx {
     const struct checker_txn_history *h;
     struct checker_txn_infer *inf;
@@ -25,18 +37,11 @@ struct ctx {
     size_t max_edges;
     char *errmsg;
     /* (key, value) -> write micro-op */
+    struct kwrites *kw; /* by key */
+    uint32_t *wtab;     /* the direct arrays */
     struct wslot *wslots; /* the key and value sit in the slot: one cache miss a probe */
     size_t wmask;
 };
-
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
 
 /* Runs of 16 consecutive values of a key share one hashed block of slots, so
  * the writes of a run (values mostly counted up) and the reads that name them
@@ -44,7 +49,7 @@ static uint64_t mix(uint64_t x)
 static size_t wslot(const struct ctx *c, uint32_t key, int64_t value)
 {
     uint64_t v = (uint64_t)value;
-    size_t i = (mix(((uint64_t)key << 40) ^ (v >> 4) ^ ((uint64_t)key * 0x9e3779b97f4a7c15ull))
+    size_t i = (fl_mix64(((uint64_t)key << 40) ^ (v >> 4) ^ ((uint64_t)key * 0x9e3779b97f4a7c15ull))
                     << 4 |
                 (v & 15)) &
                c->wmask;
@@ -55,9 +60,15 @@ static size_t wslot(const struct ctx *c, uint32_t key, int64_t value)
     }
 }
 
+/* The write micro-op of `value` to `key`, or NONE. */
 static uint32_t writer_of(const struct ctx *c, uint32_t key, int64_t value)
 {
-    return c->wslots[wslot(c, key, value)].mop;
+    const struct kwrites *kw = &c->kw[key];
+    if (kw->base != KW_HASHED) {
+        uint64_t o = (uint64_t)value - (uint64_t)kw->min;
+        return o < kw->range ? c->wtab[kw->base + o] : NONE;
+    }
+    return c->wslots ? c->wslots[wslot(c, key, value)].mop : NONE;
 }
 
 static int add_edge(struct ctx *c, uint32_t a, uint32_t b, uint8_t t, bool optional)
@@ -244,37 +255,99 @@ out:
 
 /* ==== Writes and reads ==== */
 
+static int duplicate_write(struct ctx *c, uint32_t first, uint32_t again)
+{
+    const struct checker_txn_history *h = c->h;
+    const struct checker_txn_mop *m = &h->mops[again];
+    const struct checker_txn *a = &h->txns[c->inf->mop_txn[first]];
+    const struct checker_txn *b = &h->txns[c->inf->mop_txn[again]];
+    return fl_errorf(c->errmsg, FL_EHISTORY,
+                     "line %" PRIu64 ": value: %" PRId64 " written to key %s again (first on line "
+                     "%" PRIu64 "); Elle's inference needs unique values per key",
+                     b->inv_line, m->value, checker_txn_key_name(h, m->key), a->inv_line);
+}
+
 static int index_writes(struct ctx *c)
 {
     const struct checker_txn_history *h = c->h;
-    size_t n_w = 0;
-    for (size_t i = 0; i < h->n_mops; i++)
-        n_w += h->mops[i].f != CHECKER_TXN_R;
-    size_t n = 16;
-    while (n < n_w * 2)
-        n *= 2;
-    c->wslots = fl_malloc(n * sizeof *c->wslots);
-    if (!c->wslots)
-        return fl_errorf(c->errmsg, FL_ENOMEM, "out of memory");
-    memset(c->wslots, 0xff, n * sizeof *c->wslots);
-    c->wmask = n - 1;
+    size_t nk = h->n_keys ? h->n_keys : 1;
+    uint32_t *cnt = fl_calloc(nk, sizeof *cnt);
+    int64_t *max = fl_malloc(nk * sizeof *max);
+    c->kw = fl_malloc(nk * sizeof *c->kw);
+    int rc = 0;
+    if (!cnt || !max || !c->kw) {
+        rc = fl_errorf(c->errmsg, FL_ENOMEM, "out of memory");
+        goto out;
+    }
     for (uint32_t i = 0; i < h->n_mops; i++) {
         const struct checker_txn_mop *m = &h->mops[i];
         if (m->f == CHECKER_TXN_R)
             continue;
+        if (cnt[m->key]++ == 0) {
+            c->kw[m->key].min = m->value;
+            max[m->key] = m->value;
+        } else if (m->value < c->kw[m->key].min)
+            c->kw[m->key].min = m->value;
+        else if (m->value > max[m->key])
+            max[m->key] = m->value;
+    }
+    size_t n_direct = 0, n_hashed = 0;
+    for (uint32_t k = 0; k < h->n_keys; k++) {
+        struct kwrites *kw = &c->kw[k];
+        uint64_t span = cnt[k] ? (uint64_t)max[k] - (uint64_t)kw->min : 0;
+        if (cnt[k] && span < (uint64_t)cnt[k] * 2 + 16) {
+            kw->base = n_direct;
+            kw->range = span + 1;
+            n_direct += span + 1;
+        } else {
+            kw->base = cnt[k] ? KW_HASHED : 0;
+            kw->range = 0;
+            n_hashed += cnt[k];
+        }
+    }
+    c->wtab = fl_malloc((n_direct ? n_direct : 1) * sizeof *c->wtab);
+    if (!c->wtab) {
+        rc = fl_errorf(c->errmsg, FL_ENOMEM, "out of memory");
+        goto out;
+    }
+    memset(c->wtab, 0xff, n_direct * sizeof *c->wtab);
+    if (n_hashed) {
+        size_t n = 16;
+        while (n < n_hashed * 2)
+            n *= 2;
+        c->wslots = fl_malloc(n * sizeof *c->wslots);
+        if (!c->wslots) {
+            rc = fl_errorf(c->errmsg, FL_ENOMEM, "out of memory");
+            goto out;
+        }
+        memset(c->wslots, 0xff, n * sizeof *c->wslots);
+        c->wmask = n - 1;
+    }
+    for (uint32_t i = 0; i < h->n_mops; i++) {
+        const struct checker_txn_mop *m = &h->mops[i];
+        if (m->f == CHECKER_TXN_R)
+            continue;
+        const struct kwrites *kw = &c->kw[m->key];
+        if (kw->base != KW_HASHED) {
+            uint32_t *slot = &c->wtab[kw->base + ((uint64_t)m->value - (uint64_t)kw->min)];
+            if (*slot != NONE) {
+                rc = duplicate_write(c, *slot, i);
+                goto out;
+            }
+            *slot = i;
+            continue;
+        }
         size_t s = wslot(c, m->key, m->value);
         if (c->wslots[s].mop != NONE) {
-            const struct checker_txn *a = &h->txns[c->inf->mop_txn[c->wslots[s].mop]];
-            const struct checker_txn *b = &h->txns[c->inf->mop_txn[i]];
-            return fl_errorf(c->errmsg, FL_EHISTORY,
-                             "line %" PRIu64 ": value: %" PRId64
-                             " written to key %s again (first on line "
-                             "%" PRIu64 "); Elle's inference needs unique values per key",
-                             b->inv_line, m->value, checker_txn_key_name(h, m->key), a->inv_line);
+            rc = duplicate_write(c, c->wslots[s].mop, i);
+            goto out;
         }
         c->wslots[s] = (struct wslot){m->value, m->key, i};
     }
-    return 0;
+out:
+    fl_free(cnt);
+    fl_free(max);
+    return rc;
 }
 
 /* Per key: the longest list read resolved so far and where its first
@@ -912,9 +985,13 @@ int checker_txn_infer(const struct checker_txn_history *h, enum checker_txn_work
     LAP("index");
     if ((rc = resolve_reads(&c)) < 0)
         goto out;
-    /* No more writer lookups: give the table back before the edges take memory. */
+    /* No more writer lookups: give the tables back before the edges take memory. */
     fl_free(c.wslots);
+    fl_free(c.wtab);
+    fl_free(c.kw);
     c.wslots = NULL;
+    c.wtab = NULL;
+    c.kw = NULL;
     LAP("resolve");
     rc = w == CHECKER_TXN_LIST_APPEND ? infer_append(&c) : infer_register(&c);
     if (rc < 0)
@@ -924,6 +1001,8 @@ int checker_txn_infer(const struct checker_txn_history *h, enum checker_txn_work
     LAP("session");
 out:
     fl_free(c.wslots);
+    fl_free(c.wtab);
+    fl_free(c.kw);
     return rc;
 }
 

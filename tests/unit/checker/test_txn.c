@@ -310,6 +310,43 @@ Test(checker_txn, garbage_read)
     expect(r, RW, RU, CHECKER_INVALID, CHECKER_TXN_GARBAGE);
 }
 
+/* Writes are indexed per key in a direct array when a key's values are dense
+ * and in a hash table otherwise (txn_infer.c): both give the same writers,
+ * garbage and duplicates, with values at the ends of the 64-bit range. */
+static void expect_error(const char *text, const char *needle);
+
+Test(checker_txn, writer_index_dense_and_sparse_keys)
+{
+    const char *h =
+        T(0, "[['append','x',9223372036854775807],['append','y',1]]",
+          "[['append','x',9223372036854775807],['append','y',1]]")
+            T(1, "[['append','x',-9223372036854775808],['append','y',2]]",
+              "[['append','x',-9223372036854775808],['append','y',2]]")
+                T(2, "[['append','x',1000]]", "[['append','x',1000]]")
+                    T(3, "[['r','x',null],['r','y',null]]",
+                      "[['r','x',[9223372036854775807,-9223372036854775808,1000]],['r','y',[1,2]]]");
+    expect(h, LA, STRICT, CHECKER_VALID, -1);
+    const char *g = T(0, "[['append','x',9223372036854775807]]",
+                      "[['append','x',9223372036854775807]]")
+        T(1, "[['append','x',-9223372036854775808]]", "[['append','x',-9223372036854775808]]")
+            T(2, "[['r','x',null]]", "[['r','x',[9223372036854775807,5]]]");
+    expect(g, LA, RU, CHECKER_INVALID, CHECKER_TXN_GARBAGE);
+    const char *r = T(0, "[['w','x',-9223372036854775808]]", "[['w','x',-9223372036854775808]]")
+        T(1, "[['w','x',9223372036854775807]]", "[['w','x',9223372036854775807]]")
+            T(2, "[['r','x',null]]", "[['r','x',9223372036854775806]]");
+    expect(r, RW, RU, CHECKER_INVALID, CHECKER_TXN_GARBAGE);
+    expect_error(T(0, "[['append','x',-9223372036854775808]]",
+                   "[['append','x',-9223372036854775808]]")
+                     T(1, "[['append','x',77]]", "[['append','x',77]]")
+                         T(2, "[['append','x',-9223372036854775808]]",
+                           "[['append','x',-9223372036854775808]]"),
+                 "line 5: value: -9223372036854775808 written to key x again (first on line 1)");
+    expect_error(T(0, "[['append','x',3]]", "[['append','x',3]]")
+                     T(1, "[['append','x',4]]", "[['append','x',4]]")
+                         T(2, "[['append','x',3]]", "[['append','x',3]]"),
+                 "line 5: value: 3 written to key x again (first on line 1)");
+}
+
 /* ==== realtime and process ==== */
 
 Test(checker_txn, realtime_stale_read)
