@@ -2,8 +2,10 @@
 #include "harness/hosts.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -289,6 +291,29 @@ int harness_hosts_hook(struct harness_hosts *h, unsigned i, char *const *argv, b
     return rv;
 }
 
+int harness_hosts_follow_logs(struct harness_hosts *h, const char *const *paths, char *errmsg)
+{
+    for (unsigned i = 0; i < h->remote.n; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "n%u.log", i + 1);
+        int rv = nemesis_remote_follow(&h->remote, i, name, paths[i], &h->follow_pid[i], errmsg);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static void follow_stop(struct harness_hosts *h)
+{
+    for (unsigned i = 0; i < NEMESIS_MAX_NODES; i++) {
+        if (h->follow_pid[i] <= 0)
+            continue;
+        kill(h->follow_pid[i], SIGTERM);
+        waitpid(h->follow_pid[i], NULL, 0);
+        h->follow_pid[i] = 0;
+    }
+}
+
 int harness_hosts_register(struct harness_hosts *h, const struct nemesis_topology *topo,
                            const char *tmp, char *errmsg)
 {
@@ -362,6 +387,7 @@ int harness_hosts_finish(struct harness_hosts *h, const char *const *logs, char 
         return 0;
     int first = 0;
     char msg[FL_ERRMSG_SIZE];
+    follow_stop(h);
     for (unsigned i = 0; logs != NULL && i < h->remote.n; i++) {
         if (!h->remote.hosts[i].opened)
             continue;

@@ -21,6 +21,7 @@ struct harness_hosts {
     bool registered; /* the run's leftover record (harness_hosts_register) exists */
     char data_dirs[NEMESIS_MAX_NODES][32]; /* NEMESIS_REMOTE_DIR "/nK" */
     char conf_dirs[NEMESIS_MAX_NODES][40]; /* NEMESIS_REMOTE_DIR "/nK.conf" (process, client) */
+    pid_t follow_pid[NEMESIS_MAX_NODES];   /* local ssh streaming node i's log (events), or 0 */
     char node_bin[64];                     /* NEMESIS_REMOTE_DIR "/faultline-node" */
     char secret[64];                       /* NEMESIS_REMOTE_DIR "/cluster.key" */
 };
@@ -75,6 +76,11 @@ int harness_hosts_foreign_setup(struct harness_hosts *h, const struct workload_c
  * node's log). */
 int harness_hosts_hook(struct harness_hosts *h, unsigned i, char *const *argv, bool background,
                        unsigned timeout_ms, char *errmsg);
+
+/* Streams each node's log on its host into local file paths[i] while the run lasts, so
+ * options.events can match its lines as they come (harness/nodelife.h). Returns 0 or a
+ * negative code with errmsg; stopped by harness_hosts_finish. */
+int harness_hosts_follow_logs(struct harness_hosts *h, const char *const *paths, char *errmsg);
 
 /* Records the run for `faultline clean` (nemesis/registry.h) although it has no namespace:
  * the local temp dir `tmp` (the cluster key) and the ControlPath folder, so a killed harness

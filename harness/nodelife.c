@@ -388,7 +388,7 @@ static void record(struct harness_nodelife *l, unsigned i, const char *f, const 
 /* Reads what node i's log gained since the last tick. */
 static void tail(struct harness_nodelife *l, unsigned i)
 {
-    int fd = open(l->logs[i], O_RDONLY | O_CLOEXEC);
+    int fd = open(l->tails != NULL ? l->tails[i] : l->logs[i], O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
     char buf[8192];

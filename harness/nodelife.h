@@ -33,6 +33,8 @@ struct harness_nodelife {
     const struct workload_cluster *cl; /* borrowed */
     struct harness_hosts *hosts;       /* nodes on hosts: hooks run there (borrowed), or NULL */
     const char *const *logs;           /* node i's log path (borrowed) */
+    const char *const *tails;          /* where node i's lines are read for events, when not
+                                          its log (on hosts: the followed copy), or NULL */
     const char *const *ns;             /* node i's namespace (borrowed) */
     const char *run_id;
     json_t *hooks; /* borrowed from cl->options, or NULL */

@@ -81,6 +81,8 @@ struct run {
     /* Nodes on hosts over ssh (scenario "hosts"), NULL in namespaces. */
     struct harness_hosts *hosts;
     json_t *host_opts; /* process/client on hosts: the options naming the hosts' copies */
+    char follows[MAXN][80];          /* on hosts with events: the nodes' logs streamed here */
+    const char *follow_ptrs[MAXN];
     /* The run thread. */
     uv_loop_t loop;
     uv_timer_t phase_timer, nemesis_timer, progress_timer, leader_timer;
@@ -1011,10 +1013,12 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                                              r->topo.run, err)) == 0)
             r->life_ok = true;
         r->life.hosts = r->hosts;
-        if (r->hosts != NULL && r->life.n_events > 0)
-            fprintf(stderr, "faultline run: warning: implementation.options.events: node logs "
-                            "stay on the hosts until the end, so their events are not recorded "
-                            "in the history (yet)\n");
+        /* On hosts, events are read from each node's log streamed from its host. */
+        for (unsigned i = 0; i < n && r->hosts != NULL && r->life.n_events > 0; i++) {
+            snprintf(r->follows[i], sizeof r->follows[i], "%s/n%u.follow", r->tmp, i + 1);
+            r->follow_ptrs[i] = r->follows[i];
+            r->life.tails = r->follow_ptrs;
+        }
     }
     if (r->hosts != NULL)
         harness_hosts_paths(r->hosts, &r->sc, &r->cl);
@@ -1057,7 +1061,9 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                                      r->secret, r->use_clock, self ? r->self_exe : NULL,
                                      err)) != 0 ||
             (delay && (rv = harness_hosts_upload_delayer(r->hosts, err)) != 0) ||
-            (foreign && (rv = harness_hosts_foreign_setup(r->hosts, &r->cl, err)) != 0)) {
+            (foreign && (rv = harness_hosts_foreign_setup(r->hosts, &r->cl, err)) != 0) ||
+            (r->life.tails != NULL &&
+             (rv = harness_hosts_follow_logs(r->hosts, r->follow_ptrs, err)) != 0)) {
             fl_errorf(errmsg, rv, "hosts: %s", err);
             harness_hosts_register_masters(r->hosts);
             rv = -1;

@@ -1109,6 +1109,33 @@ int nemesis_remote_clock(struct nemesis_remote *r, unsigned i, const char *spec,
 
 /* ==== Capture ==== */
 
+int nemesis_remote_follow(struct nemesis_remote *r, unsigned i, const char *name,
+                          const char *path, pid_t *pid, char *errmsg)
+{
+    struct nemesis_remote_host *h = &r->hosts[i];
+    char cmd[1200] = "FAULTLINE_WORKDIR=", src[400];
+    *pid = 0;
+    nemesis_remote_quote(r, i, h->h.workdir, cmd, sizeof cmd);
+    /* -F: the log may not exist yet (the node starts later) and is followed by name. */
+    put(cmd, sizeof cmd, " FAULTLINE_RUN=%s exec tail -n +1 -F ", r->run);
+    snprintf(src, sizeof src, NEMESIS_REMOTE_DIR "/%s", name);
+    if (!nemesis_remote_quote(r, i, src, cmd, sizeof cmd) ||
+        !put(cmd, sizeof cmd, " 2>/dev/null"))
+        return fl_errorf(errmsg, FL_ELIMIT, "%s: command too long", h->h.name);
+    int fd = r->dry ? -1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (!r->dry && fd < 0)
+        return fl_errorf(errmsg, -errno, "%s: %s", path, strerror(errno));
+    struct job j;
+    int rv = job_start(r, i, cmd, NULL, 0, -1, fd, NULL, 0, &j, errmsg);
+    if (fd >= 0)
+        close(fd);
+    if (rv != 0)
+        return rv;
+    close_fd(&j.err); /* not waited for: it runs until the caller stops it */
+    *pid = j.pid;
+    return 0;
+}
+
 int nemesis_remote_capture_start(struct nemesis_remote *r, const char *dir, unsigned snaplen,
                                  char *errmsg)
 {

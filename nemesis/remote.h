@@ -176,6 +176,12 @@ int nemesis_remote_delay_start(struct nemesis_remote *r, const uint32_t *drop, u
 int nemesis_remote_delay_stop(struct nemesis_remote *r, uint64_t *packets, uint64_t *held,
                               char *errmsg);
 
+/* Streams host i's RUNDIR/name (from its first line; followed by name, so it may appear
+ * later) into local file `path` (truncated) until the caller SIGTERMs and reaps *pid, the local
+ * ssh. The host's `tail` carries the run's markers: close kills it. */
+int nemesis_remote_follow(struct nemesis_remote *r, unsigned i, const char *name,
+                          const char *path, pid_t *pid, char *errmsg);
+
 /* ==== Capture ==== */
 
 /* Starts tcpdump on every host (the interface holding the host's address, packets coming in

@@ -203,6 +203,8 @@ else
         "lab-etcd-loss|loss|lab:etcd|valid|$ref_s|1"
         "lab-etcd-delay|delay|lab:etcd|valid|$ref_s|1"
         "lab-etcd-disk|disk-lose-unsynced|lab:etcd|valid|$ref_s|1"
+        # A system of the user's on the lab's hosts: ZooKeeper through its client program.
+        "lab-zookeeper|adapters/zookeeper/faults|lab:client:adapters/zookeeper/faults.json|valid|30|1"
     )
     for f in scenarios/bug-*.json; do
         b=$(basename "$f" .json)

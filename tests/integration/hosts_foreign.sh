@@ -7,7 +7,8 @@
 #   2. durable toy_kv (--data {data}: every write fdatasync'ed) under kill-leader and
 #      isolate-one: valid on the hosts as in namespaces (same seed); the setup hook ran on the
 #      host in the node's data folder and read its rendered file, the start hook saw the node
-#      run from the uploaded copy, the teardown hook's output reached nodes/n1.log;
+#      run from the uploaded copy (its output, streamed from the host, is a node event in the
+#      history), the teardown hook's output reached nodes/n1.log;
 #   3. in-memory toy_kv, same faults: invalid on the hosts as in namespaces (a kill forgets
 #      acknowledged writes);
 #   4. a setup hook failing on one host stops the run before the workload, naming the node;
@@ -74,6 +75,7 @@ scenario() {
     "hooks": {"setup": $3,
               "start": ["/bin/sh", "-c", "sleep 0.3; pgrep -af '/bin/toy_kv --listen' || echo no toy_kv from bin/"],
               "teardown": ["/bin/sh", "-c", "echo teardown of {name}; cat setup.txt"]},
+    "events": [{"pattern": "/bin/toy_kv --listen", "f": "toy-seen"}],
     "dynamic": true}},
   "nodes": {"count": 3},
   "workload": {"model": "kv", "keys": 3, "concurrency": 4, "rate_per_s": 200, "op_timeout_ms": 1000},
@@ -128,6 +130,10 @@ grep -q "$lab/h1/work/fl-[0-9a-f]*/bin/toy_kv --listen" "$log" ||
   fail "the start hook did not see n1 run from h1's copy: $(grep -A2 'hook start' "$log" | head -5)"
 [[ $(grep -c "^faultline: hook start: exit 0" "$log") -ge 2 ]] ||
   fail "no start hook after the restart of n1 (kill-leader)"
+# Node events from the hosts' logs, streamed while the run lasts (not only fetched at the end).
+grep -q '"process":"node","type":"info","f":"toy-seen".*"node":"n1"' "$tmp/h-toy-durable/history.jsonl" ||
+  grep -q '"f":"toy-seen"' "$tmp/h-toy-durable/history.jsonl" ||
+  fail "no node event from the hosts' logs in the history"
 
 # 4. A setup hook failing on h2.
 set +e
