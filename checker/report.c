@@ -241,9 +241,19 @@ const char *checker__report_set_verdict(const struct checker_set_result *r)
     return r->valid ? "valid" : r->unknown ? "unknown" : "invalid";
 }
 
+const char *checker_report_verdict_reason(const struct checker_report_input *in)
+{
+    /* Every checker passes a history in which nothing succeeded (a client
+     * program that fails every operation, a cluster that never served):
+     * that is no evidence the system is correct, and must not pass a gate. */
+    if (in->h && in->h->n_ok == 0)
+        return "no client operation succeeded (0 ok): nothing was shown";
+    return NULL;
+}
+
 enum checker_verdict checker_report_verdict(const struct checker_report_input *in)
 {
-    bool unknown = false, ran = false;
+    bool unknown = checker_report_verdict_reason(in) != NULL, ran = false;
     if (in->linear) {
         ran = true;
         if (in->linear->verdict == CHECKER_INVALID)
@@ -322,6 +332,8 @@ json_t *checker_report_json(const struct checker_report_input *in,
     put(root, "history", json_string(h->path), &ok);
     put(root, "model", in->model ? json_string(in->model) : json_null(), &ok);
     put(root, "verdict", json_string(checker_verdict_name(v)), &ok);
+    if (v == CHECKER_UNKNOWN && checker_report_verdict_reason(in))
+        put(root, "verdict_reason", json_string(checker_report_verdict_reason(in)), &ok);
     put(root, "expected", in->expected ? json_string(in->expected) : json_null(), &ok);
     put(root, "as_expected",
         in->expected ? json_boolean(strcmp(in->expected, checker_verdict_name(v)) == 0)

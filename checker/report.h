@@ -103,8 +103,12 @@ void checker_report_analysis_free(struct checker_report_analysis *a);
  * have no verdict. */
 enum checker_verdict checker_report_verdict(const struct checker_report_input *in);
 
+/* Why the overall verdict is unknown whatever the checkers say, or NULL:
+ * a history with no ok client operation (then unknown, never valid). */
+const char *checker_report_verdict_reason(const struct checker_report_input *in);
+
 /* Returns a new reference, the results.json object, or NULL on OOM:
- *   {"format": 1, "title", "history", "model", "verdict", "expected",
+ *   {"format": 1, "title", "history", "model", "verdict", ["verdict_reason",] "expected",
  *    "as_expected", "checkers": {"linearizable": {...}, "set": {...},
  *    "counter": {...}, "stats": {"verdict": "info"}},
  *    "counts": {"events", "operations", "ok", "fail", "info", "nemesis_events",

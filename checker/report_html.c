@@ -1116,6 +1116,11 @@ int checker_report_html(const struct checker_report_input *in,
                       strcmp(in->expected, v) == 0 ? "as expected" : "NOT as expected");
     fl_buf_printf(out, " %zu ok, %zu fail, %zu info; %zu faults; %zu unavailability windows.</p>\n",
                   h->n_ok, h->n_fail, h->n_info, a->n_faults, a->n_windows);
+    if (checker_report_verdict_reason(in)) {
+        fl_buf_puts(out, "<p class=\"note\">Verdict unknown: ");
+        checker_html_escape(out, checker_report_verdict_reason(in), 200);
+        fl_buf_puts(out, ".</p>\n");
+    }
     summary_tables(out, in);
     fl_buf_puts(out, "<p class=\"note\"><label><input type=\"checkbox\" id=\"toggle-ok\"> hide ok "
                      "operations</label></p>\n");

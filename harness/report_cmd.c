@@ -59,7 +59,12 @@ static int report_txn(const struct harness_report_request *req, enum checker_ver
         fl_error_wrap(errmsg, rc, "%s", req->history);
         goto out;
     }
-    *verdict = res.verdict;
+    /* As checker_report_verdict_reason: no committed transaction shows nothing. */
+    const char *reason = res.verdict == CHECKER_VALID && h.n_ok_order == 0
+                             ? "no client operation succeeded (0 ok): nothing was shown"
+                             : NULL;
+    enum checker_verdict overall = reason ? CHECKER_UNKNOWN : res.verdict;
+    *verdict = overall;
     if (req->json_out) {
         const char *exp = harness_expect_name(sc->expected);
         json_t *txn = checker_txn_result_json(&h, &res);
@@ -75,10 +80,12 @@ static int report_txn(const struct harness_report_request *req, enum checker_ver
         json_object_set_new(root, "model", json_string(harness_model_name(sc->workload.model)));
         json_object_set_new(root, "consistency",
                             json_string(checker_txn_consistency_name(res.consistency)));
-        json_object_set_new(root, "verdict", json_string(checker_verdict_name(res.verdict)));
+        json_object_set_new(root, "verdict", json_string(checker_verdict_name(overall)));
+        if (reason)
+            json_object_set_new(root, "verdict_reason", json_string(reason));
         json_object_set_new(root, "expected", exp ? json_string(exp) : json_null());
         json_object_set_new(root, "as_expected",
-                            exp ? json_boolean(strcmp(exp, checker_verdict_name(res.verdict)) == 0)
+                            exp ? json_boolean(strcmp(exp, checker_verdict_name(overall)) == 0)
                                 : json_null());
         json_object_set_new(root, "scenario", harness_scenario_to_json(sc));
         if ((rc = write_json(req->json_out, root, errmsg)) < 0)

@@ -554,12 +554,32 @@ Test(checker_report, verdict_combines_checkers)
     struct checker_set_result set = {.has_final_read = false, .unknown = true};
     struct checker_history h;
     memset(&h, 0, sizeof h);
+    h.n_ok = 1;
     struct checker_report_input in = {.h = &h};
     cr_assert_eq(checker_report_verdict(&in), CHECKER_UNKNOWN, "nothing checked");
     in.linear = &lin;
     cr_assert_eq(checker_report_verdict(&in), CHECKER_VALID);
+    cr_assert_null(checker_report_verdict_reason(&in));
     in.set = &set;
     cr_assert_eq(checker_report_verdict(&in), CHECKER_UNKNOWN, "set without a final read");
+    in.counter = &ctr;
+    cr_assert_eq(checker_report_verdict(&in), CHECKER_INVALID);
+}
+
+/* A run whose client program failed every operation passes every checker:
+ * no evidence, so unknown with the reason, never valid; a failed check still
+ * says invalid. */
+Test(checker_report, no_ok_operation_is_unknown_not_valid)
+{
+    struct checker_result lin = {.verdict = CHECKER_VALID};
+    struct checker_history h;
+    memset(&h, 0, sizeof h);
+    h.n_fail = 40;
+    h.n_info = 3;
+    struct checker_report_input in = {.h = &h, .linear = &lin};
+    cr_assert_eq(checker_report_verdict(&in), CHECKER_UNKNOWN);
+    cr_assert(strstr(checker_report_verdict_reason(&in), "0 ok"));
+    struct checker_counter_result ctr = {.valid = false};
     in.counter = &ctr;
     cr_assert_eq(checker_report_verdict(&in), CHECKER_INVALID);
 }
