@@ -2,6 +2,7 @@
  */
 #include "node/server/state.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -907,55 +908,92 @@ void server_state_close(struct server_state *s)
     sm_close(&s->sm);
 }
 
+static int dump_to_buf(const char *text, size_t n, void *data)
+{
+    fl_buf_append(data, text, n);
+    return 0;
+}
+
+/* Appends `v` as canonical JSON (compact, keys sorted). */
+static void put_json(struct fl_buf *b, const json_t *v)
+{
+    if (json_dump_callback(v, dump_to_buf, b, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) != 0)
+        b->oom = true;
+}
+
+static void put_u64(struct fl_buf *b, uint64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, "%" PRIu64, v);
+    fl_buf_append(b, num, (size_t)n);
+}
+
+/* The snapshot is written as text, keys in sorted order: the same bytes as
+ * json_dumps(JSON_COMPACT | JSON_SORT_KEYS) of the object
+ *   {"applied", "last_time", "members", "sessions": [{"command_ack", "event_ack",
+ *    "events": [[event_index, event]...], "id", "last_seq", "last_time",
+ *    "responses": [[seq, index, result]...], "timeout"}...], "sm": "<text>"}
+ * without building that object for every cached response (a snapshot
+ * every few thousand entries holds thousands of them). */
 int server_state_snapshot(struct server_state *s, struct fl_buf *out)
 {
     struct fl_buf smb;
     fl_buf_init(&smb);
     int rv = sm_snapshot(&s->sm, &smb);
-    json_t *sessions = json_array(), *root = NULL;
-    if (rv != 0 || smb.oom || sessions == NULL)
-        goto oom;
+    json_t *smtext = rv == 0 && !smb.oom ? json_stringn(smb.data ? smb.data : "", smb.len) : NULL;
+    fl_buf_free(&smb);
+    if (smtext == NULL)
+        return FL_ENOMEM;
+    fl_buf_puts(out, "{\"applied\":");
+    put_u64(out, s->applied);
+    fl_buf_puts(out, ",\"last_time\":");
+    put_u64(out, s->last_time);
+    fl_buf_puts(out, ",\"members\":");
+    put_json(out, s->members);
+    fl_buf_puts(out, ",\"sessions\":[");
+    bool first = true;
     for (unsigned i = 0; i < s->n_sessions; i++) {
         const struct server_session *ss = s->sessions[i];
         if (ss->ended)
             continue;
-        json_t *resp = json_array(), *ev = json_array();
-        json_t *o =
-            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "id", (json_int_t)ss->id, "timeout",
-                      (json_int_t)ss->timeout, "last_time", (json_int_t)ss->last_time, "last_seq",
-                      (json_int_t)ss->last_seq, "command_ack", (json_int_t)ss->command_ack,
-                      "event_ack", (json_int_t)ss->event_ack, "responses", resp, "events", ev);
-        if (o == NULL || json_array_append_new(sessions, o) != 0)
-            goto oom;
-        for (unsigned k = 0; k < ss->n_resp; k++)
-            if (json_array_append_new(resp, json_pack("[I,I,O]", (json_int_t)ss->resp[k].seq,
-                                                      (json_int_t)ss->resp[k].index,
-                                                      ss->resp[k].result)) != 0)
-                goto oom;
-        for (unsigned k = 0; k < ss->n_ev; k++)
-            if (json_array_append_new(ev, json_pack("[I,O]", (json_int_t)ss->ev[k].event_index,
-                                                    ss->ev[k].event)) != 0)
-                goto oom;
+        fl_buf_puts(out, first ? "{\"command_ack\":" : ",{\"command_ack\":");
+        first = false;
+        put_u64(out, ss->command_ack);
+        fl_buf_puts(out, ",\"event_ack\":");
+        put_u64(out, ss->event_ack);
+        fl_buf_puts(out, ",\"events\":[");
+        for (unsigned k = 0; k < ss->n_ev; k++) {
+            fl_buf_puts(out, k == 0 ? "[" : ",[");
+            put_u64(out, ss->ev[k].event_index);
+            fl_buf_append(out, ",", 1);
+            put_json(out, ss->ev[k].event);
+            fl_buf_append(out, "]", 1);
+        }
+        fl_buf_puts(out, "],\"id\":");
+        put_u64(out, ss->id);
+        fl_buf_puts(out, ",\"last_seq\":");
+        put_u64(out, ss->last_seq);
+        fl_buf_puts(out, ",\"last_time\":");
+        put_u64(out, ss->last_time);
+        fl_buf_puts(out, ",\"responses\":[");
+        for (unsigned k = 0; k < ss->n_resp; k++) {
+            fl_buf_puts(out, k == 0 ? "[" : ",[");
+            put_u64(out, ss->resp[k].seq);
+            fl_buf_append(out, ",", 1);
+            put_u64(out, ss->resp[k].index);
+            fl_buf_append(out, ",", 1);
+            put_json(out, ss->resp[k].result);
+            fl_buf_append(out, "]", 1);
+        }
+        fl_buf_puts(out, "],\"timeout\":");
+        put_u64(out, ss->timeout);
+        fl_buf_append(out, "}", 1);
     }
-    root = json_pack("{s:I,s:I,s:o,s:O,s:s%}", "applied", (json_int_t)s->applied, "last_time",
-                     (json_int_t)s->last_time, "sessions", sessions, "members", s->members, "sm",
-                     smb.data ? smb.data : "", smb.len);
-    sessions = NULL;
-    if (root == NULL)
-        goto oom;
-    char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
-    if (text == NULL)
-        goto oom;
-    fl_buf_puts(out, text);
-    free(text);
-    json_decref(root);
-    fl_buf_free(&smb);
+    fl_buf_puts(out, "],\"sm\":");
+    put_json(out, smtext);
+    fl_buf_append(out, "}", 1);
+    json_decref(smtext);
     return out->oom ? FL_ENOMEM : 0;
-oom:
-    json_decref(sessions);
-    json_decref(root);
-    fl_buf_free(&smb);
-    return FL_ENOMEM;
 }
 
 static int get_u64(const json_t *o, const char *k, uint64_t *v, char *errmsg, unsigned i)
