@@ -5,7 +5,9 @@
  * thread" that enters the hub namespace first (DESIGN.md: nothing is sent
  * from the root namespace): the libuv loop with the workload clients, the
  * nemesis timers, the node processes (forked from that thread into their own
- * namespaces, and killed with it if the harness dies) and the capture. */
+ * namespaces, and killed with it if the harness dies) and the capture. On hosts the
+ * nemesis steps, ssh round trips, run off the loop on libuv's thread pool ("Steps off the
+ * loop"), so the clients go on meanwhile as they do in namespaces. */
 #include "common/fs.h"
 #include "harness/run.h"
 
@@ -96,6 +98,17 @@ struct run {
     struct nemesis_plan plan;
     size_t next_step;
     bool step_active;
+    /* On hosts a step runs off the loop (see "Steps off the loop"). */
+    struct step_job {
+        uv_work_t req;
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        bool busy; /* queued, its outcome not yet taken in by the loop */
+        bool ran;  /* the worker is done (mu) */
+        bool heal;
+        int rv;
+        char err[FL_ERRMSG_SIZE];
+    } job;
     uint64_t faults_t0;
     struct nemesis_capture cap;
     bool capturing;
@@ -234,23 +247,26 @@ static int op_membership(void *data, const struct nemesis_fault *f, unsigned i, 
 }
 
 
-static void apply_step(struct run *r, struct nemesis_step *st)
+/* ==== Steps off the loop ====
+ *
+ * On hosts each step is one or more ssh round trips (a power loss: kill, reap, the disk
+ * command; ~2 s for three hosts). Run on the loop, they would stop the clients for that long,
+ * so a fault would land on an idle cluster: a kill would find nothing unsynced, where in
+ * namespaces it lands while writes flow. So the step runs on libuv's thread pool while the
+ * loop goes on; the loop takes in its outcome (history, output, the next step) when it ends.
+ * The worker touches only the nemesis ctx and the nodes (harness/nodes.c), which the loop
+ * leaves alone meanwhile (the node-life tick waits); membership requests and figure-3-7's
+ * probes are the loop's own, so those kinds stay on it. */
+
+static bool step_off_loop(const struct run *r, const struct nemesis_fault *f)
 {
-    char err[FL_ERRMSG_SIZE] = "";
+    return r->hosts != NULL && f->kind->cls != NEMESIS_CLASS_MEMBERSHIP &&
+           f->kind != &nemesis_figure37_kind;
+}
+
+static void apply_done(struct run *r, struct nemesis_step *st, int rv, const char *err)
+{
     struct nemesis_fault *f = &st->fault;
-    int rv = 0;
-    if (f->needs_leader) {
-        /* Never a guess: an unknown leader is recorded as such, nothing is applied. */
-        if (r->lm.leader < 0 && r->lm.lead.state == WORKLOAD_LEADER_UNKNOWN)
-            rv = fl_errorf(err, FL_EUSAGE, "leader unknown: %s", r->lm.lead.why);
-        else if (r->lm.leader < 0)
-            rv = fl_errorf(err, FL_EUSAGE, "no leader known: %s", r->lm.lead.why);
-        else
-            rv = nemesis_fault_bind_leader(f, &r->topo, r->lm.leader, err);
-    }
-    record_nemesis(r, f, NEMESIS_PHASE_START, FL_EVENT_INVOKE, NULL);
-    if (rv == 0)
-        rv = nemesis_fault_apply(&r->nctx, f, err);
     if (rv == NEMESIS_PENDING) {
         rv = 0; /* the membership request records its outcome */
     } else {
@@ -268,13 +284,9 @@ static void apply_step(struct run *r, struct nemesis_step *st)
     r->step_active = rv == 0;
 }
 
-static void heal_step(struct run *r, struct nemesis_step *st)
+static void heal_done(struct run *r, struct nemesis_step *st, int rv, const char *err)
 {
-    char err[FL_ERRMSG_SIZE] = "";
     struct nemesis_fault *f = &st->fault;
-    int rv;
-    record_nemesis(r, f, NEMESIS_PHASE_HEAL, FL_EVENT_INVOKE, NULL);
-    rv = nemesis_fault_heal(&r->nctx, f, err);
     if (rv == NEMESIS_PENDING) {
         r->step_active = false;
         return; /* the membership request records its outcome */
@@ -292,11 +304,117 @@ static void heal_step(struct run *r, struct nemesis_step *st)
     r->step_active = false;
 }
 
+/* The worker: the step's apply or heal, nothing else. */
+static void job_work(uv_work_t *req)
+{
+    struct run *r = req->data;
+    struct step_job *j = &r->job;
+    struct nemesis_fault *f = &r->plan.steps[r->next_step].fault;
+    char err[FL_ERRMSG_SIZE] = "";
+    int rv = j->heal ? nemesis_fault_heal(&r->nctx, f, err) : nemesis_fault_apply(&r->nctx, f, err);
+    pthread_mutex_lock(&j->mu);
+    j->rv = rv;
+    memcpy(j->err, err, sizeof err);
+    j->ran = true;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* Takes in the outcome of the step that ran (on the loop): as apply_done/heal_done would have
+ * right after a step run in place, then moves to the next step. */
+static void job_take(struct run *r)
+{
+    struct step_job *j = &r->job;
+    struct nemesis_step *st = &r->plan.steps[r->next_step];
+    j->busy = false;
+    if (j->heal) {
+        heal_done(r, st, j->rv, j->err);
+        r->next_step++;
+    } else {
+        apply_done(r, st, j->rv, j->err);
+        if (!r->step_active)
+            r->next_step++; /* failed: nothing to heal */
+    }
+}
+
+static void nemesis_next(struct run *r);
+
+static void job_after(uv_work_t *req, int status)
+{
+    struct run *r = req->data;
+    (void)status; /* never cancelled: the worker ran */
+    if (!r->job.busy)
+        return; /* taken in already (job_wait) */
+    job_take(r);
+    nemesis_next(r);
+}
+
+static int job_queue(struct run *r, bool heal)
+{
+    struct step_job *j = &r->job;
+    j->req.data = r;
+    j->heal = heal;
+    j->ran = false;
+    j->rv = 0;
+    j->err[0] = '\0';
+    int rv = uv_queue_work(&r->loop, &j->req, job_work, job_after);
+    j->busy = rv == 0;
+    return rv;
+}
+
+/* Blocks until the step that runs off the loop is done and takes in its outcome (the fault
+ * phase ends, or Ctrl-C: what is healed next must be what it left). */
+static void job_wait(struct run *r)
+{
+    struct step_job *j = &r->job;
+    if (!j->busy)
+        return;
+    pthread_mutex_lock(&j->mu);
+    while (!j->ran)
+        pthread_cond_wait(&j->cv, &j->mu);
+    pthread_mutex_unlock(&j->mu);
+    job_take(r);
+}
+
+/* ==== Steps ==== */
+
+static void apply_step(struct run *r, struct nemesis_step *st)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    struct nemesis_fault *f = &st->fault;
+    int rv = 0;
+    if (f->needs_leader) {
+        /* Never a guess: an unknown leader is recorded as such, nothing is applied. */
+        if (r->lm.leader < 0 && r->lm.lead.state == WORKLOAD_LEADER_UNKNOWN)
+            rv = fl_errorf(err, FL_EUSAGE, "leader unknown: %s", r->lm.lead.why);
+        else if (r->lm.leader < 0)
+            rv = fl_errorf(err, FL_EUSAGE, "no leader known: %s", r->lm.lead.why);
+        else
+            rv = nemesis_fault_bind_leader(f, &r->topo, r->lm.leader, err);
+    }
+    record_nemesis(r, f, NEMESIS_PHASE_START, FL_EVENT_INVOKE, NULL);
+    if (rv == 0 && step_off_loop(r, f) && job_queue(r, false) == 0)
+        return; /* job_after goes on */
+    if (rv == 0)
+        rv = nemesis_fault_apply(&r->nctx, f, err);
+    apply_done(r, st, rv, err);
+}
+
+static void heal_step(struct run *r, struct nemesis_step *st)
+{
+    char err[FL_ERRMSG_SIZE] = "";
+    struct nemesis_fault *f = &st->fault;
+    record_nemesis(r, f, NEMESIS_PHASE_HEAL, FL_EVENT_INVOKE, NULL);
+    if (step_off_loop(r, f) && job_queue(r, true) == 0)
+        return; /* job_after goes on */
+    heal_done(r, st, nemesis_fault_heal(&r->nctx, f, err), err);
+}
+
 static void on_nemesis_timer(uv_timer_t *t);
 
 static void nemesis_next(struct run *r)
 {
-    if (r->phase != PH_FAULTS || r->next_step >= r->plan.n)
+    if (r->phase != PH_FAULTS || r->next_step >= r->plan.n || r->job.busy)
         return;
     struct nemesis_step *st = &r->plan.steps[r->next_step];
     uint64_t at = r->faults_t0 + (r->step_active ? st->heal_ms : st->offset_ms);
@@ -307,15 +425,19 @@ static void nemesis_next(struct run *r)
 static void on_nemesis_timer(uv_timer_t *t)
 {
     struct run *r = t->data;
-    if (r->phase != PH_FAULTS || r->next_step >= r->plan.n)
+    if (r->phase != PH_FAULTS || r->next_step >= r->plan.n || r->job.busy)
         return;
     struct nemesis_step *st = &r->plan.steps[r->next_step];
     if (!r->step_active) {
         apply_step(r, st);
+        if (r->job.busy)
+            return;
         if (!r->step_active)
             r->next_step++; /* failed: nothing to heal */
     } else {
         heal_step(r, st);
+        if (r->job.busy)
+            return;
         r->next_step++;
     }
     nemesis_next(r);
@@ -324,9 +446,14 @@ static void on_nemesis_timer(uv_timer_t *t)
 /* Heals whatever fault is still active (end of the fault phase, Ctrl-C). */
 static void nemesis_stop(struct run *r)
 {
+    job_wait(r);
     uv_timer_stop(&r->nemesis_timer);
     if (r->step_active && r->next_step < r->plan.n) {
-        heal_step(r, &r->plan.steps[r->next_step]);
+        /* In place, also on hosts: the phase after it starts once it is done. */
+        struct nemesis_step *st = &r->plan.steps[r->next_step];
+        char err[FL_ERRMSG_SIZE] = "";
+        record_nemesis(r, &st->fault, NEMESIS_PHASE_HEAL, FL_EVENT_INVOKE, NULL);
+        heal_done(r, st, nemesis_fault_heal(&r->nctx, &st->fault, err), err);
         r->next_step++;
     }
     /* Anything left paused or dead comes back for the quiet phase. */
@@ -550,7 +677,8 @@ static void on_signal(uv_signal_t *h, int signum)
 static void on_life_timer(uv_timer_t *t)
 {
     struct run *r = t->data;
-    harness_nodelife_tick(&r->life);
+    if (!r->job.busy) /* a step off the loop may be starting a node */
+        harness_nodelife_tick(&r->life);
 }
 
 static int wait_for_leader(struct run *r, unsigned timeout_ms)
@@ -1081,13 +1209,19 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
     /* SIGINT and SIGTERM reach the run thread's loop (uv_signal handlers are
      * process-wide): it heals, stops the nodes and comes back here. */
     set_nodes(r);
+    pthread_mutex_init(&r->job.mu, NULL);
+    pthread_cond_init(&r->job.cv, NULL);
     pthread_t th;
     if (pthread_create(&th, NULL, run_thread, r) != 0) {
+        pthread_mutex_destroy(&r->job.mu);
+        pthread_cond_destroy(&r->job.cv);
         nemesis_topology_down(&r->topo);
         rv = fl_errorf(errmsg, -EAGAIN, "cannot start the run thread");
         goto out;
     }
     pthread_join(th, NULL);
+    pthread_mutex_destroy(&r->job.mu);
+    pthread_cond_destroy(&r->job.cv);
     if (r->hosts != NULL) {
         if (harness_hosts_finish(r->hosts, r->log_ptrs, err) != 0)
             fprintf(stderr, "faultline run: warning: hosts: %s; run `faultline clean --hosts %s`\n",

@@ -83,6 +83,18 @@ static int disk(struct nemesis_ctx *ctx, const struct nemesis_fault *f, bool hea
         if (rv != 0)
             return rv;
     }
+    uint32_t back = 0; /* the heal's nodes to start, all at once when the backend can */
+    for (unsigned i = 0; i < ctx->topo->n && heal && f->action != NEMESIS_ACTION_FSYNC_ERROR;
+         i++)
+        if ((f->nodes & ctx->killed & (1u << i)) && !nemesis__node_running(ctx, i))
+            back |= 1u << i;
+    if (back != 0 && ctx->node_ops.start_set != NULL) {
+        int rv = ctx->node_ops.start_set(ctx->node_ops.data, back, errmsg);
+        if (rv != 0)
+            return rv;
+        ctx->killed &= ~back;
+        ctx->paused &= ~back;
+    }
     for (unsigned i = 0; i < ctx->topo->n; i++) {
         if (!(f->nodes & (1u << i)))
             continue;

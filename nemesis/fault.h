@@ -135,6 +135,11 @@ struct nemesis_node_ops {
     int (*kill_set)(void *data, uint32_t nodes, char *errmsg);
     /* Starts the node again (it was killed or has exited). */
     int (*start)(void *data, unsigned node, char *errmsg);
+    /* Starts the nodes of the bit set again at once, as start does each (NULL: one by one).
+     * On hosts each start is a round trip: one by one, the first node of a power loss would
+     * be up most of a second before the last, which decides who wins the election after it
+     * (in namespaces they start within milliseconds of each other). */
+    int (*start_set)(void *data, uint32_t nodes, char *errmsg);
     /* Stops (on: SIGSTOP) or continues (SIGCONT) the node's processes. */
     int (*pause)(void *data, unsigned node, bool on, char *errmsg);
     /* 1 when the running node's process has ended by itself (reaped: it no longer counts as

@@ -756,21 +756,99 @@ int nemesis_remote_signal(struct nemesis_remote *r, unsigned i, pid_t pid, int s
     return 0;
 }
 
+/* Reads from fd until a line "armed" came or the deadline passed; false on EOF or timeout. */
+static bool wait_armed(int fd, uint64_t until)
+{
+    char buf[64];
+    size_t len = 0;
+    for (;;) {
+        uint64_t now = now_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int rv = poll(&p, 1, now < until ? (int)(until - now) : 0);
+        if (rv < 0 && errno == EINTR)
+            continue;
+        if (rv <= 0)
+            return false;
+        ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+        if (n <= 0)
+            return false;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, "armed\n") != NULL)
+            return true;
+        if (len == sizeof buf - 1)
+            return false;
+    }
+}
+
 int nemesis_remote_kill_set(struct nemesis_remote *r, const pid_t *pids, uint32_t hosts,
                             char *errmsg)
 {
-    char *cmds[NEMESIS_MAX_NODES] = {0};
-    char bufs[NEMESIS_MAX_NODES][300];
+    /* Armed first, then fired at once: each host's shell waits on its stdin for one line,
+     * and the lines reach the hosts within a one-way trip of each other. Sessions started one
+     * after another would land up to a round trip apart (hundreds of ms on a loaded machine),
+     * long enough for the last nodes to sync what the first lost: a power loss of several
+     * hosts is one moment. A harness that dies while they are armed kills nothing (EOF). */
+    struct job jobs[NEMESIS_MAX_NODES];
+    int in[NEMESIS_MAX_NODES], out[NEMESIS_MAX_NODES];
+    bool started[NEMESIS_MAX_NODES] = {0};
+    int first = 0;
+    char msg[FL_ERRMSG_SIZE];
     for (unsigned i = 0; i < r->n; i++) {
+        in[i] = out[i] = -1;
         if (!(hosts & (1u << i)) || pids[i] <= 0)
             continue;
-        snprintf(bufs[i], sizeof bufs[i],
-                 GONE_FN "kill -KILL -- -%d 2>/dev/null || exit 0; "
+        char cmd[400];
+        snprintf(cmd, sizeof cmd,
+                 GONE_FN "echo armed; read go || exit 0; kill -KILL -- -%d 2>/dev/null || exit 0; "
                          "for k in $(seq 50); do gone %d && exit 0; sleep 0.02; done; exit 0",
                  (int)pids[i], (int)pids[i]);
-        cmds[i] = bufs[i];
+        int ip[2] = {-1, -1}, op[2] = {-1, -1};
+        if (!r->dry && (pipe2(ip, O_CLOEXEC) < 0 || pipe2(op, O_CLOEXEC) < 0)) {
+            if (first == 0)
+                first = fl_errorf(errmsg, -errno, "%s: pipe: %s", r->hosts[i].h.name,
+                                  strerror(errno));
+            close_fd(&ip[0]), close_fd(&ip[1]), close_fd(&op[0]), close_fd(&op[1]);
+            continue;
+        }
+        int rv = job_start(r, i, cmd, NULL, 0, ip[0], op[1], NULL, 0, &jobs[i], msg);
+        close_fd(&ip[0]);
+        close_fd(&op[1]);
+        if (rv != 0) {
+            if (first == 0)
+                first = fl_errorf(errmsg, rv, "%s", msg);
+            close_fd(&ip[1]), close_fd(&op[0]);
+            continue;
+        }
+        in[i] = ip[1];
+        out[i] = op[0];
+        started[i] = true;
     }
-    return exec_all(r, cmds, NULL, errmsg);
+    if (r->dry) {
+        fprintf(r->dry, "    (each waits for one line on its stdin; the lines go to every host "
+                        "at once)\n");
+        return first;
+    }
+    uint64_t until = now_ms() + TIMEOUT_MS;
+    for (unsigned i = 0; i < r->n; i++)
+        if (started[i] && !wait_armed(out[i], until) && first == 0)
+            first = fl_errorf(errmsg, FL_EUSAGE, "%s: the kill was not armed", r->hosts[i].h.name);
+    /* Fired even when one host was not armed in time: the others' power loss still happens,
+     * and a late host kills when the line gets there. */
+    for (unsigned i = 0; i < r->n; i++)
+        if (in[i] >= 0 && write(in[i], "go\n", 3) != 3 && first == 0)
+            first = fl_errorf(errmsg, -EIO, "%s: the kill was not fired", r->hosts[i].h.name);
+    for (unsigned i = 0; i < r->n; i++)
+        close_fd(&in[i]);
+    for (unsigned i = 0; i < r->n; i++) {
+        if (!started[i])
+            continue;
+        int rv = job_wait(r, &jobs[i], msg);
+        if (rv != 0 && first == 0)
+            first = fl_errorf(errmsg, rv < 0 ? rv : FL_EUSAGE, "%s", msg);
+        close_fd(&out[i]);
+    }
+    return first;
 }
 
 int nemesis_remote_gone(struct nemesis_remote *r, unsigned i, pid_t pid, char *errmsg)

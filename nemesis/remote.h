@@ -133,8 +133,11 @@ int nemesis_remote_start(struct nemesis_remote *r, unsigned i, const char *const
 int nemesis_remote_signal(struct nemesis_remote *r, unsigned i, pid_t pid, int sig, char *errmsg);
 
 /* SIGKILL to process group pids[i] on every host i of the bit set `hosts`, all at once (a
- * power loss of several hosts: one round trip, not one per host), each waiting (up to 1 s)
- * until its leader is gone. A group already gone is not an error. */
+ * power loss of several hosts): each host's command is armed first (a shell waiting for one
+ * line on its stdin), then every line is written at once, so the kills land within a one-way
+ * trip of each other rather than a round trip apart; each then waits (up to 1 s) until its
+ * leader is gone. A group already gone is not an error; a harness that dies while they are
+ * armed kills nothing (EOF). */
 int nemesis_remote_kill_set(struct nemesis_remote *r, const pid_t *pids, uint32_t hosts,
                             char *errmsg);
 
