@@ -131,6 +131,15 @@ static int kill_set(struct harness_nodes *r, uint32_t set, char *errmsg)
         int rv = nemesis_remote_kill_set(&r->hosts->remote, pids, set, errmsg);
         if (rv != 0)
             return rv;
+        /* Each group was seen gone (the host's init reaps it): no second and third round
+         * trip per node to signal and reap it again. */
+        for (unsigned i = 0; i < r->cl->n; i++) {
+            if (pids[i] <= 0)
+                continue;
+            r->procs[i].exited = true;
+            r->procs[i].status = SIGKILL; /* WIFSIGNALED, as a local kill's */
+            r->started[i] = false;
+        }
     }
     for (unsigned i = 0; i < r->cl->n; i++) {
         if (!(set & (1u << i)) || !r->started[i])

@@ -2,6 +2,7 @@
 #include "nemesis/diskfault.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,6 +54,50 @@ static int damage(struct nemesis_ctx *ctx, enum nemesis_action action, unsigned 
     return 0;
 }
 
+struct damage_arg {
+    struct nemesis_ctx *ctx;
+    enum nemesis_action action;
+    unsigned i;
+    int rv;
+    char err[FL_ERRMSG_SIZE];
+};
+
+static void *damage_thread(void *p)
+{
+    struct damage_arg *a = p;
+    a->rv = damage(a->ctx, a->action, a->i, a->err);
+    return NULL;
+}
+
+/* damage() on every node of `set`: on hosts all at once (each a round trip to its own host,
+ * which would otherwise keep the cluster down a round trip per node longer than in
+ * namespaces), here one by one. */
+static int damage_set(struct nemesis_ctx *ctx, enum nemesis_action action, uint32_t set,
+                      char *errmsg)
+{
+    struct damage_arg a[NEMESIS_MAX_NODES];
+    pthread_t th[NEMESIS_MAX_NODES];
+    bool threaded[NEMESIS_MAX_NODES] = {0};
+    for (unsigned i = 0; i < ctx->topo->n; i++) {
+        if (!(set & (1u << i)))
+            continue;
+        a[i] = (struct damage_arg){.ctx = ctx, .action = action, .i = i};
+        threaded[i] = ctx->remote != NULL && pthread_create(&th[i], NULL, damage_thread, &a[i]) == 0;
+        if (!threaded[i])
+            damage_thread(&a[i]);
+    }
+    int first = 0;
+    for (unsigned i = 0; i < ctx->topo->n; i++) {
+        if (!(set & (1u << i)))
+            continue;
+        if (threaded[i])
+            pthread_join(th[i], NULL);
+        if (a[i].rv != 0 && first == 0)
+            first = fl_errorf(errmsg, a[i].rv, "%s", a[i].err);
+    }
+    return first;
+}
+
 static int disk(struct nemesis_ctx *ctx, const struct nemesis_fault *f, bool heal, char *errmsg)
 {
     if (ctx->node_ops.disk_command == NULL)
@@ -95,16 +140,16 @@ static int disk(struct nemesis_ctx *ctx, const struct nemesis_fault *f, bool hea
         ctx->killed &= ~back;
         ctx->paused &= ~back;
     }
+    if (!heal && f->action != NEMESIS_ACTION_FSYNC_ERROR)
+        return damage_set(ctx, f->action, f->nodes & ((1u << ctx->topo->n) - 1), errmsg);
     for (unsigned i = 0; i < ctx->topo->n; i++) {
         if (!(f->nodes & (1u << i)))
             continue;
         int rv;
         if (f->action == NEMESIS_ACTION_FSYNC_ERROR)
             rv = fsync_error(ctx, i, heal, errmsg);
-        else if (heal)
-            rv = (ctx->killed & (1u << i)) ? nemesis__node_start(ctx, i, errmsg) : 0;
         else
-            rv = damage(ctx, f->action, i, errmsg);
+            rv = (ctx->killed & (1u << i)) ? nemesis__node_start(ctx, i, errmsg) : 0;
         if (rv != 0)
             return rv;
     }
