@@ -12,7 +12,9 @@
 #   3. in-memory toy_kv, same faults: invalid on the hosts as in namespaces (a kill forgets
 #      acknowledged writes);
 #   4. a setup hook failing on one host stops the run before the workload, naming the node;
-#   5. after every run nothing is left on any host (processes, nft tables, folders).
+#   5. after every run nothing is left on any host (processes, nft tables, folders);
+#   6. a harness killed mid-run leaves its nodes and log followers; `faultline clean` and
+#      `faultline clean --hosts` remove them.
 # The cluster: toy_kv is one store, so n1 serves and n2, n3 listen on their hosts' loopback
 # only (clients find n1; the partitions cut real hosts all the same).
 #
@@ -145,4 +147,33 @@ set -e
 grep -q "node n2: hook setup failed (exit 1)" "$tmp/h-bad.err" || fail "no message: $(tail -3 "$tmp/h-bad.err")"
 grep -q "^setup of n2$" "$tmp/h-bad/nodes/n2.log" || fail "n2's log (the hook's output) not fetched"
 nothing_left "after the failing setup hook"
+# 6. A harness killed mid-run: its nodes, start hooks and log followers (tail -F, for the
+# events) stay on the hosts, its ssh processes here; `faultline clean` and `faultline clean
+# --hosts` remove them all.
+inlab "$fl" run "$tmp/toy-durable.json" --seed 9 --time-limit 60 --warmup 1 --no-capture \
+  --hosts "$hosts" --out "$tmp/h-killed" >"$tmp/h-killed.out" 2>"$tmp/h-killed.err" &
+hpid=$!
+for _ in $(seq 1 300); do
+  grep -q "nemesis: " "$tmp/h-killed.err" 2>/dev/null && break
+  kill -0 $hpid 2>/dev/null || break
+  sleep 0.2
+done
+grep -q "nemesis: " "$tmp/h-killed.err" || { cat "$tmp/h-killed.err"; fail "no fault before the kill"; }
+for p in $(ip netns pids fl-labfgn-ctl); do
+  case $(readlink "/proc/$p/exe" 2>/dev/null) in
+  "$fl" | "${fl%/*}/faultline-harness") kill -9 "$p" ;;
+  esac
+done
+wait $hpid 2>/dev/null || true
+run=$(sed -n 's/.*, run \([0-9a-f]\{6\}\), results.*/\1/p' "$tmp/h-killed.err" | head -1)
+[[ -n $run ]] || fail "no run id in the killed harness's output"
+left=0
+for e in /proc/[0-9]*/environ; do
+  grep -qszx "FAULTLINE_RUN=$run" "$e" && grep -qsF "tail" "${e%environ}cmdline" && left=$((left + 1))
+done
+((left >= 3)) || fail "the killed run left $left log followers on the hosts (the test would prove nothing)"
+"$fl" clean >/dev/null 2>&1 || true
+[[ -z $(pgrep -f "ControlPath=/tmp/fl-ssh-$run-" || true) ]] || fail "faultline clean left ssh processes of run $run"
+inlab "$fl" clean --hosts "$hosts" >"$tmp/clean.out"
+nothing_left "after clean --hosts"
 echo "hosts_foreign: ok"
