@@ -89,7 +89,7 @@ static int parse_double(const char *opt, const char *s, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || v < 0) {
+    if (errno || end == s || *end || !(v >= 0) || v > 1e12) { /* also NaN and inf */
         fprintf(stderr, "faultline check: %s: expected a non-negative number, got \"%s\"\n", opt,
                 s);
         return -1;
@@ -340,7 +340,7 @@ int harness_check_main(int argc, char **argv)
                 break;
             }
             if (checker_txn_consistency_parse(optarg, &txn.consistency) < 0) {
-                fprintf(stderr, "faultline check: --consistency: unknown model \"%s\" (see --help)\n",
+                fprintf(stderr, "faultline check: --consistency: unknown consistency \"%s\" (see --help)\n",
                         optarg);
                 goto usage_error;
             }
