@@ -502,6 +502,27 @@ static int jp_string(struct jp *j, const char *field, size_t *len)
     return 0;
 }
 
+/* A JSON string at j->p as a span: in place when it holds no escape (the
+ * common case: no copy), else decoded by jp_string into j->str. The span is
+ * valid until the next string is read. */
+static int jp_span(struct jp *j, const char *field, const char **s, size_t *len)
+{
+    if (j->p < j->end && *j->p == '"') {
+        const char *b = j->p + 1, *q = b;
+        while (q < j->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+            q++;
+        if (q < j->end && *q == '"') {
+            *s = b;
+            *len = (size_t)(q - b);
+            j->p = q + 1;
+            return 0;
+        }
+    }
+    int rc = jp_string(j, field, len);
+    *s = j->str;
+    return rc;
+}
+
 /* isdigit() without the locale table lookup. */
 static inline bool is_digit(char c)
 {
@@ -552,12 +573,13 @@ static int jp_skip(struct jp *j, const char *field)
 {
     int rc;
     size_t n;
+    const char *str;
     jp_ws(j);
     if (j->p >= j->end)
         return jp_err(j, field, "unexpected end of line");
     char c = *j->p;
     if (c == '"')
-        return jp_string(j, field, &n);
+        return jp_span(j, field, &str, &n);
     if (c == '{' || c == '[') {
         if (++j->depth > FL_HISTORY_MAX_DEPTH)
             return jp_err(j, field, "nested too deeply");
@@ -572,7 +594,7 @@ static int jp_skip(struct jp *j, const char *field)
         for (;;) {
             if (c == '{') {
                 jp_ws(j);
-                if ((rc = jp_string(j, field, &n)) < 0)
+                if ((rc = jp_span(j, field, &str, &n)) < 0)
                     return rc;
                 jp_ws(j);
                 if (j->p >= j->end || *j->p != ':')
@@ -675,27 +697,26 @@ static int jp_txn_value(struct jp *j, struct checker_txn_history *h, struct scra
             return rc;
         jp_ws(j);
         size_t n;
-        if ((rc = jp_string(j, field, &n)) < 0)
+        const char *str;
+        if ((rc = jp_span(j, field, &str, &n)) < 0)
             return rc;
-        if (mop_f_parse(j->str, n, &m->f) < 0)
+        if (mop_f_parse(str, n, &m->f) < 0)
             return jp_err(j, field, "micro-op f must be \"append\", \"r\" or \"w\"");
         if ((rc = jp_expect(j, ',', field, "expected [f, key, value]")) < 0)
             return rc;
         jp_ws(j);
+        char buf[24];
         if (j->p < j->end && *j->p == '"') {
-            if ((rc = jp_string(j, field, &n)) < 0)
+            if ((rc = jp_span(j, field, &str, &n)) < 0)
                 return rc;
         } else {
             int64_t k;
             if ((rc = jp_int(j, field, &k)) < 0)
                 return jp_err(j, field, "key must be a string or an integer");
-            char buf[24];
             n = (size_t)snprintf(buf, sizeof buf, "%" PRId64, k);
-            if (grow((void **)&j->str, &j->str_cap, n + 1, 1) < 0)
-                return fl_errorf(j->errmsg, FL_ENOMEM, "out of memory");
-            memcpy(j->str, buf, n + 1);
+            str = buf;
         }
-        if ((rc = key_intern(h, j->str, n, &m->key)) < 0)
+        if ((rc = key_intern(h, str, n, &m->key)) < 0)
             return fl_errorf(j->errmsg, rc, "line %" PRIu64 ": %s: %s", j->line, field,
                              rc == FL_ELIMIT ? "too many keys" : "out of memory");
         if ((rc = jp_expect(j, ',', field, "expected [f, key, value]")) < 0)
@@ -784,32 +805,35 @@ static int jsonl_line(struct loader *ld, struct jp *j)
         return jp_err(j, "type", "missing");
     for (;;) {
         jp_ws(j);
-        if ((rc = jp_string(j, "field name", &n)) < 0)
+        const char *str;
+        if ((rc = jp_span(j, "field name", &str, &n)) < 0)
             return rc;
+        /* the name for messages; matched in place */
         char name[16] = "";
         if (n < sizeof name)
-            memcpy(name, j->str, n + 1);
+            memcpy(name, str, n);
 #define NAME_IS(lit) (n == sizeof lit - 1 && memcmp(name, lit, sizeof lit - 1) == 0)
         if ((rc = jp_expect(j, ':', name, "expected ':'")) < 0)
             return rc;
         jp_ws(j);
         if (NAME_IS("type")) {
-            if ((rc = jp_string(j, "type", &n)) < 0)
+            if ((rc = jp_span(j, "type", &str, &n)) < 0)
                 return rc;
-            if (!event_type_parse(j->str, n, &e.type))
+            if (!event_type_parse(str, n, &e.type))
                 return jp_err(j, "type", "expected invoke, ok, fail or info");
             have_type = true;
         } else if (NAME_IS("f")) {
-            if ((rc = jp_string(j, "f", &n)) < 0)
+            if ((rc = jp_span(j, "f", &str, &n)) < 0)
                 return rc;
-            txn = n == 3 && memcmp(j->str, "txn", 3) == 0;
+            txn = n == 3 && memcmp(str, "txn", 3) == 0;
             have_f = true;
         } else if (NAME_IS("process")) {
             if (j->p < j->end && *j->p == '"') {
-                if ((rc = jp_string(j, "process", &n)) < 0)
+                if ((rc = jp_span(j, "process", &str, &n)) < 0)
                     return rc;
                 /* Fault and node events (DESIGN.md "Histories") are not transactions. */
-                if (strcmp(j->str, "nemesis") != 0 && strcmp(j->str, "node") != 0)
+                if (!(n == 7 && memcmp(str, "nemesis", 7) == 0) &&
+                    !(n == 4 && memcmp(str, "node", 4) == 0))
                     return jp_err(j, "process", "expected an integer, \"nemesis\" or \"node\"");
                 nemesis = true;
             } else if ((rc = jp_int(j, "process", &e.process)) < 0)
