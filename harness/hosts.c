@@ -452,7 +452,8 @@ int harness_hosts_dry_run(const struct harness_scenario *sc, bool insecure_host_
         cl.options = host_opts;
     bool clock = sc->nemesis.weights[HARNESS_FAULT_CLOCK_SKEW] ||
                  sc->nemesis.weights[HARNESS_FAULT_CLOCK_JUMP] ||
-                 sc->nemesis.weights[HARNESS_FAULT_CLOCK_RATE];
+                 sc->nemesis.weights[HARNESS_FAULT_CLOCK_RATE] ||
+                 sc->nemesis.weights[HARNESS_FAULT_SLOW_ISOLATE_LEADER];
     bool ref = cl.node_bin == h->node_bin;
     bool disk = sc->nemesis.weights[HARNESS_FAULT_LOSE_UNSYNCED] ||
                 sc->nemesis.weights[HARNESS_FAULT_TORN_WRITE] ||

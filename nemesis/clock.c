@@ -71,7 +71,7 @@ int nemesis_clock_set(const char *dir, unsigned node, int64_t offset_ms, double 
 }
 
 /* Node i's clock through the context: its file here, or on its host (remote.h). */
-static int ctx_clock_set(struct nemesis_ctx *ctx, unsigned i, int64_t offset_ms, double rate,
+int nemesis__clock_set(struct nemesis_ctx *ctx, unsigned i, int64_t offset_ms, double rate,
                          char *errmsg)
 {
     if (ctx->remote == NULL)
@@ -108,7 +108,7 @@ int nemesis__clock_reset_all(struct nemesis_ctx *ctx, char *errmsg)
     int first = 0;
     for (unsigned i = 0; ctx->remote != NULL && i < ctx->topo->n; i++) {
         char msg[FL_ERRMSG_SIZE];
-        int rc = ctx_clock_set(ctx, i, 0, 1.0, msg);
+        int rc = nemesis__clock_set(ctx, i, 0, 1.0, msg);
         if (rc < 0 && first == 0)
             first = fl_errorf(errmsg, rc, "%s", msg);
     }
@@ -204,7 +204,7 @@ static int apply_clock(struct nemesis_ctx *ctx, const struct nemesis_fault *f, c
     int rc = need_dir(ctx, errmsg);
     for (unsigned i = 0; rc == 0 && i < ctx->topo->n; i++)
         if (f->nodes & (1u << i))
-            rc = ctx_clock_set(ctx, i, f->clock_offset_ms[i], f->clock_rate, errmsg);
+            rc = nemesis__clock_set(ctx, i, f->clock_offset_ms[i], f->clock_rate, errmsg);
     return rc;
 }
 
@@ -216,7 +216,7 @@ static int heal_clock(struct nemesis_ctx *ctx, const struct nemesis_fault *f, ch
         if (!(f->nodes & (1u << i)))
             continue;
         char msg[FL_ERRMSG_SIZE];
-        int r = ctx_clock_set(ctx, i, 0, 1.0, msg);
+        int r = nemesis__clock_set(ctx, i, 0, 1.0, msg);
         if (r < 0 && first == 0)
             first = fl_errorf(errmsg, r, "%s", msg);
     }

@@ -42,6 +42,11 @@ int nemesis_clock_env(unsigned node, const char *dir,
  * `rate` (1.0 = normal). Atomic (write temporary file, rename). */
 int nemesis_clock_set(const char *dir, unsigned node, int64_t offset_ms, double rate, char *errmsg);
 
+/* Internal: nemesis_clock_set of node i through the context: its file here (ctx->clock_dir),
+ * or its file on its host (ctx->remote). */
+int nemesis__clock_set(struct nemesis_ctx *ctx, unsigned i, int64_t offset_ms, double rate,
+                       char *errmsg);
+
 /* Internal: writes "+0" into every node's clock file that exists (ctx close). */
 int nemesis__clock_reset_all(struct nemesis_ctx *ctx, char *errmsg);
 

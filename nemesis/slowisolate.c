@@ -30,8 +30,8 @@ static int slow_apply(struct nemesis_ctx *ctx, const struct nemesis_fault *f, ch
         double since = ctx->node_ops.uptime_ms != NULL
                            ? (double)ctx->node_ops.uptime_ms(ctx->node_ops.data, i)
                            : 0.0;
-        int rv = nemesis_clock_set(ctx->clock_dir, i,
-                                   (int64_t)((1.0 - rate) * since) - s->lag_ms[i], rate, errmsg);
+        int rv = nemesis__clock_set(ctx, i, (int64_t)((1.0 - rate) * since) - s->lag_ms[i], rate,
+                                    errmsg);
         if (rv != 0)
             return rv;
         double now = nemesis__now_ms();
@@ -67,7 +67,7 @@ static int slow_heal(struct nemesis_ctx *ctx, const struct nemesis_fault *f, cha
     s->active = false;
     /* Back to rate 1 where the slow clock stands now: no jump. */
     s->lag_ms[s->node] += (int64_t)((1.0 - rate) * (nemesis__now_ms() - s->t1_ms));
-    int crv = nemesis_clock_set(ctx->clock_dir, s->node, -s->lag_ms[s->node], 1.0, errmsg);
+    int crv = nemesis__clock_set(ctx, s->node, -s->lag_ms[s->node], 1.0, errmsg);
     return rv != 0 ? rv : crv;
 }
 

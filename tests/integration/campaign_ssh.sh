@@ -19,17 +19,19 @@ command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 lab=$(mktemp -d /tmp/fl-campaign-lab.XXXXXX)
 out=$(mktemp -d /tmp/fl-campaign-out.XXXXXX)
 labsh="$src/scripts/ssh-lab.sh"
+# A lab of its own name (namespaces flcs<pid>-*), so it runs beside other labs.
+name=flcs$(($$ % 100000))
 cleanup() {
-  bash "$labsh" down --dir "$lab/lab" >/dev/null 2>&1 || true
+  bash "$labsh" down --dir "$lab/lab" --name "$name" >/dev/null 2>&1 || true
   "$fl" clean >/dev/null 2>&1 || true # the runs the killed runner left
   rm -rf "$lab" "$out"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# The lab may be up from an aborted test: down first (it has fixed namespace names).
-bash "$labsh" down --dir "$lab/lab" >/dev/null 2>&1 || true
-bash "$labsh" up 2 --dir "$lab/lab"
+# A lab of this name may be up from an aborted test: down first.
+bash "$labsh" down --dir "$lab/lab" --name "$name" >/dev/null 2>&1 || true
+bash "$labsh" up 2 --dir "$lab/lab" --name "$name"
 for k in 1 2; do
   mkdir -p "$lab/lab/h$k/bin"
   # faultline execs faultline-harness from its own folder for all but check
@@ -62,7 +64,7 @@ set -e
 grep -q "insecure-host-keys" "$lab/insecure.err" || fail "no word on --insecure-host-keys"
 
 # The campaign, from the lab's control namespace; h2 dies once 3 runs are done.
-bash "$labsh" exec --dir "$lab/lab" "$fl" campaign "$lab/matrix.json" --out "$out/c" \
+bash "$labsh" exec --dir "$lab/lab" --name "$name" "$fl" campaign "$lab/matrix.json" --out "$out/c" \
   >"$lab/campaign.out" 2>"$lab/campaign.err" &
 cpid=$!
 for _ in $(seq 1 600); do
@@ -71,7 +73,7 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 echo "killing runner h2"
-for pid in $(ip netns pids fl-lab-h2); do kill -9 "$pid" 2>/dev/null || true; done
+for pid in $(ip netns pids "$name-h2"); do kill -9 "$pid" 2>/dev/null || true; done
 pkill -9 -f "^$lab/lab/h2/" || true
 set +e
 wait $cpid

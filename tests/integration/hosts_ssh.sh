@@ -35,32 +35,30 @@ command -v nft >/dev/null || { echo "nft missing (nftables)"; exit 77; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 [[ -x $node ]] || { echo "faultline-node missing"; exit 77; }
 
-# The lab has fixed namespace names: one lab at a time on this machine.
-exec 9>/run/fl-ssh-lab.lock
-flock -w 900 9 || { echo "FAIL: the SSH lab stayed busy for 15 minutes" >&2; exit 1; }
-
+# A lab of its own name (namespaces flhs<pid>-*), so it runs beside other labs.
+name=flhs$(($$ % 100000))
 tmp=$(mktemp -d /tmp/fl-hosts-test.XXXXXX)
 labsh="$src/scripts/ssh-lab.sh"
 lab=$tmp/lab
 cleanup() {
-  bash "$labsh" down --dir "$lab" >/dev/null 2>&1 || true
+  bash "$labsh" down --dir "$lab" --name "$name" >/dev/null 2>&1 || true
   "$fl" clean >/dev/null 2>&1 || true # the namespace run's leftovers, if it failed
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-bash "$labsh" down --dir "$lab" >/dev/null 2>&1 || true # an aborted lab
-bash "$labsh" up 3 --dir "$lab"
+bash "$labsh" down --dir "$lab" --name "$name" >/dev/null 2>&1 || true # an aborted lab
+bash "$labsh" up 3 --dir "$lab" --name "$name"
 hosts=$lab/hosts.json
-inlab() { bash "$labsh" exec --dir "$lab" "$@"; }
+inlab() { bash "$labsh" exec --dir "$lab" --name "$name" "$@"; }
 
 # Nothing of Faultline's on host k: no process carrying a workdir marker of the lab, no
 # faultline table, nothing in its workdir.
 nothing_left() {
   local what=$1 k e left
   for k in 1 2 3; do
-    left=$(ip netns exec "fl-lab-h$k" nft list tables | grep faultline || true)
+    left=$(ip netns exec "$name-h$k" nft list tables | grep faultline || true)
     [[ -z $left ]] || fail "$what: h$k keeps nft table(s): $left"
     left=$(ls -A "$lab/h$k/work")
     [[ -z $left ]] || fail "$what: h$k keeps $left in its workdir"
@@ -169,7 +167,7 @@ held=$(sed -n 's/.*nemesis: healed reorder (\([0-9]*\) of [0-9]* packets held).*
 [[ -n $held && $held -gt 0 ]] || fail "reorder on hosts: the delayers held no packet (${held:-no heal})"
 grep -q "nemesis: healed duplicate" "$tmp/h-reorder.err" || fail "reorder-dup on hosts: no duplicate healed"
 for k in 1 2 3; do
-  left=$(ip netns exec "fl-lab-h$k" iptables -w -S 2>/dev/null | grep faultline || true)
+  left=$(ip netns exec "$name-h$k" iptables -w -S 2>/dev/null | grep faultline || true)
   [[ -z $left ]] || fail "after reorder-dup: h$k keeps iptables rules: $left"
 done
 nothing_left "after reorder-dup"
@@ -192,7 +190,7 @@ done
 grep -q "nemesis: isolate-one" "$tmp/h-killed.err" || { cat "$tmp/h-killed.err"; fail "no fault before the kill"; }
 # The harness itself (inlab's shell is only its parent): the faultline in the control namespace
 # (faultline execs faultline-harness, same pid, for every command but check).
-for p in $(ip netns pids fl-lab-ctl); do
+for p in $(ip netns pids "$name-ctl"); do
   case $(readlink "/proc/$p/exe" 2>/dev/null) in
   "$fl" | "${fl%/*}/faultline-harness") kill -9 "$p" ;;
   esac
@@ -200,7 +198,7 @@ done
 wait $hpid 2>/dev/null || true
 tables=0
 for k in 1 2 3; do
-  ip netns exec "fl-lab-h$k" nft list tables | grep -q faultline_ && tables=$((tables + 1))
+  ip netns exec "$name-h$k" nft list tables | grep -q faultline_ && tables=$((tables + 1))
 done
 ((tables >= 1)) || fail "the killed run left no table (the test would prove nothing)"
 ls "$lab"/h1/work/fl-* >/dev/null 2>&1 || fail "the killed run left no folder on h1"
@@ -211,7 +209,7 @@ run=$(sed -n 's/.*, run \([0-9a-f]\{6\}\), results.*/\1/p' "$tmp/h-killed.err" |
 # file set 1 h ahead (as the clock faults write it), n2 and n3 killed: n1 logs what follows
 # (a pre-vote, or its sessions expiring: the hour passed for it) with its own clock, which
 # must read about 1 h ahead.
-for k in 1 2 3; do ip netns exec "fl-lab-h$k" nft delete table inet "faultline_$run" 2>/dev/null || true; done
+for k in 1 2 3; do ip netns exec "$name-h$k" nft delete table inet "faultline_$run" 2>/dev/null || true; done
 rd1=$lab/h1/work/fl-$run
 printf '+3600.000s x1.000\n' >"$rd1/clock/n1.faketime.tmp"
 mv -f "$rd1/clock/n1.faketime.tmp" "$rd1/clock/n1.faketime"
@@ -279,7 +277,7 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 grep -q "cluster up" "$tmp/h-dkilled.err" || { cat "$tmp/h-dkilled.err"; fail "the disk run did not start"; }
-for p in $(ip netns pids fl-lab-ctl); do
+for p in $(ip netns pids "$name-ctl"); do
   case $(readlink "/proc/$p/exe" 2>/dev/null) in
   "$fl" | "${fl%/*}/faultline-harness") kill -9 "$p" ;;
   esac
