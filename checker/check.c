@@ -177,7 +177,7 @@ int checker_check_file_seq(const char *path, const struct checker_check_options 
     const struct checker_model_ops *model = *model_used;
     if (why) {
         res->verdict = CHECKER_UNKNOWN;
-        res->procedure = "graph";
+        res->refused = "while reading";
         snprintf(res->reason, sizeof res->reason, "%s", why);
         return 0;
     }

@@ -1502,6 +1502,13 @@ void checker_seq_explain_text(const struct checker_seq_result *res, struct fl_bu
         fl_buf_printf(out, "    %zu. %s\n", i + 1, res->steps[i].text);
 }
 
+const char *checker_seq_result_procedure(const struct checker_seq_result *res)
+{
+    if (res->refused)
+        return "none";
+    return res->procedure ? res->procedure : "graph";
+}
+
 json_t *checker_seq_result_json(const struct checker_history *h,
                                 const struct checker_seq_result *res)
 {
@@ -1511,11 +1518,13 @@ json_t *checker_seq_result_json(const struct checker_history *h,
         (json_int_t)res->n_ops, "processes", (json_int_t)res->n_processes, "keys",
         (json_int_t)res->n_keys, "keys_unique_values", (json_int_t)res->n_unique_keys,
         "orders_added", (json_int_t)res->n_edges, "configurations", (json_int_t)res->configs,
-        "procedure", res->procedure ? res->procedure : "graph", "seconds", res->seconds);
+        "procedure", checker_seq_result_procedure(res), "seconds", res->seconds);
     if (!o)
         return NULL;
     if (res->reason[0])
         json_object_set_new(o, "reason", json_string(res->reason));
+    if (res->refused)
+        json_object_set_new(o, "refused", json_string(res->refused));
     if (res->verdict == CHECKER_INVALID) {
         json_object_set_new(o, "rule", json_string(checker_seq_rule_name(res->rule)));
         json_t *steps = json_array();

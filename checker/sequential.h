@@ -71,6 +71,8 @@ struct checker_seq_result {
     size_t n_edges;        /* necessary orders added to the graph */
     uint64_t configs;      /* search configurations explored */
     const char *procedure; /* "graph", "graph+search" or "search" (static) */
+    const char *refused;   /* static text when --max-memory refused the history before any
+                            * procedure ran ("while reading"), else NULL */
     double seconds;
 };
 
@@ -84,6 +86,9 @@ int checker_seq_check(const struct checker_history *h, const struct checker_mode
                       const struct checker_seq_limits *limits, struct checker_seq_result *res,
                       char *errmsg);
 void checker_seq_result_free(struct checker_seq_result *res);
+/* The procedure that decided the result (static): res->procedure, or "none"
+ * when the history was refused before any ran (res->refused). */
+const char *checker_seq_result_procedure(const struct checker_seq_result *res);
 
 /* Appends the explanation of an invalid result (one line per step). */
 void checker_seq_explain_text(const struct checker_seq_result *res, struct fl_buf *out);

@@ -222,17 +222,22 @@ static int check_seq_file(const char *path, const struct checker_check_options *
         checker_history_free(&h);
         return EXIT_ERROR;
     }
+    /* Refused while reading: no operation was kept to detect the model from,
+     * as in the linearizability path (only --model or a scenario names it). */
+    const char *mname = h.truncated && !opt->model ? NULL : model->name;
     if (json_out) {
         json_t *o = checker_seq_result_json(&h, &res);
         if (o)
-            json_object_set_new(o, "model", json_string(model->name));
+            json_object_set_new(o, "model", mname ? json_string(mname) : json_null());
         harness_check_print_json(o);
     } else {
         printf("%s: %s  model=%s consistency=sequential ops=%zu processes=%zu keys=%zu "
                "time=%.3fs procedure=%s",
-               path, checker_verdict_name(res.verdict), model->name, res.n_ops, res.n_processes,
-               res.n_keys, res.seconds, res.procedure ? res.procedure : "graph");
-        if (res.verdict == CHECKER_UNKNOWN && res.reason[0])
+               path, checker_verdict_name(res.verdict), mname ? mname : "-", res.n_ops,
+               res.n_processes, res.n_keys, res.seconds, checker_seq_result_procedure(&res));
+        if (res.refused)
+            printf("  (refused %s: %s)", res.refused, res.reason);
+        else if (res.verdict == CHECKER_UNKNOWN && res.reason[0])
             printf("  (%s)", res.reason);
         putchar('\n');
         if (!quiet && res.verdict == CHECKER_INVALID) {
