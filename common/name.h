@@ -6,7 +6,8 @@
 #include <stdbool.h>
 
 /* True when `s` is non-empty and only [A-Za-z0-9_-], and '.' too when
- * `allow_dot` (campaign and runner names; host names do without). */
+ * `allow_dot` (campaign and runner names; host names do without) but never
+ * "." or "..": a name is one path component that stays where it is put. */
 bool fl_name_ok(const char *s, bool allow_dot);
 
 #endif

@@ -85,7 +85,7 @@ static int runner_from_json(const json_t *o, size_t i, struct harness_campaign_r
     if ((rv = get_str(o, "name", F("name"), r->name, sizeof r->name, false, errmsg)) != 0)
         return rv;
     if (!fl_name_ok(r->name, true))
-        return fl_errorf(errmsg, FL_ESHAPE, "%s: expected [A-Za-z0-9._-]+", F("name"));
+        return fl_errorf(errmsg, FL_ESHAPE, "%s: expected [A-Za-z0-9._-]+, not . or ..", F("name"));
     if ((rv = get_str(o, "ssh", F("ssh"), r->ssh, sizeof r->ssh, true, errmsg)) != 0)
         return rv;
     /* ssh reads a leading '-' as an option: a destination never starts with one. */
@@ -156,7 +156,7 @@ int harness_campaign_matrix_from_json(const json_t *root, struct harness_campaig
     if ((rv = get_str(root, "name", "name", m->name, sizeof m->name, false, errmsg)) != 0)
         return rv;
     if (!fl_name_ok(m->name, true))
-        return fl_errorf(errmsg, FL_ESHAPE, "name: expected [A-Za-z0-9._-]+");
+        return fl_errorf(errmsg, FL_ESHAPE, "name: expected [A-Za-z0-9._-]+, not . or ..");
 
     const json_t *a = json_object_get(root, "scenarios");
     if (!json_is_array(a) || json_array_size(a) == 0)

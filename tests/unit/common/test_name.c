@@ -22,3 +22,13 @@ Test(common_name, dot_only_when_allowed)
     cr_assert_not(fl_name_ok("nightly.1", false));
     cr_assert_not(fl_name_ok(".", false));
 }
+
+Test(common_name, never_this_folder_or_its_parent)
+{
+    cr_assert_not(fl_name_ok(".", true));
+    cr_assert_not(fl_name_ok("..", true));
+    cr_assert_not(fl_name_ok("..", false));
+    cr_assert(fl_name_ok("...", true), "one component of its own");
+    cr_assert(fl_name_ok("..a", true));
+    cr_assert(fl_name_ok(".hidden", true));
+}

@@ -83,6 +83,13 @@ Test(campaign, matrix_errors_name_the_field)
         {"{\"scenarios\": [\"a\"], \"impls\": [\"x\"], \"seeds\": [1], \"jobs\": 0}", "jobs"},
         {"{\"scenarios\": [\"a\"], \"impls\": [\"x\"], \"seeds\": [1], \"colour\": 1}", "colour"},
         {"{\"scenarios\": [\"a\"], \"impls\": [\"x\"], \"seeds\": [1], \"name\": \"a/b\"}", "name"},
+        /* results/campaign/.. is results/: out of the campaign store. */
+        {"{\"scenarios\": [\"a\"], \"impls\": [\"x\"], \"seeds\": [1], \"name\": \"..\"}",
+         "name: expected [A-Za-z0-9._-]+, not . or .."},
+        {"{\"scenarios\": [\"a\"], \"impls\": [\"x\"], \"seeds\": [1], \"name\": \".\"}", "name"},
+        {"{\"scenarios\": [\"a\"], \"impls\": [\"x\"], \"seeds\": [1], \"runners\": "
+         "[{\"ssh\": \"h\", \"name\": \"..\"}]}",
+         "runners[0].name"},
         {"{\"scenarios\": [\"a\"], \"impls\": [\"x\"], \"seeds\": [1], \"runners\": [{}]}",
          "runners[0].ssh"},
         {"{\"scenarios\": [\"a\"], \"impls\": [\"x\"], \"seeds\": [1], \"runners\": "
