@@ -16,44 +16,123 @@
 #include "nemesis/fsd.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #define FAULTLINE_VERSION "0.1.0"
 
+/* ==== Commands ==== */
+
+static int version_main(int argc, char **argv);
+static int help_main(int argc, char **argv);
+
+/* The one list of commands: main dispatches through it and --help prints it,
+ * so the two cannot disagree. A row without help is an alias, not listed. */
+static const struct command {
+    const char *name;
+    const char *args;                   /* shown after the name in the list */
+    int (*main)(int argc, char **argv); /* argv[0] is the command's name */
+    const char *help;                   /* one line, wrapped when printed */
+} commands[] = {
+    {"check", "FILE...", harness_check_main,
+     "check saved histories for linearizability (exit 0 valid, 1 invalid, 2 unknown, 3 error); "
+     "see faultline check --help"},
+    {"client", "...", harness_client_main,
+     "send one request to a faultline-node cluster (put, get, cas, watch, members, join...); "
+     "see faultline client --help"},
+    {"run", "[SCENARIO]", harness_run_main,
+     "run a scenario: cluster in namespaces, workload, nemesis, check and report; "
+     "see faultline run --help"},
+    {"replay", "DIR", harness_replay_main, "run a saved run's scenario again with its seed"},
+    {"shrink", "DIR", harness_shrink_main,
+     "a smaller scenario that still fails like the run in DIR (fewer faults, clients, keys); "
+     "see faultline shrink --help"},
+    {"capture", "DIR", harness_capture_main,
+     "the run's capture.pcap decoded: Raft messages between the nodes, TCP events; "
+     "see faultline capture --help"},
+    {"report", "DIR", harness_report_main,
+     "write results.json and report.html (timeline, faults, latency, counterexample) for a "
+     "results folder or history"},
+    {"compare", "SCENARIO --impl SPEC...", harness_compare_main,
+     "the same scenario and seeds for several implementations (reference, etcd, "
+     "reference:bug=BUG), side by side; see faultline compare --help"},
+    {"bench", "--impl SPEC...", harness_bench_main,
+     "fault-free writes/s, linearizable reads/s, p50/p99 at 1/16/128 clients, side by side; "
+     "see faultline bench --help"},
+    {"campaign", "MATRIX.json", harness_campaign_main,
+     "scenarios x implementations x seeds, several runs at once, here or on runners over ssh; "
+     "see faultline campaign --help"},
+    {"index", "[DIR]", harness_index_main,
+     "write DIR/index.html (default results/): every run, with filters"},
+    {"clean", "", harness_clean_main,
+     "remove what killed runs left behind (namespaces, processes, temp dirs); "
+     "see faultline clean --help"},
+    {"fs", "...", nemesis_fsd_main,
+     "the disk-fault filesystem of one node (started by run); see faultline fs --help"},
+    {"fs-ctl", "...", nemesis_disk_ctl_main,
+     "its commands and a stopped node's damage on a host (run over ssh by run --hosts); "
+     "see faultline fs-ctl --help"},
+    {"version", "", version_main, "print the version"},
+    {"help", "", help_main, "this list"},
+    {"--version", "", version_main, NULL},
+    {"--help", "", help_main, NULL},
+    {"-h", "", help_main, NULL},
+};
+
+/* Prints `text` from column `at` on, its words wrapped before column 80 onto
+ * lines that start at column `col`. */
+static void print_wrapped(FILE *out, const char *text, int at, int col)
+{
+    bool first = true;
+    while (*text) {
+        int len = (int)strcspn(text, " ");
+        if (!first && at + 1 + len > 79) {
+            fprintf(out, "\n%*s", col, "");
+            at = col;
+        } else if (!first) {
+            fputc(' ', out);
+            at++;
+        }
+        fprintf(out, "%.*s", len, text);
+        at += len;
+        text += len;
+        first = false;
+        while (*text == ' ')
+            text++;
+    }
+    fputc('\n', out);
+}
+
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: faultline COMMAND [options]\n"
-                 "\n"
-                 "commands:\n"
-                 "  check FILE...   check saved histories for linearizability (exit 0 valid,\n"
-                 "                  1 invalid, 2 unknown, 3 error); see faultline check --help\n"
-                 "  client ...      send one request to a faultline-node cluster (put, get, cas,\n"
-                 "                  watch, members, join...); see faultline client --help\n"
-                 "  run [SCENARIO]  run a scenario: cluster in namespaces, workload, nemesis,\n"
-                 "                  check and report; see faultline run --help\n"
-                 "  replay DIR      run a saved run's scenario again with its seed\n"
-                 "  shrink DIR      a smaller scenario that still fails like the run in DIR\n"
-                 "                  (fewer faults, clients, keys); see faultline shrink --help\n"
-                 "  capture DIR     the run's capture.pcap decoded: Raft messages between the\n"
-                 "                  nodes, TCP events; see faultline capture --help\n"
-                 "  report DIR      write results.json and report.html (timeline, faults,\n"
-                 "                  latency, counterexample) for a results folder or history\n"
-                 "  compare SCENARIO --impl SPEC...  the same scenario and seeds for several\n"
-                 "                  implementations (reference, etcd, reference:bug=BUG), side\n"
-                 "                  by side; see faultline compare --help\n"
-                 "  bench --impl SPEC...  fault-free writes/s, linearizable reads/s, p50/p99 at\n"
-                 "                  1/16/128 clients, side by side; see faultline bench --help\n"
-                 "  campaign MATRIX.json  scenarios x implementations x seeds, several runs at\n"
-                 "                  once, here or on runners over ssh; see faultline campaign --help\n"
-                 "  index [DIR]     write DIR/index.html (default results/): every run, with filters\n"
-                 "  clean           remove what killed runs left behind (namespaces, processes,\n"
-                 "                  temp dirs); see faultline clean --help\n"
-                 "  fs ...          the disk-fault filesystem of one node (started by run);\n"
-                 "                  see faultline fs --help\n"
-                 "  fs-ctl ...      its commands and a stopped node's damage on a host (run\n"
-                 "                  over ssh by run --hosts); see faultline fs-ctl --help\n"
-                 "  version         print the version\n");
+    fprintf(out, "usage: faultline COMMAND [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        const struct command *c = &commands[i];
+        if (!c->help)
+            continue;
+        char label[64];
+        snprintf(label, sizeof label, "%s%s%s", c->name, c->args[0] ? " " : "", c->args);
+        /* A label longer than its column pushes the help along the line. */
+        int at = fprintf(out, "  %-14s  ", label);
+        print_wrapped(out, c->help, at, 18);
+    }
+}
+
+static int version_main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("faultline %s\n", FAULTLINE_VERSION);
+    return 0;
+}
+
+static int help_main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    usage(stdout);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -64,44 +143,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 3;
     }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "check") == 0)
-        return harness_check_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "client") == 0)
-        return harness_client_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "report") == 0)
-        return harness_report_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "run") == 0)
-        return harness_run_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "replay") == 0)
-        return harness_replay_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "capture") == 0)
-        return harness_capture_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "shrink") == 0)
-        return harness_shrink_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "clean") == 0)
-        return harness_clean_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("faultline %s\n", FAULTLINE_VERSION);
-        return 0;
-    }
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (strcmp(cmd, "compare") == 0)
-        return harness_compare_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "campaign") == 0)
-        return harness_campaign_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "index") == 0)
-        return harness_index_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "fs") == 0)
-        return nemesis_fsd_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "fs-ctl") == 0)
-        return nemesis_disk_ctl_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "bench") == 0)
-        return harness_bench_main(argc - 1, argv + 1);
-    fprintf(stderr, "faultline: unknown command \"%s\"\n", cmd);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "faultline: unknown command \"%s\"\n", argv[1]);
     usage(stderr);
     return 3;
 }

@@ -47,6 +47,15 @@ readelf -d "$dir/faultline-harness" | grep -qE "NEEDED.*($heavy_libs)" \
   || fail "faultline-harness needs none of $heavy_libs: is the split still needed?"
 "$bin" version | grep -q "^faultline " || fail "faultline version: $("$bin" version 2>&1)"
 "$bin" --help | grep -q "campaign MATRIX.json" || fail "faultline --help"
+# --help's list is the dispatch table: every command listed answers its own
+# --help (none is "unknown"), and the list fits 80 columns.
+listed=$("$bin" --help | sed -n 's/^  \([a-z][a-z-]*\).*/\1/p')
+[[ $(wc -w <<<"$listed") -ge 15 ]] || fail "faultline --help lists: $listed"
+for c in $listed; do
+  timeout 20 "$bin" "$c" --help >/dev/null 2>"$tmp/err" </dev/null; code=$?
+  [[ $code -eq 0 ]] && ! grep -q "unknown command" "$tmp/err" || fail "faultline $c --help: exit $code $(cat "$tmp/err")"
+done
+"$bin" --help | awk 'length > 79 { print "too wide: " $0; bad = 1 } END { exit bad }' || fail "faultline --help"
 "$bin" client --help >/dev/null 2>&1; code=$?
 [[ $code -eq 0 ]] || fail "faultline client --help: exit $code"
 "$bin" no-such-command >/dev/null 2>"$tmp/err"; code=$?
