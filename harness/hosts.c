@@ -90,8 +90,9 @@ int harness_hosts_open(struct harness_hosts *h, bool need_nft, const char *node_
 
 /* ==== Process and client implementations ==== */
 
-/* Replaces a string of array `a` equal to an upload path by the host's copy. */
-static int swap_uploads(json_t *a, json_t *up)
+/* Replaces a string of array `a` equal to an upload path by the host's copy; `tmpl`: the
+ * array's strings are templates (arguments, hooks), where "{{" is a literal brace. */
+static int swap_uploads(json_t *a, json_t *up, bool tmpl)
 {
     size_t k, j;
     json_t *v, *u;
@@ -103,7 +104,8 @@ static int swap_uploads(json_t *a, json_t *up)
             if (!json_is_string(v) || name == NULL || !json_equal(v, u))
                 continue;
             char path[64 + 256];
-            snprintf(path, sizeof path, NEMESIS_REMOTE_DIR "/bin/%s", name);
+            snprintf(path, sizeof path, "%s" NEMESIS_REMOTE_DIR "/bin/%s", tmpl ? "{" : "",
+                     name);
             if (json_array_set_new(a, k, json_string(path)) != 0)
                 return -1;
             break;
@@ -125,16 +127,16 @@ json_t *harness_hosts_foreign_options(json_t *opts)
         json_t *owner = p == 0 ? o : json_array_get(procs, p - 1);
         json_t *bin = json_pack("[O]", json_object_get(owner, "binary"));
         if (json_object_get(owner, "binary") != NULL && bin != NULL) {
-            rc = swap_uploads(bin, up);
+            rc = swap_uploads(bin, up, false); /* a binary is not a template */
             json_object_set(owner, "binary", json_array_get(bin, 0));
         }
         json_decref(bin);
         if (rc == 0)
-            rc = swap_uploads(json_object_get(owner, "args"), up);
+            rc = swap_uploads(json_object_get(owner, "args"), up, true);
     }
     static const char *const hk[] = {"setup", "start", "stop", "teardown"};
     for (size_t k = 0; k < 4 && rc == 0; k++)
-        rc = swap_uploads(json_object_get(hooks, hk[k]), up);
+        rc = swap_uploads(json_object_get(hooks, hk[k]), up, true);
     if (rc != 0) {
         json_decref(o);
         return NULL;

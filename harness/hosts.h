@@ -56,8 +56,9 @@ int harness_hosts_upload_delayer(struct harness_hosts *h, char *errmsg);
 
 /* The implementation options `opts` (borrowed) as the hosts run them: a new reference, a copy
  * in which every binary and argument (args, processes[].binary/args, hooks) equal to a path of
- * options.upload names the host's copy, NEMESIS_REMOTE_DIR "/bin/NAME". NULL when out of
- * memory. */
+ * options.upload names the host's copy, NEMESIS_REMOTE_DIR "/bin/NAME" (in arguments, which are
+ * templates, written "{" NEMESIS_REMOTE_DIR "/bin/NAME": "{{" renders as a brace). NULL when
+ * out of memory. */
 json_t *harness_hosts_foreign_options(json_t *opts);
 
 /* Prepares every host for a process/client node (after harness_hosts_open): the folders

@@ -71,7 +71,7 @@ scenario() {
 {
   "name": "$1",
   "implementation": {"impl": "process", "options": {
-    "binary": "$tmp/build/toy_kv", "upload": ["$tmp/build/toy_kv"],
+    "binary": "$tmp/build/toy_kv", "upload": ["$tmp/build/toy_kv", "$tmp/build/setup.sh"],
     "args": ["--listen", "{if:n1:{addr}}{unless:n1:127.0.0.1}:{client_port}"$2],
     "files": [{"path": "id/me.txt", "text": "I am {name} at {addr}, data {data}\n"}],
     "hooks": {"setup": $3,
@@ -86,7 +86,9 @@ scenario() {
 }
 JSON
 }
-setup='["/bin/sh", "-c", "cat {file:id/me.txt} > setup.txt; echo setup of {name} in $PWD"]'
+# The setup hook: a script of this machine, uploaded, named by its local path (an argument).
+printf '%s\n' 'cat "$1" > setup.txt; echo "setup of $2 in $PWD"' >"$tmp/build/setup.sh"
+setup="[\"/bin/sh\", \"$tmp/build/setup.sh\", \"{file:id/me.txt}\", \"{name}\"]"
 scenario toy-durable ', "--data", "{data}"' "$setup"
 scenario toy-memory '' "$setup"
 scenario toy-badsetup ', "--data", "{data}"' '["/bin/sh", "-c", "echo setup of {name}; [ {id} != 2 ]"]'
@@ -95,6 +97,8 @@ scenario toy-badsetup ', "--data", "{data}"' '["/bin/sh", "-c", "echo setup of {
 "$fl" run "$tmp/toy-durable.json" --hosts "$hosts" --dry-run >"$tmp/dry.out"
 grep -q "^h2 (root@[0-9.]*): cat > '$lab/h2/work/fl-d0d0d0/bin/toy_kv' && chmod 755" "$tmp/dry.out" ||
   fail "dry run: toy_kv not uploaded to h2's bin/"
+grep -q "hook setup: \[/bin/sh\] \[{rundir}/bin/setup.sh\] \[{rundir}/n2.conf/id/me.txt\] \[n2\]" "$tmp/dry.out" ||
+  fail "dry run: n2's setup hook does not name the host's copy of setup.sh"
 grep -q "setsid '$lab/h2/work/fl-d0d0d0/bin/toy_kv' '--listen' '127.0.0.1:7001' '--data' '$lab/h2/work/fl-d0d0d0/n2'" \
   "$tmp/dry.out" || fail "dry run: n2 not started from the uploaded copy"
 grep -q "^I am n3 at [0-9.]*, data $lab/h3/work/fl-d0d0d0/n3$" "$tmp/dry.out" ||

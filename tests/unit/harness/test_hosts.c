@@ -8,6 +8,7 @@
 #include "harness/foreign.h"
 #include "harness/hosts.h"
 #include "harness/scenario.h"
+#include "workloads/render.h"
 
 static json_t *opts(const char *text)
 {
@@ -35,12 +36,23 @@ Test(harness_hosts, uploads_are_named_by_the_hosts_copies)
     cr_assert_not_null(h);
     cr_assert_str_eq(str(h, "binary", 0), NEMESIS_REMOTE_DIR "/bin/mykv");
     cr_assert_str_eq(str(h, "args", 0), "--x");
-    cr_assert_str_eq(str(h, "args", 1), NEMESIS_REMOTE_DIR "/bin/helper.py");
+    /* Arguments are templates: "{{" renders as "{", so the rendered argument is the folder. */
+    cr_assert_str_eq(str(h, "args", 1), "{" NEMESIS_REMOTE_DIR "/bin/helper.py");
     cr_assert_str_eq(str(h, "args", 2), "--y=tools/helper.py", "only whole arguments");
     json_t *setup = json_object_get(json_object_get(h, "hooks"), "setup");
     cr_assert_str_eq(json_string_value(json_array_get(setup, 0)), "/usr/bin/python3");
     cr_assert_str_eq(json_string_value(json_array_get(setup, 1)),
-                     NEMESIS_REMOTE_DIR "/bin/helper.py");
+                     "{" NEMESIS_REMOTE_DIR "/bin/helper.py");
+    /* Rendered as the node's argument, it names the host's folder (remote.h substitutes it). */
+    struct workload_cluster cl = {.n = 1, .addr = {"203.0.113.11"}, .options = h};
+    struct fl_buf b;
+    fl_buf_init(&b);
+    char err[FL_ERRMSG_SIZE];
+    const char *a1 = str(h, "args", 1);
+    cr_assert_eq(workload_render(&cl, 0, NULL, a1, strlen(a1), "args[1]", &b, 4096, err), 0, "%s",
+                 err);
+    cr_assert_str_eq(fl_buf_cstr(&b), NEMESIS_REMOTE_DIR "/bin/helper.py");
+    fl_buf_free(&b);
     cr_assert_str_eq(str(o, "binary", 0), "/src/build/mykv", "the scenario's own options kept");
     json_decref(h);
     json_decref(o);
