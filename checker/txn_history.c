@@ -342,7 +342,7 @@ static int scratch_mop(struct scratch *s, struct checker_txn_mop **out)
 
 static int scratch_elem(struct scratch *s, int64_t v)
 {
-    if (s->n_elems >= UINT32_MAX - 1)
+    if (s->n_elems >= CHECKER_TXN_MAX_LIST)
         return FL_ELIMIT;
     if (s->n_elems >= s->cap_elems &&
         grow((void **)&s->elems, &s->cap_elems, s->n_elems + 1, sizeof *s->elems) < 0)
@@ -351,14 +351,14 @@ static int scratch_elem(struct scratch *s, int64_t v)
     return 0;
 }
 
-static int mop_f_parse(const char *s, size_t n, uint8_t *f)
+static int mop_f_parse(const char *s, size_t n, struct checker_txn_mop *m)
 {
     if (n == 6 && memcmp(s, "append", 6) == 0)
-        *f = CHECKER_TXN_APPEND;
+        m->f = CHECKER_TXN_APPEND;
     else if (n == 1 && s[0] == 'r')
-        *f = CHECKER_TXN_R;
+        m->f = CHECKER_TXN_R;
     else if (n == 1 && s[0] == 'w')
-        *f = CHECKER_TXN_W;
+        m->f = CHECKER_TXN_W;
     else
         return FL_ESHAPE;
     return 0;
@@ -700,7 +700,7 @@ static int jp_txn_value(struct jp *j, struct checker_txn_history *h, struct scra
         const char *str;
         if ((rc = jp_span(j, field, &str, &n)) < 0)
             return rc;
-        if (mop_f_parse(str, n, &m->f) < 0)
+        if (mop_f_parse(str, n, m) < 0)
             return jp_err(j, field, "micro-op f must be \"append\", \"r\" or \"w\"");
         if ((rc = jp_expect(j, ',', field, "expected [f, key, value]")) < 0)
             return rc;
@@ -1002,7 +1002,7 @@ static int edn_txn_value(struct loader *ld, json_t *value, uint64_t line, char *
             return fl_errorf(errmsg, rc, "line %" PRIu64 ": value: too many micro-ops", line);
         const char *f = json_string_value(json_array_get(op, 0));
         if (!json_is_array(op) || json_array_size(op) < 2 || json_array_size(op) > 3 || !f ||
-            mop_f_parse(f, strlen(f), &m->f) < 0)
+            mop_f_parse(f, strlen(f), m) < 0)
             return fl_errorf(errmsg, FL_ESHAPE,
                              "line %" PRIu64
                              ": value[%zu]: expected [f key value] with f :append, :r or :w",
@@ -1163,7 +1163,7 @@ static bool ef_txn_value(struct loader *ld, struct fl_edn_reader *rd)
         struct checker_txn_mop *m;
         const char *fs;
         size_t fn;
-        if (!ef_kw(rd, &fs, &fn) || scratch_mop(s, &m) < 0 || mop_f_parse(fs, fn, &m->f) < 0 ||
+        if (!ef_kw(rd, &fs, &fn) || scratch_mop(s, &m) < 0 || mop_f_parse(fs, fn, m) < 0 ||
             grow((void **)&ld->kspans, &ld->cap_kspans, s->n, sizeof *ld->kspans) < 0)
             return false;
         ef_ws(rd);

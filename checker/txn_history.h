@@ -31,6 +31,7 @@
 #define CHECKER_TXN_NONE     UINT32_MAX
 #define CHECKER_TXN_MAX_MOPS 100000    /* micro-ops in one transaction */
 #define CHECKER_TXN_MAX_TXNS 50000000u /* transactions in one history */
+#define CHECKER_TXN_MAX_LIST ((1u << 28) - 1) /* list values in one event (len's width) */
 
 enum checker_txn_f { CHECKER_TXN_R, CHECKER_TXN_APPEND, CHECKER_TXN_W };
 enum checker_txn_type { CHECKER_TXN_OK, CHECKER_TXN_INFO, CHECKER_TXN_FAIL };
@@ -42,12 +43,14 @@ enum checker_txn_rkind {
     CHECKER_TXN_RLIST,    /* a list: len integers at elems[value] */
 };
 
+/* 16 bytes: a million transactions hold a few million of these, and each
+ * byte is memory touched for the first time while loading. */
 struct checker_txn_mop {
-    int64_t value; /* append/w: the value; r: see rkind */
-    uint32_t key;  /* key id */
-    uint32_t len;  /* RLIST: its length */
-    uint8_t f;     /* enum checker_txn_f */
-    uint8_t rkind; /* enum checker_txn_rkind */
+    int64_t value;     /* append/w: the value; r: see rkind */
+    uint32_t key;      /* key id */
+    uint32_t len : 28; /* RLIST: its length (<= CHECKER_TXN_MAX_LIST) */
+    uint32_t f : 2;    /* enum checker_txn_f */
+    uint32_t rkind : 2; /* enum checker_txn_rkind */
 };
 
 struct checker_txn {
