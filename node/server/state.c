@@ -183,6 +183,7 @@ static void remove_session(struct server_state *s, uint64_t id)
     unsigned pos;
     if (!find_pos(s, id, &pos))
         return;
+    s->floor_stale = true;
     session_free(s->sessions[pos]);
     memmove(&s->sessions[pos], &s->sessions[pos + 1],
             (s->n_sessions - pos - 1) * sizeof s->sessions[0]);
@@ -215,8 +216,10 @@ static void maybe_drop_ended(struct server_state *s, struct server_session *ss,
  * whether a key was present), so i may go once nothing answered up to j is
  * still to be delivered: otherwise a retry after a restart could get a
  * different answer than the first time. */
-static uint64_t floor_of(const struct server_state *s)
+static uint64_t floor_of(struct server_state *s)
 {
+    if (!s->floor_stale)
+        return s->floor;
     uint64_t m = UINT64_MAX;
     for (unsigned i = 0; i < s->n_sessions; i++) {
         const struct server_session *ss = s->sessions[i];
@@ -225,7 +228,16 @@ static uint64_t floor_of(const struct server_state *s)
         if (ss->n_ev > 0 && ss->ev[0].event_index < m)
             m = ss->ev[0].event_index;
     }
+    s->floor = m;
+    s->floor_stale = false;
     return m;
+}
+
+/* A first answer or event of a session at `index` (the newest entry). */
+static void floor_lower(struct server_state *s, uint64_t index)
+{
+    if (!s->floor_stale && index < s->floor)
+        s->floor = index;
 }
 
 static void try_release(struct server_state *s, struct server_track *t,
@@ -404,6 +416,7 @@ static void on_sm_publish(void *data, uint64_t session, json_t *event)
         json_decref(ss->ev[0].event);
         memmove(&ss->ev[0], &ss->ev[1], (ss->n_ev - 1) * sizeof ss->ev[0]);
         ss->n_ev--;
+        a->s->floor_stale = true;
         event_done(a->s, dropped); /* released by the next sweep */
     }
     if (ss->n_ev == ss->cap_ev) {
@@ -422,6 +435,8 @@ static void on_sm_publish(void *data, uint64_t session, json_t *event)
     /* Events are numbered by the entry that published it (one per session
      * and entry): numbers survive compaction, which a counter would not. */
     uint64_t ei = a->index;
+    if (ss->n_ev == 0)
+        floor_lower(a->s, ei);
     ss->ev[ss->n_ev++] = (struct event){.event_index = ei, .event = json_incref(event)};
     if (a->cb != NULL && a->cb->event != NULL)
         a->cb->event(a->cb->data, session, ei, event);
@@ -461,6 +476,7 @@ static void end_session(struct server_state *s, struct server_session *ss, uint6
         json_decref(ss->ev[i].event);
     }
     ss->n_ev = 0;
+    s->floor_stale = true;
     unacked_trim(s, ss, 0, true);
     if (ss->keepalive_index != 0) {
         release(cb, ss->keepalive_index);
@@ -498,6 +514,7 @@ static void acknowledge(struct server_state *s, struct server_session *ss, uint6
         if (k > 0) /* ev may be NULL when empty: memmove wants real pointers */
             memmove(&ss->ev[0], &ss->ev[k], (ss->n_ev - k) * sizeof ss->ev[0]);
         ss->n_ev -= k;
+        s->floor_stale = true;
     }
     if (command_ack > ss->command_ack) {
         ss->command_ack = command_ack;
@@ -509,6 +526,7 @@ static void acknowledge(struct server_state *s, struct server_session *ss, uint6
         if (k > 0)
             memmove(&ss->resp[0], &ss->resp[k], (ss->n_resp - k) * sizeof ss->resp[0]);
         ss->n_resp -= k;
+        s->floor_stale = true;
         unacked_trim(s, ss, command_ack, false);
     }
     sweep(s, cb);
@@ -586,9 +604,11 @@ bool server_state_member(const struct server_state *s, uint64_t id, const char *
     return true;
 }
 
-static int push_response(struct server_session *ss, uint64_t seq, uint64_t index, json_t *result)
+static int push_response(struct server_state *s, struct server_session *ss, uint64_t seq,
+                         uint64_t index, json_t *result)
 {
     if (ss->n_resp >= SERVER_RESPONSES_MAX) {
+        s->floor_stale = true;
         /* The client acknowledges nothing: forget its oldest response. */
         json_decref(ss->resp[0].result);
         memmove(&ss->resp[0], &ss->resp[1], (ss->n_resp - 1) * sizeof ss->resp[0]);
@@ -602,6 +622,8 @@ static int push_response(struct server_session *ss, uint64_t seq, uint64_t index
         ss->resp = a;
         ss->cap_resp = cap;
     }
+    if (ss->n_resp == 0)
+        floor_lower(s, index);
     ss->resp[ss->n_resp++] =
         (struct resp){.seq = seq, .index = index, .result = json_incref(result)};
     return 0;
@@ -645,7 +667,7 @@ static int apply_command(struct server_state *s, uint64_t index, const json_t *e
     json_t *result = NULL;
     int rv = sm_apply(&s->sm, &ctx, index, ss->id, op, &result);
     if (rv == 0 && a.err == 0)
-        rv = push_response(ss, seq, index, result);
+        rv = push_response(s, ss, seq, index, result);
     if (rv != 0 || a.err != 0) {
         /* sm_apply leaves its state unchanged on FL_ENOMEM; a failure after
          * it cannot be undone, so the server must stop (it reports it). */
@@ -874,6 +896,7 @@ uint64_t server_state_next_seq(const struct server_state *s, uint64_t session)
 int server_state_init(struct server_state *s, const char *sm_name, char *errmsg)
 {
     memset(s, 0, sizeof *s);
+    s->floor_stale = true;
     s->members = json_object();
     if (s->members == NULL)
         return FL_ENOMEM;
@@ -898,6 +921,7 @@ static void clear(struct server_state *s)
     s->n_sessions = s->cap_sessions = 0;
     s->track_n = s->track_cap = 0;
     s->rq_n = s->rq_cap = 0;
+    s->floor_stale = true;
 }
 
 void server_state_close(struct server_state *s)
@@ -1061,7 +1085,7 @@ int server_state_restore(struct server_state *s, const char *bytes, size_t len, 
                                (unsigned)i, (unsigned)k);
                 goto out;
             }
-            if ((rv = push_response(ss, (uint64_t)seq, (uint64_t)idx, res)) != 0)
+            if ((rv = push_response(&n, ss, (uint64_t)seq, (uint64_t)idx, res)) != 0)
                 goto out;
         }
         json_array_foreach(ev, k, x)

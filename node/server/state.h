@@ -83,6 +83,10 @@ struct server_state {
      * what it frees without scanning every tracked entry. */
     struct server_rq_item *rq;
     uint64_t rq_n, rq_cap;
+    /* floor_of() kept between acknowledgements: appending an answer or
+     * event only lowers it from "none"; trimming marks it stale. */
+    uint64_t floor;
+    bool floor_stale;
     json_t *members;          /* address book: {"<id>": {"peer":..., "client":...}} */
     uint64_t members_version; /* bumped whenever the address book changes */
     uint64_t applied;         /* last index applied (entries and no-ops) */
