@@ -53,6 +53,29 @@ bash "$labsh" up 3 --dir "$lab" --name "$name"
 hosts=$lab/hosts.json
 inlab() { bash "$labsh" exec --dir "$lab" --name "$name" "$@"; }
 
+# Starts `faultline run ARGS...` in the lab's control namespace, its stderr to ERR, waits (60 s
+# at most) for a line of ERR matching PATTERN, else fails with WHY, then kills the harness with
+# SIGKILL: the faultline in the control namespace (faultline execs faultline-harness, same pid,
+# for every command but check), not inlab's shell, which is only its parent.
+run_then_kill() { # ERR PATTERN WHY ARGS...
+  local err=$1 pattern=$2 why=$3 hpid p
+  shift 3
+  inlab "$fl" run "$@" >/dev/null 2>"$err" &
+  hpid=$!
+  for _ in $(seq 1 300); do
+    grep -q "$pattern" "$err" 2>/dev/null && break
+    kill -0 $hpid 2>/dev/null || break
+    sleep 0.2
+  done
+  grep -q "$pattern" "$err" || { cat "$err"; fail "$why"; }
+  for p in $(ip netns pids "$name-ctl"); do
+    case $(readlink "/proc/$p/exe" 2>/dev/null) in
+    "$fl" | "${fl%/*}/faultline-harness") kill -9 "$p" ;;
+    esac
+  done
+  wait $hpid 2>/dev/null || true
+}
+
 # Nothing of Faultline's on host k: no process carrying a workdir marker of the lab, no
 # faultline table, nothing in its workdir.
 nothing_left() {
@@ -179,23 +202,9 @@ cat >"$tmp/killed.json" <<'EOF'
 {"name": "killed", "nodes": {"count": 3},
  "nemesis": {"kinds": {"isolate-one": 999, "clock-skew": 1}}, "expected": "valid"}
 EOF
-inlab "$fl" run "$tmp/killed.json" --seed 5 --time-limit 60 --warmup 1 \
-  --no-capture --hosts "$hosts" --out "$tmp/h-killed" >"$tmp/h-killed.out" 2>"$tmp/h-killed.err" &
-hpid=$!
-for _ in $(seq 1 300); do
-  grep -q "nemesis: isolate-one" "$tmp/h-killed.err" 2>/dev/null && break
-  kill -0 $hpid 2>/dev/null || break
-  sleep 0.2
-done
-grep -q "nemesis: isolate-one" "$tmp/h-killed.err" || { cat "$tmp/h-killed.err"; fail "no fault before the kill"; }
-# The harness itself (inlab's shell is only its parent): the faultline in the control namespace
-# (faultline execs faultline-harness, same pid, for every command but check).
-for p in $(ip netns pids "$name-ctl"); do
-  case $(readlink "/proc/$p/exe" 2>/dev/null) in
-  "$fl" | "${fl%/*}/faultline-harness") kill -9 "$p" ;;
-  esac
-done
-wait $hpid 2>/dev/null || true
+run_then_kill "$tmp/h-killed.err" "nemesis: isolate-one" "no fault before the kill" \
+  "$tmp/killed.json" --seed 5 --time-limit 60 --warmup 1 --no-capture --hosts "$hosts" \
+  --out "$tmp/h-killed"
 tables=0
 for k in 1 2 3; do
   ip netns exec "$name-h$k" nft list tables | grep -q faultline_ && tables=$((tables + 1))
@@ -268,21 +277,9 @@ cat "$tmp/h-disk.out"
 grep -q 'nemesis: n3: {"ok":true,"files":' "$tmp/h-disk.err" || fail "no loss answered by n3's daemon"
 [[ -f $tmp/h-disk/nodes/fs-n2.log ]] || fail "the daemon log of n2 was not fetched"
 nothing_left "after disk-lose-unsynced"
-inlab "$fl" run "$disk" --seed 2 --time-limit 60 --warmup 1 --no-capture --nodes 3 \
-  --hosts "$hosts" --out "$tmp/h-dkilled" >/dev/null 2>"$tmp/h-dkilled.err" &
-hpid=$!
-for _ in $(seq 1 300); do
-  grep -q "cluster up" "$tmp/h-dkilled.err" 2>/dev/null && break
-  kill -0 $hpid 2>/dev/null || break
-  sleep 0.2
-done
-grep -q "cluster up" "$tmp/h-dkilled.err" || { cat "$tmp/h-dkilled.err"; fail "the disk run did not start"; }
-for p in $(ip netns pids "$name-ctl"); do
-  case $(readlink "/proc/$p/exe" 2>/dev/null) in
-  "$fl" | "${fl%/*}/faultline-harness") kill -9 "$p" ;;
-  esac
-done
-wait $hpid 2>/dev/null || true
+run_then_kill "$tmp/h-dkilled.err" "cluster up" "the disk run did not start" \
+  "$disk" --seed 2 --time-limit 60 --warmup 1 --no-capture --nodes 3 --hosts "$hosts" \
+  --out "$tmp/h-dkilled"
 "$fl" clean >/dev/null 2>&1 || true # the killed harness's local temp dir and ControlMasters
 grep -qF "$lab/h1/work/" "/proc/$(cat "$lab/h1/sshd.pid")/mounts" ||
   fail "the killed disk run left no mount on h1 (the test would prove nothing)"
