@@ -29,38 +29,9 @@ src=$(readlink -f "$3")
 command -v nft >/dev/null || { echo "nft missing (nftables)"; exit 77; }
 
 tmp=$(mktemp -d /tmp/fl-hosts-foreign.XXXXXX)
-labsh="$src/scripts/ssh-lab.sh"
-lab=$tmp/lab
-la=(--dir "$lab" --name "fl-labfgn")
-cleanup() {
-  bash "$labsh" down "${la[@]}" >/dev/null 2>&1 || true
-  "$fl" clean >/dev/null 2>&1 || true
-  [[ -n ${FL_KEEP:-} ]] || rm -rf "$tmp"
-}
-trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-
-bash "$labsh" down "${la[@]}" >/dev/null 2>&1 || true
-bash "$labsh" up 3 "${la[@]}" >/dev/null
-hosts=$lab/hosts.json
-inlab() { bash "$labsh" exec "${la[@]}" "$@"; }
-
-nothing_left() {
-  local what=$1 k e left
-  for k in 1 2 3; do
-    left=$(ip netns exec "fl-labfgn-h$k" nft list tables | grep faultline || true)
-    [[ -z $left ]] || fail "$what: h$k keeps nft table(s): $left"
-    left=$(ls -A "$lab/h$k/work")
-    [[ -z $left ]] || fail "$what: h$k keeps $left in its workdir"
-  done
-  for e in /proc/[0-9]*/environ; do
-    if grep -qszF "FAULTLINE_WORKDIR=$lab/" "$e"; then
-      fail "$what: process ${e//[^0-9]/} still runs: $(tr '\0' ' ' <"${e%environ}cmdline")"
-    fi
-  done
-}
-verdict() { sed -n 's/^[^:]*: \(valid\|invalid\|unknown\) (seed.*/\1/p' "$1" | head -1; }
-faults() { sed -n 's/.* info, \([0-9]*\) faults).*/\1/p' "$1" | head -1; }
+. "$src/tests/integration/lab.sh"
+lab_up fl-labfgn
 
 # The toy under a copy of its own (the hosts get it uploaded, whatever its path here).
 mkdir -p "$tmp/build"
@@ -154,21 +125,9 @@ nothing_left "after the failing setup hook"
 # 6. A harness killed mid-run: its nodes, start hooks and log followers (tail -F, for the
 # events) stay on the hosts, its ssh processes here; `faultline clean` and `faultline clean
 # --hosts` remove them all.
-inlab "$fl" run "$tmp/toy-durable.json" --seed 9 --time-limit 60 --warmup 1 --no-capture \
-  --hosts "$hosts" --out "$tmp/h-killed" >"$tmp/h-killed.out" 2>"$tmp/h-killed.err" &
-hpid=$!
-for _ in $(seq 1 300); do
-  grep -q "nemesis: " "$tmp/h-killed.err" 2>/dev/null && break
-  kill -0 $hpid 2>/dev/null || break
-  sleep 0.2
-done
-grep -q "nemesis: " "$tmp/h-killed.err" || { cat "$tmp/h-killed.err"; fail "no fault before the kill"; }
-for p in $(ip netns pids fl-labfgn-ctl); do
-  case $(readlink "/proc/$p/exe" 2>/dev/null) in
-  "$fl" | "${fl%/*}/faultline-harness") kill -9 "$p" ;;
-  esac
-done
-wait $hpid 2>/dev/null || true
+run_then_kill "$tmp/h-killed.err" "nemesis: " "no fault before the kill" \
+  "$tmp/toy-durable.json" --seed 9 --time-limit 60 --warmup 1 --no-capture --hosts "$hosts" \
+  --out "$tmp/h-killed"
 run=$(sed -n 's/.*, run \([0-9a-f]\{6\}\), results.*/\1/p' "$tmp/h-killed.err" | head -1)
 [[ -n $run ]] || fail "no run id in the killed harness's output"
 left=0

@@ -35,68 +35,10 @@ command -v nft >/dev/null || { echo "nft missing (nftables)"; exit 77; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 [[ -x $node ]] || { echo "faultline-node missing"; exit 77; }
 
-# A lab of its own name (namespaces flhs<pid>-*), so it runs beside other labs.
-name=flhs$(($$ % 100000))
 tmp=$(mktemp -d /tmp/fl-hosts-test.XXXXXX)
-labsh="$src/scripts/ssh-lab.sh"
-lab=$tmp/lab
-cleanup() {
-  bash "$labsh" down --dir "$lab" --name "$name" >/dev/null 2>&1 || true
-  "$fl" clean >/dev/null 2>&1 || true # the namespace run's leftovers, if it failed
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-
-bash "$labsh" down --dir "$lab" --name "$name" >/dev/null 2>&1 || true # an aborted lab
-bash "$labsh" up 3 --dir "$lab" --name "$name"
-hosts=$lab/hosts.json
-inlab() { bash "$labsh" exec --dir "$lab" --name "$name" "$@"; }
-
-# Starts `faultline run ARGS...` in the lab's control namespace, its stderr to ERR, waits (60 s
-# at most) for a line of ERR matching PATTERN, else fails with WHY, then kills the harness with
-# SIGKILL: the faultline in the control namespace (faultline execs faultline-harness, same pid,
-# for every command but check), not inlab's shell, which is only its parent.
-run_then_kill() { # ERR PATTERN WHY ARGS...
-  local err=$1 pattern=$2 why=$3 hpid p
-  shift 3
-  inlab "$fl" run "$@" >/dev/null 2>"$err" &
-  hpid=$!
-  for _ in $(seq 1 300); do
-    grep -q "$pattern" "$err" 2>/dev/null && break
-    kill -0 $hpid 2>/dev/null || break
-    sleep 0.2
-  done
-  grep -q "$pattern" "$err" || { cat "$err"; fail "$why"; }
-  for p in $(ip netns pids "$name-ctl"); do
-    case $(readlink "/proc/$p/exe" 2>/dev/null) in
-    "$fl" | "${fl%/*}/faultline-harness") kill -9 "$p" ;;
-    esac
-  done
-  wait $hpid 2>/dev/null || true
-}
-
-# Nothing of Faultline's on host k: no process carrying a workdir marker of the lab, no
-# faultline table, nothing in its workdir.
-nothing_left() {
-  local what=$1 k e left
-  for k in 1 2 3; do
-    left=$(ip netns exec "$name-h$k" nft list tables | grep faultline || true)
-    [[ -z $left ]] || fail "$what: h$k keeps nft table(s): $left"
-    left=$(ls -A "$lab/h$k/work")
-    [[ -z $left ]] || fail "$what: h$k keeps $left in its workdir"
-    # The host's mounts (its sshd's mount namespace): no disk-fault filesystem left.
-    left=$(grep -F "$lab/h$k/work/" "/proc/$(cat "$lab/h$k/sshd.pid")/mounts" || true)
-    [[ -z $left ]] || fail "$what: h$k keeps a mount: $left"
-  done
-  for e in /proc/[0-9]*/environ; do
-    if grep -qszF "FAULTLINE_WORKDIR=$lab/" "$e"; then
-      fail "$what: process ${e//[^0-9]/} still runs: $(tr '\0' ' ' <"${e%environ}cmdline")"
-    fi
-  done
-}
-verdict() { sed -n 's/^[^:]*: \(valid\|invalid\|unknown\) (seed.*/\1/p' "$1" | head -1; }
-faults() { sed -n 's/.* info, \([0-9]*\) faults).*/\1/p' "$1" | head -1; }
+. "$src/tests/integration/lab.sh"
+lab_up flhs$(($$ % 100000)) # a lab of its own name, so it runs beside other labs
 
 # 1. Dry run.
 "$fl" run --hosts "$hosts" --dry-run >"$tmp/dry.out"
