@@ -110,9 +110,17 @@ else
     fail "tshark is not installed (scripts/deps.sh installs it)"
 fi
 
-# 5. Shrink, then resume.
-"$fl" shrink "$run" --tries 3 --jobs 3 --budget 150 --target-rate 34 --node-bin "$node" -q >"$work/shrink.out" 2>&1
-code=$?
+# 5. Shrink, then resume. The planted bug loses writes only when a power loss lands between
+# an acknowledgement and its fsync, so a replay of the failing schedule fails in only some
+# tries: when none of the 3 tries of the original failed ("nothing to shrink"), there is
+# nothing this test can say of the search, and it shrinks once more afresh (a second 0 of 3
+# still fails the test below).
+for attempt in 1 2; do
+    "$fl" shrink "$run" --tries 3 --jobs 3 --budget 150 --target-rate 34 --node-bin "$node" -q >"$work/shrink.out" 2>&1
+    code=$?
+    grep -q "the original scenario did not fail in" "$work/shrink.out" || break
+    [[ $attempt -eq 2 ]] || { cat "$work/shrink.out"; rm -rf "$run/shrink"; }
+done
 cat "$work/shrink.out"
 [[ $code -le 1 ]] || fail "faultline shrink exited $code"
 for f in scenario.json table.txt shrink.json journal.jsonl; do
