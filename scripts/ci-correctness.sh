@@ -34,7 +34,9 @@
 #                  disk-fault filesystem (lose-unsynced-*.json, 15 s of faults, 10 s heal):
 #                  appendfsync everysec must be invalid (the acknowledged adds of the
 #                  last second before a loss are gone; up to 3 seeds), appendfsync always
-#                  valid; skipped when a package of adapters/NAME/packages is missing
+#                  valid; adapter-nats-cas-race, NATS 2.9 KV without faults, 8 s: must be
+#                  invalid (two compare-and-sets of one revision both acknowledged; up to
+#                  3 seeds); skipped when a package of adapters/NAME/packages is missing
 #   bug-<name>     each scenarios/bug-*.json with its planted bug and its own
 #                  fault phase: must give the scenario's "expected" verdict
 #                  (invalid; valid for the liveness bug no-prevote, run 15 s).
@@ -189,6 +191,9 @@ else
         "adapter-redis-everysec|adapters/redis-sentinel/lose-unsynced-everysec|client:adapters/redis-sentinel/lose-unsynced-everysec.json|invalid|15|3|10"
         "adapter-redis-always|adapters/redis-sentinel/lose-unsynced-always|client:adapters/redis-sentinel/lose-unsynced-always.json|valid|15|1|10"
         "adapter-zookeeper|adapters/zookeeper/partition|client:adapters/zookeeper/partition.json|valid|$ref_s|1"
+        # NATS 2.9 KV, no faults: two compare-and-sets of one revision both acknowledged on a
+        # replicated stream (adapters/nats/README.md).
+        "adapter-nats-cas-race|adapters/nats/cas-race|client:adapters/nats/cas-race.json|invalid|8|3"
         # PostgreSQL list-append at REPEATABLE READ (snapshot isolation) checked at serializable: G2-item.
         "adapter-postgresql-rr|adapters/postgresql/list-append-repeatable-read|client:adapters/postgresql/list-append-repeatable-read.json|invalid|20|3"
         # The nodes on the SSH lab's hosts over ssh (one fault class each): as in namespaces.

@@ -20,6 +20,8 @@ FL_PACKAGES=(
   redis-sentinel zookeeper python3-kazoo
   # PostgreSQL 15 under transactions (adapters/postgresql) through psycopg2
   postgresql python3-psycopg2
+  # NATS JetStream KV (adapters/nats; its client program speaks NATS's protocol itself)
+  nats-server
   # disk faults: the FUSE filesystem under each node (`faultline fs`)
   fuse3 libfuse3-dev
 )
