@@ -130,8 +130,9 @@ static const char usage[] =
     "Fault-free throughput and latency, side by side: for each client count and\n"
     "each implementation, a write-only run then a linearizable-read-only run\n"
     "(3 nodes or --nodes N, kv over 5 keys, 100-byte values, rate unlimited, 1 s warm-up, then\n"
-    "S seconds measured). Prints writes/s, reads/s, p50/p99 latency (ms) and\n"
-    "writes DIR/bench.json; each run's results folder is DIR/<spec>/c<N>-<write|read>/.\n"
+    "S seconds measured). Prints writes/s, reads/s, p50/p99 latency (ms), the CPU\n"
+    "per ok operation (us) of the nodes and of the harness over the measured\n"
+    "window, and writes DIR/bench.json; each run's results folder is DIR/<spec>/c<N>-<write|read>/.\n"
     "\n"
     "  --impl SPEC         reference, etcd, reference:bug=BUG (up to 8); add \":disk\" to run\n"
     "                      on the disk-fault filesystem (faultline fs), e.g. --impl etcd\n"
@@ -167,6 +168,7 @@ static void run_cell(struct bench *B, int ci, size_t si, int rd,
     char err[FL_ERRMSG_SIZE];
     struct harness_scenario sc;
     cell->ops_per_s = cell->p50 = cell->p99 = NAN;
+    cell->node_us_per_op = cell->harness_us_per_op = NAN;
     cell->code = 3;
     snprintf(cell->dir, sizeof cell->dir, "%s/c%u-%s", spec->text, B->clients[ci],
              rd ? "read" : "write");
@@ -199,6 +201,11 @@ static void run_cell(struct bench *B, int ci, size_t si, int rd,
         return;
     }
     cell->code = (int)res.verdict;
+    if (res.window_ok > 0) {
+        if (res.cpu_ok)
+            cell->node_us_per_op = res.node_cpu_s * 1e6 / (double)res.window_ok;
+        cell->harness_us_per_op = res.harness_cpu_s * 1e6 / (double)res.window_ok;
+    }
     harness_bench_cell_from_json(root, rd ? "read" : "write", sc.phases.warmup_s, cell);
     json_decref(root);
 }
@@ -206,16 +213,18 @@ static void run_cell(struct bench *B, int ci, size_t si, int rd,
 static void bench_table(const struct bench *B, struct fl_buf *out)
 {
     fl_buf_printf(out,
-                  "bench: 3 nodes, kv, 100-byte values, no faults, %u s per run; ops/s and "
-                  "latency p50/p99 in ms\n",
-                  B->seconds);
+                  "bench: %u nodes, kv, 100-byte values, no faults, %u s per run; ops/s, "
+                  "latency p50/p99 in ms,\n"
+                  "CPU us/op of the nodes (sum of their processes) / of the harness\n",
+                  B->nodes, B->seconds);
     fl_buf_printf(out, "%-8s", "clients");
     for (size_t s = 0; s < B->n_specs; s++)
-        fl_buf_printf(out, " | %-42s", B->specs[s].text);
+        fl_buf_printf(out, " | %-63s", B->specs[s].text);
     fl_buf_puts(out, "\n");
     fl_buf_printf(out, "%-8s", "");
     for (size_t s = 0; s < B->n_specs; s++)
-        fl_buf_printf(out, " | %9s %11s %9s %11s", "writes/s", "p50/p99", "reads/s", "p50/p99");
+        fl_buf_printf(out, " | %9s %11s %9s %9s %11s %9s", "writes/s", "p50/p99", "cpu n/h",
+                      "reads/s", "p50/p99", "cpu n/h");
     fl_buf_puts(out, "\n");
     for (int c = 0; c < B->n_clients; c++) {
         fl_buf_printf(out, "%-8u", B->clients[c]);
@@ -223,11 +232,19 @@ static void bench_table(const struct bench *B, struct fl_buf *out)
             fl_buf_puts(out, " |");
             for (int rd = 0; rd < 2; rd++) {
                 const struct harness_bench_cell *cell = &B->cells[c][s][rd];
-                char tp[24], lat[32];
+                char tp[24], lat[32], cpu[32];
+                snprintf(cpu, sizeof cpu, "-");
                 if (cell->error[0]) {
                     snprintf(tp, sizeof tp, "error");
                     snprintf(lat, sizeof lat, "-");
                 } else {
+                    if (isnan(cell->harness_us_per_op))
+                        ;
+                    else if (isnan(cell->node_us_per_op))
+                        snprintf(cpu, sizeof cpu, "-/%.0f", cell->harness_us_per_op);
+                    else
+                        snprintf(cpu, sizeof cpu, "%.0f/%.0f", cell->node_us_per_op,
+                                 cell->harness_us_per_op);
                     if (isnan(cell->ops_per_s))
                         snprintf(tp, sizeof tp, "-");
                     else
@@ -237,7 +254,7 @@ static void bench_table(const struct bench *B, struct fl_buf *out)
                     else
                         snprintf(lat, sizeof lat, "%.1f/%.1f", cell->p50, cell->p99);
                 }
-                fl_buf_printf(out, " %9s %11s", tp, lat);
+                fl_buf_printf(out, " %9s %11s %9s", tp, lat, cpu);
             }
         }
         fl_buf_puts(out, "\n");
@@ -283,7 +300,18 @@ static json_t *bench_json(const struct bench *B)
                 r->error[0] ? json_string(r->error) : json_null(), "write_fail",
                 (json_int_t)(w->fail + w->info), "read_fail", (json_int_t)(r->fail + r->info),
                 "writes_ok", (json_int_t)w->ok, "reads_ok", (json_int_t)r->ok);
-            ok = row != NULL && json_array_append_new(rows, row) == 0;
+            ok = row != NULL &&
+                 json_object_set_new(row, "write_node_cpu_us_per_op",
+                                     fl_json_real(w->node_us_per_op)) == 0 &&
+                 json_object_set_new(row, "write_harness_cpu_us_per_op",
+                                     fl_json_real(w->harness_us_per_op)) == 0 &&
+                 json_object_set_new(row, "read_node_cpu_us_per_op",
+                                     fl_json_real(r->node_us_per_op)) == 0 &&
+                 json_object_set_new(row, "read_harness_cpu_us_per_op",
+                                     fl_json_real(r->harness_us_per_op)) == 0;
+            if (row != NULL && !ok)
+                json_decref(row);
+            ok = ok && json_array_append_new(rows, row) == 0;
         }
     if (!ok || json_object_set_new(root, "rows", rows) != 0) {
         if (!ok)

@@ -40,6 +40,9 @@ struct harness_bench_cell {
     double ops_per_s; /* ok operations per second, warm-up and the last partial second left out */
     double p50, p99;  /* ms */
     unsigned long long ok, fail, info;
+    /* CPU per ok operation over the measured window, in microseconds: of the system
+     * under test (its node processes) and of the harness; NaN when not measured. */
+    double node_us_per_op, harness_us_per_op;
     int code;      /* enum harness_compare_code of the run (stats only: unknown) */
     char dir[512]; /* relative to the bench folder */
     char error[256];

@@ -2,6 +2,7 @@
 #include "harness/nodes.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -308,6 +309,64 @@ static void op_say(void *data, const char *line)
     struct harness_nodes *r = data;
     if (r->say != NULL)
         r->say(r->say_data, line);
+}
+
+/* ==== CPU ==== */
+
+/* utime+stime in clock ticks of a process whose start time is `start` (a reused pid is
+ * refused). Returns 0 or -1. */
+static int proc_ticks(pid_t pid, unsigned long long start, unsigned long long *ticks)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+    if (p == NULL)
+        return -1;
+    p++;
+    /* After the name: field 3 (state) onwards; utime is field 14, stime 15, starttime 22. */
+    unsigned long long f[23] = {0};
+    for (int i = 3; i <= 22; i++) {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            return -1;
+        char *end;
+        f[i] = i == 3 ? 0 : strtoull(p, &end, 10);
+        if (i == 3)
+            end = (char *)p + 1;
+        if (end == p)
+            return -1;
+        p = end;
+    }
+    if (start != 0 && f[22] != start)
+        return -1;
+    *ticks = f[14] + f[15];
+    return 0;
+}
+
+int harness_nodes_cpu(const struct harness_nodes *r, double *seconds)
+{
+    long hz = sysconf(_SC_CLK_TCK);
+    if (r->hosts != NULL || hz <= 0)
+        return -1;
+    unsigned long long sum = 0;
+    for (unsigned i = 0; i < r->cl->n; i++) {
+        unsigned long long t;
+        if (!r->started[i] || r->procs[i].exited || r->procs[i].pid <= 0 ||
+            proc_ticks(r->procs[i].pid, r->procs[i].start, &t) != 0)
+            return -1;
+        sum += t;
+    }
+    *seconds = (double)sum / (double)hz;
+    return 0;
 }
 
 void harness_nodes_ops(struct harness_nodes *r, struct nemesis_node_ops *ops)

@@ -54,6 +54,10 @@ int harness_nodes_kill(struct harness_nodes *ns, unsigned i);
  * nodes stopped first). */
 int harness_nodes_mount_disks(struct harness_nodes *ns, char *errmsg);
 void harness_nodes_unmount_disks(struct harness_nodes *ns);
+/* Sets *seconds to the CPU time (utime+stime, every thread) used so far by the
+ * started node processes, from /proc/<pid>/stat. Returns 0, or -1 when a node
+ * is on a host, not running, or its stat cannot be read. */
+int harness_nodes_cpu(const struct harness_nodes *ns, double *seconds);
 /* Fills `ops` to act on these nodes (data = ns); membership is left NULL for the caller. */
 void harness_nodes_ops(struct harness_nodes *ns, struct nemesis_node_ops *ops);
 

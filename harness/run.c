@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,6 +111,10 @@ struct run {
         char err[FL_ERRMSG_SIZE];
     } job;
     uint64_t faults_t0;
+    /* CPU over the fault phase (struct harness_run_result): at its start, then the figures. */
+    bool cpu0_ok, cpu_ok;
+    double cpu0_node, cpu0_self, cpu_node, cpu_self, cpu_window_s;
+    uint64_t cpu0_hrtime, cpu0_ok_ops, cpu_ok_ops;
     struct nemesis_capture cap;
     bool capturing;
     struct nemesis_figure37 fig; /* the figure-3-7 fault's steps and probes */
@@ -594,6 +599,38 @@ static void begin_stop(struct run *r)
     workload_runner_stop(&r->runner, on_stopped, r);
 }
 
+/* CPU seconds of this process, every thread (getrusage). */
+static double self_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The fault phase's CPU: sampled at its start (end false) and its end. */
+static void cpu_sample(struct run *r, bool end)
+{
+    double node = 0;
+    bool ok = harness_nodes_cpu(&r->nodes, &node) == 0;
+    double self = self_cpu();
+    uint64_t now = uv_hrtime();
+    if (!end) {
+        r->cpu0_ok = ok;
+        r->cpu0_node = node;
+        r->cpu0_self = self;
+        r->cpu0_hrtime = now;
+        r->cpu0_ok_ops = r->hist.ok;
+        return;
+    }
+    r->cpu_ok = ok && r->cpu0_ok;
+    r->cpu_node = ok ? node - r->cpu0_node : 0;
+    r->cpu_self = self - r->cpu0_self;
+    r->cpu_window_s = (double)(now - r->cpu0_hrtime) / 1e9;
+    r->cpu_ok_ops = r->hist.ok - r->cpu0_ok_ops;
+}
+
 static void on_phase_timer(uv_timer_t *t)
 {
     struct run *r = t->data;
@@ -608,11 +645,13 @@ static void on_phase_timer(uv_timer_t *t)
         }
         r->phase = PH_FAULTS;
         r->faults_t0 = uv_now(&r->loop);
+        cpu_sample(r, false);
         say(r, "faults for %us (%zu planned)", r->sc.phases.faults_s, r->plan.n);
         nemesis_next(r);
         phase_in(r, (uint64_t)r->sc.phases.faults_s * 1000);
         break;
     case PH_FAULTS:
+        cpu_sample(r, true);
         nemesis_stop(r);
         r->phase = PH_HEAL;
         say(r, "healed; quiet for %us", r->sc.phases.heal_s);
@@ -1238,6 +1277,11 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
     res->fail = r->hist.fail;
     res->info = r->hist.info;
     res->faults = r->faults_applied;
+    res->cpu_ok = r->cpu_ok;
+    res->window_s = r->cpu_window_s;
+    res->node_cpu_s = r->cpu_node;
+    res->harness_cpu_s = r->cpu_self;
+    res->window_ok = r->cpu_ok_ops;
     if (r->rc != 0) {
         rv = fl_errorf(errmsg, -1, "%s", r->err);
         goto out;

@@ -23,6 +23,13 @@ struct harness_run_result {
     bool aborted; /* interrupted (Ctrl-C, SIGTERM) */
     uint64_t ok, fail, info;
     unsigned faults;
+    /* CPU over the fault phase (bench: the measured window): of the node processes
+     * (utime+stime of each node's pid, its threads included; local nodes only) and of
+     * the harness itself (getrusage, every thread). cpu_ok false when a node could not be
+     * read (on hosts, a node restarted or gone) or the phase did not end. */
+    bool cpu_ok;
+    double window_s, node_cpu_s, harness_cpu_s;
+    uint64_t window_ok; /* ok operations completed in that window */
 };
 
 /* Runs one scenario whose seed is set: topology up, nodes, workload, nemesis,

@@ -1,12 +1,15 @@
 /* test_bench.c - faultline bench's pure parts: the scenario it runs, --clients, figures from
  * results.json. */
 #include "harness/bench.h"
+#include "harness/nodes.h"
 
 #include "common/error.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 Test(harness_bench, scenario_is_fault_free_single_op_and_valid_for_each_impl)
 {
@@ -87,4 +90,34 @@ Test(harness_bench, figures_leave_out_warmup_and_the_partial_last_second)
     cr_assert_float_eq(cell.ops_per_s, 16.25, 1e-9, "too few buckets: the overall mean");
     cr_assert(isnan(cell.p50) && isnan(cell.p99), "no reads");
     json_decref(r);
+}
+
+/* The CPU column reads each node's /proc/<pid>/stat; here this test process stands in
+ * for a one-node cluster. */
+Test(harness_bench, node_cpu_counts_the_processes_and_refuses_what_it_cannot_read)
+{
+    struct workload_cluster cl = {.n = 1};
+    struct harness_nodes ns = {.cl = &cl};
+    ns.started[0] = true;
+    ns.procs[0].pid = getpid();
+    double a, b;
+    cr_assert_eq(harness_nodes_cpu(&ns, &a), 0);
+    volatile unsigned long x = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    do { /* burn 50 ms of CPU: at least 5 ticks */
+        for (int i = 0; i < 100000; i++)
+            x += (unsigned long)i;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 50000000L);
+    cr_assert_eq(harness_nodes_cpu(&ns, &b), 0);
+    cr_assert(b - a >= 0.02, "%f then %f", a, b);
+    ns.procs[0].start = 1; /* another process's start time: a reused pid */
+    cr_assert_eq(harness_nodes_cpu(&ns, &b), -1);
+    ns.procs[0].start = 0;
+    ns.procs[0].exited = true;
+    cr_assert_eq(harness_nodes_cpu(&ns, &b), -1);
+    ns.procs[0].exited = false;
+    ns.started[0] = false;
+    cr_assert_eq(harness_nodes_cpu(&ns, &b), -1);
 }
