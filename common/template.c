@@ -34,6 +34,21 @@ static bool name_char(char c)
     return (c >= 'a' && c <= 'z') || c == '_';
 }
 
+/* Lone braces ("{" neither doubled nor starting a name) from AT on. */
+static unsigned lone_braces(const struct tpl *t, size_t at)
+{
+    unsigned n = 0;
+    for (size_t i = at; i < t->len; i++) {
+        if (t->src[i] != '{')
+            continue;
+        if (i + 1 < t->len && t->src[i + 1] == '{')
+            i++;
+        else if (i + 1 >= t->len || !name_char(t->src[i + 1]))
+            n++;
+    }
+    return n;
+}
+
 static bool arg_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -82,7 +97,24 @@ static int render(struct tpl *t, size_t *pos, unsigned depth, struct fl_buf *out
             n1++;
         char name[40], arg[128];
         snprintf(name, sizeof name, "%.*s", (int)(n1 - n0), t->src + n0);
-        if (n1 == n0 || n1 >= t->len || (t->src[n1] != '}' && t->src[n1] != ':')) {
+        if (n1 == n0) {
+            /* A brace of the config's own syntax (NATS, nginx, JSON...): say so, and how many
+             * more the template has, so they are all doubled in one go. */
+            unsigned more = lone_braces(t, start + 1);
+            char extra[64] = "";
+            if (more > 0)
+                snprintf(extra, sizeof extra, "; %u more such brace%s after it", more,
+                         more == 1 ? "" : "s");
+            snprintf(msg, sizeof msg, "a lone \"{\" (followed by %s) does not start a "
+                     "placeholder: write \"{{\" for a literal brace%s",
+                     n1 >= t->len ? "the end"
+                     : t->src[n1] == '\n' ? "a line end"
+                     : t->src[n1] == ' ' || t->src[n1] == '\t' ? "a blank"
+                     : "a character that cannot start a name",
+                     extra);
+            return fail_at(t, start, FL_EPARSE, msg);
+        }
+        if (n1 >= t->len || (t->src[n1] != '}' && t->src[n1] != ':')) {
             size_t show = n1 - start + (n1 < t->len ? 1 : 0);
             snprintf(msg, sizeof msg, "malformed placeholder \"%.*s\" (expected {name} or "
                      "{name:arg}; {{ for a literal brace)", (int)(show > 40 ? 40 : show),

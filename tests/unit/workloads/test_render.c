@@ -105,6 +105,20 @@ Test(render, errors_name_file_line_column_placeholder)
     cr_assert(strstr(err, "no file \"nope.conf\"") != NULL, "%s", err);
     cr_assert_eq(render(0, "a {addr", out, sizeof out, err), FL_EPARSE);
     cr_assert(strstr(err, "line 1 col 3: malformed placeholder") != NULL, "%s", err);
+    /* A config whose own syntax has braces (NATS, nginx): the first lone one is named with
+     * its line and column, and the count of the others, so all are doubled in one edit. */
+    cr_assert_eq(render(0, "jetstream {\n  dir: {data}\n}\ncluster {\n routes: [{{x}]\n}\n{ ",
+                        out, sizeof out, err),
+                 FL_EPARSE);
+    cr_assert(strstr(err, "line 1 col 11: a lone \"{\" (followed by a line end) does not start a "
+                          "placeholder: write \"{{\" for a literal brace; 2 more such braces "
+                          "after it") != NULL,
+              "%s", err);
+    cr_assert_eq(render(0, "a { b", out, sizeof out, err), FL_EPARSE);
+    cr_assert(strstr(err, "col 3: a lone \"{\" (followed by a blank)") != NULL, "%s", err);
+    cr_assert(strstr(err, "more such") == NULL, "%s", err);
+    cr_assert_eq(render(0, "jetstream {{\n  dir: \"x\"\n}\n", out, sizeof out, err), 0, "%s", err);
+    cr_assert_str_eq(out, "jetstream {\n  dir: \"x\"\n}\n");
     cr_assert_eq(render(0, "{if:n1:open", out, sizeof out, err), FL_EPARSE);
     cr_assert(strstr(err, "conditional not closed") != NULL, "%s", err);
     cr_assert_eq(render(0, "{if:n1}", out, sizeof out, err), FL_EPARSE);
