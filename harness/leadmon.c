@@ -31,10 +31,13 @@ static void on_leader_answer(struct workload_call *call)
 {
     struct harness_leadmon *r = call->data;
     unsigned i = (unsigned)(call - r->call);
-    if (call->outcome == WORKLOAD_OK && call->value != NULL)
+    if (call->outcome == WORKLOAD_OK && call->value != NULL) {
         r->answer[i] = call->value; /* owned */
-    else
+    } else {
         json_decref(call->value);
+        if (call->error != NULL) /* why nobody answered, for the "no leader" message */
+            snprintf(r->last_error, sizeof r->last_error, "%s", call->error);
+    }
     call->value = NULL;
     if (--r->pending == 0)
         lead_round_end(r);
@@ -68,6 +71,8 @@ void harness_leadmon_text(const struct harness_leadmon *r, char *out, size_t len
         snprintf(out, len, "n%d", r->lead.node + 1);
     else if (r->lead.state == WORKLOAD_LEADER_UNKNOWN)
         snprintf(out, len, "unknown (%s)", r->lead.why);
+    else if (r->lead.answers == 0 && r->last_error[0] != '\0')
+        snprintf(out, len, "none (%s; the last failure: %s)", r->lead.why, r->last_error);
     else
         snprintf(out, len, "none (%s)", r->lead.why);
 }

@@ -19,6 +19,7 @@ struct harness_leadmon {
     unsigned pending;            /* questions of the round still out */
     struct workload_leader lead; /* the latest round's decision */
     int leader;                  /* lead.node: index, -1 when none or unknown */
+    char last_error[256];        /* the latest failed question's error ("" if none) */
 };
 
 /* Nothing asked yet: leader -1, why "not asked yet". */

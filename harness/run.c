@@ -739,10 +739,13 @@ static int wait_for_leader(struct run *r, unsigned timeout_ms)
             }
         }
     }
-    char why[160];
+    char why[400];
     harness_leadmon_text(&r->lm, why, sizeof why);
-    fail_run(r, "no leader within %u ms after start (leader %s); see the node logs in %s/nodes",
-             timeout_ms, why, r->dir);
+    fail_run(r, "no leader within %u ms after start (leader %s); see the node logs in %s/nodes%s",
+             timeout_ms, why, r->dir,
+             r->lm.lead.answers == 0 && strncmp(r->lm.last_error, "client program", 14) == 0
+                 ? " and the client programs' in clients/"
+                 : "");
     return -1;
 }
 

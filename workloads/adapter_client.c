@@ -55,6 +55,7 @@ struct cc_prog {
     int signal;
     uint64_t kill_at; /* closing: SIGKILL after the grace time */
     uint64_t started; /* uv_now at spawn */
+    unsigned answers; /* well-formed lines it wrote */
     struct cc_prog *next;
 };
 
@@ -77,6 +78,7 @@ struct cc_client {
     struct cc_prog *dying; /* killed or exited, handles closing */
     struct cc_call *pending, *done;
     uint64_t next_id;
+    unsigned mute_exits; /* programs in a row that ended without answering anything */
     bool closing, timer_closing, timer_closed;
     void (*close_cb)(void *data);
     void *close_data;
@@ -105,6 +107,42 @@ static void note(struct cc_client *c, const char *msg)
     if (f != NULL) {
         fprintf(f, "faultline: %s\n", msg);
         fclose(f);
+    }
+}
+
+/* The last line the program wrote on stderr (its log, Faultline's own lines skipped),
+ * control characters as '?', cut to fit: why a program that never answers dies. */
+static void last_words(const struct cc_client *c, char *out, size_t len)
+{
+    char tail[2048];
+    out[0] = '\0';
+    FILE *f = fopen(c->log_path, "r");
+    if (f == NULL)
+        return;
+    size_t n = 0;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size > 0 && fseek(f, size > (long)sizeof tail - 1 ? size - (long)sizeof tail + 1 : 0,
+                              SEEK_SET) == 0)
+            n = fread(tail, 1, sizeof tail - 1, f);
+    }
+    fclose(f);
+    tail[n] = '\0';
+    char *end = tail + n;
+    while (end > tail) {
+        while (end > tail && (end[-1] == '\n' || end[-1] == '\r'))
+            *--end = '\0';
+        char *line = end;
+        while (line > tail && line[-1] != '\n')
+            line--;
+        if (line < end && strncmp(line, "faultline: ", 11) != 0) {
+            size_t k = 0;
+            for (const char *q = line; *q != '\0' && k + 1 < len; q++)
+                out[k++] = (unsigned char)*q < 0x20 || *q == 0x7f ? '?' : *q;
+            out[k] = '\0';
+            return;
+        }
+        end = line;
     }
 }
 
@@ -202,15 +240,41 @@ static void prog_ended(struct cc_client *c, struct cc_prog *g)
 {
     if (c->prog != g)
         return;
-    if (!c->closing) {
-        char msg[128];
-        if (g->signal != 0)
-            snprintf(msg, sizeof msg, "killed by signal %d", g->signal);
-        else
-            snprintf(msg, sizeof msg, "exited with status %lld", (long long)g->status);
-        say(c, "%s; a new one starts for the next operation", msg);
+    if (c->closing) {
+        drop_prog(c, "client program exited", false);
+        return;
     }
-    drop_prog(c, "client program exited", false);
+    char how[48], words[200] = "";
+    if (g->signal != 0)
+        snprintf(how, sizeof how, "killed by signal %d", g->signal);
+    else
+        snprintf(how, sizeof how, "exited with status %lld", (long long)g->status);
+    if (g->answers > 0) {
+        say(c, "%s; a new one starts for the next operation", how);
+        drop_prog(c, "client program exited", false);
+        return;
+    }
+    /* Ended without a single answer (a wrong path, a missing library, a crash at start):
+     * say so with its last words, and once a few in a row, say it again only at 4, 8,
+     * 16... (one line per restart buried the cause under hundreds of lines). */
+    c->mute_exits++;
+    last_words(c, words, sizeof words);
+    char words_q[240] = "";
+    if (words[0] != '\0')
+        snprintf(words_q, sizeof words_q, " (its stderr: \"%s\")", words);
+    unsigned k = c->mute_exits;
+    if (k < 3)
+        say(c, "%s before answering anything%s; a new one starts for the next operation", how,
+            words_q);
+    else if ((k & (k - 1)) == 0 || k == 3)
+        say(c, "%s before answering anything, %u times in a row%s; new ones keep starting "
+               "(this line again at %u)",
+            how, k, words_q, k == 3 ? 4 : 2 * k);
+    else
+        note(c, how);
+    snprintf(c->error, sizeof c->error, "client program %s before answering anything%s", how,
+             words_q);
+    drop_prog(c, c->error, false);
 }
 
 static void on_exit_cb(uv_process_t *proc, int64_t status, int sig)
@@ -260,6 +324,8 @@ static void handle_line(struct cc_client *c, const char *line, size_t n)
         prog_broken(c, why);
         return;
     }
+    c->prog->answers++;
+    c->mute_exits = 0;
     struct cc_call *p = NULL, **pp;
     for (pp = &c->pending; *pp != NULL; pp = &(*pp)->next)
         if ((*pp)->id == a.id) {

@@ -9,13 +9,16 @@
 #include "workloads/adapter.h"
 
 /* A client program: a read of key "k" answers the elements 0..N-1 (N = the key's digits),
- * as a set read of N elements would; other operations are ok. No braces: args are
- * templates. */
+ * as a set read of N elements would; key "die" exits at once with a line on stderr (a
+ * program that cannot start); other operations are ok. No braces: args are templates. */
 static const char *program =
     "import json, sys\n"
     "for line in sys.stdin:\n"
     "    r = json.loads(line)\n"
     "    op = r['op']\n"
+    "    if op.get('key') == 'die':\n"
+    "        sys.stderr.write('boom: no module named nats\\n')\n"
+    "        sys.exit(5)\n"
     "    ans = dict(id=r['id'], ok=True)\n"
     "    if op['f'] == 'read':\n"
     "        ans['value'] = list(range(int(op['key'])))\n"
@@ -73,12 +76,10 @@ static void on_done(struct workload_call *call)
 }
 
 /* A set read answered with n elements: its outcome, and the number of elements seen. */
-static enum workload_outcome read_n(unsigned n, size_t *seen)
+static enum workload_outcome read_key(const char *key, size_t *seen)
 {
     bool done = false;
     struct workload_call call = {.timeout_ms = 10000, .cb = on_done, .data = &done};
-    char key[16];
-    snprintf(key, sizeof key, "%u", n);
     call.op = json_pack("{s:s,s:s}", "f", "read", "key", key);
     cr_assert_eq(workload_adapter_client.invoke(client, &call), 0);
     while (!done)
@@ -87,6 +88,26 @@ static enum workload_outcome read_n(unsigned n, size_t *seen)
     *seen = json_array_size(call.value);
     json_decref(call.value);
     return call.outcome;
+}
+
+static enum workload_outcome read_n(unsigned n, size_t *seen)
+{
+    char key[16];
+    snprintf(key, sizeof key, "%u", n);
+    return read_key(key, seen);
+}
+
+/* Lines of the client's log (logdir/w*.log) containing `what`. */
+static int log_lines_with(const char *what)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "cat %s/w*.log | grep -c -F '%s'", logdir, what);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    int n = -1;
+    cr_assert_eq(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    return n;
 }
 
 TestSuite(workload_adapter_client, .init = env_start, .fini = env_stop, .timeout = 60);
@@ -114,4 +135,32 @@ Test(workload_adapter_client, a_line_over_1_mib_fails_the_read_and_the_program_r
     cr_assert(strstr(last_error, "malformed") != NULL, "%s", last_error);
     cr_assert_eq(read_n(7, &seen), WORKLOAD_OK, "%s", last_error);
     cr_assert_eq(seen, 7);
+}
+
+/* A program that dies before answering anything (a wrong path, a missing library) is
+ * named with its exit status and its last stderr line, in the operation's error and on
+ * stderr; in a row, the stderr line comes again only at 3, 4, 8... (a wrong client path
+ * printed 125 identical lines in 30 s, then blamed the node logs). An answer resets the
+ * count. */
+Test(workload_adapter_client, a_program_dying_before_any_answer_is_named_with_its_last_words)
+{
+    size_t seen = 0;
+    for (int i = 1; i <= 5; i++) {
+        cr_assert_eq(read_key("die", &seen), WORKLOAD_FAIL);
+        cr_assert(strstr(last_error, "exited with status 5 before answering anything (its "
+                                     "stderr: \"boom: no module named nats\")") != NULL,
+                  "%d: %s", i, last_error);
+    }
+    cr_assert_eq(log_lines_with("before answering anything (its stderr"), 2);
+    cr_assert_eq(log_lines_with("3 times in a row"), 1);
+    cr_assert_eq(log_lines_with("4 times in a row"), 1);
+    cr_assert_eq(log_lines_with("5 times in a row"), 0);
+    cr_assert_eq(read_n(3, &seen), WORKLOAD_OK, "%s", last_error);
+    cr_assert_eq(seen, 3);
+    /* That program had answered: its exit is an ordinary one. */
+    cr_assert_eq(read_key("die", &seen), WORKLOAD_FAIL);
+    cr_assert(strstr(last_error, "before answering") == NULL, "%s", last_error);
+    cr_assert_eq(read_key("die", &seen), WORKLOAD_FAIL);
+    cr_assert(strstr(last_error, "before answering anything (its") != NULL, "%s", last_error);
+    cr_assert_eq(log_lines_with("before answering anything (its stderr"), 3);
 }
