@@ -36,7 +36,9 @@
 #                  last second before a loss are gone; up to 3 seeds), appendfsync always
 #                  valid; adapter-nats-cas-race, NATS 2.9 KV without faults, 8 s: must be
 #                  invalid (two compare-and-sets of one revision both acknowledged; up to
-#                  3 seeds); skipped when a package of adapters/NAME/packages is missing
+#                  3 seeds), adapter-nats-lose-unsynced, its power losses (15 s): must be
+#                  invalid (acknowledged puts lost, up to 3 seeds); skipped when a package
+#                  of adapters/NAME/packages is missing
 #   bug-<name>     each scenarios/bug-*.json with its planted bug and its own
 #                  fault phase: must give the scenario's "expected" verdict
 #                  (invalid; valid for the liveness bug no-prevote, run 15 s).
@@ -194,6 +196,8 @@ else
         # NATS 2.9 KV, no faults: two compare-and-sets of one revision both acknowledged on a
         # replicated stream (adapters/nats/README.md).
         "adapter-nats-cas-race|adapters/nats/cas-race|client:adapters/nats/cas-race.json|invalid|8|3"
+        # NATS 2.9 acknowledges a put without fsync: a power loss of the cluster forgets it.
+        "adapter-nats-lose-unsynced|adapters/nats/lose-unsynced|client:adapters/nats/lose-unsynced.json|invalid|15|3|10"
         # PostgreSQL list-append at REPEATABLE READ (snapshot isolation) checked at serializable: G2-item.
         "adapter-postgresql-rr|adapters/postgresql/list-append-repeatable-read|client:adapters/postgresql/list-append-repeatable-read.json|invalid|20|3"
         # The nodes on the SSH lab's hosts over ssh (one fault class each): as in namespaces.
