@@ -24,7 +24,12 @@ if ! command -v clang >/dev/null; then
     exit 2
 fi
 
-CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFL_FUZZ=ON >/dev/null
+# ccache when installed (as scripts/test.sh; FL_CCACHE=0 builds without it).
+launcher=()
+if [[ ${FL_CCACHE:-1} != 0 ]] && command -v ccache >/dev/null; then
+    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFL_FUZZ=ON "${launcher[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
 
 # One target: its own corpus copy, log and artifacts; prints its summary when done.
