@@ -134,6 +134,35 @@ int checker_report_html(const struct checker_report_input *in,
                         const struct checker_report_analysis *a,
                         const struct checker_report_options *o, struct fl_buf *out);
 
+/* ==== Parts of the page, for pages of other checkers (txn_explain.c) ==== */
+
+/* An operation another checker points at (a transactional anomaly's
+ * transaction): outlined on the timeline with `label` (escaped) beside it
+ * and `what` in its tooltip. */
+struct checker_report_mark {
+    size_t op;        /* index into h->ops */
+    char label[24];   /* e.g. "T3" */
+    const char *what; /* borrowed, e.g. "G-single"; or NULL */
+};
+
+/* The head (shared CSS plus `extra_css`, trusted, or NULL), and the title
+ * (escaped) with the verdict badge. */
+void checker_report_page_begin(struct fl_buf *out, const char *title, const char *verdict,
+                               const char *extra_css);
+/* The timeline of report.html (faults shaded, node events, unavailability)
+ * with `marks` (at most 200 drawn) on top. Returns 0 or FL_ENOMEM. */
+int checker_report_timeline_html(const struct checker_history *h,
+                                 const struct checker_report_analysis *a,
+                                 const struct checker_report_options *o,
+                                 const struct checker_report_mark *marks, size_t n_marks,
+                                 struct fl_buf *out);
+/* The latency plot and the fault and unavailability tables of report.html. */
+void checker_report_faults_html(const struct checker_history *h,
+                                const struct checker_report_analysis *a,
+                                const struct checker_report_options *o, struct fl_buf *out);
+/* The footer and the page's script. Returns 0 or FL_ENOMEM (out->oom). */
+int checker_report_page_end(struct fl_buf *out);
+
 /* Appends `s` escaped for HTML text and attributes, at most `max` bytes of it
  * (then "..."; (size_t)-1: all). '/', ':' and '=' are escaped too, so no
  * untrusted text (a history, a results file) can form "http:" or "src=" in a page;

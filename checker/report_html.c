@@ -415,11 +415,52 @@ static bool in_cex(const struct checker_result *r, size_t i)
     return false;
 }
 
-static int timeline(struct fl_buf *out, const struct checker_report_input *in,
-                    const struct checker_report_analysis *a, const struct checker_report_options *o,
-                    const struct axis *ax)
+/* Operations another checker marks (a transactional anomaly's transactions):
+ * outlined on top with their label, where they sit in time; a label that
+ * would run into the previous one of its row moves right. */
+static int draw_marks(struct fl_buf *out, const struct checker_history *h, const struct lanes *l,
+                      const struct axis *ax, const struct checker_report_mark *marks,
+                      size_t n_marks)
 {
-    const struct checker_history *h = in->h;
+    if (!n_marks)
+        return 0;
+    double lanes_h = (double)l->n * l->height;
+    double *free_x = fl_calloc(l->n, sizeof *free_x);
+    if (!free_x)
+        return FL_ENOMEM;
+    size_t drawn = 0;
+    for (size_t k = 0; k < n_marks && drawn < MAX_CEX_DRAWN; k++) {
+        const struct checker_report_mark *m = &marks[k];
+        if (m->op >= h->n_ops || !has_time(ax, &h->ops[m->op]))
+            continue;
+        drawn++;
+        op_bar(out, h, l, ax, m->op, "anomaly-op", NULL);
+        const struct checker_hop *op = &h->ops[m->op];
+        size_t lane = lane_of(l, op->process);
+        double x = ax_x(ax, op_call(ax, op));
+        double y = FAULT_TOP + (double)lane * l->height + l->height / 2;
+        double lx = x + 6 > free_x[lane] ? x + 6 : free_x[lane];
+        fl_buf_puts(out, "<g class=\"anomaly-marker\"><title>");
+        checker_html_escape(out, m->what ? m->what : "", 40);
+        fl_buf_puts(out, " ");
+        checker_html_escape(out, m->label, sizeof m->label);
+        fl_buf_printf(out,
+                      "</title><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                      "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/><text x=\"%.1f\" y=\"%.1f\">",
+                      x, FAULT_TOP, x, FAULT_TOP + lanes_h, x, y, lx, y + 4);
+        checker_html_escape(out, m->label, sizeof m->label);
+        fl_buf_puts(out, "</text></g>\n");
+        free_x[lane] = lx + 7.0 * (double)strnlen(m->label, sizeof m->label) + 4;
+    }
+    fl_free(free_x);
+    return 0;
+}
+
+static int timeline(struct fl_buf *out, const struct checker_history *h,
+                    const struct checker_result *r, const struct checker_report_mark *marks,
+                    size_t n_marks, const struct checker_report_analysis *a,
+                    const struct checker_report_options *o, const struct axis *ax)
+{
     struct lanes l;
     if (lanes_init(&l, h) != 0)
         return FL_ENOMEM;
@@ -434,6 +475,9 @@ static int timeline(struct fl_buf *out, const struct checker_report_input *in,
                      "(info bars run to the end: the operation may take effect any time). "
                      "Shaded bands are faults; the red strip under the axis marks "
                      "unavailability. Hover for details.");
+    if (n_marks)
+        fl_buf_puts(out, " Outlined operations with a label are the transactions of the "
+                         "anomalies below.");
     if (ax->positions)
         fl_buf_puts(out, " This history has no times: the axis is the order of events.");
     bool sampled = h->n_ops > o->max_timeline_ops;
@@ -452,12 +496,13 @@ static int timeline(struct fl_buf *out, const struct checker_report_input *in,
                       "<p class=\"note sampled\" id=\"downsampled\">Downsampled: %zu operations "
                       "are too many to draw one by one (limit %zu), so each row shows %zu time "
                       "columns colored by the worst outcome in them, %zu bars in all; "
-                      "counterexample operations are still drawn individually. results.json "
+                      "counterexample and anomaly operations are still drawn individually. "
+                      "results.json "
                       "and history.jsonl have every operation.</p>\n",
                       h->n_ops, o->max_timeline_ops, cols, drawn);
     } else {
         for (size_t i = 0; i < h->n_ops; i++)
-            if (has_time(ax, &h->ops[i]) && !in_cex(in->linear, i))
+            if (has_time(ax, &h->ops[i]) && !in_cex(r, i))
                 op_bar(&body, h, &l, ax, i, NULL, NULL);
     }
     fl_buf_printf(out,
@@ -478,8 +523,11 @@ static int timeline(struct fl_buf *out, const struct checker_report_input *in,
     if (body.oom)
         out->oom = true;
     fl_buf_free(&body);
+    if (draw_marks(out, h, &l, ax, marks, n_marks) != 0) {
+        fl_free(l.procs);
+        return FL_ENOMEM;
+    }
     /* The counterexample on top. */
-    const struct checker_result *r = in->linear;
     if (r && r->verdict == CHECKER_INVALID && r->has_cex && r->cex.op < h->n_ops &&
         has_time(ax, &h->ops[r->cex.op])) {
         for (size_t k = 0; k < r->cex.n_concurrent && k < MAX_CEX_DRAWN; k++) {
@@ -515,11 +563,10 @@ static int timeline(struct fl_buf *out, const struct checker_report_input *in,
 
 /* ==== Latency plot ==== */
 
-static void latency_plot(struct fl_buf *out, const struct checker_report_input *in,
+static void latency_plot(struct fl_buf *out, const struct checker_history *h,
                          const struct checker_report_analysis *a,
                          const struct checker_report_options *o, const struct axis *ax)
 {
-    const struct checker_history *h = in->h;
     if (ax->positions)
         return;
     size_t n = 0;
@@ -624,11 +671,15 @@ static const char page_css[] =
     "stroke-dasharray:3 2}.cex-marker line{stroke:#b71c1c;stroke-dasharray:4 3}"
     ".cex-marker circle{fill:none;stroke:#b71c1c;stroke-width:2}"
     ".cex-marker text{fill:#b71c1c;font-size:11px;font-weight:bold}"
+    ".anomaly-op{stroke:#6a1b9a;stroke-width:3}.anomaly-marker line{stroke:#6a1b9a;"
+    "stroke-dasharray:2 3}.anomaly-marker circle{fill:none;stroke:#6a1b9a;stroke-width:2}"
+    ".anomaly-marker text{fill:#6a1b9a;font-size:11px;font-weight:bold}"
     ".unavail{fill:#c62828}pre{background:#fafafa;border:1px solid #eee;padding:8px;"
     "overflow:auto;max-height:400px}.hide-ok .op.ok{display:none}";
 
 static const char page_js[] =
-    "document.getElementById('toggle-ok').addEventListener('change',function(e){"
+    "var t=document.getElementById('toggle-ok');"
+    "if(t)t.addEventListener('change',function(e){"
     "document.getElementById('timeline').classList.toggle('hide-ok',e.target.checked);});"
     "document.body.setAttribute('data-ready','1');";
 
@@ -1075,13 +1126,9 @@ static int minimized_section(struct fl_buf *out, const struct checker_report_inp
     return 0;
 }
 
-int checker_report_html(const struct checker_report_input *in,
-                        const struct checker_report_analysis *a,
-                        const struct checker_report_options *o, struct fl_buf *out)
+/* The time axis: the history's times, or event positions when an operation has none. */
+static struct axis axis_of(const struct checker_history *h, const struct checker_report_analysis *a)
 {
-    const struct checker_history *h = in->h;
-    const char *v = checker_verdict_name(checker_report_verdict(in));
-    const char *title = in->title ? in->title : h->path;
     struct axis ax = {a->t0, a->t1 - a->t0, false};
     for (size_t i = 0; i < h->n_ops; i++)
         if (h->ops[i].call_time < 0)
@@ -1092,16 +1139,74 @@ int checker_report_html(const struct checker_report_input *in,
     }
     if (ax.span < 1)
         ax.span = 1;
+    return ax;
+}
 
+void checker_report_page_begin(struct fl_buf *out, const char *title, const char *verdict,
+                               const char *extra_css)
+{
     fl_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
                      "<meta name=\"viewport\" content=\"width=device-width\">\n<title>Faultline: ");
     checker_html_escape(out, title, 120);
-    fl_buf_printf(out, " (%s)</title>\n<style>%s</style>\n</head><body>\n", v, page_css);
+    fl_buf_printf(out, " (%s)</title>\n<style>%s%s</style>\n</head><body>\n", verdict, page_css,
+                  extra_css ? extra_css : "");
     fl_buf_puts(out, "<h1>");
     checker_html_escape(out, title, 120);
     fl_buf_puts(out, " ");
-    verdict_badge(out, v);
-    fl_buf_puts(out, "</h1>\n<p class=\"note\">History ");
+    verdict_badge(out, verdict);
+    fl_buf_puts(out, "</h1>\n");
+}
+
+int checker_report_page_end(struct fl_buf *out)
+{
+    fl_buf_printf(out,
+                  "<p class=\"note\">Written by faultline report. This page is self-contained: "
+                  "it loads nothing.</p>\n<script>%s</script>\n</body></html>\n",
+                  page_js);
+    return out->oom ? FL_ENOMEM : 0;
+}
+
+/* The "hide ok" switch and the timeline, with the counterexample of `r` and the marks. */
+static int timeline_section(struct fl_buf *out, const struct checker_history *h,
+                            const struct checker_result *r, const struct checker_report_mark *marks,
+                            size_t n_marks, const struct checker_report_analysis *a,
+                            const struct checker_report_options *o, const struct axis *ax)
+{
+    fl_buf_puts(out, "<p class=\"note\"><label><input type=\"checkbox\" id=\"toggle-ok\"> hide ok "
+                     "operations</label></p>\n");
+    return timeline(out, h, r, marks, n_marks, a, o, ax);
+}
+
+int checker_report_timeline_html(const struct checker_history *h,
+                                 const struct checker_report_analysis *a,
+                                 const struct checker_report_options *o,
+                                 const struct checker_report_mark *marks, size_t n_marks,
+                                 struct fl_buf *out)
+{
+    struct axis ax = axis_of(h, a);
+    return timeline_section(out, h, NULL, marks, n_marks, a, o, &ax);
+}
+
+void checker_report_faults_html(const struct checker_history *h,
+                                const struct checker_report_analysis *a,
+                                const struct checker_report_options *o, struct fl_buf *out)
+{
+    struct axis ax = axis_of(h, a);
+    latency_plot(out, h, a, o, &ax);
+    fault_tables(out, a, o);
+}
+
+int checker_report_html(const struct checker_report_input *in,
+                        const struct checker_report_analysis *a,
+                        const struct checker_report_options *o, struct fl_buf *out)
+{
+    const struct checker_history *h = in->h;
+    const char *v = checker_verdict_name(checker_report_verdict(in));
+    const char *title = in->title ? in->title : h->path;
+    struct axis ax = axis_of(h, a);
+
+    checker_report_page_begin(out, title, v, NULL);
+    fl_buf_puts(out, "<p class=\"note\">History ");
     checker_html_escape(out, h->path, 200);
     if (in->model) {
         fl_buf_puts(out, ", model ");
@@ -1122,9 +1227,7 @@ int checker_report_html(const struct checker_report_input *in,
         fl_buf_puts(out, ".</p>\n");
     }
     summary_tables(out, in);
-    fl_buf_puts(out, "<p class=\"note\"><label><input type=\"checkbox\" id=\"toggle-ok\"> hide ok "
-                     "operations</label></p>\n");
-    int rc = timeline(out, in, a, o, &ax);
+    int rc = timeline_section(out, h, in->linear, NULL, 0, a, o, &ax);
     if (rc)
         return rc;
     counterexample(out, in, a);
@@ -1132,11 +1235,7 @@ int checker_report_html(const struct checker_report_input *in,
         return rc;
     if (in->extra_html)
         fl_buf_puts(out, in->extra_html);
-    latency_plot(out, in, a, o, &ax);
+    latency_plot(out, h, a, o, &ax);
     fault_tables(out, a, o);
-    fl_buf_printf(out,
-                  "<p class=\"note\">Written by faultline report. This page is self-contained: "
-                  "it loads nothing.</p>\n<script>%s</script>\n</body></html>\n",
-                  page_js);
-    return out->oom ? FL_ENOMEM : 0;
+    return checker_report_page_end(out);
 }

@@ -416,7 +416,7 @@ void checker_txn_cycle_svg(const struct checker_txn_history *h, const struct che
     double size = 200 + 12.0 * shown, r = size / 2 - 40, cx = size / 2, cy = size / 2;
     fl_buf_printf(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+        "<svg class=\"cycle\" width=\"%.0f\" height=\"%.0f\" "
         "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"11\">"
         "<defs><marker id=\"a%d\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
         "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" "
@@ -457,21 +457,63 @@ void checker_txn_cycle_svg(const struct checker_txn_history *h, const struct che
 
 /* ==== HTML ==== */
 
-void checker_txn_report_html(const struct checker_txn_history *h,
-                             const struct checker_txn_result *res, const char *title,
-                             struct fl_buf *out)
+/* Transaction t of h as operation t of the register reading of the same file
+ * (both keep client operations in invocation order), when they agree. */
+static bool same_op(const struct checker_txn_history *h, const struct checker_history *reg,
+                    uint32_t t)
+{
+    return t < h->n_txns && t < reg->n_ops && reg->ops[t].process == h->txns[t].process &&
+           reg->ops[t].call_time == h->txns[t].inv_time;
+}
+
+/* Each anomaly example's transactions as timeline marks ("G-single T3"). */
+static int anomaly_marks(const struct checker_txn_history *h, const struct checker_txn_result *res,
+                         const struct checker_history *reg, struct checker_report_mark **out,
+                         size_t *n_out)
+{
+    size_t n = 0;
+    *out = NULL;
+    *n_out = 0;
+    if (reg->n_ops != h->n_txns)
+        return 0;
+    for (int k = 0; k < CHECKER_TXN_N_ANOMALIES; k++)
+        if (res->found.count[k])
+            n += res->found.example[k].n;
+    if (!n)
+        return 0;
+    struct checker_report_mark *m = fl_calloc(n, sizeof *m);
+    if (!m)
+        return FL_ENOMEM;
+    size_t j = 0;
+    for (int k = 0; k < CHECKER_TXN_N_ANOMALIES; k++) {
+        const struct checker_txn_anomaly *a = &res->found.example[k];
+        for (uint32_t i = 0; res->found.count[k] && i < a->n; i++) {
+            bool dup = false; /* one mark a transaction: the first kind names it */
+            for (size_t d = 0; d < j && !dup; d++)
+                dup = m[d].op == a->txns[i];
+            if (dup || !same_op(h, reg, a->txns[i]))
+                continue;
+            m[j].op = a->txns[i];
+            snprintf(m[j].label, sizeof m[j].label, "T%u", a->txns[i]);
+            m[j].what = checker_txn_anomaly_name((enum checker_txn_anomaly_kind)k);
+            j++;
+        }
+    }
+    *out = m;
+    *n_out = j;
+    return 0;
+}
+
+static const char txn_css[] = "li{margin:.2em 0}.anomaly{border-top:1px solid #ccc;margin-top:1em}";
+
+int checker_txn_report_html(const struct checker_txn_history *h,
+                            const struct checker_txn_result *res, const char *title,
+                            const struct checker_txn_report_timeline *tl, struct fl_buf *out)
 {
     struct fl_buf t;
     fl_buf_init(&t);
-    fl_buf_puts(out, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>");
-    checker_html_escape(out, title, 200);
-    fl_buf_puts(out, "</title><style>body{font-family:sans-serif;margin:2em;max-width:70em}"
-                     ".valid{color:#1e8449}.invalid{color:#c0392b}.unknown{color:#b9770e}"
-                     "li{margin:.2em 0}.anomaly{border-top:1px solid #ccc;margin-top:1em}"
-                     "</style></head><body><h1>");
-    checker_html_escape(out, title, 200);
-    fl_buf_printf(out, "</h1><p class=\"%s\"><b>%s</b> for %s (%s)",
-                  checker_verdict_name(res->verdict), checker_verdict_name(res->verdict),
+    checker_report_page_begin(out, title, checker_verdict_name(res->verdict), txn_css);
+    fl_buf_printf(out, "<p><b>%s</b> for %s (%s)", checker_verdict_name(res->verdict),
                   checker_txn_consistency_name(res->consistency),
                   checker_txn_workload_name(res->workload));
     if (res->reason[0]) {
@@ -493,7 +535,25 @@ void checker_txn_report_html(const struct checker_txn_history *h,
     model_list(res->proven, &t);
     fl_buf_puts(out, ". Proven: ");
     checker_html_escape(out, fl_buf_cstr(&t), 400);
-    fl_buf_puts(out, ".</p>");
+    fl_buf_puts(out, ".</p>\n");
+    const struct checker_history *reg = tl ? tl->h : NULL;
+    if (reg) {
+        struct checker_report_mark *marks;
+        size_t n_marks;
+        int rc = anomaly_marks(h, res, reg, &marks, &n_marks);
+        if (rc == 0)
+            rc = checker_report_timeline_html(reg, tl->a, tl->o, marks, n_marks, out);
+        fl_free(marks);
+        if (rc) {
+            fl_buf_free(&t);
+            out->oom = true;
+            return FL_ENOMEM;
+        }
+    } else {
+        fl_buf_puts(out, "<p class=\"note\" id=\"no-timeline\">No timeline: ");
+        checker_html_escape(out, tl && tl->note ? tl->note : "not asked for", 400);
+        fl_buf_puts(out, ".</p>\n");
+    }
     for (int k = 0; k < CHECKER_TXN_N_ANOMALIES; k++) {
         const struct checker_txn_anomaly *a = &res->found.example[k];
         if (!res->found.count[k] || !a->n)
@@ -525,10 +585,49 @@ void checker_txn_report_html(const struct checker_txn_history *h,
             put_txn(h, a->txns[i], &t);
             fl_buf_puts(out, "<li>");
             checker_html_escape(out, fl_buf_cstr(&t), 400);
+            const struct checker_txn *tx = &h->txns[a->txns[i]];
+            if (reg && same_op(h, reg, a->txns[i]) && tx->inv_time >= 0)
+                fl_buf_printf(out, ", invoked at %.3f s (marked on the timeline)",
+                              (double)(tx->inv_time - tl->a->t0) / 1e9);
             fl_buf_puts(out, "</li>");
         }
-        fl_buf_puts(out, "</ul></div>");
+        fl_buf_puts(out, "</ul></div>\n");
     }
-    fl_buf_puts(out, "</body></html>\n");
+    if (reg)
+        checker_report_faults_html(reg, tl->a, tl->o, out);
     fl_buf_free(&t);
+    return checker_report_page_end(out);
+}
+
+int checker_txn_report_page(const struct checker_txn_history *h,
+                            const struct checker_txn_result *res, const char *title,
+                            struct fl_buf *out)
+{
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    struct checker_history reg;
+    struct checker_report_analysis an;
+    struct checker_report_options o;
+    memset(&reg, 0, sizeof reg);
+    memset(&an, 0, sizeof an);
+    checker_report_options_default(&o);
+    struct checker_txn_report_timeline tl = {.o = &o};
+    int rc = 0;
+    if (!h->path || strcmp(h->path, "-") == 0) {
+        tl.note = "the history was read from standard input, which cannot be read twice";
+    } else if ((rc = checker_history_load_capped(&reg, h->path, h->format,
+                                                 checker_default_max_memory(), errmsg)) < 0 ||
+               (rc = checker_report_analyze(&reg, &o, &an, errmsg)) < 0) {
+        if (rc == FL_ENOMEM)
+            goto out;
+        tl.note = errmsg; /* a budget: the page says so, the verdict stands */
+        rc = 0;
+    } else {
+        tl.h = &reg;
+        tl.a = &an;
+    }
+    rc = checker_txn_report_html(h, res, title, &tl, out);
+out:
+    checker_report_analysis_free(&an);
+    checker_history_free(&reg);
+    return rc;
 }

@@ -8,6 +8,7 @@
 #ifndef CHECKER_TXN_EXPLAIN_H
 #define CHECKER_TXN_EXPLAIN_H
 
+#include "checker/report.h"
 #include "checker/txn_check.h"
 #include "common/buf.h"
 
@@ -33,12 +34,32 @@ json_t *checker_txn_result_json(const struct checker_txn_history *h,
 void checker_txn_cycle_svg(const struct checker_txn_history *h, const struct checker_txn_anomaly *a,
                            struct fl_buf *out);
 
-/* A self-contained HTML page (inline CSS and SVG, nothing fetched): the
- * verdict, the models ruled out, and per anomaly kind its shortest example
- * drawn as a cycle with its steps in words. `title` is escaped. */
-void checker_txn_report_html(const struct checker_txn_history *h,
-                             const struct checker_txn_result *res, const char *title,
-                             struct fl_buf *out);
+/* The run's operations and faults as report.html reads them (the same file
+ * loaded by checker_history_load, analysed by checker_report_analyze), for
+ * the fault timeline. h NULL: no timeline, `note` says why. */
+struct checker_txn_report_timeline {
+    const struct checker_history *h;
+    const struct checker_report_analysis *a;
+    const struct checker_report_options *o;
+    const char *note;
+};
+
+/* A self-contained HTML page built from report.html's parts (report.h): the
+ * verdict, the models ruled out, the timeline of `tl` (NULL: none) with the
+ * faults shaded and each anomaly example's transactions marked, per anomaly
+ * kind its shortest example drawn as a cycle with its steps in words, then
+ * the latency plot and the fault tables. `title` is escaped. Returns 0 or
+ * FL_ENOMEM (out->oom). */
+int checker_txn_report_html(const struct checker_txn_history *h,
+                            const struct checker_txn_result *res, const char *title,
+                            const struct checker_txn_report_timeline *tl, struct fl_buf *out);
+
+/* The page with the timeline: reads h->path again as report.html does (a
+ * history from standard input, or one past the memory budget, gets the page
+ * without it, saying why). Returns 0 or FL_ENOMEM. */
+int checker_txn_report_page(const struct checker_txn_history *h,
+                            const struct checker_txn_result *res, const char *title,
+                            struct fl_buf *out);
 
 /* One sentence for step i of the cycle a (into out, no newline). */
 void checker_txn_step_text(const struct checker_txn_history *h, const struct checker_txn_anomaly *a,

@@ -35,7 +35,8 @@ static int write_json(const char *path, json_t *j, char *errmsg)
 
 /* A transactional run (checker "txn"): the history checked at the scenario's
  * txn_consistency; results.json carries the txn checker's verdict, anomalies
- * and weakest violated model, report.html draws each anomaly's cycle. */
+ * and weakest violated model, report.html draws each anomaly's cycle and the
+ * fault timeline with the anomalies' transactions marked. */
 static int report_txn(const struct harness_report_request *req, enum checker_verdict *verdict,
                       char *errmsg)
 {
@@ -92,8 +93,7 @@ static int report_txn(const struct harness_report_request *req, enum checker_ver
             goto out;
     }
     if (req->html_out) {
-        checker_txn_report_html(&h, &res, sc->name, &page);
-        if (page.oom) {
+        if (checker_txn_report_page(&h, &res, sc->name, &page) != 0) {
             rc = fl_errorf(errmsg, FL_ENOMEM, "report: out of memory");
             goto out;
         }

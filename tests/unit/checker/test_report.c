@@ -1,6 +1,7 @@
 /* test_report.c - results.json fields and the self-contained report.html. */
 #include "checker/check.h"
 #include "checker/report.h"
+#include "checker/txn_explain.h"
 #include "common/alloc.h"
 #include "common/error.h"
 #include "support/test_support.h"
@@ -222,7 +223,8 @@ static void assert_no_network(const char *html)
     cr_assert_null(strstr(html, "src="), "no src= in the page");
     cr_assert_null(strstr(html, "href="), "no links in the page");
     cr_assert_null(strstr(html, "@import"), "no CSS import");
-    cr_assert_null(strstr(html, "url("), "no CSS url()");
+    for (const char *u = html; (u = strstr(u, "url(")); u++)
+        cr_assert_eq(u[4], '#', "url() only to the page's own SVG markers");
 }
 
 Test(checker_report, html_is_self_contained_with_timeline_and_faults)
@@ -643,4 +645,77 @@ Test(checker_report, error_text_of_failed_operations_reaches_the_timeline)
     cr_assert_eq(n, 2, "the ok operation has no error text (%d found)", n);
     fl_buf_free(&b);
     unload(&x);
+}
+
+/* ==== Transactional runs: the same timeline ==== */
+
+/* tests/data/report/txn-faults.jsonl (make_txn_history.py): list-append, a
+ * "halves" partition 1.000-2.002 s, a kill-one 3.000-3.402 s, and a read skew
+ * (G-single) at 2.4-2.52 s. Its page has the register report's timeline with
+ * both faults shaded and the anomaly's transactions marked where they sit. */
+Test(checker_report, txn_page_has_the_fault_timeline_and_marks_the_anomaly)
+{
+    char errmsg[FL_ERRMSG_SIZE] = "";
+    struct checker_txn_history h;
+    struct checker_txn_result res;
+    memset(&res, 0, sizeof res);
+    const char *path = test_source_path("tests/data/report/txn-faults.jsonl");
+    cr_assert_eq(checker_txn_history_load(path, FL_FORMAT_AUTO, &h, errmsg), 0, "%s", errmsg);
+    struct checker_txn_options opt = {.workload = CHECKER_TXN_LIST_APPEND,
+                                      .consistency = CHECKER_TXN_SERIALIZABLE};
+    cr_assert_eq(checker_txn_check(&h, &opt, &res, errmsg), 0, "%s", errmsg);
+    cr_assert_eq(res.verdict, CHECKER_INVALID);
+    const struct checker_txn_anomaly *an = &res.found.example[CHECKER_TXN_G_SINGLE];
+    cr_assert(res.found.count[CHECKER_TXN_G_SINGLE] && an->n == 2, "the read skew is found");
+
+    struct fl_buf b;
+    fl_buf_init(&b);
+    cr_assert_eq(checker_txn_report_page(&h, &res, "txn <faults>", &b), 0);
+    const char *html = fl_buf_cstr(&b);
+    assert_no_network(html);
+    cr_assert(strstr(html, "txn &lt;faults&gt;"), "the title escaped");
+    cr_assert(strstr(html, "<svg id=\"timeline\""), "the timeline");
+    cr_assert(strstr(html, "<rect class=\"fault fn\""), "the partition shaded");
+    cr_assert(strstr(html, "<title>halves 1.000s-2.002s"), "over its interval");
+    cr_assert(strstr(html, "<rect class=\"fault fk\""), "the kill shaded");
+    cr_assert(strstr(html, "<title>kill-one 3.000s-3.402s"), "over its interval");
+    cr_assert(strstr(html, "class=\"unavail\""), "no commit during the partition");
+    cr_assert(strstr(html, "<table id=\"faults\""), "the fault table");
+    cr_assert(strstr(html, "<svg id=\"latency\""), "the latency plot");
+    cr_assert(strstr(html, "<h2>G-single</h2>"), "the anomaly explained");
+    cr_assert(strstr(html, "data-ready"), "the shared script");
+    cr_assert_null(strstr(html, "id=\"no-timeline\""));
+    /* Each transaction of the example outlined, its marker at its invocation. */
+    int64_t t0 = 0; /* the first event is at time 0 */
+    int64_t t1 = 0;
+    for (size_t i = 0; i < h.n_txns; i++) {
+        t1 = h.txns[i].inv_time > t1 ? h.txns[i].inv_time : t1;
+        t1 = h.txns[i].end_time > t1 ? h.txns[i].end_time : t1;
+    }
+    for (uint32_t i = 0; i < an->n; i++) {
+        const struct checker_txn *tx = &h.txns[an->txns[i]];
+        cr_assert(tx->inv_time >= 2400 * MS && tx->inv_time <= 2500 * MS);
+        char want[160];
+        snprintf(want, sizeof want,
+                 "<g class=\"anomaly-marker\"><title>G-single T%u</title><line x1=\"%.1f\"",
+                 an->txns[i], 70 + (double)(tx->inv_time - t0) * 1000 / (double)(t1 - t0));
+        cr_assert(strstr(html, want), "marker %s", want);
+        snprintf(want, sizeof want, "T%u (process %lld, ok, line %llu), invoked at %.3f s",
+                 an->txns[i], (long long)tx->process, (unsigned long long)tx->end_line,
+                 (double)tx->inv_time / 1e9);
+        cr_assert(strstr(html, want), "%s", want);
+    }
+    cr_assert_geq(count(html, "class=\"op ok anomaly-op\""), 2);
+    fl_buf_free(&b);
+
+    /* Without the register reading: the page says there is no timeline. */
+    fl_buf_init(&b);
+    struct checker_txn_report_timeline none = {.note = "not here"};
+    cr_assert_eq(checker_txn_report_html(&h, &res, "t", &none, &b), 0);
+    cr_assert(strstr(fl_buf_cstr(&b), "id=\"no-timeline\">No timeline: not here"));
+    cr_assert_null(strstr(fl_buf_cstr(&b), "<svg id=\"timeline\""));
+    cr_assert(strstr(fl_buf_cstr(&b), "<h2>G-single</h2>"));
+    fl_buf_free(&b);
+    checker_txn_result_free(&res);
+    checker_txn_history_free(&h);
 }

@@ -489,7 +489,7 @@ Test(checker_txn, explanation_names_keys_and_values)
     cr_assert(strncmp(fl_buf_cstr(&b), "<svg", 4) == 0);
     cr_assert(strstr(fl_buf_cstr(&b), ">rw</text>"));
     fl_buf_reset(&b);
-    checker_txn_report_html(&r.h, &r.res, "<history & co>", &b);
+    cr_assert_eq(checker_txn_report_html(&r.h, &r.res, "<history & co>", NULL, &b), 0);
     const char *page = fl_buf_cstr(&b);
     cr_assert(strstr(page, "<svg"));
     cr_assert(strstr(page, "&lt;history &amp; co&gt;"));
