@@ -5,7 +5,10 @@
  * travel as base64 strings. Integers are JSON integers in 0..2^63-1 (server
  * ids are the numeric raft ids). Decoding is for untrusted input: every field
  * is checked (type, range, entry count, configuration size and roles) and an
- * error names the field, e.g. "append: entries[2].type: unknown entry type". */
+ * error names the field, e.g. "append: entries[2].type: unknown entry type".
+ * The hot messages (append, append_result) are encoded straight to frame
+ * bytes and read back from frame bytes without a JSON tree
+ * (io_codec_encode_frame, io_codec_decode_body). */
 #ifndef IO_CODEC_H
 #define IO_CODEC_H
 
@@ -35,6 +38,20 @@ int io_codec_encode_frame(const struct raft_message *m, size_t max, unsigned cha
  * or FL_ENOMEM, with a message naming the field in errmsg; *m then owns
  * nothing (it is zeroed). */
 int io_codec_decode(const json_t *obj, struct raft_message *m, char *errmsg);
+
+/* Decodes one frame body (node/io/frame.h io_frame_decoder_next_raw) into
+ * *m: an append or append_result in the shape our encoder writes through a
+ * hand-written reader (no JSON tree), anything else through jansson
+ * (io_frame_parse_body, then io_codec_decode). Accepts and refuses exactly
+ * what those two do; returns 0 (m owns its buffers, as io_codec_decode) or
+ * their negative codes with errmsg set. */
+int io_codec_decode_body(const unsigned char *body, size_t len, struct raft_message *m,
+                         char *errmsg);
+
+/* The hand-written reader alone: 1 with *m decoded, or 0 (*m zeroed, owns
+ * nothing) for a body it leaves to jansson. Never refuses: every body it
+ * accepts decodes to the same message through jansson (tests/fuzz checks). */
+int io_codec_decode_fast(const unsigned char *body, size_t len, struct raft_message *m);
 
 /* Releases what a decoded (or copied) message owns; same as raft_message_release. */
 void io_codec_message_free(struct raft_message *m);

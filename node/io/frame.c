@@ -86,6 +86,7 @@ void io_frame_decoder_close(struct io_frame_decoder *d)
 {
     fl_free(d->body);
     d->body = NULL;
+    d->body_cap = 0;
     d->hdr_n = 0;
     d->body_n = 0;
     d->body_len = 0;
@@ -95,38 +96,58 @@ void io_frame_decoder_close(struct io_frame_decoder *d)
 static int parse_body(struct io_frame_decoder *d, const unsigned char *body, size_t len,
                       json_t **out, char *errmsg)
 {
+    int rc = io_frame_parse_body(body, len, out, errmsg);
+    if (rc < 0)
+        d->failed = true;
+    return rc;
+}
+
+int io_frame_parse_body(const unsigned char *body, size_t len, json_t **out, char *errmsg)
+{
+    *out = NULL;
     json_error_t jerr;
     json_t *v = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (v == NULL) {
-        d->failed = true;
+    if (v == NULL)
         return fl_errorf(errmsg, FL_EPARSE, "frame: invalid JSON at byte %d: %s", jerr.position,
                          jerr.text);
-    }
     if (!json_is_object(v)) {
         json_decref(v);
-        d->failed = true;
         return fl_errorf(errmsg, FL_ESHAPE, "frame: body is not a JSON object");
     }
     *out = v;
     return 1;
 }
 
-int io_frame_decoder_next(struct io_frame_decoder *d, const unsigned char **buf, size_t *len,
-                          json_t **out, char *errmsg)
+/* The body buffer is kept between frames (one allocation per connection, not
+ * per frame) unless it grew past this. */
+#define KEEP_BODY_CAP (64u << 10)
+
+int io_frame_decoder_next_raw(struct io_frame_decoder *d, const unsigned char **buf,
+                              size_t *len, const unsigned char **body, size_t *body_len,
+                              char *errmsg)
 {
-    *out = NULL;
+    *body = NULL;
+    *body_len = 0;
     if (d->failed)
         return fl_errorf(errmsg, FL_EUSAGE, "frame: decoder already failed");
+    if (d->body != NULL && d->body_cap > KEEP_BODY_CAP && d->hdr_n < IO_FRAME_HEADER) {
+        /* A large body returned by the previous call (not one being gathered). */
+        fl_free(d->body);
+        d->body = NULL;
+        d->body_cap = 0;
+    }
     while (*len > 0) {
         if (d->hdr_n < IO_FRAME_HEADER) {
-            /* Fast path: a whole frame in the input is parsed in place, no copy. */
+            /* Fast path: a whole frame in the input is returned in place, no copy. */
             if (d->hdr_n == 0 && *len >= IO_FRAME_HEADER) {
                 const unsigned char *p = *buf;
                 size_t n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
                 if (n > 0 && n <= d->max && *len - IO_FRAME_HEADER >= n) {
                     *buf += IO_FRAME_HEADER + n;
                     *len -= IO_FRAME_HEADER + n;
-                    return parse_body(d, p + IO_FRAME_HEADER, n, out, errmsg);
+                    *body = p + IO_FRAME_HEADER;
+                    *body_len = n;
+                    return 1;
                 }
             }
             d->hdr[d->hdr_n++] = **buf;
@@ -149,13 +170,16 @@ int io_frame_decoder_next(struct io_frame_decoder *d, const unsigned char **buf,
             continue;
         }
         /* Gathering a body across chunks. */
-        if (d->body == NULL) {
+        if (d->body_cap < d->body_len) {
+            fl_free(d->body);
+            d->body_cap = 0;
             d->body = fl_malloc(d->body_len);
             if (d->body == NULL) {
                 d->failed = true;
                 return fl_errorf(errmsg, FL_ENOMEM, "frame: out of memory for %zu bytes",
                                  d->body_len);
             }
+            d->body_cap = d->body_len;
         }
         size_t take = d->body_len - d->body_n;
         if (take > *len)
@@ -165,16 +189,25 @@ int io_frame_decoder_next(struct io_frame_decoder *d, const unsigned char **buf,
         *buf += take;
         *len -= take;
         if (d->body_n == d->body_len) {
-            unsigned char *body = d->body;
-            size_t n = d->body_len;
-            d->body = NULL;
+            *body = d->body;
+            *body_len = d->body_len;
             d->hdr_n = 0;
             d->body_n = 0;
             d->body_len = 0;
-            int rc = parse_body(d, body, n, out, errmsg);
-            fl_free(body);
-            return rc;
+            return 1;
         }
     }
     return 0;
+}
+
+int io_frame_decoder_next(struct io_frame_decoder *d, const unsigned char **buf, size_t *len,
+                          json_t **out, char *errmsg)
+{
+    *out = NULL;
+    const unsigned char *body;
+    size_t n;
+    int rc = io_frame_decoder_next_raw(d, buf, len, &body, &n, errmsg);
+    if (rc != 1)
+        return rc;
+    return parse_body(d, body, n, out, errmsg);
 }

@@ -32,7 +32,8 @@ struct io_frame_decoder {
     size_t max;                         /* largest body accepted */
     unsigned char hdr[IO_FRAME_HEADER]; /* header bytes gathered so far */
     unsigned hdr_n;
-    unsigned char *body; /* partial body being gathered (fl_malloc'd), or NULL */
+    unsigned char *body; /* body being gathered (fl_malloc'd, kept for the next), or NULL */
+    size_t body_cap;     /* bytes allocated at body */
     size_t body_len;     /* length announced by the header */
     size_t body_n;       /* bytes gathered */
     bool failed;         /* an error was returned: further input is refused */
@@ -59,6 +60,21 @@ void io_frame_decoder_close(struct io_frame_decoder *d);
  */
 int io_frame_decoder_next(struct io_frame_decoder *d, const unsigned char **buf, size_t *len,
                           json_t **out, char *errmsg);
+
+/* As io_frame_decoder_next, but returns the frame's body unparsed: 1 with
+ * *body, *body_len set (borrowed: the bytes live in *buf's input or in `d`,
+ * valid until the next call on `d` or until that input is released), 0 or
+ * a negative code as io_frame_decoder_next (only its length errors: nothing
+ * is parsed). The caller parses the body (io_frame_parse_body, or the peer
+ * codec's io_codec_decode_body) and closes the connection on its errors. */
+int io_frame_decoder_next_raw(struct io_frame_decoder *d, const unsigned char **buf,
+                              size_t *len, const unsigned char **body, size_t *body_len,
+                              char *errmsg);
+
+/* Parses one frame body as io_frame_decoder_next does: returns 1 with a new
+ * object in *out, or FL_EPARSE (invalid JSON, duplicate key...) / FL_ESHAPE
+ * (not an object) with errmsg set and *out NULL. */
+int io_frame_parse_body(const unsigned char *body, size_t len, json_t **out, char *errmsg);
 
 /* Writes the 4-byte big-endian `len` to hdr. */
 void io_frame_put_header(unsigned char hdr[IO_FRAME_HEADER], uint32_t len);

@@ -520,14 +520,20 @@ static int on_hello(struct io_conn *c, json_t *obj, char *err)
     return 0;
 }
 
-/* Handles one frame of an inbound connection; returns 0 or -1 to close. */
-static int on_frame(struct io_conn *c, json_t *obj, char *err)
+/* Handles one frame body of an inbound connection; returns 0 or -1 to close. */
+static int on_frame(struct io_conn *c, const unsigned char *body, size_t len, char *err)
 {
     struct io_transport *t = c->t;
-    if (!c->hello_done)
-        return on_hello(c, obj, err);
+    if (!c->hello_done) {
+        json_t *obj;
+        if (io_frame_parse_body(body, len, &obj, err) < 0)
+            return -1;
+        int rc = on_hello(c, obj, err);
+        json_decref(obj);
+        return rc;
+    }
     struct raft_message m;
-    if (io_codec_decode(obj, &m, err) < 0)
+    if (io_codec_decode_body(body, len, &m, err) < 0)
         return -1;
     if (m.from != c->remote) {
         snprintf(err, FL_ERRMSG_SIZE, "%s: from: %llu differs from the hello's %llu",
@@ -560,19 +566,18 @@ static void on_inbound_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     } else if (nread > 0 && !c->closing) {
         const unsigned char *p = (const unsigned char *)buf->base;
         size_t n = (size_t)nread;
-        json_t *obj;
+        const unsigned char *body;
+        size_t len;
         int rc;
         while (!c->closing && !t->closing &&
-               (rc = io_frame_decoder_next(&c->dec, &p, &n, &obj, err)) != 0) {
-            if (rc < 0 || on_frame(c, obj, err) < 0) {
-                json_decref(obj);
+               (rc = io_frame_decoder_next_raw(&c->dec, &p, &n, &body, &len, err)) != 0) {
+            if (rc < 0 || on_frame(c, body, len, err) < 0) {
                 tlog(t, "inbound connection%s%.0llu: refused: %s", c->hello_done ? " from " : "",
                      (unsigned long long)c->remote, err);
                 t->stats.inbound_refused++;
                 conn_close(c);
                 break;
             }
-            json_decref(obj);
         }
     }
 }

@@ -226,3 +226,95 @@ Test(io_frame, survives_allocation_failure)
     }
     fl_free(f);
 }
+
+/* next_raw returns each body unparsed, whole or gathered across chunks, and
+ * the gathering buffer is reused from one frame to the next. */
+Test(io_frame, raw_returns_bodies_across_every_split)
+{
+    const char *texts[3] = {"{\"a\":1}", "not json at all", "{\"bb\":[true,false,null]}"};
+    unsigned char stream[128];
+    size_t len = 0;
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(texts[i]);
+        io_frame_put_header(stream + len, (uint32_t)n);
+        memcpy(stream + len + IO_FRAME_HEADER, texts[i], n);
+        len += IO_FRAME_HEADER + n;
+    }
+    for (size_t step = 1; step <= len; step++) {
+        struct io_frame_decoder d;
+        io_frame_decoder_init(&d, 64);
+        char err[FL_ERRMSG_SIZE] = "";
+        int got = 0;
+        for (size_t at = 0; at < len; at += step) {
+            const unsigned char *p = stream + at, *body;
+            size_t n = len - at < step ? len - at : step, blen;
+            int rc;
+            while ((rc = io_frame_decoder_next_raw(&d, &p, &n, &body, &blen, err)) == 1) {
+                cr_assert_lt(got, 3);
+                cr_assert_eq(blen, strlen(texts[got]), "step %zu frame %d", step, got);
+                cr_assert_eq(memcmp(body, texts[got], blen), 0, "step %zu frame %d", step, got);
+                got++;
+            }
+            cr_assert_eq(rc, 0, "step %zu: %s", step, err);
+            cr_assert_eq(n, 0);
+        }
+        cr_assert_eq(got, 3, "step %zu", step);
+        cr_assert_leq(d.body_cap, 64);
+        io_frame_decoder_close(&d);
+    }
+}
+
+Test(io_frame, raw_refuses_lengths_but_not_bodies)
+{
+    struct io_frame_decoder d;
+    io_frame_decoder_init(&d, 8);
+    unsigned char big[IO_FRAME_HEADER];
+    io_frame_put_header(big, 9);
+    const unsigned char *p = big, *body;
+    size_t n = sizeof big, blen;
+    char err[FL_ERRMSG_SIZE] = "";
+    cr_assert_eq(io_frame_decoder_next_raw(&d, &p, &n, &body, &blen, err), FL_ELIMIT);
+    cr_assert(strstr(err, "length 9 over the maximum of 8"), "%s", err);
+    cr_assert_null(body);
+    cr_assert_eq(io_frame_decoder_next_raw(&d, &p, &n, &body, &blen, err), FL_EUSAGE);
+    io_frame_decoder_close(&d);
+    json_t *o;
+    cr_assert_eq(io_frame_parse_body((const unsigned char *)"[1]", 3, &o, err), FL_ESHAPE);
+    cr_assert_null(o);
+    cr_assert_eq(io_frame_parse_body((const unsigned char *)"{\"a\":1,\"a\":2}", 13, &o, err),
+                 FL_EPARSE);
+    cr_assert(strstr(err, "duplicate"), "%s", err);
+}
+
+/* A body over the kept buffer size, gathered across many reads, comes back
+ * whole (the large buffer is released only once it has been returned). */
+Test(io_frame, raw_gathers_a_large_body_across_reads)
+{
+    size_t n = 300000, len = IO_FRAME_HEADER + n;
+    unsigned char *stream = fl_malloc(2 * len);
+    for (int f = 0; f < 2; f++) {
+        unsigned char *at = stream + (size_t)f * len;
+        io_frame_put_header(at, (uint32_t)n);
+        for (size_t i = 0; i < n; i++)
+            at[IO_FRAME_HEADER + i] = (unsigned char)('a' + (i * 7 + (size_t)f) % 26);
+    }
+    struct io_frame_decoder d;
+    io_frame_decoder_init(&d, 0);
+    char err[FL_ERRMSG_SIZE] = "";
+    int got = 0;
+    for (size_t at = 0; at < 2 * len; at += 1000) {
+        const unsigned char *p = stream + at, *body;
+        size_t left = 2 * len - at < 1000 ? 2 * len - at : 1000, blen;
+        int rc;
+        while ((rc = io_frame_decoder_next_raw(&d, &p, &left, &body, &blen, err)) == 1) {
+            cr_assert_eq(blen, n);
+            cr_assert_eq(memcmp(body, stream + (size_t)got * len + IO_FRAME_HEADER, n), 0,
+                         "frame %d corrupted", got);
+            got++;
+        }
+        cr_assert_eq(rc, 0, "%s", err);
+    }
+    cr_assert_eq(got, 2);
+    io_frame_decoder_close(&d);
+    fl_free(stream);
+}
