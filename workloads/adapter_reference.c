@@ -229,7 +229,7 @@ static int ref_invoke(void *client, struct workload_call *call)
     if (rc == NULL)
         return FL_ENOMEM;
     rc->owner = c;
-    rc->op = json_deep_copy(call->op);
+    rc->op = json_copy(call->op); /* shallow: only a top-level "key" is added below */
     if (rc->op == NULL) {
         ref_call_end(rc, false);
         return FL_ENOMEM;

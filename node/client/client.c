@@ -5,6 +5,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -271,6 +272,94 @@ static int send_obj(struct client *c, const json_t *obj)
     return rc;
 }
 
+static int buf_dump_cb(const char *text, size_t n, void *data)
+{
+    fl_buf_append(data, text, n);
+    return 0;
+}
+
+/* Sends a whole frame (`data`, borrowed) on the current connection: written at once
+ * when nothing is queued (one syscall, no allocation); what the socket does not take
+ * is copied and queued. On failure the connection is dropped and a negative code
+ * returned. */
+static int send_bytes(struct client *c, const unsigned char *data, size_t len)
+{
+    struct client__conn *k = c->conn;
+    if (k == NULL || !k->connected || k->closing)
+        return UV_ENOTCONN;
+    uv_stream_t *st = (uv_stream_t *)&k->tcp;
+    size_t off = 0;
+    int rc = 0;
+    if (uv_stream_get_write_queue_size(st) == 0) {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+        int n = uv_try_write(st, &b, 1);
+        if (n == (int)len)
+            return 0;
+        if (n > 0)
+            off = (size_t)n;
+        else if (n != UV_EAGAIN)
+            rc = n;
+    }
+    struct wbuf *w = NULL;
+    if (rc == 0 && (w = fl_malloc(sizeof *w)) != NULL &&
+        (w->bytes = fl_malloc(len - off)) != NULL) {
+        memcpy(w->bytes, data + off, len - off);
+        uv_buf_t b = uv_buf_init((char *)w->bytes, (unsigned)(len - off));
+        rc = uv_write(&w->w, st, &b, 1, on_write);
+        if (rc == 0)
+            return 0;
+    } else if (rc == 0) {
+        rc = FL_ENOMEM;
+    }
+    if (w != NULL)
+        fl_free(w->bytes);
+    fl_free(w);
+    /* Part of the frame may be on the wire: the connection cannot be used again. */
+    snprintf(c->last_error, sizeof c->last_error, "write: %s",
+             rc == FL_ENOMEM ? "out of memory" : uv_strerror(rc));
+    conn_drop(c, "write failed");
+    return rc;
+}
+
+/* A command or query written as text straight into c->wb: the envelope here, the op
+ * (compact, by jansson) after it; the same fields as send_obj would send for the
+ * object built from r->msg, without copying it or allocating its integers. Returns 0
+ * with the frame in c->wb, or FL_ELIMIT (over the max frame) / FL_ENOMEM. */
+static int encode_req(struct client *c, const struct client_req *r, uint64_t id)
+{
+    struct fl_buf *b = &c->wb;
+    fl_buf_reset(b);
+    fl_buf_append(b, "\0\0\0\0", IO_FRAME_HEADER);
+    if (r->kind == CLIENT__COMMAND) {
+        fl_buf_printf(b,
+                      "{\"type\":\"command\",\"id\":%" PRIu64 ",\"session\":%" PRIu64
+                      ",\"seq\":%" PRIu64 ",\"op\":",
+                      id, c->session, r->seq);
+    } else {
+        /* One of consistency_name's constants (client_query): no escaping needed. */
+        const char *cons = json_string_value(json_object_get(r->msg, "consistency"));
+        fl_buf_printf(b,
+                      "{\"type\":\"query\",\"consistency\":\"%s\",\"id\":%" PRIu64
+                      ",\"session\":%" PRIu64 ",\"seq_hint\":%" PRIu64 ",\"index\":%" PRIu64
+                      ",\"op\":",
+                      cons != NULL ? cons : "linearizable", id, c->session, r->seq_hint,
+                      c->max_index);
+    }
+    if (json_dump_callback(json_object_get(r->msg, "op"), buf_dump_cb, b, JSON_COMPACT) != 0)
+        b->oom = true;
+    fl_buf_append(b, "}", 1);
+    if (b->oom) {
+        fl_buf_free(b); /* clears oom for the next frame */
+        return FL_ENOMEM;
+    }
+    size_t body = b->len - IO_FRAME_HEADER;
+    size_t max = c->cfg.max_frame ? c->cfg.max_frame : IO_FRAME_MAX_DEFAULT;
+    if (body > max || body > UINT32_MAX)
+        return FL_ELIMIT;
+    io_frame_put_header((unsigned char *)b->data, (uint32_t)body);
+    return 0;
+}
+
 static int send_register(struct client *c)
 {
     json_t *o =
@@ -307,34 +396,30 @@ static int send_keepalive(struct client *c)
 /* Sends one attempt of `r`. */
 static int send_req(struct client *c, struct client_req *r)
 {
-    json_t *o = json_copy(r->msg); /* shallow: the op is shared, not modified */
-    if (o == NULL)
-        return FL_ENOMEM;
     uint64_t id = c->next_wire_id + 1;
-    int rc = json_object_set_new(o, "id", json_integer((json_int_t)id));
-    if (needs_session(r))
-        rc |= json_object_set_new(o, "session", json_integer((json_int_t)c->session));
     bool new_seq = false;
-    if (r->kind == CLIENT__COMMAND) {
-        if (r->seq == 0) {
-            r->seq = c->last_seq + 1;
-            new_seq = true;
-        }
-        rc |= json_object_set_new(o, "seq", json_integer((json_int_t)r->seq));
-    } else if (r->kind == CLIENT__QUERY) {
-        if (!r->hinted)
-            r->seq_hint = c->last_seq;
-        rc |= json_object_set_new(o, "seq_hint", json_integer((json_int_t)r->seq_hint));
-        rc |= json_object_set_new(o, "index", json_integer((json_int_t)c->max_index));
+    int rc;
+    if (r->kind == CLIENT__COMMAND && r->seq == 0) {
+        r->seq = c->last_seq + 1;
+        new_seq = true;
     }
-    if (rc != 0) {
+    if (r->kind == CLIENT__QUERY && !r->hinted)
+        r->seq_hint = c->last_seq;
+    if (r->kind == CLIENT__COMMAND || r->kind == CLIENT__QUERY) {
+        rc = encode_req(c, r, id);
+        if (rc == 0)
+            rc = send_bytes(c, (const unsigned char *)c->wb.data, c->wb.len);
+    } else {
+        json_t *o = json_copy(r->msg); /* shallow: nothing shared is modified */
+        rc = o == NULL ? FL_ENOMEM : json_object_set_new(o, "id", json_integer((json_int_t)id));
+        if (rc == 0 && needs_session(r))
+            rc = json_object_set_new(o, "session", json_integer((json_int_t)c->session));
+        if (rc != 0)
+            rc = FL_ENOMEM;
+        else
+            rc = send_obj(c, o);
         json_decref(o);
-        if (new_seq)
-            r->seq = 0;
-        return FL_ENOMEM;
     }
-    rc = send_obj(c, o);
-    json_decref(o);
     if (rc < 0) {
         if (new_seq)
             r->seq = 0; /* not on the wire: the seq is not consumed */
@@ -952,6 +1037,7 @@ static void maybe_finish_close(struct client *c)
         return;
     client_close_cb cb = c->close_cb;
     c->close_cb = NULL;
+    fl_buf_free(&c->wb);
     cb(c);
 }
 

@@ -53,6 +53,7 @@
 #ifndef NODE_CLIENT_H
 #define NODE_CLIENT_H
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "node/io/frame.h"
 
@@ -200,6 +201,7 @@ struct client {
     bool closing;
     client_close_cb close_cb;
     char last_error[FL_ERRMSG_SIZE]; /* last connection problem, for messages */
+    struct fl_buf wb; /* reused: the frame of a command or query being sent */
 };
 
 /* Initialises `c` on `loop` with `cfg` (addresses copied; cfg itself copied).

@@ -135,6 +135,7 @@ struct server {
     } built[BUILT_MAX];
     unsigned built_head, built_n;
     struct fl_buf ebuf; /* reused: an entry's text before it is copied into a raft_buf */
+    struct fl_buf obuf; /* reused: a reply's frame before it is written */
     uv_signal_t sigterm, sigint, sigusr1;
     uv_tcp_t client_listener;
     struct io_transport tr;
@@ -305,46 +306,51 @@ static void on_written(uv_write_t *req, int status)
 
 static void conn_close(struct conn *c);
 
-/* Sends a whole frame (`data`, fl_malloc'd, stolen). Written at once when
- * nothing is queued (no request, no epoll change: one write syscall); what
- * the socket does not take goes through uv_write. */
-static void conn_send_bytes(struct conn *c, unsigned char *data, size_t len)
+/* Sends a whole frame (`data`, borrowed). Written at once when nothing is
+ * queued (no request, no epoll change, no allocation: one write syscall);
+ * what the socket does not take is copied and goes through uv_write. */
+static void conn_send_copy(struct conn *c, const unsigned char *data, size_t len)
 {
     uv_stream_t *st = (uv_stream_t *)&c->tcp;
     size_t off = 0;
     if (uv_stream_get_write_queue_size(st) == 0) {
         uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
         int n = uv_try_write(st, &b, 1);
-        if (n == (int)len) {
-            fl_free(data);
+        if (n == (int)len)
             return;
-        }
         if (n > 0)
             off = (size_t)n;
         else if (n != UV_EAGAIN) {
-            fl_free(data);
             conn_close(c);
             return;
         }
     } else if (uv_stream_get_write_queue_size(st) > CONN_WRITE_MAX) {
         /* A client that does not read its replies loses its connection. */
-        fl_free(data);
         conn_close(c);
         return;
     }
     struct write_req *w = fl_malloc(sizeof *w);
-    if (w == NULL) {
-        fl_free(data);
+    unsigned char *rest = w != NULL ? fl_malloc(len - off) : NULL;
+    if (rest == NULL) {
+        fl_free(w);
         conn_close(c);
         return;
     }
-    w->data = data;
-    uv_buf_t b = uv_buf_init((char *)data + off, (unsigned)(len - off));
+    memcpy(rest, data + off, len - off);
+    w->data = rest;
+    uv_buf_t b = uv_buf_init((char *)rest, (unsigned)(len - off));
     if (uv_write(&w->req, st, &b, 1, on_written) != 0) {
-        fl_free(data);
+        fl_free(rest);
         fl_free(w);
         conn_close(c);
     }
+}
+
+/* As conn_send_copy, `data` fl_malloc'd and stolen. */
+static void conn_send_bytes(struct conn *c, unsigned char *data, size_t len)
+{
+    conn_send_copy(c, data, len);
+    fl_free(data);
 }
 
 static void reply_too_large(struct conn *c, uint64_t id, bool applied);
@@ -418,31 +424,29 @@ static void reply_result(struct conn *c, uint64_t id, uint64_t index, const json
 {
     if (c == NULL || c->closing)
         return;
-    struct fl_buf b;
-    fl_buf_init(&b);
-    fl_buf_append(&b, "\0\0\0\0", IO_FRAME_HEADER);
-    char head[96];
-    int n = snprintf(head, sizeof head, "{\"type\":\"reply\",\"id\":%" PRIu64
-                     ",\"ok\":true,\"index\":%" PRIu64 ",\"result\":",
-                     id, index);
-    fl_buf_append(&b, head, (size_t)n);
-    if (json_dump_callback(result, buf_dump_cb, &b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
-        b.oom = true;
-    fl_buf_append(&b, "}", 1);
-    size_t body = b.len - IO_FRAME_HEADER;
+    struct fl_buf *b = &c->srv->obuf; /* reused: no allocation per reply */
+    fl_buf_reset(b);
+    fl_buf_append(b, "\0\0\0\0", IO_FRAME_HEADER);
+    fl_buf_printf(b, "{\"type\":\"reply\",\"id\":%" PRIu64 ",\"ok\":true,\"index\":%" PRIu64
+                  ",\"result\":", id, index);
+    if (json_dump_callback(result, buf_dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+        b->oom = true;
+    fl_buf_append(b, "}", 1);
+    size_t body = b->len - IO_FRAME_HEADER;
     size_t max = c->srv->o.max_frame ? c->srv->o.max_frame : IO_FRAME_MAX_DEFAULT;
-    if (b.oom) {
-        fl_buf_free(&b);
+    if (b->oom) {
+        fl_buf_free(b); /* clears oom for the next reply */
         conn_close(c);
         return;
     }
     if (body > max || body > UINT32_MAX) {
-        fl_buf_free(&b);
         reply_too_large(c, id, applied);
         return;
     }
-    io_frame_put_header((unsigned char *)b.data, (uint32_t)body);
-    conn_send_bytes(c, (unsigned char *)b.data, b.len);
+    io_frame_put_header((unsigned char *)b->data, (uint32_t)body);
+    conn_send_copy(c, (const unsigned char *)b->data, b->len);
+    if (b->cap > 65536)
+        fl_buf_free(b); /* a large result's buffer is not kept */
 }
 
 static void reply_ok(struct conn *c, uint64_t id, json_t *fields /* stolen, may be NULL */)
@@ -2433,6 +2437,7 @@ out_state:
 out_free:
     built_clear(s);
     fl_buf_free(&s->ebuf);
+    fl_buf_free(&s->obuf);
     while (s->spare != NULL) {
         struct pending *p = s->spare;
         s->spare = p->next;
