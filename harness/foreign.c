@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/error.h"
@@ -124,6 +125,16 @@ static bool safe_path(const char *p)
 static int read_template(struct fctx *c, const char *field, const char *path, json_t **out)
 {
     FILE *f = fopen(path, "rb");
+    if (f == NULL && errno == ENOENT && path[0] != '/') {
+        /* Run from another folder, a scenario's relative paths miss: say where they were read. */
+        char cwd[256];
+        if (getcwd(cwd, sizeof cwd) == NULL)
+            snprintf(cwd, sizeof cwd, "?");
+        return fail(c, -ENOENT, field,
+                    "template \"%.120s\" not found from %.80s (relative paths are read from "
+                    "the working directory)",
+                    path, cwd);
+    }
     if (f == NULL)
         return fail(c, -errno, field, "template \"%.200s\": %s", path, strerror(errno));
     char *buf = malloc(HARNESS_FOREIGN_FILE_MAX + 1);

@@ -158,6 +158,12 @@ Test(harness_scenario, field_errors_name_the_path)
             "implementation.options.args[0]: ", "string");
     refused("{\"network\":{\"subnet\":\"198.51.100.7\"}}", "network.subnet: ", "/24");
     refused("{\"network\":{\"subnet\":\"nope\"}}", "network.subnet: ", NULL);
+    /* A relative template missing (faultline run from another folder) names the folder. */
+    refused("{\"implementation\":{\"impl\":\"client\",\"options\":{\"binary\":\"/bin/true\","
+            "\"client\":{\"binary\":\"/bin/true\",\"args\":[]},"
+            "\"files\":[{\"path\":\"a.conf\",\"template\":\"no/such/a.tmpl\"}]}}}",
+            "implementation.options.files[0]: template \"no/such/a.tmpl\" not found from /",
+            "(relative paths are read from the working directory)");
     refused("{\"network\":{\"capture\":{\"snaplen\":10}}}", "network.capture.snaplen: ", NULL);
     refused("{\"network\":{\"capture\":{\"enabled\":1}}}",
             "network.capture.enabled: ", "true or false");
