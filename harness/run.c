@@ -730,6 +730,12 @@ static int wait_for_leader(struct run *r, unsigned timeout_ms)
         if (r->lm.leader >= 0 || (r->lm.lead.state == WORKLOAD_LEADER_UNKNOWN && r->lm.lead.answers > 0 &&
                                r->lm.lead.cannot_say == r->lm.lead.answers))
             return 0;
+        /* A client program that cannot start will not answer in 30 s either. */
+        if (r->lm.lead.answers == 0 &&
+            strncmp(r->lm.last_error, WORKLOAD_CLIENT_DEAD, strlen(WORKLOAD_CLIENT_DEAD)) == 0) {
+            fail_run(r, "no leader: %.170s; see %.60s/clients", r->lm.last_error, r->dir);
+            return -1;
+        }
         for (unsigned i = 0; i < r->cl.n; i++) {
             struct nemesis_exit ex;
             if (r->nodes.started[i] && nemesis_process_reap(&r->nodes.procs[i], &ex) == 1) {

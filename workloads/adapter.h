@@ -22,6 +22,12 @@
 
 #define WORKLOAD_MAX_NODES 16
 #define WORKLOAD_ARGV_MAX 48
+/* The error of an operation whose client program (impl "client") has exited before answering
+ * anything this many times in a row starts with WORKLOAD_CLIENT_DEAD: a program that cannot
+ * start (a wrong path, a missing library); the run stops waiting for a leader on it. */
+#define WORKLOAD_CLIENT_DEAD_AFTER 8
+#define WORKLOAD_CLIENT_DEAD "client program keeps exiting before answering anything"
+
 
 enum workload_outcome { WORKLOAD_OK = 0, WORKLOAD_FAIL, WORKLOAD_UNKNOWN };
 enum workload_consistency { WORKLOAD_LINEARIZABLE = 0, WORKLOAD_LEASE, WORKLOAD_SEQUENTIAL };

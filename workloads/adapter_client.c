@@ -272,8 +272,12 @@ static void prog_ended(struct cc_client *c, struct cc_prog *g)
             how, k, words_q, k == 3 ? 4 : 2 * k);
     else
         note(c, how);
-    snprintf(c->error, sizeof c->error, "client program %s before answering anything%s", how,
-             words_q);
+    if (k >= WORKLOAD_CLIENT_DEAD_AFTER) /* short: it ends up in one-line run errors */
+        snprintf(c->error, sizeof c->error, WORKLOAD_CLIENT_DEAD " (%u times in a row, %s): %.90s",
+                 k, how, words);
+    else
+        snprintf(c->error, sizeof c->error, "client program %s before answering anything%s", how,
+                 words_q);
     drop_prog(c, c->error, false);
 }
 

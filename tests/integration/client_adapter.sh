@@ -9,7 +9,8 @@
 # 400 ops/s with 8 KiB values, 5 clients, 30 s (issue 11's bar; --quick: 8 s); the same store in
 # memory under kill-one faults forgets acknowledged writes and is judged invalid; a client program
 # that writes a malformed line and exits is restarted with one line each on stderr and the run
-# stays valid; node events (a log pattern) reach history.jsonl; nothing is left behind.
+# stays valid; a client program that cannot start stops the run (exit 3) within seconds, naming
+# its own error; node events (a log pattern) reach history.jsonl; nothing is left behind.
 set -uo pipefail
 fl=$1 src=$2 quick=${3:-}
 if [[ $(id -u) -ne 0 ]]; then
@@ -145,4 +146,25 @@ for sc in redis-valid redis-killed redis-flaky; do
         tail -20 "$work/$sc.log" | sed 's/^/   | /'
     fi
 done
+
+# A client program that cannot start (a wrong path): the run stops with exit 3 once it has
+# exited 8 times in a row without answering, long before the 30 s wait for a leader, naming
+# the program's own error; a handful of lines on stderr, not one per restart (it printed 125
+# identical lines, then blamed the node logs), and nothing left behind.
+scenario redis-nostart '["workloads/examples/no_such_client.py", "{nodes}"]' '[]' 5
+start=$(date +%s)
+"$fl" run "$work/redis-nostart.json" --seed 11 --no-capture --out "$work/redis-nostart" -q \
+    >"$work/redis-nostart.log" 2>&1
+code=$? took=$(($(date +%s) - start))
+lines=$(grep -c "client program w" "$work/redis-nostart.log")
+echo "== redis-nostart: exit $code in ${took}s, $lines lines about the client program"
+[[ $code -eq 3 ]] || fail "redis-nostart: exit $code, expected 3"
+grep -q "no leader: client program keeps exiting before answering anything (8 times in a row, exited with status 2): /usr/bin/python3: can't open file .*; see .*/clients" \
+    "$work/redis-nostart.log" || fail "redis-nostart: the program's own error not named"
+((took < 25)) || fail "redis-nostart: took ${took}s (the leader wait is 30 s)"
+((lines <= 6)) || fail "redis-nostart: $lines lines about the client program"
+run=$(sed -n 's/.*, run \([0-9a-f]\{6\}\), results in.*/\1/p' "$work/redis-nostart.log" | head -1)
+[[ -n $run ]] && ip netns list | grep -q "fl-$run-" && fail "redis-nostart: namespaces left behind"
+[[ -n $run ]] && pgrep -f "fl-$run" >/dev/null && fail "redis-nostart: processes left behind"
+[[ $failed -ne 0 ]] && tail -5 "$work/redis-nostart.log" | sed 's/^/   | /'
 exit $failed

@@ -155,6 +155,12 @@ Test(workload_adapter_client, a_program_dying_before_any_answer_is_named_with_it
     cr_assert_eq(log_lines_with("3 times in a row"), 1);
     cr_assert_eq(log_lines_with("4 times in a row"), 1);
     cr_assert_eq(log_lines_with("5 times in a row"), 0);
+    /* From the 8th in a row the error says the program keeps dying (the run stops on it). */
+    for (int i = 6; i <= 8; i++)
+        cr_assert_eq(read_key("die", &seen), WORKLOAD_FAIL);
+    cr_assert_str_eq(last_error, WORKLOAD_CLIENT_DEAD " (8 times in a row, exited with status 5): "
+                                 "boom: no module named nats");
+    cr_assert_eq(log_lines_with("8 times in a row"), 1);
     cr_assert_eq(read_n(3, &seen), WORKLOAD_OK, "%s", last_error);
     cr_assert_eq(seen, 3);
     /* That program had answered: its exit is an ordinary one. */
