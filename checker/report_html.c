@@ -214,7 +214,7 @@ static void node_marks(struct fl_buf *out, const struct checker_history *h, cons
         const struct fl_event *ev = &h->node_events[i];
         if (ev->time < 0)
             continue;
-        double x = PLOT_LEFT + ax_x(ax, ev->time);
+        double x = ax_x(ax, ev->time);
         const char *node = ev->node != NULL ? ev->node : "?";
         fl_buf_printf(out,
                       "<line class=\"nodeev\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\">"

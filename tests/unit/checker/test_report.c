@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MS 1000000LL
@@ -643,6 +644,35 @@ Test(checker_report, error_text_of_failed_operations_reaches_the_timeline)
         e++;
     }
     cr_assert_eq(n, 2, "the ok operation has no error text (%d found)", n);
+    fl_buf_free(&b);
+    unload(&x);
+}
+
+/* A node event (a foreign node's log line) at the fault's start is drawn
+ * where the fault starts (it was drawn PLOT_LEFT to the right of its time). */
+Test(checker_report, node_event_sits_at_its_time)
+{
+    char t[20000];
+    snprintf(t, sizeof t, "%s", small_history());
+    size_t len = strlen(t);
+    snprintf(t + len, sizeof t - len,
+             "{\"process\":\"node\",\"node\":\"n1\",\"time\":%lld,\"type\":\"info\","
+             "\"f\":\"leader-lost\",\"value\":\"lost\"}\n",
+             1000 * MS);
+    struct fixture x;
+    load(&x, t);
+    cr_assert_eq(x.h.n_node_events, 1);
+    struct fl_buf b;
+    fl_buf_init(&b);
+    cr_assert_eq(checker_report_html(&x.in, &x.a, &x.o, &b), 0);
+    const char *html = fl_buf_cstr(&b);
+    const char *f = strstr(html, "<rect class=\"fault fn\" x=\"");
+    const char *n = strstr(html, "<line class=\"nodeev\" x1=\"");
+    cr_assert(f && n);
+    double fx = atof(f + strlen("<rect class=\"fault fn\" x=\""));
+    double nx = atof(n + strlen("<line class=\"nodeev\" x1=\""));
+    cr_assert_float_eq(nx, fx, 0.11, "node event at x %.1f, its fault at %.1f", nx, fx);
+    cr_assert(strstr(html, ">n1 leader-lost</text>"));
     fl_buf_free(&b);
     unload(&x);
 }
