@@ -167,6 +167,20 @@ fail: {
 }
 }
 
+/* job_start with stdout into the local file `path`, opened O_WRONLY | O_CREAT | `flags`
+ * (O_APPEND or O_TRUNC); the file is the job's, closed here. A dry run opens nothing. */
+static int job_start_to_file(struct nemesis_remote *r, unsigned i, const char *cmd,
+                             const char *path, int flags, struct job *j, char *errmsg)
+{
+    int fd = r->dry ? -1 : open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);
+    if (!r->dry && fd < 0)
+        return fl_errorf(errmsg, -errno, "%s: %s", path, strerror(errno));
+    int rv = job_start(r, i, cmd, NULL, 0, -1, fd, NULL, 0, j, errmsg);
+    if (fd >= 0)
+        close(fd);
+    return rv;
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -668,13 +682,8 @@ int nemesis_remote_fetch(struct nemesis_remote *r, unsigned i, const char *name,
     char src[400];
     snprintf(src, sizeof src, NEMESIS_REMOTE_DIR "/%s", name);
     nemesis_remote_quote(r, i, src, cmd, sizeof cmd);
-    int fd = r->dry ? -1 : open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (!r->dry && fd < 0)
-        return fl_errorf(errmsg, -errno, "%s: %s", path, strerror(errno));
     struct job j;
-    int rv = job_start(r, i, cmd, NULL, 0, -1, fd, NULL, 0, &j, errmsg);
-    if (fd >= 0)
-        close(fd);
+    int rv = job_start_to_file(r, i, cmd, path, O_APPEND, &j, errmsg);
     return rv < 0 ? rv : job_wait(r, &j, errmsg) != 0 ? FL_EUSAGE : 0;
 }
 
@@ -1200,13 +1209,8 @@ int nemesis_remote_follow(struct nemesis_remote *r, unsigned i, const char *name
     if (!nemesis_remote_quote(r, i, src, cmd, sizeof cmd) ||
         !put(cmd, sizeof cmd, " 2>/dev/null"))
         return fl_errorf(errmsg, FL_ELIMIT, "%s: command too long", h->h.name);
-    int fd = r->dry ? -1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (!r->dry && fd < 0)
-        return fl_errorf(errmsg, -errno, "%s: %s", path, strerror(errno));
     struct job j;
-    int rv = job_start(r, i, cmd, NULL, 0, -1, fd, NULL, 0, &j, errmsg);
-    if (fd >= 0)
-        close(fd);
+    int rv = job_start_to_file(r, i, cmd, path, O_TRUNC, &j, errmsg);
     if (rv != 0)
         return rv;
     close_fd(&j.err); /* not waited for: it runs until the caller stops it */
@@ -1233,17 +1237,9 @@ int nemesis_remote_capture_start(struct nemesis_remote *r, const char *dir, unsi
             "'not (tcp port %u and host %s)' 2>/dev/null",
             r->run, snaplen ? snaplen : 262144, h->sshd_port, h->control);
         snprintf(path, sizeof path, "%s/capture-%s.pcap", dir, h->h.name);
-        int fd = r->dry ? -1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (!r->dry && fd < 0) {
-            if (first == 0)
-                first = fl_errorf(errmsg, -errno, "%s: %s", path, strerror(errno));
-            continue;
-        }
         struct job j;
         char msg[FL_ERRMSG_SIZE];
-        int rv = job_start(r, i, cmd, NULL, 0, -1, fd, NULL, 0, &j, msg);
-        if (fd >= 0)
-            close(fd);
+        int rv = job_start_to_file(r, i, cmd, path, O_TRUNC, &j, msg);
         if (rv != 0) {
             if (first == 0)
                 first = fl_errorf(errmsg, rv, "%s", msg);

@@ -179,6 +179,13 @@ Test(remote, dry_run_prints_every_command_and_runs_none, .fini = fini)
     uint64_t packets = 0, held = 0;
     cr_assert_eq(nemesis_remote_delay_start(&R, all, 40, 5, 10, 9, err), 0, "%s", err);
     cr_assert_eq(nemesis_remote_delay_stop(&R, &packets, &held, err), 0, "%s", err);
+    /* Into local files (job_start_to_file): a fetch, a log follower, the capture. None is
+     * opened in a dry run (the folder does not exist). */
+    cr_assert_eq(nemesis_remote_fetch(&R, 1, "n2.log", "/nonexistent/n2.log", err), 0, "%s", err);
+    cr_assert_eq(nemesis_remote_follow(&R, 2, "n3.log", "/nonexistent/n3.log", &pid, err), 0,
+                 "%s", err);
+    cr_assert_eq(pid, 0);
+    cr_assert_eq(nemesis_remote_capture_start(&R, "/nonexistent", 0, err), 0, "%s", err);
     cr_assert_eq(nemesis_remote_close(&R, err), 0, "%s", err);
     fclose(out);
     cr_assert_not_null(strstr(text, "h1 (root@203.0.113.11): echo \"$SSH_CONNECTION\""), "%s", text);
@@ -190,6 +197,15 @@ Test(remote, dry_run_prints_every_command_and_runs_none, .fini = fini)
                      ">>'/w/h1/fl-abc123/n1.log' 2>&1 </dev/null & echo $!"),
         "%s", text);
     cr_assert_not_null(strstr(text, "kill -19 -- -4242"), "%s", text);
+    cr_assert_not_null(strstr(text, "h2 (root@203.0.113.12): cat '/w/h2/fl-abc123/n2.log'\n"),
+                       "%s", text);
+    cr_assert_not_null(strstr(text, "h3 (root@203.0.113.13): FAULTLINE_WORKDIR='/w/h3' "
+                                    "FAULTLINE_RUN=abc123 exec tail -n +1 -F "
+                                    "'/w/h3/fl-abc123/n3.log' 2>/dev/null\n"),
+                       "%s", text);
+    cr_assert_not_null(strstr(text, "FAULTLINE_CAPTURE=1 exec tcpdump -i \"$i\" -Q in -U -s "
+                                    "262144 -w - 'not (tcp port 22 and host 203.0.113.2)'"),
+                       "%s", text);
     /* The partition touched h2 only (n1 -> n2): one nft load. */
     cr_assert_not_null(strstr(text, "h2 (root@203.0.113.12): nft -f -"), "%s", text);
     const char *h1_nft = strstr(text, "h1 (root@203.0.113.11): nft -f -");
