@@ -92,14 +92,25 @@ int checker_check_minimize(const struct checker_history *h, const struct checker
     return rc;
 }
 
+/* The fields a refusal fills, the same in both result types (checker_result,
+ * checker_seq_result). */
+struct refusal {
+    enum checker_verdict *verdict;
+    const char **refused;
+    char *reason;
+    size_t reason_len;
+};
+#define REFUSAL(res) \
+    ((struct refusal){&(res)->verdict, &(res)->refused, (res)->reason, sizeof (res)->reason})
+
 /* Reads PATH within --max-memory and picks the model (--model, else detected).
- * A history cut short by the memory bound is not an error: *why then points
- * at the reason in errmsg, without the path the output line starts with. */
+ * A history cut short by the memory bound is not an error: the result is then
+ * unknown, refused "while reading", its reason errmsg's without the path the
+ * output line starts with, and 1 is returned (0: go on checking). */
 static int load_for_check(const char *path, const struct checker_check_options *opt,
                           struct checker_history *h, const struct checker_model_ops **model_used,
-                          const char **why, char *errmsg)
+                          struct refusal out, char *errmsg)
 {
-    *why = NULL;
     int rc = checker_history_load_capped(h, path, opt->format, opt->max_rss, errmsg);
     if (rc < 0 && !(rc == FL_EBUDGET && h->truncated))
         return rc;
@@ -110,11 +121,14 @@ static int load_for_check(const char *path, const struct checker_check_options *
     } else {
         *model_used = checker_detect_model(h);
     }
-    if (h->truncated) {
-        size_t plen = strlen(path);
-        *why = strncmp(errmsg, path, plen) == 0 && errmsg[plen] == ':' ? errmsg + plen + 2 : errmsg;
-    }
-    return 0;
+    if (!h->truncated)
+        return 0;
+    size_t plen = strlen(path);
+    *out.verdict = CHECKER_UNKNOWN;
+    *out.refused = "while reading";
+    snprintf(out.reason, out.reason_len, "%s",
+             strncmp(errmsg, path, plen) == 0 && errmsg[plen] == ':' ? errmsg + plen + 2 : errmsg);
+    return 1;
 }
 
 int checker_check_file(const char *path, const struct checker_check_options *opt,
@@ -122,17 +136,10 @@ int checker_check_file(const char *path, const struct checker_check_options *opt
                        const struct checker_model_ops **model_used, char *errmsg)
 {
     int rc;
-    const char *why;
     memset(res, 0, sizeof *res);
-    if ((rc = load_for_check(path, opt, h, model_used, &why, errmsg)) < 0)
-        return rc;
+    if ((rc = load_for_check(path, opt, h, model_used, REFUSAL(res), errmsg)) != 0)
+        return rc < 0 ? rc : 0;
     const struct checker_model_ops *model = *model_used;
-    if (why) {
-        res->verdict = CHECKER_UNKNOWN;
-        res->refused = "while reading";
-        snprintf(res->reason, sizeof res->reason, "%s", why);
-        return 0;
-    }
     struct checker_limits limits = opt->limits;
     if (opt->max_rss) {
         /* The search gets what the history left, less what it allocates per
@@ -170,17 +177,10 @@ int checker_check_file_seq(const char *path, const struct checker_check_options 
                            const struct checker_model_ops **model_used, char *errmsg)
 {
     int rc;
-    const char *why;
     memset(res, 0, sizeof *res);
-    if ((rc = load_for_check(path, opt, h, model_used, &why, errmsg)) < 0)
-        return rc;
+    if ((rc = load_for_check(path, opt, h, model_used, REFUSAL(res), errmsg)) != 0)
+        return rc < 0 ? rc : 0;
     const struct checker_model_ops *model = *model_used;
-    if (why) {
-        res->verdict = CHECKER_UNKNOWN;
-        res->refused = "while reading";
-        snprintf(res->reason, sizeof res->reason, "%s", why);
-        return 0;
-    }
     struct checker_model_config cfg;
     json_t *zero;
     if ((rc = make_config(h, model, opt, &cfg, &zero, errmsg)) < 0)
