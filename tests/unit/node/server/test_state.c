@@ -1,5 +1,6 @@
 /* test_state.c - the replicated server state: sessions, exactly-once commands, events, releases. */
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +70,53 @@ static struct server_state_cb cb_of(struct rec *x)
                                     .session_ended = on_ended};
 }
 
-static void apply(struct server_state *s, struct rec *x, uint64_t index, const char *json)
+/* Applies entry `index`, its JSON given printf-style. */
+static void apply(struct server_state *s, struct rec *x, uint64_t index, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void apply(struct server_state *s, struct rec *x, uint64_t index, const char *fmt, ...)
 {
+    char json[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(json, sizeof json, fmt, ap);
+    va_end(ap);
+    cr_assert(n >= 0 && (size_t)n < sizeof json, "entry %llu too long", (unsigned long long)index);
     struct server_state_cb cb = cb_of(x);
     cr_assert_eq(server_state_apply(s, index, json, strlen(json), &cb), 0, "entry %llu: %s",
                  (unsigned long long)index, json);
+}
+
+/* The entries the tests repeat, as the leader proposes them. */
+static void reg(struct server_state *s, struct rec *x, uint64_t index, long time)
+{
+    apply(s, x, index, "{\"t\":\"register\",\"time\":%ld,\"timeout\":5000}", time);
+}
+
+static void keepalive(struct server_state *s, struct rec *x, uint64_t index, long time,
+                      uint64_t session, uint64_t command_ack, uint64_t event_ack)
+{
+    apply(s, x, index,
+          "{\"t\":\"keepalive\",\"time\":%ld,\"session\":%llu,\"command_ack\":%llu,"
+          "\"event_ack\":%llu}",
+          time, (unsigned long long)session, (unsigned long long)command_ack,
+          (unsigned long long)event_ack);
+}
+
+/* A command of `session` with sequence number `seq`; `op` is its JSON. */
+static void command(struct server_state *s, struct rec *x, uint64_t index, long time,
+                    uint64_t session, uint64_t seq, const char *op)
+{
+    apply(s, x, index, "{\"t\":\"command\",\"time\":%ld,\"session\":%llu,\"seq\":%llu,\"op\":%s}",
+          time, (unsigned long long)session, (unsigned long long)seq, op);
+}
+
+/* A command writing `value` to `key`. */
+static void write_cmd(struct server_state *s, struct rec *x, uint64_t index, long time,
+                      uint64_t session, uint64_t seq, const char *key, int value)
+{
+    char op[128];
+    snprintf(op, sizeof op, "{\"f\":\"write\",\"key\":\"%s\",\"value\":%d}", key, value);
+    command(s, x, index, time, session, seq, op);
 }
 
 static const char *str(const json_t *o, const char *k)
@@ -92,7 +135,7 @@ Test(server_state, register_gives_session_named_by_index)
     struct rec x = {0};
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "kv", err), 0);
-    apply(&s, &x, 7, "{\"t\":\"register\",\"time\":1000,\"timeout\":5000}");
+    reg(&s, &x, 7, 1000);
     cr_expect(ok(x.last));
     cr_expect_eq(json_integer_value(json_object_get(x.last, "session")), 7);
     cr_expect(server_state_has_session(&s, 7));
@@ -110,15 +153,11 @@ Test(server_state, duplicate_command_answered_from_cache_not_applied_twice)
     struct rec x = {0};
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "counter", err), 0);
-    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
-    apply(&s, &x, 2,
-          "{\"t\":\"command\",\"time\":2,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}"
-          "}");
+    reg(&s, &x, 1, 1);
+    command(&s, &x, 2, 2, 1, 1, "{\"f\":\"add\",\"value\":5}");
     cr_expect(ok(x.last));
     cr_expect_eq(x.last_seq, 1);
-    apply(&s, &x, 3,
-          "{\"t\":\"command\",\"time\":3,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}"
-          "}");
+    command(&s, &x, 3, 3, 1, 1, "{\"f\":\"add\",\"value\":5}");
     cr_expect(ok(x.last), "retry answered from the cache");
     cr_expect_eq(x.last_index, 2, "answered with the index at which it took effect");
     cr_expect(x.released[3], "a duplicate entry is released at once");
@@ -128,12 +167,9 @@ Test(server_state, duplicate_command_answered_from_cache_not_applied_twice)
     json_decref(r);
     json_decref(op);
     /* After the client acknowledged seq 1, the cache no longer holds it. */
-    apply(&s, &x, 4,
-          "{\"t\":\"keepalive\",\"time\":4,\"session\":1,\"command_ack\":1,\"event_ack\":0}");
+    keepalive(&s, &x, 4, 4, 1, 1, 0);
     cr_expect_null(server_state_response(&s, 1, 1));
-    apply(&s, &x, 5,
-          "{\"t\":\"command\",\"time\":5,\"session\":1,\"seq\":1,\"op\":{\"f\":\"add\",\"value\":5}"
-          "}");
+    command(&s, &x, 5, 5, 1, 1, "{\"f\":\"add\",\"value\":5}");
     cr_expect_str_eq(str(x.last, "error"), "duplicate");
     json_decref(x.last);
     server_state_close(&s);
@@ -145,16 +181,12 @@ Test(server_state, command_of_unknown_or_closed_session_refused)
     struct rec x = {0};
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "kv", err), 0);
-    apply(&s, &x, 1,
-          "{\"t\":\"command\",\"time\":1,\"session\":9,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
-          "\"a\",\"value\":1}}");
+    write_cmd(&s, &x, 1, 1, 9, 1, "a", 1);
     cr_expect_str_eq(str(x.last, "error"), "unknown_session");
-    apply(&s, &x, 2, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
+    reg(&s, &x, 2, 1);
     apply(&s, &x, 3, "{\"t\":\"close\",\"time\":2,\"session\":2}");
     cr_expect_eq(x.n_ended, 1);
-    apply(&s, &x, 4,
-          "{\"t\":\"command\",\"time\":3,\"session\":2,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
-          "\"a\",\"value\":1}}");
+    write_cmd(&s, &x, 4, 3, 2, 1, "a", 1);
     cr_expect_str_eq(str(x.last, "error"), "unknown_session");
     cr_expect(x.released[2] && x.released[3], "an ended session with nothing left is released");
     apply(&s, &x, 5, "not json");
@@ -169,20 +201,14 @@ Test(server_state, released_only_after_state_machine_and_client_are_done)
     struct rec x = {0};
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "kv", err), 0);
-    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
-    apply(&s, &x, 2,
-          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
-          "\"k\",\"value\":1}}");
-    apply(&s, &x, 3,
-          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":"
-          "\"k\",\"value\":2}}");
+    reg(&s, &x, 1, 1);
+    write_cmd(&s, &x, 2, 1, 1, 1, "k", 1);
+    write_cmd(&s, &x, 3, 1, 1, 2, "k", 2);
     cr_expect(!x.released[2], "superseded but its response is not acknowledged");
-    apply(&s, &x, 4,
-          "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":2,\"event_ack\":0}");
+    keepalive(&s, &x, 4, 2, 1, 2, 0);
     cr_expect(x.released[2]);
     cr_expect(!x.released[3], "the current value of k is still needed");
-    apply(&s, &x, 5,
-          "{\"t\":\"keepalive\",\"time\":3,\"session\":1,\"command_ack\":2,\"event_ack\":0}");
+    keepalive(&s, &x, 5, 3, 1, 2, 0);
     cr_expect(x.released[4], "a keepalive is superseded by the next");
     cr_expect(!x.twice);
     json_decref(x.last);
@@ -198,31 +224,20 @@ Test(server_state, entry_held_by_floor_released_when_floor_rises)
     struct rec x = {0};
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "kv", err), 0);
-    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
-    apply(&s, &x, 2, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
-    apply(&s, &x, 3,
-          "{\"t\":\"command\",\"time\":1,\"session\":2,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
-          "\"j\",\"value\":1}}");
-    apply(&s, &x, 4,
-          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
-          "\"k\",\"value\":1}}");
-    apply(&s, &x, 5,
-          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":"
-          "\"k\",\"value\":2}}");
-    apply(&s, &x, 6,
-          "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":2,\"event_ack\":0}");
+    reg(&s, &x, 1, 1);
+    reg(&s, &x, 2, 1);
+    write_cmd(&s, &x, 3, 1, 2, 1, "j", 1);
+    write_cmd(&s, &x, 4, 1, 1, 1, "k", 1);
+    write_cmd(&s, &x, 5, 1, 1, 2, "k", 2);
+    keepalive(&s, &x, 6, 2, 1, 2, 0);
     cr_expect(!x.released[4], "session 2's answer at 3 is before the entry (5) that superseded it");
     cr_expect(!x.released[3] && !x.released[5], "current values");
-    apply(&s, &x, 7,
-          "{\"t\":\"command\",\"time\":2,\"session\":1,\"seq\":3,\"op\":{\"f\":\"write\",\"key\":"
-          "\"k\",\"value\":3}}");
+    write_cmd(&s, &x, 7, 2, 1, 3, "k", 3);
     cr_expect(!x.released[4] && !x.released[5], "the floor still holds both");
-    apply(&s, &x, 8,
-          "{\"t\":\"keepalive\",\"time\":2,\"session\":2,\"command_ack\":1,\"event_ack\":0}");
+    keepalive(&s, &x, 8, 2, 2, 1, 0);
     cr_expect(x.released[4], "the floor rose past 5: released from the queue");
     cr_expect(!x.released[5], "the floor (session 1's unacknowledged answer at 7) holds it");
-    apply(&s, &x, 9,
-          "{\"t\":\"keepalive\",\"time\":3,\"session\":1,\"command_ack\":3,\"event_ack\":0}");
+    keepalive(&s, &x, 9, 3, 1, 3, 0);
     cr_expect(x.released[5] && x.released[6], "acknowledged; the old keepalive superseded");
     cr_expect(!x.released[7], "the current value of k");
     cr_expect(!x.twice);
@@ -236,29 +251,20 @@ Test(server_state, watch_events_numbered_and_trimmed_by_ack)
     struct rec x = {0};
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "kv", err), 0);
-    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
-    apply(&s, &x, 2, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
-    apply(&s, &x, 3,
-          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"watch\",\"key\":"
-          "\"k\"}}");
-    apply(&s, &x, 4,
-          "{\"t\":\"command\",\"time\":1,\"session\":2,\"seq\":1,\"op\":{\"f\":\"write\",\"key\":"
-          "\"k\",\"value\":1}}");
-    apply(&s, &x, 5,
-          "{\"t\":\"command\",\"time\":1,\"session\":2,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":"
-          "\"k\",\"value\":2}}");
+    reg(&s, &x, 1, 1);
+    reg(&s, &x, 2, 1);
+    command(&s, &x, 3, 1, 1, 1, "{\"f\":\"watch\",\"key\":\"k\"}");
+    write_cmd(&s, &x, 4, 1, 2, 1, "k", 1);
+    write_cmd(&s, &x, 5, 1, 2, 2, "k", 2);
     cr_assert_eq(x.n_events, 2);
     cr_expect_eq(x.event_session[0], 1);
     cr_expect_eq(x.event_index[0], 4, "events carry the publishing entry's index");
     cr_expect_eq(x.event_index[1], 5);
-    apply(&s, &x, 6,
-          "{\"t\":\"keepalive\",\"time\":2,\"session\":2,\"command_ack\":2,\"event_ack\":0}");
+    keepalive(&s, &x, 6, 2, 2, 2, 0);
     cr_expect(!x.released[4], "its event is not acknowledged yet");
-    apply(&s, &x, 7,
-          "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":1,\"event_ack\":4}");
+    keepalive(&s, &x, 7, 2, 1, 1, 4);
     cr_expect(!x.released[4], "the event of the entry that superseded it is not acknowledged");
-    apply(&s, &x, 8,
-          "{\"t\":\"keepalive\",\"time\":2,\"session\":1,\"command_ack\":1,\"event_ack\":5}");
+    keepalive(&s, &x, 8, 2, 1, 1, 5);
     cr_expect(x.released[4], "superseded, acknowledged, its events acknowledged");
     json_decref(x.last);
     server_state_close(&s);
@@ -271,13 +277,9 @@ Test(server_state, snapshot_round_trip_and_garbage_refused)
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&a, "kv", err), 0);
     cr_assert_eq(server_state_init(&b, "kv", err), 0);
-    apply(&a, &x, 1, "{\"t\":\"register\",\"time\":1,\"timeout\":5000}");
-    apply(&a, &x, 2,
-          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":1,\"op\":{\"f\":\"watch\",\"key\":"
-          "\"k\"}}");
-    apply(&a, &x, 3,
-          "{\"t\":\"command\",\"time\":1,\"session\":1,\"seq\":2,\"op\":{\"f\":\"write\",\"key\":"
-          "\"k\",\"value\":[1,2]}}");
+    reg(&a, &x, 1, 1);
+    command(&a, &x, 2, 1, 1, 1, "{\"f\":\"watch\",\"key\":\"k\"}");
+    command(&a, &x, 3, 1, 1, 2, "{\"f\":\"write\",\"key\":\"k\",\"value\":[1,2]}");
     struct fl_buf s1, s2;
     fl_buf_init(&s1);
     fl_buf_init(&s2);
@@ -413,9 +415,8 @@ Test(server_state, expiry_void_when_the_session_was_heard_from_since)
     struct rec x = {0};
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "kv", err), 0);
-    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1000,\"timeout\":5000}");
-    apply(&s, &x, 2,
-          "{\"t\":\"keepalive\",\"time\":5500,\"session\":1,\"command_ack\":0,\"event_ack\":0}");
+    reg(&s, &x, 1, 1000);
+    keepalive(&s, &x, 2, 5500, 1, 0, 0);
     apply(&s, &x, 3, "{\"t\":\"expire\",\"time\":7000,\"session\":1}");
     cr_expect(server_state_has_session(&s, 1), "a keepalive at 5500 keeps it alive until 10500");
     cr_expect_eq(x.n_ended, 0);
@@ -435,12 +436,11 @@ Test(server_state, eviction_picks_the_oldest_idle_and_ends_it_even_if_alive)
     struct rec x = {0};
     char err[FL_ERRMSG_SIZE];
     cr_assert_eq(server_state_init(&s, "kv", err), 0);
-    apply(&s, &x, 1, "{\"t\":\"register\",\"time\":1000,\"timeout\":5000}");
-    apply(&s, &x, 2, "{\"t\":\"register\",\"time\":1100,\"timeout\":5000}");
-    apply(&s, &x, 3, "{\"t\":\"register\",\"time\":1200,\"timeout\":5000}");
+    reg(&s, &x, 1, 1000);
+    reg(&s, &x, 2, 1100);
+    reg(&s, &x, 3, 1200);
     /* Session 1 active again: session 2 is now idle the longest. */
-    apply(&s, &x, 4,
-          "{\"t\":\"keepalive\",\"time\":1300,\"session\":1,\"command_ack\":0,\"event_ack\":0}");
+    keepalive(&s, &x, 4, 1300, 1, 0, 0);
     cr_expect_eq(server_state_open_sessions(&s), 3u);
     cr_expect_eq(server_state_oldest_idle(&s, NULL, 0), 2u);
     uint64_t skip[1] = {2};
@@ -454,9 +454,7 @@ Test(server_state, eviction_picks_the_oldest_idle_and_ends_it_even_if_alive)
     cr_expect_eq(x.n_ended, 1u);
     cr_expect_eq(server_state_open_sessions(&s), 2u);
     cr_expect_eq(server_state_oldest_idle(&s, NULL, 0), 3u);
-    apply(&s, &x, 7,
-          "{\"t\":\"command\",\"time\":1500,\"session\":2,\"seq\":1,\"op\":{\"f\":\"read\",\"key\":"
-          "\"k\"}}");
+    command(&s, &x, 7, 1500, 2, 1, "{\"f\":\"read\",\"key\":\"k\"}");
     cr_expect_str_eq(str(x.last, "error"), "unknown_session");
     json_decref(x.last);
     server_state_close(&s);
