@@ -459,3 +459,79 @@ Test(server_state, eviction_picks_the_oldest_idle_and_ends_it_even_if_alive)
     json_decref(x.last);
     server_state_close(&s);
 }
+
+/* Command entries in the leader's form are read by hand (only the op through
+ * jansson); every entry must come out as through server_state_apply_json:
+ * the same completions and releases, the same state after. */
+Test(server_state, command_text_applies_as_the_json_path)
+{
+    static const char *const entries[] = {
+        "{\"t\":\"register\",\"time\":1000,\"timeout\":5000}",
+        "{\"t\":\"command\",\"time\":1001,\"session\":1,\"seq\":1,\"op\":{\"f\":\"write\","
+        "\"key\":\"a\",\"value\":\"x\"}}",
+        /* a retry (answered from the cache), and the next one */
+        "{\"t\":\"command\",\"time\":1002,\"session\":1,\"seq\":1,\"op\":{\"f\":\"write\","
+        "\"key\":\"a\",\"value\":\"x\"}}",
+        "{\"t\":\"command\",\"time\":1003,\"session\":1,\"seq\":2,\"op\":{\"f\":\"read\","
+        "\"key\":\"a\"}}",
+        /* unknown session; seq 0; op not an object; a duplicate key in the op */
+        "{\"t\":\"command\",\"time\":1004,\"session\":99,\"seq\":3,\"op\":{\"f\":\"read\","
+        "\"key\":\"a\"}}",
+        "{\"t\":\"command\",\"time\":1005,\"session\":1,\"seq\":0,\"op\":{\"f\":\"read\"}}",
+        "{\"t\":\"command\",\"time\":1006,\"session\":1,\"seq\":4,\"op\":[1]}",
+        "{\"t\":\"command\",\"time\":1007,\"session\":1,\"seq\":5,\"op\":{\"f\":\"read\","
+        "\"f\":\"write\"}}",
+        /* trailing data after the op; a time of 0; leading zeros; 2^63 */
+        "{\"t\":\"command\",\"time\":1008,\"session\":1,\"seq\":6,\"op\":{\"f\":\"read\","
+        "\"key\":\"a\"},\"seq\":7}",
+        "{\"t\":\"command\",\"time\":0,\"session\":1,\"seq\":8,\"op\":{\"f\":\"write\","
+        "\"key\":\"b\",\"value\":\"y\"}}",
+        "{\"t\":\"command\",\"time\":01009,\"session\":1,\"seq\":9,\"op\":{\"f\":\"read\","
+        "\"key\":\"b\"}}",
+        "{\"t\":\"command\",\"time\":1010,\"session\":1,\"seq\":9223372036854775808,\"op\":{"
+        "\"f\":\"read\",\"key\":\"b\"}}",
+        "{\"t\":\"command\",\"time\":1011,\"session\":1,\"seq\":10,\"op\":{\"f\":\"cas\","
+        "\"key\":\"b\",\"from\":\"y\",\"to\":\"z\"}}  ",
+        "{\"t\":\"command\",\"time\":1012,\"session\":1,\"seq\":11,\"op\":{\"f\":\"read\","
+        "\"key\":\"b\"} }",
+        "{\"t\":\"command\",\"time\":1013,\"session\":1,\"seq\":11",
+    };
+    struct server_state a, b;
+    struct rec xa = {0}, xb = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&a, "kv", err), 0);
+    cr_assert_eq(server_state_init(&b, "kv", err), 0);
+    struct server_state_cb ca = cb_of(&xa), cbb = cb_of(&xb);
+    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+        uint64_t index = i + 1;
+        int ra = server_state_apply(&a, index, entries[i], strlen(entries[i]), &ca);
+        json_t *e = json_loads(entries[i], JSON_REJECT_DUPLICATES, NULL);
+        int rb = server_state_apply_json(&b, index, e, &cbb);
+        json_decref(e);
+        cr_assert_eq(ra, rb, "entry %zu", i);
+        cr_assert_eq(xa.n_complete, xb.n_complete, "entry %zu", i);
+        cr_assert_eq(xa.n_released, xb.n_released, "entry %zu", i);
+        cr_assert_eq(xa.last_index, xb.last_index, "entry %zu", i);
+        cr_assert_eq(xa.last_session, xb.last_session, "entry %zu", i);
+        cr_assert_eq(xa.last_seq, xb.last_seq, "entry %zu", i);
+        cr_assert(json_equal(xa.last, xb.last), "entry %zu: %s vs %s", i,
+                  json_dumps(xa.last, JSON_COMPACT), json_dumps(xb.last, JSON_COMPACT));
+        cr_assert_eq(a.applied, b.applied, "entry %zu", i);
+        cr_assert_eq(a.last_time, b.last_time, "entry %zu", i);
+    }
+    cr_assert_eq(server_state_next_seq(&a, 1), server_state_next_seq(&b, 1));
+    cr_assert_eq(server_state_next_seq(&a, 1), 12); /* seqs 10 and 11 (space after the op) applied */
+    struct fl_buf sa, sb;
+    fl_buf_init(&sa);
+    fl_buf_init(&sb);
+    cr_assert_eq(server_state_snapshot(&a, &sa), 0);
+    cr_assert_eq(server_state_snapshot(&b, &sb), 0);
+    cr_assert_eq(sa.len, sb.len);
+    cr_assert_eq(memcmp(sa.data, sb.data, sa.len), 0, "the states differ");
+    fl_buf_free(&sa);
+    fl_buf_free(&sb);
+    json_decref(xa.last);
+    json_decref(xb.last);
+    server_state_close(&a);
+    server_state_close(&b);
+}
