@@ -95,6 +95,9 @@ long=30
 scenario redis-valid "$example" '[]' "$long"
 scenario redis-killed "$example" '["kill-one"]' 8
 scenario redis-flaky "$flaky" '[]' 6
+# Its reads asked as sequential: still checked for linearizability, and the run says so.
+sed -i 's/"op_timeout_ms": 2000}/"op_timeout_ms": 2000, "read_consistency": "sequential"}/' \
+    "$work/redis-flaky.json"
 
 uptime
 for sc in redis-valid redis-killed redis-flaky; do
@@ -140,6 +143,8 @@ for sc in redis-valid redis-killed redis-flaky; do
             fail "$sc: no line about the malformed answer"
         grep -q "client program w[0-9]*: exited with status 3" "$work/$sc.log" ||
             fail "$sc: no line about the program's exit"
+        grep -q "checking .* for linearizability, although the reads are sequential" "$work/$sc.log" ||
+            fail "$sc: the run did not say its sequential reads are checked for linearizability"
         ;;
     esac
     if [[ $failed -ne 0 ]]; then
