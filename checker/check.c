@@ -74,6 +74,7 @@ static int make_config(const struct checker_history *h, const struct checker_mod
     if (opt->initial)
         cfg->initial = opt->initial;
     cfg->nil_read_any = opt->nil_read_any >= 0 ? opt->nil_read_any != 0 : nil_any;
+    cfg->edn = h->format == FL_FORMAT_EDN || h->format == FL_FORMAT_JEPSEN_LOG;
     return 0;
 }
 

@@ -1,6 +1,8 @@
 /* explain.c - renders linearizability results for people and for tools. */
 #include "checker/explain.h"
 
+#include "common/edn.h"
+
 #include <stdio.h>
 
 static void key_text(const struct checker_history *h, uint32_t key_id, struct fl_buf *out)
@@ -9,7 +11,7 @@ static void key_text(const struct checker_history *h, uint32_t key_id, struct fl
         fl_buf_puts(out, "(no key)");
         return;
     }
-    char *s = json_dumps(h->keys[key_id], JSON_ENCODE_ANY | JSON_COMPACT);
+    char *s = fl_edn_value_text(h->keys[key_id]);
     fl_buf_puts(out, s ? s : "?");
     free(s);
 }

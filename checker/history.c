@@ -2,6 +2,7 @@
 #include "checker/history.h"
 
 #include "common/alloc.h"
+#include "common/edn.h"
 #include "common/error.h"
 #include "common/mem.h"
 #include "common/rng.h"
@@ -92,11 +93,23 @@ struct keytab {
     size_t cap;
 };
 
+/* A string's hash over all its bytes: a tagged EDN value starts with NUL
+ * (common/edn.h), and hashing only up to it would put every keyword in one
+ * probe chain. */
+static uint64_t hash_string(const json_t *s)
+{
+    const unsigned char *p = (const unsigned char *)json_string_value(s);
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0, n = json_string_length(s); i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return fl_mix64(h);
+}
+
 static uint64_t key_hash(const json_t *k)
 {
     if (json_is_integer(k))
         return fl_mix64((uint64_t)json_integer_value(k) ^ 0x5bd1e995ULL);
-    return fl_hash_str(json_string_value(k));
+    return hash_string(k);
 }
 
 static int key_id(struct checker_history *h, struct keytab *kt, json_t *key, uint32_t *out)
@@ -179,7 +192,7 @@ static uint64_t value_hash(const json_t *v)
     case JSON_INTEGER:
         return fl_mix64((uint64_t)json_integer_value(v) ^ 0x9e3779b97f4a7c15ULL);
     case JSON_STRING:
-        return fl_hash_str(json_string_value(v)) ^ 0x51;
+        return hash_string(v) ^ 0x51;
     case JSON_ARRAY: {
         uint64_t x = 0xa5a5 + json_array_size(v);
         for (size_t i = 0; i < json_array_size(v); i++)

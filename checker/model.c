@@ -2,6 +2,7 @@
 #include "checker/model.h"
 
 #include "common/alloc.h"
+#include "common/edn.h"
 #include "common/error.h"
 #include "common/rng.h"
 
@@ -104,7 +105,7 @@ bool checker_atom(struct checker_model *m, const json_t *v, int64_t *out)
         *out = json_integer_value(v);
         return true;
     }
-    char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char *text = fl_edn_value_text(v);
     if (!text)
         return false;
     bool ok = atom_intern(m, text, out);

@@ -41,6 +41,8 @@ struct checker_op {
 struct checker_model_config {
     json_t *initial;   /* borrowed; initial value (register) or NULL for the model default */
     bool nil_read_any; /* Knossos: an ok read of nil is always legal */
+    bool edn;          /* the history is EDN: a map's keys are keywords or EDN forms
+                          (fl_edn_key_value), not strings */
 };
 
 struct checker_model;

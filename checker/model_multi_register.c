@@ -24,6 +24,7 @@
 #include "checker/model.h"
 #include "checker/model_seq.h"
 
+#include "common/edn.h"
 #include "common/error.h"
 
 #include <errno.h>
@@ -75,9 +76,16 @@ static int cmp_pair(const void *a, const void *b)
 /* ==== Lifecycle ==== */
 
 /* Reduces an object member name to a key atom: decimal integers become
- * integer keys, anything else a string key. */
+ * integer keys, anything else a string key; in an EDN history, the key the
+ * name was read from (:x, "x", 1: three keys). */
 static bool name_atom(struct checker_model *m, const char *name, int64_t *out)
 {
+    if (m->config.edn) {
+        json_t *j = fl_edn_key_value(name);
+        bool ok = j && checker_atom(m, j, out);
+        json_decref(j);
+        return ok;
+    }
     char *end;
     errno = 0;
     long long v = strtoll(name, &end, 10);
@@ -160,6 +168,8 @@ static int add_mop(struct checker_model *m, struct mreg *r, size_t *k, int kind,
 
 static int mop_kind(const char *f)
 {
+    if (f[0] == ':' && f[1] != '\0')
+        f++; /* an EDN keyword exported to JSONL (common/edn.h fl_edn_plain) */
     if (strcmp(f, "read") == 0 || strcmp(f, "r") == 0)
         return MR_READ;
     if (strcmp(f, "write") == 0 || strcmp(f, "w") == 0)
@@ -215,9 +225,13 @@ static int mr_prepare(struct checker_model *m, const struct checker_hop *hop, st
         const json_t *mop = json_array_get(v, i);
         size_t len = json_is_array(mop) ? json_array_size(mop) : 0;
         const json_t *fj = len ? json_array_get(mop, 0) : NULL;
-        const char *f = fj && json_is_string(fj) ? json_string_value(fj) : NULL;
-        if (!f || len < 2 || len > 3)
+        const char *fs;
+        size_t fn;
+        char f[8];
+        if (!fj || fl_edn_name(fj, &fs, &fn) < 0 || fn >= sizeof f || len < 2 || len > 3)
             return fl_errorf(errmsg, FL_ESHAPE, "value: micro-op %zu: expected [f k v]", i);
+        memcpy(f, fs, fn);
+        f[fn] = '\0';
         int kind = mop_kind(f);
         if (kind < 0)
             return fl_errorf(errmsg, FL_ESHAPE, "value: micro-op %zu: \"%s\" is not read or write",

@@ -10,6 +10,7 @@
 #include "checker/model.h"
 
 #include "common/alloc.h"
+#include "common/edn.h"
 #include "common/error.h"
 
 #include <string.h>
@@ -152,7 +153,7 @@ static int prepare(struct checker_model *m, const struct checker_hop *hop, struc
     default: /* REG_APPEND */
         if (json_is_array(v) && json_array_size(v) == 1)
             v = json_array_get(v, 0);
-        if (!json_is_string(v))
+        if (!json_is_string(v) || fl_edn_is_tagged(v))
             return fl_errorf(errmsg, FL_ESHAPE, "value: append expects a string");
         if (!checker_atom(m, v, &op->a))
             return fl_errorf(errmsg, FL_ENOMEM, "out of memory");

@@ -12,6 +12,7 @@
 #include "checker/model.h"
 #include "checker/model_seq.h"
 
+#include "common/edn.h"
 #include "common/error.h"
 
 #include <stdlib.h>
@@ -71,8 +72,10 @@ static int set_prepare(struct checker_model *m, const struct checker_hop *hop,
         return fl_errorf(errmsg, FL_ESHAPE, "value: read of too many elements");
     if (!checker__vec_reserve(m, &s->scratch, n))
         return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    size_t first = fl_edn_coll_first(v); /* an EDN set: past its marker */
+    n -= first;
     for (size_t i = 0; i < n; i++)
-        if (!checker_atom(m, json_array_get(v, i), &s->scratch.v[i]))
+        if (!checker_atom(m, json_array_get(v, first + i), &s->scratch.v[i]))
             return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
     if (n)
         qsort(s->scratch.v, n, sizeof *s->scratch.v, checker__cmp_i64);

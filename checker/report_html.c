@@ -3,6 +3,7 @@
 
 #include "checker/explain.h"
 #include "common/alloc.h"
+#include "common/edn.h"
 #include "common/error.h"
 
 #include <math.h>
@@ -73,7 +74,7 @@ static void esc_json(struct fl_buf *out, const json_t *v, size_t max)
         fl_buf_puts(out, "nil");
         return;
     }
-    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    char *s = fl_edn_value_text(v);
     checker_html_escape(out, s ? s : "?", max);
     free(s);
 }
@@ -300,7 +301,7 @@ static void op_title(struct fl_buf *out, const struct checker_history *h, const 
     fl_buf_printf(out, " %s", status_class(op->status));
     if (op->error) {
         fl_buf_puts(out, " (error: ");
-        if (json_is_string(op->error))
+        if (json_is_string(op->error) && !fl_edn_is_tagged(op->error))
             checker_html_escape(out, json_string_value(op->error), 160);
         else
             esc_json(out, op->error, 160);

@@ -4,6 +4,7 @@
 
 #include "checker/explain.h"
 #include "common/alloc.h"
+#include "common/edn.h"
 #include "common/error.h"
 #include "common/rng.h"
 
@@ -181,7 +182,7 @@ static void op_text(struct ctx *c, uint32_t i, struct fl_buf *out)
         break;
     }
     if (hop->key) {
-        char *k = json_dumps(hop->key, JSON_ENCODE_ANY | JSON_COMPACT);
+        char *k = fl_edn_value_text(hop->key);
         fl_buf_printf(out, " %s %s", o->f == CHECKER_REG_READ ? "from" : "to", k ? k : "?");
         free(k);
     }
@@ -546,7 +547,7 @@ static int session_pass(struct ctx *c)
                         value_text(c, o->a, &b);
                     }
                     if (o->key < c->h->n_keys && c->h->keys[o->key]) {
-                        char *ks = json_dumps(c->h->keys[o->key], JSON_ENCODE_ANY | JSON_COMPACT);
+                        char *ks = fl_edn_value_text(c->h->keys[o->key]);
                         fl_buf_printf(&b, " (key %s)", ks ? ks : "?");
                         free(ks);
                     }

@@ -2,6 +2,7 @@
 #include "checker/setcheck.h"
 
 #include "common/alloc.h"
+#include "common/edn.h"
 #include "common/error.h"
 
 #include <stdlib.h>
@@ -46,7 +47,7 @@ static bool recs_push(struct recs *rs, json_t *value, unsigned flags)
         rs->v = v;
         rs->cap = cap;
     }
-    char *text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char *text = fl_edn_value_text(value);
     if (!text)
         return false;
     rs->v[rs->n++] = (struct rec){.text = text, .value = value, .flags = flags};
@@ -81,7 +82,7 @@ static bool key_matches(const struct checker_hop *op, uint32_t key_id)
 static bool find_dups(struct recs *rs, json_t *read, struct recs *tmp)
 {
     tmp->n = 0;
-    for (size_t i = 0; i < json_array_size(read); i++)
+    for (size_t i = fl_edn_coll_first(read); i < json_array_size(read); i++)
         if (!recs_push(tmp, json_array_get(read, i), EL_DUP))
             return false;
     if (tmp->n > 1)
@@ -131,7 +132,7 @@ int checker_set_check(const struct checker_history *h, uint32_t key_id,
     if (final) {
         r->has_final_read = true;
         r->final_read_op = (size_t)(final - h->ops);
-        for (size_t i = 0; i < json_array_size(final->value); i++)
+        for (size_t i = fl_edn_coll_first(final->value); i < json_array_size(final->value); i++)
             if (!recs_push(&rs, json_array_get(final->value, i), EL_IN_FINAL))
                 goto oom;
     }
@@ -237,7 +238,7 @@ static void list_some(const json_t *a, struct fl_buf *out)
         return;
     fl_buf_puts(out, " [");
     for (size_t i = 0; i < n && i < 5; i++) {
-        char *text = json_dumps(json_array_get(a, i), JSON_COMPACT | JSON_ENCODE_ANY);
+        char *text = fl_edn_value_text(json_array_get(a, i));
         if (i)
             fl_buf_puts(out, " ");
         fl_buf_puts(out, text ? text : "?");

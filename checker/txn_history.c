@@ -89,6 +89,39 @@ static int key_intern(struct checker_txn_history *h, const char *s, size_t n, ui
     return 0;
 }
 
+/* A string key's text: quoted ("1", with \" and \\ escaped) when it would
+ * otherwise read as an integer key's digits or as a quoted key (`always`: in
+ * EDN, where every string key is shown as EDN prints it). The integer 1 and
+ * the string "1" are two keys, as in Elle. Returns the text in *out (buf or
+ * s itself), or FL_ELIMIT when it does not fit buf. */
+static int string_key(const char *s, size_t n, bool always, char *buf, size_t cap,
+                      const char **out, size_t *out_n)
+{
+    bool digits = n > 0;
+    for (size_t i = 0; i < n && digits; i++)
+        digits = (s[i] >= '0' && s[i] <= '9') || (i == 0 && s[0] == '-' && n > 1);
+    if (!always && !digits && (n == 0 || s[0] != '"')) {
+        *out = s;
+        *out_n = n;
+        return 0;
+    }
+    size_t k = 0;
+    if (cap < 3)
+        return FL_ELIMIT;
+    buf[k++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (k + 4 > cap)
+            return FL_ELIMIT;
+        if (s[i] == '"' || s[i] == '\\')
+            buf[k++] = '\\';
+        buf[k++] = s[i];
+    }
+    buf[k++] = '"';
+    *out = buf;
+    *out_n = k;
+    return 0;
+}
+
 /* ==== Pairing ==== */
 
 /* One event's micro-ops, parsed before we know what to do with them. */
@@ -127,6 +160,7 @@ struct loader {
     size_t cap_kspans;
     struct pending_slot *pend; /* open addressing by process */
     size_t n_pend_slots, n_pend_used;
+    char qkey[8200]; /* a quoted string key (string_key) */
 };
 
 static size_t pend_find(const struct loader *ld, int64_t process)
@@ -353,6 +387,8 @@ static int scratch_elem(struct scratch *s, int64_t v)
 
 static int mop_f_parse(const char *s, size_t n, struct checker_txn_mop *m)
 {
+    if (n > 1 && s[0] == ':') /* an EDN keyword exported to JSONL (fl_edn_plain) */
+        s++, n--;
     if (n == 6 && memcmp(s, "append", 6) == 0)
         m->f = CHECKER_TXN_APPEND;
     else if (n == 1 && s[0] == 'r')
@@ -373,6 +409,7 @@ struct jp {
     char *str; /* decoded string scratch */
     size_t str_cap;
     int depth;
+    char qkey[8200]; /* a quoted string key (string_key) */
 };
 
 static int jp_err(struct jp *j, const char *field, const char *what)
@@ -709,6 +746,12 @@ static int jp_txn_value(struct jp *j, struct checker_txn_history *h, struct scra
         if (j->p < j->end && *j->p == '"') {
             if ((rc = jp_span(j, field, &str, &n)) < 0)
                 return rc;
+            if ((n > 0 && ((str[0] >= '0' && str[0] <= '9') || str[0] == '-' || str[0] == '"'))) {
+                /* "1" is not the key 1: quoted (rare, so the copy is kept apart) */
+                if (n * 2 + 3 > sizeof j->qkey ||
+                    string_key(str, n, false, j->qkey, sizeof j->qkey, &str, &n) < 0)
+                    return jp_err(j, field, "key longer than 4096 bytes");
+            }
         } else {
             int64_t k;
             if ((rc = jp_int(j, field, &k)) < 0)
@@ -1000,9 +1043,10 @@ static int edn_txn_value(struct loader *ld, json_t *value, uint64_t line, char *
         struct checker_txn_mop *m;
         if ((rc = scratch_mop(s, &m)) < 0)
             return fl_errorf(errmsg, rc, "line %" PRIu64 ": value: too many micro-ops", line);
-        const char *f = json_string_value(json_array_get(op, 0));
-        if (!json_is_array(op) || json_array_size(op) < 2 || json_array_size(op) > 3 || !f ||
-            mop_f_parse(f, strlen(f), m) < 0)
+        const char *f;
+        size_t fn;
+        if (!json_is_array(op) || json_array_size(op) < 2 || json_array_size(op) > 3 ||
+            fl_edn_name(json_array_get(op, 0), &f, &fn) < 0 || mop_f_parse(f, fn, m) < 0)
             return fl_errorf(errmsg, FL_ESHAPE,
                              "line %" PRIu64
                              ": value[%zu]: expected [f key value] with f :append, :r or :w",
@@ -1012,9 +1056,17 @@ static int edn_txn_value(struct loader *ld, json_t *value, uint64_t line, char *
         const char *ks = json_string_value(k);
         size_t kn;
         int64_t ki;
-        if (ks)
+        if (fl_edn_is_tagged(k)) { /* :x, a symbol, \c, a big integer: its EDN text */
+            ks++;
+            kn = json_string_length(k) - 1;
+        } else if (ks) {
             kn = json_string_length(k);
-        else if (json_int(k, &ki) == 0) {
+            if (kn * 2 + 3 > sizeof ld->qkey ||
+                string_key(ks, kn, true, ld->qkey, sizeof ld->qkey, &ks, &kn) < 0)
+                return fl_errorf(errmsg, FL_ELIMIT,
+                                 "line %" PRIu64 ": value[%zu]: key longer than 4096 bytes", line,
+                                 i);
+        } else if (json_int(k, &ki) == 0) {
             kn = (size_t)snprintf(buf, sizeof buf, "%" PRId64, ki);
             ks = buf;
         } else
@@ -1174,8 +1226,8 @@ static bool ef_txn_value(struct loader *ld, struct fl_edn_reader *rd)
                 q++;
             if (q >= rd->end || *q != '"' || !ef_end(rd, q + 1))
                 return false;
-            ks = rd->p;
-            kn = (size_t)(q - rd->p);
+            ks = rd->p - 1; /* with its quotes, as the general reader keys a string */
+            kn = (size_t)(q + 1 - ks);
             rd->p = q + 1;
         } else if (!ef_int(rd, &x, &ks, &kn) || (x == 0 && kn != 1))
             return false; /* "-0" is written "0" by the general reader: leave it that */

@@ -168,6 +168,96 @@ static long hex4(const char *s)
     return v;
 }
 
+/* ==== Tagged values ==== */
+
+static const char *bad_name(const char *s, size_t len);
+
+int fl_edn_is_tagged(const json_t *v)
+{
+    return json_is_string(v) && json_string_length(v) > 1 &&
+           json_string_value(v)[0] == FL_EDN_TAG;
+}
+
+int fl_edn_is_set(const json_t *v)
+{
+    const json_t *m = json_array_get(v, 0);
+    return json_is_array(v) && json_is_string(m) && json_string_length(m) == 3 &&
+           memcmp(json_string_value(m), FL_EDN_SET_MARKER, 3) == 0;
+}
+
+size_t fl_edn_coll_first(const json_t *v)
+{
+    return fl_edn_is_set(v) ? 1 : 0;
+}
+
+int fl_edn_has_tags(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return fl_edn_is_tagged(v);
+    case JSON_ARRAY:
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (fl_edn_has_tags(json_array_get(v, i)))
+                return 1;
+        return 0;
+    case JSON_OBJECT: {
+        const char *k;
+        json_t *e;
+        json_object_foreach((json_t *)v, k, e)
+        {
+            if (k[0] == FL_EDN_KEY_MARK || (k[0] == ':' && !bad_name(k + 1, strlen(k + 1))) ||
+                fl_edn_has_tags(e))
+                return 1;
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+int fl_edn_name(const json_t *v, const char **s, size_t *n)
+{
+    if (!json_is_string(v))
+        return -1;
+    const char *t = json_string_value(v);
+    size_t len = json_string_length(v);
+    if (!fl_edn_is_tagged(v)) {
+        *s = t;
+        *n = len;
+        return 0;
+    }
+    t++, len--;
+    if (t[0] == ':') { /* keyword */
+        *s = t + 1;
+        *n = len - 1;
+        return 0;
+    }
+    if (strchr("\\#-0123456789", t[0])) /* char, #inst/#uuid, big integer */
+        return -1;
+    *s = t; /* symbol */
+    *n = len;
+    return 0;
+}
+
+/* A tagged value: NUL then the EDN text (edn.h). */
+static json_t *tagged(const char *text, size_t n)
+{
+    char stackbuf[128];
+    char *b = n + 1 <= sizeof stackbuf ? stackbuf : fl_malloc(n + 1);
+    if (!b)
+        return NULL;
+    b[0] = FL_EDN_TAG;
+    memcpy(b + 1, text, n);
+    json_t *v = json_stringn_nocheck(b, n + 1);
+    if (b != stackbuf)
+        fl_free(b);
+    return v;
+}
+
+/* A character's canonical text (\a, \newline, \u0001) as a tagged value. */
+static json_t *tagged_char(unsigned cp);
+
 /* ==== Reader core ==== */
 
 static int read_form(struct fl_edn_reader *rd, json_t **out, char *errmsg);
@@ -180,6 +270,7 @@ void fl_edn_reader_init(struct fl_edn_reader *rd, const char *data, size_t len)
     rd->line_start = data;
     rd->line = 1;
     rd->depth = 0;
+    rd->op_map = 0;
 }
 
 /* Moves past one byte, keeping the line count. */
@@ -399,8 +490,16 @@ static int read_char(struct fl_edn_reader *rd, json_t **out, char *errmsg)
             rd->line_start = q;
         }
         rd->p = q;
-        if (out && !(*out = json_stringn(s, len)))
-            return oom(rd, errmsg);
+        if (out) {
+            unsigned c = c0;
+            if (len > 1) { /* decode the one UTF-8 character */
+                c = c0 & (len == 2 ? 0x1f : len == 3 ? 0x0f : 0x07);
+                for (size_t i = 1; i < len; i++)
+                    c = (c << 6) | ((unsigned char)s[i] & 0x3f);
+            }
+            if (!(*out = tagged_char(c)))
+                return oom(rd, errmsg);
+        }
         return 0;
     }
     for (size_t i = 0; i < sizeof char_names / sizeof char_names[0]; i++) {
@@ -432,16 +531,27 @@ found:
     if (cp == 0)
         return err_at(start, errmsg, FL_EPARSE, "character literal is NUL (U+0000)");
     rd->p = q;
-    if (out) {
-        struct fl_buf b;
-        fl_buf_init(&b);
-        put_utf8(&b, cp);
-        *out = b.oom ? NULL : json_stringn(b.data, b.len);
-        fl_buf_free(&b);
-        if (!*out)
-            return oom(rd, errmsg);
-    }
+    if (out && !(*out = tagged_char(cp)))
+        return oom(rd, errmsg);
     return 0;
+}
+
+static json_t *tagged_char(unsigned cp)
+{
+    char t[24];
+    size_t n;
+    for (size_t i = 0; i < sizeof char_names / sizeof char_names[0]; i++)
+        if (char_names[i].cp == cp) {
+            n = (size_t)snprintf(t, sizeof t, "\\%s", char_names[i].name);
+            return tagged(t, n < sizeof t ? n : sizeof t - 1);
+        }
+    if (cp < 0x20 || cp == 0x7f) {
+        n = (size_t)snprintf(t, sizeof t, "\\u%04x", cp);
+    } else {
+        t[0] = '\\';
+        n = 1 + (size_t)fl_utf8_encode(cp, t + 1);
+    }
+    return tagged(t, n < sizeof t ? n : sizeof t - 1);
 }
 
 /* ==== Numbers, symbols, keywords ==== */
@@ -465,9 +575,22 @@ static int parse_integer(const char *t, size_t len, struct pos at, json_t **out,
     uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
     for (size_t k = i; k < i + digits; k++) {
         unsigned d = (unsigned)(t[k] - '0');
-        if (v > (limit - d) / 10)
-            return err_at(at, errmsg, FL_ELIMIT, "integer %.*s does not fit in 64 bits",
-                          (int)(len > 40 ? 40 : len), t);
+        if (v > (limit - d) / 10) {
+            /* A BigInt: tagged as [-]digits N, equal to every spelling of it. */
+            if (digits >= MAX_NUMBER_TOKEN)
+                return err_at(at, errmsg, FL_ELIMIT, "integer longer than %d digits",
+                              MAX_NUMBER_TOKEN - 1);
+            char big[MAX_NUMBER_TOKEN + 2];
+            size_t n = 0;
+            if (neg)
+                big[n++] = '-';
+            memcpy(big + n, t + i, digits);
+            n += digits;
+            big[n++] = 'N';
+            if (out && !(*out = tagged(big, n)))
+                return err_at(at, errmsg, FL_ENOMEM, "out of memory");
+            return 0;
+        }
         v = v * 10 + d;
     }
     int64_t s;
@@ -511,8 +634,10 @@ static int parse_number(const char *t, size_t len, struct pos at, json_t **out, 
         ok = k > d0;
     }
     size_t numlen = k;
-    if (k < len && t[k] == 'M')
-        k++;
+    if (ok && k == len - 1 && t[k] == 'M')
+        return err_at(at, errmsg, FL_EUNSUPPORTED,
+                      "BigDecimal %.*s is not supported (Clojure compares it unlike a double)",
+                      shown, t);
     if (!ok || k != len)
         return err_at(at, errmsg, FL_EPARSE, "invalid number %.*s", shown, t);
     if (numlen >= MAX_NUMBER_TOKEN)
@@ -589,7 +714,8 @@ static int read_token(struct fl_edn_reader *rd, json_t **out, char *errmsg)
         if (why)
             return err_at(at, errmsg, FL_EPARSE, "invalid %s %.*s: %s",
                           c0 == ':' ? "keyword" : "symbol", shown, t, why);
-        if (out && !(v = json_stringn(name, nlen)))
+        /* keyword: ":name"; symbol: "name" (tagged, never equal to a string) */
+        if (out && !(v = tagged(c0 == ':' ? t : name, c0 == ':' ? nlen + 1 : nlen)))
             return oom(rd, errmsg);
     }
     if (out)
@@ -601,26 +727,36 @@ static int read_token(struct fl_edn_reader *rd, json_t **out, char *errmsg)
 
 /* ==== Collections ==== */
 
-/* The key text for a non-string map key: its source with whitespace runs
- * folded to one space. Returns a new fl_malloc'd string or NULL. */
-static char *key_text(const char *s, const char *e)
+static char *edn_text(const json_t *v, int depth_left);
+static const char *bad_name(const char *s, size_t len);
+
+/* True when a string key must be marked (edn.h): it starts with the mark or
+ * reads like a keyword's key. */
+static bool string_key_marked(const char *s, size_t n)
 {
-    char *k = fl_malloc((size_t)(e - s) + 1);
-    if (!k)
+    return n > 0 && (s[0] == FL_EDN_KEY_MARK || (s[0] == ':' && !bad_name(s + 1, n - 1)));
+}
+
+/* The key a map key becomes (edn.h), given it is not a keyword: a string as
+ * it is (marked when it would read as another key), anything else the mark
+ * then its canonical EDN text. Returns a new fl_malloc'd string or NULL (out
+ * of memory, or a key nested too deep to write). */
+static char *key_text(const json_t *k)
+{
+    if (json_is_string(k) && !fl_edn_is_tagged(k) &&
+        !string_key_marked(json_string_value(k), json_string_length(k)))
+        return fl_strdup(json_string_value(k));
+    char *t = edn_text(k, FL_HISTORY_MAX_DEPTH);
+    if (!t)
         return NULL;
-    size_t n = 0;
-    for (const char *p = s; p < e; p++) {
-        if (is_ws((unsigned char)*p)) {
-            if (n > 0 && k[n - 1] != ' ')
-                k[n++] = ' ';
-        } else {
-            k[n++] = *p;
-        }
+    size_t n = strlen(t);
+    char *out = fl_malloc(n + 2);
+    if (out) {
+        out[0] = FL_EDN_KEY_MARK;
+        memcpy(out + 1, t, n + 1);
     }
-    while (n > 0 && k[n - 1] == ' ')
-        n--;
-    k[n] = '\0';
-    return k;
+    fl_free(t);
+    return out;
 }
 
 static const char *coll_name(char open)
@@ -743,10 +879,8 @@ static int read_coll(struct fl_edn_reader *rd, char open, size_t skip, json_t **
             continue;
         }
         struct pos kpos = here(rd);
-        const char *ks = rd->p;
         if ((rc = read_form(rd, coll ? &k : NULL, errmsg)) < 0)
             goto out;
-        const char *ke = rd->p;
         if ((rc = fl_edn_skip(rd, errmsg)) < 0)
             goto out;
         if (rc == 0 || *rd->p == ')' || *rd->p == ']' || *rd->p == '}') {
@@ -760,14 +894,14 @@ static int read_coll(struct fl_edn_reader *rd, char open, size_t skip, json_t **
         if (!coll)
             continue;
         const char *key;
-        if (json_is_string(k)) {
-            key = json_string_value(k);
-            if (strlen(key) != json_string_length(k)) {
-                rc = err_at(kpos, errmsg, FL_EPARSE, "map key contains a NUL character");
-                goto out;
-            }
+        if (fl_edn_is_tagged(k) && json_string_value(k)[1] == ':') {
+            /* a keyword: ":name", or in an op map (the outermost map of a
+             * history's reader) its name, the field */
+            key = json_string_value(k) + (rd->op_map && rd->depth == 1 ? 2 : 1);
+        } else if (rd->op_map && rd->depth == 1 && json_is_string(k) && !fl_edn_is_tagged(k)) {
+            key = json_string_value(k); /* {"type" "ok" ...}: the field too */
         } else {
-            if (!(ktext = key_text(ks, ke))) {
+            if (!(ktext = key_text(k))) {
                 rc = oom(rd, errmsg);
                 goto out;
             }
@@ -793,8 +927,14 @@ static int read_coll(struct fl_edn_reader *rd, char open, size_t skip, json_t **
         ktext = NULL;
     }
     rc = 0;
-    if (coll && open == '#' && (rc = canonical_set(rd, start, coll, errmsg)) < 0)
-        goto out;
+    if (coll && open == '#') {
+        if ((rc = canonical_set(rd, start, coll, errmsg)) < 0)
+            goto out;
+        if (json_array_insert_new(coll, 0, json_stringn_nocheck(FL_EDN_SET_MARKER, 3)) != 0) {
+            rc = oom(rd, errmsg);
+            goto out;
+        }
+    }
     if (out) {
         *out = coll;
         coll = NULL;
@@ -830,9 +970,30 @@ static int read_tagged(struct fl_edn_reader *rd, json_t **out, char *errmsg)
         if ((rc = enter(rd, errmsg)) < 0)
             return rc;
         rc = fl_edn_skip(rd, errmsg);
-        if (rc == 1 && *rd->p == '"')
-            rc = read_string(rd, out, errmsg);
-        else if (rc >= 0)
+        json_t *str = NULL;
+        if (rc == 1 && *rd->p == '"') {
+            rc = read_string(rd, out ? &str : NULL, errmsg);
+            if (rc == 0 && out) {
+                /* #inst "x" is not the string "x": tagged as its text */
+                struct fl_buf b;
+                fl_buf_init(&b);
+                fl_buf_printf(&b, "#%.4s ", t);
+                size_t from = b.len;
+                char *qs = json_dumps(str, JSON_ENCODE_ANY);
+                if (qs)
+                    fl_buf_puts(&b, qs);
+                free(qs);
+                if (t[0] == 'u') /* a UUID is its 128 bits: case does not matter */
+                    for (size_t i = from; i < b.len; i++)
+                        if (b.data[i] >= 'A' && b.data[i] <= 'Z')
+                            b.data[i] = (char)(b.data[i] - 'A' + 'a');
+                *out = !qs || b.oom ? NULL : tagged(b.data, b.len);
+                fl_buf_free(&b);
+                if (!*out)
+                    rc = oom(rd, errmsg);
+            }
+            json_decref(str);
+        } else if (rc >= 0)
             rc = err_at(at, errmsg, FL_EPARSE, "#%.*s must be followed by a string", shown, t);
         rd->depth--;
         return rc;
@@ -908,6 +1069,53 @@ int fl_edn_parse(const char *data, size_t len, json_t **out, char *errmsg)
     return 0;
 }
 
+json_t *fl_edn_key_value(const char *name)
+{
+    size_t len = strlen(name);
+    if (len > 1 && name[0] == FL_EDN_KEY_MARK) {
+        char err[FL_ERRMSG_SIZE];
+        json_t *v = NULL;
+        if (fl_edn_parse(name + 1, len - 1, &v, err) == 0)
+            return v;
+    } else if (len > 1 && name[0] == ':' && !bad_name(name + 1, len - 1)) {
+        return tagged(name, len);
+    }
+    return json_string(name);
+}
+
+json_t *fl_edn_plain(json_t *v, int names)
+{
+    if (!fl_edn_has_tags(v))
+        return json_incref(v);
+    if (json_is_string(v)) {
+        const char *s;
+        size_t n;
+        if (names && fl_edn_name(v, &s, &n) == 0)
+            return json_stringn(s, n);
+        return json_stringn(json_string_value(v) + 1, json_string_length(v) - 1);
+    }
+    if (json_is_array(v)) {
+        json_t *a = json_array();
+        for (size_t i = fl_edn_coll_first(v); a && i < json_array_size(v); i++)
+            if (json_array_append_new(a, fl_edn_plain(json_array_get(v, i), names)) != 0) {
+                json_decref(a);
+                a = NULL;
+            }
+        return a;
+    }
+    json_t *o = json_object();
+    const char *k;
+    json_t *e;
+    json_object_foreach(v, k, e)
+    {
+        if (o && json_object_set_new(o, k, fl_edn_plain(e, names)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
 /* ==== Writer ==== */
 
 int fl_edn_is_keyword_name(const char *s, size_t len)
@@ -962,7 +1170,74 @@ static int write_string(FILE *fp, const char *s, size_t len)
     return putc('"', fp) == EOF ? -EIO : 0;
 }
 
-static int write_value(FILE *fp, const json_t *v, int depth_left)
+#define W_SORTED 1 /* object keys in byte order: a canonical text */
+
+static int write_value(FILE *fp, const json_t *v, int depth_left, int flags);
+
+/* True when `key` is the text the reader makes for a marked key (edn.h):
+ * the mark then a form whose key text is exactly this. */
+static bool is_key_form(const char *key)
+{
+    size_t len = strlen(key);
+    if (len < 2 || key[0] != FL_EDN_KEY_MARK)
+        return false;
+    char err[FL_ERRMSG_SIZE];
+    json_t *k = NULL;
+    if (fl_edn_parse(key + 1, len - 1, &k, err) != 0)
+        return false;
+    char *canon = fl_edn_is_tagged(k) && json_string_value(k)[1] == ':' ? NULL : key_text(k);
+    bool same = canon && strcmp(canon, key) == 0;
+    fl_free(canon);
+    json_decref(k);
+    return same;
+}
+
+/* A map key: ":name" as that keyword, a marked key as its form, any other
+ * as a string (which reads back as the same key). */
+static int write_key(FILE *fp, const char *key)
+{
+    size_t klen = strlen(key);
+    if (klen > 1 && key[0] == ':' && !bad_name(key + 1, klen - 1))
+        return fputs(key, fp) < 0 ? -EIO : 0;
+    if (is_key_form(key))
+        return fputs(key + 1, fp) < 0 ? -EIO : 0;
+    return write_string(fp, key, klen);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int write_object(FILE *fp, const json_t *v, int depth_left, int flags)
+{
+    size_t n = json_object_size(v), i = 0;
+    const char **keys = fl_calloc(n ? n : 1, sizeof *keys);
+    const char *key;
+    json_t *e;
+    int rc = 0;
+    if (!keys)
+        return FL_ENOMEM;
+    json_object_foreach((json_t *)v, key, e) keys[i++] = key;
+    if (flags & W_SORTED)
+        qsort(keys, n, sizeof *keys, key_cmp);
+    if (putc('{', fp) == EOF)
+        rc = -EIO;
+    for (i = 0; i < n && rc == 0; i++) {
+        if (i > 0 && fputs(", ", fp) < 0)
+            rc = -EIO;
+        else if ((rc = write_key(fp, keys[i])) == 0 && putc(' ', fp) == EOF)
+            rc = -EIO;
+        if (rc == 0)
+            rc = write_value(fp, json_object_get(v, keys[i]), depth_left - 1, flags);
+    }
+    fl_free(keys);
+    if (rc < 0)
+        return rc;
+    return putc('}', fp) == EOF ? -EIO : 0;
+}
+
+static int write_value(FILE *fp, const json_t *v, int depth_left, int flags)
 {
     int rc = 0;
     switch (json_typeof(v)) {
@@ -985,53 +1260,66 @@ static int write_value(FILE *fp, const json_t *v, int depth_left)
         return fputs(num, fp) < 0 ? -EIO : 0;
     }
     case JSON_STRING:
+        if (fl_edn_is_tagged(v)) /* its EDN text */
+            return fwrite(json_string_value(v) + 1, 1, json_string_length(v) - 1, fp) ==
+                           json_string_length(v) - 1
+                       ? 0
+                       : -EIO;
         return write_string(fp, json_string_value(v), json_string_length(v));
     case JSON_ARRAY: {
         if (depth_left <= 0)
             return FL_ELIMIT;
-        size_t i;
-        json_t *e;
-        if (putc('[', fp) == EOF)
+        size_t first = fl_edn_coll_first(v);
+        if (fputs(first ? "#{" : "[", fp) < 0)
             return -EIO;
-        json_array_foreach(v, i, e)
-        {
-            if (i > 0 && putc(' ', fp) == EOF)
+        for (size_t i = first; i < json_array_size(v); i++) {
+            if (i > first && putc(' ', fp) == EOF)
                 return -EIO;
-            if ((rc = write_value(fp, e, depth_left - 1)) < 0)
+            if ((rc = write_value(fp, json_array_get(v, i), depth_left - 1, flags)) < 0)
                 return rc;
         }
-        return putc(']', fp) == EOF ? -EIO : 0;
+        return putc(first ? '}' : ']', fp) == EOF ? -EIO : 0;
     }
-    case JSON_OBJECT: {
+    case JSON_OBJECT:
         if (depth_left <= 0)
             return FL_ELIMIT;
-        const char *key;
-        json_t *e;
-        int first = 1;
-        if (putc('{', fp) == EOF)
-            return -EIO;
-        json_object_foreach((json_t *)v, key, e)
-        {
-            size_t klen = strlen(key);
-            if (!first && fputs(", ", fp) < 0)
-                return -EIO;
-            first = 0;
-            if (fl_edn_is_keyword_name(key, klen))
-                rc = fprintf(fp, ":%s", key) < 0 ? -EIO : 0;
-            else
-                rc = write_string(fp, key, klen);
-            if (rc < 0 || putc(' ', fp) == EOF)
-                return -EIO;
-            if ((rc = write_value(fp, e, depth_left - 1)) < 0)
-                return rc;
-        }
-        return putc('}', fp) == EOF ? -EIO : 0;
-    }
+        return write_object(fp, v, depth_left, flags);
     }
     return FL_ESHAPE;
 }
 
+/* Canonical EDN text of v (sorted keys, nested-map key forms), fl_malloc'd;
+ * NULL when out of memory or nested deeper than depth_left. */
+static char *edn_text(const json_t *v, int depth_left)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    if (!fp)
+        return NULL;
+    int rc = write_value(fp, v, depth_left, W_SORTED);
+    if (fclose(fp) != 0)
+        rc = -EIO;
+    if (rc < 0 || !text) {
+        free(text);
+        return NULL;
+    }
+    char *out = fl_strdup(text);
+    free(text);
+    return out;
+}
+
+char *fl_edn_value_text(const json_t *v)
+{
+    if (!fl_edn_has_tags(v))
+        return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char *t = edn_text(v, FL_HISTORY_MAX_DEPTH + 1);
+    char *out = t ? strdup(t) : NULL; /* free()-able, as json_dumps's */
+    fl_free(t);
+    return out;
+}
+
 int fl_edn_write_value(FILE *fp, const json_t *v, int max_depth)
 {
-    return write_value(fp, v, max_depth);
+    return write_value(fp, v, max_depth, 0);
 }

@@ -1,15 +1,33 @@
 /* edn.h - a bounded EDN reader that produces jansson values (for Jepsen/Knossos histories).
  *
- * Conversion (the same as history.h describes for EDN histories):
- *   nil -> null, true/false -> booleans, integers -> integers (int64; overflow
- *   is an error), floats -> reals, strings and characters -> strings,
- *   keywords -> strings without the leading colon (":cas" -> "cas",
- *   ":a/b" -> "a/b"), symbols -> strings, vectors, lists and sets -> arrays
- *   (a set's elements in a canonical order, so equal sets give equal arrays;
- *   a repeated element is an error), maps -> objects. A map key that is a string, keyword or symbol becomes
- *   that string; any other key becomes its source text with runs of
- *   whitespace and commas folded to one space ({[1 2] 3} -> {"[1 2]": 3}).
- *   Duplicate keys after conversion are an error.
+ * Conversion (the same as history.h describes for EDN histories). EDN
+ * values equal in Clojure stay equal (json_equal) and values Clojure tells
+ * apart stay apart ((= :a "a") is false), so a checker comparing values never
+ * takes one for another:
+ *   nil -> null, true/false -> booleans, integers -> integers (1N is 1;
+ *   beyond int64 a tagged value, below), floats -> reals (1.0 is not 1, as in
+ *   Clojure; BigDecimals (1.0M) are rejected: Clojure's equality on them is
+ *   not a double's), strings -> strings, vectors and lists -> arrays
+ *   ([1 2] = (1 2) in Clojure), maps -> objects.
+ *   Keywords, symbols, characters, big integers, #inst and #uuid are
+ *   "tagged": a string holding a NUL byte then the value's canonical EDN text
+ *   (":a", "a" for the symbol a, "\a", "-123456789012345678901N",
+ *   "#inst \"...\"", "#uuid \"...\"" lower-cased). No other string holds a
+ *   NUL (the readers reject it), so a tagged value equals only its own kind.
+ *   A set is an array whose first element is the tagged marker "#{" and then
+ *   its elements in a canonical order (equal sets give equal arrays; a
+ *   repeated element is an error); fl_edn_coll_first() skips the marker.
+ *   Map keys (jansson's are strings): a keyword key is ":name"; a string
+ *   key is itself, so JSON objects written as EDN read back the same (marked
+ *   as below when it starts with the mark or is ":" then a keyword name);
+ *   any other key is FL_EDN_KEY_MARK then its canonical EDN text ("\x01" "1"
+ *   for 1, "\x01" "[1 2]", "\x01" "nil"): {:a 1}, {"a" 1} and {1 1} stay
+ *   three maps, as in Clojure. In an event map (a history reader sets
+ *   op_map), the outermost map's keyword and string keys are their names:
+ *   {:type :ok} has the field "type". Duplicate keys after conversion are an
+ *   error. fl_edn_key_value() turns a key back into the value it was.
+ *   Names read from op maps (type, f, process, micro-op f) go through
+ *   fl_edn_name(), which takes a keyword, symbol or string alike.
  * Also understood: `;` comments, commas as whitespace, `#_` discard,
  * `#inst "..."` and `#uuid "..."` (-> their string), and Clojure record
  * syntax `#ns.Name{...}` (-> the map; Jepsen writes `#jepsen.history.Op{...}`).
@@ -34,6 +52,7 @@ struct fl_edn_reader {
     const char *line_start; /* first byte of the current line, for columns */
     uint64_t line;          /* 1-based line of *p */
     int depth;              /* current nesting while reading a value */
+    int op_map;             /* 1: the outermost map is an event, its keys field names (below) */
 };
 
 /* Prepares `rd` to read `len` bytes at `data` (borrowed; must outlive the
@@ -57,14 +76,50 @@ int fl_edn_read(struct fl_edn_reader *rd, json_t **out, char *errmsg);
  * code with errmsg. */
 int fl_edn_parse(const char *data, size_t len, json_t **out, char *errmsg);
 
+/* The marker (first element of a set's array) and the tag byte. */
+#define FL_EDN_TAG        '\0'
+#define FL_EDN_SET_MARKER "\0#{"
+#define FL_EDN_KEY_MARK   '\x01' /* first byte of a map key that is not a string or keyword */
+
+/* True when v is a tagged scalar (a keyword, symbol, char, ...; see above). */
+int fl_edn_is_tagged(const json_t *v);
+/* True when v is a set (an array starting with the marker). */
+int fl_edn_is_set(const json_t *v);
+/* True when v holds a tagged scalar or a set anywhere inside. */
+int fl_edn_has_tags(const json_t *v);
+/* Index of an array's first element (1 for a set, past its marker; else 0). */
+size_t fl_edn_coll_first(const json_t *v);
+/* A name given as a string, keyword or symbol: its text in *s (borrowed,
+ * *n bytes; a keyword without its colon). Returns 0, or -1 for anything else
+ * (a char, a number, a tagged value of another kind). */
+int fl_edn_name(const json_t *v, const char **s, size_t *n);
+/* The value a map key read by this reader stands for (a new reference): a
+ * keyword for a keyword's name ("x" -> :x), the form itself for any other
+ * key's text ("\"1\"" -> "1", "1" -> 1); NULL when out of memory. A name
+ * this reader never makes becomes the plain string. */
+json_t *fl_edn_key_value(const char *name);
+/* v with every tagged value made a plain string and every set an array (a
+ * new reference; v itself when it holds none; NULL when out of memory), for
+ * JSON, which has no keywords: with `names`, a keyword or symbol becomes its
+ * name (an error's :timed-out -> "timed-out"), else every tagged value its
+ * EDN text (":a", "\\a"), so that :a and "a" stay apart in JSONL. */
+json_t *fl_edn_plain(json_t *v, int names);
+/* The text a value is shown and compared as: compact JSON with sorted keys
+ * when it holds no tagged value or set (what it always was), else EDN text in
+ * canonical form (sorted map keys), ":a" for a keyword. Equal values give
+ * equal texts, different values different ones. Returns a malloc'd string
+ * (free()), or NULL when out of memory. */
+char *fl_edn_value_text(const json_t *v);
+
 /* True when `s` (len bytes) can be written as the keyword `:s` and read back,
  * by this reader and by Clojure's, as the same name. */
 int fl_edn_is_keyword_name(const char *s, size_t len);
 
 /* Writes `v` (borrowed) as EDN text that fl_edn_parse reads back as an equal
- * JSON value: null -> nil, strings as EDN strings, arrays as vectors,
- * objects as maps whose keys are keywords when fl_edn_is_keyword_name allows
- * and strings otherwise. Values nested deeper than `max_depth` are refused
+ * JSON value: null -> nil, strings as EDN strings, tagged values as their
+ * EDN text, arrays as vectors (sets as sets), objects as maps whose keys are
+ * keywords when fl_edn_is_keyword_name allows, the key's EDN text when it is
+ * one the reader makes for a non-keyword key (see above), strings otherwise. Values nested deeper than `max_depth` are refused
  * with FL_ELIMIT. Returns 0, FL_ELIMIT, FL_ESHAPE or -EIO. */
 int fl_edn_write_value(FILE *fp, const json_t *v, int max_depth);
 

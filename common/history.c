@@ -1,4 +1,5 @@
 /* history.c - event helpers, format detection, reader dispatch and writers. */
+#include "common/edn.h"
 #include "common/history.h"
 
 #include "common/alloc.h"
@@ -83,13 +84,15 @@ static int opt_int(json_t *obj, const char *name, int64_t *out, char *errmsg)
 static int opt_str(json_t *obj, const char *name, char **out, char *errmsg)
 {
     json_t *v = json_object_get(obj, name);
+    const char *s;
+    size_t n;
     if (!v || json_is_null(v))
         return 0;
-    if (!json_is_string(v))
+    if (fl_edn_name(v, &s, &n) < 0 || memchr(s, '\0', n))
         return fl_errorf(errmsg, FL_ESHAPE, "%s: expected a string", name);
-    if (json_string_length(v) > 256)
+    if (n > 256)
         return fl_errorf(errmsg, FL_ELIMIT, "%s: longer than 256 bytes", name);
-    *out = fl_strdup(json_string_value(v));
+    *out = fl_strndup(s, n);
     if (!*out)
         return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", name);
     return 0;
@@ -107,6 +110,8 @@ int fl_event_from_json(json_t *obj, struct fl_event *ev, char *errmsg)
 {
     int rc;
     json_t *v;
+    const char *s;
+    size_t n;
 
     if (!json_is_object(obj))
         return fl_errorf(errmsg, FL_ESHAPE, "expected a JSON object");
@@ -114,16 +119,19 @@ int fl_event_from_json(json_t *obj, struct fl_event *ev, char *errmsg)
     v = json_object_get(obj, "type");
     if (!v)
         return fl_errorf(errmsg, FL_ESHAPE, "type: missing");
-    if (!json_is_string(v) || fl_event_type_parse(json_string_value(v), &ev->type) != 0)
+    char tname[8];
+    if (fl_edn_name(v, &s, &n) < 0 || n >= sizeof tname ||
+        (memcpy(tname, s, n), tname[n] = '\0', fl_event_type_parse(tname, &ev->type) != 0))
         return fl_errorf(errmsg, FL_ESHAPE,
                          "type: expected \"invoke\", \"ok\", \"fail\" or \"info\"");
 
     v = json_object_get(obj, "process");
     if (!v)
         return fl_errorf(errmsg, FL_ESHAPE, "process: missing");
-    if (json_is_string(v) && strcmp(json_string_value(v), "nemesis") == 0) {
+    bool named = fl_edn_name(v, &s, &n) == 0;
+    if (named && n == 7 && memcmp(s, "nemesis", 7) == 0) {
         ev->process = FL_PROCESS_NEMESIS;
-    } else if (json_is_string(v) && strcmp(json_string_value(v), "node") == 0) {
+    } else if (named && n == 4 && memcmp(s, "node", 4) == 0) {
         ev->process = FL_PROCESS_NODE;
     } else if (json_is_integer(v) && json_integer_value(v) >= 0) {
         ev->process = json_integer_value(v);
@@ -135,13 +143,12 @@ int fl_event_from_json(json_t *obj, struct fl_event *ev, char *errmsg)
     v = json_object_get(obj, "f");
     if (!v)
         return fl_errorf(errmsg, FL_ESHAPE, "f: missing");
-    if (!json_is_string(v) || json_string_length(v) == 0 ||
-        json_string_length(v) > FL_HISTORY_MAX_FSTR)
+    if (fl_edn_name(v, &s, &n) < 0 || n == 0 || n > FL_HISTORY_MAX_FSTR)
         return fl_errorf(errmsg, FL_ESHAPE, "f: expected a non-empty string of at most %d bytes",
                          FL_HISTORY_MAX_FSTR);
-    if (!fl__history_name_ok(json_string_value(v), json_string_length(v)))
+    if (!fl__history_name_ok(s, n))
         return fl_errorf(errmsg, FL_ESHAPE, "f: control characters are not allowed");
-    ev->f = fl_strdup(json_string_value(v));
+    ev->f = fl_strndup(s, n);
     if (!ev->f)
         return fl_errorf(errmsg, FL_ENOMEM, "f: out of memory");
 
@@ -161,8 +168,9 @@ int fl_event_from_json(json_t *obj, struct fl_event *ev, char *errmsg)
         ev->value = json_incref(v);
     if ((v = json_object_get(obj, "session")) && !json_is_null(v))
         ev->session = json_incref(v);
-    if ((v = json_object_get(obj, "error")) && !json_is_null(v))
-        ev->error = json_incref(v);
+    if ((v = json_object_get(obj, "error")) && !json_is_null(v) &&
+        !(ev->error = fl_edn_plain(v, 1))) /* shown, never compared: :timed-out as "timed-out" */
+        return fl_errorf(errmsg, FL_ENOMEM, "error: out of memory");
     return 0;
 }
 
@@ -407,7 +415,17 @@ int fl_history_writer_write(struct fl_history_writer *w, const struct fl_event *
         if (fl__history_edn_write_event(w->fp, ev) < 0)
             return fl_errorf(errmsg, -EIO, "%s: write failed", w->path);
     } else {
-        json_t *o = fl_event_to_json(ev);
+        /* JSON has no keywords: EDN's tagged values go out as their EDN text */
+        struct fl_event plain = *ev;
+        json_t *pv[4] = {NULL, NULL, NULL, NULL};
+        json_t **fields[4] = {&plain.key, &plain.value, &plain.session, &plain.error};
+        bool oom = false;
+        for (int i = 0; i < 4; i++)
+            if (*fields[i] && !(*fields[i] = pv[i] = fl_edn_plain(*fields[i], 0)))
+                oom = true;
+        json_t *o = oom ? NULL : fl_event_to_json(&plain);
+        for (int i = 0; i < 4; i++)
+            json_decref(pv[i]);
         if (!o)
             return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", w->path);
         int rc = json_dumpf(o, w->fp, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -206,6 +206,7 @@ int fl__history_edn_open(struct fl_history_reader *r, char *errmsg)
         goto err;
     }
     fl_edn_reader_init(&h->rd, h->buf, 0);
+    h->rd.op_map = 1; /* each form is an event: {:type :ok ...} has the field "type" */
     rc = skip(r, h, errmsg);
     if (rc < 0)
         goto err;

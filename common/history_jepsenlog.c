@@ -319,17 +319,17 @@ static int parse_line(struct fl_history_reader *r, const char *line, size_t len,
     rc = parse_field(r, line, &ff, &v, errmsg);
     if (rc < 0)
         return retag(r, rc, "f", errmsg);
-    if (!json_is_string(v) || json_string_length(v) == 0 ||
-        json_string_length(v) > FL_HISTORY_MAX_FSTR ||
-        strlen(json_string_value(v)) != json_string_length(v) ||
-        !fl__history_name_ok(json_string_value(v), json_string_length(v))) {
+    const char *fs;
+    size_t fn;
+    if (fl_edn_name(v, &fs, &fn) < 0 || fn == 0 || fn > FL_HISTORY_MAX_FSTR ||
+        !fl__history_name_ok(fs, fn)) {
         json_decref(v);
         return fl_errorf(
             errmsg, FL_ESHAPE,
             "line %llu: f: expected a keyword or string of 1 to %d bytes, no control characters",
             (unsigned long long)r->line, FL_HISTORY_MAX_FSTR);
     }
-    ev->f = fl_strdup(json_string_value(v));
+    ev->f = fl_strndup(fs, fn);
     json_decref(v);
     v = NULL;
     if (!ev->f)
@@ -350,14 +350,22 @@ static int parse_line(struct fl_history_reader *r, const char *line, size_t len,
         }
         if (type == FL_EVENT_INFO && !nemesis && vf.len > 1 && vf.s[0] == ':' &&
             json_is_string(ev->value)) {
-            ev->error = ev->value; /* :timed-out and friends: outcome unknown */
+            ev->error = fl_edn_plain(ev->value, 1); /* :timed-out and friends: outcome unknown */
+            json_decref(ev->value);
             ev->value = NULL;
+            if (!ev->error)
+                return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
         }
     }
     if (k + 3 < n && !ev->error) {
         struct field ef = f[k + 3];
         trim(&ef);
-        if (ef.len > 0 && parse_field(r, line, &ef, &ev->error, errmsg) < 0) {
+        if (ef.len > 0 && parse_field(r, line, &ef, &ev->error, errmsg) == 0) {
+            json_t *plain = fl_edn_plain(ev->error, 1);
+            json_decref(ev->error);
+            if (!(ev->error = plain))
+                return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+        } else if (ef.len > 0) {
             ev->error = raw_string(&ef);
             if (!ev->error)
                 return fl_errorf(errmsg, FL_EPARSE, "line %llu: error: not valid UTF-8 text",

@@ -8,6 +8,7 @@
 #include "checker/explain.h"
 #include "checker/setcheck.h"
 #include "checker/stats.h"
+#include "common/edn.h"
 #include "common/error.h"
 #include "common/history.h"
 
@@ -194,7 +195,7 @@ static void minimized_text(const struct checker_history *h, const struct checker
     printf(":\n");
     for (size_t i = 0; i < m->n_ops; i++) {
         const struct checker_hop *op = &h->ops[m->ops[i]];
-        char *v = json_dumps(op->value, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *v = fl_edn_value_text(op->value);
         printf("    process %lld %s %s %s", (long long)op->process,
                fl_event_type_name(op->status), op->f, v ? v : "?");
         free(v);

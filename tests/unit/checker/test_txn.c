@@ -313,6 +313,37 @@ Test(checker_txn, garbage_read)
 /* Writes are indexed per key in a direct array when a key's values are dense
  * and in a hash table otherwise (txn_infer.c): both give the same writers,
  * garbage and duplicates, with values at the ends of the 64-bit range. */
+/* EDN keys: :x, "x", x (a symbol) and 1, "1" are five keys; the fast path
+ * (string and integer keys) and the general reader (keywords) agree. */
+Test(checker_txn, edn_keys_keep_their_kind)
+{
+    const char *bad = "{:type :invoke, :f :txn, :value [[:append :x 1]], :process 0}\n"
+                      "{:type :ok, :f :txn, :value [[:append :x 1]], :process 0}\n"
+                      "{:type :invoke, :f :txn, :value [[:r \"x\" nil]], :process 1}\n"
+                      "{:type :ok, :f :txn, :value [[:r \"x\" [1]]], :process 1}\n";
+    struct run r;
+    for (int fast = 1; fast >= 0; fast--) {
+        checker_txn_history_edn_fast(fast);
+        run_fmt(&r, bad, FL_FORMAT_EDN, LA, STRICT);
+        cr_assert_eq(r.rc, 0, "%s", r.errmsg);
+        cr_assert_eq(r.h.n_keys, 2);
+        cr_assert_str_eq(checker_txn_key_name(&r.h, 0), ":x");
+        cr_assert_str_eq(checker_txn_key_name(&r.h, 1), "\"x\"");
+        cr_assert_eq(r.res.verdict, CHECKER_INVALID);
+        done(&r);
+    }
+    const char *five = "{:type :invoke, :f :txn, :value [[:append :x 1] [:append \"x\" 2]"
+                       " [:append x 3] [:append 1 4] [:append \"1\" 5]], :process 0}\n";
+    for (int fast = 1; fast >= 0; fast--) {
+        checker_txn_history_edn_fast(fast);
+        run_fmt(&r, five, FL_FORMAT_EDN, LA, STRICT);
+        cr_assert_eq(r.rc, 0, "%s", r.errmsg);
+        cr_assert_eq(r.h.n_keys, 5);
+        done(&r);
+    }
+    checker_txn_history_edn_fast(true);
+}
+
 static void expect_error(const char *text, const char *needle);
 
 Test(checker_txn, writer_index_dense_and_sparse_keys)
@@ -518,14 +549,26 @@ Test(checker_txn, edn_history)
     done(&r);
 }
 
-Test(checker_txn, integer_and_string_keys_are_one_key)
+/* The integer 3 and the string "3" are two keys, as in Elle: a read of "3"
+ * seeing what was appended to 3 read a value nobody wrote to it (garbage).
+ * It was one key, and such a history was judged valid. */
+Test(checker_txn, integer_and_string_keys_are_two_keys)
 {
     const char *h =
         T(0, "[['append',3,1]]", "[['append',3,1]]") T(1, "[['r','3',null]]", "[['r','3',[1]]]");
     struct run r;
     run(&r, h, LA, STRICT);
     cr_assert_eq(r.rc, 0, "%s", r.errmsg);
-    cr_assert_eq(r.h.n_keys, 1);
+    cr_assert_eq(r.h.n_keys, 2);
+    cr_assert_str_eq(checker_txn_key_name(&r.h, 0), "3");
+    cr_assert_str_eq(checker_txn_key_name(&r.h, 1), "\"3\"");
+    cr_assert_eq(r.res.verdict, CHECKER_INVALID);
+    done(&r);
+    /* the same keys written apart are fine */
+    const char *ok =
+        T(0, "[['append',3,1]]", "[['append',3,1]]") T(1, "[['r','3',null]]", "[['r','3',[]]]");
+    run(&r, ok, LA, STRICT);
+    cr_assert_eq(r.rc, 0, "%s", r.errmsg);
     cr_assert_eq(r.res.verdict, CHECKER_VALID);
     done(&r);
 }

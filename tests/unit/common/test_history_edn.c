@@ -58,7 +58,7 @@ static void got_free(struct got *g)
 
 static void assert_json(json_t *v, const char *want)
 {
-    json_t *w = json_loads(want, JSON_DECODE_ANY, NULL);
+    json_t *w = json_loads(want, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     cr_assert_not_null(w, "bad JSON in test: %s", want);
     char *s = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
     cr_assert(v && json_equal(v, w), "got %s, want %s", s ? s : "(absent)", want);
@@ -170,9 +170,10 @@ Test(history_edn, fields_convert)
     cr_assert_eq(e->time, 123);
     cr_assert_eq(e->index, 4);
     assert_json(e->error, "\"not-held\"");
-    assert_json(e->key, "\"k1\"");
+    /* :k1 is a keyword (common/edn.h), not the string "k1"; :error is only shown */
+    assert_json(e->key, "\"\\u0000:k1\"");
     cr_assert_str_eq(e->node, "n2");
-    assert_json(e->value, "{\"a\":[1,[2]]}");
+    assert_json(e->value, "{\":a\":[1,[\"\\u0000#{\",2]]}");
     cr_assert_eq(g.ev[1].process, FL_PROCESS_NEMESIS);
     cr_assert_str_eq(g.ev[1].f, "start");
     assert_json(g.ev[1].value, "\"Cut off [:n3 #{:n4}]\"");
@@ -210,7 +211,8 @@ Test(history_edn, bad_framing)
           "unexpected data after the history's closing ']'");
     fails("({:type :ok, :f :r, :process 1}]", "line 1: expected ')' to close the history opened at "
                                               "line 1, found ']'");
-    fails("[{:type :ok, :f :r, :process 99999999999999999999}]", "does not fit in 64 bits");
+    fails("[{:type :ok, :f :r, :process 99999999999999999999}]",
+          "process: expected a non-negative integer");
     fails("[#foo {}]", "tagged literal #foo is not supported");
 }
 

@@ -197,8 +197,8 @@ Test(history_jepsenlog, bad_event_lines_name_line_and_field)
     fails("INFO  jepsen.util - -3\t:ok\t:read\t2\n", "line 1: process: expected a non-negative");
     fails("INFO  jepsen.util - 99999999999999999999\t:ok\t:read\t2\n",
           "line 1: process: does not fit");
-    fails("INFO  jepsen.util - 1\t:ok\t:read\t99999999999999999999\n",
-          "line 1: value: column 33: integer 99999999999999999999 does not fit in 64 bits");
+    fails("INFO  jepsen.util - 1\t:ok\t:read\t1.5M\n",
+          "line 1: value: column 33: BigDecimal 1.5M is not supported");
 }
 
 Test(history_jepsenlog, raw_nemesis_values_must_be_text)
