@@ -15,7 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-${FUZZ_SECONDS:-30}}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_jsonl fuzz_edn fuzz_jepsenlog fuzz_frame fuzz_capture fuzz_raft_peer fuzz_peer_body fuzz_txn
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_jsonl fuzz_edn fuzz_jepsenlog fuzz_frame fuzz_capture fuzz_raft_peer fuzz_peer_body fuzz_client_request fuzz_txn
                                       fuzz_template fuzz_clientline fuzz_hostfile)
 build=$root/build-fuzz
 

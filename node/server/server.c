@@ -1,6 +1,7 @@
 /* server.c - faultline-node: hosts the Raft core over libuv, the durable log and the client
  * protocol. */
 #include "node/server/server.h"
+#include "node/server/request.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -1686,6 +1687,75 @@ static void answer_committed_changes(struct server *s)
     }
 }
 
+/* A command whose fields are read (the jansson path or request.h's reader). */
+static void command_request(struct server *s, struct conn *c, uint64_t id, uint64_t session,
+                            uint64_t seq, json_t *op /* borrowed */)
+{
+    if (!is_leader(s)) {
+        reply_redirect(s, c, id);
+        return;
+    }
+    if (!server_state_has_session(&s->st, session)) {
+        reply_err(s, c, id, "unknown_session", "no such session (expired or closed)");
+        return;
+    }
+    command_arrived(s, c, id, session, seq, op);
+}
+
+/* A query whose fields are read; `cons` NULL means linearizable, an unknown value is
+ * refused here. */
+static void query_request(struct server *s, struct conn *c, uint64_t id, uint64_t session,
+                          const char *cons, uint64_t index, uint64_t hint,
+                          json_t *op /* borrowed */)
+{
+    int mode = 0;
+    if (cons == NULL || strcmp(cons, "linearizable") == 0)
+        mode = RAFT_READ_INDEX;
+    else if (strcmp(cons, "lease") == 0)
+        mode = RAFT_READ_LEASE;
+    else if (strcmp(cons, "sequential") != 0) {
+        reply_err(s, c, id, "bad_request",
+                  "consistency: expected linearizable, lease or sequential");
+        return;
+    }
+    if (!server_state_is_read_only(&s->st, op)) {
+        reply_err(s, c, id, "bad_request", "op: not a read-only operation");
+        return;
+    }
+    if (mode != 0 && !is_leader(s)) {
+        reply_redirect(s, c, id);
+        return;
+    }
+    struct pending *p = pending_new(s, c, id, P_READ);
+    if (p == NULL) {
+        reply_err(s, c, id, "busy", "too many requests in progress");
+        return;
+    }
+    p->op = json_incref(op);
+    p->session = session;
+    p->seq_hint = hint;
+    p->min_index = index;
+    if (mode == 0 && (s->o.server_bugs & SERVER_BUG_SEQUENTIAL_UNORDERED)) {
+        /* The planted bug sequential-unordered: the session's index and
+         * its earlier commands are not waited for. */
+        p->seq_hint = 0;
+        p->min_index = 0;
+    }
+    if (mode == 0) {
+        ready_add(s, p); /* sequential: this node once it has caught up */
+        serve_reads(s);
+        return;
+    }
+    p->read_id = ++s->next_read_id;
+    pending_rehash(s, p);
+    /* Reads of one loop iteration share one heartbeat round (flush_reads). */
+    struct read_queue *q = &s->rq[mode == RAFT_READ_LEASE];
+    if (q->n == SUBMIT_BATCH)
+        flush_reads(s, mode);
+    q->ids[q->n++] = p->read_id;
+    uv_check_start(&s->submit_check, on_submit_check);
+}
+
 static void handle_request(struct server *s, struct conn *c, json_t *req)
 {
     const char *type = json_string_value(json_object_get(req, "type"));
@@ -1771,68 +1841,15 @@ static void handle_request(struct server *s, struct conn *c, json_t *req)
             reply_err(s, c, id, "bad_request", "seq: expected an integer >= 1");
             return;
         }
-        if (!is_leader(s)) {
-            reply_redirect(s, c, id);
-            return;
-        }
-        if (!server_state_has_session(&s->st, session)) {
-            reply_err(s, c, id, "unknown_session", "no such session (expired or closed)");
-            return;
-        }
-        command_arrived(s, c, id, session, seq, op);
+        command_request(s, c, id, session, seq, op);
         return;
     }
     if (strcmp(type, "query") == 0) {
-        const char *cons = json_string_value(json_object_get(req, "consistency"));
         uint64_t index = 0, hint = 0;
         get_uint(req, "index", &index);
         get_uint(req, "seq_hint", &hint);
-        int mode = 0;
-        if (cons == NULL || strcmp(cons, "linearizable") == 0)
-            mode = RAFT_READ_INDEX;
-        else if (strcmp(cons, "lease") == 0)
-            mode = RAFT_READ_LEASE;
-        else if (strcmp(cons, "sequential") != 0) {
-            reply_err(s, c, id, "bad_request",
-                      "consistency: expected linearizable, lease or sequential");
-            return;
-        }
-        if (!server_state_is_read_only(&s->st, op)) {
-            reply_err(s, c, id, "bad_request", "op: not a read-only operation");
-            return;
-        }
-        if (mode != 0 && !is_leader(s)) {
-            reply_redirect(s, c, id);
-            return;
-        }
-        struct pending *p = pending_new(s, c, id, P_READ);
-        if (p == NULL) {
-            reply_err(s, c, id, "busy", "too many requests in progress");
-            return;
-        }
-        p->op = json_incref(op);
-        p->session = session;
-        p->seq_hint = hint;
-        p->min_index = index;
-        if (mode == 0 && (s->o.server_bugs & SERVER_BUG_SEQUENTIAL_UNORDERED)) {
-            /* The planted bug sequential-unordered: the session's index and
-             * its earlier commands are not waited for. */
-            p->seq_hint = 0;
-            p->min_index = 0;
-        }
-        if (mode == 0) {
-            ready_add(s, p); /* sequential: this node once it has caught up */
-            serve_reads(s);
-            return;
-        }
-        p->read_id = ++s->next_read_id;
-        pending_rehash(s, p);
-        /* Reads of one loop iteration share one heartbeat round (flush_reads). */
-        struct read_queue *q = &s->rq[mode == RAFT_READ_LEASE];
-        if (q->n == SUBMIT_BATCH)
-            flush_reads(s, mode);
-        q->ids[q->n++] = p->read_id;
-        uv_check_start(&s->submit_check, on_submit_check);
+        query_request(s, c, id, session, json_string_value(json_object_get(req, "consistency")),
+                      index, hint, op);
         return;
     }
     reply_err(s, c, id, "bad_request", "type: unknown request type");
@@ -1887,10 +1904,27 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     const unsigned char *p = (const unsigned char *)buf->base;
     size_t n = (size_t)nread;
     char err[FL_ERRMSG_SIZE];
-    json_t *obj;
-    int rc;
-    while (!c->closing && (rc = io_frame_decoder_next(&c->dec, &p, &n, &obj, err)) == 1) {
-        handle_request(c->srv, c, obj);
+    const unsigned char *body;
+    size_t len;
+    int rc = 0;
+    while (!c->closing &&
+           (rc = io_frame_decoder_next_raw(&c->dec, &p, &n, &body, &len, err)) == 1) {
+        struct server *s = c->srv;
+        struct server_request q;
+        /* Commands and queries in their plain form skip jansson (request.h). */
+        if (!s->stopping && server_request_read(body, len, &q) == 1) {
+            c->session = q.session;
+            if (q.type == SERVER_REQUEST_COMMAND)
+                command_request(s, c, q.id, q.session, q.seq, q.op);
+            else
+                query_request(s, c, q.id, q.session, q.consistency, q.index, q.seq_hint, q.op);
+            json_decref(q.op);
+            continue;
+        }
+        json_t *obj;
+        if ((rc = io_frame_parse_body(body, len, &obj, err)) < 0)
+            break;
+        handle_request(s, c, obj);
         json_decref(obj);
     }
     if (!c->closing && rc < 0) {
