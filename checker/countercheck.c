@@ -117,7 +117,7 @@ int checker_counter_check(const struct checker_history *h, uint32_t key_id, int6
     for (size_t i = 0; i < h->n_ops; i++) {
         const struct checker_hop *op = &h->ops[i];
         if (!key_matches(op, key_id) || strcmp(op->f, "read") != 0 || op->status != FL_EVENT_OK ||
-            json_is_null(op->value))
+            json_is_null(op->value) || op->value_unknown)
             continue;
         if (!json_is_integer(op->value)) {
             rc = shape_error(h, op, errmsg);

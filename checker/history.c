@@ -484,6 +484,7 @@ int checker_history_read(struct checker_history *h, struct fl_history_reader *r,
             op->ret_time = ev.time;
             if (ev.type == FL_EVENT_OK) {
                 h->n_ok++;
+                op->value_unknown = !ev.value;
                 if (ev.value) {
                     json_t *v = intern_value(h, ev.value);
                     if (!v) {

@@ -4,7 +4,10 @@
  * fail or info of that process completes it. `fail` operations certainly did
  * not happen; `info` and never-completed operations may take effect at any
  * point after their invoke, or never (Knossos semantics). An ok completion's
- * value replaces the invoke's (the read value is only known at completion).
+ * value replaces the invoke's (the read value is only known at completion);
+ * an ok completion with no value keeps the invoke's (a write's) but marks it
+ * value_unknown: a read that returned nothing did not read the invoke's value
+ * (Knossos takes nil, "unknown"), so models drop such reads.
  * Nemesis events are kept apart: they never enter the search. */
 #ifndef CHECKER_HISTORY_H
 #define CHECKER_HISTORY_H
@@ -36,6 +39,7 @@ struct checker_hop {
     const char *node;        /* interned, optional */
     const char *consistency; /* interned, optional */
     json_t *error;           /* the completion's error text (a fail or info), or NULL */
+    bool value_unknown;      /* ok with no value: what a read returned is not known */
 };
 
 struct checker_history {

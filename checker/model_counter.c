@@ -47,7 +47,7 @@ static int ctr_prepare(struct checker_model *m, const struct checker_hop *hop,
     }
     if (strcmp(hop->f, "read") == 0) {
         op->f = CTR_READ;
-        if (crashed)
+        if (crashed || hop->value_unknown)
             return CHECKER_PREPARE_DROP; /* an unobserved read constrains nothing */
         if (json_is_null(v) && m->config.nil_read_any)
             return CHECKER_PREPARE_DROP;

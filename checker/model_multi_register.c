@@ -185,7 +185,8 @@ static int mr_prepare(struct checker_model *m, const struct checker_hop *hop, st
                       char *errmsg)
 {
     struct mreg *r = m->impl;
-    bool crashed = op->crashed || hop->status == FL_EVENT_INFO;
+    /* an ok txn with no value: its writes are the invoke's, its reads unknown */
+    bool crashed = op->crashed || hop->status == FL_EVENT_INFO || hop->value_unknown;
     const json_t *v = hop->value;
     int whole = strcmp(hop->f, "txn") == 0 ? -2 : mop_kind(hop->f);
     size_t k = 0;

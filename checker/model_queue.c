@@ -54,6 +54,9 @@ static int q_prepare(struct checker_model *m, const struct checker_hop *hop, str
                          "f: \"%s\" is not an operation of the queue model (enqueue, dequeue)",
                          hop->f);
     op->b = 0;
+    if (op->f == Q_DEQUEUE && !crashed && hop->value_unknown)
+        return fl_errorf(errmsg, FL_ESHAPE,
+                         "value: an ok dequeue with no value (what it took is not known)");
     if (op->f == Q_DEQUEUE && crashed) {
         op->a = CHECKER_NIL;
         op->b = 1; /* the element dequeued, if any, is unknown */

@@ -132,7 +132,7 @@ static int prepare(struct checker_model *m, const struct checker_hop *hop, struc
     const json_t *v = hop->value;
     switch (op->f) {
     case REG_READ:
-        if (op->crashed)
+        if (op->crashed || hop->value_unknown)
             return CHECKER_PREPARE_DROP; /* an unobserved read constrains nothing */
         if (json_is_null(v) && m->config.nil_read_any)
             return CHECKER_PREPARE_DROP; /* Knossos: a nil read is always legal */

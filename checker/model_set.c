@@ -61,7 +61,7 @@ static int set_prepare(struct checker_model *m, const struct checker_hop *hop,
         return fl_errorf(errmsg, FL_ESHAPE,
                          "f: \"%s\" is not an operation of the set model (add, read)", hop->f);
     op->f = SET_READ;
-    if (crashed)
+    if (crashed || hop->value_unknown)
         return CHECKER_PREPARE_DROP;
     if (json_is_null(v) && m->config.nil_read_any)
         return CHECKER_PREPARE_DROP;

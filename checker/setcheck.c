@@ -116,7 +116,8 @@ int checker_set_check(const struct checker_history *h, uint32_t key_id,
                 goto oom;
             if (op->status == FL_EVENT_OK)
                 rs.v[rs.n - 1].add_ret = op->ret;
-        } else if (strcmp(op->f, "read") == 0 && op->status == FL_EVENT_OK) {
+        } else if (strcmp(op->f, "read") == 0 && op->status == FL_EVENT_OK &&
+                   !op->value_unknown) { /* a read that returned nothing observed nothing */
             if (!json_is_array(op->value)) {
                 rc = fl_errorf(errmsg, FL_ESHAPE, "%s: line %llu: value: read expects an array",
                                h->path ? h->path : "history", (unsigned long long)op->ret_line);
