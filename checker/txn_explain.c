@@ -601,8 +601,9 @@ int checker_txn_report_html(const struct checker_txn_history *h,
 
 int checker_txn_report_page(const struct checker_txn_history *h,
                             const struct checker_txn_result *res, const char *title,
-                            struct fl_buf *out)
+                            size_t max_txns, struct fl_buf *out)
 {
+    char why[160];
     char errmsg[FL_ERRMSG_SIZE] = "";
     struct checker_history reg;
     struct checker_report_analysis an;
@@ -612,8 +613,16 @@ int checker_txn_report_page(const struct checker_txn_history *h,
     checker_report_options_default(&o);
     struct checker_txn_report_timeline tl = {.o = &o};
     int rc = 0;
+    if (!max_txns)
+        max_txns = CHECKER_TXN_REPORT_MAX_TXNS;
     if (!h->path || strcmp(h->path, "-") == 0) {
         tl.note = "the history was read from standard input, which cannot be read twice";
+    } else if (h->n_txns > max_txns) {
+        snprintf(why, sizeof why,
+                 "%zu transactions, over the %zu it is drawn for (reading them again as "
+                 "report.html does costs about 60 times the check's memory)",
+                 h->n_txns, max_txns);
+        tl.note = why;
     } else if ((rc = checker_history_load_capped(&reg, h->path, h->format,
                                                  checker_default_max_memory(), errmsg)) < 0 ||
                (rc = checker_report_analyze(&reg, &o, &an, errmsg)) < 0) {

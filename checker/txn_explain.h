@@ -55,11 +55,13 @@ int checker_txn_report_html(const struct checker_txn_history *h,
                             const struct checker_txn_report_timeline *tl, struct fl_buf *out);
 
 /* The page with the timeline: reads h->path again as report.html does (a
- * history from standard input, or one past the memory budget, gets the page
+ * history from standard input, one of more than `max_txns` transactions (0:
+ * CHECKER_TXN_REPORT_MAX_TXNS), or one past the memory budget gets the page
  * without it, saying why). Returns 0 or FL_ENOMEM. */
+#define CHECKER_TXN_REPORT_MAX_TXNS 100000 /* 100k: ~6 s and ~290 MiB more than the check */
 int checker_txn_report_page(const struct checker_txn_history *h,
                             const struct checker_txn_result *res, const char *title,
-                            struct fl_buf *out);
+                            size_t max_txns, struct fl_buf *out);
 
 /* One sentence for step i of the cycle a (into out, no newline). */
 void checker_txn_step_text(const struct checker_txn_history *h, const struct checker_txn_anomaly *a,

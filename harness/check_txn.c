@@ -64,7 +64,7 @@ int harness_check_txn_file(const char *path, const struct harness_check_txn_opts
     if (o->html) {
         struct fl_buf page;
         fl_buf_init(&page);
-        checker_txn_report_page(&h, &res, path, &page);
+        checker_txn_report_page(&h, &res, path, 0, &page);
         FILE *f = fopen(o->html, "w");
         bool ok = f && !page.oom && fwrite(fl_buf_cstr(&page), 1, page.len, f) == page.len;
         if (f && fclose(f) != 0)

@@ -93,7 +93,7 @@ static int report_txn(const struct harness_report_request *req, enum checker_ver
             goto out;
     }
     if (req->html_out) {
-        if (checker_txn_report_page(&h, &res, sc->name, &page) != 0) {
+        if (checker_txn_report_page(&h, &res, sc->name, 0, &page) != 0) {
             rc = fl_errorf(errmsg, FL_ENOMEM, "report: out of memory");
             goto out;
         }

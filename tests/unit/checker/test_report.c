@@ -700,7 +700,7 @@ Test(checker_report, txn_page_has_the_fault_timeline_and_marks_the_anomaly)
 
     struct fl_buf b;
     fl_buf_init(&b);
-    cr_assert_eq(checker_txn_report_page(&h, &res, "txn <faults>", &b), 0);
+    cr_assert_eq(checker_txn_report_page(&h, &res, "txn <faults>", 0, &b), 0);
     const char *html = fl_buf_cstr(&b);
     assert_no_network(html);
     cr_assert(strstr(html, "txn &lt;faults&gt;"), "the title escaped");
@@ -736,6 +736,15 @@ Test(checker_report, txn_page_has_the_fault_timeline_and_marks_the_anomaly)
         cr_assert(strstr(html, want), "%s", want);
     }
     cr_assert_geq(count(html, "class=\"op ok anomaly-op\""), 2);
+    fl_buf_free(&b);
+
+    /* Past the bound on transactions: not read again, and the page says why. */
+    fl_buf_init(&b);
+    cr_assert_eq(checker_txn_report_page(&h, &res, "t", 10, &b), 0);
+    cr_assert(strstr(fl_buf_cstr(&b), "id=\"no-timeline\">No timeline: 274 transactions, over "
+                                      "the 10 it is drawn for"),
+              "%s", fl_buf_cstr(&b));
+    cr_assert_null(strstr(fl_buf_cstr(&b), "<svg id=\"timeline\""));
     fl_buf_free(&b);
 
     /* Without the register reading: the page says there is no timeline. */
