@@ -7,7 +7,9 @@
  * Micro-ops are ["append", key, int], ["w", key, int] and ["r", key, read]
  * where the read is nil, an integer (rw-register) or a list of integers
  * (list-append), filled in on ok completions. Keys are strings or integers
- * (the string "3" and the integer 3 are the same key). Nemesis events are
+ * (the string "3" and the integer 3 are two keys, as in Elle; a string key
+ * that reads like an integer is named with its quotes, "3", and in EDN every
+ * string key is, beside :x and 3). Nemesis events are
  * skipped; any other client operation is an input error.
  *
  * Invocations are paired with their completions per process: an ok takes the

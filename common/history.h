@@ -6,9 +6,11 @@
  *   JSONL            our own format, one JSON object per line
  *   EDN              Jepsen/Knossos: a vector/list of maps or maps one per line
  *   Jepsen log       "INFO  jepsen.util - 3\t:invoke\t:cas\t[1 4]" text logs
- * EDN keywords become JSON strings without the colon (:cas -> "cas"), nil
- * becomes JSON null, vectors and lists become arrays, maps become objects
- * (non-string keys are printed as their EDN text). */
+ * EDN values become JSON values that stay as distinct as Clojure's
+ * (common/edn.h): nil is null, vectors and lists arrays, maps objects, and
+ * keywords, symbols, chars, sets and big integers tagged values that equal
+ * no string (:a is not "a"); an event's names (:type :ok, :f :cas) are read
+ * as names. Written to JSONL, a tagged value becomes its EDN text (":a"). */
 #ifndef FL_HISTORY_H
 #define FL_HISTORY_H
 
