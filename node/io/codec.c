@@ -56,13 +56,9 @@ static int lookup(const char *const *names, int n, const char *s)
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* Returns a new JSON string holding the base64 of data[0..len), or NULL. */
-static json_t *b64_encode(const unsigned char *data, size_t len)
+/* Writes the base64 of data[0..len) to s ((len + 2) / 3 * 4 bytes); returns that count. */
+static size_t b64_write(char *s, const unsigned char *data, size_t len)
 {
-    size_t n = (len + 2) / 3 * 4;
-    char *s = fl_malloc(n + 1);
-    if (s == NULL)
-        return NULL;
     size_t o = 0;
     for (size_t i = 0; i < len; i += 3) {
         uint32_t v = (uint32_t)data[i] << 16;
@@ -75,7 +71,16 @@ static json_t *b64_encode(const unsigned char *data, size_t len)
         s[o++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
         s[o++] = i + 2 < len ? b64[v & 63] : '=';
     }
-    json_t *j = json_stringn(s, o);
+    return o;
+}
+
+/* Returns a new JSON string holding the base64 of data[0..len), or NULL. */
+static json_t *b64_encode(const unsigned char *data, size_t len)
+{
+    char *s = fl_malloc((len + 2) / 3 * 4 + 1);
+    if (s == NULL)
+        return NULL;
+    json_t *j = json_stringn(s, b64_write(s, data, len));
     fl_free(s);
     return j;
 }
@@ -386,22 +391,26 @@ static void tb_u64(struct tbuf *t, const char *key, uint64_t v)
 
 static void tb_b64(struct tbuf *t, const unsigned char *data, size_t len)
 {
-    if (!tb_reserve(t, (len + 2) / 3 * 4))
-        return;
-    unsigned char *s = t->b + t->len;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)data[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)data[i + 1] << 8;
-        if (i + 2 < len)
-            v |= data[i + 2];
-        s[o++] = (unsigned char)b64[v >> 18 & 63];
-        s[o++] = (unsigned char)b64[v >> 12 & 63];
-        s[o++] = i + 1 < len ? (unsigned char)b64[v >> 6 & 63] : '=';
-        s[o++] = i + 2 < len ? (unsigned char)b64[v & 63] : '=';
+    if (tb_reserve(t, (len + 2) / 3 * 4))
+        t->len += b64_write((char *)t->b + t->len, data, len);
+}
+
+/* Hands the frame over (header filled in), or frees it and says why not. */
+static int tb_finish(struct tbuf *t, size_t max, unsigned char **out, size_t *out_len,
+                     char *errmsg)
+{
+    if (t->oom) {
+        fl_free(t->b);
+        return fl_errorf(errmsg, FL_ENOMEM, "frame: out of memory");
     }
-    t->len += o;
+    if (t->len - IO_FRAME_HEADER > max) {
+        fl_free(t->b);
+        return fl_errorf(errmsg, FL_ELIMIT, "frame: body over the maximum of %zu bytes", max);
+    }
+    io_frame_put_header(t->b, (uint32_t)(t->len - IO_FRAME_HEADER));
+    *out = t->b;
+    *out_len = t->len;
+    return 0;
 }
 
 static int encode_append_frame(const struct raft_message *m, size_t max, unsigned char **out,
@@ -453,18 +462,7 @@ static int encode_append_frame(const struct raft_message *m, size_t max, unsigne
             break;
     }
     tb_put(&t, "]}", 2);
-    if (t.oom) {
-        fl_free(t.b);
-        return fl_errorf(errmsg, FL_ENOMEM, "frame: out of memory");
-    }
-    if (t.len - IO_FRAME_HEADER > max) {
-        fl_free(t.b);
-        return fl_errorf(errmsg, FL_ELIMIT, "frame: body over the maximum of %zu bytes", max);
-    }
-    io_frame_put_header(t.b, (uint32_t)(t.len - IO_FRAME_HEADER));
-    *out = t.b;
-    *out_len = t.len;
-    return 0;
+    return tb_finish(&t, max, out, out_len, errmsg);
 }
 
 /* The follower's answer to every append, written directly like an append. */
@@ -497,18 +495,7 @@ static int encode_append_result_frame(const struct raft_message *m, size_t max,
                    success ? 15 : 16);
     }
     tb_put(&t, "}", 1);
-    if (t.oom) {
-        fl_free(t.b);
-        return fl_errorf(errmsg, FL_ENOMEM, "frame: out of memory");
-    }
-    if (t.len - IO_FRAME_HEADER > max) {
-        fl_free(t.b);
-        return fl_errorf(errmsg, FL_ELIMIT, "frame: body over the maximum of %zu bytes", max);
-    }
-    io_frame_put_header(t.b, (uint32_t)(t.len - IO_FRAME_HEADER));
-    *out = t.b;
-    *out_len = t.len;
-    return 0;
+    return tb_finish(&t, max, out, out_len, errmsg);
 }
 
 int io_codec_encode_frame(const struct raft_message *m, size_t max, unsigned char **out,

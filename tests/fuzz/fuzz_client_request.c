@@ -7,6 +7,7 @@
  * node takes); given up, the reader leaves no op behind. */
 #include "node/io/frame.h"
 #include "node/server/request.h"
+#include "fuzz_die.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -14,13 +15,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define DIE(...)                                                                                   \
-    do {                                                                                           \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
-        abort();                                                                                   \
-    } while (0)
 
 static uint64_t uint_or(const json_t *o, const char *k, uint64_t dflt)
 {

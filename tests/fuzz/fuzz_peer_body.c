@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "node/io/codec.h"
 #include "node/io/frame.h"
+#include "fuzz_die.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -18,13 +19,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define DIE(...)                                                                                   \
-    do {                                                                                           \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
-        abort();                                                                                   \
-    } while (0)
 
 static bool same_buf(const struct raft_buf *a, const struct raft_buf *b)
 {

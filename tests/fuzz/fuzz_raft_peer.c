@@ -12,6 +12,7 @@
 #include "node/io/codec.h"
 #include "node/io/frame.h"
 #include "node/raft/raft.h"
+#include "fuzz_die.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -19,13 +20,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define DIE(...)                                                                                   \
-    do {                                                                                           \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
-        abort();                                                                                   \
-    } while (0)
 
 struct world {
     struct raft r;
