@@ -89,6 +89,21 @@ for sc in toy-durable toy-memory; do
   [[ $rc -le 1 ]] || { cat "$tmp/h-$sc.err"; fail "$sc on hosts: exit $rc"; }
   v_ns=$(verdict "$tmp/ns-$sc.out")
   v_h=$(verdict "$tmp/h-$sc.out")
+  # The memory store's loss shows only when a kill lands on writes nobody read back since:
+  # on one seed a side can come out valid (seen in scripts/test.sh, 22:20 UTC). Up to two
+  # more seeds for a valid side, as the matrix gives its invalid entries (the verdict of
+  # each side must still be invalid, which is what the store deserves).
+  for seed in 8 9; do
+    [[ $sc == toy-memory && ($v_ns == valid || $v_h == valid) ]] || break
+    set +e
+    [[ $v_ns == valid ]] && "$fl" run "$tmp/$sc.json" "${common[@]:2}" --seed "$seed" \
+      --out "$tmp/ns-$sc-$seed" >"$tmp/ns-$sc.out" 2>"$tmp/ns-$sc.err"
+    [[ $v_h == valid ]] && inlab "$fl" run "$tmp/$sc.json" "${common[@]:2}" --seed "$seed" \
+      --hosts "$hosts" --out "$tmp/h-$sc-$seed" >"$tmp/h-$sc.out" 2>"$tmp/h-$sc.err"
+    set -e
+    v_ns=$(verdict "$tmp/ns-$sc.out")
+    v_h=$(verdict "$tmp/h-$sc.out")
+  done
   [[ -n $v_ns && $v_ns == "$v_h" ]] || fail "$sc: $v_ns in namespaces, $v_h on hosts"
   [[ $(faults "$tmp/h-$sc.out") -ge 2 ]] || fail "$sc on hosts: fewer than 2 faults applied"
   grep -q '"f":"kill-leader"' "$tmp/h-$sc/history.jsonl" || fail "$sc on hosts: no kill"
