@@ -331,10 +331,12 @@ static int encode_req(struct client *c, const struct client_req *r, uint64_t id)
     fl_buf_reset(b);
     fl_buf_append(b, "\0\0\0\0", IO_FRAME_HEADER);
     if (r->kind == CLIENT__COMMAND) {
+        /* command_ack on every command: the node trims its response cache as the
+         * commands flow, not only at each keepalive. */
         fl_buf_printf(b,
                       "{\"type\":\"command\",\"id\":%" PRIu64 ",\"session\":%" PRIu64
-                      ",\"seq\":%" PRIu64 ",\"op\":",
-                      id, c->session, r->seq);
+                      ",\"seq\":%" PRIu64 ",\"command_ack\":%" PRIu64 ",\"op\":",
+                      id, c->session, r->seq, c->command_ack);
     } else {
         /* One of consistency_name's constants (client_query): no escaping needed. */
         const char *cons = json_string_value(json_object_get(r->msg, "consistency"));

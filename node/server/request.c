@@ -118,7 +118,7 @@ int server_request_read(const unsigned char *body, size_t len, struct server_req
 {
     memset(q, 0, sizeof *q);
     struct rd r = {body, body + len};
-    enum { F_TYPE, F_ID, F_SESSION, F_SEQ, F_HINT, F_INDEX, F_CONS, F_OP, F_N };
+    enum { F_TYPE, F_ID, F_SESSION, F_SEQ, F_ACK, F_HINT, F_INDEX, F_CONS, F_OP, F_N };
     bool seen[F_N] = {false};
     if (!lit(&r, '{'))
         return 0;
@@ -131,6 +131,7 @@ int server_request_read(const unsigned char *body, size_t len, struct server_req
                 : key_is(k, kn, "id")          ? F_ID
                 : key_is(k, kn, "session")     ? F_SESSION
                 : key_is(k, kn, "seq")         ? F_SEQ
+                : key_is(k, kn, "command_ack") ? F_ACK
                 : key_is(k, kn, "seq_hint")    ? F_HINT
                 : key_is(k, kn, "index")       ? F_INDEX
                 : key_is(k, kn, "consistency") ? F_CONS
@@ -158,6 +159,9 @@ int server_request_read(const unsigned char *body, size_t len, struct server_req
             break;
         case F_SEQ:
             ok = uint_(&r, &q->seq) && q->seq != 0;
+            break;
+        case F_ACK:
+            ok = uint_(&r, &q->command_ack);
             break;
         case F_HINT:
             ok = uint_(&r, &q->seq_hint);
@@ -191,7 +195,7 @@ int server_request_read(const unsigned char *body, size_t len, struct server_req
     if (q->type == SERVER_REQUEST_COMMAND && (!seen[F_SEQ] || seen[F_HINT] || seen[F_INDEX] ||
                                               seen[F_CONS]))
         goto fail;
-    if (q->type == SERVER_REQUEST_QUERY && seen[F_SEQ])
+    if (q->type == SERVER_REQUEST_QUERY && (seen[F_SEQ] || seen[F_ACK]))
         goto fail;
     if (q->type == SERVER_REQUEST_QUERY && q->consistency == NULL)
         q->consistency = "linearizable"; /* absent: as handle_request's default */

@@ -24,6 +24,7 @@ struct server_request {
     enum server_request_type type;
     uint64_t id, session;
     uint64_t seq;                /* command: >= 1 */
+    uint64_t command_ack;        /* command: 0 when absent */
     uint64_t seq_hint, index;    /* query: 0 when absent */
     const char *consistency;     /* query: "linearizable", "lease", "sequential" (static) */
     json_t *op;                  /* new reference: the op object, as jansson would build it */
@@ -32,7 +33,8 @@ struct server_request {
 /* Reads frame body `body` (len bytes, borrowed). Returns 1 with *q filled (the
  * caller releases q->op), or 0 when the body is not a plain command or query
  * (or allocation failed): *q is then zeroed and the caller parses the body with
- * jansson. A command needs type, id, session >= 1, seq >= 1 and op; a query type,
+ * jansson. A command needs type, id, session >= 1, seq >= 1 and op, and optionally
+ * command_ack; a query type,
  * id, session >= 1, op, and optionally consistency, seq_hint and index. */
 int server_request_read(const unsigned char *body, size_t len, struct server_request *q);
 

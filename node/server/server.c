@@ -80,7 +80,7 @@ struct pending {
 
 /* A command that arrived ahead of a gap in its session's sequence. */
 struct held {
-    uint64_t seq, deadline;
+    uint64_t seq, ack, deadline;
     struct conn *conn;
     uint64_t req_id;
     json_t *op;
@@ -1379,7 +1379,7 @@ static void fail_holds(struct server *s)
 }
 
 static void submit_command(struct server *s, struct conn *c, uint64_t req_id, uint64_t session,
-                           uint64_t seq, json_t *op /* borrowed */)
+                           uint64_t seq, uint64_t ack, json_t *op /* borrowed */)
 {
     struct pending *p = pending_new(s, c, req_id, P_COMMAND);
     if (p == NULL) {
@@ -1398,8 +1398,15 @@ static void submit_command(struct server *s, struct conn *c, uint64_t req_id, ui
     if ((s->o.server_bugs & SERVER_BUG_TXN_EARLY_READS) && f != NULL && strcmp(f, "txn") == 0 &&
         sm_txn_preview(&s->st.sm, op, &p->early) != 0)
         p->early = NULL; /* no preview (not a txn state machine, out of memory): read in place */
-    json_t *e = json_pack("{s:s,s:I,s:I,s:I,s:O}", "t", "command", "time", (json_int_t)wall_ms(),
-                          "session", (json_int_t)session, "seq", (json_int_t)seq, "op", op);
+    /* The client's command_ack trims the session's response cache on apply
+     * (state.h); one at or above seq says nothing and is left out. */
+    json_t *e =
+        ack > 0 && ack < seq
+            ? json_pack("{s:s,s:I,s:I,s:I,s:I,s:O}", "t", "command", "time", (json_int_t)wall_ms(),
+                        "session", (json_int_t)session, "seq", (json_int_t)seq, "command_ack",
+                        (json_int_t)ack, "op", op)
+            : json_pack("{s:s,s:I,s:I,s:I,s:O}", "t", "command", "time", (json_int_t)wall_ms(),
+                        "session", (json_int_t)session, "seq", (json_int_t)seq, "op", op);
     fl_buf_reset(&s->ebuf);
     if (e == NULL || json_dump_callback(e, buf_dump_cb, &s->ebuf, JSON_COMPACT) != 0)
         s->ebuf.oom = true;
@@ -1439,14 +1446,14 @@ static void hold_drain(struct server *s, struct hold *h, bool overdue)
         h->held[best] = h->held[--h->n];
         /* Past an expired gap the order of what follows still holds. */
         h->expected = x.seq + 1;
-        submit_command(s, x.conn, x.req_id, h->session, x.seq, x.op);
+        submit_command(s, x.conn, x.req_id, h->session, x.seq, x.ack, x.op);
         json_decref(x.op);
         overdue = overdue && h->n > 0;
     }
 }
 
 static void command_arrived(struct server *s, struct conn *c, uint64_t req_id, uint64_t session,
-                            uint64_t seq, json_t *op)
+                            uint64_t seq, uint64_t ack, json_t *op)
 {
     struct hold *h = hold_of(s, session);
     if (h == NULL) {
@@ -1455,12 +1462,12 @@ static void command_arrived(struct server *s, struct conn *c, uint64_t req_id, u
     }
     if (seq < h->expected || (s->o.server_bugs & SERVER_BUG_NO_DEDUP)) {
         /* A retry: the log's de-duplication answers it from the cache. */
-        submit_command(s, c, req_id, session, seq, op);
+        submit_command(s, c, req_id, session, seq, ack, op);
         return;
     }
     if (seq == h->expected) {
         h->expected++;
-        submit_command(s, c, req_id, session, seq, op);
+        submit_command(s, c, req_id, session, seq, ack, op);
         hold_drain(s, h, false);
         return;
     }
@@ -1479,6 +1486,7 @@ static void command_arrived(struct server *s, struct conn *c, uint64_t req_id, u
         h->cap = cap;
     }
     h->held[h->n++] = (struct held){.seq = seq,
+                                    .ack = ack,
                                     .deadline = now_ms(s) + s->o.hold_timeout_ms,
                                     .conn = c,
                                     .req_id = req_id,
@@ -1689,7 +1697,7 @@ static void answer_committed_changes(struct server *s)
 
 /* A command whose fields are read (the jansson path or request.h's reader). */
 static void command_request(struct server *s, struct conn *c, uint64_t id, uint64_t session,
-                            uint64_t seq, json_t *op /* borrowed */)
+                            uint64_t seq, uint64_t ack, json_t *op /* borrowed */)
 {
     if (!is_leader(s)) {
         reply_redirect(s, c, id);
@@ -1699,7 +1707,7 @@ static void command_request(struct server *s, struct conn *c, uint64_t id, uint6
         reply_err(s, c, id, "unknown_session", "no such session (expired or closed)");
         return;
     }
-    command_arrived(s, c, id, session, seq, op);
+    command_arrived(s, c, id, session, seq, ack, op);
 }
 
 /* A query whose fields are read; `cons` NULL means linearizable, an unknown value is
@@ -1836,12 +1844,16 @@ static void handle_request(struct server *s, struct conn *c, json_t *req)
         return;
     }
     if (strcmp(type, "command") == 0) {
-        uint64_t seq = 0;
+        uint64_t seq = 0, ack = 0;
         if (!get_uint(req, "seq", &seq) || seq == 0) {
             reply_err(s, c, id, "bad_request", "seq: expected an integer >= 1");
             return;
         }
-        command_request(s, c, id, session, seq, op);
+        if (json_object_get(req, "command_ack") != NULL && !get_uint(req, "command_ack", &ack)) {
+            reply_err(s, c, id, "bad_request", "command_ack: expected an unsigned integer");
+            return;
+        }
+        command_request(s, c, id, session, seq, ack, op);
         return;
     }
     if (strcmp(type, "query") == 0) {
@@ -1915,7 +1927,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         if (!s->stopping && server_request_read(body, len, &q) == 1) {
             c->session = q.session;
             if (q.type == SERVER_REQUEST_COMMAND)
-                command_request(s, c, q.id, q.session, q.seq, q.op);
+                command_request(s, c, q.id, q.session, q.seq, q.command_ack, q.op);
             else
                 query_request(s, c, q.id, q.session, q.consistency, q.index, q.seq_hint, q.op);
             json_decref(q.op);

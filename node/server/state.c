@@ -630,9 +630,15 @@ static int push_response(struct server_state *s, struct server_session *ss, uint
 }
 
 /* A command entry of session `ss`: seq >= 1 and op an object (or seq 0: the
- * entry lacked them). */
-static int apply_command(struct server_state *s, uint64_t index, uint64_t seq, const json_t *op,
-                         struct server_session *ss, const struct server_state_cb *cb)
+ * entry lacked them). `ack` is the entry's command_ack (0: none): applied as a
+ * keepalive's right after a command that takes effect, when below its seq. A
+ * duplicate's ack is ignored: that entry is released at once, and a replay
+ * without it must end up the same. A command that took effect stays in the
+ * log until a later ack reaches its seq, so the entry holding the session's
+ * highest ack is never released (the later one holds a higher ack). */
+static int apply_command(struct server_state *s, uint64_t index, uint64_t seq, uint64_t ack,
+                         const json_t *op, struct server_session *ss,
+                         const struct server_state_cb *cb)
 {
     if (seq == 0 || !json_is_object(op)) {
         fail_result(cb, index, ss->id, 0, "bad_request", "command: seq and op required");
@@ -683,15 +689,17 @@ static int apply_command(struct server_state *s, uint64_t index, uint64_t seq, c
     ss->live++;
     complete(cb, index, ss->id, seq, result);
     json_decref(result);
+    if (ack != 0 && ack < seq && ack > ss->command_ack)
+        acknowledge(s, ss, ack, ss->event_ack, cb);
     return 0;
 }
 
 /* ==== Command entries from their text ==== */
 
 /* A follower applies every command from its entry's text; through jansson the
- * envelope {"t":"command","time":T,"session":S,"seq":Q,"op":{...}} cost 40%
- * of the parse. The leader writes it in exactly that form (server.c
- * submit_command: json_pack in that key order, compact): that form is read
+ * envelope {"t":"command","time":T,"session":S,"seq":Q,"command_ack":A,"op":{...}}
+ * cost 40% of the parse. The leader writes it in exactly that form (server.c
+ * submit_command, compact, command_ack only when it is above 0): that form is read
  * here by hand and only the op goes through jansson. Anything else (another
  * entry type, another form, a zero seq, an op that is not an object) takes
  * the general path, so both give the same outcome. */
@@ -729,11 +737,15 @@ static int apply_command_text(struct server_state *s, uint64_t index, const char
                               const struct server_state_cb *cb)
 {
     const char *end = p + len;
-    uint64_t time, sid, seq;
+    uint64_t time, sid, seq, ack = 0;
     if (!text_lit(&p, end, "{\"t\":\"command\",\"time\":") || !text_u64(&p, end, &time) ||
         !text_lit(&p, end, ",\"session\":") || !text_u64(&p, end, &sid) ||
-        !text_lit(&p, end, ",\"seq\":") || !text_u64(&p, end, &seq) || seq == 0 ||
-        !text_lit(&p, end, ",\"op\":") || end - p < 3 || end[-1] != '}' || *p != '{')
+        !text_lit(&p, end, ",\"seq\":") || !text_u64(&p, end, &seq) || seq == 0)
+        return 1;
+    /* Entries from before command_ack was carried lack it. */
+    if (text_lit(&p, end, ",\"command_ack\":") && !text_u64(&p, end, &ack))
+        return 1;
+    if (!text_lit(&p, end, ",\"op\":") || end - p < 3 || end[-1] != '}' || *p != '{')
         return 1;
     json_t *op = json_loadb(p, (size_t)(end - 1 - p), JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(op)) {
@@ -751,7 +763,7 @@ static int apply_command_text(struct server_state *s, uint64_t index, const char
     } else {
         if (time > ss->last_time)
             ss->last_time = time;
-        rv = apply_command(s, index, seq, op, ss, cb);
+        rv = apply_command(s, index, seq, ack, op, ss, cb);
     }
     json_decref(op);
     if (rv == 0 && index > s->applied)
@@ -830,7 +842,11 @@ int server_state_apply_json(struct server_state *s, uint64_t index, const json_t
         uint64_t seq = json_is_integer(jseq) && json_integer_value(jseq) > 0
                            ? (uint64_t)json_integer_value(jseq)
                            : 0;
-        rv = apply_command(s, index, seq, json_object_get(e, "op"), ss, cb);
+        json_t *jack = json_object_get(e, "command_ack");
+        uint64_t ack = json_is_integer(jack) && json_integer_value(jack) > 0
+                           ? (uint64_t)json_integer_value(jack)
+                           : 0;
+        rv = apply_command(s, index, seq, ack, json_object_get(e, "op"), ss, cb);
     } else if (strcmp(t, "keepalive") == 0) {
         json_t *ca = json_object_get(e, "command_ack"), *ea = json_object_get(e, "event_ack");
         uint64_t c = json_is_integer(ca) && json_integer_value(ca) > 0

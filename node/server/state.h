@@ -13,7 +13,8 @@
  *   {"t":"expire","time":T,"session":S}                (appended by the leader)
  *   {"t":"expire","time":T,"session":S,"evict":true}   (the leader's session limit: ends S
  *                                                       even if it was active since)
- *   {"t":"command","time":T,"session":S,"seq":n,"op":{...}}
+ *   {"t":"command","time":T,"session":S,"seq":n,"command_ack":a,"op":{...}}
+ *                                                      (command_ack optional, 0 when absent)
  *   {"t":"address","time":T,"id":K,"peer":"h:p","client":"h:p"}  (a joining server)
  *
  * Commands of one session take effect exactly once and in sequence order:
@@ -22,7 +23,10 @@
  * client trims with command_ack. Events published by the state machine carry
  * the log index of the entry that published them (at most one per session
  * and entry) and are kept until the client acknowledges them with event_ack,
- * so any server can resend them after a reconnect.
+ * so any server can resend them after a reconnect. A command's command_ack
+ * below its seq trims the cache as a keepalive's would, right after the
+ * command takes effect (a duplicate's is ignored), so the cache stays small
+ * while commands flow.
  *
  * Incremental compaction: an entry is reported released (see sm.h for the
  * rule) when replaying the log without it yields the same state: a command

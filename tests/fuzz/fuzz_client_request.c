@@ -2,9 +2,10 @@
  * (node/server/request.h) against jansson, which it stands in for.
  *
  * Input: one client frame body. Whatever the reader accepts, jansson (io_frame_parse_body,
- * the node's own path) must accept too, with the same type, id, session, seq or seq_hint,
- * index and consistency and an equal op (so the fast path never widens or changes what a
- * node takes); given up, the reader leaves no op behind. */
+ * the node's own path) must accept too, with the same type, id, session, seq and
+ * command_ack (0 when absent) or seq_hint, index and consistency and an equal op (so the
+ * fast path never widens or changes what a node takes); given up, the reader leaves no op
+ * behind. */
 #include "node/io/frame.h"
 #include "node/server/request.h"
 #include "fuzz_die.h"
@@ -47,6 +48,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         DIE("id or session differs");
     if (q.type == SERVER_REQUEST_COMMAND && (uint_or(o, "seq", 0) != q.seq || q.seq == 0))
         DIE("seq differs");
+    if (q.type == SERVER_REQUEST_COMMAND && uint_or(o, "command_ack", 0) != q.command_ack)
+        DIE("command_ack differs");
+    if (q.type == SERVER_REQUEST_QUERY &&
+        (json_object_get(o, "command_ack") != NULL || q.command_ack != 0))
+        DIE("a query with command_ack taken");
     if (q.type == SERVER_REQUEST_QUERY) {
         const char *cons = json_string_value(json_object_get(o, "consistency"));
         if (uint_or(o, "index", 0) != q.index || uint_or(o, "seq_hint", 0) != q.seq_hint ||

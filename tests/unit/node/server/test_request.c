@@ -15,9 +15,13 @@ static void same_as_jansson(const char *body, const struct server_request *q)
     cr_assert_str_eq(type, q->type == SERVER_REQUEST_COMMAND ? "command" : "query");
     cr_assert_eq((uint64_t)json_integer_value(json_object_get(o, "id")), q->id);
     cr_assert_eq((uint64_t)json_integer_value(json_object_get(o, "session")), q->session);
-    if (q->type == SERVER_REQUEST_COMMAND)
+    if (q->type == SERVER_REQUEST_COMMAND) {
         cr_assert_eq((uint64_t)json_integer_value(json_object_get(o, "seq")), q->seq);
-    else {
+        /* absent: 0, as the node's jansson path takes it */
+        cr_assert_eq((uint64_t)json_integer_value(json_object_get(o, "command_ack")),
+                     q->command_ack);
+    } else {
+        cr_assert_eq(q->command_ack, 0);
         cr_assert_eq((uint64_t)json_integer_value(json_object_get(o, "index")), q->index);
         cr_assert_eq((uint64_t)json_integer_value(json_object_get(o, "seq_hint")), q->seq_hint);
         const char *cons = json_string_value(json_object_get(o, "consistency"));
@@ -40,6 +44,10 @@ Test(server_request, plain_commands_and_queries_are_read_as_jansson_reads_them)
         "{\"type\":\"command\",\"id\":0,\"session\":1,\"seq\":1,\"op\":{\"f\":\"write\","
         "\"key\":\"k1\",\"value\":999999999999999999}}",
         " { \"op\" : { } , \"seq\" : 3 , \"session\" : 7 , \"id\" : 1 , \"type\" : \"command\" } \n",
+        /* the client's command_ack (optional), anywhere, 0 or not */
+        "{\"type\":\"command\",\"id\":6,\"session\":42,\"seq\":19,\"command_ack\":18,\"op\":{"
+        "\"f\":\"write\",\"key\":\"k1\",\"value\":\"abc\"}}",
+        "{\"command_ack\":0,\"type\":\"command\",\"id\":6,\"session\":42,\"seq\":1,\"op\":{}}",
         "{\"type\":\"query\",\"consistency\":\"linearizable\",\"id\":6,\"session\":42,"
         "\"seq_hint\":18,\"index\":97,\"op\":{\"f\":\"read\",\"key\":\"k1\"}}",
         "{\"type\":\"query\",\"id\":6,\"session\":42,\"op\":{\"f\":\"read\",\"key\":\"\"}}",
@@ -102,6 +110,15 @@ Test(server_request, anything_else_is_left_to_jansson)
         "{\"type\":\"command\",\"id\":1,\"session\":4,\"seq\":1,\"op\":{},\"extra\":1}",
         "{\"type\":\"command\",\"id\":1,\"session\":4,\"seq\":1,\"seq_hint\":1,\"op\":{}}",
         "{\"type\":\"query\",\"id\":1,\"session\":4,\"seq\":1,\"op\":{}}",
+        /* command_ack: on a query, twice, not an unsigned integer below 10^18 */
+        "{\"type\":\"query\",\"id\":1,\"session\":4,\"command_ack\":1,\"op\":{}}",
+        "{\"type\":\"command\",\"id\":1,\"session\":4,\"seq\":3,\"command_ack\":1,"
+        "\"command_ack\":2,\"op\":{}}",
+        "{\"type\":\"command\",\"id\":1,\"session\":4,\"seq\":3,\"command_ack\":-1,\"op\":{}}",
+        "{\"type\":\"command\",\"id\":1,\"session\":4,\"seq\":3,\"command_ack\":\"2\",\"op\":{}}",
+        "{\"type\":\"command\",\"id\":1,\"session\":4,\"seq\":3,\"command_ack\":null,\"op\":{}}",
+        "{\"type\":\"command\",\"id\":1,\"session\":4,\"seq\":3,\"command_ack\":"
+        "9223372036854775807,\"op\":{}}",
         "{\"type\":\"query\",\"consistency\":\"strong\",\"id\":1,\"session\":4,\"op\":{}}",
         "{\"type\":\"query\",\"consistency\":7,\"id\":1,\"session\":4,\"op\":{}}",
     };

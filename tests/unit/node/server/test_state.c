@@ -308,18 +308,21 @@ Test(server_state, snapshot_round_trip_and_garbage_refused)
 }
 
 /* The compaction guarantee: replaying only the entries never released gives
- * the same state, over random traffic from several sessions. */
+ * the same state, over random traffic from several sessions, at every cut
+ * (each 50 entries: what was released by then, replayed up to there). */
 Test(server_state, replay_of_unreleased_entries_gives_same_state)
 {
     for (uint64_t seed = getenv("FL_SEED") ? strtoull(getenv("FL_SEED"), NULL, 10) : 1;
          seed <= (getenv("FL_SEED") ? strtoull(getenv("FL_SEED"), NULL, 10) : 200); seed++) {
         struct fl_rng rng;
         fl_rng_seed(&rng, seed);
-        struct server_state a, b;
-        struct rec *x = calloc(1, sizeof *x), *y = calloc(1, sizeof *y);
+        struct server_state a;
+        struct rec *x = calloc(1, sizeof *x);
         char err[FL_ERRMSG_SIZE], *log[MAXI] = {0};
+        enum { CUT = 50, CUTS = 600 / CUT };
+        bool(*rel)[MAXI] = calloc(CUTS, sizeof *rel);
+        char *want[CUTS];
         cr_assert_eq(server_state_init(&a, "kv", err), 0);
-        cr_assert_eq(server_state_init(&b, "kv", err), 0);
         uint64_t sess[4] = {0}, seq[4] = {0}, ack[4] = {0}, eack[4] = {0};
         unsigned n = 600;
         for (uint64_t i = 1; i <= n; i++) {
@@ -354,56 +357,79 @@ Test(server_state, replay_of_unreleased_entries_gives_same_state)
                     s = seq[c]; /* a retry */
                 seq[c] = s > seq[c] ? s : seq[c];
                 unsigned key = (unsigned)fl_rng_below(&rng, 4), v = (unsigned)fl_rng_below(&rng, 3);
+                /* The client's command_ack on commands (node/PROTOCOL.md): mostly
+                 * just below seq, sometimes absent, lagging, or (not from our
+                 * client) at or above seq; retries carry one too. */
+                char ca[40] = "";
+                unsigned ak = (unsigned)fl_rng_below(&rng, 10);
+                uint64_t cack = ak < 2   ? 0
+                                : ak < 8 ? s - 1 - fl_rng_below(&rng, s < 3 ? s : 3)
+                                         : s + fl_rng_below(&rng, 2);
+                if (ak >= 2)
+                    snprintf(ca, sizeof ca, ",\"command_ack\":%llu", (unsigned long long)cack);
                 if (strcmp(f[fi], "cas") == 0)
                     snprintf(e, sizeof e,
-                             "{\"t\":\"command\",\"time\":1,\"session\":%llu,\"seq\":%llu,\"op\":{"
-                             "\"f\":\"cas\",\"key\":\"k%u\",\"value\":[%u,%u]}}",
-                             (unsigned long long)sess[c], (unsigned long long)s, key, v,
+                             "{\"t\":\"command\",\"time\":1,\"session\":%llu,\"seq\":%llu%s,"
+                             "\"op\":{\"f\":\"cas\",\"key\":\"k%u\",\"value\":[%u,%u]}}",
+                             (unsigned long long)sess[c], (unsigned long long)s, ca, key, v,
                              (unsigned)fl_rng_below(&rng, 3));
                 else
                     snprintf(e, sizeof e,
-                             "{\"t\":\"command\",\"time\":1,\"session\":%llu,\"seq\":%llu,\"op\":{"
-                             "\"f\":\"%s\",\"key\":\"k%u\",\"value\":%u}}",
-                             (unsigned long long)sess[c], (unsigned long long)s, f[fi], key, v);
+                             "{\"t\":\"command\",\"time\":1,\"session\":%llu,\"seq\":%llu%s,"
+                             "\"op\":{\"f\":\"%s\",\"key\":\"k%u\",\"value\":%u}}",
+                             (unsigned long long)sess[c], (unsigned long long)s, ca, f[fi], key, v);
             }
             log[i] = strdup(e);
             struct server_state_cb cb = cb_of(x);
             cr_assert_eq(server_state_apply(&a, i, e, strlen(e), &cb), 0);
+            if (i % CUT == 0) {
+                struct fl_buf s1;
+                fl_buf_init(&s1);
+                cr_assert_eq(server_state_snapshot(&a, &s1), 0);
+                want[i / CUT - 1] = strdup(fl_buf_cstr(&s1));
+                fl_buf_free(&s1);
+                memcpy(rel[i / CUT - 1], x->released, sizeof x->released);
+            }
         }
         cr_expect(!x->twice, "seed %llu: an entry released twice", (unsigned long long)seed);
-        for (uint64_t i = 1; i <= n; i++) {
-            if (!x->released[i]) {
-                struct server_state_cb cb = cb_of(y);
-                cr_assert_eq(server_state_apply(&b, i, log[i], strlen(log[i]), &cb), 0);
-            }
-            free(log[i]);
-        }
-        server_state_apply_noop(&b, n);
-        struct fl_buf s1, s2;
-        fl_buf_init(&s1);
-        fl_buf_init(&s2);
-        cr_assert_eq(server_state_snapshot(&a, &s1), 0);
-        cr_assert_eq(server_state_snapshot(&b, &s2), 0);
-        if (getenv("FL_DUMP") && strcmp(fl_buf_cstr(&s1), fl_buf_cstr(&s2)) != 0) {
-            FILE *f1 = fopen("/tmp/st_a.json", "w"), *f2 = fopen("/tmp/st_b.json", "w");
-            fputs(fl_buf_cstr(&s1), f1);
-            fputs(fl_buf_cstr(&s2), f2);
-            fclose(f1);
-            fclose(f2);
-        }
-        cr_expect_str_eq(fl_buf_cstr(&s2), fl_buf_cstr(&s1),
-                         "seed %llu: replay differs (%u released)", (unsigned long long)seed,
-                         x->n_released);
         cr_expect_gt(x->n_released, n / 10, "seed %llu: only %u of %u released",
                      (unsigned long long)seed, x->n_released, n);
-        fl_buf_free(&s1);
-        fl_buf_free(&s2);
+        for (unsigned c = 0; c < CUTS; c++) {
+            uint64_t upto = (uint64_t)(c + 1) * CUT;
+            struct server_state b;
+            struct rec *y = calloc(1, sizeof *y);
+            cr_assert_eq(server_state_init(&b, "kv", err), 0);
+            for (uint64_t i = 1; i <= upto; i++) {
+                if (!rel[c][i]) {
+                    struct server_state_cb cb = cb_of(y);
+                    cr_assert_eq(server_state_apply(&b, i, log[i], strlen(log[i]), &cb), 0);
+                }
+            }
+            server_state_apply_noop(&b, upto);
+            struct fl_buf s2;
+            fl_buf_init(&s2);
+            cr_assert_eq(server_state_snapshot(&b, &s2), 0);
+            if (getenv("FL_DUMP") && strcmp(want[c], fl_buf_cstr(&s2)) != 0) {
+                FILE *f1 = fopen("/tmp/st_a.json", "w"), *f2 = fopen("/tmp/st_b.json", "w");
+                fputs(want[c], f1);
+                fputs(fl_buf_cstr(&s2), f2);
+                fclose(f1);
+                fclose(f2);
+            }
+            cr_expect_str_eq(fl_buf_cstr(&s2), want[c], "seed %llu: replay up to %llu differs",
+                             (unsigned long long)seed, (unsigned long long)upto);
+            fl_buf_free(&s2);
+            free(want[c]);
+            json_decref(y->last);
+            free(y);
+            server_state_close(&b);
+        }
+        for (uint64_t i = 1; i <= n; i++)
+            free(log[i]);
+        free(rel);
         json_decref(x->last);
-        json_decref(y->last);
         free(x);
-        free(y);
         server_state_close(&a);
-        server_state_close(&b);
     }
 }
 
@@ -460,6 +486,114 @@ Test(server_state, eviction_picks_the_oldest_idle_and_ends_it_even_if_alive)
     server_state_close(&s);
 }
 
+/* A command as the leader writes it with the client's command_ack. */
+static void command_ack(struct server_state *s, struct rec *x, uint64_t index, long time,
+                        uint64_t session, uint64_t seq, uint64_t ack, const char *op)
+{
+    apply(s, x, index,
+          "{\"t\":\"command\",\"time\":%ld,\"session\":%llu,\"seq\":%llu,\"command_ack\":%llu,"
+          "\"op\":%s}",
+          time, (unsigned long long)session, (unsigned long long)seq, (unsigned long long)ack, op);
+}
+
+/* Cached responses a snapshot holds for the session (the only one). */
+static unsigned cached_responses(struct server_state *s)
+{
+    struct fl_buf b;
+    fl_buf_init(&b);
+    cr_assert_eq(server_state_snapshot(s, &b), 0);
+    json_t *o = json_loadb(b.data, b.len, 0, NULL);
+    cr_assert_not_null(o);
+    json_t *ss = json_array_get(json_object_get(o, "sessions"), 0);
+    unsigned n = (unsigned)json_array_size(json_object_get(ss, "responses"));
+    json_decref(o);
+    fl_buf_free(&b);
+    return n;
+}
+
+/* Issue 15: the response cache was trimmed only by keepalives, so 128 busy
+ * sessions held ~100 responses each and every snapshot wrote them all. With
+ * command_ack on each command the cache stays at what is unacknowledged. */
+Test(server_state, command_ack_on_commands_keeps_the_cache_small)
+{
+    struct server_state s;
+    struct rec x = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&s, "kv", err), 0);
+    reg(&s, &x, 1, 1);
+    /* Two commands in flight at a time: seq k is sent once k-2 was answered. */
+    for (uint64_t seq = 1; seq <= 200; seq++) {
+        char op[96];
+        snprintf(op, sizeof op, "{\"f\":\"write\",\"key\":\"k%u\",\"value\":%u}",
+                 (unsigned)(seq % 3), (unsigned)seq);
+        command_ack(&s, &x, 1 + seq, 2, 1, seq, seq > 2 ? seq - 2 : 0, op);
+        cr_assert(ok(x.last));
+        cr_assert_leq(cached_responses(&s), 2u, "seq %llu", (unsigned long long)seq);
+    }
+    cr_expect_eq(server_state_command_ack(&s, 1), 198);
+    cr_expect_null(server_state_response(&s, 1, 198));
+    cr_expect_not_null(server_state_response(&s, 1, 199));
+    /* Superseded and acknowledged writes go; the current value of each key, the
+     * unacknowledged ones and the register stay. */
+    for (uint64_t i = 2; i <= 196; i++)
+        cr_expect(x.released[i], "entry %llu kept", (unsigned long long)i);
+    for (uint64_t i = 197; i <= 201; i++)
+        cr_expect(!x.released[i], "entry %llu released", (unsigned long long)i);
+    cr_expect(!x.twice);
+    json_decref(x.last);
+    server_state_close(&s);
+}
+
+/* Exactly-once is unchanged: a retry above the ack is answered from the cache;
+ * one at or below it is a duplicate that is not applied. The ack of a
+ * duplicate, and one not below its command's seq, are ignored. */
+Test(server_state, command_ack_keeps_retries_above_it_answered_from_the_cache)
+{
+    struct server_state s;
+    struct rec x = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&s, "counter", err), 0);
+    reg(&s, &x, 1, 1);
+    command_ack(&s, &x, 2, 2, 1, 1, 0, "{\"f\":\"add\",\"value\":1}");
+    command_ack(&s, &x, 3, 2, 1, 2, 0, "{\"f\":\"add\",\"value\":10}");
+    command_ack(&s, &x, 4, 2, 1, 3, 1, "{\"f\":\"add\",\"value\":100}");
+    cr_expect_null(server_state_response(&s, 1, 1), "acknowledged by seq 3");
+    /* The reply to 2 was lost: its retry (acknowledging 1) gets the cached answer. */
+    command_ack(&s, &x, 5, 3, 1, 2, 1, "{\"f\":\"add\",\"value\":10}");
+    cr_expect(ok(x.last));
+    cr_expect_eq(x.last_index, 3, "answered with the index at which it took effect");
+    cr_expect_eq(x.last_seq, 2);
+    cr_expect(x.released[5], "a duplicate entry is released at once");
+    /* A retry of 3 carrying an ack of 2 (not from our client, which acks only
+     * contiguous answers): the duplicate's ack is ignored, 2 stays cached. */
+    command_ack(&s, &x, 6, 3, 1, 3, 2, "{\"f\":\"add\",\"value\":100}");
+    cr_expect_eq(x.last_index, 4);
+    cr_expect_not_null(server_state_response(&s, 1, 2));
+    cr_expect_eq(server_state_command_ack(&s, 1), 1);
+    /* An ack at or above the command's own seq is ignored too: 4 takes effect
+     * and stays cached, and so does 2. */
+    command_ack(&s, &x, 7, 4, 1, 4, 4, "{\"f\":\"add\",\"value\":1000}");
+    cr_expect(ok(x.last));
+    cr_expect_not_null(server_state_response(&s, 1, 4));
+    cr_expect_not_null(server_state_response(&s, 1, 2));
+    cr_expect(!x.released[7]);
+    /* A retry of 1, below the ack: a duplicate, nothing applied again. */
+    command_ack(&s, &x, 8, 5, 1, 1, 0, "{\"f\":\"add\",\"value\":1}");
+    cr_expect_str_eq(str(x.last, "error"), "duplicate");
+    json_t *op = json_pack("{s:s}", "f", "read"), *r = NULL;
+    cr_assert_eq(server_state_query(&s, op, &r), 0);
+    cr_expect_eq(json_integer_value(json_object_get(r, "value")), 1111, "each applied once");
+    json_decref(r);
+    json_decref(op);
+    /* An old keepalive after a command raised the ack changes nothing. */
+    keepalive(&s, &x, 9, 6, 1, 0, 0);
+    cr_expect_eq(server_state_command_ack(&s, 1), 1);
+    cr_expect_not_null(server_state_response(&s, 1, 2));
+    cr_expect(!x.twice);
+    json_decref(x.last);
+    server_state_close(&s);
+}
+
 /* Command entries in the leader's form are read by hand (only the op through
  * jansson); every entry must come out as through server_state_apply_json:
  * the same completions and releases, the same state after. */
@@ -495,6 +629,28 @@ Test(server_state, command_text_applies_as_the_json_path)
         "{\"t\":\"command\",\"time\":1012,\"session\":1,\"seq\":11,\"op\":{\"f\":\"read\","
         "\"key\":\"b\"} }",
         "{\"t\":\"command\",\"time\":1013,\"session\":1,\"seq\":11",
+        /* command_ack: trims (12 and 13 take effect, 12's ack trims up to 11; 13's up
+         * to 12); at or above seq, on a duplicate, malformed, out of place */
+        "{\"t\":\"command\",\"time\":1014,\"session\":1,\"seq\":12,\"command_ack\":11,"
+        "\"op\":{\"f\":\"write\",\"key\":\"c\",\"value\":\"1\"}}",
+        "{\"t\":\"command\",\"time\":1015,\"session\":1,\"seq\":13,\"command_ack\":12,"
+        "\"op\":{\"f\":\"write\",\"key\":\"c\",\"value\":\"2\"}}",
+        "{\"t\":\"command\",\"time\":1016,\"session\":1,\"seq\":14,\"command_ack\":14,"
+        "\"op\":{\"f\":\"write\",\"key\":\"c\",\"value\":\"3\"}}",
+        "{\"t\":\"command\",\"time\":1017,\"session\":1,\"seq\":14,\"command_ack\":13,"
+        "\"op\":{\"f\":\"write\",\"key\":\"c\",\"value\":\"3\"}}",
+        "{\"t\":\"command\",\"time\":1018,\"session\":1,\"seq\":15,\"command_ack\":-1,"
+        "\"op\":{\"f\":\"read\",\"key\":\"c\"}}",
+        "{\"t\":\"command\",\"time\":1019,\"session\":1,\"seq\":16,\"command_ack\":013,"
+        "\"op\":{\"f\":\"read\",\"key\":\"c\"}}",
+        "{\"t\":\"command\",\"time\":1020,\"session\":1,\"seq\":17,\"command_ack\":\"14\","
+        "\"op\":{\"f\":\"read\",\"key\":\"c\"}}",
+        "{\"t\":\"command\",\"time\":1021,\"session\":1,\"command_ack\":15,\"seq\":18,"
+        "\"op\":{\"f\":\"read\",\"key\":\"c\"}}",
+        "{\"t\":\"command\",\"time\":1022,\"session\":1,\"seq\":19,\"command_ack\":"
+        "9223372036854775808,\"op\":{\"f\":\"read\",\"key\":\"c\"}}",
+        "{\"t\":\"command\",\"time\":1023,\"session\":1,\"seq\":20,\"command_ack\":0,"
+        "\"op\":{\"f\":\"read\",\"key\":\"c\"}}",
     };
     struct server_state a, b;
     struct rec xa = {0}, xb = {0};
@@ -520,7 +676,10 @@ Test(server_state, command_text_applies_as_the_json_path)
         cr_assert_eq(a.last_time, b.last_time, "entry %zu", i);
     }
     cr_assert_eq(server_state_next_seq(&a, 1), server_state_next_seq(&b, 1));
-    cr_assert_eq(server_state_next_seq(&a, 1), 12); /* seqs 10 and 11 (space after the op) applied */
+    /* seqs 10 and 11 (space after the op) applied, 12 to 18 and 20 */
+    cr_assert_eq(server_state_next_seq(&a, 1), 21);
+    cr_assert_eq(server_state_command_ack(&a, 1), 15, "the acks of 13 and 18 trimmed");
+    cr_assert_eq(server_state_command_ack(&b, 1), 15);
     struct fl_buf sa, sb;
     fl_buf_init(&sa);
     fl_buf_init(&sb);
