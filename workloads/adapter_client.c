@@ -40,6 +40,8 @@ struct cc_call {
     uint64_t id;
     uint64_t deadline;
     bool is_read, is_leader, sent;
+    unsigned node;   /* the node a leader question is about */
+    char *error;     /* a failed leader question's text (call->error until its callback returns) */
     struct cc_call *next;
 };
 
@@ -84,6 +86,7 @@ struct cc_client {
     void *close_data;
 };
 
+static char *dup_text(const char *s);
 static void say(struct cc_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One line on stderr and in the program's log. */
 static void say(struct cc_client *c, const char *fmt, ...)
@@ -161,9 +164,10 @@ static void run_done(struct cc_client *c, bool closing)
         struct cc_call *p = c->done;
         c->done = p->next;
         struct workload_call *call = p->call;
-        fl_free(p);
         call->impl = NULL;
         call->cb(call);
+        fl_free(p->error);
+        fl_free(p);
     }
 }
 
@@ -357,9 +361,17 @@ static void handle_line(struct cc_client *c, const char *line, size_t n)
             if (call->value != NULL && a.term >= 0)
                 json_object_set_new(call->value, "term", json_integer(a.term));
         } else {
+            /* The program's words say why (a node not ready, refused...): the run's
+             * "no leader" message and progress line show them. */
+            char msg[WORKLOAD_CLIENT_ERROR_MAX + 96];
+            snprintf(msg, sizeof msg, "client program, asked about n%u: %s", p->node + 1,
+                     a.kind == WORKLOAD_CLIENT_OK
+                         ? "no \"leader\" or \"unknown\" in the answer"
+                     : a.error[0] != '\0' ? a.error
+                                          : "leader question failed (no \"error\" given)");
             call->outcome = WORKLOAD_FAIL;
-            call->error = a.kind == WORKLOAD_CLIENT_OK ? "client program: no leader in the answer"
-                                                       : "client program: leader question failed";
+            p->error = dup_text(msg);
+            call->error = p->error != NULL ? p->error : "client program: leader question failed";
         }
         json_decref(a.value);
         to_done(c, p);
@@ -738,6 +750,7 @@ static int cc_leader(void *client, unsigned node, struct workload_call *call)
         return FL_ENOMEM;
     p->call = call;
     p->is_leader = true;
+    p->node = node;
     p->id = c->next_id++;
     /* The harness asks every node at once and a program answers in turn: the
      * last in the queue waits for the others. */

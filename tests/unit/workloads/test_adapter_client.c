@@ -10,7 +10,9 @@
 
 /* A client program: a read of key "k" answers the elements 0..N-1 (N = the key's digits),
  * as a set read of N elements would; key "die" exits at once with a line on stderr (a
- * program that cannot start); other operations are ok. No braces: args are templates. */
+ * program that cannot start); the leader question fails with its reason about n1, answers
+ * neither leader nor unknown about n2, fails without a reason about n3; other operations
+ * are ok. No braces: args are templates. */
 static const char *program =
     "import json, sys\n"
     "for line in sys.stdin:\n"
@@ -20,6 +22,10 @@ static const char *program =
     "        sys.stderr.write('boom: no module named nats\\n')\n"
     "        sys.exit(5)\n"
     "    ans = dict(id=r['id'], ok=True)\n"
+    "    if op['f'] == 'leader' and op['node'] == 'n1':\n"
+    "        ans = dict(id=r['id'], ok=False, error='n1 not synced: Joining')\n"
+    "    if op['f'] == 'leader' and op['node'] == 'n3':\n"
+    "        ans = dict(id=r['id'], ok=False)\n"
     "    if op['f'] == 'read':\n"
     "        ans['value'] = list(range(int(op['key'])))\n"
     "    sys.stdout.write(json.dumps(ans) + '\\n')\n"
@@ -36,9 +42,11 @@ static void env_start(void)
     cr_assert_not_null(mkdtemp(logdir));
     uv_loop_init(&loop);
     memset(&cl, 0, sizeof cl);
-    cl.n = 1;
-    cl.addr[0] = "127.0.0.1";
-    cl.data_dir[0] = "/tmp/unused";
+    cl.n = 3; /* three nodes to ask the leader question about */
+    for (unsigned i = 0; i < cl.n; i++) {
+        cl.addr[i] = "127.0.0.1";
+        cl.data_dir[i] = "/tmp/unused";
+    }
     cl.log_dir = logdir;
     cl.model = WORKLOAD_SET;
     cl.options = json_pack("{s:{s:s,s:[s,s]}}", "client", "binary", "/usr/bin/python3", "args",
@@ -169,4 +177,30 @@ Test(workload_adapter_client, a_program_dying_before_any_answer_is_named_with_it
     cr_assert_eq(read_key("die", &seen), WORKLOAD_FAIL);
     cr_assert(strstr(last_error, "before answering anything (its") != NULL, "%s", last_error);
     cr_assert_eq(log_lines_with("before answering anything (its stderr"), 3);
+}
+
+static enum workload_outcome ask_leader(unsigned node)
+{
+    bool done = false;
+    struct workload_call call = {.timeout_ms = 10000, .cb = on_done, .data = &done};
+    cr_assert_eq(workload_adapter_client.leader(client, node, &call), 0);
+    while (!done)
+        uv_run(&loop, UV_RUN_ONCE);
+    json_decref(call.value);
+    return call.outcome;
+}
+
+/* A failed leader question carries the program's reason and the node it was about: it was
+ * "client program: leader question failed" whatever the program said (a Galera node still
+ * joining showed as that in the run's progress line and "no leader" message). */
+Test(workload_adapter_client, a_failed_leader_question_keeps_the_programs_reason)
+{
+    cr_assert_eq(ask_leader(0), WORKLOAD_FAIL);
+    cr_assert_str_eq(last_error, "client program, asked about n1: n1 not synced: Joining");
+    cr_assert_eq(ask_leader(1), WORKLOAD_FAIL);
+    cr_assert_str_eq(last_error,
+                     "client program, asked about n2: no \"leader\" or \"unknown\" in the answer");
+    cr_assert_eq(ask_leader(2), WORKLOAD_FAIL);
+    cr_assert_str_eq(last_error,
+                     "client program, asked about n3: leader question failed (no \"error\" given)");
 }
