@@ -313,6 +313,7 @@ void harness_scenario_default(struct harness_scenario *s)
     s->phases.faults_s = 30;
     s->phases.heal_s = 10;
     s->phases.final_reads = true;
+    s->phases.start_timeout_s = HARNESS_START_TIMEOUT_S;
     s->expected = HARNESS_EXPECT_NONE;
 }
 
@@ -536,7 +537,8 @@ static int parse_workload(struct harness__sc *c, json_t *root, struct harness_sc
 
 static int parse_phases(struct harness__sc *c, json_t *root, struct harness_scenario *s)
 {
-    static const char *const keys[] = {"warmup_s", "faults_s", "heal_s", "final_reads", NULL};
+    static const char *const keys[] = {"warmup_s", "faults_s", "heal_s", "final_reads",
+                                        "start_timeout_s", NULL};
     json_t *o;
     int rc;
     if ((rc = harness__get_object(c, root, "", "phases", &o)) || !o)
@@ -545,7 +547,9 @@ static int parse_phases(struct harness__sc *c, json_t *root, struct harness_scen
         (rc = harness__get_uint(c, o, "phases", "warmup_s", 0, 3600, &s->phases.warmup_s)) ||
         (rc = harness__get_uint(c, o, "phases", "faults_s", 1, 86400, &s->phases.faults_s)) ||
         (rc = harness__get_uint(c, o, "phases", "heal_s", 0, 3600, &s->phases.heal_s)) ||
-        (rc = harness__get_bool(c, o, "phases", "final_reads", &s->phases.final_reads)))
+        (rc = harness__get_bool(c, o, "phases", "final_reads", &s->phases.final_reads)) ||
+        (rc = harness__get_uint(c, o, "phases", "start_timeout_s", 1, 600,
+                                &s->phases.start_timeout_s)))
         return rc;
     return 0;
 }

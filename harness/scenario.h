@@ -28,6 +28,7 @@
 #define HARNESS_SCENARIO_MAX_ARGS  32                 /* implementation.options.args */
 #define HARNESS_SCENARIO_MAX_NODES 9                  /* nodes.count + nodes.passive */
 #define HARNESS_SCENARIO_FOREIGN_MAX (64u << 10) /* process/client options as JSON (harness/foreign.h) */
+#define HARNESS_START_TIMEOUT_S    30 /* phases.start_timeout_s by default */
 #define HARNESS_SCENARIO_SEED_MAX  ((1ull << 53) - 1) /* exact in every JSON reader */
 #define HARNESS_SCENARIO_MAX_STEPS 256                /* nemesis.schedule entries */
 
@@ -229,6 +230,8 @@ struct harness_scenario {
         unsigned faults_s; /* the time limit: clients and nemesis */
         unsigned heal_s;   /* all faults healed, clients still run */
         bool final_reads;  /* one read per key at the end (set/counter final reads) */
+        unsigned start_timeout_s; /* the nodes' start-up: how long a leader (or a node
+                                     saying it cannot tell) is waited for */
     } phases;
 
     bool checkers[HARNESS_CHECKER_COUNT];

@@ -150,6 +150,8 @@ json_t *harness_scenario_to_json(const struct harness_scenario *s)
     put(phases, "faults_s", json_integer(s->phases.faults_s), &ok);
     put(phases, "heal_s", json_integer(s->phases.heal_s), &ok);
     put(phases, "final_reads", json_boolean(s->phases.final_reads), &ok);
+    if (s->phases.start_timeout_s != HARNESS_START_TIMEOUT_S) /* scenario.json as before */
+        put(phases, "start_timeout_s", json_integer(s->phases.start_timeout_s), &ok);
     put(root, "phases", phases, &ok);
 
     for (int i = 0; i < HARNESS_CHECKER_COUNT; i++)
@@ -224,7 +226,8 @@ bool harness_scenario_equal(const struct harness_scenario *a, const struct harne
         an->kill_lose_unfsynced != bn->kill_lose_unfsynced)
         return false;
     if (a->phases.warmup_s != b->phases.warmup_s || a->phases.faults_s != b->phases.faults_s ||
-        a->phases.heal_s != b->phases.heal_s || a->phases.final_reads != b->phases.final_reads)
+        a->phases.heal_s != b->phases.heal_s || a->phases.final_reads != b->phases.final_reads ||
+        a->phases.start_timeout_s != b->phases.start_timeout_s)
         return false;
     return memcmp(a->checkers, b->checkers, sizeof(a->checkers)) == 0 && a->expected == b->expected;
 }

@@ -91,7 +91,8 @@ Test(harness_scenario, every_field_read)
         "\"kinds\":[\"bridge\",\"membership-promote\"],\"options\":{\"loss\":{\"percent\":5},"
         "\"delay\":{\"ms\":10,\"jitter_ms\":5,\"reorder_percent\":1},\"reorder\":{\"percent\":60},"
         "\"clock-rate\":{\"min\":0.9,\"max\":1.1}}},"
-        "\"phases\":{\"warmup_s\":0,\"faults_s\":2,\"heal_s\":1,\"final_reads\":false},"
+        "\"phases\":{\"warmup_s\":0,\"faults_s\":2,\"heal_s\":1,\"final_reads\":false,"
+        "\"start_timeout_s\":90},"
         "\"checkers\":[\"linearizable\"],\"expected\":\"invalid\"}";
     cr_assert_eq(parse(text, &s, errmsg), 0, "%s", errmsg);
     cr_assert_str_eq(s.name, "x-1");
@@ -113,6 +114,7 @@ Test(harness_scenario, every_field_read)
     cr_assert_eq(s.nemesis.options.delay_reorder_percent, 1);
     cr_assert_eq(s.nemesis.options.reorder_percent, 60, "reorder has its own share");
     cr_assert_eq(s.phases.final_reads, false);
+    cr_assert_eq(s.phases.start_timeout_s, 90);
     cr_assert(!s.checkers[HARNESS_CHECKER_STATS]);
     cr_assert_eq(s.expected, HARNESS_EXPECT_INVALID);
 
@@ -184,6 +186,9 @@ Test(harness_scenario, field_errors_name_the_path)
             "nemesis.options.clock-rate.min: ", NULL);
     refused("{\"phases\":{\"faults_s\":0}}", "phases.faults_s: ", NULL);
     refused("{\"phases\":{\"final_reads\":\"yes\"}}", "phases.final_reads: ", NULL);
+    /* A slow start (Galera's state transfers) gets more than 30 s, not forever. */
+    refused("{\"phases\":{\"start_timeout_s\":0}}", "phases.start_timeout_s: ", "1 to 600");
+    refused("{\"phases\":{\"start_timeout_s\":601}}", "phases.start_timeout_s: ", "1 to 600");
     refused("{\"checkers\":[\"linearisable\"]}", "checkers: [0]: ", NULL);
     refused("{\"checkers\":\"stats\"}", "checkers: ", NULL);
     refused("{\"expected\":\"ok\"}", "expected: ", "\"invalid\"");
