@@ -747,8 +747,10 @@ static int wait_for_leader(struct run *r, unsigned timeout_ms)
     }
     char why[400];
     harness_leadmon_text(&r->lm, why, sizeof why);
-    fail_run(r, "no leader within %u ms after start (leader %s); see the node logs in %s/nodes%s",
-             timeout_ms, why, r->dir,
+    fail_run(r,
+             "no leader within %u s after start (phases.start_timeout_s; leader %s); see the node "
+             "logs in %s/nodes%s",
+             timeout_ms / 1000, why, r->dir,
              r->lm.lead.answers == 0 && strncmp(r->lm.last_error, "client program", 14) == 0
                  ? " and the client programs' in clients/"
                  : "");
@@ -785,6 +787,8 @@ static void *run_thread(void *arg)
 
     if (r->use_disk && harness_nodes_mount_disks(&r->nodes, err) != 0)
         fail_run(r, "disk-fault filesystem: %s", err);
+    if (r->rc == 0 && r->life_ok && harness_nodelife_setup_all(&r->life, r->cl.n, err) != 0)
+        fail_run(r, "setup: %s", err);
     for (unsigned i = 0; i < r->cl.n && r->rc == 0; i++)
         if (harness_nodes_start(&r->nodes, i, err) != 0)
             fail_run(r, "start n%u: %s", i + 1, err);
@@ -808,7 +812,7 @@ static void *run_thread(void *arg)
             r->adapter->client_open(&r->lm.client, &r->loop, &r->cl, 1000, err) != 0)
             fail_run(r, "leader monitor: %s", err);
     }
-    if (r->rc == 0 && wait_for_leader(r, 30000) == 0) {
+    if (r->rc == 0 && wait_for_leader(r, 1000u * r->sc.phases.start_timeout_s) == 0) {
         char who[160];
         harness_leadmon_text(&r->lm, who, sizeof who);
         say(r, "cluster up: %u nodes, leader %s", r->cl.n, who);
