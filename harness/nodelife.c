@@ -295,6 +295,72 @@ static int hook_run(struct harness_nodelife *l, unsigned i, const char *name, ch
     return 0;
 }
 
+int harness_nodelife_setup_all(struct harness_nodelife *l, unsigned n, char *errmsg)
+{
+    if (n > WORKLOAD_MAX_NODES)
+        n = WORKLOAD_MAX_NODES;
+    if (l->hosts != NULL) { /* one ssh round trip each, in turn */
+        for (unsigned i = 0; i < n; i++)
+            if (harness_nodelife_before_start(l, i, errmsg) != 0)
+                return -1;
+        return 0;
+    }
+    struct nemesis_process p[WORKLOAD_MAX_NODES];
+    bool running[WORKLOAD_MAX_NODES] = {0};
+    unsigned left = 0;
+    int rc = 0;
+    memset(p, 0, sizeof p);
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        if (l->setup_done[i])
+            continue;
+        l->setup_done[i] = true;
+        int s = hook_start(l, i, "setup", &p[i], errmsg);
+        if (s < 0)
+            rc = s;
+        running[i] = s == 1;
+        left += s == 1;
+    }
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (left > 0) {
+        for (unsigned i = 0; i < n; i++) {
+            struct nemesis_exit ex = {0};
+            if (!running[i] || nemesis_process_reap(&p[i], &ex) == 0)
+                continue;
+            running[i] = false;
+            left--;
+            log_line(l, i, "hook setup: exit %d%s", ex.code, ex.signal ? " (signal)" : "");
+            if (rc == 0 && (!ex.exited || ex.code != 0))
+                rc = fl_errorf(errmsg, -ECHILD,
+                               "node n%u: hook setup failed (exit %d, signal %d); see %s", i + 1,
+                               ex.code, ex.signal, l->logs[i]);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (left > 0 && (rc != 0 || ms >= (long)l->timeout_ms)) {
+            /* One failed (the run stops) or the time is up: the others are not waited for. */
+            for (unsigned i = 0; i < n; i++) {
+                struct nemesis_exit ex;
+                if (!running[i])
+                    continue;
+                nemesis_process_stop(&p[i], 0, &ex);
+                running[i] = false;
+                log_line(l, i, rc != 0 ? "hook setup: stopped (another node's setup failed)"
+                                       : "hook setup: no exit within %u ms, killed",
+                         l->timeout_ms);
+                if (rc == 0)
+                    rc = fl_errorf(errmsg, -ETIMEDOUT,
+                                   "node n%u: hook setup did not exit within %u ms", i + 1,
+                                   l->timeout_ms);
+            }
+            left = 0;
+        }
+        if (left > 0)
+            usleep(10000);
+    }
+    return rc;
+}
+
 int harness_nodelife_before_start(struct harness_nodelife *l, unsigned i, char *errmsg)
 {
     if (i >= WORKLOAD_MAX_NODES || l->setup_done[i])

@@ -67,6 +67,11 @@ int harness_nodelife_files(const struct workload_cluster *cl, unsigned i, FILE *
 /* Prints node i's hooks as rendered (dry run). */
 void harness_nodelife_print_hooks(const struct workload_cluster *cl, unsigned i, FILE *out);
 
+/* The setup hooks of nodes 0..n-1 not yet set up, all at once (in turn on hosts), each
+ * waited for up to the hooks' timeout: a system whose per-node setup is slow (a database's
+ * initialization) starts n times sooner. Returns 0 or an error naming the first node whose
+ * hook failed (the others are then stopped). */
+int harness_nodelife_setup_all(struct harness_nodelife *l, unsigned n, char *errmsg);
 /* Before each start of node i: the setup hook the first time (waited for).
  * Returns 0 or an error naming the hook. */
 int harness_nodelife_before_start(struct harness_nodelife *l, unsigned i, char *errmsg);
