@@ -5,6 +5,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "node/io/frame.h"
+#include "node/io/jscan.h"
 
 #include <inttypes.h>
 
@@ -771,139 +772,43 @@ void io_codec_message_free(struct raft_message *m)
  * and the body takes the jansson path (io_frame_parse_body, io_codec_decode),
  * which accepts and refuses as before. So this path changes what is decoded
  * only in speed: tests/fuzz/fuzz_peer_body.c checks that whatever it accepts,
- * the jansson path accepts as the same message. */
-
-struct rd {
-    const unsigned char *p, *end;
-};
-
-static void rd_ws(struct rd *r)
-{
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
-        r->p++;
-}
-
-static bool rd_ch(struct rd *r, unsigned char c)
-{
-    rd_ws(r);
-    if (r->p < r->end && *r->p == c) {
-        r->p++;
-        return true;
-    }
-    return false;
-}
-
-/* A string of printable ASCII (no escapes): its bytes are [*s, *s + *n). */
-static bool rd_str(struct rd *r, const unsigned char **s, size_t *n)
-{
-    if (!rd_ch(r, '"'))
-        return false;
-    const unsigned char *b = r->p;
-    while (r->p < r->end && *r->p != '"') {
-        if (*r->p < 0x20 || *r->p >= 0x7f || *r->p == '\\')
-            return false;
-        r->p++;
-    }
-    if (r->p == r->end)
-        return false;
-    *s = b;
-    *n = (size_t)(r->p - b);
-    r->p++;
-    return true;
-}
-
-/* An integer 0..2^63-1 as JSON writes it (no leading zero) and jansson reads
- * it as an integer (no fraction or exponent follows). */
-static bool rd_u64(struct rd *r, uint64_t *v)
-{
-    rd_ws(r);
-    const unsigned char *b = r->p;
-    uint64_t x = 0;
-    while (r->p < r->end && *r->p >= '0' && *r->p <= '9') {
-        unsigned d = *r->p - '0';
-        if (x > ((uint64_t)INT64_MAX - d) / 10)
-            return false;
-        x = x * 10 + d;
-        r->p++;
-    }
-    size_t n = (size_t)(r->p - b);
-    if (n == 0 || (n > 1 && *b == '0'))
-        return false;
-    if (r->p < r->end && (*r->p == '.' || *r->p == 'e' || *r->p == 'E'))
-        return false;
-    *v = x;
-    return true;
-}
-
-static bool rd_bool(struct rd *r, bool *v)
-{
-    rd_ws(r);
-    size_t left = (size_t)(r->end - r->p);
-    if (left >= 4 && memcmp(r->p, "true", 4) == 0) {
-        r->p += 4;
-        *v = true;
-        return true;
-    }
-    if (left >= 5 && memcmp(r->p, "false", 5) == 0) {
-        r->p += 5;
-        *v = false;
-        return true;
-    }
-    return false;
-}
-
-static bool str_is(const unsigned char *s, size_t n, const char *lit)
-{
-    return strlen(lit) == n && memcmp(s, lit, n) == 0;
-}
+ * the jansson path accepts as the same message. The tokens and the key loop
+ * are node/io/jscan.h's, shared with the client and state readers. */
 
 /* One entry object: {"term":T,"type":"...","data":"base64"} in any order. */
-static bool rd_entry(struct rd *r, struct raft_entry *ent)
+static bool rd_entry(struct jscan *s, struct raft_entry *ent)
 {
-    if (!rd_ch(r, '{'))
-        return false;
-    bool term = false, type = false;
-    for (bool first = true;; first = false) {
-        if (rd_ch(r, '}')) {
-            if (first)
+    enum { E_TERM, E_TYPE, E_DATA, N_E };
+    static const char *const names[N_E] = {"term", "type", "data"};
+    struct jscan_obj o = {0};
+    int key;
+    while ((key = jscan_field(s, &o, names, N_E)) >= 0) {
+        const char *str;
+        size_t n;
+        if (key == E_TERM) {
+            if (!jscan_u64(s, INT64_MAX, &ent->term) || ent->term == 0)
                 return false;
-            break;
-        }
-        if (!first && !rd_ch(r, ','))
-            return false;
-        const unsigned char *k;
-        size_t kn;
-        if (!rd_str(r, &k, &kn) || !rd_ch(r, ':'))
-            return false;
-        if (str_is(k, kn, "term") && !term) {
-            if (!rd_u64(r, &ent->term) || ent->term == 0)
-                return false;
-            term = true;
-        } else if (str_is(k, kn, "type") && !type) {
-            const unsigned char *s;
-            size_t n;
-            if (!rd_str(r, &s, &n))
+        } else if (key == E_TYPE) {
+            if (!jscan_str(s, &str, &n))
                 return false;
             for (int i = 1; i < N_ENTRY_TYPES && ent->type == 0; i++)
-                if (str_is(s, n, entry_names[i]))
+                if (jscan_is(str, n, entry_names[i]))
                     ent->type = i;
             if (ent->type == 0)
                 return false;
-            type = true;
-        } else if (str_is(k, kn, "data") && ent->buf == NULL) {
+        } else {
             /* Base64 has no quote or escape: the string ends at the next quote
              * and b64_decode checks every character. */
-            if (!rd_ch(r, '"'))
+            if (!jscan_ch(s, '"'))
                 return false;
-            const unsigned char *q = memchr(r->p, '"', (size_t)(r->end - r->p));
-            if (q == NULL || b64_decode((const char *)r->p, (size_t)(q - r->p), &ent->buf) != 0)
+            const unsigned char *q = memchr(s->p, '"', (size_t)(s->end - s->p));
+            if (q == NULL || b64_decode((const char *)s->p, (size_t)(q - s->p), &ent->buf) != 0)
                 return false;
-            r->p = q + 1;
-        } else {
-            return false;
+            s->p = q + 1;
         }
     }
-    if (!term || !type || (ent->type != RAFT_NOOP && ent->buf == NULL))
+    if (key != JSCAN_END || !(o.seen & 1u << E_TERM) || !(o.seen & 1u << E_TYPE) ||
+        (ent->type != RAFT_NOOP && ent->buf == NULL))
         return false;
     struct raft_configuration c;
     return ent->type != RAFT_CHANGE || raft_configuration_decode(ent->buf, &c) == 0;
@@ -911,11 +816,11 @@ static bool rd_entry(struct rd *r, struct raft_entry *ent)
 
 /* The entries array into m->append (entries, n): the array grows by doubling,
  * so a batch costs a few allocations plus one buffer per entry. */
-static bool rd_entries(struct rd *r, struct raft_message *m)
+static bool rd_entries(struct jscan *s, struct raft_message *m)
 {
-    if (!rd_ch(r, '['))
+    if (!jscan_ch(s, '['))
         return false;
-    if (rd_ch(r, ']'))
+    if (jscan_ch(s, ']'))
         return true;
     unsigned cap = 0;
     do {
@@ -932,10 +837,10 @@ static bool rd_entries(struct rd *r, struct raft_message *m)
         }
         struct raft_entry *ent = &m->append.entries[m->append.n++];
         memset(ent, 0, sizeof *ent); /* counted first, so a failure releases it */
-        if (!rd_entry(r, ent))
+        if (!rd_entry(s, ent))
             return false;
-    } while (rd_ch(r, ','));
-    return rd_ch(r, ']');
+    } while (jscan_ch(s, ','));
+    return jscan_ch(s, ']');
 }
 
 enum {
@@ -958,56 +863,36 @@ static const char *const key_names[N_KEYS] = {
     (KEYS_COMMON | KB(K_SUCCESS) | KB(K_INDEX) | KB(K_LAST_INDEX) | KB(K_CONFLICT_TERM) |         \
      KB(K_CONFLICT_INDEX) | KB(K_ROUND))
 
-static bool rd_message(struct rd *r, struct raft_message *m)
+static bool rd_message(struct jscan *s, struct raft_message *m)
 {
     uint64_t v[N_KEYS] = {0};
-    unsigned seen = 0;
+    struct jscan_obj o = {0};
     bool success = false;
-    if (!rd_ch(r, '{'))
-        return false;
-    for (bool first = true;; first = false) {
-        if (rd_ch(r, '}')) {
-            if (first)
-                return false;
-            break;
-        }
-        if (!first && !rd_ch(r, ','))
-            return false;
-        const unsigned char *k;
-        size_t kn;
-        if (!rd_str(r, &k, &kn) || !rd_ch(r, ':'))
-            return false;
-        int key = -1;
-        for (int i = 0; i < N_KEYS && key < 0; i++)
-            if (str_is(k, kn, key_names[i]))
-                key = i;
-        if (key < 0 || (seen & KB(key)))
-            return false;
-        seen |= KB(key);
+    int key;
+    while ((key = jscan_field(s, &o, key_names, N_KEYS)) >= 0) {
         bool ok;
         if (key == K_TYPE) {
-            const unsigned char *s;
+            const char *str;
             size_t n;
-            ok = rd_str(r, &s, &n);
-            m->type = !ok                              ? 0
-                      : str_is(s, n, "append")        ? RAFT_APPEND
-                      : str_is(s, n, "append_result") ? RAFT_APPEND_RESULT
-                                                      : 0;
+            ok = jscan_str(s, &str, &n);
+            m->type = !ok                                 ? 0
+                      : jscan_is(str, n, "append")        ? RAFT_APPEND
+                      : jscan_is(str, n, "append_result") ? RAFT_APPEND_RESULT
+                                                          : 0;
             ok = m->type != 0;
         } else if (key == K_ENTRIES) {
-            ok = rd_entries(r, m);
+            ok = rd_entries(s, m);
         } else if (key == K_SUCCESS) {
-            ok = rd_bool(r, &success);
+            ok = jscan_bool(s, &success);
         } else {
-            ok = rd_u64(r, &v[key]);
+            ok = jscan_u64(s, INT64_MAX, &v[key]);
         }
         if (!ok)
             return false;
     }
-    rd_ws(r);
-    if (r->p != r->end)
+    if (key != JSCAN_END || !jscan_done(s))
         return false;
-    if (seen != (m->type == RAFT_APPEND ? KEYS_APPEND : KEYS_APPEND_RESULT))
+    if (o.seen != (m->type == RAFT_APPEND ? KEYS_APPEND : KEYS_APPEND_RESULT))
         return false;
     if (v[K_FROM] == 0 || v[K_TO] == 0)
         return false;
@@ -1036,8 +921,9 @@ static bool rd_message(struct rd *r, struct raft_message *m)
 int io_codec_decode_fast(const unsigned char *body, size_t len, struct raft_message *m)
 {
     memset(m, 0, sizeof *m);
-    struct rd r = {body, body + len};
-    if (rd_message(&r, m))
+    struct jscan s;
+    jscan_init(&s, body, len);
+    if (rd_message(&s, m))
         return 1;
     /* Given up: only entries (read into m->append, whatever the type) are owned. */
     m->type = RAFT_APPEND;
