@@ -37,8 +37,12 @@
 #                  valid; adapter-nats-cas-race, NATS 2.9 KV without faults, 8 s: must be
 #                  invalid (two compare-and-sets of one revision both acknowledged; up to
 #                  3 seeds), adapter-nats-lose-unsynced, its power losses (15 s): must be
-#                  invalid (acknowledged puts lost, up to 3 seeds); skipped when a package
-#                  of adapters/NAME/packages is missing
+#                  invalid (acknowledged puts lost, up to 3 seeds); adapter-galera-si,
+#                  MariaDB Galera's list-append at REPEATABLE READ without faults, 10 s,
+#                  checked at snapshot-isolation: must be invalid (G-single, lost updates;
+#                  up to 2 seeds; its start-up of 15-95 s is allowed by the scenario's
+#                  phases.start_timeout_s); skipped when a package of adapters/NAME/packages
+#                  is missing
 #   bug-<name>     each scenarios/bug-*.json with its planted bug and its own
 #                  fault phase: must give the scenario's "expected" verdict
 #                  (invalid; valid for the liveness bug no-prevote, run 15 s).
@@ -130,11 +134,16 @@ expected_of() {
 
 # Seconds a run may take: its phases (fault seconds, or the scenario's
 # phases.faults_s, default 30; warm-up 2, heal 3) and 60 for start-up, final
-# reads and the check. A run past it is stopped and counts as unknown.
+# reads and the check, plus what the scenario's phases.start_timeout_s allows
+# beyond the default 30 s (Galera's state transfers). A run past it is stopped
+# and counts as unknown.
 run_limit() {
-    local f=$2
+    local f=$2 st
     [[ -n $f ]] || f=$(sed -n 's/^ *"faults_s": \([0-9]*\).*/\1/p' "$(scenario_file "$1")" | head -1)
-    echo $((${f:-30} + ${3:-3} + 2 + 60))
+    st=$(sed -n 's/^ *"start_timeout_s": \([0-9]*\).*/\1/p' "$(scenario_file "$1")" | head -1)
+    st=${st:-30}
+    ((st > 30)) || st=30
+    echo $((${f:-30} + ${3:-3} + 2 + 60 + st - 30))
 }
 
 # Planted bugs whose window is too narrow for second-long faults on a real
@@ -204,6 +213,9 @@ else
         "adapter-nats-lose-unsynced|adapters/nats/lose-unsynced|client:adapters/nats/lose-unsynced.json|invalid|15|3|10"
         # PostgreSQL list-append at REPEATABLE READ (snapshot isolation) checked at serializable: G2-item.
         "adapter-postgresql-rr|adapters/postgresql/list-append-repeatable-read|client:adapters/postgresql/list-append-repeatable-read.json|invalid|20|3"
+        # MariaDB Galera list-append at REPEATABLE READ, no faults, checked at snapshot
+        # isolation: G-single and lost updates across nodes (adapters/galera/README.md).
+        "adapter-galera-si|adapters/galera/list-append|client:adapters/galera/list-append.json|invalid|10|2"
         # The nodes on the SSH lab's hosts over ssh (one fault class each): as in namespaces.
         "lab-ref-partition|partition-leader|lab:reference|valid|$ref_s|1"
         "lab-ref-pause|pause|lab:reference|valid|$ref_s|1"

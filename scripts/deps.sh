@@ -24,6 +24,9 @@ FL_PACKAGES=(
   nats-server
   # disk faults: the FUSE filesystem under each node (`faultline fs`)
   fuse3 libfuse3-dev
+  # MariaDB Galera Cluster (adapters/galera): the server, the Galera library, rsync for its
+  # state transfers, python3-pymysql for the client program
+  mariadb-server galera-4 rsync python3-pymysql
 )
 
 fl_install_deps() {
@@ -39,4 +42,21 @@ fl_install_deps() {
   [[ $(id -u) -ne 0 ]] && sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fl_stop_package_services
+}
+
+# Debian starts the services of some packages at install. Runs start their own nodes in
+# namespaces (each with its own data folder), so none of them is left running in the root
+# namespace; stopped and disabled only when they were just installed.
+fl_stop_package_services() {
+  local sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  if [[ " ${missing[*]} " == *" mariadb-server "* ]]; then
+    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+      $sudo systemctl disable --now mariadb >/dev/null 2>&1 || true
+    else
+      $sudo service mariadb stop >/dev/null 2>&1 || true
+      $sudo systemctl disable mariadb >/dev/null 2>&1 || true
+    fi
+  fi
 }
