@@ -113,7 +113,7 @@ static int load_for_check(const char *path, const struct checker_check_options *
                           struct refusal out, char *errmsg)
 {
     int rc = checker_history_load_capped(h, path, opt->format, opt->max_rss, errmsg);
-    if (rc < 0 && !(rc == FL_EBUDGET && h->truncated))
+    if (rc < 0 && !((rc == FL_EBUDGET || rc == FL_EUNDECIDED) && h->truncated))
         return rc;
     if (opt->model) {
         *model_used = checker_model_find(opt->model);

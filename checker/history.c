@@ -540,9 +540,10 @@ int checker_history_load_capped(struct checker_history *h, const char *path,
     rc = checker_history_read(h, &r, errmsg);
     fl_history_reader_close(&r);
     if (rc < 0) {
-        /* Over the memory bound, the history is released but keeps its name
-         * and says why it is empty. */
-        char *keep = rc == FL_EBUDGET ? h->path : NULL;
+        /* Over the memory bound, or holding numbers whose equality cannot be
+         * decided (common/jsonl_value.h), the history is released but keeps
+         * its name and says why it is empty: a verdict of `unknown`. */
+        char *keep = rc == FL_EBUDGET || rc == FL_EUNDECIDED ? h->path : NULL;
         if (keep)
             h->path = NULL;
         checker_history_free(h);

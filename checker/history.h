@@ -61,7 +61,9 @@ struct checker_history {
     void *values;  /* interned JSON values */
     /* Reading stops once the process's resident memory passes max_rss bytes
      * (0: no bound); the history is then emptied and marked truncated, and
-     * loading fails with FL_EBUDGET (a verdict of `unknown`, not an error). */
+     * loading fails with FL_EBUDGET (a verdict of `unknown`, not an error).
+     * So it is, with FL_EUNDECIDED, for a JSONL history holding two numbers
+     * whose equality cannot be decided (common/jsonl_value.h). */
     size_t max_rss;
     bool truncated;
 };

@@ -18,7 +18,7 @@
 #define END_OF_INPUT 1
 
 /* Longest number token we hand to strtod. */
-#define MAX_NUMBER_TOKEN 256
+#define MAX_NUMBER_TOKEN 512 /* a big integer of 400 digits (common/jsonl_value.c) fits */
 
 /* ==== Positions and errors ==== */
 
@@ -649,6 +649,18 @@ static int parse_number(const char *t, size_t len, struct pos at, json_t **out, 
     double d = strtod(tmp, NULL);
     if (!isfinite(d))
         return err_at(at, errmsg, FL_ELIMIT, "number %.*s is out of range for a double", shown, t);
+    if (out && d == trunc(d)) {
+        /* 1.0 is not 1 in Clojure: an integral float is tagged as its
+         * canonical text ("1.0", "1e+20"; -0.0 is 0.0, as (= 0.0 -0.0)), so
+         * that a JSON real always holds a fraction, in EDN as in JSONL. */
+        char num[40];
+        snprintf(num, sizeof num, "%.17g", d == 0 ? 0.0 : d);
+        if (!strpbrk(num, ".eE"))
+            strcat(num, ".0");
+        if (!(*out = tagged(num, strlen(num))))
+            return err_at(at, errmsg, FL_ENOMEM, "out of memory");
+        return 0;
+    }
     if (out && !(*out = json_real(d)))
         return err_at(at, errmsg, FL_ENOMEM, "out of memory");
     return 0;
@@ -948,6 +960,111 @@ out:
     return rc;
 }
 
+/* Reads n digits at s into *v; false when they are not all digits. */
+static bool inst_digits(const char *s, size_t len, size_t at, size_t n, int *v)
+{
+    if (at + n > len)
+        return false;
+    *v = 0;
+    for (size_t i = at; i < at + n; i++) {
+        if (!is_digit((unsigned char)s[i]))
+            return false;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* An #inst's text as Clojure reads it (clojure.instant: yyyy[-MM[-dd[THH[:mm
+ * [:ss[.fff]]]]]] then Z or +-HH:mm) into the instant it names, written the
+ * way Clojure prints a java.util.Date: UTC, milliseconds (digits past them
+ * dropped, as the Date drops them), "yyyy-MM-ddTHH:mm:ss.SSS-00:00". So two
+ * spellings of one instant are one value, as (= #inst ... #inst ...) is.
+ * Returns false when the text is not a timestamp. */
+static bool inst_canonical(const char *s, size_t len, char out[40])
+{
+    int y, mo = 1, d = 1, h = 0, mi = 0, sec = 0, ms = 0, oh = 0, om = 0, sign = 0;
+    size_t i = 4;
+    if (!inst_digits(s, len, 0, 4, &y))
+        return false;
+    if (i < len && s[i] == '-' && inst_digits(s, len, i + 1, 2, &mo)) {
+        i += 3;
+        if (i < len && s[i] == '-' && inst_digits(s, len, i + 1, 2, &d)) {
+            i += 3;
+            if (i < len && s[i] == 'T' && inst_digits(s, len, i + 1, 2, &h)) {
+                i += 3;
+                if (i < len && s[i] == ':' && inst_digits(s, len, i + 1, 2, &mi)) {
+                    i += 3;
+                    if (i < len && s[i] == ':' && inst_digits(s, len, i + 1, 2, &sec)) {
+                        i += 3;
+                        if (i < len && s[i] == '.') {
+                            size_t f = ++i;
+                            while (i < len && is_digit((unsigned char)s[i])) {
+                                if (i - f < 3)
+                                    ms = ms * 10 + (s[i] - '0');
+                                i++;
+                            }
+                            if (i == f)
+                                return false;
+                            for (size_t k = i - f; k < 3; k++)
+                                ms *= 10;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (i < len && s[i] == 'Z') {
+        i++;
+    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
+        sign = s[i] == '-' ? -1 : 1;
+        if (!inst_digits(s, len, i + 1, 2, &oh) || i + 3 >= len || s[i + 3] != ':' ||
+            !inst_digits(s, len, i + 4, 2, &om))
+            return false;
+        i += 6;
+    }
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (i != len || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > (mi == 59 ? 60 : 59) ||
+        oh > 23 || om > 59)
+        return false;
+    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+                sign * (oh * 3600 + om * 60);
+    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+    int64_t rem = t - days * 86400;
+    int64_t yy;
+    civil_from_days(days, &yy, &mo, &d);
+    if (yy < 0 || yy > 9999)
+        return false;
+    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%03d-00:00", (int)yy, mo, d,
+             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), ms);
+    return true;
+}
+
 /* #tag form: #inst/#uuid give their string, #ns.Record{...} its map. */
 static int read_tagged(struct fl_edn_reader *rd, json_t **out, char *errmsg)
 {
@@ -973,6 +1090,21 @@ static int read_tagged(struct fl_edn_reader *rd, json_t **out, char *errmsg)
         json_t *str = NULL;
         if (rc == 1 && *rd->p == '"') {
             rc = read_string(rd, out ? &str : NULL, errmsg);
+            char inst[40];
+            if (rc == 0 && out && t[0] == 'i') {
+                /* one instant, one value: its canonical spelling */
+                if (!inst_canonical(json_string_value(str), json_string_length(str), inst))
+                    rc = err_at(at, errmsg, FL_EPARSE,
+                                "#inst \"%.40s\" is not a timestamp (yyyy-MM-ddTHH:mm:ss.fff "
+                                "then Z or +-HH:mm, from year 0000 to 9999)",
+                                json_string_value(str));
+                else {
+                    json_decref(str);
+                    str = json_string(inst);
+                    if (!str)
+                        rc = oom(rd, errmsg);
+                }
+            }
             if (rc == 0 && out) {
                 /* #inst "x" is not the string "x": tagged as its text */
                 struct fl_buf b;

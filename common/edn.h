@@ -5,13 +5,15 @@
  * apart stay apart ((= :a "a") is false), so a checker comparing values never
  * takes one for another:
  *   nil -> null, true/false -> booleans, integers -> integers (1N is 1;
- *   beyond int64 a tagged value, below), floats -> reals (1.0 is not 1, as in
- *   Clojure; BigDecimals (1.0M) are rejected: Clojure's equality on them is
- *   not a double's), strings -> strings, vectors and lists -> arrays
+ *   beyond int64 a tagged value, below), floats -> reals when they hold a
+ *   fraction, else tagged ("1.0": 1.0 is not 1, as in Clojure; one double is
+ *   one text, so 1.0 is 1e0; a JSON real thus always holds a fraction, in
+ *   EDN as in JSONL); BigDecimals (1.0M) are rejected: Clojure's equality on
+ *   them is not a double's), strings -> strings, vectors and lists -> arrays
  *   ([1 2] = (1 2) in Clojure), maps -> objects.
  *   Keywords, symbols, characters, big integers, #inst and #uuid are
  *   "tagged": a string holding a NUL byte then the value's canonical EDN text
- *   (":a", "a" for the symbol a, "\a", "-123456789012345678901N",
+ *   (":a", "a" for the symbol a, "\a", "-123456789012345678901N", "1.0",
  *   "#inst \"...\"", "#uuid \"...\"" lower-cased). No other string holds a
  *   NUL (the readers reject it), so a tagged value equals only its own kind.
  *   A set is an array whose first element is the tagged marker "#{" and then

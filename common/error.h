@@ -21,7 +21,8 @@
     X(FL_EUSAGE, -10005, "invalid usage")                                                          \
     X(FL_ENOMEM, -10006, "out of memory")                                                          \
     X(FL_EBUDGET, -10007, "search budget exhausted")                                               \
-    X(FL_EUNSUPPORTED, -10008, "not supported")
+    X(FL_EUNSUPPORTED, -10008, "not supported")                                                   \
+    X(FL_EUNDECIDED, -10009, "equality of values cannot be decided")
 
 enum fl_error {
 #define FL__ERR_ENUM(name, value, desc) name = value,

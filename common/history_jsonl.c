@@ -2,6 +2,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/history.h"
+#include "common/jsonl_value.h"
 
 #include <errno.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 struct jsonl {
     char *buf;
     size_t cap;
+    struct fl_jsonl_reals *reals; /* fractions seen (common/jsonl_value.h) */
 };
 
 /* Reads one line into j->buf without its newline. Returns its length, -1 at
@@ -65,11 +67,9 @@ static int jsonl_next(struct fl_history_reader *r, struct fl_event *ev, char *er
             i++;
         if (i == len)
             continue; /* blank line */
-        json_error_t jerr;
-        json_t *obj = json_loadb(j->buf, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!obj)
-            return fl_errorf(errmsg, FL_EPARSE, "line %llu: column %d: %s",
-                             (unsigned long long)r->line, jerr.column, jerr.text);
+        json_t *obj;
+        if ((rc = fl_jsonl_parse(j->buf, len, 0, j->reals, r->line, &obj, errmsg)) < 0)
+            return fl_error_wrap(errmsg, rc, "line %llu", (unsigned long long)r->line);
         ev->line = r->line;
         rc = fl_event_from_json(obj, ev, errmsg);
         json_decref(obj);
@@ -84,6 +84,7 @@ static void jsonl_close(struct fl_history_reader *r)
     struct jsonl *j = r->impl;
     if (j) {
         fl_free(j->buf);
+        fl_jsonl_reals_free(j->reals);
         fl_free(j);
     }
     r->impl = NULL;
@@ -94,8 +95,10 @@ static const struct fl__history_backend jsonl_backend = {jsonl_next, jsonl_close
 int fl__history_jsonl_open(struct fl_history_reader *r, char *errmsg)
 {
     struct jsonl *j = fl_calloc(1, sizeof *j);
-    if (!j)
+    if (!j || !(j->reals = fl_jsonl_reals_new())) {
+        fl_free(j);
         return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    }
     r->impl = j;
     r->backend = &jsonl_backend;
     return 0;
