@@ -79,6 +79,17 @@ void fl_buf_printf(struct fl_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+void fl_buf_put_u64(struct fl_buf *b, uint64_t v)
+{
+    char num[20];
+    size_t i = sizeof num;
+    do {
+        num[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    fl_buf_append(b, num + i, sizeof num - i);
+}
+
 const char *fl_buf_cstr(struct fl_buf *b)
 {
     return b->data ? b->data : "";

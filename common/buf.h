@@ -22,6 +22,8 @@ void fl_buf_reset(struct fl_buf *b);
 void fl_buf_append(struct fl_buf *b, const char *s, size_t n);
 void fl_buf_puts(struct fl_buf *b, const char *s);
 void fl_buf_printf(struct fl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends `v` in decimal (as "%" PRIu64, without printf: hot JSON writers). */
+void fl_buf_put_u64(struct fl_buf *b, uint64_t v);
 /* Writes code point cp (a valid scalar value, below 0x110000) as UTF-8 into out;
  * returns the number of bytes (1 to 4). The one encoder for every reader that
  * decodes \u escapes (EDN, JSON text). */

@@ -129,14 +129,16 @@ struct server {
     } rq[2];
     /* The leader applies the command entries it built without parsing
      * their text again: each buffer submitted (a reference held, so its
-     * address is not reused) with its object, in submission order. */
+     * address is not reused) with its fields, in submission order. */
     struct built {
         struct raft_buf *b;
-        json_t *e;
+        json_t *op;
+        uint64_t time, session, seq, ack;
     } built[BUILT_MAX];
     unsigned built_head, built_n;
-    struct fl_buf ebuf; /* reused: an entry's text before it is copied into a raft_buf */
-    struct fl_buf obuf; /* reused: a reply's frame before it is written */
+    struct fl_buf ebuf;  /* reused: an entry's text before it is copied into a raft_buf */
+    struct fl_buf opbuf; /* reused: an op's text when the client's is not at hand */
+    struct fl_buf obuf;  /* reused: a reply's frame before it is written */
     uv_signal_t sigterm, sigint, sigusr1;
     uv_tcp_t client_listener;
     struct io_transport tr;
@@ -620,7 +622,8 @@ static void pending_free(struct server *s, struct pending *p)
 
 static void handle_update(struct server *s, struct raft_update *up);
 static void run_deferred(struct server *s);
-static json_t *built_take(struct server *s, const struct raft_buf *b);
+struct built;
+static bool built_take(struct server *s, const struct raft_buf *b, struct built *out);
 static void built_clear(struct server *s);
 
 /* Feeds one event to the core and carries out its update. Returns the
@@ -859,10 +862,12 @@ static void apply_range(struct server *s, uint64_t first, uint64_t last)
             return;
         }
         if (e->type == RAFT_COMMAND && e->buf != NULL) {
-            json_t *built = s->built_n > 0 ? built_take(s, e->buf) : NULL;
-            int rv = built != NULL ? server_state_apply_json(&s->st, i, built, &cb)
-                                   : server_state_apply(&s->st, i, e->buf->data, e->buf->len, &cb);
-            json_decref(built);
+            struct built x = {0};
+            int rv = s->built_n > 0 && built_take(s, e->buf, &x)
+                         ? server_state_apply_command(&s->st, i, x.time, x.session, x.seq, x.ack,
+                                                      x.op, &cb)
+                         : server_state_apply(&s->st, i, e->buf->data, e->buf->len, &cb);
+            json_decref(x.op); /* taken: its reference is ours */
             if (rv != 0)
                 fatal(s, "apply: entry %" PRIu64 ": %s", i, fl_strerror(rv));
         } else {
@@ -1306,27 +1311,29 @@ static void built_drop_head(struct server *s)
 {
     struct built *x = &s->built[s->built_head];
     raft_buf_unref(x->b);
-    json_decref(x->e);
+    json_decref(x->op);
     x->b = NULL;
-    x->e = NULL;
+    x->op = NULL;
     s->built_head = (s->built_head + 1) % BUILT_MAX;
     s->built_n--;
 }
 
-static void built_add(struct server *s, struct raft_buf *b, json_t *e)
+/* `x` (b and op borrowed: references are taken) is the entry `x->b` holds. */
+static void built_add(struct server *s, const struct built *x)
 {
     if (s->built_n == BUILT_MAX)
         built_drop_head(s);
-    struct built *x = &s->built[(s->built_head + s->built_n) % BUILT_MAX];
-    raft_buf_ref(b);
-    x->b = b;
-    x->e = json_incref(e);
+    struct built *y = &s->built[(s->built_head + s->built_n) % BUILT_MAX];
+    *y = *x;
+    raft_buf_ref(y->b);
+    json_incref(y->op);
     s->built_n++;
 }
 
-/* The object `b` was built from, or NULL. Entries are applied in the order
- * they were submitted: those ahead of `b` (refused, truncated) are dropped. */
-static json_t *built_take(struct server *s, const struct raft_buf *b)
+/* The fields `b` was built from into *out (out->op a reference for the
+ * caller), or false. Entries are applied in the order they were submitted:
+ * those ahead of `b` (refused, truncated) are dropped. */
+static bool built_take(struct server *s, const struct raft_buf *b, struct built *out)
 {
     for (unsigned k = 0; k < s->built_n && k < 8; k++) {
         struct built *x = &s->built[(s->built_head + k) % BUILT_MAX];
@@ -1334,11 +1341,13 @@ static json_t *built_take(struct server *s, const struct raft_buf *b)
             continue;
         while (k-- > 0)
             built_drop_head(s);
-        json_t *e = json_incref(s->built[s->built_head].e);
+        *out = s->built[s->built_head];
+        json_incref(out->op);
+        out->b = NULL;
         built_drop_head(s);
-        return e;
+        return true;
     }
-    return NULL;
+    return false;
 }
 
 static void built_clear(struct server *s)
@@ -1400,22 +1409,26 @@ static void submit_command(struct server *s, struct conn *c, uint64_t req_id, ui
         p->early = NULL; /* no preview (not a txn state machine, out of memory): read in place */
     /* The client's command_ack trims the session's response cache on apply
      * (state.h); one at or above seq says nothing and is left out. */
-    json_t *e =
-        ack > 0 && ack < seq
-            ? json_pack("{s:s,s:I,s:I,s:I,s:I,s:O}", "t", "command", "time", (json_int_t)wall_ms(),
-                        "session", (json_int_t)session, "seq", (json_int_t)seq, "command_ack",
-                        (json_int_t)ack, "op", op)
-            : json_pack("{s:s,s:I,s:I,s:I,s:O}", "t", "command", "time", (json_int_t)wall_ms(),
-                        "session", (json_int_t)session, "seq", (json_int_t)seq, "op", op);
+    struct built x = {
+        .op = op, .time = wall_ms(), .session = session, .seq = seq, .ack = ack < seq ? ack : 0};
+    /* The entry's text by hand (no object built for it): the op by jansson. */
+    fl_buf_reset(&s->opbuf);
+    if (json_dump_callback(op, buf_dump_cb, &s->opbuf, JSON_COMPACT) != 0)
+        s->opbuf.oom = true;
     fl_buf_reset(&s->ebuf);
-    if (e == NULL || json_dump_callback(e, buf_dump_cb, &s->ebuf, JSON_COMPACT) != 0)
-        s->ebuf.oom = true;
-    struct raft_buf *b = !s->ebuf.oom ? raft_buf_new(s->ebuf.data, s->ebuf.len) : NULL;
-    if (s->ebuf.oom)
-        fl_buf_free(&s->ebuf); /* clears oom for the next entry */
-    if (b != NULL)
-        built_add(s, b, e);
-    json_decref(e);
+    if (!s->opbuf.oom)
+        server_state_command_text(&s->ebuf, x.time, x.session, x.seq, x.ack, s->opbuf.data,
+                                  s->opbuf.len);
+    bool oom = s->ebuf.oom || s->opbuf.oom;
+    struct raft_buf *b = !oom ? raft_buf_new(s->ebuf.data, s->ebuf.len) : NULL;
+    if (oom) { /* clears oom for the next entry */
+        fl_buf_free(&s->ebuf);
+        fl_buf_free(&s->opbuf);
+    }
+    if (b != NULL) {
+        x.b = b;
+        built_add(s, &x);
+    }
     if (b == NULL) {
         reply_err(s, c, req_id, "busy", "out of memory");
         pending_free(s, p);
@@ -2483,6 +2496,7 @@ out_state:
 out_free:
     built_clear(s);
     fl_buf_free(&s->ebuf);
+    fl_buf_free(&s->opbuf);
     fl_buf_free(&s->obuf);
     while (s->spare != NULL) {
         struct pending *p = s->spare;

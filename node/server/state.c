@@ -2,7 +2,6 @@
  */
 #include "node/server/state.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -698,8 +697,8 @@ static int apply_command(struct server_state *s, uint64_t index, uint64_t seq, u
 
 /* A follower applies every command from its entry's text; through jansson the
  * envelope {"t":"command","time":T,"session":S,"seq":Q,"command_ack":A,"op":{...}}
- * cost 40% of the parse. The leader writes it in exactly that form (server.c
- * submit_command, compact, command_ack only when it is above 0): that form is read
+ * cost 40% of the parse. The leader writes it in exactly that form
+ * (server_state_command_text, command_ack only when it is above 0): that form is read
  * here by hand and only the op goes through jansson. Anything else (another
  * entry type, another form, a zero seq, an op that is not an object) takes
  * the general path, so both give the same outcome. */
@@ -752,23 +751,51 @@ static int apply_command_text(struct server_state *s, uint64_t index, const char
         json_decref(op);
         return 1;
     }
-    /* What server_state_apply_json does for such an entry. */
+    int rv = server_state_apply_command(s, index, time, sid, seq, ack, op, cb);
+    json_decref(op);
+    return rv;
+}
+
+/* What server_state_apply_json does for a command entry (seq or op wrong
+ * included: apply_command refuses them as it does). */
+int server_state_apply_command(struct server_state *s, uint64_t index, uint64_t time,
+                               uint64_t session, uint64_t seq, uint64_t ack, const json_t *op,
+                               const struct server_state_cb *cb)
+{
     if (time > s->last_time)
         s->last_time = time;
     int rv = 0;
-    struct server_session *ss = open_session(s, sid);
+    struct server_session *ss = open_session(s, session);
     if (ss == NULL) {
-        fail_result(cb, index, sid, seq, "unknown_session", "no such session (expired or closed)");
+        fail_result(cb, index, session, seq, "unknown_session",
+                    "no such session (expired or closed)");
         release(cb, index);
     } else {
         if (time > ss->last_time)
             ss->last_time = time;
         rv = apply_command(s, index, seq, ack, op, ss, cb);
     }
-    json_decref(op);
     if (rv == 0 && index > s->applied)
         s->applied = index;
     return rv;
+}
+
+void server_state_command_text(struct fl_buf *b, uint64_t time, uint64_t session, uint64_t seq,
+                               uint64_t ack, const char *op, size_t op_len)
+{
+    fl_buf_puts(b, "{\"t\":\"command\",\"time\":");
+    fl_buf_put_u64(b, time);
+    fl_buf_puts(b, ",\"session\":");
+    fl_buf_put_u64(b, session);
+    fl_buf_puts(b, ",\"seq\":");
+    fl_buf_put_u64(b, seq);
+    if (ack > 0) {
+        fl_buf_puts(b, ",\"command_ack\":");
+        fl_buf_put_u64(b, ack);
+    }
+    fl_buf_puts(b, ",\"op\":");
+    fl_buf_append(b, op, op_len);
+    fl_buf_append(b, "}", 1);
 }
 
 int server_state_apply(struct server_state *s, uint64_t index, const void *data, size_t len,
@@ -1043,9 +1070,7 @@ static void put_json(struct fl_buf *b, const json_t *v)
 
 static void put_u64(struct fl_buf *b, uint64_t v)
 {
-    char num[24];
-    int n = snprintf(num, sizeof num, "%" PRIu64, v);
-    fl_buf_append(b, num, (size_t)n);
+    fl_buf_put_u64(b, v); /* no printf: a snapshot writes thousands of numbers */
 }
 
 /* The snapshot is written as text, keys in sorted order: the same bytes as

@@ -113,6 +113,16 @@ int server_state_apply(struct server_state *s, uint64_t index, const void *data,
  * the leader keeps the entries it built (node/server/server.c). */
 int server_state_apply_json(struct server_state *s, uint64_t index, const json_t *e,
                             const struct server_state_cb *cb);
+/* The same for a command entry given by its fields (`op` borrowed): the
+ * leader applies the entries it wrote without reading them back. */
+int server_state_apply_command(struct server_state *s, uint64_t index, uint64_t time,
+                               uint64_t session, uint64_t seq, uint64_t ack, const json_t *op,
+                               const struct server_state_cb *cb);
+/* Appends the text of that command entry, in the form server_state_apply
+ * reads without jansson (all but the op); `op` is the op's JSON text (an
+ * object), `ack` 0 leaves command_ack out. Numbers below 2^63. */
+void server_state_command_text(struct fl_buf *b, uint64_t time, uint64_t session, uint64_t seq,
+                               uint64_t ack, const char *op, size_t op_len);
 /* Applies a no-op or configuration entry: only advances the index. */
 void server_state_apply_noop(struct server_state *s, uint64_t index);
 

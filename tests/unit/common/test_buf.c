@@ -1,7 +1,9 @@
-/* test_buf.c - the text buffer and the one UTF-8 encoder (fl_utf8_encode). */
+/* test_buf.c - the text buffer, its decimal writer and the one UTF-8 encoder (fl_utf8_encode). */
 #include "common/buf.h"
 
 #include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Each length boundary, against the bytes RFC 3629 gives. */
@@ -20,6 +22,25 @@ Test(buf, utf8_encode_boundaries)
         size_t n = fl_utf8_encode(cases[i].cp, out);
         cr_assert_eq(n, strlen(cases[i].want), "U+%X: %zu bytes", cases[i].cp, n);
         cr_assert_eq(memcmp(out, cases[i].want, n), 0, "U+%X: bytes", cases[i].cp);
+    }
+}
+
+Test(buf, put_u64_as_printf)
+{
+    const uint64_t cases[] = {
+        0, 1, 9, 10, 99, 100, 4096, 999999999999999999ULL, 1000000000000000000ULL,
+        9223372036854775807ULL, UINT64_MAX,
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct fl_buf b;
+        char want[32];
+        fl_buf_init(&b);
+        fl_buf_puts(&b, "x");
+        fl_buf_put_u64(&b, cases[i]);
+        snprintf(want, sizeof want, "x%" PRIu64, cases[i]);
+        cr_assert_str_eq(fl_buf_cstr(&b), want);
+        cr_assert_eq(b.len, strlen(want));
+        fl_buf_free(&b);
     }
 }
 

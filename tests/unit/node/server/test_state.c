@@ -594,6 +594,90 @@ Test(server_state, command_ack_keeps_retries_above_it_answered_from_the_cache)
     server_state_close(&s);
 }
 
+/* The leader writes its command entries by hand (server_state_command_text)
+ * and applies them from their fields (server_state_apply_command); followers
+ * read that text. All three (and the JSON path) must agree. */
+Test(server_state, leader_command_text_and_fields_apply_alike)
+{
+    struct fl_buf t;
+    fl_buf_init(&t);
+    server_state_command_text(&t, 1700000000123, 42, 7, 6, "{\"f\":\"read\"}", 12);
+    cr_assert_str_eq(fl_buf_cstr(&t), "{\"t\":\"command\",\"time\":1700000000123,\"session\":42,"
+                                      "\"seq\":7,\"command_ack\":6,\"op\":{\"f\":\"read\"}}");
+    fl_buf_reset(&t);
+    server_state_command_text(&t, 0, 1, 1, 0, "{}", 2);
+    cr_assert_str_eq(fl_buf_cstr(&t),
+                     "{\"t\":\"command\",\"time\":0,\"session\":1,\"seq\":1,\"op\":{}}");
+    struct server_state a, b, c;
+    struct rec xa = {0}, xb = {0}, xc = {0};
+    char err[FL_ERRMSG_SIZE];
+    cr_assert_eq(server_state_init(&a, "kv", err), 0);
+    cr_assert_eq(server_state_init(&b, "kv", err), 0);
+    cr_assert_eq(server_state_init(&c, "kv", err), 0);
+    reg(&a, &xa, 1, 1000);
+    reg(&b, &xb, 1, 1000);
+    reg(&c, &xc, 1, 1000);
+    /* session 1: fresh, acks, a retry above the ack, one below; session 9: unknown */
+    static const struct {
+        uint64_t session, seq, ack;
+        const char *op;
+    } cmds[] = {
+        {1, 1, 0, "{\"f\":\"write\",\"key\":\"a\",\"value\":\"x\"}"},
+        {1, 2, 1, "{\"f\":\"write\",\"key\":\"a\",\"value\":\"y\"}"},
+        {1, 3, 1, "{\"f\":\"cas\",\"key\":\"a\",\"from\":\"y\",\"to\":\"z\"}"},
+        {1, 2, 1, "{\"f\":\"write\",\"key\":\"a\",\"value\":\"y\"}"},
+        {1, 1, 0, "{\"f\":\"write\",\"key\":\"a\",\"value\":\"x\"}"},
+        {1, 4, 3, "{\"f\":\"read\",\"key\":\"a\"}"},
+        {9, 1, 0, "{\"f\":\"read\",\"key\":\"a\"}"},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        uint64_t index = i + 2, time = 1000 + i;
+        fl_buf_reset(&t);
+        server_state_command_text(&t, time, cmds[i].session, cmds[i].seq, cmds[i].ack, cmds[i].op,
+                                  strlen(cmds[i].op));
+        struct server_state_cb ca = cb_of(&xa), cbb = cb_of(&xb), cc = cb_of(&xc);
+        cr_assert_eq(server_state_apply(&a, index, t.data, t.len, &ca), 0);
+        json_t *op = json_loads(cmds[i].op, 0, NULL);
+        cr_assert_eq(server_state_apply_command(&b, index, time, cmds[i].session, cmds[i].seq,
+                                                cmds[i].ack, op, &cbb),
+                     0);
+        json_decref(op);
+        json_t *e = json_loadb(t.data, t.len, 0, NULL);
+        cr_assert_not_null(e, "not JSON: %s", fl_buf_cstr(&t));
+        cr_assert_eq(server_state_apply_json(&c, index, e, &cc), 0);
+        json_decref(e);
+        const struct rec *r[2] = {&xb, &xc};
+        for (int k = 0; k < 2; k++) {
+            cr_assert_eq(xa.n_complete, r[k]->n_complete, "entry %zu", i);
+            cr_assert_eq(xa.n_released, r[k]->n_released, "entry %zu", i);
+            cr_assert_eq(xa.last_index, r[k]->last_index, "entry %zu", i);
+            cr_assert_eq(xa.last_seq, r[k]->last_seq, "entry %zu", i);
+            cr_assert(json_equal(xa.last, r[k]->last), "entry %zu", i);
+        }
+    }
+    cr_expect_str_eq(str(xa.last, "error"), "unknown_session");
+    cr_expect_eq(server_state_command_ack(&a, 1), 3);
+    struct fl_buf sa, sb, sc;
+    fl_buf_init(&sa);
+    fl_buf_init(&sb);
+    fl_buf_init(&sc);
+    cr_assert_eq(server_state_snapshot(&a, &sa), 0);
+    cr_assert_eq(server_state_snapshot(&b, &sb), 0);
+    cr_assert_eq(server_state_snapshot(&c, &sc), 0);
+    cr_expect_str_eq(fl_buf_cstr(&sa), fl_buf_cstr(&sb));
+    cr_expect_str_eq(fl_buf_cstr(&sa), fl_buf_cstr(&sc));
+    fl_buf_free(&sa);
+    fl_buf_free(&sb);
+    fl_buf_free(&sc);
+    fl_buf_free(&t);
+    json_decref(xa.last);
+    json_decref(xb.last);
+    json_decref(xc.last);
+    server_state_close(&a);
+    server_state_close(&b);
+    server_state_close(&c);
+}
+
 /* Command entries in the leader's form are read by hand (only the op through
  * jansson); every entry must come out as through server_state_apply_json:
  * the same completions and releases, the same state after. */
