@@ -807,7 +807,7 @@ static bool rd_entry(struct jscan *s, struct raft_entry *ent)
             s->p = q + 1;
         }
     }
-    if (key != JSCAN_END || !(o.seen & 1u << E_TERM) || !(o.seen & 1u << E_TYPE) ||
+    if (key != JSCAN_END || !jscan_seen(&o, E_TERM) || !jscan_seen(&o, E_TYPE) ||
         (ent->type != RAFT_NOOP && ent->buf == NULL))
         return false;
     struct raft_configuration c;

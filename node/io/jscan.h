@@ -206,6 +206,12 @@ static inline int jscan_field(struct jscan *s, struct jscan_obj *o, const char *
     return JSCAN_BAD;
 }
 
+/* True when jscan_field read names[i] in this object. */
+static inline bool jscan_seen(const struct jscan_obj *o, int i)
+{
+    return (o->seen & 1u << i) != 0;
+}
+
 /* Skips trailing whitespace; true when that was the end of the text. */
 static inline bool jscan_done(struct jscan *s)
 {

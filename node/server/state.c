@@ -8,6 +8,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "node/io/jscan.h"
 
 /* ==== Types ==== */
 
@@ -701,52 +702,28 @@ static int apply_command(struct server_state *s, uint64_t index, uint64_t seq, u
  * (server_state_command_text, command_ack only when it is above 0): that form is read
  * here by hand and only the op goes through jansson. Anything else (another
  * entry type, another form, a zero seq, an op that is not an object) takes
- * the general path, so both give the same outcome. */
-
-/* Reads the digits of an integer 0..2^63-1 (no leading zero) at *p. */
-static bool text_u64(const char **p, const char *end, uint64_t *v)
-{
-    const char *b = *p;
-    uint64_t x = 0;
-    while (*p < end && **p >= '0' && **p <= '9') {
-        unsigned d = (unsigned)(**p - '0');
-        if (x > ((uint64_t)INT64_MAX - d) / 10)
-            return false;
-        x = x * 10 + d;
-        (*p)++;
-    }
-    if (*p == b || (*p - b > 1 && *b == '0'))
-        return false;
-    *v = x;
-    return true;
-}
-
-static bool text_lit(const char **p, const char *end, const char *lit)
-{
-    size_t n = strlen(lit);
-    if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0)
-        return false;
-    *p += n;
-    return true;
-}
+ * the general path, so both give the same outcome. The integers are read as
+ * the peer codec reads them (node/io/jscan.h, 0..2^63-1). */
 
 /* Applies a command entry in the leader's form; returns 1 when it was not in
  * that form (nothing done), else what server_state_apply_json returns. */
 static int apply_command_text(struct server_state *s, uint64_t index, const char *p, size_t len,
                               const struct server_state_cb *cb)
 {
-    const char *end = p + len;
+    struct jscan r;
+    jscan_init(&r, p, len);
     uint64_t time, sid, seq, ack = 0;
-    if (!text_lit(&p, end, "{\"t\":\"command\",\"time\":") || !text_u64(&p, end, &time) ||
-        !text_lit(&p, end, ",\"session\":") || !text_u64(&p, end, &sid) ||
-        !text_lit(&p, end, ",\"seq\":") || !text_u64(&p, end, &seq) || seq == 0)
+    if (!jscan_lit(&r, "{\"t\":\"command\",\"time\":") || !jscan_u64(&r, INT64_MAX, &time) ||
+        !jscan_lit(&r, ",\"session\":") || !jscan_u64(&r, INT64_MAX, &sid) ||
+        !jscan_lit(&r, ",\"seq\":") || !jscan_u64(&r, INT64_MAX, &seq) || seq == 0)
         return 1;
     /* Entries from before command_ack was carried lack it. */
-    if (text_lit(&p, end, ",\"command_ack\":") && !text_u64(&p, end, &ack))
+    if (jscan_lit(&r, ",\"command_ack\":") && !jscan_u64(&r, INT64_MAX, &ack))
         return 1;
-    if (!text_lit(&p, end, ",\"op\":") || end - p < 3 || end[-1] != '}' || *p != '{')
+    if (!jscan_lit(&r, ",\"op\":") || r.end - r.p < 3 || r.end[-1] != '}' || *r.p != '{')
         return 1;
-    json_t *op = json_loadb(p, (size_t)(end - 1 - p), JSON_REJECT_DUPLICATES, NULL);
+    json_t *op = json_loadb((const char *)r.p, (size_t)(r.end - 1 - r.p), JSON_REJECT_DUPLICATES,
+                            NULL);
     if (!json_is_object(op)) {
         json_decref(op);
         return 1;
