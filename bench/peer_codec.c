@@ -10,6 +10,7 @@
  * encodes the follower's append_result through jansson and through
  * io_codec_encode_frame. Prints thread CPU microseconds per entry (per
  * message for the result), so figures hold on a loaded machine. */
+#include "bench/bench_util.h"
 #include "common/alloc.h"
 #include "common/error.h"
 #include "node/io/codec.h"
@@ -18,29 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static unsigned long arg(int argc, char **argv, const char *name, unsigned long def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0) {
-            char *end;
-            unsigned long v = strtoul(argv[i + 1], &end, 10);
-            if (*end != '\0' || v == 0 || v > 8192) {
-                fprintf(stderr, "bench_peer_codec: %s: expected 1..8192\n", name);
-                exit(2);
-            }
-            return v;
-        }
-    return def;
-}
 
 static void die(const char *what, const char *err)
 {
@@ -50,8 +28,9 @@ static void die(const char *what, const char *err)
 
 int main(int argc, char **argv)
 {
-    unsigned long n = arg(argc, argv, "--batches", 20000);
-    unsigned long b = arg(argc, argv, "--batch", 32);
+    unsigned long n = bench_arg(argc, argv, "bench_peer_codec", "--batches", 20000, 100000000);
+    unsigned long b =
+        bench_arg(argc, argv, "bench_peer_codec", "--batch", 32, IO_CODEC_MAX_ENTRIES);
     char err[FL_ERRMSG_SIZE];
     struct raft_entry *ents = fl_calloc(b, sizeof *ents);
     if (ents == NULL)
@@ -83,7 +62,7 @@ int main(int argc, char **argv)
     const unsigned char *body = frame + IO_FRAME_HEADER;
     size_t blen = flen - IO_FRAME_HEADER;
 
-    double t0 = cpu_s();
+    double t0 = bench_cpu_s();
     for (unsigned long i = 0; i < n; i++) {
         json_t *obj;
         struct raft_message d;
@@ -92,14 +71,14 @@ int main(int argc, char **argv)
         json_decref(obj);
         raft_message_release(&d);
     }
-    double t1 = cpu_s();
+    double t1 = bench_cpu_s();
     for (unsigned long i = 0; i < n; i++) {
         struct raft_message d;
         if (io_codec_decode_body(body, blen, &d, err) < 0)
             die("decode_body", err);
         raft_message_release(&d);
     }
-    double t2 = cpu_s();
+    double t2 = bench_cpu_s();
 
     struct raft_message r = {.type = RAFT_APPEND_RESULT, .from = 2, .to = 1, .term = 3};
     r.append_result.success = true;
@@ -114,7 +93,7 @@ int main(int argc, char **argv)
         json_decref(obj);
         fl_free(out);
     }
-    double t3 = cpu_s();
+    double t3 = bench_cpu_s();
     for (unsigned long i = 0; i < n; i++) {
         unsigned char *out;
         size_t olen;
@@ -122,7 +101,7 @@ int main(int argc, char **argv)
             die("encode_frame", err);
         fl_free(out);
     }
-    double t4 = cpu_s();
+    double t4 = bench_cpu_s();
     printf("append of %lu entries (%zu bytes), %lu times; thread CPU:\n", b, blen, n);
     printf("  decode, jansson          %6.3f us/entry\n", (t1 - t0) * 1e6 / (double)(n * b));
     printf("  decode, io_codec_decode_body %6.3f us/entry\n", (t2 - t1) * 1e6 / (double)(n * b));

@@ -9,6 +9,7 @@
  * ~12,000 writes/s), a snapshot every K = 4096 entries (the harness's
  * --snapshot-threshold). Prints thread CPU microseconds per entry for the
  * apply and for the snapshots, so figures hold on a loaded machine. */
+#include "bench/bench_util.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "node/server/state.h"
@@ -17,40 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static unsigned long arg(int argc, char **argv, const char *name, unsigned long def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0) {
-            char *end;
-            unsigned long v = strtoul(argv[i + 1], &end, 10);
-            if (*end != '\0' || v == 0) {
-                fprintf(stderr, "bench_state: %s: expected a positive integer\n", name);
-                exit(2);
-            }
-            return v;
-        }
-    return def;
-}
 
 int main(int argc, char **argv)
 {
-    unsigned long n = arg(argc, argv, "--entries", 200000);
-    unsigned long ns = arg(argc, argv, "--sessions", 128);
-    unsigned long snap_every = arg(argc, argv, "--snapshot-every", 4096);
-    unsigned long ack_every = arg(argc, argv, "--ack-every", 150);
-    if (ns > 4096) {
-        fprintf(stderr, "bench_state: --sessions: at most 4096\n");
-        return 2;
-    }
+    unsigned long n = bench_arg(argc, argv, "bench_state", "--entries", 200000, 1000000000);
+    unsigned long ns = bench_arg(argc, argv, "bench_state", "--sessions", 128, 4096);
+    unsigned long snap_every =
+        bench_arg(argc, argv, "bench_state", "--snapshot-every", 4096, 1000000000);
+    unsigned long ack_every = bench_arg(argc, argv, "bench_state", "--ack-every", 150, 1000000000);
     struct server_state st;
     char err[FL_ERRMSG_SIZE];
     if (server_state_init(&st, "kv", err) != 0) {
@@ -91,9 +66,9 @@ int main(int argc, char **argv)
                            (k * 7) % 5, value);
         if (ka)
             seq[c]--; /* a keepalive uses no seq */
-        double t0 = cpu_s();
+        double t0 = bench_cpu_s();
         int rv = server_state_apply(&st, ++index, e, (size_t)len, NULL);
-        apply += cpu_s() - t0;
+        apply += bench_cpu_s() - t0;
         if (rv != 0) {
             fprintf(stderr, "bench_state: apply %llu: %s\n", (unsigned long long)index,
                     fl_strerror(rv));
@@ -102,9 +77,9 @@ int main(int argc, char **argv)
         if (index % snap_every == 0) {
             struct fl_buf b;
             fl_buf_init(&b);
-            t0 = cpu_s();
+            t0 = bench_cpu_s();
             rv = server_state_snapshot(&st, &b);
-            snap += cpu_s() - t0;
+            snap += bench_cpu_s() - t0;
             snaps++;
             snap_bytes = b.len;
             for (size_t i = 0; i < b.len; i++)
