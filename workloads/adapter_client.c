@@ -87,6 +87,10 @@ struct cc_client {
 };
 
 static char *dup_text(const char *s);
+/* The names a completion's "node" maps to (call->node points here). */
+static const char *const node_names[WORKLOAD_MAX_NODES] = {
+    "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", "n12", "n13", "n14", "n15",
+    "n16"};
 static void say(struct cc_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One line on stderr and in the program's log. */
 static void say(struct cc_client *c, const char *fmt, ...)
@@ -348,6 +352,15 @@ static void handle_line(struct cc_client *c, const char *line, size_t n)
         prog_broken(c, why);
         return;
     }
+    if (a.node > (int)c->n) { /* put back: the restart ends it as any other in flight */
+        json_decref(a.value);
+        p->next = c->pending;
+        c->pending = p;
+        snprintf(why, sizeof why, "answer %llu: node n%d served it, but the cluster has %u nodes",
+                 (unsigned long long)a.id, a.node, c->n);
+        prog_broken(c, why);
+        return;
+    }
     if (p->is_leader) { /* adapter.h: {"leader": L, "term": T} or {"unknown": true} */
         struct workload_call *call = p->call;
         call->value = NULL;
@@ -380,6 +393,7 @@ static void handle_line(struct cc_client *c, const char *line, size_t n)
     struct workload_call *call = p->call;
     call->value = NULL;
     call->error = NULL;
+    call->node = a.node > 0 ? node_names[a.node - 1] : NULL;
     if (a.kind == WORKLOAD_CLIENT_OK) {
         call->outcome = WORKLOAD_OK;
         if (p->is_read || a.value != NULL)

@@ -85,6 +85,18 @@ int workload_client_parse(const char *line, size_t n, struct workload_client_ans
         else
             rc = fl_errorf(errmsg, FL_ESHAPE, "term: expected a non-negative integer: \"%s\"", q);
     }
+    /* Which node served the operation (optional): recorded in the history's "node". */
+    json_t *node = json_object_get(doc, "node");
+    if (rc == 0 && node != NULL && !json_is_null(node)) {
+        const char *s = json_string_value(node);
+        char *end = NULL;
+        long k = s != NULL && s[0] == 'n' && isdigit((unsigned char)s[1]) ? strtol(s + 1, &end, 10)
+                                                                         : -1;
+        if (k >= 1 && k <= 64 && end != NULL && *end == '\0')
+            a->node = (int)k;
+        else
+            rc = fl_errorf(errmsg, FL_ESHAPE, "node: expected a node name nK: \"%s\"", q);
+    }
     json_t *v = json_object_get(doc, "value");
     if (rc == 0 && v != NULL)
         a->value = json_incref(v);

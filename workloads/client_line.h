@@ -30,6 +30,7 @@ struct workload_client_answer {
     bool unknown;    /* "unknown": true (the system cannot say who leads) */
     int leader;      /* its node number K of "nK" (1-based), or 0 for null */
     int64_t term;    /* -1 when absent */
+    int node;        /* "node": the node K of "nK" that served the operation, 0 when absent */
     char error[WORKLOAD_CLIENT_ERROR_MAX]; /* "" when absent */
 };
 

@@ -296,8 +296,10 @@ def main():
         except Exception as e:  # the harness never sends this; say so and go on
             sys.stderr.write("bad request line: %r (%s)\n" % (line[:200], e))
             continue
+        node = db.name()  # the node this operation goes to (the history's "node")
         try:
             if op["f"] == "leader":
+                node = None
                 res = monitor.answer(op.get("node"))
             elif op["f"] == "txn":
                 res = txn(db, opts["model"], op["value"])
@@ -311,6 +313,8 @@ def main():
             db.drop()
             res = {"ok": False, "definite": False, "error": "%s: %s" % (type(e).__name__, str(e)[:300])}
         res["id"] = rid
+        if node is not None:
+            res["node"] = node
         out(res)
 
 

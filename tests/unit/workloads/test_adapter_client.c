@@ -26,6 +26,8 @@ static const char *program =
     "        ans = dict(id=r['id'], ok=False, error='n1 not synced: Joining')\n"
     "    if op['f'] == 'leader' and op['node'] == 'n3':\n"
     "        ans = dict(id=r['id'], ok=False)\n"
+    "    if op.get('key') in ('on-n2', 'on-n9'):\n"
+    "        ans['node'] = op['key'][3:]\n"
     "    if op['f'] == 'read':\n"
     "        ans['value'] = list(range(int(op['key'])))\n"
     "    sys.stdout.write(json.dumps(ans) + '\\n')\n"
@@ -203,4 +205,30 @@ Test(workload_adapter_client, a_failed_leader_question_keeps_the_programs_reason
     cr_assert_eq(ask_leader(2), WORKLOAD_FAIL);
     cr_assert_str_eq(last_error,
                      "client program, asked about n3: leader question failed (no \"error\" given)");
+}
+
+/* A completion naming the node that served it: the call carries the name (the history's
+ * "node"); a node the cluster does not have is a protocol error, the operation unknown. */
+Test(workload_adapter_client, a_completion_names_the_node_that_served_it)
+{
+    bool done = false;
+    struct workload_call call = {.timeout_ms = 10000, .cb = on_done, .data = &done};
+    call.op = json_pack("{s:s,s:s,s:i}", "f", "add", "key", "on-n2", "value", 1);
+    cr_assert_eq(workload_adapter_client.invoke(client, &call), 0);
+    while (!done)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert_eq(call.outcome, WORKLOAD_OK);
+    cr_assert_str_eq(call.node, "n2");
+    json_decref(call.op);
+    done = false;
+    call = (struct workload_call){.timeout_ms = 10000, .cb = on_done, .data = &done};
+    call.op = json_pack("{s:s,s:s,s:i}", "f", "add", "key", "on-n9", "value", 2);
+    cr_assert_eq(workload_adapter_client.invoke(client, &call), 0);
+    while (!done)
+        uv_run(&loop, UV_RUN_ONCE);
+    cr_assert_eq(call.outcome, WORKLOAD_UNKNOWN);
+    cr_assert_eq(log_lines_with("node n9 served it, but the cluster has 3 nodes"), 1);
+    json_decref(call.op);
+    size_t seen;
+    cr_assert_eq(read_n(3, &seen), WORKLOAD_OK, "a fresh program answers");
 }

@@ -42,6 +42,11 @@ Test(client_line, completions)
     cr_assert_eq(parse("{\"id\":13,\"ok\":true,\"unknown\":true}", &a, err), 0);
     cr_assert(a.unknown);
     cr_assert_not(a.has_leader);
+    cr_assert_eq(a.node, 0, "no node given");
+    cr_assert_eq(parse("{\"id\":14,\"ok\":false,\"node\":\"n12\"}", &a, err), 0);
+    cr_assert_eq(a.node, 12);
+    cr_assert_eq(parse("{\"id\":15,\"ok\":true,\"node\":null}", &a, err), 0);
+    cr_assert_eq(a.node, 0);
 }
 
 Test(client_line, malformed_lines_are_refused_with_a_reason)
@@ -65,6 +70,10 @@ Test(client_line, malformed_lines_are_refused_with_a_reason)
         {"{\"id\":7,\"ok\":true,\"leader\":\"n2\",\"term\":-3}", "term:"},
         {"{\"id\":7,\"id\":8,\"ok\":true}", "not JSON"},
         {"{\"id\":7,\"ok\":true,\"unknown\":1}", "unknown:"},
+        {"{\"id\":7,\"ok\":true,\"node\":\"n0\"}", "node:"},
+        {"{\"id\":7,\"ok\":true,\"node\":\"n65\"}", "node:"},
+        {"{\"id\":7,\"ok\":true,\"node\":\"n2x\"}", "node:"},
+        {"{\"id\":7,\"ok\":true,\"node\":2}", "node:"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = parse(bad[i].line, &a, err);
