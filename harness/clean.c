@@ -12,7 +12,7 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: faultline clean [--all] [--dry-run]\n"
+    fprintf(out, "usage: faultline clean [--all | --run ID] [--dry-run]\n"
                  "       faultline clean --hosts FILE [--dry-run]\n"
                  "\n"
                  "Removes what runs whose harness is no longer running left behind: processes\n"
@@ -21,6 +21,9 @@ static void usage(FILE *out)
                  "run records in /run/faultline. Runs of a live harness are left alone.\n"
                  "\n"
                  "  --all       also remove the runs of live harnesses (stops them)\n"
+                 "  --run ID    only run ID (6 hex digits, as `faultline run` prints: \"run ID,\n"
+                 "              results in ...\"); refused, touching nothing, while its harness\n"
+                 "              runs\n"
                  "  --hosts FILE  on each host of FILE (over ssh) instead: every process a run\n"
                  "              started (FAULTLINE_WORKDIR=its workdir in the environment), every\n"
                  "              inet faultline_XXXXXX nft table (no other table), FUSE mounts and\n"
@@ -55,6 +58,7 @@ int harness_clean_main(int argc, char **argv)
     static const struct option longopts[] = {{"all", no_argument, NULL, 'a'},
                                              {"dry-run", no_argument, NULL, 'n'},
                                              {"hosts", required_argument, NULL, 'H'},
+                                             {"run", required_argument, NULL, 'r'},
                                              {"insecure-host-keys", no_argument, NULL, 'K'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -74,6 +78,9 @@ int harness_clean_main(int argc, char **argv)
             break;
         case 'H':
             hosts = optarg;
+            break;
+        case 'r':
+            o.run = optarg;
             break;
         case 'K':
             insecure = true;
@@ -95,9 +102,13 @@ int harness_clean_main(int argc, char **argv)
         usage(stderr);
         return 3;
     }
+    if (o.run != NULL && o.all) {
+        fprintf(stderr, "faultline clean: --run and --all do not go together\n");
+        return 3;
+    }
     if (hosts != NULL) {
-        if (o.all) {
-            fprintf(stderr, "faultline clean: --hosts and --all do not go together\n");
+        if (o.all || o.run != NULL) {
+            fprintf(stderr, "faultline clean: --hosts goes with neither --all nor --run\n");
             return 3;
         }
         return harness_hosts_clean_main(hosts, o.dry_run, insecure);
@@ -112,7 +123,7 @@ int harness_clean_main(int argc, char **argv)
     int rc = nemesis_clean(&o, on_item, &t, errmsg);
     fflush(stdout);
     if (t.done == 0 && t.failed == 0 && rc == 0)
-        printf("nothing to clean\n");
+        printf(o.run ? "nothing of run %s to clean\n" : "nothing to clean\n", o.run);
     if (rc < 0 || t.failed > 0) {
         fprintf(stderr, "faultline clean: %s\n", errmsg[0] ? errmsg : "some removals failed");
         return 3;

@@ -316,27 +316,6 @@ static void follow_stop(struct harness_hosts *h)
     }
 }
 
-int harness_hosts_register(struct harness_hosts *h, const struct nemesis_topology *topo,
-                           const char *tmp, char *errmsg)
-{
-    struct nemesis_registry *reg = calloc(1, sizeof *reg);
-    if (reg == NULL)
-        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
-    int rv = nemesis_registry_init(reg, topo);
-    if (rv != 0) {
-        free(reg);
-        return fl_errorf(errmsg, rv, "registry: %s", strerror(-rv));
-    }
-    reg->n_ns = 0; /* no namespace of its own: everything runs on the hosts */
-    snprintf(reg->dirs[reg->n_dirs++], NEMESIS_REGISTRY_PATH_MAX, "%s", tmp);
-    if (h->remote.ctl_dir[0])
-        snprintf(reg->dirs[reg->n_dirs++], NEMESIS_REGISTRY_PATH_MAX, "%s", h->remote.ctl_dir);
-    rv = nemesis_registry_save(NULL, reg, errmsg);
-    h->registered = rv == 0;
-    free(reg);
-    return rv;
-}
-
 void harness_hosts_register_masters(struct harness_hosts *h)
 {
     char err[FL_ERRMSG_SIZE];
@@ -345,13 +324,6 @@ void harness_hosts_register_masters(struct harness_hosts *h)
         if (pid > 0 && nemesis_registry_add_process(NULL, h->remote.run, pid, err) != 0)
             fprintf(stderr, "faultline run: warning: %s\n", err);
     }
-}
-
-void harness_hosts_unregister(struct harness_hosts *h)
-{
-    if (h->registered)
-        nemesis_registry_remove(NULL, h->remote.run);
-    h->registered = false;
 }
 
 int harness_hosts_upload_delayer(struct harness_hosts *h, char *errmsg)
@@ -385,8 +357,13 @@ void harness_hosts_clock_env(unsigned i, char env[NEMESIS_CLOCK_ENV_N][NEMESIS_C
 
 int harness_hosts_finish(struct harness_hosts *h, const char *const *logs, char *errmsg)
 {
-    if (!h->opened)
+    if (!h->opened) {
+        /* Never opened: its ControlPath folder is empty. */
+        if (h->remote.dry == NULL && h->remote.ctl_dir[0])
+            rmdir(h->remote.ctl_dir);
+        h->remote.ctl_dir[0] = '\0';
         return 0;
+    }
     int first = 0;
     char msg[FL_ERRMSG_SIZE];
     follow_stop(h);

@@ -18,7 +18,7 @@ struct harness_hosts {
     struct nemesis_hostfile hf;
     struct nemesis_remote remote;
     bool opened;
-    bool registered; /* the run's leftover record (harness_hosts_register) exists */
+    bool registered; /* the run has a leftover record (nemesis/registry.h): set by the caller */
     char data_dirs[NEMESIS_MAX_NODES][32]; /* NEMESIS_REMOTE_DIR "/nK" */
     char conf_dirs[NEMESIS_MAX_NODES][40]; /* NEMESIS_REMOTE_DIR "/nK.conf" (process, client) */
     pid_t follow_pid[NEMESIS_MAX_NODES];   /* local ssh streaming node i's log (events), or 0 */
@@ -83,18 +83,9 @@ int harness_hosts_hook(struct harness_hosts *h, unsigned i, char *const *argv, b
  * negative code with errmsg; stopped by harness_hosts_finish. */
 int harness_hosts_follow_logs(struct harness_hosts *h, const char *const *paths, char *errmsg);
 
-/* Records the run for `faultline clean` (nemesis/registry.h) although it has no namespace:
- * the local temp dir `tmp` (the cluster key) and the ControlPath folder, so a killed harness
- * leaves nothing behind once clean ran. Returns 0 or a negative code with errmsg. */
-int harness_hosts_register(struct harness_hosts *h, const struct nemesis_topology *topo,
-                           const char *tmp, char *errmsg);
-
 /* Adds the hosts' ControlMasters (local ssh processes, ControlPersist) to the record, once
  * open. */
 void harness_hosts_register_masters(struct harness_hosts *h);
-
-/* Removes the record (after finish and the temp dir's removal). */
-void harness_hosts_unregister(struct harness_hosts *h);
 
 /* The libfaketime variables for node i on its host (see nemesis_clock_env). */
 void harness_hosts_clock_env(unsigned i, char env[NEMESIS_CLOCK_ENV_N][NEMESIS_CLOCK_ENV_MAX]);

@@ -63,6 +63,7 @@ struct run {
     json_t *sc_json;
     char dir[512], tmp[64], node_bin[PATH_SZ], clock_dir[128], secret[96];
     struct nemesis_topology topo;
+    bool recorded; /* the run's record (nemesis/registry.h) is ours to remove */
     const struct workload_adapter *adapter;
     struct workload_cluster cl;
     char data_dirs[MAXN][128], conf_dirs[MAXN][140], logs[MAXN][600], clients_dir[600];
@@ -700,6 +701,16 @@ static void on_progress(uv_timer_t *t)
     fflush(stderr);
 }
 
+/* SIGINT, SIGTERM or SIGHUP met before the run thread's handlers are up (during set-up):
+ * noted here, then honoured by the run thread as on_signal, or raised again once the
+ * harness has removed what it made, instead of killing it half-way. */
+static volatile sig_atomic_t early_signal;
+
+static void on_early_signal(int signum)
+{
+    early_signal = signum;
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct run *r = h->data;
@@ -927,6 +938,11 @@ static void *run_thread(void *arg)
         uv_signal_start(&r->sigint, on_signal, SIGINT);
         uv_signal_start(&r->sigterm, on_signal, SIGTERM);
         uv_signal_start(&r->sighup, on_signal, SIGHUP);
+        if (early_signal != 0) { /* again, to the handlers now up: on_signal on the loop */
+            int signum = early_signal;
+            early_signal = 0;
+            raise(signum);
+        }
         uv_timer_start(&r->leader_timer, on_leader_timer, 300, 300);
         r->tty = isatty(STDERR_FILENO) && !r->quiet;
         uv_timer_start(&r->progress_timer, on_progress, 1000, 1000);
@@ -1025,6 +1041,46 @@ static void set_nodes(struct run *r)
     ns->say_data = r;
 }
 
+/* Creates the run's record (nemesis/registry.h), exclusively: a record of another run of
+ * this id is refused, never overwritten. On hosts it names no namespace. */
+static int record_run(struct run *r, char *errmsg)
+{
+    struct nemesis_registry *reg = calloc(1, sizeof *reg);
+    if (reg == NULL)
+        return fl_errorf(errmsg, FL_ENOMEM, "out of memory");
+    int rv = nemesis_registry_init(reg, &r->topo);
+    if (rv != 0) {
+        fl_errorf(errmsg, rv, "registry: reading own start time: %s", strerror(-rv));
+    } else {
+        if (r->sc.hosts[0] != '\0')
+            reg->n_ns = 0; /* everything runs on the hosts */
+        rv = nemesis_registry_create(NULL, reg, errmsg);
+    }
+    r->recorded = rv == 0;
+    free(reg);
+    return rv;
+}
+
+/* The temp dir's template: $TMPDIR/fl-<run>-XXXXXX when TMPDIR is an absolute, normalized
+ * path short enough for the sockets under it (sun_path is 108 bytes), else /tmp. */
+static int tmp_template(char *out, size_t size, const char *run, char *errmsg)
+{
+    const char *t = getenv("TMPDIR");
+    size_t len = t != NULL ? strlen(t) : 0;
+    while (len > 1 && t[len - 1] == '/')
+        len--;
+    int w = -1;
+    if (len > 0 && len <= 40)
+        w = snprintf(out, size, "%.*s/fl-%s-XXXXXX", (int)len, t, run);
+    if (w < 0 || (size_t)w >= size || !nemesis_registry_tempdir_ok(out)) {
+        if (len > 0)
+            fprintf(stderr, "faultline run: warning: TMPDIR \"%.60s\" is not an absolute, "
+                            "normalized path of at most 40 bytes: /tmp instead\n", t);
+        w = snprintf(out, size, "/tmp/fl-%s-XXXXXX", run);
+    }
+    return w > 0 && (size_t)w < size ? 0 : fl_errorf(errmsg, -ENAMETOOLONG, "temp dir: too long");
+}
+
 static int plan_nemesis(struct run *r, char *errmsg)
 {
     return harness_schedule_plan(&r->sc, &r->topo, &r->plan, errmsg);
@@ -1085,12 +1141,28 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
             fprintf(stderr, "faultline run: warning: could not write %s\n", path);
     }
 
+    /* From here on a stop signal is noted (early_signal), not deadly, until the run
+     * thread's handlers take over; the callers' own handlers come back at the end. */
+    static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction early = {.sa_handler = on_early_signal, .sa_flags = SA_RESTART}, old[3];
+    sigemptyset(&early.sa_mask);
+    early_signal = 0;
+    for (int k = 0; k < 3; k++)
+        sigaction(stop_signals[k], &early, &old[k]);
     /* Topology and node command lines. */
     char run_id[8];
     nemesis_run_id_new(run_id);
     unsigned n = r->sc.nodes.count + r->sc.nodes.passive;
     if ((rv = nemesis_topology_plan(&r->topo, run_id, r->sc.network.subnet, n, err)) != 0 ||
         (rv = plan_nemesis(r, err)) != 0) {
+        fl_errorf(errmsg, rv, "%s", err);
+        rv = -1;
+        goto out;
+    }
+    /* The run's record before anything of it exists: each temp dir is named there before
+     * it is made, so a harness killed at any moment leaves nothing `faultline clean` (or
+     * `faultline clean --run ID`) does not find. */
+    if ((rv = record_run(r, err)) != 0) {
         fl_errorf(errmsg, rv, "%s", err);
         rv = -1;
         goto out;
@@ -1102,25 +1174,23 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         else
             rv = harness_hosts_prepare(r->hosts, &r->sc, run_id, n, &r->topo,
                                        o->insecure_host_keys, NULL, err);
+        if (r->hosts != NULL)
+            r->hosts->registered = true; /* its ControlMasters go to the record too */
         if (rv != 0) {
             fl_errorf(errmsg, rv, "%s", err);
             rv = -1;
             goto out;
         }
     }
-    /* Not a guessable name (we run as root): mkdtemp. Removed at `out` too, so
-     * a run refused later (e.g. for its subnet) leaves nothing. */
-    snprintf(r->tmp, sizeof r->tmp, "/tmp/fl-%s-XXXXXX", run_id);
-    if (mkdtemp(r->tmp) == NULL) {
-        fl_errorf(errmsg, -errno, "temp dir %s: %s", r->tmp, strerror(errno));
+    /* Not a guessable name (we run as root): mkdtemp's, recorded first. Removed at `out`
+     * too, so a run refused later (e.g. for its subnet) leaves nothing. */
+    if ((rv = tmp_template(r->tmp, sizeof r->tmp, run_id, err)) != 0 ||
+        (rv = nemesis_registry_mkdtemp(NULL, run_id, r->tmp, err)) != 0) {
+        fl_errorf(errmsg, rv, "%s", err);
         r->tmp[0] = '\0';
         rv = -1;
         goto out;
     }
-    /* On hosts no namespace records the run: its own record, so `faultline clean` finds the
-     * temp dir (the cluster key) and the ControlPath folder of a killed harness. */
-    if (r->hosts != NULL && harness_hosts_register(r->hosts, &r->topo, r->tmp, err) != 0)
-        fprintf(stderr, "faultline run: warning: %s\n", err);
     /* The cluster's secret: reference peers prove membership with it. */
     snprintf(r->secret, sizeof r->secret, "%s/cluster.key", r->tmp);
     if ((rv = io_auth_key_create(r->secret, err)) != 0) {
@@ -1255,9 +1325,6 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
         rv = -1;
         goto out;
     }
-    /* The data dirs go with the run, also when `faultline clean` removes it. */
-    if (r->hosts == NULL && nemesis_registry_add_tempdir(NULL, run_id, r->tmp, err) != 0)
-        fprintf(stderr, "faultline run: warning: %s\n", err);
     /* SIGINT and SIGTERM reach the run thread's loop (uv_signal handlers are
      * process-wide): it heals, stops the nodes and comes back here. */
     set_nodes(r);
@@ -1352,14 +1419,14 @@ out:
         if (harness_hosts_finish(r->hosts, NULL, err) != 0)
             fprintf(stderr, "faultline run: warning: hosts: %s\n", err);
     }
+    nemesis_topology_down(&r->topo); /* already down on every path; idempotent */
     if (r->tmp[0] != '\0') {
         const char *rm[] = {"rm", "-rf", r->tmp, NULL};
         nemesis_netns_exec(NULL, rm, err);
     }
-    if (r->hosts != NULL) {
-        harness_hosts_unregister(r->hosts); /* last: what it names is gone now */
-        free(r->hosts);
-    }
+    free(r->hosts);
+    if (r->recorded)
+        nemesis_registry_remove(NULL, r->topo.run); /* last: what it names is gone now */
     if (r->life_ok)
         harness_nodelife_free(&r->life);
     json_decref(r->host_opts);
@@ -1368,5 +1435,9 @@ out:
     nemesis_plan_clear(&r->plan);
     json_decref(r->sc_json);
     free(r);
+    for (int k = 0; k < 3; k++)
+        sigaction(stop_signals[k], &old[k], NULL);
+    if (early_signal != 0)
+        raise(early_signal); /* not honoured by a run: as if it came now */
     return rv;
 }

@@ -203,6 +203,38 @@ static void remove_veths(struct ctx *c, const char *only_run, const struct seen 
     if_freenameindex(ifs);
 }
 
+/* Namespaces fl-<run>-* of run `only` but those rec names (done already), or of every run
+ * neither in s nor live now. */
+static void remove_namespaces(struct ctx *c, const char *only, const struct nemesis_registry *rec,
+                              const struct seen *s)
+{
+    DIR *d = opendir(NEMESIS_NETNS_DIR);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char run[8];
+        if (strncmp(e->d_name, "fl-", 3) != 0 || strlen(e->d_name) < 11 || e->d_name[9] != '-')
+            continue;
+        memcpy(run, e->d_name + 3, 6);
+        run[6] = '\0';
+        if (!nemesis_run_id_ok(run))
+            continue;
+        if (only ? strcmp(run, only) != 0 : (seen_find(s, run) >= 0 || live_now(c, run)))
+            continue; /* live, or handled (or reported, in a dry run) with its file above */
+        bool recorded = false;
+        for (unsigned i = 0; rec != NULL && i < rec->n_ns; i++)
+            recorded |= strcmp(rec->ns[i], e->d_name) == 0;
+        if (recorded)
+            continue;
+        int rc = nemesis__ns_remove(e->d_name, c->o->dry_run, c->cb, c->data);
+        if (rc < 0 && c->first == 0) {
+            c->first = rc;
+            fl_errorf(c->errmsg, rc, "clean: namespace %s: %s", e->d_name, fl_strerror(rc));
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
 static void clean_run(struct ctx *c, const struct nemesis_registry *r, const char *file)
 {
     char name[NEMESIS_REGISTRY_PATH_MAX + 32];
@@ -226,6 +258,9 @@ static void clean_run(struct ctx *c, const struct nemesis_registry *r, const cha
             fl_errorf(c->errmsg, rc, "clean: namespace %s: %s", r->ns[i], fl_strerror(rc));
         }
     }
+    /* Not recorded, e.g. the scratch namespace of the netem probe (nemesis/fault.c): the
+     * run's by its name, since its owner is gone. */
+    remove_namespaces(c, r->run, r, NULL);
     remove_veths(c, r->run, NULL);
     for (unsigned i = 0; i < r->n_dirs; i++) {
         struct stat st;
@@ -236,6 +271,39 @@ static void clean_run(struct ctx *c, const struct nemesis_registry *r, const cha
     }
     int rc = c->o->dry_run || unlink(file) == 0 || errno == ENOENT ? 0 : -errno;
     note(c, "registry", file, rc);
+}
+
+/* One run (opts->run): its record when it has one (refused while its owner lives), else
+ * what carries its id in a name. */
+static int clean_one(struct ctx *c, const char *dir, struct nemesis_registry *r)
+{
+    const char *run = c->o->run;
+    char file[512], em[FL_ERRMSG_SIZE];
+    if (!nemesis_run_id_ok(run))
+        return fl_errorf(c->errmsg, -EINVAL, "run \"%.16s\": expected a run id of 6 "
+                                             "lowercase hex digits (as `faultline run` prints)",
+                         run);
+    if (nemesis_registry_path(dir, run, file, sizeof file) < 0)
+        return fl_errorf(c->errmsg, -ENAMETOOLONG, "clean: registry %s: path too long", dir);
+    int rc = nemesis_registry_load(file, r, em);
+    if (rc == 0 && !c->o->all && nemesis_registry_owner_alive(r))
+        return fl_errorf(c->errmsg, -EBUSY,
+                         "run %s: its harness (pid %d) is still running; stop it "
+                         "(SIGINT cleans up) and try again",
+                         run, (int)r->owner);
+    if (rc == 0) {
+        clean_run(c, r, file);
+        return c->first;
+    }
+    if (rc != -ENOENT) {
+        if (!c->o->dry_run && c->o->all)
+            unlink(file);
+        note(c, "registry", file, c->o->all ? 0 : FL_EPARSE);
+    }
+    /* What a run without a (readable) record left: found by name. */
+    remove_namespaces(c, run, NULL, NULL);
+    remove_veths(c, run, NULL);
+    return c->first;
 }
 
 int nemesis_clean(const struct nemesis_clean_opts *opts, nemesis_clean_cb cb, void *data,
@@ -253,6 +321,13 @@ int nemesis_clean(const struct nemesis_clean_opts *opts, nemesis_clean_cb cb, vo
     }
     if (errmsg)
         errmsg[0] = '\0';
+
+    if (c.o->run != NULL) {
+        int rc = clean_one(&c, dir, r);
+        fl_free(s);
+        fl_free(r);
+        return rc;
+    }
 
     /* 1. Runs with a registry file. */
     DIR *d = opendir(dir);
@@ -283,25 +358,7 @@ int nemesis_clean(const struct nemesis_clean_opts *opts, nemesis_clean_cb cb, vo
         closedir(d);
 
     /* 2. Namespaces fl-<run>-* of runs without a (readable) registry file. */
-    d = opendir(NEMESIS_NETNS_DIR);
-    while (d && (e = readdir(d)) != NULL) {
-        char run[8];
-        if (strncmp(e->d_name, "fl-", 3) != 0 || strlen(e->d_name) < 11 || e->d_name[9] != '-')
-            continue;
-        memcpy(run, e->d_name + 3, 6);
-        run[6] = '\0';
-        if (!nemesis_run_id_ok(run))
-            continue;
-        if (seen_find(s, run) >= 0 || live_now(&c, run))
-            continue; /* live, or handled (or reported, in a dry run) with its file above */
-        int rc = nemesis__ns_remove(e->d_name, c.o->dry_run, cb, data);
-        if (rc < 0 && c.first == 0) {
-            c.first = rc;
-            fl_errorf(errmsg, rc, "clean: namespace %s: %s", e->d_name, fl_strerror(rc));
-        }
-    }
-    if (d)
-        closedir(d);
+    remove_namespaces(&c, NULL, NULL, s);
 
     /* 3. Root-namespace links fl<run>v<i> of no live run. */
     {

@@ -16,6 +16,7 @@ struct nemesis_clean_opts {
     bool all;                 /* also runs whose harness is alive (stops them!) */
     bool dry_run;             /* report what would be removed, touch nothing */
     const char *registry_dir; /* NULL = NEMESIS_REGISTRY_DIR; borrowed */
+    const char *run;          /* only this run (6 hex digits), NULL = every run; borrowed */
 };
 
 /* Told about each thing removed (or, with dry_run, that would be): kind is
@@ -24,7 +25,10 @@ struct nemesis_clean_opts {
  * removal. Called synchronously from nemesis_clean. */
 typedef void (*nemesis_clean_cb)(void *data, const char *kind, const char *name, int err);
 
-/* Removes leftovers as described above, in this order per run: recorded
+/* Removes leftovers as described above (with opts->run, only that run's: its record, its
+ * fl-<run>-* namespaces and fl<run>v* links; -EBUSY with errmsg naming the harness when its
+ * owner is alive and `all` is not set, touching nothing; -EINVAL for a malformed id), in
+ * this order per run: recorded
  * processes (SIGKILL to their process group) and any process inside the
  * run's namespaces, the namespaces, root-namespace links fl<run>v*, recorded
  * temp dirs, the registry file. cb may be NULL. Returns 0 when everything

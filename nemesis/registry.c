@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -266,7 +267,7 @@ static int lock_dir(const char *dir, char *errmsg)
     return fd;
 }
 
-enum { ADD_PROC, ADD_DIR };
+enum { ADD_PROC, ADD_DIR, DROP_DIR };
 
 static int update(const char *dir, const char *run, int what, pid_t pid, const char *tempdir,
                   char *errmsg)
@@ -310,6 +311,14 @@ static int update(const char *dir, const char *run, int what, pid_t pid, const c
             goto out;
         }
         r->procs[r->n_procs++] = p;
+    } else if (what == DROP_DIR) {
+        unsigned k = 0;
+        for (unsigned i = 0; i < r->n_dirs; i++)
+            if (strcmp(r->dirs[i], tempdir) != 0)
+                memmove(r->dirs[k++], r->dirs[i], NEMESIS_REGISTRY_PATH_MAX);
+        if (k == r->n_dirs)
+            goto out; /* not recorded */
+        r->n_dirs = k;
     } else {
         if (!nemesis_registry_tempdir_ok(tempdir)) {
             rc = fl_errorf(errmsg, -EINVAL,
@@ -343,6 +352,64 @@ int nemesis_registry_add_process(const char *dir, const char *run, pid_t pid, ch
 int nemesis_registry_add_tempdir(const char *dir, const char *run, const char *path, char *errmsg)
 {
     return update(dir, run, ADD_DIR, 0, path, errmsg);
+}
+
+int nemesis_registry_create(const char *dir, const struct nemesis_registry *r, char *errmsg)
+{
+    char path[512];
+    const char *d = dir_or_default(dir);
+    if (!nemesis_run_id_ok(r->run))
+        return fl_errorf(errmsg, -EINVAL, "registry: run id \"%.16s\" is not 6 hex digits",
+                         r->run);
+    if (nemesis_registry_path(d, r->run, path, sizeof path) < 0)
+        return fl_errorf(errmsg, -ENAMETOOLONG, "registry %s: path too long", d);
+    if (mkdir(d, 0700) < 0 && errno != EEXIST)
+        return fl_errorf(errmsg, -errno, "registry %s: %s", d, strerror(errno));
+    int lock = lock_dir(d, errmsg);
+    if (lock < 0)
+        return lock;
+    struct stat st;
+    int rc = lstat(path, &st) == 0 ? fl_errorf(errmsg, -EEXIST,
+                                               "registry %s: run %s is recorded already "
+                                               "(another run of that id)",
+                                               path, r->run)
+                                   : nemesis_registry_save(d, r, errmsg);
+    close(lock);
+    return rc;
+}
+
+int nemesis_registry_mkdtemp(const char *dir, const char *run, char *tmpl, char *errmsg)
+{
+    static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    size_t len = tmpl ? strlen(tmpl) : 0;
+    if (len < 6 || strcmp(tmpl + len - 6, "XXXXXX") != 0)
+        return fl_errorf(errmsg, -EINVAL, "registry: temp dir template \"%.100s\" does not end "
+                                          "in XXXXXX", tmpl ? tmpl : "(null)");
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned char b[6];
+        size_t got = 0;
+        while (got < sizeof b) {
+            ssize_t n = getrandom(b + got, sizeof b - got, 0);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return fl_errorf(errmsg, -EIO, "registry: temp dir name: no random bytes");
+            got += (size_t)n;
+        }
+        for (size_t i = 0; i < 6; i++)
+            tmpl[len - 6 + i] = chars[b[i] % (sizeof chars - 1)];
+        int rc = update(dir, run, ADD_DIR, 0, tmpl, errmsg);
+        if (rc < 0)
+            return rc;
+        if (mkdir(tmpl, 0700) == 0)
+            return 0;
+        int e = errno;
+        char em[FL_ERRMSG_SIZE];
+        update(dir, run, DROP_DIR, 0, tmpl, em); /* not ours: never remove it */
+        if (e != EEXIST)
+            return fl_errorf(errmsg, -e, "temp dir %s: %s", tmpl, strerror(e));
+    }
+    return fl_errorf(errmsg, -EEXIST, "temp dir %s: 100 names taken", tmpl);
 }
 
 int nemesis_registry_remove(const char *dir, const char *run)

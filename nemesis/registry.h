@@ -53,6 +53,11 @@ int nemesis_registry_init(struct nemesis_registry *r, const struct nemesis_topol
  * created mode 0700 if missing). Returns 0 or a negative errno with errmsg. */
 int nemesis_registry_save(const char *dir, const struct nemesis_registry *r, char *errmsg);
 
+/* Writes r to <dir>/<run>.json like nemesis_registry_save, but only when the run has no
+ * file yet (checked under the directory's lock): -EEXIST when it has one (another run of
+ * that id), so a run recording itself early never takes another run's record. */
+int nemesis_registry_create(const char *dir, const struct nemesis_registry *r, char *errmsg);
+
 /* Reads and validates a registry file (untrusted: every field is checked:
  * run id shape, namespace names, positive pids, absolute temp dir paths).
  * Returns 0, -ENOENT, or FL_EPARSE/FL_ESHAPE/FL_ELIMIT with errmsg naming
@@ -74,6 +79,15 @@ int nemesis_registry_add_process(const char *dir, const char *run, pid_t pid, ch
  * NEMESIS_REGISTRY_PATH_MAX. Returns 0, -ENOENT (no file for the run),
  * -EINVAL (path refused), FL_ELIMIT, or a negative errno. */
 int nemesis_registry_add_tempdir(const char *dir, const char *run, const char *path, char *errmsg);
+
+/* mkdtemp(3) for a recorded run: replaces the trailing "XXXXXX" of tmpl with random
+ * letters and digits, records the path in the run's file (add_tempdir) and only then
+ * creates the directory (mode 0700, never an existing one), so a process killed at any
+ * moment leaves no directory its record does not name. A name taken already is dropped
+ * from the record and another tried. Returns 0, -ENOENT (no file for the run), -EINVAL
+ * (tmpl refused: see add_tempdir; must end in XXXXXX) or a negative errno, errmsg saying
+ * which; on failure nothing is created and tmpl's name is not left in the record. */
+int nemesis_registry_mkdtemp(const char *dir, const char *run, char *tmpl, char *errmsg);
 
 /* Removes the run's file. Returns 0 or -ENOENT. */
 int nemesis_registry_remove(const char *dir, const char *run);

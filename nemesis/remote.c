@@ -1,5 +1,6 @@
 /* remote.c - nodes and faults on hosts over OpenSSH (ControlMaster per host; a dry run prints). */
 #include "nemesis/remote.h"
+#include "nemesis/registry.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -354,11 +355,18 @@ int nemesis_remote_init(struct nemesis_remote *r, const struct nemesis_hostfile 
     if (dry) {
         snprintf(r->ctl_dir, sizeof r->ctl_dir, "/tmp/fl-ssh-%s-XXXXXX", run);
     } else {
+        /* Named in the run's record before it is made, when the run has one (a `faultline
+         * run`), so a harness killed at any moment leaves nothing clean does not find. */
         snprintf(r->ctl_dir, sizeof r->ctl_dir, "/tmp/fl-ssh-%s-XXXXXX", run);
-        if (mkdtemp(r->ctl_dir) == NULL) {
-            int e = errno;
+        char em[FL_ERRMSG_SIZE];
+        int rc = nemesis_registry_mkdtemp(NULL, run, r->ctl_dir, em);
+        if (rc == -ENOENT) {
+            snprintf(r->ctl_dir, sizeof r->ctl_dir, "/tmp/fl-ssh-%s-XXXXXX", run);
+            rc = mkdtemp(r->ctl_dir) == NULL ? fl_errorf(em, -errno, "%s", strerror(errno)) : 0;
+        }
+        if (rc != 0) {
             r->ctl_dir[0] = '\0';
-            return fl_errorf(errmsg, -e, "ControlPath folder: %s", strerror(e));
+            return fl_errorf(errmsg, rc, "ControlPath folder: %s", em);
         }
     }
     char err[FL_ERRMSG_SIZE];

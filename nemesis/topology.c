@@ -303,6 +303,33 @@ static bool plan_ok(const struct nemesis_topology *t)
     return true;
 }
 
+/* A record the caller made before (nemesis_registry_create, to name its temp dirs before
+ * creating them) keeps its dirs and processes; another process's record of this run id is
+ * refused, never overwritten. */
+static int keep_own_record(struct nemesis_registry *reg, char *errmsg)
+{
+    char path[512], em[FL_ERRMSG_SIZE];
+    if (nemesis_registry_path(NULL, reg->run, path, sizeof path) < 0)
+        return 0; /* save reports it */
+    struct nemesis_registry *old = fl_malloc(sizeof *old);
+    if (!old)
+        return fl_errorf(errmsg, FL_ENOMEM, "topology %s: out of memory", reg->run);
+    int rc = nemesis_registry_load(path, old, em);
+    if (rc == -ENOENT) {
+        rc = 0;
+    } else if (rc == 0 && old->owner == reg->owner && old->owner_start == reg->owner_start) {
+        reg->n_procs = old->n_procs;
+        memcpy(reg->procs, old->procs, sizeof reg->procs);
+        reg->n_dirs = old->n_dirs;
+        memcpy(reg->dirs, old->dirs, sizeof reg->dirs);
+    } else {
+        rc = fl_errorf(errmsg, -EEXIST, "topology %s: %s names another run of this id", reg->run,
+                       path);
+    }
+    fl_free(old);
+    return rc;
+}
+
 int nemesis_topology_up(struct nemesis_topology *t, char *errmsg)
 {
     enum { BATCH_MAX = 8192 };
@@ -330,9 +357,11 @@ int nemesis_topology_up(struct nemesis_topology *t, char *errmsg)
         return fl_errorf(errmsg, FL_ENOMEM, "topology %s: out of memory", t->run);
     rc = nemesis_registry_init(reg, t);
     if (rc == 0)
-        rc = nemesis_registry_save(NULL, reg, errmsg);
+        rc = keep_own_record(reg, errmsg);
     else
         fl_errorf(errmsg, rc, "topology %s: reading own start time: %s", t->run, fl_strerror(rc));
+    if (rc == 0)
+        rc = nemesis_registry_save(NULL, reg, errmsg);
     fl_free(reg);
     if (rc < 0)
         return rc;

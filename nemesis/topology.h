@@ -65,7 +65,9 @@ int nemesis_topology_plan(struct nemesis_topology *t, const char *run, const cha
 int nemesis_topology_check_subnet(const char *subnet, char *errmsg);
 
 /* Builds the planned topology (the FAULTS.md recipe): first records the run
- * in the leftover registry (nemesis/registry.h, owner = this process), then
+ * in the leftover registry (nemesis/registry.h, owner = this process; a record
+ * this process made before, nemesis_registry_create, keeps its temp dirs and
+ * processes; another owner's record of the run id is refused, -EEXIST), then
  * creates the hub namespace with lo up and bridge t->bridge carrying
  * t->hub_addr/24, each node namespace with lo up, a veth pair (hub side
  * enslaved to the bridge, node side "eth0" with the node's address), all

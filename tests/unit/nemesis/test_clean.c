@@ -270,3 +270,35 @@ Test(nemesis_clean, temp_dir_paths_are_checked)
     cr_assert_not(nemesis_registry_tempdir_ok("/tmp/x/"));
     cr_assert_not(nemesis_registry_tempdir_ok(NULL));
 }
+
+Test(nemesis_clean, one_run_by_id_only_that_run_and_never_a_live_one)
+{
+    scene();
+    char em[FL_ERRMSG_SIZE] = "", path[512], probe[32];
+    /* A namespace of the dead run its record does not name (as netem's probe is). */
+    snprintf(probe, sizeof probe, "fl-%s-probe", dead.run);
+    const char *add[] = {"ip", "netns", "add", probe, NULL};
+    cr_assert_eq(nemesis_netns_exec(NULL, add, em), 0, "%s", em);
+
+    struct seen s = {.mine = {live.run}};
+    struct nemesis_clean_opts o = {.run = live.run};
+    cr_assert_eq(nemesis_clean(&o, collect, &s, em), -EBUSY);
+    cr_assert(strstr(em, "still running"), "%s", em);
+    cr_assert_eq(s.namespaces + s.tempdirs + s.registries + s.processes, 0, "%s", s.names);
+    cr_assert(nemesis_topology_ns_exists(live.hub_ns));
+
+    struct seen d = {.mine = {dead.run}};
+    o.run = dead.run;
+    cr_assert_eq(nemesis_clean(&o, collect, &d, em), 0, "%s\n%s", em, d.names);
+    cr_assert_not(nemesis_topology_ns_exists(dead.hub_ns));
+    cr_assert_not(nemesis_topology_ns_exists(probe), "%s", d.names);
+    cr_assert_neq(access(tempdir, F_OK), 0, "temp dir removed");
+    nemesis_registry_path(NULL, dead.run, path, sizeof path);
+    cr_assert_neq(access(path, F_OK), 0, "registry file removed");
+    cr_assert_eq(if_nametoindex(veth_a), 0, "root veth removed");
+    cr_assert(nemesis_topology_ns_exists(orphan_ns), "another run's namespace left alone");
+    cr_assert(nemesis_topology_ns_exists(live.nodes[0].ns));
+
+    o.run = "12345G";
+    cr_assert_eq(nemesis_clean(&o, NULL, NULL, em), -EINVAL);
+}

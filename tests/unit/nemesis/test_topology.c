@@ -293,3 +293,34 @@ Test(nemesis_topology, a_failure_half_way_removes_what_was_made)
     nemesis_registry_path(NULL, run, path, sizeof path);
     cr_assert_neq(access(path, F_OK), 0, "registry file removed");
 }
+
+Test(nemesis_topology, up_keeps_the_callers_own_record_and_refuses_another_owners)
+{
+    char run[8], em[FL_ERRMSG_SIZE] = "", path[512];
+    nemesis_run_id_new(run);
+    cr_assert_eq(nemesis_topology_plan(&topos[0], run, NULL, 1, em), 0, "%s", em);
+    /* Recorded before up, as faultline run does: its temp dir named first. */
+    struct nemesis_registry reg;
+    cr_assert_eq(nemesis_registry_init(&reg, &topos[0]), 0);
+    cr_assert_eq(nemesis_registry_create(NULL, &reg, em), 0, "%s", em);
+    char dir[] = "/tmp/fltest-topo-XXXXXX";
+    cr_assert_eq(nemesis_registry_mkdtemp(NULL, run, dir, em), 0, "%s", em);
+    cr_assert_eq(nemesis_topology_up(&topos[0], em), 0, "%s", em);
+    nemesis_registry_path(NULL, run, path, sizeof path);
+    cr_assert_eq(nemesis_registry_load(path, &reg, em), 0, "%s", em);
+    cr_assert_eq(reg.n_dirs, 1, "up kept the temp dir in the record");
+    cr_assert_eq(reg.n_ns, 2, "and added the namespaces");
+    cr_assert_eq(nemesis_topology_down(&topos[0]), 0);
+    cr_assert_neq(access(dir, F_OK), 0, "temp dir removed with the run");
+
+    /* Another harness's record of this id: refused, not overwritten. */
+    reg.owner = 1;
+    reg.n_dirs = 0;
+    cr_assert_eq(nemesis_registry_create(NULL, &reg, em), 0, "%s", em);
+    cr_assert_eq(nemesis_topology_up(&topos[0], em), -EEXIST);
+    cr_assert(strstr(em, "another run"), "%s", em);
+    cr_assert_not(topos[0].up);
+    cr_assert_eq(nemesis_registry_load(path, &reg, em), 0, "%s", em);
+    cr_assert_eq(reg.owner, 1, "the other record stands");
+    nemesis_registry_remove(NULL, run);
+}
