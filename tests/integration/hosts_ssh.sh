@@ -174,7 +174,9 @@ cat >"$tmp/killed.json" <<'EOF'
 {"name": "killed", "nodes": {"count": 3},
  "nemesis": {"kinds": {"isolate-one": 999, "clock-skew": 1}}, "expected": "valid"}
 EOF
-run_then_kill "$tmp/h-killed.err" "nemesis: isolate-one" "no fault before the kill" \
+# Stopped (SIGSTOP) while its leftovers are looked at, then killed: a stopped harness is alive,
+# so another test's `faultline clean` does not remove them first (this test runs beside others).
+run_then_stop "$tmp/h-killed.err" "nemesis: isolate-one" "no fault before the kill" \
   "$tmp/killed.json" --seed 5 --time-limit 60 --warmup 1 --no-capture --hosts "$hosts" \
   --out "$tmp/h-killed"
 tables=0
@@ -219,7 +221,8 @@ masters() { pgrep -f "ControlPath=/tmp/fl-ssh-$run-" || true; }
 ls -d /tmp/fl-"$run"-* /tmp/fl-ssh-"$run"-* >/dev/null 2>&1 ||
   fail "the killed run left no local temp dir (the test would prove nothing)"
 [[ -n $(masters) ]] || fail "the killed run left no ControlMaster (the test would prove nothing)"
-"$fl" clean >"$tmp/clean-local.out" 2>&1 || true
+kill_stopped
+"$fl" clean --run "$run" >"$tmp/clean-local.out" 2>&1 || true
 for d in /tmp/fl-"$run"-* /tmp/fl-ssh-"$run"-*; do
   [[ ! -e $d ]] || fail "faultline clean left $d: $(cat "$tmp/clean-local.out")"
 done
@@ -234,7 +237,8 @@ nothing_left "after clean --hosts"
 run_then_kill "$tmp/h-dkilled.err" "cluster up" "the disk run did not start" \
   "$disk" --seed 2 --time-limit 60 --warmup 1 --no-capture --nodes 3 --hosts "$hosts" \
   --out "$tmp/h-dkilled"
-"$fl" clean >/dev/null 2>&1 || true # the killed harness's local temp dir and ControlMasters
+drun=$(sed -n 's/.*, run \([0-9a-f]\{6\}\), results.*/\1/p' "$tmp/h-dkilled.err" | head -1)
+"$fl" clean --run "${drun:-000000}" >/dev/null 2>&1 || true # its local temp dir and ControlMasters
 grep -qF "$lab/h1/work/" "/proc/$(cat "$lab/h1/sshd.pid")/mounts" ||
   fail "the killed disk run left no mount on h1 (the test would prove nothing)"
 inlab "$fl" clean --hosts "$hosts" | tee "$tmp/clean-disk.out"

@@ -9,6 +9,10 @@
 #                   starts `faultline run ARGS...` in the control namespace, its stderr to ERR,
 #                   waits (60 s at most) for a line of ERR matching PATTERN, else fails with
 #                   WHY, then kills the harness with SIGKILL
+#   run_then_stop ERR PATTERN WHY ARGS...
+#                   the same with SIGSTOP: the harness is alive, so no other test's exit-time
+#                   `faultline clean` takes its run while this one looks at it;
+#                   kill_stopped then SIGKILLs it
 #   nothing_left WHAT
 #                   fails unless no host keeps a faultline nft table, anything in its workdir
 #                   or a mount there, and no process carries a workdir marker of the lab
@@ -31,11 +35,11 @@ lab_down() {
 
 inlab() { bash "$labsh" exec --dir "$lab" --name "$name" "$@"; }
 
-# Kills the faultline in the control namespace (faultline execs faultline-harness, same pid,
+# Signals the faultline in the control namespace (faultline execs faultline-harness, same pid,
 # for every command but check), not inlab's shell, which is only its parent.
-run_then_kill() { # ERR PATTERN WHY ARGS...
-  local err=$1 pattern=$2 why=$3 hpid p
-  shift 3
+run_then_signal() { # SIG ERR PATTERN WHY ARGS...
+  local sig=$1 err=$2 pattern=$3 why=$4 p
+  shift 4
   inlab "$fl" run "$@" >/dev/null 2>"$err" &
   hpid=$!
   for _ in $(seq 1 300); do
@@ -44,11 +48,18 @@ run_then_kill() { # ERR PATTERN WHY ARGS...
     sleep 0.2
   done
   grep -q "$pattern" "$err" || { cat "$err"; fail "$why"; }
+  harness_pids=()
   for p in $(ip netns pids "$name-ctl"); do
     case $(readlink "/proc/$p/exe" 2>/dev/null) in
-    "$fl" | "${fl%/*}/faultline-harness") kill -9 "$p" ;;
+    "$fl" | "${fl%/*}/faultline-harness") harness_pids+=("$p"); kill -"$sig" "$p" ;;
     esac
   done
+}
+run_then_kill() { run_then_signal KILL "$@"; wait $hpid 2>/dev/null || true; }
+run_then_stop() { run_then_signal STOP "$@"; }
+kill_stopped() {
+  local p
+  for p in "${harness_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
   wait $hpid 2>/dev/null || true
 }
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # process_load.sh - a correct one-node store through the process protocol must be judged
-# valid under load (issue 11, "Done when"): py_store.py, in memory, no faults.
+# valid under load (issue 11, "Done when"): py_store.py, in memory, no faults. The store
+# never fails: no fail or info operation, at least one ok per client, values of the asked
+# size. The throughput is printed, not asserted (it measures the machine: at load 14-24 a
+# floor of half the asked rate failed).
 #
 #   process_load.sh FAULTLINE PY_STORE [SECONDS]
 #
@@ -48,12 +51,17 @@ for sc in kv-8k set-400 kv-64k; do
     python3 - "$h" "$sc" "$secs" <<'PY' || failed=1
 import json, sys
 path, sc, secs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+CLIENTS = 5
+RATES = {"kv-8k": 400, "set-400": 400, "kv-64k": 40}
 ok = fails = 0
+t0 = t1 = 0
 sizes = set()
 for line in open(path):
     e = json.loads(line)
     if e.get("process") == "nemesis":
         continue
+    t0 = e["time"] if not t0 else min(t0, e["time"])
+    t1 = max(t1, e["time"])
     if e["type"] == "ok":
         ok += 1
     elif e["type"] in ("fail", "info"):
@@ -65,11 +73,16 @@ want = {"kv-8k": {8192}, "kv-64k": {65536}}.get(sc)
 msgs = []
 if want is not None and sizes != want:
     msgs.append("written values of %s characters, expected %s" % (sorted(sizes)[:5], want))
-# The store never fails: nearly everything asked must be ok (the rate is what was asked).
-need = 40 * 4 // 2 if sc == "kv-64k" else 400 * secs // 2
-if ok < need:
-    msgs.append("only %d ok operations (expected at least %d)" % (ok, need))
-print("%s: %d ok, %d fail/info, value sizes %s" % (sc, ok, fails, sorted(sizes)[:3]))
+# The store never fails: no fail or info at all, and every client got answers (at least
+# one ok each: a count that does not depend on the machine's speed; the rate is printed,
+# never asserted, as the project's rules want of timings).
+if fails:
+    msgs.append("%d fail/info operations on a store that never fails" % fails)
+if ok < CLIENTS:
+    msgs.append("only %d ok operations (at least one per client, %d, expected)" % (ok, CLIENTS))
+span = (t1 - t0) / 1e9 if t1 > t0 else 0
+print("%s: %d ok, %d fail/info, value sizes %s, %.0f ok/s over %.1f s (asked %d/s)"
+      % (sc, ok, fails, sorted(sizes)[:3], ok / span if span else 0, span, RATES[sc]))
 for m in msgs:
     print("FAILED: %s: %s" % (sc, m))
 sys.exit(1 if msgs else 0)
