@@ -415,22 +415,16 @@ int fl_history_writer_write(struct fl_history_writer *w, const struct fl_event *
         if (fl__history_edn_write_event(w->fp, ev) < 0)
             return fl_errorf(errmsg, -EIO, "%s: write failed", w->path);
     } else {
-        /* JSON has no keywords: EDN's tagged values go out as their EDN text */
-        struct fl_event plain = *ev;
-        json_t *pv[4] = {NULL, NULL, NULL, NULL};
-        json_t **fields[4] = {&plain.key, &plain.value, &plain.session, &plain.error};
-        bool oom = false;
-        for (int i = 0; i < 4; i++)
-            if (*fields[i] && !(*fields[i] = pv[i] = fl_edn_plain(*fields[i], 0)))
-                oom = true;
-        json_t *o = oom ? NULL : fl_event_to_json(&plain);
-        for (int i = 0; i < 4; i++)
-            json_decref(pv[i]);
-        if (!o)
+        struct fl_buf *b = &w->line;
+        fl_buf_reset(b);
+        int rc = fl__history_jsonl_format(b, ev);
+        if (rc == 0)
+            rc = fl__history_jsonl_format_jansson(b, ev);
+        if (rc == FL_ENOMEM) {
+            fl_buf_free(b);
             return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", w->path);
-        int rc = json_dumpf(o, w->fp, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(o);
-        if (rc != 0 || fputc('\n', w->fp) == EOF)
+        }
+        if (rc < 0 || fwrite(b->data, 1, b->len, w->fp) != b->len)
             return fl_errorf(errmsg, -EIO, "%s: write failed", w->path);
         if (!w->deferred && fflush(w->fp) != 0)
             return fl_errorf(errmsg, -errno, "%s: %s", w->path, strerror(errno));
@@ -463,6 +457,7 @@ int fl_history_writer_close(struct fl_history_writer *w, char *errmsg)
         if (fclose(w->fp) != 0 && rc == 0)
             rc = fl_errorf(errmsg, -errno, "%s: %s", w->path, strerror(errno));
     }
+    fl_buf_free(&w->line);
     fl_free(w->path);
     memset(w, 0, sizeof *w);
     return rc;

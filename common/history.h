@@ -14,6 +14,8 @@
 #ifndef FL_HISTORY_H
 #define FL_HISTORY_H
 
+#include "common/buf.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -131,6 +133,7 @@ struct fl_history_writer {
     enum fl_history_format format;
     uint64_t count;
     bool deferred; /* JSONL lines flushed by fl_history_writer_flush, not per write */
+    struct fl_buf line; /* JSONL: the line being written (kept for the next) */
 };
 
 /* Creates (truncates) `path` ("-" for stdout) to write JSONL or EDN. */
@@ -153,6 +156,14 @@ int fl__history_jepsenlog_open(struct fl_history_reader *r, char *errmsg);
 /* True when the `len` bytes of an `f` name hold no control character
  * (names end up in one-line error messages and on terminals). */
 bool fl__history_name_ok(const char *s, size_t len);
+/* Appends one event as its JSONL line (newline included) to b, as text: returns 1,
+ * 0 when the event is not of the plain shapes the text path writes (b as it was;
+ * the caller takes fl__history_jsonl_format_jansson), or FL_ENOMEM (b->oom set).
+ * Byte for byte what the jansson path writes (history_jsonl_write.c). */
+int fl__history_jsonl_format(struct fl_buf *b, const struct fl_event *ev);
+/* The same through a jansson object (fl_event_to_json, EDN tags as their EDN text):
+ * returns 0, FL_ENOMEM, or -EIO when jansson refuses a value. */
+int fl__history_jsonl_format_jansson(struct fl_buf *b, const struct fl_event *ev);
 /* Writes one event as an EDN map followed by a newline. */
 int fl__history_edn_write_event(FILE *fp, const struct fl_event *ev);
 

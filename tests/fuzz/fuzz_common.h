@@ -1,5 +1,5 @@
 /* fuzz_common.h - shared body of the history-reader fuzzers: read every event, then round-trip it
- * through EDN. */
+ * through EDN, and write it as a JSONL line both ways (text path, jansson path). */
 #ifndef FL_FUZZ_COMMON_H
 #define FL_FUZZ_COMMON_H
 
@@ -52,6 +52,24 @@ static void fuzz_edn_round_trip(const struct fl_event *ev)
     free(text);
 }
 
+/* Formats `ev` as a JSONL line by the writer's text path and by the jansson path
+ * and aborts when the text path took it and wrote other bytes. */
+static void fuzz_jsonl_write_same(const struct fl_event *ev)
+{
+    struct fl_buf fast, slow;
+    fl_buf_init(&fast);
+    fl_buf_init(&slow);
+    int rf = fl__history_jsonl_format(&fast, ev);
+    int rs = fl__history_jsonl_format_jansson(&slow, ev);
+    if (rf == 1 && (rs != 0 || fast.len != slow.len || memcmp(fast.data, slow.data, fast.len))) {
+        fprintf(stderr, "JSONL writer: text path <%s>, jansson path (%d) <%s>\n", fast.data, rs,
+                slow.data ? slow.data : "");
+        abort();
+    }
+    fl_buf_free(&fast);
+    fl_buf_free(&slow);
+}
+
 /* Runs the reader for `format` over data[0..size) until the end or an error. */
 static int fuzz_history(const uint8_t *data, size_t size, enum fl_history_format format)
 {
@@ -70,7 +88,10 @@ static int fuzz_history(const uint8_t *data, size_t size, enum fl_history_format
     fl_event_init(&ev);
     int rc;
     while ((rc = fl_history_reader_next(&r, &ev, err)) == 1)
+    {
         fuzz_edn_round_trip(&ev);
+        fuzz_jsonl_write_same(&ev);
+    }
     if (rc < 0 && strncmp(err, "fuzz: ", 6) != 0) {
         fprintf(stderr, "error message without the path: %s\n", err);
         abort();
