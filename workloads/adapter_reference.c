@@ -229,16 +229,24 @@ static int ref_invoke(void *client, struct workload_call *call)
     if (rc == NULL)
         return FL_ENOMEM;
     rc->owner = c;
-    rc->op = json_copy(call->op); /* shallow: only a top-level "key" is added below */
+    bool read = strcmp(f, "read") == 0;
+    /* The register workload has no key: the kv state machine needs one, added to a
+     * shallow copy. An op with its key (kv) is sent as it is: the client library
+     * only reads it. */
+    if ((read || strcmp(f, "write") == 0 || strcmp(f, "cas") == 0) &&
+        json_object_get(call->op, "key") == NULL) {
+        rc->op = json_copy(call->op);
+        if (rc->op != NULL && json_object_set_new(rc->op, "key", json_string("r")) != 0) {
+            json_decref(rc->op);
+            rc->op = NULL;
+        }
+    } else {
+        rc->op = json_incref(call->op);
+    }
     if (rc->op == NULL) {
         ref_call_end(rc, false);
         return FL_ENOMEM;
     }
-    bool read = strcmp(f, "read") == 0;
-    /* The register workload has no key: the kv state machine needs one. */
-    if ((read || strcmp(f, "write") == 0 || strcmp(f, "cas") == 0) &&
-        json_object_get(rc->op, "key") == NULL)
-        json_object_set_new(rc->op, "key", json_string("r"));
     int rv;
     if (read) {
         enum client_consistency cons = call->consistency == WORKLOAD_LEASE ? CLIENT_LEASE

@@ -684,6 +684,49 @@ Test(client, oversized_value_is_refused_before_a_seq)
     world_close(&w);
 }
 
+/* The limit is on the value's compact JSON: measured exactly where escapes and
+ * arrays could take it past (the size bound only spares the dump below it). */
+Test(client, value_limit_is_on_the_compact_json)
+{
+    struct world w;
+    world_init(&w, 1, s_simple, NULL, 3000);
+    char *s = malloc(CLIENT_VALUE_MAX + 1);
+    /* a string of exactly the limit with its quotes: sent */
+    memset(s, 'y', CLIENT_VALUE_MAX - 2);
+    json_t *op = json_pack("{s:s,s:s,s:s%}", "f", "write", "key", "k", "value", s,
+                           (size_t)(CLIENT_VALUE_MAX - 2));
+    command(&w, 0, op);
+    run_until_done(&w, 1);
+    cr_assert_eq(w.reqs[0].outcome, CLIENT_OK);
+    /* one byte more: refused */
+    memset(s, 'y', CLIENT_VALUE_MAX - 1);
+    op = json_pack("{s:s,s:s,s:s%}", "f", "write", "key", "k", "value", s,
+                   (size_t)(CLIENT_VALUE_MAX - 1));
+    cr_assert_eq(client_command(&w.c, &w.reqs[1], op, on_done), FL_ELIMIT);
+    json_decref(op);
+    /* few bytes, each escaped as \u0001: 6 each, past the limit */
+    memset(s, 1, CLIENT_VALUE_MAX / 6 + 1);
+    op = json_pack("{s:s,s:s,s:s%}", "f", "write", "key", "k", "value", s,
+                   (size_t)(CLIENT_VALUE_MAX / 6 + 1));
+    cr_assert_eq(client_command(&w.c, &w.reqs[1], op, on_done), FL_ELIMIT);
+    json_decref(op);
+    /* a cas pair whose two strings together pass it */
+    memset(s, 'z', CLIENT_VALUE_MAX / 2);
+    op = json_pack("{s:s,s:s,s:[s%,s%]}", "f", "cas", "key", "k", "value", s,
+                   (size_t)(CLIENT_VALUE_MAX / 2), s, (size_t)(CLIENT_VALUE_MAX / 2));
+    cr_assert_eq(client_command(&w.c, &w.reqs[1], op, on_done), FL_ELIMIT);
+    json_decref(op);
+    /* and one within it: sent (this script answers every cas with a mismatch) */
+    op = json_pack("{s:s,s:s,s:[s%,s%]}", "f", "cas", "key", "k", "value", s, (size_t)100, s,
+                   (size_t)(CLIENT_VALUE_MAX / 2));
+    command(&w, 1, op);
+    run_until_done(&w, 2);
+    cr_assert_eq(w.reqs[1].outcome, CLIENT_FAIL);
+    cr_assert_str_eq(w.errors[1], "cas_mismatch");
+    free(s);
+    world_close(&w);
+}
+
 Test(client, session_expired_on_a_retry_is_unknown_and_a_new_session_follows)
 {
     struct world w;
