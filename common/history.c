@@ -402,6 +402,10 @@ int fl_history_writer_open(struct fl_history_writer *w, const char *path,
         return fl_errorf(errmsg, -e, "%s: %s", path, strerror(e));
     }
     w->format = format;
+    /* A run writes ~200 bytes per event: stdio's 4 KiB buffer meant a write(2) every
+     * ~20 events between the run's per-iteration flushes. Same bytes, fewer syscalls. */
+    if (w->fp != stdout)
+        setvbuf(w->fp, NULL, _IOFBF, 1u << 16);
     if (format == FL_FORMAT_EDN)
         fputs("[", w->fp);
     return 0;

@@ -82,6 +82,11 @@ struct workload_runner {
     uint64_t n_final, final_next, final_done;
     uint64_t final_deadline; /* uv_now() ms: no retries after it */
     char errmsg[256];
+    /* Slots whose next operation starts at once: issued by `ready_check` after the
+     * loop's callbacks (no timer per operation). */
+    uv_check_t ready_check;
+    struct workload_slot **ready;
+    unsigned n_ready;
 };
 
 int workload_runner_init(struct workload_runner *r, uv_loop_t *loop,
