@@ -430,8 +430,11 @@ static void reply_result(struct conn *c, uint64_t id, uint64_t index, const json
     struct fl_buf *b = &c->srv->obuf; /* reused: no allocation per reply */
     fl_buf_reset(b);
     fl_buf_append(b, "\0\0\0\0", IO_FRAME_HEADER);
-    fl_buf_printf(b, "{\"type\":\"reply\",\"id\":%" PRIu64 ",\"ok\":true,\"index\":%" PRIu64
-                  ",\"result\":", id, index);
+    fl_buf_puts(b, "{\"type\":\"reply\",\"id\":");
+    fl_buf_put_u64(b, id);
+    fl_buf_puts(b, ",\"ok\":true,\"index\":");
+    fl_buf_put_u64(b, index);
+    fl_buf_puts(b, ",\"result\":");
     if (json_dump_callback(result, buf_dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
         b->oom = true;
     fl_buf_append(b, "}", 1);
