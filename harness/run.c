@@ -1409,6 +1409,21 @@ int harness_run_scenario(const struct harness_scenario *sc, const struct harness
                exp ? (strcmp(exp, checker_verdict_name(verdict)) == 0 ? " (as expected)"
                                                                       : " (NOT as expected)")
                    : "");
+        if (r->sc.implementation.impl == HARNESS_IMPL_CLIENT && r->hist.named > 0) {
+            /* A node that never served an ok operation is not tested by this run (a
+             * Galera node that never joined left a "valid" run of one node). */
+            char none[128] = "";
+            size_t len = 0;
+            printf("ok operations per node (as the client program named them):");
+            for (unsigned i = 0; i < r->cl.n && i < WORKLOAD_MAX_NODES; i++) {
+                printf("%s n%u %" PRIu64, i ? "," : "", i + 1, r->hist.ok_node[i]);
+                if (r->hist.ok_node[i] == 0 && len + 8 < sizeof none)
+                    len += (size_t)snprintf(none + len, sizeof none - len, "%sn%u",
+                                            len ? ", " : "", i + 1);
+            }
+            printf("%s%s%s\n", len ? "; none on " : "", none,
+                   len ? ": this run tested the others only" : "");
+        }
         printf("report: %s\n", html);
         fflush(stdout);
         harness_index_refresh(r->dir);

@@ -2,6 +2,7 @@
 #include "workloads/runner.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -50,6 +51,15 @@ int workload_history_record(struct workload_history *h, int64_t process, enum fl
             h->fail++;
         else
             h->info++;
+        char *end = NULL;
+        long k = type != FL_EVENT_INVOKE && node != NULL && node[0] == 'n' && node[1] != '\0'
+                     ? strtol(node + 1, &end, 10)
+                     : 0;
+        if (k >= 1 && k <= WORKLOAD_MAX_NODES && end != NULL && *end == '\0') {
+            h->named++;
+            if (type == FL_EVENT_OK)
+                h->ok_node[k - 1]++;
+        }
     }
     return rv;
 }

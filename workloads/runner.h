@@ -27,6 +27,8 @@ struct workload_history {
     int failed; /* first write error, then every record is refused */
     char errmsg[256];
     uint64_t ok, fail, info, invoke;
+    /* Completions that named the node serving them ("nK"), and the ok ones per node. */
+    uint64_t named, ok_node[WORKLOAD_MAX_NODES];
 };
 
 int workload_history_open(struct workload_history *h, const char *path, uint64_t t0_ns,

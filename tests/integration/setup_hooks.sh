@@ -4,7 +4,8 @@
 # setups before any ends (Galera's per-node mariadb-install-db took 10-14 s each at load 11,
 # in turn: 30-40 s before the last node could start). A setup that fails stops the run (exit 3)
 # naming its node, and nothing is left behind either way. No system is needed: the nodes are
-# `sleep`, the client program a toy that answers every operation ok.
+# `sleep`, the client program a toy that answers every operation ok, naming n1 as the node
+# that served it: the run then says that n2 and n3 served no ok operation.
 #
 #   setup_hooks.sh FAULTLINE
 set -uo pipefail
@@ -33,6 +34,8 @@ for line in sys.stdin:
         ans["unknown"] = True
     elif r["op"]["f"] == "read":
         ans["value"] = None
+    if r["op"]["f"] != "leader":
+        ans["node"] = "n1"  # every operation on n1: the run says n2 and n3 served none
     sys.stdout.write(json.dumps(ans) + "\n")
     sys.stdout.flush()
 PY
@@ -60,6 +63,9 @@ echo "== setup-ok: exit $code; order: $(tr '\n' ' ' <"$work/order.txt" 2>/dev/nu
 [[ $(head -3 "$work/order.txt" 2>/dev/null | grep -c '^start') -eq 3 ]] ||
     fail "setup-ok: a setup ended before every node's setup had started (in turn, not at once)"
 [[ $(grep -c '^end' "$work/order.txt" 2>/dev/null) -eq 3 ]] || fail "setup-ok: not every setup ended"
+grep -Eq "^ok operations per node \(as the client program named them\): n1 [1-9][0-9]*, n2 0, n3 0; none on n2, n3: this run tested the others only$" "$work/ok.log" ||
+    fail "setup-ok: no line naming the nodes that served nothing: $(grep -m1 'per node' "$work/ok.log")"
+grep -q '"type":"ok".*"node":"n1"' "$work/ok/history.jsonl" || fail "setup-ok: no ok operation with node n1 in the history"
 for n in 1 2 3; do
     grep -q "faultline: hook setup: exit 0" "$work/ok/nodes/n$n.log" ||
         fail "setup-ok: n$n's log does not say its setup exited 0"
