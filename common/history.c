@@ -174,6 +174,8 @@ int fl_event_from_json(json_t *obj, struct fl_event *ev, char *errmsg)
     return 0;
 }
 
+/* The JSONL writer's text path (history_jsonl_write.c) writes these fields by hand in
+ * this order: a field added here goes there too (test_history_write compares them). */
 json_t *fl_event_to_json(const struct fl_event *ev)
 {
     json_t *o = json_object();

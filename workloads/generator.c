@@ -187,7 +187,8 @@ static json_t *value_json(const struct workload_generator *g, uint64_t v)
     char num[24];
     size_t k = (size_t)snprintf(num, sizeof num, "%llu-", (unsigned long long)v);
     size_t n = g->c.value_bytes > k ? g->c.value_bytes : k;
-    char *buf = fl_malloc(n + 1);
+    char small[512]; /* most values: no allocation besides jansson's own */
+    char *buf = n < sizeof small ? small : fl_malloc(n + 1);
     if (buf == NULL)
         return NULL;
     memcpy(buf, num, k);
@@ -195,7 +196,8 @@ static json_t *value_json(const struct workload_generator *g, uint64_t v)
         buf[i] = (char)('a' + (v + i) % 26);
     buf[n] = '\0';
     json_t *out = json_stringn(buf, n);
-    fl_free(buf);
+    if (buf != small)
+        fl_free(buf);
     return out;
 }
 

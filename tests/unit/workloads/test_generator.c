@@ -45,6 +45,10 @@ Test(workload_generator, kv_values_are_as_long_as_value_bytes_up_to_64_kib)
     cr_assert_gt(check_values(WORKLOAD_KV, 8192, 200), 50);
     cr_assert_gt(check_values(WORKLOAD_KV, 65536, 200), 50);
     cr_assert_gt(check_values(WORKLOAD_KV, 4096, 50), 10);
+    /* around the generator's stack buffer (512 bytes) */
+    cr_assert_gt(check_values(WORKLOAD_KV, 100, 200), 50);
+    cr_assert_gt(check_values(WORKLOAD_KV, 511, 200), 50);
+    cr_assert_gt(check_values(WORKLOAD_KV, 512, 200), 50);
 }
 
 Test(workload_generator, register_and_queue_values_follow_value_bytes_too)
