@@ -387,7 +387,9 @@ static int scratch_elem(struct scratch *s, int64_t v)
 
 static int mop_f_parse(const char *s, size_t n, struct checker_txn_mop *m)
 {
-    if (n > 1 && s[0] == ':') /* an EDN keyword exported to JSONL (fl_edn_plain) */
+    if (n > 2 && s[0] == '\0' && s[1] == ':') /* an EDN keyword exported to JSONL */
+        s += 2, n -= 2;
+    else if (n > 1 && s[0] == ':') /* an EDN keyword as older exports wrote it */
         s++, n--;
     if (n == 6 && memcmp(s, "append", 6) == 0)
         m->f = CHECKER_TXN_APPEND;
@@ -525,7 +527,7 @@ static int jp_string(struct jp *j, const char *field, size_t *len)
                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
             } else if (cp >= 0xdc00 && cp < 0xe000)
                 return jp_err(j, field, "unpaired surrogate");
-            if (cp == 0)
+            if (cp == 0 && n > 0) /* first: an EDN tag (common/jsonl_value.h) */
                 return jp_err(j, field, "NUL in a string");
             break;
         default:
@@ -746,8 +748,18 @@ static int jp_txn_value(struct jp *j, struct checker_txn_history *h, struct scra
         if (j->p < j->end && *j->p == '"') {
             if ((rc = jp_span(j, field, &str, &n)) < 0)
                 return rc;
-            if ((n > 0 && ((str[0] >= '0' && str[0] <= '9') || str[0] == '-' || str[0] == '"'))) {
-                /* "1" is not the key 1: quoted (rare, so the copy is kept apart) */
+            if (n > 0 && str[0] == '\0') {
+                /* an EDN value exported to JSONL: a keyword's text is the
+                 * key's, as read from EDN; others are not held apart here */
+                if (n < 2 || str[1] != ':')
+                    return jp_err(j, field,
+                                  "an EDN symbol, character, big integer, float, #inst or #uuid as "
+                                  "a key (of an exported EDN history): check the EDN history");
+                str++, n--;
+            } else if ((n > 0 && ((str[0] >= '0' && str[0] <= '9') || str[0] == '-' ||
+                                  str[0] == '"' || str[0] == ':'))) {
+                /* "1" is not the key 1, ":x" not :x: quoted (rare, so the
+                 * copy is kept apart) */
                 if (n * 2 + 3 > sizeof j->qkey ||
                     string_key(str, n, false, j->qkey, sizeof j->qkey, &str, &n) < 0)
                     return jp_err(j, field, "key longer than 4096 bytes");

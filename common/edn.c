@@ -1235,15 +1235,31 @@ json_t *fl_edn_plain(json_t *v, int names)
             }
         return a;
     }
+    /* Keys: a marked key (1, [1 2], nil) becomes its EDN text; then every
+     * other string key is quoted as EDN writes it ("1" -> "\"1\""), so that
+     * {1 1, "1" 2} keeps two keys. A keyword key stays ":a". */
     json_t *o = json_object();
     const char *k;
     json_t *e;
+    bool marked = false;
+    json_object_foreach(v, k, e) marked |= k[0] == FL_EDN_KEY_MARK;
     json_object_foreach(v, k, e)
     {
-        if (o && json_object_set_new(o, k, fl_edn_plain(e, names)) != 0) {
+        char *quoted = NULL;
+        const char *name = k;
+        if (k[0] == FL_EDN_KEY_MARK) {
+            name = k + 1;
+        } else if (marked && !(k[0] == ':' && !bad_name(k + 1, strlen(k + 1)))) {
+            json_t *str = json_string(k);
+            quoted = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
+            json_decref(str);
+            name = quoted;
+        }
+        if (o && (!name || json_object_set_new(o, name, fl_edn_plain(e, names)) != 0)) {
             json_decref(o);
             o = NULL;
         }
+        free(quoted);
     }
     return o;
 }

@@ -10,7 +10,9 @@
  * (common/edn.h): nil is null, vectors and lists arrays, maps objects, and
  * keywords, symbols, chars, sets and big integers tagged values that equal
  * no string (:a is not "a"); an event's names (:type :ok, :f :cas) are read
- * as names. Written to JSONL, a tagged value becomes its EDN text (":a"). */
+ * as names. Written to JSONL, a tagged value stays tagged ("\u0000:a"), which
+ * the JSONL reader takes back (common/jsonl_value.h): :a and ":a" stay two.
+ * JSONL numbers are the decimal values they spell (1.0 is 1; jsonl_value.h). */
 #ifndef FL_HISTORY_H
 #define FL_HISTORY_H
 

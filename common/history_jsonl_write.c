@@ -6,8 +6,8 @@
  * path writes the same bytes as the jansson path (fl__history_jsonl_format_jansson:
  * the object of fl_event_to_json dumped with JSON_COMPACT | JSON_PRESERVE_ORDER),
  * field by field in that order; what it does not write itself it leaves to jansson
- * (containers and reals through json_dump_callback, whole events holding EDN tags
- * or a non-ASCII name through the jansson path). test_history_write compares the two
+ * (containers and reals through json_dump_callback, whole events holding EDN tags,
+ * kept as "\u0000:a", or a non-ASCII name through the jansson path). test_history_write compares the two
  * paths byte for byte and fuzz_jsonl/fuzz_edn/fuzz_jepsenlog over every event read. */
 #include "common/edn.h"
 #include "common/error.h"
@@ -27,17 +27,10 @@ static int buf_dump_cb(const char *text, size_t n, void *data)
 
 int fl__history_jsonl_format_jansson(struct fl_buf *b, const struct fl_event *ev)
 {
-    /* JSON has no keywords: EDN's tagged values go out as their EDN text */
-    struct fl_event plain = *ev;
-    json_t *pv[4] = {NULL, NULL, NULL, NULL};
-    json_t **fields[4] = {&plain.key, &plain.value, &plain.session, &plain.error};
-    bool oom = false;
-    for (int i = 0; i < 4; i++)
-        if (*fields[i] && !(*fields[i] = pv[i] = fl_edn_plain(*fields[i], 0)))
-            oom = true;
-    json_t *o = oom ? NULL : fl_event_to_json(&plain);
-    for (int i = 0; i < 4; i++)
-        json_decref(pv[i]);
+    /* JSON has no keywords: EDN's tagged values go out as they are held,
+     * "\u0000:a" (common/jsonl_value.h), which the JSONL reader takes back as
+     * :a, apart from the string ":a" (their EDN text merged the two) */
+    json_t *o = fl_event_to_json(ev);
     if (!o)
         return FL_ENOMEM;
     int rc = json_dump_callback(o, buf_dump_cb, b, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -166,7 +159,7 @@ int fl__history_jsonl_format(struct fl_buf *b, const struct fl_event *ev)
     const json_t *vals[4] = {ev->key, ev->value, ev->session, ev->error};
     for (int i = 0; i < 4; i++)
         if (vals[i] != NULL && fl_edn_has_tags(vals[i]))
-            return 0; /* EDN text for the tags: the jansson path */
+            return 0; /* tagged values ("\u0000:a"): the jansson path */
     size_t at = b->len;
     bool ok = true;
     fl_buf_append(b, "{", 1);

@@ -15,8 +15,8 @@
 
 /* Longest number token read, and most digits of an integer value (1e400 is
  * 401 digits; beyond a double's range jansson refused it before). */
-#define MAX_TOKEN   256
-#define MAX_DIGITS  400
+#define MAX_TOKEN  256
+#define MAX_DIGITS 400
 /* A rewritten line may grow (1e300 is 301 digits): at most this much. */
 #define MAX_REWRITE (4u * FL_HISTORY_MAX_LINE)
 
@@ -191,8 +191,9 @@ static int put_number(struct rewrite *w, const char *t, size_t len, const struct
     }
     if (d->exp >= 0) { /* an integer value */
         if ((size_t)d->exp + d->n > MAX_DIGITS)
-            return fl_errorf(w->errmsg, FL_ELIMIT, "column %zu: number %.*s has more than %d digits",
-                             col, shown, t, MAX_DIGITS);
+            return fl_errorf(w->errmsg, FL_ELIMIT,
+                             "column %zu: number %.*s has more than %d digits", col, shown, t,
+                             MAX_DIGITS);
         char digits[MAX_DIGITS + 1];
         memcpy(digits, d->digits, d->n);
         memset(digits + d->n, '0', (size_t)d->exp);
@@ -215,10 +216,11 @@ static int put_number(struct rewrite *w, const char *t, size_t len, const struct
         return fl_errorf(w->errmsg, FL_EPARSE, "column %zu: number %.*s is out of range", col,
                          shown, t);
     if (x == trunc(x))
-        return fl_errorf(w->errmsg, FL_EUNDECIDED,
-                         "column %zu: number %.*s is not an integer but a double holds it as %.17g: "
-                         "whether it equals that integer cannot be decided",
-                         col, shown, t, x);
+        return fl_errorf(
+            w->errmsg, FL_EUNDECIDED,
+            "column %zu: number %.*s is not an integer but a double holds it as %.17g: "
+            "whether it equals that integer cannot be decided",
+            col, shown, t, x);
     if (w->reals) {
         char canon[MAX_TOKEN + 32];
         snprintf(canon, sizeof canon, "%s%se%ld", d->neg ? "-" : "", d->digits, d->exp);
@@ -261,8 +263,8 @@ static int rewrite_numbers(struct rewrite *w, const char *s, size_t len)
             }
             bool plain = n < 19 && !memchr(s + i, '.', n) && !memchr(s + i, 'e', n) &&
                          !memchr(s + i, 'E', n);
-            int rc = plain ? (fl_buf_append(&w->out, s + i, n), 0)
-                           : put_number(w, s + i, n, &d, i + 1);
+            int rc =
+                plain ? (fl_buf_append(&w->out, s + i, n), 0) : put_number(w, s + i, n, &d, i + 1);
             if (rc < 0)
                 return rc;
             i += n;
@@ -318,8 +320,9 @@ static int decode_string(json_t *v, json_t **out, char *errmsg)
     char err[FL_ERRMSG_SIZE];
     json_t *w = NULL;
     if (!fl_edn_is_tagged(v) || memchr(s + 1, '\0', n - 1))
-        return fl_errorf(errmsg, FL_EPARSE, "a string holds a NUL byte (allowed only first, "
-                                            "before a tagged EDN value's text)");
+        return fl_errorf(errmsg, FL_EPARSE,
+                         "a string holds a NUL byte (allowed only first, "
+                         "before a tagged EDN value's text)");
     if (fl_edn_parse(s + 1, n - 1, &w, err) < 0 || !json_equal(w, v)) {
         json_decref(w);
         return fl_errorf(errmsg, FL_EPARSE,

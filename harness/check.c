@@ -11,6 +11,7 @@
 #include "common/edn.h"
 #include "common/error.h"
 #include "common/history.h"
+#include "common/jsonl_value.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -50,7 +51,12 @@ static void usage(FILE *out)
             "  --html OUT         with list-append / rw-register: also write a report page\n"
             "                     (each anomaly's shortest cycle drawn, steps in words)\n"
             "  --format F         auto (default), jsonl, edn, jepsen-log\n"
-            "  --initial JSON     initial value (default: 0 for EDN as in Knossos, else nil)\n"
+            "  --initial JSON     initial value (default: 0 for EDN as in Knossos, else nil),\n"
+            "                     read as JSONL values are (1.0 is 1; \"\\u0000:a\" is :a).\n"
+            "                     multi-register: an object naming registers, the rest\n"
+            "                     nil; in JSONL \"1\" names the key 1; in EDN \":x\" names\n"
+            "                     :x, \"x\" the string \"x\", \"\\u00011\" the key 1 (\\u0001\n"
+            "                     then the key's EDN text)\n"
             "  --nil-read-any     an ok read of nil matches any state (default for EDN)\n"
             "  --nil-read-strict  a read of nil means absent (default for JSONL and logs)\n"
             "  --timeout S        give up after S seconds per file: verdict unknown\n"
@@ -66,6 +72,9 @@ static void usage(FILE *out)
             "  --prefix N         operations of the linearizable prefix to print (default 10,\n"
             "                     0 for all)\n"
             "  --export-edn OUT   also write the (single) history as Jepsen EDN to OUT\n"
+            "  --export-jsonl OUT also write it as JSONL: EDN's keywords, symbols, chars,\n"
+            "                     sets, floats 1.0, #inst/#uuid as \"\\u0000\" + EDN text\n"
+            "                     (\"\\u0000:a\"), which the JSONL reader takes back\n"
             "  --minimize         when invalid, also the smallest set of operations (each\n"
             "                     keeping its interval) that is still not linearizable:\n"
             "                     delta debugging over the invalid key's operations, each\n"
@@ -99,7 +108,8 @@ static int parse_double(const char *opt, const char *s, double *out)
     return 0;
 }
 
-static int export_edn(const char *in, enum fl_history_format format, const char *out)
+static int export_history(const char *in, enum fl_history_format format, const char *out,
+                          enum fl_history_format out_format)
 {
     char errmsg[FL_ERRMSG_SIZE];
     struct fl_history_reader r;
@@ -109,7 +119,7 @@ static int export_edn(const char *in, enum fl_history_format format, const char 
 
     if ((rc = fl_history_reader_open(&r, in, format, errmsg)) < 0)
         goto fail;
-    if ((rc = fl_history_writer_open(&w, out, FL_FORMAT_EDN, errmsg)) < 0) {
+    if ((rc = fl_history_writer_open(&w, out, out_format, errmsg)) < 0) {
         fl_history_reader_close(&r);
         goto fail;
     }
@@ -128,7 +138,8 @@ static int export_edn(const char *in, enum fl_history_format format, const char 
     }
     return 0;
 fail:
-    fprintf(stderr, "faultline check: --export-edn: %s\n", errmsg);
+    fprintf(stderr, "faultline check: --export-%s: %s\n",
+            out_format == FL_FORMAT_EDN ? "edn" : "jsonl", errmsg);
     return -1;
 }
 
@@ -269,8 +280,11 @@ void harness_check_print_json(json_t *o)
 {
     if (!o)
         return;
-    json_dumpf(o, stdout, JSON_COMPACT);
+    /* EDN's keywords and the like as their EDN text (":a"), never the tag byte */
+    json_t *plain = fl_edn_plain(o, 0);
+    json_dumpf(plain ? plain : o, stdout, JSON_COMPACT);
     fputc('\n', stdout);
+    json_decref(plain);
     json_decref(o);
 }
 
@@ -303,6 +317,7 @@ int harness_check_main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"prefix", required_argument, NULL, 'p'},
         {"export-edn", required_argument, NULL, 'e'},
+        {"export-jsonl", required_argument, NULL, 1002},
         {"minimize", no_argument, NULL, 1001},
         {"quiet", no_argument, NULL, 'q'},
         {"stats", no_argument, NULL, 'S'},
@@ -311,6 +326,7 @@ int harness_check_main(int argc, char **argv)
     };
     struct checker_check_options opt = {.format = FL_FORMAT_AUTO, .nil_read_any = -1};
     const char *export_path = NULL;
+    enum fl_history_format export_format = FL_FORMAT_EDN;
     bool json_out = false, quiet = false, want_stats = false, minimize = false;
     double d;
     size_t prefix_tail = 10;
@@ -363,11 +379,12 @@ int harness_check_main(int argc, char **argv)
             }
             break;
         case 'i': {
-            json_error_t jerr;
+            /* read as a JSONL history's values: 1.0 is 1, "\u0000:a" the keyword :a */
+            char ierr[FL_ERRMSG_SIZE];
             json_decref(opt.initial);
-            opt.initial = json_loads(optarg, JSON_DECODE_ANY, &jerr);
-            if (!opt.initial) {
-                fprintf(stderr, "faultline check: --initial: not JSON: %s\n", jerr.text);
+            if (fl_jsonl_parse(optarg, strlen(optarg), JSON_DECODE_ANY, NULL, 0, &opt.initial,
+                               ierr) < 0) {
+                fprintf(stderr, "faultline check: --initial: not JSON: %s\n", ierr);
                 goto usage_error;
             }
             break;
@@ -418,6 +435,11 @@ int harness_check_main(int argc, char **argv)
             break;
         case 'e':
             export_path = optarg;
+            export_format = FL_FORMAT_EDN;
+            break;
+        case 1002:
+            export_path = optarg;
+            export_format = FL_FORMAT_JSONL;
             break;
         case 1001:
             minimize = true;
@@ -445,7 +467,7 @@ int harness_check_main(int argc, char **argv)
         goto usage_error;
     }
     if (export_path && argc - optind != 1) {
-        fprintf(stderr, "faultline check: --export-edn takes exactly one history file\n");
+        fprintf(stderr, "faultline check: --export-edn/--export-jsonl take exactly one history file\n");
         goto usage_error;
     }
     /* The export reads the history again after the check: a pipe is read once. */
@@ -453,7 +475,7 @@ int harness_check_main(int argc, char **argv)
     if (export_path && stat(argv[optind], &est) == 0 && !S_ISREG(est.st_mode) &&
         !S_ISDIR(est.st_mode)) {
         fprintf(stderr,
-                "faultline check: --export-edn: %s is not a regular file (a pipe is read once, "
+                "faultline check: --export-edn/--export-jsonl: %s is not a regular file (a pipe is read once, "
                 "by the check): save the history to a file first\n",
                 argv[optind]);
         goto usage_error;
@@ -461,12 +483,12 @@ int harness_check_main(int argc, char **argv)
 
     if (txn_mode && (opt.model || export_path || want_stats)) {
         fprintf(stderr, "faultline check: --model list-append/rw-register and --consistency go "
-                        "without --export-edn, --stats or another --model\n");
+                        "without --export-edn/--export-jsonl, --stats or another --model\n");
         goto usage_error;
     }
     if (seq_mode && (txn_mode || want_stats || minimize || export_path)) {
         fprintf(stderr, "faultline check: --consistency sequential goes with the register and kv "
-                        "models, without --html, --stats, --minimize or --export-edn\n");
+                        "models, without --html, --stats, --minimize or --export-edn/--export-jsonl\n");
         goto usage_error;
     }
     if (txn.html && argc - optind != 1) {
@@ -683,7 +705,8 @@ int harness_check_main(int argc, char **argv)
         checker_history_free(&h);
     }
     /* Not when the history was rejected: its error is already printed. */
-    if (export_path && code != EXIT_ERROR && export_edn(argv[optind], opt.format, export_path) < 0)
+    if (export_path && code != EXIT_ERROR &&
+        export_history(argv[optind], opt.format, export_path, export_format) < 0)
         code = EXIT_ERROR;
     json_decref(opt.initial);
     return code;

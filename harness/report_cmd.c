@@ -10,6 +10,7 @@
 #include "checker/txn_check.h"
 #include "checker/txn_explain.h"
 #include "common/buf.h"
+#include "common/edn.h"
 #include "common/error.h"
 
 #include <errno.h>
@@ -24,7 +25,10 @@
 
 static int write_json(const char *path, json_t *j, char *errmsg)
 {
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    /* EDN's keywords and the like as their EDN text (":a"), never the tag byte */
+    json_t *plain = fl_edn_plain(j, 0);
+    char *text = plain ? json_dumps(plain, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    json_decref(plain);
     if (!text)
         return fl_errorf(errmsg, FL_ENOMEM, "%s: out of memory", path);
     size_t len = strlen(text);

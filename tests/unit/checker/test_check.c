@@ -153,6 +153,76 @@ Test(checker_check, knossos_corpus_through_jsonl_and_back)
     unlink(edn);
 }
 
+/* The EDN cases of the checker's corpus (tests/data/checker 0230-0246:
+ * keywords, symbols, chars, sets, map keys, floats, #inst, #uuid) keep their
+ * verdict exported to JSONL and exported back to EDN: the JSONL writer keeps
+ * tagged values tagged ("\u0000:a"), where it wrote their EDN text and made
+ * :a and ":a" one value (0230's history became valid). Checked with the EDN
+ * conventions on every side. */
+Test(checker_check, edn_cases_through_jsonl_keep_the_verdict)
+{
+    static const char *cases[] = {
+        "0230-edn-keyword-is-not-a-string.edn", "0231-edn-char-is-not-a-string.edn",
+        "0232-edn-set-is-not-a-vector.edn",     "0233-edn-map-keys-keep-their-kind.edn",
+        "0234-edn-keywords-valid.edn",          "0235-edn-set-read.edn",
+        "0239-edn-ok-read-without-value.edn",   "0244-edn-integer-is-not-float.edn",
+        "0245-edn-inst-one-instant.edn",        "0246-edn-uuid-case.edn",
+        "0247-edn-keyword-and-its-text.edn",
+    };
+    char jsonl[64], edn[64];
+    tmp_path(jsonl, sizeof jsonl, "cases-jsonl");
+    tmp_path(edn, sizeof edn, "cases-edn");
+    json_t *zero = json_integer(0);
+    struct checker_check_options opt = {
+        .format = FL_FORMAT_AUTO, .initial = zero, .nil_read_any = 1};
+    opt.limits.timeout_s = 60;
+    int invalid = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "tests/data/checker/%s", cases[i]);
+        const char *orig = test_source_path(rel);
+        convert(orig, jsonl, FL_FORMAT_JSONL);
+        convert(jsonl, edn, FL_FORMAT_EDN);
+        struct outcome a = check(orig, &opt);
+        assert_same(a, check(jsonl, &opt), cases[i]);
+        assert_same(a, check(edn, &opt), cases[i]);
+        invalid += a.verdict == CHECKER_INVALID;
+    }
+    cr_assert(invalid >= 5 && invalid < 11, "both verdicts covered (%d invalid)", invalid);
+    json_decref(zero);
+    unlink(jsonl);
+    unlink(edn);
+}
+
+/* The JSONL cases of numbers (0240-0242) keep their verdict exported to EDN
+ * and back: 1.0 read from JSONL is 1, a big integer stays its digits. */
+Test(checker_check, jsonl_number_cases_through_edn_keep_the_verdict)
+{
+    static const char *cases[] = {
+        "0237-ok-read-without-value.jsonl", "0240-jsonl-integer-equals-float.jsonl",
+        "0241-jsonl-big-integers-exact.jsonl", "0242-jsonl-big-integers-differ.jsonl",
+    };
+    char jsonl[64], edn[64];
+    tmp_path(jsonl, sizeof jsonl, "ncases-jsonl");
+    tmp_path(edn, sizeof edn, "ncases-edn");
+    json_t *nil = json_null();
+    struct checker_check_options opt = {
+        .format = FL_FORMAT_AUTO, .initial = nil, .nil_read_any = 0};
+    opt.limits.timeout_s = 60;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "tests/data/checker/%s", cases[i]);
+        const char *orig = test_source_path(rel);
+        convert(orig, edn, FL_FORMAT_EDN);
+        convert(edn, jsonl, FL_FORMAT_JSONL);
+        struct outcome a = check(orig, &opt);
+        assert_same(a, check(edn, &opt), cases[i]);
+        assert_same(a, check(jsonl, &opt), cases[i]);
+    }
+    unlink(jsonl);
+    unlink(edn);
+}
+
 /* ==== Defaults and detection ==== */
 
 Test(checker_check, format_defaults)
