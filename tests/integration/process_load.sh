@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # process_load.sh - a correct one-node store through the process protocol must be judged
 # valid under load (issue 11, "Done when"): py_store.py, in memory, no faults. The store
-# never fails: no fail or info operation, at least one ok per client, values of the asked
-# size. The throughput is printed, not asserted (it measures the machine: at load 14-24 a
+# never fails: no info, no fail but cas mismatches, at least one ok per client, values of the
+# asked size. The throughput is printed, not asserted (it measures the machine: at load 14-24 a
 # floor of half the asked rate failed).
 #
 #   process_load.sh FAULTLINE PY_STORE [SECONDS]
@@ -53,7 +53,7 @@ import json, sys
 path, sc, secs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 CLIENTS = 5
 RATES = {"kv-8k": 400, "set-400": 400, "kv-64k": 40}
-ok = fails = 0
+ok = fails = mismatches = 0
 t0 = t1 = 0
 sizes = set()
 for line in open(path):
@@ -64,6 +64,8 @@ for line in open(path):
     t1 = max(t1, e["time"])
     if e["type"] == "ok":
         ok += 1
+    elif e["type"] == "fail" and e.get("f") == "cas":
+        mismatches += 1  # the store's definite answer: the compare did not match
     elif e["type"] in ("fail", "info"):
         fails += 1
     v = e.get("value")
@@ -73,16 +75,19 @@ want = {"kv-8k": {8192}, "kv-64k": {65536}}.get(sc)
 msgs = []
 if want is not None and sizes != want:
     msgs.append("written values of %s characters, expected %s" % (sorted(sizes)[:5], want))
-# The store never fails: no fail or info at all, and every client got answers (at least
-# one ok each: a count that does not depend on the machine's speed; the rate is printed,
-# never asserted, as the project's rules want of timings).
+# The store never fails: no info and no fail but a cas whose compare did not match (a
+# definite, correct answer), and every client got answers (at least one ok each: a count
+# that does not depend on the machine's speed; the rate is printed, never asserted, as the
+# project's rules want of timings).
 if fails:
-    msgs.append("%d fail/info operations on a store that never fails" % fails)
+    msgs.append("%d fail/info operations (cas mismatches aside) on a store that never fails"
+                % fails)
 if ok < CLIENTS:
     msgs.append("only %d ok operations (at least one per client, %d, expected)" % (ok, CLIENTS))
 span = (t1 - t0) / 1e9 if t1 > t0 else 0
-print("%s: %d ok, %d fail/info, value sizes %s, %.0f ok/s over %.1f s (asked %d/s)"
-      % (sc, ok, fails, sorted(sizes)[:3], ok / span if span else 0, span, RATES[sc]))
+print("%s: %d ok, %d cas mismatches, %d other fail/info, value sizes %s, %.0f ok/s over %.1f s "
+      "(asked %d/s)" % (sc, ok, mismatches, fails, sorted(sizes)[:3], ok / span if span else 0,
+                        span, RATES[sc]))
 for m in msgs:
     print("FAILED: %s: %s" % (sc, m))
 sys.exit(1 if msgs else 0)
