@@ -466,8 +466,9 @@ int harness_check_main(int argc, char **argv)
         fprintf(stderr, "faultline check: no history file given (see --help)\n");
         goto usage_error;
     }
+    const char *export_opt = export_format == FL_FORMAT_EDN ? "--export-edn" : "--export-jsonl";
     if (export_path && argc - optind != 1) {
-        fprintf(stderr, "faultline check: --export-edn/--export-jsonl take exactly one history file\n");
+        fprintf(stderr, "faultline check: %s takes exactly one history file\n", export_opt);
         goto usage_error;
     }
     /* The export reads the history again after the check: a pipe is read once. */
@@ -475,9 +476,9 @@ int harness_check_main(int argc, char **argv)
     if (export_path && stat(argv[optind], &est) == 0 && !S_ISREG(est.st_mode) &&
         !S_ISDIR(est.st_mode)) {
         fprintf(stderr,
-                "faultline check: --export-edn/--export-jsonl: %s is not a regular file (a pipe is read once, "
+                "faultline check: %s: %s is not a regular file (a pipe is read once, "
                 "by the check): save the history to a file first\n",
-                argv[optind]);
+                export_opt, argv[optind]);
         goto usage_error;
     }
 

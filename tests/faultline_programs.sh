@@ -37,6 +37,9 @@ wait $pid; code=$? # a FIFO is read once: detection replays what it peeked
 "$bin" check --export-edn "$tmp/out.edn" <(echo '{}') >/dev/null 2>"$tmp/err"; code=$?
 [[ $code -eq 3 ]] && grep -q "export-edn: .* is not a regular file" "$tmp/err" \
   || fail "--export-edn of a pipe: exit $code $(cat "$tmp/err")"
+"$bin" check --export-jsonl "$tmp/out.jsonl" <(echo '{}') >/dev/null 2>"$tmp/err"; code=$?
+[[ $code -eq 3 ]] && grep -q "export-jsonl: .* is not a regular file" "$tmp/err" \
+  || fail "--export-jsonl of a pipe: exit $code $(cat "$tmp/err")"
 if grep -E "$heavy_libs" "$tmp/maps"; then fail "faultline check mapped a harness library"; fi
 grep -q "$(basename "$bin")" "$tmp/maps" || fail "the maps read were not faultline's: $(head -3 "$tmp/maps")"
 
