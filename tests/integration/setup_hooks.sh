@@ -10,21 +10,8 @@
 #   setup_hooks.sh FAULTLINE
 set -uo pipefail
 fl=$1
-if [[ $(id -u) -ne 0 ]]; then
-    echo "setup_hooks: needs root (network namespaces)"
-    exit 77
-fi
-work=$(mktemp -d /tmp/fl-it-setup.XXXXXX)
-cleanup() {
-    "$fl" clean >/dev/null 2>&1 || true
-    [[ -n ${FL_KEEP:-} ]] || rm -rf "$work"
-}
-trap cleanup EXIT
-failed=0
-fail() {
-    echo "FAILED: $*"
-    failed=1
-}
+source "$(dirname "$0")/lib.sh"
+it_begin setup_hooks
 cat >"$work/toy.py" <<'PY'
 import json, sys
 for line in sys.stdin:
