@@ -335,22 +335,29 @@ static int decode_string(json_t *v, json_t **out, char *errmsg)
     return 0;
 }
 
+static int decode(json_t *v, char *errmsg);
+
+/* One element or member: a tagged string is checked, a container walked. */
+static int decode_elem(json_t *e, char *errmsg)
+{
+    if (!json_is_string(e) || !(scan(e) & HAS_NUL))
+        return decode(e, errmsg);
+    json_t *d;
+    int rc = decode_string(e, &d, errmsg);
+    if (rc >= 0)
+        json_decref(d);
+    return rc;
+}
+
 /* Checks the tagged values inside v (in place); sets must be canonical. */
 static int decode(json_t *v, char *errmsg)
 {
     int rc;
     if (json_is_array(v)) {
         size_t first = fl_edn_coll_first(v); /* a set's marker: checked with its set below */
-        for (size_t i = first; i < json_array_size(v); i++) {
-            json_t *e = json_array_get(v, i), *d;
-            if (json_is_string(e) && (scan(e) & HAS_NUL)) {
-                if ((rc = decode_string(e, &d, errmsg)) < 0)
-                    return rc;
-                json_decref(d);
-            } else if ((rc = decode(e, errmsg)) < 0) {
+        for (size_t i = first; i < json_array_size(v); i++)
+            if ((rc = decode_elem(json_array_get(v, i), errmsg)) < 0)
                 return rc;
-            }
-        }
         if (first) {
             /* a set: its elements in the reader's order, each once */
             char *text = fl_edn_value_text(v);
@@ -369,14 +376,8 @@ static int decode(json_t *v, char *errmsg)
         json_t *e;
         json_object_foreach(v, k, e)
         {
-            json_t *d;
-            if (json_is_string(e) && (scan(e) & HAS_NUL)) {
-                if ((rc = decode_string(e, &d, errmsg)) < 0)
-                    return rc;
-                json_decref(d);
-            } else if ((rc = decode(e, errmsg)) < 0) {
+            if ((rc = decode_elem(e, errmsg)) < 0)
                 return rc;
-            }
         }
     }
     return 0;
